@@ -1,0 +1,199 @@
+// Domain events: one plain struct per fact, named in the past tense.
+// They carry only business data; who/when/why (actor, time, request ids, reason) lives in
+// the event envelope of the store. Every struct is a value: copyable, comparable.
+//
+// Adding a field or an event type is fine; renaming the type string of an existing event
+// or changing a field's meaning is not (old events must decode and mean the same forever).
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "roster/domain/types.hpp"
+
+namespace roster::domain {
+
+struct account_opened {
+    account_id account;
+    std::string name;
+    account_kind kind{};
+    bool operator==(const account_opened&) const = default;
+};
+
+// A partner account is linked to a customer account it serves.
+struct partner_linked {
+    account_id customer;
+    account_id partner;
+    bool operator==(const partner_linked&) const = default;
+};
+
+// A new profile (status active, registration invited). Its employee membership and roles
+// are separate facts (member_added, roles_granted) appended in the same command.
+struct user_created {
+    user_id user;
+    email address;
+    std::string name;
+    account_id employer;
+    bool operator==(const user_created&) const = default;
+};
+
+struct member_added {
+    account_id account;
+    user_id user;
+    membership_type type{};
+    bool operator==(const member_added&) const = default;
+};
+
+struct roles_granted {
+    account_id account;
+    user_id user;
+    role_set roles;  // only the roles newly granted
+    bool operator==(const roles_granted&) const = default;
+};
+
+struct roles_revoked {
+    account_id account;
+    user_id user;
+    role_set roles;  // only the roles actually revoked
+    bool operator==(const roles_revoked&) const = default;
+};
+
+// "Remove all access roles": the membership stays, with no roles.
+struct all_roles_removed {
+    account_id account;
+    user_id user;
+    role_set roles;  // what was held before
+    bool operator==(const all_roles_removed&) const = default;
+};
+
+struct user_locked {
+    user_id user;
+    bool operator==(const user_locked&) const = default;
+};
+
+struct user_unlocked {
+    user_id user;
+    bool operator==(const user_unlocked&) const = default;
+};
+
+// Only the SHA-256 of the secret is ever kept (hex, lower case).
+struct invitation_issued {
+    invitation_id invitation;
+    user_id user;
+    account_id account;
+    std::string secret_sha256_hex;
+    timestamp expires_at{};
+    invitation_id replaces;  // empty when there was no open invitation
+    bool operator==(const invitation_issued&) const = default;
+};
+
+struct invitation_accepted {
+    invitation_id invitation;
+    user_id user;
+    bool operator==(const invitation_accepted&) const = default;
+};
+
+// The membership is gone with all its roles. `cascade` marks a third-party membership
+// removed because the user's employer removed them (SPEC §1 removal rule 4).
+struct member_removed {
+    account_id account;
+    user_id user;
+    membership_type type{};
+    role_set roles;  // roles revoked by the removal
+    bool cascade = false;
+    bool operator==(const member_removed&) const = default;
+};
+
+// The profile is permanently retired and its email freed for a new profile.
+struct profile_retired {
+    user_id user;
+    email address;
+    bool operator==(const profile_retired&) const = default;
+};
+
+struct contact_assignment {
+    contact_role role{};
+    user_id user;  // empty = cleared (never allowed for the primary admin contact)
+    bool operator==(const contact_assignment&) const = default;
+};
+
+// The atomic "Save" of the contacts flyout: only the roles that changed.
+struct contacts_saved {
+    account_id account;
+    std::vector<contact_assignment> assignments;
+    bool operator==(const contacts_saved&) const = default;
+};
+
+// Self-service: the current holder gives the role to another eligible member.
+struct contact_handed_over {
+    account_id account;
+    contact_role role{};
+    user_id from;
+    user_id to;
+    bool operator==(const contact_handed_over&) const = default;
+};
+
+struct watch_subscription {
+    user_id user;
+    std::vector<topic> topics;  // sorted, no duplicates
+    bool operator==(const watch_subscription&) const = default;
+};
+
+// The account's whole watchlist after the change (replacement, not a delta).
+struct watchlist_changed {
+    account_id account;
+    std::vector<watch_subscription> subscriptions;  // sorted by user id
+    bool operator==(const watchlist_changed&) const = default;
+};
+
+// Only the SHA-256 of the token secret is kept (hex, lower case).
+struct token_issued {
+    token_id token;
+    principal subject;
+    std::string secret_sha256_hex;
+    bool operator==(const token_issued&) const = default;
+};
+
+struct token_revoked {
+    token_id token;
+    bool operator==(const token_revoked&) const = default;
+};
+
+// A security event: a management attempt that authorization refused.
+struct access_denied {
+    principal subject;
+    std::string action;   // the command attempted, e.g. "change_roles"
+    account_id account;   // empty when not account-scoped
+    std::string code;     // the domain error code, e.g. "forbidden"
+    bool operator==(const access_denied&) const = default;
+};
+
+using event = std::variant<account_opened, partner_linked, user_created, member_added, roles_granted,
+                           roles_revoked, all_roles_removed, user_locked, user_unlocked,
+                           invitation_issued, invitation_accepted, member_removed, profile_retired,
+                           contacts_saved, contact_handed_over, watchlist_changed, token_issued,
+                           token_revoked, access_denied>;
+
+// The stable type string of an event ("user_created", ...), as stored and shown on the wire.
+std::string_view type_name(const event&);
+
+// The stream (aggregate) an event belongs to. Stream ids:
+//   "account-<account id>"  account-scoped facts (memberships, roles, contacts, watchlist, links)
+//   "user-<user id>"        profile facts (created, locked, invitation, retired)
+//   "token-<token id>"      token facts
+//   "security"              access_denied
+std::string stream_of(const event&);
+std::string account_stream(const account_id&);
+std::string user_stream(const user_id&);
+std::string token_stream(const token_id&);
+inline constexpr std::string_view security_stream = "security";
+
+// The account an event concerns, if any (used for history and live-stream filters).
+// user_created reports the employer; access_denied its account when set.
+std::optional<account_id> account_of(const event&);
+// The user an event concerns, if any (history of a user).
+std::optional<user_id> user_of(const event&);
+
+}  // namespace roster::domain
