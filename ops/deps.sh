@@ -7,7 +7,7 @@ packages=(
   g++ cmake make pkg-config
   librocksdb-dev
   capnproto libcapnp-dev
-  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
+  libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
   libssl-dev
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl
