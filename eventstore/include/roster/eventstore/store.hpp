@@ -1,0 +1,212 @@
+// The append-only, hash-chained event log of Roster on RocksDB (layout: eventstore/README.md).
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "roster/domain/events.hpp"
+#include "roster/domain/types.hpp"
+#include "roster/eventstore/errors.hpp"
+
+namespace roster::eventstore {
+
+using domain::timestamp;
+using hash256 = std::array<std::uint8_t, 32>;
+
+struct actor_info {
+    std::string principal, token_id, address;
+    bool operator==(const actor_info&) const = default;
+};
+
+struct event_metadata {
+    actor_info actor;
+    std::string request_id, correlation_id, causation_id, reason;
+    bool operator==(const event_metadata&) const = default;
+};
+
+// One event to append. Its stream is domain::stream_of(payload), its type domain::type_name(payload).
+struct new_event {
+    domain::event payload;
+    // The stream's version before this batch (0 = the stream must not exist yet), so every event
+    // of one stream in a batch states the same value. Checked against the state including earlier
+    // batches of the same commit group. nullopt = no check.
+    std::optional<std::uint64_t> expected_version;
+    event_metadata meta;
+};
+
+// The unit of atomicity: every event of a batch is appended, or none.
+struct append_batch {
+    std::vector<new_event> events;
+    // Empty = no idempotency. Same key + same fingerprint -> the original result with
+    // duplicate = true and nothing written; same key + other fingerprint -> idempotency_mismatch.
+    std::string idempotency_key;
+    std::string fingerprint;  // the caller's hash of the request
+    std::string outcome;      // opaque bytes handed back on a retry (e.g. the HTTP response)
+};
+
+struct append_result {
+    std::uint64_t first_position = 0;
+    std::uint64_t last_position = 0;
+    bool duplicate = false;
+    std::string outcome;
+    timestamp recorded_at{};
+};
+
+// What an idempotency key committed: the original positions and the caller's fingerprint and outcome.
+struct idempotency_record {
+    std::uint64_t first_position = 0;
+    std::uint64_t last_position = 0;
+    timestamp recorded_at{};
+    std::string fingerprint;
+    std::string outcome;
+};
+
+struct recorded_event {
+    std::uint64_t position = 0;
+    std::string stream;
+    std::uint64_t version = 0;
+    std::string type;
+    timestamp recorded_at{};
+    event_metadata meta;
+    domain::event payload;
+    hash256 prev_hash{};
+    hash256 hash{};
+    std::uint16_t schema_version = 0;
+};
+
+struct head_info {
+    std::uint64_t position = 0;  // 0 = empty log
+    hash256 hash{};              // all zero for an empty log
+    timestamp recorded_at{};
+};
+
+struct verify_report {
+    bool ok = true;
+    std::uint64_t checked = 0;
+    std::optional<std::uint64_t> first_bad_position;
+    std::string message;
+};
+
+enum class commit_mode {
+    // One writer thread drains the queue of all callers into one synced WriteBatch.
+    writer_thread,
+    // Each caller commits its own batch under the commit lock (one fsync per append).
+    inline_per_call,
+};
+
+struct store_options {
+    bool sync = true;        // WriteOptions.sync: fsync before acknowledging
+    bool read_only = false;  // rocksdb::DB::OpenForReadOnly: a snapshot as of open, no lock taken
+    bool create_if_missing = true;
+    commit_mode mode = commit_mode::writer_thread;
+    // Upper bound of batches merged into one WriteBatch by the writer thread.
+    std::size_t max_group_batches = 1024;
+};
+
+// RAII handle of a commit listener: destroying it (or reset()) unsubscribes; after that the
+// callback is never called again. May outlive the store. Not thread-safe itself.
+class subscription {
+public:
+    subscription() = default;
+    subscription(subscription&&) noexcept = default;
+    subscription& operator=(subscription&&) noexcept;
+    ~subscription();
+    void reset();
+    explicit operator bool() const noexcept { return static_cast<bool>(registry_); }
+
+    struct registry;  // implementation detail
+
+private:
+    friend class store;
+    subscription(std::shared_ptr<registry> r, std::uint64_t id) : registry_(std::move(r)), id_(id) {}
+    std::shared_ptr<registry> registry_;
+    std::uint64_t id_ = 0;
+};
+
+// Return false to stop. The event is only valid during the call (the reader reuses it); copy
+// what you keep. Runs on the calling thread, outside every store lock.
+using event_callback = std::function<bool(const recorded_event&)>;
+
+// Owned by whoever wires the process (rosterd/rosterctl main), shared by reference.
+// Thread-safe: every member may be called concurrently. Appends are serialized through one
+// commit path; reads run in parallel with them and see only committed events.
+class store {
+public:
+    static result<std::unique_ptr<store>> open(const std::filesystem::path& dir, store_options options = {});
+    ~store();
+    store(const store&) = delete;
+    store& operator=(const store&) = delete;
+
+    // Blocks until the batch is durable (or refused). Group-committed with concurrent callers.
+    result<append_result> append(append_batch batch);
+    // All batches that pass their checks go into one synced WriteBatch; the results are in order.
+    // A storage failure fails every batch of the group with storage_unavailable (also those that
+    // a check refused, since the checks saw the group's earlier batches) and leaves nothing
+    // written and the head unchanged.
+    std::vector<result<append_result>> append_group(std::vector<append_batch> batches);
+
+    head_info head() const;
+    // 0 = the stream does not exist.
+    std::uint64_t stream_version(std::string_view stream) const;
+
+    // Events with position >= from_position in log order, at most `limit`.
+    result<void> read_from(std::uint64_t from_position, std::size_t limit, const event_callback& cb) const;
+    // Events of `stream` with version >= from_version in version order, at most `limit`.
+    result<void> read_stream(std::string_view stream, std::uint64_t from_version, std::size_t limit,
+                             const event_callback& cb) const;
+    // One event, or nullopt when the position is not in the log.
+    result<std::optional<recorded_event>> read_at(std::uint64_t position) const;
+
+    // The last position whose recorded_at <= t (nullopt: none). Binary search over the log.
+    std::optional<std::uint64_t> position_at(timestamp t) const;
+
+    // Recomputes the hash chain over [from, to] (clamped to the head) and reports the first
+    // broken position: modified value, missing position, reordering, bad prev_hash, or a log
+    // shorter than the recorded head.
+    verify_report verify(std::uint64_t from = 1, std::uint64_t to = UINT64_MAX) const;
+
+    // `on_commit(last_committed_position)` runs after every durable commit, on the committing
+    // thread: it must not block and must not append or unsubscribe itself.
+    subscription subscribe(std::function<void(std::uint64_t)> on_commit);
+
+    // The committed record of an idempotency key (nullopt: never used), so a caller can answer a
+    // retry before deciding it again.
+    result<std::optional<idempotency_record>> find_idempotency(std::string_view key) const;
+
+    // Generic durable key/values for later users (projection snapshots, ...). Keys are
+    // namespaced apart from the store's own metadata.
+    result<void> put_meta(std::string_view key, std::string_view value);
+    std::optional<std::string> get_meta(std::string_view key) const;
+
+    // An online consistent copy of the whole store into `dir` (must not exist), e.g. for backups.
+    result<void> checkpoint(const std::filesystem::path& dir) const;
+
+    // Test hook: the next `n` commit writes fail as a storage failure without writing anything.
+    void fail_next_writes_for_testing(int n);
+
+    bool read_only() const noexcept;
+
+    struct impl;
+
+private:
+    explicit store(std::unique_ptr<impl> p);
+    std::unique_ptr<impl> impl_;
+};
+
+// Where the store lives inside a server data directory (`<data_dir>/eventstore`). rosterd and
+// rosterctl both use it so that `--data-dir` means the same directory for both.
+std::filesystem::path store_dir(const std::filesystem::path& data_dir);
+
+// Chain arithmetic, exposed so other tools can check exported events independently.
+// hash(n) = SHA-256(prev_hash(n) || canonical envelope bytes of n with the hash field = 32 zero bytes).
+std::string to_hex(const hash256& h);
+
+}  // namespace roster::eventstore

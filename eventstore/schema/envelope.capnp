@@ -1,0 +1,198 @@
+@0x99f24e0dd06429c3;
+# The stored form of every event of the Roster log (owned by roster_eventstore).
+#
+# Schema-evolution rule (binding for everyone who edits this file):
+#   * A field's ordinal (@N) and type are never changed, never reused, never removed.
+#     A field that is no longer written stays in the schema, renamed `obsoleteXxx` if needed.
+#   * New fields and new union members are appended with the next free ordinal. Old readers
+#     ignore them; new readers see their default in old events, so a default must mean
+#     "absent" in the domain.
+#   * Old events decode forever: the store never rewrites the log (the hash chain forbids it).
+#   * Enums are stored as their stable domain ordinals (UInt8), never as capnp enums, so that an
+#     ordinal appended in the domain needs no schema change; role sets are stored as their bits.
+#   * Every envelope carries `schemaVersion` (currently 1). Bump it when the meaning of an
+#     existing shape changes in a way a reader must know about (prefer a new field instead).
+#
+# Canonical form: each log value is the Cap'n Proto canonical encoding of one Envelope
+# (single segment, no segment table, root pointer at word 0). The hash chain is computed over
+# these bytes (see eventstore/README.md), so the encoding must be deterministic.
+
+$import "/capnp/c++.capnp".namespace("roster::eventstore::schema");
+
+struct Actor {
+  principal @0 :Text;
+  tokenId @1 :Text;
+  address @2 :Text;
+}
+
+struct Envelope {
+  position @0 :UInt64;
+  stream @1 :Text;
+  streamVersion @2 :UInt64;
+  type @3 :Text;
+  recordedAt @4 :Int64;        # microseconds since the Unix epoch, UTC
+  actor @5 :Actor;
+  requestId @6 :Text;
+  correlationId @7 :Text;
+  causationId @8 :Text;
+  reason @9 :Text;
+  prevHash @10 :Data;          # 32 bytes; all zero for position 1
+  hash @11 :Data;              # 32 bytes; hashed as 32 zero bytes (see README)
+  schemaVersion @12 :UInt16;
+  payload @13 :Payload;
+}
+
+# A principal of the domain (domain::principal).
+struct Principal {
+  union {
+    operator @0 :Void;
+    auditor @1 :Void;
+    service @2 :Text;
+    user @3 :Text;
+  }
+}
+
+struct Payload {
+  union {
+    accountOpened @0 :AccountOpened;
+    partnerLinked @1 :PartnerLinked;
+    userCreated @2 :UserCreated;
+    memberAdded @3 :MemberAdded;
+    rolesGranted @4 :RolesGranted;
+    rolesRevoked @5 :RolesRevoked;
+    allRolesRemoved @6 :AllRolesRemoved;
+    userLocked @7 :UserLocked;
+    userUnlocked @8 :UserUnlocked;
+    invitationIssued @9 :InvitationIssued;
+    invitationAccepted @10 :InvitationAccepted;
+    memberRemoved @11 :MemberRemoved;
+    profileRetired @12 :ProfileRetired;
+    contactsSaved @13 :ContactsSaved;
+    contactHandedOver @14 :ContactHandedOver;
+    watchlistChanged @15 :WatchlistChanged;
+    tokenIssued @16 :TokenIssued;
+    tokenRevoked @17 :TokenRevoked;
+    accessDenied @18 :AccessDenied;
+  }
+}
+
+struct AccountOpened {
+  account @0 :Text;
+  name @1 :Text;
+  kind @2 :UInt8;              # domain::account_kind ordinal
+}
+
+struct PartnerLinked {
+  customer @0 :Text;
+  partner @1 :Text;
+}
+
+struct UserCreated {
+  user @0 :Text;
+  email @1 :Text;              # normalized; decoded through domain::email::parse
+  name @2 :Text;
+  employer @3 :Text;
+}
+
+struct MemberAdded {
+  account @0 :Text;
+  user @1 :Text;
+  type @2 :UInt8;              # domain::membership_type ordinal
+}
+
+struct RolesGranted {
+  account @0 :Text;
+  user @1 :Text;
+  roles @2 :UInt16;            # domain::role_set bits
+}
+
+struct RolesRevoked {
+  account @0 :Text;
+  user @1 :Text;
+  roles @2 :UInt16;
+}
+
+struct AllRolesRemoved {
+  account @0 :Text;
+  user @1 :Text;
+  roles @2 :UInt16;
+}
+
+struct UserLocked {
+  user @0 :Text;
+}
+
+struct UserUnlocked {
+  user @0 :Text;
+}
+
+struct InvitationIssued {
+  invitation @0 :Text;
+  user @1 :Text;
+  account @2 :Text;
+  secretSha256Hex @3 :Text;
+  expiresAt @4 :Int64;         # microseconds since the Unix epoch, UTC
+  replaces @5 :Text;
+}
+
+struct InvitationAccepted {
+  invitation @0 :Text;
+  user @1 :Text;
+}
+
+struct MemberRemoved {
+  account @0 :Text;
+  user @1 :Text;
+  type @2 :UInt8;
+  roles @3 :UInt16;
+  cascade @4 :Bool;
+}
+
+struct ProfileRetired {
+  user @0 :Text;
+  email @1 :Text;
+}
+
+struct ContactAssignment {
+  role @0 :UInt8;              # domain::contact_role ordinal
+  user @1 :Text;               # empty = cleared
+}
+
+struct ContactsSaved {
+  account @0 :Text;
+  assignments @1 :List(ContactAssignment);
+}
+
+struct ContactHandedOver {
+  account @0 :Text;
+  role @1 :UInt8;
+  from @2 :Text;
+  to @3 :Text;
+}
+
+struct WatchSubscription {
+  user @0 :Text;
+  topics @1 :List(UInt8);      # domain::topic ordinals
+}
+
+struct WatchlistChanged {
+  account @0 :Text;
+  subscriptions @1 :List(WatchSubscription);
+}
+
+struct TokenIssued {
+  token @0 :Text;
+  subject @1 :Principal;
+  secretSha256Hex @2 :Text;
+}
+
+struct TokenRevoked {
+  token @0 :Text;
+}
+
+struct AccessDenied {
+  subject @0 :Principal;
+  action @1 :Text;
+  account @2 :Text;
+  code @3 :Text;
+}

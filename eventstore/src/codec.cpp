@@ -1,0 +1,343 @@
+#include "roster/eventstore/codec.hpp"
+
+#include <cstring>
+#include <type_traits>
+
+#include <capnp/any.h>
+#include <capnp/message.h>
+#include <kj/exception.h>
+
+#include "codec_capnp.hpp"
+
+namespace roster::eventstore {
+
+namespace detail {
+namespace {
+
+template <class... Fs>
+struct overloaded : Fs... {
+    using Fs::operator()...;
+};
+
+template <class Builder>
+void set_text(Builder&& setter, const std::string& s) {
+    // Empty strings stay null pointers: smaller values, and null reads back as "".
+    if (!s.empty()) setter(text(s));
+}
+
+std::int64_t micros(domain::timestamp t) { return t.time_since_epoch().count(); }
+domain::timestamp from_micros(std::int64_t v) { return domain::timestamp(std::chrono::microseconds(v)); }
+
+void write_principal(schema::Principal::Builder b, const domain::principal& p) {
+    std::visit(overloaded{
+                   [&](const domain::operator_principal&) { b.setOperator(); },
+                   [&](const domain::auditor_principal&) { b.setAuditor(); },
+                   [&](const domain::service_principal& s) { b.setService(text(s.name)); },
+                   [&](const domain::user_principal& u) { b.setUser(text(u.user.value)); },
+               },
+               p);
+}
+
+domain::principal read_principal(schema::Principal::Reader r) {
+    switch (r.which()) {
+        case schema::Principal::OPERATOR: return domain::operator_principal{};
+        case schema::Principal::AUDITOR: return domain::auditor_principal{};
+        case schema::Principal::SERVICE: return domain::service_principal{str(r.getService())};
+        case schema::Principal::USER: return domain::user_principal{domain::user_id(str(r.getUser()))};
+    }
+    // An unknown union member written by a newer schema: the reader cannot interpret it.
+    kj::throwFatalException(KJ_EXCEPTION(FAILED, "unknown principal kind"));
+}
+
+error corrupt(std::string message) { return error{errc::corrupt, std::move(message), {}, 0, 0}; }
+
+template <class E>
+std::optional<E> ordinal(std::uint8_t v, std::size_t count) {
+    if (v >= count) return std::nullopt;
+    return static_cast<E>(v);
+}
+
+std::optional<domain::role_set> roles(std::uint16_t bits) {
+    if (bits >> domain::role_count) return std::nullopt;
+    return domain::role_set(bits);
+}
+
+template <class T>
+domain::account_id aid(T t) { return domain::account_id(str(t)); }
+template <class T>
+domain::user_id uid(T t) { return domain::user_id(str(t)); }
+
+}  // namespace
+
+void write_payload(schema::Payload::Builder b, const domain::event& e) {
+    std::visit(
+        overloaded{
+            [&](const domain::account_opened& x) {
+                auto o = b.initAccountOpened();
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                set_text([&](auto t) { o.setName(t); }, x.name);
+                o.setKind(static_cast<std::uint8_t>(x.kind));
+            },
+            [&](const domain::partner_linked& x) {
+                auto o = b.initPartnerLinked();
+                set_text([&](auto t) { o.setCustomer(t); }, x.customer.value);
+                set_text([&](auto t) { o.setPartner(t); }, x.partner.value);
+            },
+            [&](const domain::user_created& x) {
+                auto o = b.initUserCreated();
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                set_text([&](auto t) { o.setEmail(t); }, x.address.str());
+                set_text([&](auto t) { o.setName(t); }, x.name);
+                set_text([&](auto t) { o.setEmployer(t); }, x.employer.value);
+            },
+            [&](const domain::member_added& x) {
+                auto o = b.initMemberAdded();
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                o.setType(static_cast<std::uint8_t>(x.type));
+            },
+            [&](const domain::roles_granted& x) {
+                auto o = b.initRolesGranted();
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                o.setRoles(x.roles.bits());
+            },
+            [&](const domain::roles_revoked& x) {
+                auto o = b.initRolesRevoked();
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                o.setRoles(x.roles.bits());
+            },
+            [&](const domain::all_roles_removed& x) {
+                auto o = b.initAllRolesRemoved();
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                o.setRoles(x.roles.bits());
+            },
+            [&](const domain::user_locked& x) {
+                auto o = b.initUserLocked();
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+            },
+            [&](const domain::user_unlocked& x) {
+                auto o = b.initUserUnlocked();
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+            },
+            [&](const domain::invitation_issued& x) {
+                auto o = b.initInvitationIssued();
+                set_text([&](auto t) { o.setInvitation(t); }, x.invitation.value);
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                set_text([&](auto t) { o.setSecretSha256Hex(t); }, x.secret_sha256_hex);
+                o.setExpiresAt(micros(x.expires_at));
+                set_text([&](auto t) { o.setReplaces(t); }, x.replaces.value);
+            },
+            [&](const domain::invitation_accepted& x) {
+                auto o = b.initInvitationAccepted();
+                set_text([&](auto t) { o.setInvitation(t); }, x.invitation.value);
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+            },
+            [&](const domain::member_removed& x) {
+                auto o = b.initMemberRemoved();
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                o.setType(static_cast<std::uint8_t>(x.type));
+                o.setRoles(x.roles.bits());
+                o.setCascade(x.cascade);
+            },
+            [&](const domain::profile_retired& x) {
+                auto o = b.initProfileRetired();
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                set_text([&](auto t) { o.setEmail(t); }, x.address.str());
+            },
+            [&](const domain::contacts_saved& x) {
+                auto o = b.initContactsSaved();
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                auto list = o.initAssignments(static_cast<unsigned>(x.assignments.size()));
+                for (unsigned i = 0; i < x.assignments.size(); ++i) {
+                    list[i].setRole(static_cast<std::uint8_t>(x.assignments[i].role));
+                    set_text([&](auto t) { list[i].setUser(t); }, x.assignments[i].user.value);
+                }
+            },
+            [&](const domain::contact_handed_over& x) {
+                auto o = b.initContactHandedOver();
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                o.setRole(static_cast<std::uint8_t>(x.role));
+                set_text([&](auto t) { o.setFrom(t); }, x.from.value);
+                set_text([&](auto t) { o.setTo(t); }, x.to.value);
+            },
+            [&](const domain::watchlist_changed& x) {
+                auto o = b.initWatchlistChanged();
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                auto list = o.initSubscriptions(static_cast<unsigned>(x.subscriptions.size()));
+                for (unsigned i = 0; i < x.subscriptions.size(); ++i) {
+                    const auto& s = x.subscriptions[i];
+                    set_text([&](auto t) { list[i].setUser(t); }, s.user.value);
+                    auto topics = list[i].initTopics(static_cast<unsigned>(s.topics.size()));
+                    for (unsigned j = 0; j < s.topics.size(); ++j) topics.set(j, static_cast<std::uint8_t>(s.topics[j]));
+                }
+            },
+            [&](const domain::token_issued& x) {
+                auto o = b.initTokenIssued();
+                set_text([&](auto t) { o.setToken(t); }, x.token.value);
+                write_principal(o.initSubject(), x.subject);
+                set_text([&](auto t) { o.setSecretSha256Hex(t); }, x.secret_sha256_hex);
+            },
+            [&](const domain::token_revoked& x) {
+                auto o = b.initTokenRevoked();
+                set_text([&](auto t) { o.setToken(t); }, x.token.value);
+            },
+            [&](const domain::access_denied& x) {
+                auto o = b.initAccessDenied();
+                write_principal(o.initSubject(), x.subject);
+                set_text([&](auto t) { o.setAction(t); }, x.action);
+                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                set_text([&](auto t) { o.setCode(t); }, x.code);
+            },
+        },
+        e);
+}
+
+result<domain::event> read_payload(schema::Payload::Reader r) {
+    using P = schema::Payload;
+    switch (r.which()) {
+        case P::ACCOUNT_OPENED: {
+            auto o = r.getAccountOpened();
+            auto kind = ordinal<domain::account_kind>(o.getKind(), 2);
+            if (!kind) return corrupt("account_opened: unknown account kind");
+            return domain::event(domain::account_opened{aid(o.getAccount()), str(o.getName()), *kind});
+        }
+        case P::PARTNER_LINKED: {
+            auto o = r.getPartnerLinked();
+            return domain::event(domain::partner_linked{aid(o.getCustomer()), aid(o.getPartner())});
+        }
+        case P::USER_CREATED: {
+            auto o = r.getUserCreated();
+            auto address = domain::email::parse(str(o.getEmail()));
+            if (!address) return corrupt("user_created: undecodable email");
+            return domain::event(domain::user_created{uid(o.getUser()), *address, str(o.getName()), aid(o.getEmployer())});
+        }
+        case P::MEMBER_ADDED: {
+            auto o = r.getMemberAdded();
+            auto type = ordinal<domain::membership_type>(o.getType(), 2);
+            if (!type) return corrupt("member_added: unknown membership type");
+            return domain::event(domain::member_added{aid(o.getAccount()), uid(o.getUser()), *type});
+        }
+        case P::ROLES_GRANTED: {
+            auto o = r.getRolesGranted();
+            auto rs = roles(o.getRoles());
+            if (!rs) return corrupt("roles_granted: unknown role bits");
+            return domain::event(domain::roles_granted{aid(o.getAccount()), uid(o.getUser()), *rs});
+        }
+        case P::ROLES_REVOKED: {
+            auto o = r.getRolesRevoked();
+            auto rs = roles(o.getRoles());
+            if (!rs) return corrupt("roles_revoked: unknown role bits");
+            return domain::event(domain::roles_revoked{aid(o.getAccount()), uid(o.getUser()), *rs});
+        }
+        case P::ALL_ROLES_REMOVED: {
+            auto o = r.getAllRolesRemoved();
+            auto rs = roles(o.getRoles());
+            if (!rs) return corrupt("all_roles_removed: unknown role bits");
+            return domain::event(domain::all_roles_removed{aid(o.getAccount()), uid(o.getUser()), *rs});
+        }
+        case P::USER_LOCKED: return domain::event(domain::user_locked{uid(r.getUserLocked().getUser())});
+        case P::USER_UNLOCKED: return domain::event(domain::user_unlocked{uid(r.getUserUnlocked().getUser())});
+        case P::INVITATION_ISSUED: {
+            auto o = r.getInvitationIssued();
+            return domain::event(domain::invitation_issued{domain::invitation_id(str(o.getInvitation())), uid(o.getUser()),
+                                                           aid(o.getAccount()), str(o.getSecretSha256Hex()),
+                                                           from_micros(o.getExpiresAt()),
+                                                           domain::invitation_id(str(o.getReplaces()))});
+        }
+        case P::INVITATION_ACCEPTED: {
+            auto o = r.getInvitationAccepted();
+            return domain::event(domain::invitation_accepted{domain::invitation_id(str(o.getInvitation())), uid(o.getUser())});
+        }
+        case P::MEMBER_REMOVED: {
+            auto o = r.getMemberRemoved();
+            auto type = ordinal<domain::membership_type>(o.getType(), 2);
+            auto rs = roles(o.getRoles());
+            if (!type || !rs) return corrupt("member_removed: unknown membership type or role bits");
+            return domain::event(domain::member_removed{aid(o.getAccount()), uid(o.getUser()), *type, *rs, o.getCascade()});
+        }
+        case P::PROFILE_RETIRED: {
+            auto o = r.getProfileRetired();
+            auto address = domain::email::parse(str(o.getEmail()));
+            if (!address) return corrupt("profile_retired: undecodable email");
+            return domain::event(domain::profile_retired{uid(o.getUser()), *address});
+        }
+        case P::CONTACTS_SAVED: {
+            auto o = r.getContactsSaved();
+            domain::contacts_saved x{aid(o.getAccount()), {}};
+            x.assignments.reserve(o.getAssignments().size());
+            for (auto a : o.getAssignments()) {
+                auto role = ordinal<domain::contact_role>(a.getRole(), domain::contact_role_count);
+                if (!role) return corrupt("contacts_saved: unknown contact role");
+                x.assignments.push_back(domain::contact_assignment{*role, uid(a.getUser())});
+            }
+            return domain::event(std::move(x));
+        }
+        case P::CONTACT_HANDED_OVER: {
+            auto o = r.getContactHandedOver();
+            auto role = ordinal<domain::contact_role>(o.getRole(), domain::contact_role_count);
+            if (!role) return corrupt("contact_handed_over: unknown contact role");
+            return domain::event(domain::contact_handed_over{aid(o.getAccount()), *role, uid(o.getFrom()), uid(o.getTo())});
+        }
+        case P::WATCHLIST_CHANGED: {
+            auto o = r.getWatchlistChanged();
+            domain::watchlist_changed x{aid(o.getAccount()), {}};
+            x.subscriptions.reserve(o.getSubscriptions().size());
+            for (auto s : o.getSubscriptions()) {
+                domain::watch_subscription ws{uid(s.getUser()), {}};
+                ws.topics.reserve(s.getTopics().size());
+                for (auto t : s.getTopics()) {
+                    auto topic = ordinal<domain::topic>(t, domain::topic_count);
+                    if (!topic) return corrupt("watchlist_changed: unknown topic");
+                    ws.topics.push_back(*topic);
+                }
+                x.subscriptions.push_back(std::move(ws));
+            }
+            return domain::event(std::move(x));
+        }
+        case P::TOKEN_ISSUED: {
+            auto o = r.getTokenIssued();
+            return domain::event(domain::token_issued{domain::token_id(str(o.getToken())), read_principal(o.getSubject()),
+                                                      str(o.getSecretSha256Hex())});
+        }
+        case P::TOKEN_REVOKED:
+            return domain::event(domain::token_revoked{domain::token_id(str(r.getTokenRevoked().getToken()))});
+        case P::ACCESS_DENIED: {
+            auto o = r.getAccessDenied();
+            return domain::event(domain::access_denied{read_principal(o.getSubject()), str(o.getAction()),
+                                                       aid(o.getAccount()), str(o.getCode())});
+        }
+    }
+    return corrupt("unknown event type in payload (written by a newer schema?)");
+}
+
+}  // namespace detail
+
+std::string encode_event(const domain::event& e) {
+    capnp::MallocMessageBuilder message;
+    detail::write_payload(message.initRoot<schema::Payload>(), e);
+    auto words = capnp::AnyStruct::Reader(message.getRoot<schema::Payload>().asReader()).canonicalize();
+    auto bytes = words.asBytes();
+    return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+result<domain::event> decode_event(std::string_view bytes) {
+    if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
+        return error{errc::corrupt, "payload size is not a whole number of words", {}, 0, 0};
+    // A std::string_view carries no alignment guarantee: copy into word storage.
+    auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
+    std::memcpy(words.begin(), bytes.data(), bytes.size());
+    kj::ArrayPtr<const capnp::word> segment = words;
+    try {
+        capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1));
+        return detail::read_payload(reader.getRoot<schema::Payload>());
+    } catch (const kj::Exception& ex) {
+        return error{errc::corrupt, std::string("malformed payload: ") + ex.getDescription().cStr(), {}, 0, 0};
+    }
+}
+
+}  // namespace roster::eventstore

@@ -1,0 +1,102 @@
+// Shared fixtures of the event-store tests: temporary directories and sample events.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <unistd.h>
+
+#include "roster/domain/events.hpp"
+#include "roster/eventstore/store.hpp"
+
+namespace roster::eventstore::testing {
+
+// A fresh directory under the system temp dir, removed with everything in it on destruction.
+class temp_dir {
+public:
+    temp_dir() {
+        static std::atomic<int> counter{0};
+        std::random_device rd;
+        path_ = std::filesystem::temp_directory_path() /
+                ("roster-es-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(rd()));
+        std::filesystem::create_directories(path_);
+    }
+    ~temp_dir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path_, ec);
+    }
+    temp_dir(const temp_dir&) = delete;
+    temp_dir& operator=(const temp_dir&) = delete;
+    const std::filesystem::path& path() const { return path_; }
+    std::filesystem::path db() const { return path_ / "db"; }
+
+private:
+    std::filesystem::path path_;
+};
+
+inline domain::email mail(const std::string& s) { return *domain::email::parse(s); }
+
+inline domain::event locked(const std::string& user) { return domain::user_locked{domain::user_id(user)}; }
+inline domain::event opened(const std::string& account) {
+    return domain::account_opened{domain::account_id(account), "Name of " + account, domain::account_kind::customer};
+}
+
+inline new_event ev(domain::event e, std::optional<std::uint64_t> expected = std::nullopt) {
+    new_event n{std::move(e), expected, {}};
+    n.meta.actor = {"operator", "tok-1", "127.0.0.1"};
+    n.meta.request_id = "req-1";
+    return n;
+}
+
+inline append_batch batch_of(std::vector<new_event> events, std::string key = {}, std::string fingerprint = {},
+                             std::string outcome = {}) {
+    append_batch b;
+    b.events = std::move(events);
+    b.idempotency_key = std::move(key);
+    b.fingerprint = std::move(fingerprint);
+    b.outcome = std::move(outcome);
+    return b;
+}
+
+inline append_batch one(domain::event e, std::optional<std::uint64_t> expected = std::nullopt) {
+    std::vector<new_event> v;
+    v.push_back(ev(std::move(e), expected));
+    return batch_of(std::move(v));
+}
+
+// One instance of every domain event type, every field set to a non-default value.
+inline std::vector<domain::event> all_event_samples() {
+    using namespace roster::domain;
+    const timestamp t{std::chrono::microseconds(1'700'000'123'456'789)};
+    return {
+        account_opened{account_id("acme"), "Acme Corp", account_kind::partner},
+        partner_linked{account_id("cust-1"), account_id("partner-9")},
+        user_created{user_id("u-1"), mail("Ann.Smith@Example.COM"), "Ann Smith", account_id("acme")},
+        member_added{account_id("cust-1"), user_id("u-1"), membership_type::third_party},
+        roles_granted{account_id("acme"), user_id("u-1"), role_set::of({role::support_admin, role::learning_learner})},
+        roles_revoked{account_id("acme"), user_id("u-2"), role_set::of({role::impact_member, role::support_viewer})},
+        all_roles_removed{account_id("acme"), user_id("u-3"), role_set::of({role::impact_admin, role::learning_admin})},
+        user_locked{user_id("u-4")},
+        user_unlocked{user_id("u-5")},
+        invitation_issued{invitation_id("inv-2"), user_id("u-1"), account_id("acme"),
+                          "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08", t, invitation_id("inv-1")},
+        invitation_accepted{invitation_id("inv-2"), user_id("u-1")},
+        member_removed{account_id("cust-1"), user_id("u-1"), membership_type::third_party,
+                       role_set::of({role::support_contributor}), true},
+        profile_retired{user_id("u-1"), mail("ann.smith@example.com")},
+        contacts_saved{account_id("acme"),
+                       {{contact_role::security, user_id("u-7")}, {contact_role::secondary_technical, user_id("u-8")}}},
+        contact_handed_over{account_id("acme"), contact_role::primary_partner_contact, user_id("u-7"), user_id("u-8")},
+        watchlist_changed{account_id("acme"),
+                          {{user_id("u-1"), {topic::maintenance, topic::release}}, {user_id("u-2"), {topic::security}}}},
+        token_issued{token_id("t-1"), user_principal{user_id("u-9")}, "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"},
+        token_revoked{token_id("t-1")},
+        access_denied{service_principal{"portal-support"}, "change_roles", account_id("acme"), "forbidden"},
+    };
+}
+
+}  // namespace roster::eventstore::testing
