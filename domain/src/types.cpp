@@ -105,4 +105,60 @@ role_set roles_in(role_set s, portal p) {
     return out;
 }
 
+role admin_role(portal p) {
+    switch (p) {
+        case portal::support: return role::support_admin;
+        case portal::impact: return role::impact_admin;
+        case portal::learning: return role::learning_admin;
+    }
+    return role::support_admin;
+}
+
+bool satisfies(role_set held, role required) {
+    return held.contains(required) || held.contains(admin_role(portal_of(required)));
+}
+
+bool is_admin_in(role_set s, portal p) { return s.contains(admin_role(p)); }
+
+bool is_admin_anywhere(role_set s) {
+    return std::any_of(all_portals.begin(), all_portals.end(), [&](portal p) { return is_admin_in(s, p); });
+}
+
+std::vector<portal> portals_of(role_set s) {
+    std::vector<portal> out;
+    for (portal p : all_portals)
+        if (!roles_in(s, p).empty()) out.push_back(p);
+    return out;
+}
+
+role required_role(contact_role c) {
+    switch (c) {
+        case contact_role::primary_customer_admin:
+        case contact_role::primary_partner_contact: return role::support_admin;
+        default: return role::support_contributor;
+    }
+}
+
+bool applies_to(contact_role c, account_kind k) {
+    if (c == contact_role::primary_customer_admin) return k == account_kind::customer;
+    if (c == contact_role::primary_partner_contact) return k == account_kind::partner;
+    return true;
+}
+
+bool is_primary_admin_contact(contact_role c) {
+    return c == contact_role::primary_customer_admin || c == contact_role::primary_partner_contact;
+}
+
+std::optional<contact_role> paired_contact_role(contact_role c) {
+    switch (c) {
+        case contact_role::primary_business: return contact_role::secondary_business;
+        case contact_role::secondary_business: return contact_role::primary_business;
+        case contact_role::primary_support: return contact_role::secondary_support;
+        case contact_role::secondary_support: return contact_role::primary_support;
+        case contact_role::primary_technical: return contact_role::secondary_technical;
+        case contact_role::secondary_technical: return contact_role::primary_technical;
+        default: return std::nullopt;
+    }
+}
+
 }  // namespace roster::domain

@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
+#include <functional>
 
 namespace roster::domain {
 
@@ -149,4 +151,42 @@ portal portal_of(role);
 // The roles of `s` that belong to portal `p`.
 role_set roles_in(role_set s, portal p);
 
+// --- Authorization vocabulary (added by the domain issue; additions only) ---
+
+// The `admin` role of a portal.
+role admin_role(portal p);
+// Within one portal `admin` satisfies any requirement for the lesser roles of that portal.
+bool satisfies(role_set held, role required);
+// True when `s` holds the admin role of `p`.
+bool is_admin_in(role_set s, portal p);
+// True when `s` holds the admin role of any portal.
+bool is_admin_anywhere(role_set s);
+// The portals in which `s` holds at least one role, in catalog order.
+std::vector<portal> portals_of(role_set s);
+// Every role of the catalog.
+inline constexpr role_set all_roles{static_cast<std::uint16_t>((1u << role_count) - 1)};
+
+// SPEC §1 key-contact table: the access role a contact role requires.
+role required_role(contact_role);
+// Whether the contact role exists on an account of that kind.
+bool applies_to(contact_role, account_kind);
+// `primary_customer_admin` / `primary_partner_contact`: replaceable, never clearable.
+bool is_primary_admin_contact(contact_role);
+// The other half of a primary/secondary pair (primary_business <-> secondary_business, ...).
+std::optional<contact_role> paired_contact_role(contact_role);
+inline constexpr std::array<contact_role, contact_role_count> all_contact_roles{
+    contact_role::primary_customer_admin, contact_role::primary_partner_contact, contact_role::primary_business,
+    contact_role::secondary_business,     contact_role::primary_support,         contact_role::secondary_support,
+    contact_role::primary_technical,      contact_role::secondary_technical,     contact_role::security};
+inline constexpr std::array<topic, topic_count> all_topics{topic::outage, topic::maintenance, topic::security,
+                                                           topic::release};
+
 }  // namespace roster::domain
+
+// Ids are keys of the write model's hash maps.
+template <class Tag>
+struct std::hash<roster::domain::strong_id<Tag>> {
+    std::size_t operator()(const roster::domain::strong_id<Tag>& id) const noexcept {
+        return std::hash<std::string>{}(id.value);
+    }
+};

@@ -1,0 +1,115 @@
+// The write model: everything `decide` needs to judge a command, folded from events by `apply`.
+//
+// Owned by the single writer of the service (see domain/README.md): one thread applies events
+// and decides commands; it is not synchronized. Readers on other threads need their own copy
+// or their own projection. Stream versions are not here (the event store owns them).
+//
+// Every per-user lookup is a hash-map probe so that deciding a command costs the same with
+// 100 or 100,000 users; no decide path scans all users or all accounts.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "roster/domain/events.hpp"
+#include "roster/domain/types.hpp"
+
+namespace roster::domain {
+
+struct membership {
+    membership_type type{};
+    role_set roles;
+    bool operator==(const membership&) const = default;
+};
+
+struct account_record {
+    account_id id;
+    std::string name;
+    account_kind kind{};
+    std::set<account_id> partners;   // customer: partner accounts linked to it
+    std::set<account_id> customers;  // partner: customer accounts it serves
+    std::unordered_map<user_id, membership> members;  // current memberships only
+    std::unordered_set<user_id> removed;               // once members, removed since (access reason `removed`)
+    std::array<user_id, contact_role_count> contacts{};  // indexed by contact_role; empty = unassigned
+    std::map<user_id, std::vector<topic>> watchlist;      // sorted by user; topics sorted, non-empty
+
+    const membership* member(const user_id& u) const;
+    const user_id& contact(contact_role r) const { return contacts[static_cast<std::size_t>(r)]; }
+    // The contact roles `u` holds here, in catalog order.
+    std::vector<contact_role> contact_roles_of(const user_id& u) const;
+};
+
+struct user_record {
+    user_id id;
+    email address;
+    std::string name;
+    account_id employer;
+    user_status status = user_status::active;
+    registration reg = registration::invited;
+    bool retired = false;
+    std::set<account_id> third_party;  // accounts where the user is a third-party member
+    invitation_id open_invitation;      // empty when none is open
+
+    bool locked() const { return status == user_status::locked; }
+};
+
+enum class invitation_status : std::uint8_t { open, used, revoked };
+
+struct invitation_record {
+    invitation_id id;
+    user_id user;
+    account_id account;
+    std::string secret_sha256_hex;
+    timestamp expires_at{};
+    invitation_status status = invitation_status::open;
+};
+
+struct token_record {
+    token_id id;
+    principal subject;
+    std::string secret_sha256_hex;
+    bool revoked = false;
+};
+
+struct state {
+    std::unordered_map<account_id, account_record> accounts;
+    std::unordered_map<user_id, user_record> users;  // retired profiles stay (history, `removed`)
+    std::unordered_map<std::string, user_id> email_index;  // normalized email -> non-retired profile
+    std::unordered_map<invitation_id, invitation_record> invitations;
+    std::unordered_map<std::string, invitation_id> invitation_by_secret;
+    std::unordered_map<token_id, token_record> tokens;
+    std::unordered_map<std::string, token_id> token_by_secret;
+
+    const account_record* account(const account_id& a) const;
+    const user_record* user(const user_id& u) const;
+    // The non-retired profile with that email.
+    const user_record* user_by_email(const email& e) const;
+    const invitation_record* invitation(const invitation_id& i) const;
+    const token_record* token(const token_id& t) const;
+    // The membership of `u` in `a`, if current.
+    const membership* member(const account_id& a, const user_id& u) const;
+};
+
+// The fold. Total: it never fails and never throws for an event `decide` produced; an event
+// about an unknown entity (a corrupt or foreign log) is ignored rather than crashing replay.
+// Derived effects the events do not spell out, which every projection must mirror:
+//   - member_removed also drops the user's watchlist entry in that account and revokes an open
+//     invitation issued for that account;
+//   - profile_retired frees the email and revokes the user's open invitation;
+//   - invitation_issued marks the replaced invitation revoked.
+void apply(state& s, const event& e);
+// std::apply is found by ADL (event is a std::variant) and would win for non-const arguments;
+// these exact overloads keep an unqualified `apply(s, e)` on the fold.
+inline void apply(state& s, event& e) { apply(s, static_cast<const event&>(e)); }
+inline void apply(state& s, event&& e) { apply(s, static_cast<const event&>(e)); }
+// All events of one command, in order.
+void apply_all(state& s, const std::vector<event>& events);
+
+}  // namespace roster::domain

@@ -1,0 +1,200 @@
+#include "roster/domain/state.hpp"
+
+#include <algorithm>
+#include <type_traits>
+
+namespace roster::domain {
+
+const membership* account_record::member(const user_id& u) const {
+    auto it = members.find(u);
+    return it == members.end() ? nullptr : &it->second;
+}
+
+std::vector<contact_role> account_record::contact_roles_of(const user_id& u) const {
+    std::vector<contact_role> out;
+    if (u.empty()) return out;
+    for (contact_role c : all_contact_roles)
+        if (contact(c) == u) out.push_back(c);
+    return out;
+}
+
+const account_record* state::account(const account_id& a) const {
+    auto it = accounts.find(a);
+    return it == accounts.end() ? nullptr : &it->second;
+}
+
+const user_record* state::user(const user_id& u) const {
+    auto it = users.find(u);
+    return it == users.end() ? nullptr : &it->second;
+}
+
+const user_record* state::user_by_email(const email& e) const {
+    auto it = email_index.find(e.str());
+    return it == email_index.end() ? nullptr : user(it->second);
+}
+
+const invitation_record* state::invitation(const invitation_id& i) const {
+    auto it = invitations.find(i);
+    return it == invitations.end() ? nullptr : &it->second;
+}
+
+const token_record* state::token(const token_id& t) const {
+    auto it = tokens.find(t);
+    return it == tokens.end() ? nullptr : &it->second;
+}
+
+const membership* state::member(const account_id& a, const user_id& u) const {
+    const account_record* acc = account(a);
+    return acc ? acc->member(u) : nullptr;
+}
+
+namespace {
+
+template <class Map, class Key>
+auto* find_mut(Map& m, const Key& k) {
+    auto it = m.find(k);
+    return it == m.end() ? nullptr : &it->second;
+}
+
+void revoke_invitation(state& s, const invitation_id& id) {
+    if (id.empty()) return;
+    if (auto* inv = find_mut(s.invitations, id); inv && inv->status == invitation_status::open) {
+        inv->status = invitation_status::revoked;
+        if (auto* u = find_mut(s.users, inv->user); u && u->open_invitation == id) u->open_invitation = {};
+    }
+}
+
+struct applier {
+    state& s;
+
+    void operator()(const account_opened& e) {
+        auto& acc = s.accounts[e.account];
+        acc.id = e.account;
+        acc.name = e.name;
+        acc.kind = e.kind;
+    }
+    void operator()(const partner_linked& e) {
+        auto* c = find_mut(s.accounts, e.customer);
+        auto* p = find_mut(s.accounts, e.partner);
+        if (!c || !p) return;
+        c->partners.insert(e.partner);
+        p->customers.insert(e.customer);
+    }
+    void operator()(const user_created& e) {
+        s.users.insert_or_assign(e.user, user_record{.id = e.user, .address = e.address, .name = e.name, .employer = e.employer, .status = user_status::active, .reg = registration::invited, .retired = false, .third_party = {}, .open_invitation = {}});
+        s.email_index[e.address.str()] = e.user;
+    }
+    void operator()(const member_added& e) {
+        auto* acc = find_mut(s.accounts, e.account);
+        if (!acc) return;
+        acc->members[e.user] = membership{e.type, {}};
+        acc->removed.erase(e.user);
+        if (e.type == membership_type::third_party)
+            if (auto* u = find_mut(s.users, e.user)) u->third_party.insert(e.account);
+    }
+    void operator()(const roles_granted& e) {
+        auto* acc = find_mut(s.accounts, e.account);
+        if (!acc) return;
+        if (auto* m = find_mut(acc->members, e.user)) m->roles = m->roles | e.roles;
+    }
+    void operator()(const roles_revoked& e) {
+        auto* acc = find_mut(s.accounts, e.account);
+        if (!acc) return;
+        if (auto* m = find_mut(acc->members, e.user)) m->roles = m->roles.minus(e.roles);
+    }
+    void operator()(const all_roles_removed& e) {
+        auto* acc = find_mut(s.accounts, e.account);
+        if (!acc) return;
+        if (auto* m = find_mut(acc->members, e.user)) m->roles = {};
+    }
+    void operator()(const user_locked& e) {
+        if (auto* u = find_mut(s.users, e.user)) u->status = user_status::locked;
+    }
+    void operator()(const user_unlocked& e) {
+        if (auto* u = find_mut(s.users, e.user)) u->status = user_status::active;
+    }
+    void operator()(const invitation_issued& e) {
+        revoke_invitation(s, e.replaces);
+        if (auto* u = find_mut(s.users, e.user)) revoke_invitation(s, u->open_invitation);
+        auto& inv = s.invitations[e.invitation];
+        inv.id = e.invitation;
+        inv.user = e.user;
+        inv.account = e.account;
+        inv.secret_sha256_hex = e.secret_sha256_hex;
+        inv.expires_at = e.expires_at;
+        inv.status = invitation_status::open;
+        s.invitation_by_secret[e.secret_sha256_hex] = e.invitation;
+        if (auto* u = find_mut(s.users, e.user)) u->open_invitation = e.invitation;
+    }
+    void operator()(const invitation_accepted& e) {
+        if (auto* inv = find_mut(s.invitations, e.invitation)) inv->status = invitation_status::used;
+        if (auto* u = find_mut(s.users, e.user)) {
+            u->reg = registration::registered;
+            if (u->open_invitation == e.invitation) u->open_invitation = {};
+        }
+    }
+    void operator()(const member_removed& e) {
+        auto* acc = find_mut(s.accounts, e.account);
+        if (!acc) return;
+        acc->members.erase(e.user);
+        acc->removed.insert(e.user);
+        acc->watchlist.erase(e.user);
+        // Removal is refused while the user holds a contact role; clearing here keeps the fold
+        // total should a log ever say otherwise.
+        for (auto& c : acc->contacts)
+            if (c == e.user) c = {};
+        if (auto* u = find_mut(s.users, e.user)) {
+            u->third_party.erase(e.account);
+            if (auto* inv = find_mut(s.invitations, u->open_invitation); inv && inv->account == e.account)
+                revoke_invitation(s, u->open_invitation);
+        }
+    }
+    void operator()(const profile_retired& e) {
+        auto* u = find_mut(s.users, e.user);
+        if (!u) return;
+        u->retired = true;
+        revoke_invitation(s, u->open_invitation);
+        if (auto it = s.email_index.find(e.address.str()); it != s.email_index.end() && it->second == e.user)
+            s.email_index.erase(it);
+    }
+    void operator()(const contacts_saved& e) {
+        auto* acc = find_mut(s.accounts, e.account);
+        if (!acc) return;
+        for (const auto& a : e.assignments)
+            if (static_cast<std::size_t>(a.role) < contact_role_count) acc->contacts[static_cast<std::size_t>(a.role)] = a.user;
+    }
+    void operator()(const contact_handed_over& e) {
+        auto* acc = find_mut(s.accounts, e.account);
+        if (!acc || static_cast<std::size_t>(e.role) >= contact_role_count) return;
+        acc->contacts[static_cast<std::size_t>(e.role)] = e.to;
+    }
+    void operator()(const watchlist_changed& e) {
+        auto* acc = find_mut(s.accounts, e.account);
+        if (!acc) return;
+        acc->watchlist.clear();
+        for (const auto& sub : e.subscriptions)
+            if (!sub.topics.empty()) acc->watchlist[sub.user] = sub.topics;
+    }
+    void operator()(const token_issued& e) {
+        auto& t = s.tokens[e.token];
+        t.id = e.token;
+        t.subject = e.subject;
+        t.secret_sha256_hex = e.secret_sha256_hex;
+        t.revoked = false;
+        s.token_by_secret[e.secret_sha256_hex] = e.token;
+    }
+    void operator()(const token_revoked& e) {
+        if (auto* t = find_mut(s.tokens, e.token)) t->revoked = true;
+    }
+    void operator()(const access_denied&) {}
+};
+
+}  // namespace
+
+void apply(state& s, const event& e) { std::visit(applier{s}, e); }
+
+void apply_all(state& s, const std::vector<event>& events) {
+    for (const auto& e : events) apply(s, e);
+}
+
+}  // namespace roster::domain
