@@ -1,0 +1,111 @@
+// Maps (method, path) to a handler through path templates such as
+// "/v1/accounts/{a}/users/{u}", and carries the per-route documentation the OpenAPI document is
+// generated from.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/system/result.hpp>
+
+#include "roster/api/http.hpp"
+#include "roster/api/problem.hpp"
+
+namespace roster::api {
+
+// Documentation of one parameter of a route.
+struct param_doc {
+    std::string name;
+    std::string in = "path";  // "path", "query" or "header"
+    std::string description;
+    bool required = true;
+    std::string type = "string";  // JSON Schema type
+};
+
+// What the OpenAPI document says about one route. Every route is registered with one, so the
+// document cannot drift from what is served.
+struct route_doc {
+    std::string summary;
+    std::string description;
+    std::vector<param_doc> params;
+    std::string tag;
+    bool json_request_body = false;             // the route takes an application/json object
+    std::vector<unsigned> responses = {200};    // documented status codes (problems besides)
+
+    // Builders: designated initializers would trip -Wmissing-field-initializers on g++ 12.
+    static route_doc of(std::string summary) {
+        route_doc d;
+        d.summary = std::move(summary);
+        return d;
+    }
+    route_doc& describe(std::string text) { return description = std::move(text), *this; }
+    route_doc& param(param_doc p) { return params.push_back(std::move(p)), *this; }
+    route_doc& in_tag(std::string t) { return tag = std::move(t), *this; }
+    route_doc& json_body() { return json_request_body = true, *this; }
+    route_doc& responds(std::vector<unsigned> codes) { return responses = std::move(codes), *this; }
+};
+
+inline param_doc path_param(std::string name, std::string description) {
+    param_doc p;
+    p.name = std::move(name);
+    p.description = std::move(description);
+    return p;
+}
+
+inline param_doc query_param(std::string name, std::string description, bool required = false, std::string type = "string") {
+    param_doc p;
+    p.name = std::move(name);
+    p.in = "query";
+    p.description = std::move(description);
+    p.required = required;
+    p.type = std::move(type);
+    return p;
+}
+
+// One registered route.
+struct route {
+    std::string method;
+    std::string path_template;
+    std::vector<std::string> segments;  // template split on '/', "{a}" kept as is
+    route_doc doc;
+    handler handle;
+
+    // Names of the template's parameters, in order ("a", "u").
+    std::vector<std::string> param_names() const;
+};
+
+// What matching a request target found. A value owned by the caller; `found` points into the
+// router, which outlives it.
+struct route_match {
+    const route* found = nullptr;    // never null in a successful match
+    name_values path_params;         // decoded
+    name_values query;               // decoded
+    std::string path;                // decoded-segment path, for diagnostics
+};
+
+// The routing table. Built once at start-up by main (single thread), then only read: `match`
+// is safe from any number of threads as long as nobody calls `add` concurrently.
+class router {
+public:
+    // Registers a route. A duplicate (method, template) or a malformed template is a programming
+    // error and throws std::invalid_argument.
+    void add(std::string method, std::string path_template, route_doc doc, handler h);
+
+    // Finds the route for a request. Failures come back as the problem to send: 400 for a target
+    // that is not a valid origin-form URI (bad percent-encoding included), 404 for an unknown
+    // path, 405 (with Allow) for a known path and another method.
+    boost::system::result<route_match, problem> match(std::string_view method, std::string_view target) const;
+
+    const std::vector<route>& routes() const noexcept { return routes_; }
+
+private:
+    std::vector<route> routes_;
+};
+
+// Parses the query part of a request target (the whole target or just "a=1&b=2" after '?').
+// Percent-decodes names and values ('+' means space); bad encodings are a 400 problem.
+boost::system::result<name_values, problem> parse_query(std::string_view target);
+
+}  // namespace roster::api

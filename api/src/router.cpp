@@ -1,0 +1,153 @@
+#include "roster/api/router.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <boost/url/parse.hpp>
+#include <boost/url/parse_query.hpp>
+#include <boost/url/params_view.hpp>
+#include <boost/url/url_view.hpp>
+
+namespace roster::api {
+
+namespace {
+
+bool is_param_segment(std::string_view seg) {
+    return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+}
+
+std::vector<std::string> split_template(std::string_view t) {
+    if (t.empty() || t.front() != '/') throw std::invalid_argument("route template must start with '/': " + std::string(t));
+    std::vector<std::string> out;
+    if (t == "/") return out;
+    std::size_t pos = 1;
+    while (true) {
+        auto next = t.find('/', pos);
+        auto seg = t.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+        if (seg.empty()) throw std::invalid_argument("empty segment in route template: " + std::string(t));
+        if ((seg.find('{') != std::string_view::npos || seg.find('}') != std::string_view::npos) && !is_param_segment(seg))
+            throw std::invalid_argument("a parameter must be a whole segment: " + std::string(t));
+        out.emplace_back(seg);
+        if (next == std::string_view::npos) break;
+        pos = next + 1;
+    }
+    return out;
+}
+
+// Same path shape: literals equal, parameters in the same places whatever their names.
+bool same_shape(const std::vector<std::string>& a, const std::vector<std::string>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        bool pa = is_param_segment(a[i]);
+        if (pa != is_param_segment(b[i]) || (!pa && a[i] != b[i])) return false;
+    }
+    return true;
+}
+
+constexpr std::string_view known_methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
+
+name_values to_name_values(const boost::urls::params_view& params) {
+    name_values out;
+    for (auto p : params) out.add(std::string(p.key), std::string(p.value));
+    return out;
+}
+
+}  // namespace
+
+std::vector<std::string> route::param_names() const {
+    std::vector<std::string> out;
+    for (const auto& s : segments)
+        if (is_param_segment(s)) out.push_back(s.substr(1, s.size() - 2));
+    return out;
+}
+
+void router::add(std::string method, std::string path_template, route_doc doc, handler h) {
+    if (std::find(std::begin(known_methods), std::end(known_methods), method) == std::end(known_methods))
+        throw std::invalid_argument("unknown HTTP method: " + method);
+    if (!h) throw std::invalid_argument("route without handler: " + path_template);
+    route r;
+    r.segments = split_template(path_template);
+    auto names = r.param_names();
+    std::sort(names.begin(), names.end());
+    if (std::adjacent_find(names.begin(), names.end()) != names.end())
+        throw std::invalid_argument("duplicate parameter name in " + path_template);
+    for (const auto& existing : routes_)
+        if (existing.method == method && same_shape(existing.segments, r.segments))
+            throw std::invalid_argument("duplicate route: " + method + " " + path_template);
+    r.method = std::move(method);
+    r.path_template = std::move(path_template);
+    r.doc = std::move(doc);
+    r.handle = std::move(h);
+    routes_.push_back(std::move(r));
+}
+
+boost::system::result<route_match, problem> router::match(std::string_view method, std::string_view target) const {
+    auto parsed = boost::urls::parse_origin_form(target);
+    if (!parsed)
+        return bad_request("invalid_target", "The request target is not a valid origin-form URI (check the percent-encoding).");
+    const boost::urls::url_view& url = *parsed;
+
+    std::vector<std::string> segs;
+    for (auto s : url.segments()) segs.push_back(std::string(s));
+    // "/" parses as one empty segment in some forms; treat it as the root.
+    if (segs.size() == 1 && segs[0].empty()) segs.clear();
+
+    // Among templates matching the path, the most specific wins: at the first segment where two
+    // differ, a literal beats a parameter ("/v1/users/lookup" over "/v1/users/{u}").
+    const std::vector<std::string>* best = nullptr;
+    auto more_specific = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
+        for (std::size_t i = 0; i < a.size(); ++i) {
+            bool la = !is_param_segment(a[i]);
+            bool lb = !is_param_segment(b[i]);
+            if (la != lb) return la;
+        }
+        return false;
+    };
+    for (const auto& r : routes_) {
+        if (r.segments.size() != segs.size()) continue;
+        bool ok = true;
+        for (std::size_t i = 0; i < segs.size() && ok; ++i) {
+            if (is_param_segment(r.segments[i]))
+                ok = !segs[i].empty();
+            else
+                ok = r.segments[i] == segs[i];
+        }
+        if (ok && (best == nullptr || more_specific(r.segments, *best))) best = &r.segments;
+    }
+
+    std::string path = "/";
+    for (std::size_t i = 0; i < segs.size(); ++i) path += (i ? "/" : "") + segs[i];
+    if (best == nullptr) return not_found("No resource at " + std::string(url.encoded_path()) + ".");
+
+    const route* found = nullptr;
+    std::string allow;
+    for (const auto& r : routes_) {
+        if (!same_shape(r.segments, *best)) continue;
+        if (r.method == method) found = &r;
+        if (allow.find(r.method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + r.method;
+    }
+    if (found == nullptr) return method_not_allowed(allow);
+
+    route_match m;
+    m.found = found;
+    m.path = std::move(path);
+    for (std::size_t i = 0; i < segs.size(); ++i)
+        if (is_param_segment(found->segments[i]))
+            m.path_params.add(found->segments[i].substr(1, found->segments[i].size() - 2), std::move(segs[i]));
+    m.query = to_name_values(url.params());
+    return m;
+}
+
+boost::system::result<name_values, problem> parse_query(std::string_view target) {
+    auto q = target;
+    if (auto pos = q.find('?'); pos != std::string_view::npos)
+        q = q.substr(pos + 1);
+    else if (q.starts_with('/'))
+        return name_values{};  // a path without a query
+    auto parsed = boost::urls::parse_query(q);
+    if (!parsed) return bad_request("invalid_query", "The query string is not valid (check the percent-encoding).");
+    // The string constructor decodes '+' as space; `q` was just validated, so it cannot throw.
+    return to_name_values(boost::urls::params_view(q));
+}
+
+}  // namespace roster::api

@@ -1,0 +1,533 @@
+#include "roster/api/server.hpp"
+
+#include <atomic>
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <csignal>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "roster/api/request_meta.hpp"
+
+namespace roster::api {
+
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+std::optional<std::pair<std::string, unsigned short>> parse_listen_address(std::string_view s) {
+    std::string_view host, port;
+    if (!s.empty() && s.front() == '[') {
+        auto close = s.find(']');
+        if (close == std::string_view::npos || close + 1 >= s.size() || s[close + 1] != ':') return std::nullopt;
+        host = s.substr(1, close - 1);
+        port = s.substr(close + 2);
+    } else {
+        auto colon = s.rfind(':');
+        if (colon == std::string_view::npos) return std::nullopt;
+        host = s.substr(0, colon);
+        port = s.substr(colon + 1);
+        if (host.find(':') != std::string_view::npos) return std::nullopt;  // bare IPv6 needs brackets
+    }
+    unsigned value = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (host.empty() || port.empty() || ec != std::errc{} || ptr != port.data() + port.size() || value > 65535)
+        return std::nullopt;
+    return std::pair{std::string(host), static_cast<unsigned short>(value)};
+}
+
+namespace {
+
+class session;
+
+// State shared by the listener, all sessions and run(); lives as long as the longest of them.
+struct shared_state {
+    shared_state(server_options o, const router& r, logger& l) : options(std::move(o)), routes(r), log(l) {}
+
+    const server_options options;
+    const router& routes;
+    logger& log;
+    std::atomic<bool> stopping{false};
+
+    std::mutex mutex;
+    std::condition_variable changed;
+    std::unordered_map<session*, std::weak_ptr<session>> sessions;  // guarded by mutex
+    std::size_t active = 0;                                          // guarded by mutex
+    bool stop_requested = false;                                     // guarded by mutex
+};
+
+enum class phase { waiting, header, body, handling, writing, closing };
+
+// One connection. Lives while an operation, timer or responder refers to it. Every member is
+// touched only on the connection's strand (stream_'s executor), except via post().
+class session : public std::enable_shared_from_this<session> {
+public:
+    session(tcp::socket&& socket, std::shared_ptr<shared_state> state)
+        : stream_(std::move(socket)),
+          buffer_(state->options.max_read_ahead_bytes + state->options.max_header_bytes),
+          timer_(stream_.get_executor()),
+          state_(std::move(state)) {
+        boost::system::error_code ec;
+        auto ep = stream_.socket().remote_endpoint(ec);
+        if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+        std::lock_guard lock(state_->mutex);
+        ++state_->active;
+    }
+
+    ~session() {
+        std::lock_guard lock(state_->mutex);
+        state_->sessions.erase(this);
+        --state_->active;
+        state_->changed.notify_all();
+    }
+
+    void run() {
+        {
+            std::lock_guard lock(state_->mutex);
+            state_->sessions.emplace(this, weak_from_this());
+        }
+        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+    }
+
+    // Graceful shutdown: an idle connection closes now; a busy one after its current response.
+    void on_shutdown() {
+        close_after_ = true;
+        if (phase_ == phase::waiting) {
+            boost::system::error_code ec;
+            stream_.socket().cancel(ec);
+        }
+    }
+
+    void request_shutdown() {
+        net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_shutdown(); });
+    }
+
+    void post_response(response r) {
+        net::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
+            self->on_response(std::move(r));
+        });
+    }
+
+private:
+    const server_options& opts() const { return state_->options; }
+
+    void arm(std::chrono::milliseconds d) {
+        timed_out_ = false;
+        auto gen = ++timer_gen_;
+        timer_.expires_after(d);
+        timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
+            if (ec || gen != self->timer_gen_) return;
+            self->timed_out_ = true;
+            boost::system::error_code ignored;
+            self->stream_.socket().cancel(ignored);
+        });
+    }
+
+    void disarm() {
+        ++timer_gen_;
+        timer_.cancel();
+    }
+
+    void do_read() {
+        if (close_after_ || state_->stopping.load()) return do_close(false);
+        ctx_.reset();
+        parser_.emplace();
+        parser_->body_limit(opts().max_body_bytes);
+        parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
+        if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
+        // Wait for the first byte apart from reading the header, so that a slow header is
+        // bounded by header_timeout even on a long-idle keep-alive connection.
+        phase_ = phase::waiting;
+        arm(served_ == 0 ? opts().header_timeout : opts().idle_timeout);
+        stream_.socket().async_wait(tcp::socket::wait_read,
+                                    net::bind_executor(stream_.get_executor(), [self = shared_from_this()](boost::system::error_code ec) {
+                                        self->on_readable(ec);
+                                    }));
+    }
+
+    void on_readable(boost::system::error_code ec) {
+        disarm();
+        if (ec || close_after_ || state_->stopping.load()) return do_close(false);  // idle: nothing to answer
+        read_header();
+    }
+
+    void read_header() {
+        phase_ = phase::header;
+        arm(opts().header_timeout);
+        http::async_read_header(stream_, buffer_, *parser_,
+                                [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                    self->on_header(ec);
+                                });
+    }
+
+    void on_header(boost::system::error_code ec) {
+        disarm();
+        if (ec) return on_read_error(ec);
+        if (parser_->is_done()) return on_request();
+        auto expect = parser_->get()[http::field::expect];
+        if (to_lower_ascii(expect) == "100-continue") {
+            // Clients that ask wait (curl: 1 s) before sending the body; let them go at once.
+            static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
+            stream_.expires_after(opts().write_timeout);
+            return net::async_write(stream_, net::buffer(go_on.data(), go_on.size()),
+                                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                        self->stream_.expires_never();
+                                        if (ec) return self->do_close(false);
+                                        self->read_body();
+                                    });
+        }
+        read_body();
+    }
+
+    void read_body() {
+        phase_ = phase::body;
+        arm(opts().body_timeout);
+        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+            self->on_body(ec);
+        });
+    }
+
+    void on_body(boost::system::error_code ec) {
+        disarm();
+        if (ec) return on_read_error(ec);
+        on_request();
+    }
+
+    void on_read_error(boost::system::error_code ec) {
+        bool partial = phase_ == phase::body || buffer_.size() > 0 || parser_->got_some();
+        if (ec == http::error::end_of_stream || ec == net::error::eof) return do_close(false);
+        begin_error_request();
+        close_after_ = true;
+        if (ec == net::error::operation_aborted && timed_out_) {
+            if (!partial) return do_close(false);
+            return respond_error(request_timeout().to_response(), true);
+        }
+        if (ec == http::error::body_limit) return respond_error(payload_too_large(opts().max_body_bytes).to_response(), true);
+        if (ec == http::error::header_limit) {
+            problem p;
+            p.status = 431;
+            p.code = "header_too_large";
+            p.title = "Request Header Fields Too Large";
+            p.detail = "The request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes.";
+            return respond_error(p.to_response(), true);
+        }
+        if (ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::partial_message)
+            return respond_error(bad_request("malformed_request", "The request is not valid HTTP/1.1: " + ec.message() + ".")
+                                     .to_response(),
+                                 true);
+        // Connection reset, shutdown while reading, partial message at EOF: nobody to answer.
+        do_close(false);
+    }
+
+    // A request context for answers given before a request was fully parsed.
+    void begin_error_request() {
+        ctx_ = std::make_unique<request_context>();
+        ctx_->received_at = std::chrono::steady_clock::now();
+        ctx_->client_address = client_;
+        ctx_->request_id = generate_request_id();
+        keep_alive_ = false;
+        version_ = 11;
+    }
+
+    void respond_error(response r, bool linger) {
+        linger_ = linger;
+        r.close = true;
+        on_response(std::move(r));
+    }
+
+    class slot final : public detail::reply_slot {
+    public:
+        explicit slot(std::shared_ptr<session> s) : s_(std::move(s)) {}
+        void deliver(response r) override { s_->post_response(std::move(r)); }
+
+    private:
+        std::shared_ptr<session> s_;
+    };
+
+    void on_request() {
+        phase_ = phase::handling;
+        auto& req = parser_->get();
+        ctx_ = std::make_unique<request_context>();
+        auto& ctx = *ctx_;
+        ctx.received_at = std::chrono::steady_clock::now();
+        ctx.method = std::string(req.method_string());
+        ctx.target = std::string(req.target());
+        for (const auto& f : req) ctx.headers.add(to_lower_ascii(f.name_string()), std::string(f.value()));
+        ctx.body = std::move(req.body());
+        ctx.client_address = client_;
+        auto incoming_id = ctx.header("x-request-id");
+        ctx.request_id = incoming_id && is_sane_request_id(*incoming_id) ? std::string(*incoming_id) : generate_request_id();
+        keep_alive_ = req.keep_alive();
+        version_ = req.version();
+        linger_ = false;
+
+        auto m = state_->routes.match(ctx.method, ctx.target);
+        if (!m) return on_response(m.error().to_response());
+        ctx.route = m->found->path_template;
+        ctx.path_params = std::move(m->path_params);
+        ctx.query = std::move(m->query);
+
+        responder reply(std::make_shared<slot>(shared_from_this()));
+        try {
+            m->found->handle(ctx, reply);
+        } catch (const std::exception& e) {
+            handler_failed(reply, e.what());
+        } catch (...) {
+            handler_failed(reply, "non-standard exception");
+        }
+    }
+
+    void handler_failed(const responder& reply, std::string_view what) {
+        state_->log.error("handler_exception", {{"request_id", ctx_->request_id},
+                                                {"method", ctx_->method},
+                                                {"route", ctx_->route},
+                                                {"error", what}});
+        close_after_ = true;
+        reply(internal_error(ctx_->request_id).to_response());
+    }
+
+    void on_response(response r) {
+        if (phase_ == phase::writing || phase_ == phase::closing || !ctx_) return;  // a second answer: ignore
+        phase_ = phase::writing;
+        if (r.close) close_after_ = true;
+        ++served_;
+        bool keep = keep_alive_ && !close_after_ && !state_->stopping.load() && served_ < opts().max_requests_per_connection;
+        res_ = {};
+        res_.version(version_);
+        res_.result(static_cast<http::status>(r.status));
+        if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);
+        for (auto& [name, value] : r.headers) res_.set(name, value);
+        res_.set("X-Request-Id", ctx_->request_id);
+        res_.body() = std::move(r.body);
+        res_.keep_alive(keep);
+        res_.prepare_payload();
+        stream_.expires_after(opts().write_timeout);
+        http::async_write(stream_, res_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->on_write(ec, n);
+        });
+    }
+
+    void on_write(boost::system::error_code ec, std::size_t bytes) {
+        stream_.expires_never();
+        auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
+        boost::json::object fields{{"request_id", ctx_->request_id},
+                                   {"method", ctx_->method.empty() ? boost::json::value() : boost::json::value(ctx_->method)},
+                                   {"route", ctx_->route.empty() ? boost::json::value() : boost::json::value(ctx_->route)},
+                                   {"status", res_.result_int()},
+                                   {"latency_us", latency.count()},
+                                   {"bytes", bytes},
+                                   {"client", client_}};
+        if (ec) fields["error"] = ec.message();
+        state_->log.info("request", std::move(fields));
+        if (ec) return do_close(false);
+        if (!res_.keep_alive()) return do_close(linger_);
+        do_read();
+    }
+
+    // Closes after a half-close. With `linger`, unread input (e.g. the rest of a refused body)
+    // is drained for a moment first, so the client reads our answer instead of a reset.
+    void do_close(bool linger) {
+        phase_ = phase::closing;
+        disarm();
+        boost::system::error_code ec;
+        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        if (!linger || ec) return finish_close();
+        drained_ = 0;
+        arm(std::chrono::milliseconds(2000));
+        drain();
+    }
+
+    void drain() {
+        stream_.socket().async_read_some(
+            net::buffer(drain_buf_),
+            net::bind_executor(stream_.get_executor(), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                self->drained_ += n;
+                if (ec || self->drained_ > 4 * 1024 * 1024) return self->finish_close();
+                self->drain();
+            }));
+    }
+
+    void finish_close() {
+        disarm();
+        boost::system::error_code ec;
+        stream_.socket().close(ec);
+    }
+
+    beast::tcp_stream stream_;
+    beast::flat_buffer buffer_;
+    net::steady_timer timer_;
+    std::shared_ptr<shared_state> state_;
+    std::optional<http::request_parser<http::string_body>> parser_;
+    http::response<http::string_body> res_;
+    std::unique_ptr<request_context> ctx_;
+    std::string client_;
+    std::array<char, 16 * 1024> drain_buf_{};
+    std::size_t drained_ = 0;
+    std::uint64_t timer_gen_ = 0;
+    std::size_t served_ = 0;
+    unsigned version_ = 11;
+    phase phase_ = phase::waiting;
+    bool timed_out_ = false;
+    bool keep_alive_ = false;
+    bool close_after_ = false;
+    bool linger_ = false;
+};
+
+}  // namespace
+
+struct server::impl {
+    impl(server_options o, const router& r, logger& l)
+        : state(std::make_shared<shared_state>(std::move(o), r, l)),
+          acceptor(net::make_strand(ioc)),
+          signals(acceptor.get_executor()),
+          accept_retry(acceptor.get_executor()) {}
+
+    void do_accept() {
+        acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec, tcp::socket socket) {
+            if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+            if (ec) {
+                // EMFILE and friends: keep serving the connections we have and retry a little
+                // later rather than spinning on the error.
+                state->log.warn("accept_failed", {{"error", ec.message()}});
+                accept_retry.expires_after(std::chrono::milliseconds(50));
+                accept_retry.async_wait([this](boost::system::error_code e) {
+                    if (!e && acceptor.is_open()) do_accept();
+                });
+                return;
+            }
+            if (!state->stopping.load()) {
+                std::make_shared<session>(std::move(socket), state)->run();
+            }
+            do_accept();
+        });
+    }
+
+    void begin_shutdown() {
+        {
+            std::lock_guard lock(state->mutex);
+            if (state->stop_requested) return;
+            state->stop_requested = true;
+        }
+        state->stopping.store(true);
+        net::post(acceptor.get_executor(), [this] {
+            boost::system::error_code ec;
+            acceptor.close(ec);
+            signals.cancel(ec);
+            accept_retry.cancel();
+        });
+        std::vector<std::shared_ptr<session>> live;
+        {
+            std::lock_guard lock(state->mutex);
+            for (auto& [ptr, weak] : state->sessions)
+                if (auto s = weak.lock()) live.push_back(std::move(s));
+            state->changed.notify_all();
+        }
+        for (auto& s : live) s->request_shutdown();
+    }
+
+    net::io_context ioc;
+    std::shared_ptr<shared_state> state;
+    tcp::acceptor acceptor;
+    net::signal_set signals;
+    net::steady_timer accept_retry;
+    unsigned short port = 0;
+};
+
+server::server(server_options options, const router& routes, logger& log)
+    : impl_(std::make_unique<impl>(std::move(options), routes, log)) {}
+
+server::~server() = default;
+
+boost::system::result<void, std::string> server::listen() {
+    auto failure = [](std::string m) { return boost::system::result<void, std::string>(boost::system::in_place_error, std::move(m)); };
+    auto& opts = impl_->state->options;
+    boost::system::error_code ec;
+    auto address = net::ip::make_address(opts.address, ec);
+    if (ec) return failure("invalid listen address '" + opts.address + "': " + ec.message());
+    tcp::endpoint ep(address, opts.port);
+    auto& acc = impl_->acceptor;
+    auto where = [&] { return "listen on " + opts.address + ":" + std::to_string(opts.port) + ": "; };
+    if (acc.open(ep.protocol(), ec); ec) return failure(where() + ec.message());
+    if (acc.set_option(net::socket_base::reuse_address(true), ec); ec) return failure(where() + ec.message());
+    if (acc.bind(ep, ec); ec) return failure(where() + ec.message());
+    if (acc.listen(net::socket_base::max_listen_connections, ec); ec) return failure(where() + ec.message());
+    impl_->port = acc.local_endpoint(ec).port();
+    if (ec) return failure(where() + ec.message());
+    // Installed before anyone can learn the port, so a SIGTERM sent as soon as the address is
+    // announced is queued for run() instead of killing the process.
+    if (opts.handle_signals) {
+        impl_->signals.add(SIGTERM, ec);
+        if (!ec) impl_->signals.add(SIGINT, ec);
+        if (ec) return failure("cannot handle SIGTERM/SIGINT: " + ec.message());
+        impl_->signals.async_wait([this](boost::system::error_code e, int signo) {
+            if (e) return;
+            impl_->state->log.info("shutdown_requested", {{"signal", signo}});
+            impl_->begin_shutdown();
+        });
+    }
+    return {};
+}
+
+unsigned short server::port() const { return impl_->port; }
+
+void server::stop() { impl_->begin_shutdown(); }
+
+void server::run() {
+    auto& st = *impl_->state;
+    auto& ioc = impl_->ioc;
+    unsigned n = st.options.threads != 0 ? st.options.threads : std::max(1u, std::thread::hardware_concurrency());
+
+    net::post(impl_->acceptor.get_executor(), [this] { impl_->do_accept(); });
+
+    auto work = net::make_work_guard(ioc);
+    std::vector<std::thread> pool;
+    pool.reserve(n);
+    for (unsigned i = 0; i < n; ++i)
+        pool.emplace_back([&] {
+            // A bug escaping a completion handler drops only the connection that owned it.
+            for (;;) {
+                try {
+                    ioc.run();
+                    return;
+                } catch (const std::exception& e) {
+                    st.log.error("io_exception", {{"error", e.what()}});
+                }
+            }
+        });
+
+    std::size_t dropped = 0;
+    {
+        std::unique_lock lock(st.mutex);
+        st.changed.wait(lock, [&] { return st.stop_requested; });
+        auto deadline = std::chrono::steady_clock::now() + st.options.shutdown_grace;
+        st.changed.wait_until(lock, deadline, [&] { return st.active == 0; });
+        dropped = st.active;
+    }
+    st.log.info("shutdown_drained", {{"connections_dropped", dropped}});
+    work.reset();
+    ioc.stop();
+    for (auto& t : pool) t.join();
+}
+
+}  // namespace roster::api

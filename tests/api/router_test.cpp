@@ -1,0 +1,150 @@
+#include "roster/api/router.hpp"
+
+#include <gtest/gtest.h>
+
+namespace roster::api {
+namespace {
+
+handler tagged(std::string* hit, std::string name) {
+    return [hit, name](request_context&, responder r) {
+        *hit = name;
+        r(response{});
+    };
+}
+
+class router_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        r_.add("GET", "/v1/accounts/{a}/users/{u}", route_doc::of("view"), tagged(&hit_, "view"));
+        r_.add("DELETE", "/v1/accounts/{a}/users/{u}", route_doc::of("remove"), tagged(&hit_, "remove"));
+        r_.add("GET", "/v1/users/{u}", route_doc::of("user"), tagged(&hit_, "user"));
+        r_.add("GET", "/v1/users/lookup", route_doc::of("lookup"), tagged(&hit_, "lookup"));
+        r_.add("GET", "/healthz", route_doc::of("health"), tagged(&hit_, "health"));
+    }
+    router r_;
+    std::string hit_;
+};
+
+TEST_F(router_test, matches_template_and_extracts_params) {
+    auto m = r_.match("GET", "/v1/accounts/acme/users/u-1");
+    ASSERT_TRUE(m) << m.error().detail;
+    EXPECT_EQ(m->found->path_template, "/v1/accounts/{a}/users/{u}");
+    EXPECT_EQ(m->path_params.get("a").value_or(""), "acme");
+    EXPECT_EQ(m->path_params.get("u").value_or(""), "u-1");
+    EXPECT_EQ(m->found->doc.summary, "view");
+}
+
+TEST_F(router_test, method_selects_among_routes_of_one_template) {
+    auto m = r_.match("DELETE", "/v1/accounts/acme/users/u-1");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->found->doc.summary, "remove");
+}
+
+TEST_F(router_test, params_are_percent_decoded) {
+    auto m = r_.match("GET", "/v1/accounts/a%20b/users/x%2Fy");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->path_params.get("a").value_or(""), "a b");
+    EXPECT_EQ(m->path_params.get("u").value_or(""), "x/y");  // an encoded slash stays inside its segment
+}
+
+TEST_F(router_test, literal_segment_beats_parameter) {
+    auto lookup = r_.match("GET", "/v1/users/lookup");
+    ASSERT_TRUE(lookup);
+    EXPECT_EQ(lookup->found->doc.summary, "lookup");
+    auto user = r_.match("GET", "/v1/users/lookup2");
+    ASSERT_TRUE(user);
+    EXPECT_EQ(user->found->doc.summary, "user");
+}
+
+TEST_F(router_test, unknown_path_is_404) {
+    for (auto target : {"/nope", "/v1/accounts/acme/users", "/v1/accounts/acme/users/u/extra", "/healthz/",
+                        "/v1/accounts//users/u"}) {
+        auto m = r_.match("GET", target);
+        ASSERT_FALSE(m) << target;
+        EXPECT_EQ(m.error().status, 404u) << target;
+        EXPECT_EQ(m.error().code, "route_not_found");
+    }
+}
+
+TEST_F(router_test, wrong_method_is_405_listing_allowed_methods) {
+    auto m = r_.match("PUT", "/v1/accounts/acme/users/u");
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error().status, 405u);
+    auto resp = m.error().to_response();
+    ASSERT_EQ(resp.headers.size(), 1u);
+    EXPECT_EQ(resp.headers[0].first, "Allow");
+    EXPECT_EQ(resp.headers[0].second, "GET, DELETE");
+}
+
+TEST_F(router_test, bad_encoding_is_400) {
+    for (auto target : {"/v1/users/%zz", "/v1/users/%4", "http://example.com/healthz", "*", "/v1/users/a b"}) {
+        auto m = r_.match("GET", target);
+        ASSERT_FALSE(m) << target;
+        EXPECT_EQ(m.error().status, 400u) << target;
+        EXPECT_EQ(m.error().code, "invalid_target");
+    }
+}
+
+TEST_F(router_test, query_is_decoded_into_the_match) {
+    auto m = r_.match("GET", "/v1/users/lookup?email=a%40b.com&q=two+words&flag&q=again");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->query.get("email").value_or(""), "a@b.com");
+    EXPECT_EQ(m->query.get("q").value_or(""), "two words");
+    EXPECT_EQ(m->query.count("q"), 2u);
+    EXPECT_EQ(m->query.get_all("q").at(1), "again");
+    ASSERT_TRUE(m->query.get("flag").has_value());
+    EXPECT_EQ(*m->query.get("flag"), "");
+    EXPECT_FALSE(m->query.get("missing").has_value());
+}
+
+TEST_F(router_test, handler_is_the_registered_one) {
+    auto m = r_.match("GET", "/healthz");
+    ASSERT_TRUE(m);
+    request_context ctx;
+    bool answered = false;
+    m->found->handle(ctx, make_responder([&](response) { answered = true; }));
+    EXPECT_EQ(hit_, "health");
+    EXPECT_TRUE(answered);
+}
+
+TEST(router, rejects_bad_registrations) {
+    router r;
+    auto h = [](request_context&, responder) {};
+    r.add("GET", "/a/{x}", route_doc::of("a"), h);
+    EXPECT_THROW(r.add("GET", "/a/{y}", route_doc::of("same shape"), h), std::invalid_argument);
+    EXPECT_THROW(r.add("GET", "no-slash", route_doc::of("x"), h), std::invalid_argument);
+    EXPECT_THROW(r.add("GET", "/a//b", route_doc::of("x"), h), std::invalid_argument);
+    EXPECT_THROW(r.add("GET", "/a/x{y}", route_doc::of("x"), h), std::invalid_argument);
+    EXPECT_THROW(r.add("GET", "/a/{x}/{x}", route_doc::of("x"), h), std::invalid_argument);
+    EXPECT_THROW(r.add("FETCH", "/b", route_doc::of("x"), h), std::invalid_argument);
+    EXPECT_NO_THROW(r.add("POST", "/a/{y}", route_doc::of("a"), h));
+    EXPECT_EQ(r.routes().size(), 2u);
+    // Parameter names do not split one path into two resources.
+    auto m = r.match("PUT", "/a/1");
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error().headers.at(0).second, "GET, POST");
+}
+
+TEST(parse_query, decodes_whole_targets_and_bare_queries) {
+    auto q = parse_query("/x?a=1&b=%C3%A9t%C3%A9&c=1+2");
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->get("a").value_or(""), "1");
+    EXPECT_EQ(q->get("b").value_or(""), "\xC3\xA9t\xC3\xA9");
+    EXPECT_EQ(q->get("c").value_or(""), "1 2");
+    auto bare = parse_query("k=v");
+    ASSERT_TRUE(bare);
+    EXPECT_EQ(bare->get("k").value_or(""), "v");
+    auto none = parse_query("/x");
+    ASSERT_TRUE(none);
+    EXPECT_TRUE(none->empty());
+}
+
+TEST(parse_query, bad_encoding_is_a_400_problem) {
+    auto q = parse_query("/x?a=%G1");
+    ASSERT_FALSE(q);
+    EXPECT_EQ(q.error().status, 400u);
+    EXPECT_EQ(q.error().code, "invalid_query");
+}
+
+}  // namespace
+}  // namespace roster::api

@@ -1,0 +1,323 @@
+// End-to-end tests against the real rosterd binary.
+#include <sys/stat.h>
+
+#include <fstream>
+#include <sstream>
+
+#include <boost/json/parse.hpp>
+#include <gtest/gtest.h>
+
+#include "rosterd_process.hpp"
+
+namespace roster::test {
+namespace {
+
+std::string read_file(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
+
+// Checks the RFC 9457 shape and returns the problem object.
+boost::json::object expect_problem(const http_reply& r, unsigned status, std::string_view code) {
+    EXPECT_EQ(r.status, status) << r.body;
+    EXPECT_EQ(r.header("content-type").value_or(""), "application/problem+json");
+    auto v = r.json();
+    EXPECT_TRUE(v.is_object()) << r.body;
+    if (!v.is_object()) return {};
+    auto& o = v.as_object();
+    EXPECT_EQ(o.at("status").as_int64(), static_cast<std::int64_t>(status));
+    EXPECT_EQ(o.at("code").as_string(), code);
+    EXPECT_FALSE(o.at("title").as_string().empty());
+    EXPECT_FALSE(o.at("detail").as_string().empty());
+    EXPECT_EQ(o.at("type").as_string(), "urn:roster:problem:" + std::string(code));
+    return o;
+}
+
+class rosterd_test : public ::testing::Test {
+protected:
+    std::filesystem::path data() const { return tmp_.path() / "data"; }
+    rosterd_process& start(std::vector<std::string> extra = {}) {
+        extra.push_back("--threads");
+        extra.push_back("2");
+        server_ = std::make_unique<rosterd_process>(data(), std::move(extra));
+        return *server_;
+    }
+    temp_dir tmp_;
+    std::unique_ptr<rosterd_process> server_;
+};
+
+TEST_F(rosterd_test, healthz_answers_ok) {
+    auto& s = start();
+    http_client c(s.port());
+    auto r = c.request("GET", "/healthz");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.header("content-type").value_or(""), "application/json");
+    EXPECT_EQ(r.json().at("status").as_string(), "ok");
+}
+
+TEST_F(rosterd_test, readyz_is_ready_once_listening) {
+    auto& s = start();
+    http_client c(s.port());
+    auto r = c.request("GET", "/readyz");
+    EXPECT_EQ(r.status, 200u) << r.body;
+    EXPECT_EQ(r.json().at("status").as_string(), "ready");
+}
+
+TEST_F(rosterd_test, unknown_path_is_a_404_problem) {
+    auto& s = start();
+    http_client c(s.port());
+    expect_problem(c.request("GET", "/v1/nothing-here"), 404, "route_not_found");
+}
+
+TEST_F(rosterd_test, wrong_method_is_a_405_problem_with_allow) {
+    auto& s = start();
+    http_client c(s.port());
+    auto r = c.request("DELETE", "/healthz");
+    expect_problem(r, 405, "method_not_allowed");
+    EXPECT_EQ(r.header("allow").value_or(""), "GET");
+    auto d = c.request("GET", "/v1/accounts/acme/users/u1/deactivate");
+    expect_problem(d, 405, "method_not_allowed");
+    EXPECT_EQ(d.header("allow").value_or(""), "POST");
+}
+
+TEST_F(rosterd_test, bad_percent_encoding_is_a_400_problem) {
+    auto& s = start();
+    http_client c(s.port());
+    expect_problem(c.request("GET", "/v1/accounts/a%zz/users"), 400, "invalid_target");
+}
+
+TEST_F(rosterd_test, oversized_body_is_a_413_problem_and_closes) {
+    auto& s = start({"--max-body-bytes", "1024", "--enable-test-routes"});
+    http_client c(s.port());
+    auto r = c.request("POST", "/test/echo", std::string(4096, 'x'), {{"Content-Type", "application/json"}});
+    auto p = expect_problem(r, 413, "payload_too_large");
+    EXPECT_EQ(p.at("limit_bytes").as_int64(), 1024);
+    EXPECT_FALSE(r.keep_alive);
+    EXPECT_TRUE(c.wait_closed());
+
+    // At the limit exactly, the body is read and handed to the route.
+    http_client ok(s.port());
+    std::string body = R"({"name":")" + std::string(1024 - 11, 'n') + R"("})";
+    ASSERT_EQ(body.size(), 1024u);
+    EXPECT_EQ(ok.request("POST", "/test/echo", body, {{"Content-Type", "application/json"}}).status, 200u);
+}
+
+TEST_F(rosterd_test, json_bodies_are_parsed_strictly) {
+    auto& s = start({"--enable-test-routes"});
+    http_client c(s.port());
+    const std::vector<std::pair<std::string, std::string>> json{{"Content-Type", "application/json"}};
+    expect_problem(c.request("POST", "/test/echo", R"({"name": "a",)", json), 400, "malformed_json");
+    expect_problem(c.request("POST", "/test/echo", R"(["name"])", json), 400, "json_object_expected");
+    auto unknown = expect_problem(c.request("POST", "/test/echo", R"({"name":"a","nmae":"b"})", json), 400, "unknown_field");
+    EXPECT_EQ(unknown.at("field").as_string(), "nmae");
+    auto typed = expect_problem(c.request("POST", "/test/echo", R"({"name":7})", json), 400, "invalid_field_type");
+    EXPECT_EQ(typed.at("field").as_string(), "name");
+    expect_problem(c.request("POST", "/test/echo", R"({"name":"a"})", {{"Content-Type", "text/plain"}}), 415,
+                   "unsupported_media_type");
+    auto ok = c.request("POST", "/test/echo", R"({"name":"a","count":2})", {{"Content-Type", "application/json; charset=utf-8"}});
+    ASSERT_EQ(ok.status, 200u) << ok.body;
+    EXPECT_EQ(ok.json().at("count").as_int64(), 2);
+}
+
+TEST_F(rosterd_test, deactivate_is_gone_with_guidance) {
+    auto& s = start();
+    http_client c(s.port());
+    auto p = expect_problem(c.request("POST", "/v1/accounts/acme/users/u1/deactivate"), 410, "deactivate_removed");
+    std::string detail(p.at("detail").as_string());
+    EXPECT_NE(detail.find("POST /v1/users/u1/lock"), std::string::npos) << detail;
+    EXPECT_NE(detail.find("DELETE /v1/accounts/acme/users/u1/roles"), std::string::npos) << detail;
+}
+
+TEST_F(rosterd_test, keep_alive_serves_several_requests_on_one_connection) {
+    auto& s = start();
+    http_client c(s.port());
+    for (int i = 0; i < 5; ++i) {
+        auto r = c.request("GET", i % 2 ? "/healthz" : "/nope");
+        EXPECT_EQ(r.status, i % 2 ? 200u : 404u);
+        EXPECT_TRUE(r.keep_alive);
+    }
+}
+
+TEST_F(rosterd_test, pipelined_requests_are_answered_in_order) {
+    auto& s = start();
+    http_client c(s.port());
+    c.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\n\r\n"
+               "GET /nope HTTP/1.1\r\nHost: x\r\nX-Request-Id: second\r\n\r\n");
+    auto a = c.read_reply();
+    auto b = c.read_reply();
+    EXPECT_EQ(a.status, 200u);
+    EXPECT_EQ(a.header("x-request-id").value_or(""), "first");
+    EXPECT_EQ(b.status, 404u);
+    EXPECT_EQ(b.header("x-request-id").value_or(""), "second");
+}
+
+TEST_F(rosterd_test, request_id_is_echoed_or_generated) {
+    auto& s = start();
+    http_client c(s.port());
+    auto echoed = c.request("GET", "/healthz", {}, {{"X-Request-Id", "req-42.abc"}});
+    EXPECT_EQ(echoed.header("x-request-id").value_or(""), "req-42.abc");
+
+    auto generated = c.request("GET", "/healthz");
+    auto id = generated.header("x-request-id").value_or("");
+    EXPECT_EQ(id.size(), 32u);
+    EXPECT_EQ(id.find_first_not_of("0123456789abcdef"), std::string::npos) << id;
+
+    auto replaced = c.request("GET", "/healthz", {}, {{"X-Request-Id", "bad id with spaces"}});
+    EXPECT_NE(replaced.header("x-request-id").value_or("bad id with spaces"), "bad id with spaces");
+    EXPECT_NE(replaced.header("x-request-id").value_or(""), id);
+}
+
+TEST_F(rosterd_test, operator_token_is_written_0600_and_kept_on_restart) {
+    start();
+    auto path = data() / "operator.token";
+    ASSERT_TRUE(std::filesystem::exists(path));
+    struct stat st {};
+    ASSERT_EQ(::stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    auto token = read_file(path);
+    EXPECT_EQ(token.rfind("rst_", 0), 0u) << token;
+    EXPECT_EQ(token.size(), 4u + 64u + 1u);
+    bool announced = false;
+    for (auto& line : server_->stdout_lines())
+        if (line.find("operator token: " + path.string()) == 0) announced = true;
+    EXPECT_TRUE(announced);
+    EXPECT_EQ(server_->terminate(), 0);
+
+    start();
+    EXPECT_EQ(read_file(path), token);
+    for (auto& line : server_->stdout_lines()) EXPECT_EQ(line.find("(created)"), std::string::npos) << line;
+}
+
+TEST_F(rosterd_test, sigterm_lets_an_in_flight_request_finish) {
+    auto& s = start({"--enable-test-routes"});
+    http_client c(s.port());
+    c.send_raw("GET /test/slow?ms=700 HTTP/1.1\r\nHost: x\r\nX-Request-Id: slow-1\r\n\r\n");
+    ASSERT_TRUE(s.wait_for_log("test_slow_started"));
+    http_client idle(s.port());  // an idle keep-alive connection must not hold the shutdown up
+    ASSERT_EQ(::kill(s.pid(), SIGTERM), 0);
+    auto r = c.read_reply();
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.json().at("slept_ms").as_int64(), 700);
+    EXPECT_FALSE(r.keep_alive);  // draining: the connection closes after this answer
+    EXPECT_EQ(s.wait_exit(), 0);
+    EXPECT_NE(s.log_text().find("\"connections_dropped\":0"), std::string::npos) << s.log_text();
+}
+
+TEST_F(rosterd_test, handler_exception_is_a_500_problem_and_closes_the_session) {
+    auto& s = start({"--enable-test-routes"});
+    http_client c(s.port());
+    auto r = c.request("GET", "/test/throw", {}, {{"X-Request-Id", "boom-1"}});
+    expect_problem(r, 500, "internal_error");
+    EXPECT_FALSE(r.keep_alive);
+    EXPECT_TRUE(c.wait_closed());
+    EXPECT_TRUE(s.wait_for_log("handler_exception"));
+    http_client after(s.port());
+    EXPECT_EQ(after.request("GET", "/healthz").status, 200u);
+}
+
+TEST_F(rosterd_test, header_timeout_closes_an_idle_connection) {
+    auto& s = start({"--header-timeout-ms", "200"});
+    http_client silent(s.port());
+    EXPECT_TRUE(silent.wait_closed());
+
+    // A request whose header never completes gets a 408 problem, then the connection closes.
+    http_client partial(s.port());
+    partial.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");
+    auto r = partial.read_reply();
+    expect_problem(r, 408, "request_timeout");
+    EXPECT_TRUE(partial.wait_closed());
+}
+
+TEST_F(rosterd_test, body_timeout_is_a_408_problem) {
+    auto& s = start({"--body-timeout-ms", "200", "--enable-test-routes"});
+    http_client c(s.port());
+    c.send_raw("POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"na");
+    expect_problem(c.read_reply(), 408, "request_timeout");
+    EXPECT_TRUE(c.wait_closed());
+}
+
+TEST_F(rosterd_test, oversized_header_is_a_431_problem) {
+    auto& s = start();
+    http_client c(s.port());
+    auto r = c.request("GET", "/healthz", {}, {{"X-Padding", std::string(20 * 1024, 'p')}});
+    expect_problem(r, 431, "header_too_large");
+    EXPECT_TRUE(c.wait_closed());
+}
+
+TEST_F(rosterd_test, shutdown_grace_bounds_the_wait_for_in_flight_requests) {
+    auto& s = start({"--enable-test-routes", "--shutdown-grace-ms", "100"});
+    http_client c(s.port());
+    c.send_raw("GET /test/slow?ms=1000 HTTP/1.1\r\nHost: x\r\n\r\n");
+    ASSERT_TRUE(s.wait_for_log("test_slow_started"));
+    ASSERT_EQ(::kill(s.pid(), SIGTERM), 0);
+    ASSERT_TRUE(s.wait_for_log("shutdown_drained"));
+    EXPECT_NE(s.log_text().find("\"connections_dropped\":1"), std::string::npos) << s.log_text();
+    EXPECT_EQ(s.wait_exit(), 0);
+    EXPECT_TRUE(c.wait_closed());
+}
+
+TEST_F(rosterd_test, openapi_lists_the_served_routes) {
+    auto& s = start({"--enable-test-routes"});
+    http_client c(s.port());
+    auto r = c.request("GET", "/v1/openapi.json");
+    ASSERT_EQ(r.status, 200u);
+    auto doc = r.json().as_object();
+    EXPECT_EQ(doc.at("openapi").as_string(), "3.1.0");
+    auto& paths = doc.at("paths").as_object();
+    EXPECT_TRUE(paths.at("/healthz").as_object().contains("get"));
+    EXPECT_TRUE(paths.at("/readyz").as_object().contains("get"));
+    EXPECT_TRUE(paths.at("/v1/openapi.json").as_object().contains("get"));
+    EXPECT_TRUE(paths.at("/v1/accounts/{a}/users/{u}/deactivate").as_object().contains("post"));
+    EXPECT_TRUE(paths.at("/test/echo").as_object().contains("post"));
+}
+
+TEST_F(rosterd_test, logs_are_json_lines_without_secrets) {
+    auto& s = start();
+    {
+        http_client c(s.port());
+        auto r = c.request("POST", "/v1/accounts/acct-secret-name/users/u1/deactivate?token=query-secret", {},
+                           {{"Authorization", "Bearer rst_supersecrettoken"}, {"X-Request-Id", "log-check-1"}});
+        EXPECT_EQ(r.status, 410u);
+    }
+    ASSERT_TRUE(s.wait_for_log("log-check-1"));
+    auto text = s.log_text();
+    EXPECT_EQ(text.find("rst_supersecrettoken"), std::string::npos);
+    EXPECT_EQ(text.find("acct-secret-name"), std::string::npos);
+    EXPECT_EQ(text.find("query-secret"), std::string::npos);
+    std::istringstream lines(text);
+    std::string line;
+    bool found = false;
+    while (std::getline(lines, line)) {
+        auto v = boost::json::parse(line);  // throws (and fails the test) on a non-JSON line
+        auto& o = v.as_object();
+        auto text_of = [&](const char* key) { return o.contains(key) && o.at(key).is_string() ? std::string(o.at(key).as_string()) : std::string(); };
+        if (text_of("request_id") == "log-check-1" && text_of("msg") == "request") {
+            found = true;
+            EXPECT_EQ(o.at("route").as_string(), "/v1/accounts/{a}/users/{u}/deactivate");
+            EXPECT_EQ(o.at("method").as_string(), "POST");
+            EXPECT_EQ(o.at("status").as_int64(), 410);
+            EXPECT_TRUE(o.at("latency_us").is_number());
+        }
+    }
+    EXPECT_TRUE(found) << text;
+}
+
+TEST_F(rosterd_test, help_documents_every_option) {
+    // --help exits before listening, so run it directly rather than through rosterd_process.
+    std::string cmd = std::string(ROSTERD_PATH) + " --help";
+    FILE* p = ::popen(cmd.c_str(), "r");
+    ASSERT_NE(p, nullptr);
+    std::string out;
+    char buf[512];
+    while (auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+    EXPECT_EQ(::pclose(p), 0);
+    for (const char* opt : {"--listen", "--data-dir", "--threads", "--max-body-bytes", "--header-timeout-ms",
+                            "--body-timeout-ms", "--idle-timeout-ms", "--shutdown-grace-ms"})
+        EXPECT_NE(out.find(opt), std::string::npos) << opt;
+    EXPECT_EQ(out.find("enable-test-routes"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace roster::test
