@@ -1,0 +1,116 @@
+// The single writer of Roster (SPEC §2, DEVELOPERS "design decisions"): every command is decided
+// against one in-memory write model by one thread, so rules that span accounts (removal
+// cascades, key contacts elsewhere) are judged on one consistent state, and each command's
+// events go to the store as one atomic batch.
+//
+// Group commit: the writer drains all waiting commands, decides them one after another (each
+// sees the effects of the ones before it), then appends all their batches in one synced
+// RocksDB WriteBatch. The decided effects are applied to the write model before the fsync;
+// if the write fails, every command of the group gets 503 and the write model is rebuilt from
+// the log, so nothing that was not durable survives anywhere.
+//
+// After a durable commit the events are folded into the read model, and only then are the
+// commands answered: a client that got 2xx can read its own write.
+//
+// Owned by rosterd main. Thread-safe: `submit` may be called from any thread; completions run
+// on the writer thread and must not block.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "roster/api/http.hpp"
+#include "roster/api/log.hpp"
+#include "roster/domain/commands.hpp"
+#include "roster/domain/state.hpp"
+#include "roster/eventstore/store.hpp"
+#include "roster/projections/read_model.hpp"
+
+namespace roster::api {
+
+// What a response renderer may look at: the write model right after the command's events
+// were applied (not yet durable) and the versions its streams will have once committed.
+struct decided_view {
+    const domain::state& state;
+    const std::vector<domain::event>& events;
+    std::function<std::uint64_t(std::string_view stream)> stream_version;
+};
+
+struct command_request {
+    domain::command command;
+    domain::actor actor;
+    eventstore::event_metadata meta;
+    // If-Match: the stream the resource lives in and the version the client saw.
+    std::optional<std::pair<std::string, std::uint64_t>> if_match;
+    // Scoped by the caller (principal + client key); empty = none.
+    std::string idempotency_key;
+    std::string fingerprint;
+    // Builds the success response. Its bytes are also what an idempotent retry gets back, so it
+    // must not contain secrets; add them in `done` if the first answer must show one.
+    std::function<response(const decided_view&)> render;
+    // Called exactly once, on the writer thread.
+    std::function<void(response)> done;
+};
+
+struct processor_stats {
+    std::uint64_t commands = 0;
+    std::uint64_t groups = 0;
+    std::uint64_t storage_failures = 0;
+};
+
+class command_processor {
+public:
+    using clock_fn = std::function<domain::timestamp()>;
+
+    command_processor(eventstore::store& store, projections::read_model& reads, logger& log, clock_fn now);
+    ~command_processor();
+    command_processor(const command_processor&) = delete;
+    command_processor& operator=(const command_processor&) = delete;
+
+    // Folds the whole log into the write model and starts the writer thread.
+    eventstore::result<void> start();
+    // Answers every queued command, then stops the writer. Idempotent.
+    void stop();
+
+    void submit(command_request request);
+
+    // Runs `f` on the writer thread with the write model (e.g. bootstrap checks) and waits.
+    void run_on_writer(std::function<void(const domain::state&)> f);
+
+    processor_stats stats() const;
+    std::size_t max_group_commands = 1024;
+
+private:
+    struct pending;
+    void writer_loop();
+    void process_group(std::vector<command_request>& group);
+    eventstore::result<void> reload_write_model();
+    std::uint64_t speculative_version(const std::string& stream);
+
+    eventstore::store& store_;
+    projections::read_model& reads_;
+    logger& log_;
+    clock_fn now_;
+
+    domain::state write_model_;
+    std::unordered_map<std::string, std::uint64_t> versions_;  // streams touched since start, incl. undurable
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<command_request> queue_;
+    std::deque<std::function<void()>> tasks_;
+    bool stopping_ = false;
+    processor_stats stats_;
+    std::thread writer_;
+};
+
+}  // namespace roster::api

@@ -1,0 +1,14 @@
+// The resource routes of SPEC §5 (accounts, users, roles, removal, invitations, contacts,
+// watchlist, recipients, access decisions, tokens, events).
+#pragma once
+
+#include "roster/api/router.hpp"
+
+namespace roster::api {
+
+struct service;
+
+// Registers every resource route on `routes`; `svc` must outlive the server.
+void add_resource_routes(router& routes, service& svc);
+
+}  // namespace roster::api

@@ -1,0 +1,69 @@
+// What the resource handlers share: the store, the read model, the single writer, the clock.
+// Owned by rosterd main (which builds it and passes it to the routes); every member is thread-safe.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <boost/json/object.hpp>
+
+#include "roster/api/command_processor.hpp"
+#include "roster/api/http.hpp"
+#include "roster/api/problem.hpp"
+#include "roster/domain/commands.hpp"
+#include "roster/eventstore/store.hpp"
+#include "roster/projections/read_model.hpp"
+
+namespace roster::api {
+
+struct service {
+    eventstore::store& store;
+    projections::read_model& reads;
+    command_processor& writer;
+    logger& log;
+    std::function<domain::timestamp()> now;
+};
+
+// The authenticated caller of one request.
+struct caller {
+    domain::actor actor;
+    std::string token_id;
+};
+
+// Lower-case hex SHA-256 (tokens and invitation secrets are only ever kept as this).
+std::string sha256_hex(std::string_view data);
+
+// The caller of `ctx`, or false after answering 401 through `reply`.
+std::optional<caller> authenticate(service& svc, const request_context& ctx, const responder& reply);
+
+// "operator", "auditor", "service:<name>", "user:<id>": the envelope's actor.principal.
+std::string principal_label(const domain::principal& p);
+
+// A JSON answer carrying `ETag: "<version>"` (the resource's stream version).
+response json_with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version);
+
+// The version in an If-Match header ("12", W/"12" or 12); nullopt when absent; a problem when
+// present but not one of our ETags ("*" is not supported: every resource here exists or is 404).
+boost::system::result<std::optional<std::uint64_t>, problem> if_match_version(const request_context& ctx);
+
+struct command_options {
+    // The stream whose version If-Match refers to (empty: If-Match is not supported here).
+    std::string if_match_stream;
+    std::string reason;
+    // Overrides the envelope's actor.principal (e.g. "anonymous" for secret-authorized commands).
+    std::string actor_label;
+    // Adds what must be shown once and never stored (an invitation or token secret).
+    std::function<void(response&)> reveal_once;
+};
+
+// Options for a command whose resource lives in `stream` (If-Match refers to its version).
+command_options if_match_on(std::string stream, std::string reason = {});
+
+// Hands `cmd` to the single writer and answers through `reply` once it is durable (or refused).
+// Honours Idempotency-Key (scoped to the caller's principal) and If-Match.
+void submit_command(service& svc, const request_context& ctx, const responder& reply, const caller& who,
+                    domain::command cmd, std::function<response(const decided_view&)> render,
+                    command_options options = {});
+
+}  // namespace roster::api

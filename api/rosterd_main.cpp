@@ -1,0 +1,195 @@
+// rosterd: the Roster server. Wires the components (no singletons below main) and owns their
+// lifetimes: store and domain (issue 4), router, server.
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <future>
+
+#include "roster/api/command_processor.hpp"
+#include "roster/api/log.hpp"
+#include "roster/api/operator_token.hpp"
+#include "roster/api/router.hpp"
+#include "roster/api/server.hpp"
+#include "roster/api/resource_routes.hpp"
+#include "roster/api/system_routes.hpp"
+#include "roster/api/service.hpp"
+#include "roster/projections/read_model.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+roster::domain::timestamp wall_clock() {
+    return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+// The operator token in the file must be known to the log (only its hash is stored). It is
+// issued on first start; a token revoked through the API stays revoked and is reported.
+bool register_operator_token(roster::api::command_processor& writer, const std::filesystem::path& token_path,
+                             roster::api::logger& log) {
+    std::ifstream in(token_path);
+    std::string secret;
+    std::getline(in, secret);
+    if (secret.empty()) {
+        std::cerr << "rosterd: " << token_path << " is empty\n";
+        return false;
+    }
+    const auto hash = roster::api::sha256_hex(secret);
+    bool known = false, revoked = false;
+    writer.run_on_writer([&](const roster::domain::state& s) {
+        auto it = s.token_by_secret.find(hash);
+        known = it != s.token_by_secret.end();
+        if (known) revoked = s.token(it->second)->revoked;
+    });
+    if (revoked) log.warn("the operator token in the data directory was revoked; issue a new one with rosterctl or delete the file and restart");
+    if (known) return true;
+
+    std::promise<roster::api::response> answered;
+    roster::api::command_request request;
+    request.command = roster::domain::issue_token{roster::domain::token_id{"tok_operator_" + hash.substr(0, 16)},
+                                                  roster::domain::operator_principal{}, hash};
+    request.actor = roster::domain::operator_principal{};
+    request.meta.actor.principal = "system";
+    request.meta.reason = "operator token bootstrap";
+    request.render = [](const roster::api::decided_view&) { return roster::api::response{}; };
+    request.done = [&](roster::api::response r) { answered.set_value(std::move(r)); };
+    writer.submit(std::move(request));
+    auto r = answered.get_future().get();
+    if (r.status >= 300) {
+        std::cerr << "rosterd: could not register the operator token: " << r.body << "\n";
+        return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    roster::api::server_options options;
+    std::string listen;
+    std::string data_dir;
+    std::size_t max_body = 0;
+    unsigned header_ms = 0, body_ms = 0, idle_ms = 0, grace_ms = 0;
+    bool enable_test_routes = false;
+
+    po::options_description visible("rosterd — Roster user-management server\n\nOptions");
+    visible.add_options()
+        ("help,h", "Show this help and exit.")
+        ("listen", po::value(&listen)->default_value("127.0.0.1:8080"),
+         "Address to serve HTTP on, host:port or [ipv6]:port. Port 0 picks a free port; the line "
+         "'listening on <host>:<port>' on stdout tells which.")
+        ("data-dir", po::value(&data_dir)->default_value("./data"),
+         "Directory of the event store and operator.token; created when missing.")
+        ("threads", po::value(&options.threads)->default_value(std::max(1u, std::thread::hardware_concurrency())),
+         "I/O threads serving HTTP.")
+        ("max-body-bytes", po::value(&max_body)->default_value(1024 * 1024),
+         "Largest accepted request body in bytes; larger bodies are answered 413.")
+        ("header-timeout-ms", po::value(&header_ms)->default_value(10'000),
+         "Time allowed to receive a request header (and the first request of a connection).")
+        ("body-timeout-ms", po::value(&body_ms)->default_value(30'000), "Time allowed to receive a request body.")
+        ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000),
+         "Time a kept-alive connection may wait for its next request.")
+        ("shutdown-grace-ms", po::value(&grace_ms)->default_value(10'000),
+         "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
+    po::options_description hidden;
+    // Registers /test/* routes that integration tests use (slow, throwing, echo); never in production.
+    hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
+    po::options_description all;
+    all.add(visible).add(hidden);
+
+    po::variables_map vm;
+    try {
+        po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "rosterd: " << e.what() << "\n" << visible << "\n";
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << visible << "\n";
+        return 0;
+    }
+
+    auto where = roster::api::parse_listen_address(listen);
+    if (!where) {
+        std::cerr << "rosterd: --listen must be host:port or [ipv6]:port, got '" << listen << "'\n";
+        return 2;
+    }
+    options.address = where->first;
+    options.port = where->second;
+    options.max_body_bytes = max_body;
+    options.header_timeout = std::chrono::milliseconds(header_ms);
+    options.body_timeout = std::chrono::milliseconds(body_ms);
+    options.idle_timeout = std::chrono::milliseconds(idle_ms);
+    options.shutdown_grace = std::chrono::milliseconds(grace_ms);
+
+    roster::api::logger log;
+
+    std::error_code fs_ec;
+    std::filesystem::create_directories(data_dir, fs_ec);
+    if (fs_ec) {
+        std::cerr << "rosterd: cannot create data directory " << data_dir << ": " << fs_ec.message() << "\n";
+        return 1;
+    }
+    auto token = roster::api::ensure_operator_token(data_dir);
+    if (!token) {
+        std::cerr << "rosterd: " << token.error() << "\n";
+        return 1;
+    }
+    std::cout << "operator token: " << token->path.string() << (token->created ? " (created)" : "") << std::endl;
+
+    auto store = roster::eventstore::store::open(roster::eventstore::store_dir(data_dir));
+    if (!store) {
+        std::cerr << "rosterd: cannot open the event store: " << store.error().message << "\n";
+        return 1;
+    }
+    roster::projections::read_model reads;
+    if (auto r = reads.catch_up(**store); !r) {
+        std::cerr << "rosterd: cannot fold the projections: " << r.error().message << "\n";
+        return 1;
+    }
+    roster::api::command_processor writer(**store, reads, log, wall_clock);
+    if (auto r = writer.start(); !r) {
+        std::cerr << "rosterd: cannot load the write model: " << r.error().message << "\n";
+        return 1;
+    }
+    if (!register_operator_token(writer, token->path, log)) return 1;
+    log.info("store opened", {{"position", (*store)->head().position}});
+
+    roster::api::service svc{**store, reads, writer, log, wall_clock};
+    roster::api::readiness ready;
+    roster::api::router routes;
+    roster::api::add_system_routes(routes, ready);
+    roster::api::add_resource_routes(routes, svc);
+
+    roster::api::server server(options, routes, log);
+    // Declared after the server so it is destroyed first: its threads hold responders that post
+    // into the server's io_context.
+    std::optional<roster::api::test_routes> test_only;
+    if (enable_test_routes) test_only.emplace(routes, log);
+
+    if (auto r = server.listen(); !r) {
+        std::cerr << "rosterd: " << r.error() << "\n";
+        return 1;
+    }
+    std::string shown_host = options.address.find(':') != std::string::npos ? "[" + options.address + "]" : options.address;
+    std::cout << "listening on " << shown_host << ":" << server.port() << std::endl;
+    ready.set(true);
+    log.info("started", {{"port", server.port()}, {"threads", options.threads}, {"test_routes", enable_test_routes}});
+
+    server.run();
+    ready.set(false);
+    // Every accepted command is answered before the writer stops; the store closes (and
+    // flushes) when `store` goes out of scope after it.
+    writer.stop();
+    log.info("stopped");
+    return 0;
+}

@@ -1,0 +1,317 @@
+#include "roster/api/command_processor.hpp"
+
+#include <future>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "roster/api/domain_problem.hpp"
+#include "roster/domain/decide.hpp"
+
+namespace roster::api {
+namespace json = boost::json;
+
+namespace {
+
+// The bytes kept with an idempotency key: the whole response, so a retry is answered exactly
+// as the first attempt was.
+std::string serialize_outcome(const response& r) {
+    json::array headers;
+    for (const auto& [k, v] : r.headers) headers.emplace_back(json::array{json::string(k), json::string(v)});
+    return json::serialize(json::object{
+        {"status", r.status}, {"content_type", r.content_type}, {"headers", std::move(headers)}, {"body", r.body}});
+}
+
+std::optional<response> parse_outcome(std::string_view bytes) {
+    boost::system::error_code ec;
+    auto v = json::parse(bytes, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    const auto& o = v.as_object();
+    response r;
+    auto* status = o.if_contains("status");
+    auto* type = o.if_contains("content_type");
+    auto* body = o.if_contains("body");
+    auto* headers = o.if_contains("headers");
+    if (!status || !(status->is_int64() || status->is_uint64()) || !type || !type->is_string() || !body || !body->is_string() || !headers ||
+        !headers->is_array())
+        return std::nullopt;
+    r.status = static_cast<unsigned>(status->to_number<std::uint64_t>());
+    r.content_type = std::string(type->as_string());
+    r.body = std::string(body->as_string());
+    for (const auto& h : headers->as_array()) {
+        if (!h.is_array() || h.as_array().size() != 2 || !h.as_array()[0].is_string() || !h.as_array()[1].is_string())
+            return std::nullopt;
+        r.headers.emplace_back(std::string(h.as_array()[0].as_string()), std::string(h.as_array()[1].as_string()));
+    }
+    return r;
+}
+
+problem precondition_failed(const std::string& stream, std::uint64_t expected, std::uint64_t actual) {
+    problem p;
+    p.status = 412;
+    p.code = "version_mismatch";
+    p.title = "Precondition Failed";
+    p.detail = "The resource changed since it was read (If-Match " + std::to_string(expected) + ", now " +
+               std::to_string(actual) + "); read it again and retry.";
+    p.extra["stream"] = stream;
+    p.extra["current_version"] = actual;
+    return p;
+}
+
+problem idempotency_mismatch() {
+    problem p;
+    p.status = 422;
+    p.code = "idempotency_key_reused";
+    p.title = "Unprocessable Content";
+    p.detail = "This Idempotency-Key was already used with a different request.";
+    return p;
+}
+
+}  // namespace
+
+// A command that got through `decide`, waiting for its batch to be durable.
+struct command_processor::pending {
+    command_request request;
+    response answer;                       // what to send once durable
+    std::vector<std::uint64_t> versions;   // stream version of each event, in batch order
+    std::size_t batch = SIZE_MAX;          // index into the group's batches; SIZE_MAX = nothing to append
+};
+
+command_processor::command_processor(eventstore::store& store, projections::read_model& reads, logger& log,
+                                     clock_fn now)
+    : store_(store), reads_(reads), log_(log), now_(std::move(now)) {}
+
+command_processor::~command_processor() { stop(); }
+
+eventstore::result<void> command_processor::start() {
+    if (auto r = reload_write_model(); !r) return r;
+    writer_ = std::thread([this] { writer_loop(); });
+    return {};
+}
+
+void command_processor::stop() {
+    {
+        std::lock_guard lock(mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (writer_.joinable()) writer_.join();
+}
+
+void command_processor::submit(command_request request) {
+    {
+        std::lock_guard lock(mutex_);
+        if (!stopping_) {
+            queue_.push_back(std::move(request));
+            wake_.notify_one();
+            return;
+        }
+    }
+    request.done(service_unavailable("The server is shutting down.").to_response());
+}
+
+void command_processor::run_on_writer(std::function<void(const domain::state&)> f) {
+    std::promise<void> finished;
+    auto done = finished.get_future();
+    {
+        std::lock_guard lock(mutex_);
+        tasks_.push_back([&] {
+            f(write_model_);
+            finished.set_value();
+        });
+    }
+    wake_.notify_one();
+    done.wait();
+}
+
+processor_stats command_processor::stats() const {
+    std::lock_guard lock(mutex_);
+    return stats_;
+}
+
+eventstore::result<void> command_processor::reload_write_model() {
+    write_model_ = domain::state{};
+    versions_.clear();
+    return store_.read_from(1, SIZE_MAX, [this](const eventstore::recorded_event& e) {
+        domain::apply(write_model_, e.payload);
+        return true;
+    });
+}
+
+std::uint64_t command_processor::speculative_version(const std::string& stream) {
+    auto it = versions_.find(stream);
+    if (it != versions_.end()) return it->second;
+    auto v = store_.stream_version(stream);
+    versions_.emplace(stream, v);
+    return v;
+}
+
+void command_processor::writer_loop() {
+    std::vector<command_request> group;
+    while (true) {
+        std::deque<std::function<void()>> tasks;
+        {
+            std::unique_lock lock(mutex_);
+            wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); });
+            tasks.swap(tasks_);
+            while (!queue_.empty() && group.size() < max_group_commands) {
+                group.push_back(std::move(queue_.front()));
+                queue_.pop_front();
+            }
+            if (group.empty() && tasks.empty() && stopping_) return;
+        }
+        for (auto& t : tasks) t();
+        if (!group.empty()) process_group(group);
+        group.clear();
+    }
+}
+
+void command_processor::process_group(std::vector<command_request>& group) {
+    const auto now = now_();
+    std::vector<pending> decided;
+    std::vector<eventstore::append_batch> batches;
+    std::vector<command_request> deferred;
+    std::unordered_map<std::string, std::size_t> keys_in_group;
+    decided.reserve(group.size());
+
+    for (auto& request : group) {
+        if (!request.idempotency_key.empty()) {
+            if (keys_in_group.contains(request.idempotency_key)) {
+                // The same key twice in one group: answer the second once the first is durable.
+                deferred.push_back(std::move(request));
+                continue;
+            }
+            auto found = store_.find_idempotency(request.idempotency_key);
+            if (!found) {
+                request.done(service_unavailable("The event store cannot be read: " + found.error().message).to_response());
+                continue;
+            }
+            if (const auto& seen = *found) {
+                if (seen->fingerprint != request.fingerprint) {
+                    request.done(idempotency_mismatch().to_response());
+                } else if (auto original = parse_outcome(seen->outcome)) {
+                    original->headers.emplace_back("Idempotent-Replayed", "true");
+                    request.done(std::move(*original));
+                } else {
+                    request.done(internal_error(request.meta.request_id).to_response());
+                }
+                continue;
+            }
+        }
+        if (request.if_match) {
+            const auto& [stream, expected] = *request.if_match;
+            const auto actual = speculative_version(stream);
+            if (actual != expected) {
+                request.done(precondition_failed(stream, expected, actual).to_response());
+                continue;
+            }
+        }
+
+        auto outcome = domain::decide(write_model_, request.command, request.actor, now);
+        if (!outcome) {
+            auto answer = problem_from(outcome.error()).to_response();
+            auto security = domain::security_event_for(request.command, request.actor, outcome.error());
+            if (!security) {
+                request.done(std::move(answer));
+                continue;
+            }
+            // The refusal itself is recorded; the client hears of it once that is durable.
+            pending p{std::move(request), std::move(answer), {}, batches.size()};
+            const auto stream = domain::stream_of(*security);
+            p.versions.push_back(speculative_version(stream) + 1);
+            versions_[stream] = p.versions.back();
+            eventstore::append_batch batch;
+            batch.events.push_back({*security, std::nullopt, p.request.meta});
+            batches.push_back(std::move(batch));
+            decided.push_back(std::move(p));
+            continue;
+        }
+
+        auto& events = outcome.value();
+        pending p{std::move(request), {}, {}, SIZE_MAX};
+        eventstore::append_batch batch;
+        // Belt and braces: the store re-checks what the writer believes each stream was at
+        // before this batch (the same expected version for every event of a stream).
+        std::unordered_map<std::string, std::uint64_t> batch_start;
+        for (const auto& e : events) {
+            const auto stream = domain::stream_of(e);
+            const auto before = speculative_version(stream);
+            const auto start = batch_start.try_emplace(stream, before).first->second;
+            batch.events.push_back({e, start, p.request.meta});
+            versions_[stream] = before + 1;
+            p.versions.push_back(before + 1);
+            domain::apply(write_model_, e);
+        }
+        decided_view view{write_model_, events, [this](std::string_view s) { return speculative_version(std::string(s)); }};
+        p.answer = p.request.render(view);
+        if (!events.empty()) {
+            batch.idempotency_key = p.request.idempotency_key;
+            batch.fingerprint = p.request.fingerprint;
+            batch.outcome = serialize_outcome(p.answer);
+            p.batch = batches.size();
+            batches.push_back(std::move(batch));
+            if (!p.request.idempotency_key.empty()) keys_in_group.emplace(p.request.idempotency_key, p.batch);
+        }
+        decided.push_back(std::move(p));
+    }
+
+    std::vector<eventstore::result<eventstore::append_result>> results;
+    if (!batches.empty()) results = store_.append_group(batches);
+
+    bool diverged = false;
+    std::vector<eventstore::recorded_event> committed;
+    for (auto& p : decided) {
+        if (p.batch == SIZE_MAX) continue;
+        const auto& r = results[p.batch];
+        if (!r) {
+            diverged = true;
+            log_.error("commit refused", {{"code", std::string(eventstore::to_string(r.error().code))},
+                                          {"message", r.error().message},
+                                          {"request_id", p.request.meta.request_id}});
+            continue;
+        }
+        const auto& batch = batches[p.batch];
+        for (std::size_t i = 0; i < batch.events.size(); ++i) {
+            eventstore::recorded_event e;
+            e.position = r->first_position + i;
+            e.payload = batch.events[i].payload;
+            e.stream = domain::stream_of(e.payload);
+            e.type = std::string(domain::type_name(e.payload));
+            e.version = p.versions[i];
+            e.recorded_at = r->recorded_at;
+            e.meta = batch.events[i].meta;
+            committed.push_back(std::move(e));
+        }
+    }
+    if (!committed.empty() && !reads_.apply(committed)) {
+        log_.error("read model rejected a commit; catching up from the log");
+        (void)reads_.catch_up(store_);
+    }
+
+    for (auto& p : decided) {
+        if (p.batch != SIZE_MAX && !results[p.batch]) {
+            const auto& err = results[p.batch].error();
+            if (err.code == eventstore::errc::idempotency_mismatch) p.request.done(idempotency_mismatch().to_response());
+            else if (err.code == eventstore::errc::storage_unavailable)
+                p.request.done(service_unavailable("The event store could not make the change durable; nothing was changed.").to_response());
+            else p.request.done(internal_error(p.request.meta.request_id).to_response());
+            continue;
+        }
+        p.request.done(std::move(p.answer));
+    }
+
+    {
+        std::lock_guard lock(mutex_);
+        stats_.commands += group.size() - deferred.size();
+        ++stats_.groups;
+        if (diverged) ++stats_.storage_failures;
+        for (auto it = deferred.rbegin(); it != deferred.rend(); ++it) queue_.push_front(std::move(*it));
+    }
+    if (diverged) {
+        // Effects of refused batches were applied speculatively; the log is the truth.
+        log_.error("commit group failed; rebuilding the write model from the log");
+        if (auto r = reload_write_model(); !r) log_.error("write model reload failed", {{"error", r.error().message}});
+    }
+}
+
+}  // namespace roster::api

@@ -1,0 +1,41 @@
+// Explicit wire types: how domain state looks in JSON (SPEC §5 objects). Internal to roster_api.
+#pragma once
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/system/result.hpp>
+
+#include "roster/api/json_input.hpp"
+#include "roster/api/problem.hpp"
+#include "roster/domain/queries.hpp"
+#include "roster/domain/state.hpp"
+#include "roster/projections/directory.hpp"
+
+namespace roster::api::wire {
+
+// account: {id, name, kind, version, partners, customers}
+boost::json::object account(const domain::account_record& a, std::uint64_t version);
+// user: {id, email, name, employer, status, registration, type, roles, removed} as seen in `in_account`.
+boost::json::object user(const domain::state& s, const domain::user_record& u, const domain::account_id& in_account);
+boost::json::object user(const projections::directory_entry& e);
+// contacts view: {contacts:{role: user|null}, warnings:[...], version}
+boost::json::object contacts(const domain::state& s, const domain::account_record& a, std::uint64_t version);
+// {subscriptions:[{user_id, topics}], version}
+boost::json::object watchlist(const domain::account_record& a, std::uint64_t version);
+boost::json::array portals(const std::vector<domain::portal>& ps);
+
+// {"support":["admin"], ...} → role_set. Unknown portals or roles are 400 `unknown_role`
+// naming the field; the reader records the failure and the returned set is empty.
+domain::role_set read_roles(json_reader& in, std::string_view key, bool required);
+
+// A domain enum parsed from a query parameter; 400 `invalid_query` naming the parameter.
+template <class T>
+boost::system::result<std::optional<T>, problem> query_enum(const name_values& query, std::string_view name,
+                                                            std::optional<T> (*parse)(std::string_view)) {
+    auto v = query.get(name);
+    if (!v || v->empty()) return std::optional<T>{};
+    if (auto parsed = parse(*v)) return std::optional<T>{*parsed};
+    return bad_request("invalid_query", "Query parameter '" + std::string(name) + "' has an unknown value.");
+}
+
+}  // namespace roster::api::wire

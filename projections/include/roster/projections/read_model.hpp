@@ -1,0 +1,76 @@
+// The read side of Roster: every projection of SPEC §3, folded from committed events only.
+//   - domain::state (profile view, contacts and their health, watchlist and recipients, access
+//     decisions, email index, invitations, tokens) answered through roster::domain queries;
+//   - the user directory (search, filters, cursor pagination);
+//   - stream versions (the ETags of accounts and users) and the log head it reflects.
+//
+// Owned by the process wiring (rosterd main). Thread-safe: one committer thread calls `apply`
+// in log order (exclusive lock); any number of readers run `read` concurrently (shared lock).
+// A reader therefore sees a state that is exactly the log up to `position()`: never a
+// half-applied command, because the committer applies a whole commit under one lock.
+#pragma once
+
+#include <cstdint>
+#include <shared_mutex>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "roster/domain/state.hpp"
+#include "roster/eventstore/store.hpp"
+#include "roster/projections/directory.hpp"
+
+namespace roster::projections {
+
+// What a query sees: const references valid only inside `read_model::read`.
+struct read_view {
+    const domain::state& state;
+    const projections::directory& directory;
+    std::uint64_t position;
+    domain::timestamp recorded_at;
+    // 0 = the stream does not exist.
+    std::uint64_t stream_version(std::string_view stream) const;
+
+    const std::unordered_map<std::string, std::uint64_t>& versions;
+};
+
+class read_model {
+public:
+    read_model() = default;
+    read_model(const read_model&) = delete;
+    read_model& operator=(const read_model&) = delete;
+
+    // Folds committed events (a whole commit at once, in log order). Events at or below the
+    // current position are skipped, so replaying an overlap is harmless; a gap is a bug in the
+    // caller and is reported as false with nothing applied.
+    bool apply(std::span<const eventstore::recorded_event> events);
+    bool apply(const eventstore::recorded_event& e) { return apply(std::span(&e, 1)); }
+
+    // Folds the log from the current position + 1 up to `to` (inclusive) from the store.
+    eventstore::result<void> catch_up(const eventstore::store& store, std::uint64_t to = UINT64_MAX);
+
+    template <class F>
+    decltype(auto) read(F&& f) const {
+        std::shared_lock lock(mutex_);
+        return f(read_view{state_, directory_, position_, recorded_at_, versions_});
+    }
+
+    std::uint64_t position() const;
+
+    // A canonical text dump of everything the projections hold, used to prove that a rebuild
+    // from position 0 equals the incrementally maintained state.
+    std::string fingerprint() const;
+
+private:
+    void apply_locked(const eventstore::recorded_event& e);
+
+    mutable std::shared_mutex mutex_;
+    domain::state state_;
+    projections::directory directory_;
+    std::unordered_map<std::string, std::uint64_t> versions_;
+    std::uint64_t position_ = 0;
+    domain::timestamp recorded_at_{};
+};
+
+}  // namespace roster::projections

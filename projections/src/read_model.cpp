@@ -1,0 +1,142 @@
+#include "roster/projections/read_model.hpp"
+
+#include <algorithm>
+#include <mutex>
+#include <sstream>
+#include <vector>
+
+namespace roster::projections {
+
+std::uint64_t read_view::stream_version(std::string_view stream) const {
+    auto it = versions.find(std::string(stream));
+    return it == versions.end() ? 0 : it->second;
+}
+
+bool read_model::apply(std::span<const eventstore::recorded_event> events) {
+    std::unique_lock lock(mutex_);
+    std::uint64_t expected = position_ + 1;
+    for (const auto& e : events) {
+        if (e.position < expected) continue;
+        if (e.position != expected) return false;
+        ++expected;
+    }
+    for (const auto& e : events)
+        if (e.position > position_) apply_locked(e);
+    return true;
+}
+
+void read_model::apply_locked(const eventstore::recorded_event& e) {
+    domain::apply(state_, e.payload);
+    directory_.apply(e.payload);
+    versions_[e.stream] = e.version;
+    position_ = e.position;
+    recorded_at_ = e.recorded_at;
+}
+
+eventstore::result<void> read_model::catch_up(const eventstore::store& store, std::uint64_t to) {
+    // Folding in chunks keeps the exclusive lock short, so readers are not starved by a rebuild.
+    constexpr std::size_t chunk = 4096;
+    std::vector<eventstore::recorded_event> batch;
+    batch.reserve(chunk);
+    while (true) {
+        const auto from = position() + 1;
+        if (from > to) return {};
+        batch.clear();
+        auto r = store.read_from(from, chunk, [&](const eventstore::recorded_event& e) {
+            if (e.position > to) return false;
+            batch.push_back(e);
+            return true;
+        });
+        if (!r) return r;
+        if (batch.empty()) return {};
+        if (!apply(batch))
+            return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
+    }
+}
+
+std::uint64_t read_model::position() const {
+    std::shared_lock lock(mutex_);
+    return position_;
+}
+
+namespace {
+
+template <class Map, class Key>
+std::vector<Key> sorted_keys(const Map& m) {
+    std::vector<Key> keys;
+    keys.reserve(m.size());
+    for (const auto& [k, v] : m) keys.push_back(k);
+    std::sort(keys.begin(), keys.end());
+    return keys;
+}
+
+std::string principal_text(const domain::principal& p) {
+    if (std::holds_alternative<domain::operator_principal>(p)) return "operator";
+    if (std::holds_alternative<domain::auditor_principal>(p)) return "auditor";
+    if (auto* s = std::get_if<domain::service_principal>(&p)) return "service:" + s->name;
+    return "user:" + std::get<domain::user_principal>(p).user.value;
+}
+
+}  // namespace
+
+std::string read_model::fingerprint() const {
+    std::shared_lock lock(mutex_);
+    std::ostringstream out;
+    out << "position " << position_ << '\n';
+    for (const auto& id : sorted_keys<decltype(state_.accounts), domain::account_id>(state_.accounts)) {
+        const auto& a = state_.accounts.at(id);
+        out << "account " << id.value << ' ' << a.name << ' ' << domain::to_string(a.kind) << '\n';
+        for (const auto& p : a.partners) out << "  partner " << p.value << '\n';
+        for (const auto& c : a.customers) out << "  customer " << c.value << '\n';
+        for (const auto& u : sorted_keys<decltype(a.members), domain::user_id>(a.members)) {
+            const auto& m = a.members.at(u);
+            out << "  member " << u.value << ' ' << domain::to_string(m.type) << ' ' << m.roles.bits() << '\n';
+        }
+        std::vector<domain::user_id> removed(a.removed.begin(), a.removed.end());
+        std::sort(removed.begin(), removed.end());
+        for (const auto& u : removed) out << "  removed " << u.value << '\n';
+        for (std::size_t i = 0; i < a.contacts.size(); ++i)
+            if (!a.contacts[i].empty()) out << "  contact " << i << ' ' << a.contacts[i].value << '\n';
+        for (const auto& [u, topics] : a.watchlist) {
+            out << "  watch " << u.value;
+            for (auto t : topics) out << ' ' << domain::to_string(t);
+            out << '\n';
+        }
+        directory_query all;
+        all.include_removed = true;
+        all.limit = a.members.size() + a.removed.size() + 1;
+        if (auto page = directory_.query(id, all)) {
+            out << "  directory active=" << page->total_active << '\n';
+            for (const auto& e : page->users)
+                out << "   " << e.profile->id.value << ' ' << domain::to_string(e.type) << ' ' << e.roles.bits() << ' '
+                    << e.removed << '\n';
+        }
+    }
+    for (const auto& id : sorted_keys<decltype(state_.users), domain::user_id>(state_.users)) {
+        const auto& u = state_.users.at(id);
+        out << "user " << id.value << ' ' << u.address.str() << ' ' << u.name << ' ' << u.employer.value << ' '
+            << domain::to_string(u.status) << ' ' << domain::to_string(u.reg) << ' ' << u.retired << ' '
+            << u.open_invitation.value;
+        for (const auto& a : u.third_party) out << " tp:" << a.value;
+        out << '\n';
+        if (const auto* p = directory_.profile(id))
+            out << "  listed " << domain::to_string(p->status) << ' ' << domain::to_string(p->registration) << ' '
+                << p->retired << '\n';
+    }
+    for (const auto& e : sorted_keys<decltype(state_.email_index), std::string>(state_.email_index))
+        out << "email " << e << ' ' << state_.email_index.at(e).value << '\n';
+    for (const auto& id : sorted_keys<decltype(state_.invitations), domain::invitation_id>(state_.invitations)) {
+        const auto& i = state_.invitations.at(id);
+        out << "invitation " << id.value << ' ' << i.user.value << ' ' << i.account.value << ' '
+            << static_cast<int>(i.status) << ' ' << i.expires_at.time_since_epoch().count() << '\n';
+    }
+    for (const auto& id : sorted_keys<decltype(state_.tokens), domain::token_id>(state_.tokens)) {
+        const auto& t = state_.tokens.at(id);
+        out << "token " << id.value << ' ' << principal_text(t.subject) << ' ' << t.revoked << '\n';
+    }
+    for (const auto& s : sorted_keys<decltype(versions_), std::string>(versions_))
+        out << "stream " << s << ' ' << versions_.at(s) << '\n';
+    return out.str();
+}
+
+}  // namespace roster::projections

@@ -1,0 +1,338 @@
+// The seed scenarios of issue 4 driven over HTTP against a real rosterd on 127.0.0.1.
+#include <fstream>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include "rosterd_process.hpp"
+
+namespace roster::test {
+namespace {
+
+namespace json = boost::json;
+using headers = std::vector<std::pair<std::string, std::string>>;
+
+std::string read_token(const std::filesystem::path& data_dir) {
+    std::ifstream in(data_dir / "operator.token");
+    std::string t;
+    std::getline(in, t);
+    return t;
+}
+
+// A thin client that carries one bearer token.
+struct as {
+    http_client& http;
+    std::string token;
+
+    http_reply call(std::string_view method, std::string_view target, const json::value* body = nullptr, headers extra = {}) {
+        if (!token.empty()) extra.emplace_back("Authorization", "Bearer " + token);
+        std::string payload;
+        if (body) {
+            payload = json::serialize(*body);
+            extra.emplace_back("Content-Type", "application/json");
+        }
+        return http.request(method, target, payload, extra);
+    }
+    http_reply get(std::string_view target) { return call("GET", target); }
+    http_reply post(std::string_view target, const json::value& body, headers extra = {}) { return call("POST", target, &body, extra); }
+    http_reply put(std::string_view target, const json::value& body, headers extra = {}) { return call("PUT", target, &body, extra); }
+    http_reply del(std::string_view target, headers extra = {}) { return call("DELETE", target, nullptr, extra); }
+};
+
+std::string code_of(const http_reply& r) {
+    auto v = r.json();
+    return v.is_object() && v.as_object().contains("code") ? std::string(v.at("code").as_string()) : "";
+}
+
+class scenario : public ::testing::Test {
+protected:
+    void SetUp() override {
+        server_ = std::make_unique<rosterd_process>(tmp_.path() / "data", std::vector<std::string>{"--threads", "2"});
+        http_ = std::make_unique<http_client>(server_->port());
+        op_ = std::make_unique<as>(as{*http_, read_token(tmp_.path() / "data")});
+    }
+    as& op() { return *op_; }
+    as user_client(const std::string& token) { return as{*http_, token}; }
+
+    void open_account(const std::string& id, const std::string& kind) {
+        auto r = op().post("/v1/accounts", json::object{{"id", id}, {"name", id + " Inc"}, {"kind", kind}});
+        ASSERT_EQ(r.status, 201u) << r.body;
+    }
+    // Creates a user through the operator and returns its id.
+    std::string create_user(const std::string& account, const std::string& email, const std::string& name, json::object roles) {
+        auto r = op().post("/v1/accounts/" + account + "/users",
+                           json::object{{"email", email}, {"name", name}, {"roles", std::move(roles)}});
+        EXPECT_EQ(r.status, 201u) << r.body;
+        return std::string(r.json().at("user").at("id").as_string());
+    }
+    std::string token_for(const std::string& user) {
+        auto r = op().post("/v1/tokens", json::object{{"principal", json::object{{"user_id", user}}}});
+        EXPECT_EQ(r.status, 201u) << r.body;
+        return std::string(r.json().at("token").as_string());
+    }
+    json::object all_admin() {
+        return json::object{{"support", json::array{"admin"}}, {"impact", json::array{"admin"}}, {"learning", json::array{"admin"}}};
+    }
+
+    temp_dir tmp_;
+    std::unique_ptr<rosterd_process> server_;
+    std::unique_ptr<http_client> http_;
+    std::unique_ptr<as> op_;
+};
+
+TEST_F(scenario, admin_creates_users_with_roles_in_three_portals_and_looks_up_an_email) {
+    open_account("acme", "customer");
+    auto admin = create_user("acme", "admin@acme.com", "Ada Admin", all_admin());
+    as ada = user_client(token_for(admin));
+
+    auto r = ada.post("/v1/accounts/acme/users",
+                      json::object{{"email", "  Bob@Acme.com "},
+                                   {"name", "Bob"},
+                                   {"roles", json::object{{"support", json::array{"contributor"}},
+                                                          {"impact", json::array{"member"}},
+                                                          {"learning", json::array{"learner"}}}}});
+    ASSERT_EQ(r.status, 201u) << r.body;
+    auto created = r.json().as_object();
+    EXPECT_EQ(created.at("user").at("email").as_string(), "bob@acme.com");
+    EXPECT_EQ(created.at("user").at("type").as_string(), "employee");
+    EXPECT_EQ(json::serialize(created.at("user").at("roles")),
+              R"({"support":["contributor"],"impact":["member"],"learning":["learner"]})");
+    // The invitation secret is shown once, with an expiry.
+    EXPECT_TRUE(created.at("invitation").as_object().contains("secret"));
+    EXPECT_TRUE(created.at("invitation").as_object().contains("expires_at"));
+    auto bob = std::string(created.at("user").at("id").as_string());
+
+    // Visible at once in the list, searchable by name or email.
+    auto list = ada.get("/v1/accounts/acme/users?q=BOB");
+    ASSERT_EQ(list.status, 200u) << list.body;
+    ASSERT_EQ(list.json().at("users").as_array().size(), 1u);
+    EXPECT_EQ(list.json().at("users").at(0).at("id").as_string(), bob);
+    EXPECT_EQ(list.json().at("total_active").as_int64(), 2);
+
+    // Every portal's access decision knows the new user.
+    for (auto portal : {"support", "impact", "learning"}) {
+        auto d = op().get("/v1/access?user=" + bob + "&account=acme&portal=" + portal);
+        ASSERT_EQ(d.status, 200u) << d.body;
+        EXPECT_TRUE(d.json().at("allowed").as_bool()) << portal;
+    }
+
+    auto lookup = ada.get("/v1/users/lookup?email=BOB%40acme.com&account=acme");
+    ASSERT_EQ(lookup.status, 200u) << lookup.body;
+    EXPECT_TRUE(lookup.json().at("exists").as_bool());
+    EXPECT_TRUE(lookup.json().at("member_of_account").as_bool());
+    EXPECT_EQ(lookup.json().at("portals").as_array().size(), 3u);
+
+    // Email uniqueness across the system, case-insensitively.
+    auto dup = ada.post("/v1/accounts/acme/users", json::object{{"email", "BOB@acme.com"}, {"name", "Bob 2"}});
+    EXPECT_EQ(dup.status, 409u) << dup.body;
+}
+
+TEST_F(scenario, partner_employee_becomes_third_party_member_of_a_linked_customer) {
+    open_account("acme", "customer");
+    open_account("partnerco", "partner");
+    auto pat = create_user("partnerco", "pat@partnerco.com", "Pat", json::object{{"support", json::array{"viewer"}}});
+    auto admin = create_user("acme", "admin@acme.com", "Ada", all_admin());
+    as ada = user_client(token_for(admin));
+
+    // Not linked yet: refused with a clear error.
+    auto refused = ada.post("/v1/accounts/acme/members",
+                            json::object{{"user_id", pat}, {"roles", json::object{{"support", json::array{"contributor"}}}}});
+    EXPECT_EQ(refused.status, 409u) << refused.body;
+    EXPECT_EQ(code_of(refused), "not_linked_partner_employee");
+
+    ASSERT_EQ(op().post("/v1/accounts/acme/partners", json::object{{"partner_id", "partnerco"}}).status, 200u);
+    auto added = ada.post("/v1/accounts/acme/members",
+                          json::object{{"email", "PAT@partnerco.com"}, {"roles", json::object{{"support", json::array{"contributor"}}}}});
+    ASSERT_EQ(added.status, 201u) << added.body;
+    EXPECT_EQ(added.json().at("user").at("type").as_string(), "third_party");
+    EXPECT_EQ(added.json().at("user").at("employer").as_string(), "partnerco");
+
+    auto third = ada.get("/v1/accounts/acme/users?type=third_party");
+    ASSERT_EQ(third.json().at("users").as_array().size(), 1u);
+}
+
+TEST_F(scenario, roles_change_per_portal_with_the_right_403s) {
+    open_account("acme", "customer");
+    auto support_admin = create_user("acme", "sa@acme.com", "Sam", json::object{{"support", json::array{"admin"}}});
+    auto target = create_user("acme", "t@acme.com", "Tess",
+                              json::object{{"support", json::array{"viewer"}}, {"impact", json::array{"member"}}});
+    as sam = user_client(token_for(support_admin));
+
+    auto ok = sam.post("/v1/accounts/acme/users/" + target + "/roles",
+                       json::object{{"grant", json::object{{"support", json::array{"contributor"}}}},
+                                    {"revoke", json::object{{"support", json::array{"viewer"}}}}});
+    ASSERT_EQ(ok.status, 200u) << ok.body;
+    EXPECT_EQ(json::serialize(ok.json().at("user").at("roles").at("support")), R"(["contributor"])");
+
+    auto impact = sam.post("/v1/accounts/acme/users/" + target + "/roles",
+                           json::object{{"revoke", json::object{{"impact", json::array{"member"}}}}});
+    EXPECT_EQ(impact.status, 403u) << impact.body;
+
+    // Removal needs admin in every portal where the target has roles: the problem names them.
+    auto removal = sam.del("/v1/accounts/acme/users/" + target);
+    ASSERT_EQ(removal.status, 403u) << removal.body;
+    EXPECT_EQ(json::serialize(removal.json().at("missing_portals")), R"(["impact"])");
+
+    // The refusals are recorded as security events.
+    auto events = op().get("/v1/events?type=access_denied");
+    ASSERT_EQ(events.status, 200u) << events.body;
+    EXPECT_GE(events.json().at("events").as_array().size(), 2u);
+
+    // Unknown roles are bad input.
+    auto bad = sam.post("/v1/accounts/acme/users/" + target + "/roles",
+                        json::object{{"grant", json::object{{"support", json::array{"superuser"}}}}});
+    EXPECT_EQ(bad.status, 400u) << bad.body;
+}
+
+TEST_F(scenario, locked_user_is_denied_everywhere_and_their_token_stops_working) {
+    open_account("acme", "customer");
+    auto admin = create_user("acme", "admin@acme.com", "Ada", all_admin());
+    auto lou = create_user("acme", "lou@acme.com", "Lou", all_admin());
+    as ada = user_client(token_for(admin));
+    auto lou_token = token_for(lou);
+    ASSERT_EQ(user_client(lou_token).get("/v1/accounts/acme").status, 200u);
+
+    auto locked = ada.post("/v1/users/" + lou + "/lock", json::object{{"reason", "incident 42"}});
+    ASSERT_EQ(locked.status, 200u) << locked.body;
+    EXPECT_EQ(locked.json().at("user").at("status").as_string(), "locked");
+    for (auto portal : {"support", "impact", "learning"}) {
+        auto d = op().get("/v1/access?user=" + lou + "&account=acme&portal=" + portal);
+        EXPECT_FALSE(d.json().at("allowed").as_bool());
+        EXPECT_EQ(d.json().at("reason").as_string(), "locked");
+    }
+    EXPECT_EQ(user_client(lou_token).get("/v1/accounts/acme").status, 401u);
+
+    // The reason is in the audit trail.
+    auto events = op().get("/v1/events?type=user_locked");
+    EXPECT_EQ(events.json().at("events").at(0).at("reason").as_string(), "incident 42");
+
+    ASSERT_EQ(ada.post("/v1/users/" + lou + "/unlock", json::object{}).status, 200u);
+    EXPECT_EQ(user_client(lou_token).get("/v1/accounts/acme").status, 200u);
+}
+
+TEST_F(scenario, key_contact_cannot_be_removed_until_replaced) {
+    open_account("acme", "customer");
+    auto admin = create_user("acme", "admin@acme.com", "Ada", all_admin());
+    auto kim = create_user("acme", "kim@acme.com", "Kim", json::object{{"support", json::array{"admin"}}});
+    as ada = user_client(token_for(admin));
+    ASSERT_EQ(ada.put("/v1/accounts/acme/contacts", json::object{{"primary_customer_admin", kim}}).status, 200u);
+
+    auto preview = ada.get("/v1/accounts/acme/users/" + kim + "/removal");
+    ASSERT_EQ(preview.status, 200u) << preview.body;
+    EXPECT_EQ(preview.json().at("blockers").as_array().size(), 1u);
+
+    auto blocked = ada.del("/v1/accounts/acme/users/" + kim);
+    ASSERT_EQ(blocked.status, 409u) << blocked.body;
+    EXPECT_EQ(blocked.json().at("blockers").at(0).at("contact_roles").at(0).as_string(), "primary_customer_admin");
+
+    // Clearing the primary admin contact is refused; replacing it works.
+    EXPECT_EQ(ada.put("/v1/accounts/acme/contacts", json::object{{"primary_customer_admin", nullptr}}).status, 409u);
+    auto replaced = ada.put("/v1/accounts/acme/contacts", json::object{{"primary_customer_admin", admin}});
+    ASSERT_EQ(replaced.status, 200u) << replaced.body;
+
+    // The preview's version makes the removal exactly what was confirmed.
+    auto fresh = ada.get("/v1/accounts/acme/users/" + kim + "/removal");
+    auto version = fresh.json().at("version").as_int64();
+    auto stale = ada.del("/v1/accounts/acme/users/" + kim, {{"If-Match", "\"" + std::to_string(version - 1) + "\""}});
+    EXPECT_EQ(stale.status, 412u) << stale.body;
+    auto removed = ada.del("/v1/accounts/acme/users/" + kim, {{"If-Match", "\"" + std::to_string(version) + "\""}});
+    EXPECT_EQ(removed.status, 200u) << removed.body;
+    EXPECT_TRUE(ada.get("/v1/accounts/acme/users?q=kim").json().at("users").as_array().empty());
+    EXPECT_EQ(ada.get("/v1/accounts/acme/users?q=kim&include_removed=true").json().at("users").as_array().size(), 1u);
+}
+
+TEST_F(scenario, removing_an_employee_cascades_out_of_served_customers_and_frees_the_email) {
+    open_account("acme", "customer");
+    open_account("globex", "customer");
+    open_account("partnerco", "partner");
+    for (auto c : {"acme", "globex"})
+        ASSERT_EQ(op().post(std::string("/v1/accounts/") + c + "/partners", json::object{{"partner_id", "partnerco"}}).status, 200u);
+    auto partner_admin = create_user("partnerco", "boss@partnerco.com", "Boss", all_admin());
+    auto pat = create_user("partnerco", "pat@partnerco.com", "Pat", json::object{{"support", json::array{"viewer"}}});
+    for (auto c : {"acme", "globex"}) {
+        auto r = op().post(std::string("/v1/accounts/") + c + "/members",
+                           json::object{{"user_id", pat}, {"roles", json::object{{"support", json::array{"contributor"}}}}});
+        ASSERT_EQ(r.status, 201u) << r.body;
+    }
+    as boss = user_client(token_for(partner_admin));
+    auto preview = boss.get("/v1/accounts/partnerco/users/" + pat + "/removal");
+    ASSERT_EQ(preview.status, 200u) << preview.body;
+    EXPECT_TRUE(preview.json().at("profile_retired").as_bool());
+    EXPECT_EQ(preview.json().at("accounts_removed_from").as_array().size(), 3u);
+
+    auto removed = boss.del("/v1/accounts/partnerco/users/" + pat);
+    ASSERT_EQ(removed.status, 200u) << removed.body;
+    for (auto c : {"acme", "globex"}) {
+        auto d = op().get("/v1/access?user=" + pat + "&account=" + c + "&portal=support");
+        EXPECT_FALSE(d.json().at("allowed").as_bool()) << c;
+        EXPECT_EQ(d.json().at("reason").as_string(), "removed") << c;
+    }
+    // The email is free for a new profile.
+    auto again = boss.post("/v1/accounts/partnerco/users", json::object{{"email", "pat@partnerco.com"}, {"name", "Pat II"}});
+    ASSERT_EQ(again.status, 201u) << again.body;
+    EXPECT_NE(again.json().at("user").at("id").as_string(), pat);
+}
+
+TEST_F(scenario, non_admin_gets_no_access_to_this_feature) {
+    open_account("acme", "customer");
+    auto viewer = create_user("acme", "v@acme.com", "Vic", json::object{{"support", json::array{"viewer"}}});
+    as vic = user_client(token_for(viewer));
+    auto r = vic.get("/v1/accounts/acme/users");
+    ASSERT_EQ(r.status, 403u) << r.body;
+    EXPECT_EQ(r.json().at("detail").as_string(), "You do not have access to this feature.");
+    auto c = vic.post("/v1/accounts/acme/users", json::object{{"email", "x@acme.com"}, {"name", "X"}});
+    EXPECT_EQ(c.status, 403u) << c.body;
+    EXPECT_EQ(c.json().at("detail").as_string(), "You do not have access to this feature.");
+    // Members still read their own profile.
+    EXPECT_EQ(vic.get("/v1/accounts/acme/users/" + viewer).status, 200u);
+}
+
+TEST_F(scenario, status_codes_of_the_contract) {
+    open_account("acme", "customer");
+    EXPECT_EQ(op().post("/v1/accounts", json::object{{"name", "x"}, {"kind", "vendor"}}).status, 400u);
+    as anonymous{*http_, ""};
+    as bogus{*http_, "rst_bogus"};
+    EXPECT_EQ(anonymous.get("/v1/accounts/acme").status, 401u);
+    EXPECT_EQ(bogus.get("/v1/accounts/acme").status, 401u);
+    EXPECT_EQ(op().get("/v1/accounts/nope").status, 404u);
+    EXPECT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "again"}, {"kind", "customer"}}).status, 409u);
+    EXPECT_EQ(op().post("/v1/accounts/acme/users/u1/deactivate", json::object{}).status, 410u);
+
+    auto account = op().get("/v1/accounts/acme");
+    ASSERT_TRUE(account.header("etag").has_value());
+    auto stale = op().post("/v1/accounts/acme/partners", json::object{{"partner_id", "acme"}}, {{"If-Match", "\"999\""}});
+    EXPECT_EQ(stale.status, 412u) << stale.body;
+
+    // Idempotency: the same key and body replays the outcome, another body is 422.
+    json::object body{{"id", "initech"}, {"name", "Initech"}, {"kind", "customer"}};
+    auto first = op().post("/v1/accounts", body, {{"Idempotency-Key", "k-1"}});
+    ASSERT_EQ(first.status, 201u) << first.body;
+    auto replay = op().post("/v1/accounts", body, {{"Idempotency-Key", "k-1"}});
+    EXPECT_EQ(replay.status, 201u) << replay.body;
+    EXPECT_EQ(replay.body, first.body);
+    EXPECT_EQ(replay.header("idempotent-replayed").value_or(""), "true");
+    body["name"] = "Initech 2";
+    EXPECT_EQ(op().post("/v1/accounts", body, {{"Idempotency-Key", "k-1"}}).status, 422u);
+    auto events = op().get("/v1/events?type=account_opened");
+    EXPECT_EQ(events.json().at("events").as_array().size(), 2u);
+}
+
+TEST_F(scenario, state_survives_a_restart) {
+    open_account("acme", "customer");
+    auto admin = create_user("acme", "admin@acme.com", "Ada", all_admin());
+    auto token = token_for(admin);
+    auto before = user_client(token).get("/v1/accounts/acme/users");
+    ASSERT_EQ(before.status, 200u);
+
+    http_.reset();
+    ASSERT_EQ(server_->terminate(), 0);
+    server_ = std::make_unique<rosterd_process>(tmp_.path() / "data", std::vector<std::string>{"--threads", "2"});
+    http_ = std::make_unique<http_client>(server_->port());
+    auto after = as{*http_, token}.get("/v1/accounts/acme/users");
+    ASSERT_EQ(after.status, 200u) << after.body;
+    EXPECT_EQ(after.body, before.body);
+}
+
+}  // namespace
+}  // namespace roster::test
