@@ -59,10 +59,7 @@ void add_account_routes(router& routes, service& svc) {
     routes.add("POST", "/v1/accounts",
                route_doc::of("Open an account").in_tag("accounts").json_body().responds({201}).describe("Operator only."),
                [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto body = parse_json_object_body(ctx);
-                   if (!body) return void(reply(body.error().to_response()));
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    json_reader in(*body);
                    auto id = in.optional_string("id");
                    auto name = in.required_string("name");
@@ -97,10 +94,7 @@ void add_account_routes(router& routes, service& svc) {
                route_doc::of("Link a partner account to a customer account").in_tag("accounts").json_body().param(
                    path_param("a", "Customer account id")),
                [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto body = parse_json_object_body(ctx);
-                   if (!body) return void(reply(body.error().to_response()));
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    json_reader in(*body);
                    auto partner = in.required_string("partner_id");
                    if (auto bad = in.finish()) return void(reply(bad->to_response()));
@@ -117,10 +111,7 @@ void add_account_routes(router& routes, service& svc) {
                route_doc::of("Issue an API token").in_tag("tokens").json_body().responds({201}).describe(
                    "Operator: for any principal; a user: for themself. The token is shown once."),
                [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto body = parse_json_object_body(ctx);
-                   if (!body) return void(reply(body.error().to_response()));
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    json_reader in(*body);
                    auto subject = read_principal(in, "principal");
                    if (auto bad = in.finish()) return void(reply(bad->to_response()));

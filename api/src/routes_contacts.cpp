@@ -46,10 +46,7 @@ void add_contact_routes(router& routes, service& svc) {
                    .param(path_param("a", "Account id"))
                    .describe("Body {role: user_id or null, ...}. support:admin of {a}. If-Match: account version."),
                [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto body = parse_json_object_body(ctx);
-                   if (!body) return void(reply(body.error().to_response()));
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    std::vector<contact_assignment> assignments;
                    for (const auto& [key, value] : *body) {
                        auto r = parse_contact_role(key);
@@ -70,10 +67,7 @@ void add_contact_routes(router& routes, service& svc) {
                    .param(path_param("a", "Account id")).param(path_param("role", "Contact role"))
                    .describe("By the current holder, without admin rights. Body {to_user_id}."),
                [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto body = parse_json_object_body(ctx);
-                   if (!body) return void(reply(body.error().to_response()));
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    json_reader in(*body);
                    auto to = in.required_string("to_user_id");
                    if (auto bad = in.finish()) return void(reply(bad->to_response()));
@@ -102,10 +96,7 @@ void add_contact_routes(router& routes, service& svc) {
                route_doc::of("Replace the watchlist").in_tag("contacts").json_body().param(path_param("a", "Account id"))
                    .describe("Body {subscriptions:[{user_id, topics:[outage|maintenance|security|release]}]}."),
                [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto body = parse_json_object_body(ctx);
-                   if (!body) return void(reply(body.error().to_response()));
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    json_reader in(*body);
                    const auto* subs = in.required_array("subscriptions");
                    std::vector<watch_subscription> list;

@@ -70,10 +70,7 @@ void add_user_routes(router& routes, service& svc) {
                    .describe("Profile + employee membership + roles in all portals in one command; issues an "
                              "invitation unless invite is false. Admin of {a}."),
                [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto body = parse_json_object_body(ctx);
-                   if (!body) return void(reply(body.error().to_response()));
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    json_reader in(*body);
                    auto email_text = in.required_string("email");
                    auto name = in.required_string("name");
@@ -104,10 +101,7 @@ void add_user_routes(router& routes, service& svc) {
                route_doc::of("Add a linked partner's employee as a third-party member").in_tag("users").json_body()
                    .responds({201}).param(path_param("a", "Customer account id")),
                [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto body = parse_json_object_body(ctx);
-                   if (!body) return void(reply(body.error().to_response()));
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    json_reader in(*body);
                    auto uid = in.optional_string("user_id");
                    auto mail = in.optional_string("email");
@@ -243,10 +237,7 @@ void add_user_routes(router& routes, service& svc) {
                    .param(path_param("a", "Account id")).param(path_param("u", "User id"))
                    .describe("Needs admin in every portal touched. If-Match: account version."),
                [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto body = parse_json_object_body(ctx);
-                   if (!body) return void(reply(body.error().to_response()));
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    json_reader in(*body);
                    auto grant = wire::read_roles(in, "grant", false);
                    auto revoke = wire::read_roles(in, "revoke", false);
@@ -277,10 +268,7 @@ void add_user_routes(router& routes, service& svc) {
                        .describe("Admin of the user's employer (any portal) or the operator. Optional body {reason}. "
                                  "If-Match: the profile_version of the profile view."),
                    [&svc, lock](request_context& ctx, responder reply) {
-                       auto who = authenticate(svc, ctx, reply);
-                       if (!who) return;
-                       auto body = parse_json_object_body(ctx, true);
-                       if (!body) return void(reply(body.error().to_response()));
+                       auto req = begin_json_command(svc, ctx, reply, true);                       if (!req) return;                       const auto* who = &req->who;                       const auto* body = &req->body;
                        json_reader in(*body);
                        auto reason = in.optional_string("reason");
                        if (auto bad = in.finish()) return void(reply(bad->to_response()));

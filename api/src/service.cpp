@@ -6,6 +6,7 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "roster/api/json_input.hpp"
 #include "roster/api/request_meta.hpp"
 #include "roster/domain/queries.hpp"
 
@@ -26,12 +27,6 @@ std::string sha256_hex(std::string_view data) {
     return out;
 }
 
-std::string principal_label(const domain::principal& p) {
-    if (std::holds_alternative<domain::operator_principal>(p)) return "operator";
-    if (std::holds_alternative<domain::auditor_principal>(p)) return "auditor";
-    if (auto* s = std::get_if<domain::service_principal>(&p)) return "service:" + s->name;
-    return "user:" + std::get<domain::user_principal>(p).user.value;
-}
 
 std::optional<caller> authenticate(service& svc, const request_context& ctx, const responder& reply) {
     auto unauthorized = [&](std::string detail) {
@@ -50,6 +45,18 @@ std::optional<caller> authenticate(service& svc, const request_context& ctx, con
     auto found = svc.reads.read([&](const projections::read_view& v) { return domain::authenticate(v.state, hash); });
     if (!found) return unauthorized("The token is unknown, revoked, or its user is locked or removed.");
     return caller{found->subject, found->token.value};
+}
+
+std::optional<json_command> begin_json_command(service& svc, const request_context& ctx, const responder& reply,
+                                               bool allow_empty_body) {
+    auto who = authenticate(svc, ctx, reply);
+    if (!who) return std::nullopt;
+    auto body = parse_json_object_body(ctx, allow_empty_body);
+    if (!body) {
+        reply(body.error().to_response());
+        return std::nullopt;
+    }
+    return json_command{std::move(*who), std::move(*body)};
 }
 
 response json_with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version) {
@@ -101,7 +108,7 @@ void submit_command(service& svc, const request_context& ctx, const responder& r
     command_request request;
     request.command = std::move(cmd);
     request.actor = who.actor;
-    request.meta.actor = {principal_label(who.actor), who.token_id, ctx.client_address};
+    request.meta.actor = {domain::principal_label(who.actor), who.token_id, ctx.client_address};
     request.meta.request_id = ctx.request_id;
     request.meta.correlation_id = sane_header(ctx, "x-correlation-id").value_or(ctx.request_id);
     request.meta.causation_id = sane_header(ctx, "x-causation-id").value_or("");

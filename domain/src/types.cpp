@@ -94,6 +94,13 @@ std::optional<role> parse_role(portal p, std::string_view name) {
     return std::nullopt;
 }
 
+std::string principal_label(const principal& p) {
+    if (std::holds_alternative<operator_principal>(p)) return "operator";
+    if (std::holds_alternative<auditor_principal>(p)) return "auditor";
+    if (auto* s = std::get_if<service_principal>(&p)) return "service:" + s->name;
+    return "user:" + std::get<user_principal>(p).user.value;
+}
+
 portal portal_of(role r) { return role_portals.at(static_cast<std::size_t>(r)); }
 
 role_set roles_in(role_set s, portal p) {

@@ -70,13 +70,6 @@ std::vector<Key> sorted_keys(const Map& m) {
     return keys;
 }
 
-std::string principal_text(const domain::principal& p) {
-    if (std::holds_alternative<domain::operator_principal>(p)) return "operator";
-    if (std::holds_alternative<domain::auditor_principal>(p)) return "auditor";
-    if (auto* s = std::get_if<domain::service_principal>(&p)) return "service:" + s->name;
-    return "user:" + std::get<domain::user_principal>(p).user.value;
-}
-
 }  // namespace
 
 std::string read_model::fingerprint() const {
@@ -132,7 +125,7 @@ std::string read_model::fingerprint() const {
     }
     for (const auto& id : sorted_keys<decltype(state_.tokens), domain::token_id>(state_.tokens)) {
         const auto& t = state_.tokens.at(id);
-        out << "token " << id.value << ' ' << principal_text(t.subject) << ' ' << t.revoked << '\n';
+        out << "token " << id.value << ' ' << domain::principal_label(t.subject) << ' ' << t.revoked << '\n';
     }
     for (const auto& s : sorted_keys<decltype(versions_), std::string>(versions_))
         out << "stream " << s << ' ' << versions_.at(s) << '\n';

@@ -37,8 +37,14 @@ std::string sha256_hex(std::string_view data);
 // The caller of `ctx`, or false after answering 401 through `reply`.
 std::optional<caller> authenticate(service& svc, const request_context& ctx, const responder& reply);
 
-// "operator", "auditor", "service:<name>", "user:<id>": the envelope's actor.principal.
-std::string principal_label(const domain::principal& p);
+// The caller and the strictly parsed JSON object body of a command, or nullopt after answering
+// 401/400/415 through `reply`.
+struct json_command {
+    caller who;
+    boost::json::object body;
+};
+std::optional<json_command> begin_json_command(service& svc, const request_context& ctx, const responder& reply,
+                                               bool allow_empty_body = false);
 
 // A JSON answer carrying `ETag: "<version>"` (the resource's stream version).
 response json_with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version);

@@ -140,6 +140,9 @@ std::string_view to_string(membership_type);
 std::string_view to_string(user_status);
 std::string_view to_string(registration);
 
+// "operator", "auditor", "service:<name>", "user:<id>": how a principal is named in the log.
+std::string principal_label(const principal& p);
+
 std::optional<account_kind> parse_account_kind(std::string_view);
 std::optional<portal> parse_portal(std::string_view);
 std::optional<role> parse_role(std::string_view qualified);               // "support:admin"
