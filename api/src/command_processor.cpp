@@ -288,6 +288,15 @@ void command_processor::process_group(std::vector<command_request>& group) {
         (void)reads_.catch_up(store_);
     }
 
+    // Counted before anyone is answered, so a caller that got its answer sees its command counted.
+    {
+        std::lock_guard lock(mutex_);
+        stats_.commands += group.size() - deferred.size();
+        ++stats_.groups;
+        if (diverged) ++stats_.storage_failures;
+        for (auto it = deferred.rbegin(); it != deferred.rend(); ++it) queue_.push_front(std::move(*it));
+    }
+
     for (auto& p : decided) {
         if (p.batch != SIZE_MAX && !results[p.batch]) {
             const auto& err = results[p.batch].error();
@@ -300,13 +309,6 @@ void command_processor::process_group(std::vector<command_request>& group) {
         p.request.done(std::move(p.answer));
     }
 
-    {
-        std::lock_guard lock(mutex_);
-        stats_.commands += group.size() - deferred.size();
-        ++stats_.groups;
-        if (diverged) ++stats_.storage_failures;
-        for (auto it = deferred.rbegin(); it != deferred.rend(); ++it) queue_.push_front(std::move(*it));
-    }
     if (diverged) {
         // Effects of refused batches were applied speculatively; the log is the truth.
         log_.error("commit group failed; rebuilding the write model from the log");
