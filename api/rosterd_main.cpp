@@ -2,6 +2,7 @@
 // lifetimes: store and domain (issue 4), router, server.
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
@@ -174,7 +175,19 @@ int main(int argc, char** argv) {
     // Declared after the server so it is destroyed first: its threads hold responders that post
     // into the server's io_context.
     std::optional<roster::api::test_routes> test_only;
-    if (enable_test_routes) test_only.emplace(routes, log);
+    if (enable_test_routes) {
+        test_only.emplace(routes, log);
+        // Storage-fault injection for the 503 tests: the next `n` commit writes fail.
+        routes.add("POST", "/test/fail-next-writes",
+                   roster::api::route_doc::of("Test only: make the next n store writes fail")
+                       .param(roster::api::query_param("n", "How many writes fail", false, "integer")),
+                   [&store](roster::api::request_context& ctx, roster::api::responder reply) {
+                       int n = 1;
+                       if (auto v = ctx.query.get("n")) n = std::atoi(std::string(*v).c_str());
+                       (*store)->fail_next_writes_for_testing(n);
+                       reply(roster::api::json_response(200, {{"failing_writes", n}}));
+                   });
+    }
 
     if (auto r = server.listen(); !r) {
         std::cerr << "rosterd: " << r.error() << "\n";

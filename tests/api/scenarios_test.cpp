@@ -48,7 +48,8 @@ std::string code_of(const http_reply& r) {
 class scenario : public ::testing::Test {
 protected:
     void SetUp() override {
-        server_ = std::make_unique<rosterd_process>(tmp_.path() / "data", std::vector<std::string>{"--threads", "2"});
+        server_ = std::make_unique<rosterd_process>(tmp_.path() / "data",
+                                                    std::vector<std::string>{"--threads", "2", "--enable-test-routes"});
         http_ = std::make_unique<http_client>(server_->port());
         op_ = std::make_unique<as>(as{*http_, read_token(tmp_.path() / "data")});
     }
@@ -316,6 +317,19 @@ TEST_F(scenario, status_codes_of_the_contract) {
     EXPECT_EQ(op().post("/v1/accounts", body, {{"Idempotency-Key", "k-1"}}).status, 422u);
     auto events = op().get("/v1/events?type=account_opened");
     EXPECT_EQ(events.json().at("events").as_array().size(), 2u);
+}
+
+TEST_F(scenario, storage_failure_is_503_with_nothing_half_applied_and_recovers) {
+    open_account("acme", "customer");
+    const auto before = op().get("/v1/events?limit=1000").json().at("events").as_array().size();
+    ASSERT_EQ(op().post("/test/fail-next-writes?n=1", json::object{}).status, 200u);
+    auto failed = op().post("/v1/accounts/acme/users", json::object{{"email", "f@acme.com"}, {"name", "F"}});
+    ASSERT_EQ(failed.status, 503u) << failed.body;
+    EXPECT_EQ(op().get("/v1/events?limit=1000").json().at("events").as_array().size(), before);
+    EXPECT_TRUE(op().get("/v1/accounts/acme/users?q=f%40acme").json().at("users").as_array().empty());
+    // Reads kept working; the same command succeeds once the fault is gone.
+    auto again = op().post("/v1/accounts/acme/users", json::object{{"email", "f@acme.com"}, {"name", "F"}});
+    EXPECT_EQ(again.status, 201u) << again.body;
 }
 
 TEST_F(scenario, state_survives_a_restart) {
