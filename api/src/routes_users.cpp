@@ -308,10 +308,7 @@ void add_user_routes(router& routes, service& svc) {
                        }
                        json::array accounts;
                        for (const auto& m : r->accounts_removed_from)
-                           accounts.emplace_back(json::object{{"account", m.account.value},
-                                                              {"type", to_string(m.type)},
-                                                              {"roles", replay::roles_json(m.roles)},
-                                                              {"cascade", m.cascade}});
+                           accounts.emplace_back(wire::removed_membership(m.account, m.type, m.roles, m.cascade));
                        const auto version = v.stream_version(account_stream(a));
                        json::object out{{"roles_revoked", std::move(per_portal)},
                                         {"accounts_removed_from", std::move(accounts)},
@@ -339,10 +336,7 @@ void add_user_routes(router& routes, service& svc) {
                                       bool retired = false;
                                       for (const auto& e : v.events) {
                                           if (auto* m = std::get_if<member_removed>(&e))
-                                              accounts.emplace_back(json::object{{"account", m->account.value},
-                                                                                 {"type", to_string(m->type)},
-                                                                                 {"roles", replay::roles_json(m->roles)},
-                                                                                 {"cascade", m->cascade}});
+                                              accounts.emplace_back(wire::removed_membership(m->account, m->type, m->roles, m->cascade));
                                           if (std::holds_alternative<profile_retired>(e)) retired = true;
                                       }
                                       return json_response(200, json::object{{"removed", u.value},

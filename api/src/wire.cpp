@@ -57,6 +57,11 @@ json::array portals(const std::vector<portal>& ps) {
     return out;
 }
 
+json::object removed_membership(const account_id& account, membership_type type, role_set roles, bool cascade) {
+    return json::object{{"account", account.value}, {"type", to_string(type)}, {"roles", replay::roles_json(roles)},
+                        {"cascade", cascade}};
+}
+
 json::object contacts(const state& s, const account_record& a, std::uint64_t version) {
     json::object roles;
     for (auto r : all_contact_roles) {

@@ -23,6 +23,9 @@ boost::json::object contacts(const domain::state& s, const domain::account_recor
 // {subscriptions:[{user_id, topics}], version}
 boost::json::object watchlist(const domain::account_record& a, std::uint64_t version);
 boost::json::array portals(const std::vector<domain::portal>& ps);
+// One membership a removal takes away: {account, type, roles, cascade} (preview and DELETE answer).
+boost::json::object removed_membership(const domain::account_id& account, domain::membership_type type,
+                                       domain::role_set roles, bool cascade);
 
 // {"support":["admin"], ...} → role_set. Unknown portals or roles are 400 `unknown_role`
 // naming the field; the reader records the failure and the returned set is empty.
