@@ -1,6 +1,7 @@
 #include "roster/api/command_processor.hpp"
 
 #include <future>
+#include <unordered_set>
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -171,7 +172,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
     std::vector<pending> decided;
     std::vector<eventstore::append_batch> batches;
     std::vector<command_request> deferred;
-    std::unordered_map<std::string, std::size_t> keys_in_group;
+    std::unordered_set<std::string> keys_in_group;
     decided.reserve(group.size());
 
     for (auto& request : group) {
@@ -250,7 +251,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
             batch.outcome = serialize_outcome(p.answer);
             p.batch = batches.size();
             batches.push_back(std::move(batch));
-            if (!p.request.idempotency_key.empty()) keys_in_group.emplace(p.request.idempotency_key, p.batch);
+            if (!p.request.idempotency_key.empty()) keys_in_group.insert(p.request.idempotency_key);
         }
         decided.push_back(std::move(p));
     }
