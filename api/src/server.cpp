@@ -340,6 +340,7 @@ private:
                                    {"client", client_}};
         if (ec) fields["error"] = ec.message();
         state_->log.info("request", std::move(fields));
+        if (opts().on_request_done) opts().on_request_done(*ctx_, res_.result_int(), latency, bytes);
         if (ec) return do_close(false);
         if (!res_.keep_alive()) return do_close(linger_);
         do_read();

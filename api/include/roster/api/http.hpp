@@ -39,6 +39,13 @@ struct response {
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow, ETag
     bool close = false;  // close the connection after this response
+    // A body too large to hold in memory (e.g. an export). When set, `body` is ignored and the
+    // server sends the response with chunked transfer encoding: it calls `stream` repeatedly on
+    // an I/O thread, each call appending the next piece to `out` (it may append nothing) and
+    // returning false once `out` holds the last piece. Each call should do a bounded amount of
+    // work (a few thousand rows). If it throws, the connection is closed without the final
+    // chunk, so the client sees a truncated transfer rather than a complete-looking body.
+    std::function<bool(std::string& out)> stream;
 };
 
 // One parsed request plus what the router found. Owned by the connection; it stays valid until

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <cstddef>
 #include <memory>
 #include <optional>
@@ -36,6 +37,11 @@ struct server_options {
     // Bytes read ahead of the current request (pipelined requests waiting their turn).
     std::size_t max_read_ahead_bytes = 64 * 1024;
     bool handle_signals = true;  // SIGTERM/SIGINT start the graceful shutdown
+    // Called once per answered request after its response was written (or failed to be), on an
+    // I/O thread; for metrics. `ctx.route` is empty when no route matched. Must be thread-safe.
+    std::function<void(const request_context& ctx, unsigned status, std::chrono::microseconds latency,
+                       std::size_t bytes_written)>
+        on_request_done;
 };
 
 // Parses "host:port" or "[v6]:port".
