@@ -26,14 +26,11 @@ trigram trigram_at(std::string_view s, std::size_t i) {
 
 // Rows sort by what a person scans for (name, then email); the id makes the order total,
 // so a cursor naming the last row of a page always resumes at the same place.
-struct entry_order {
-    bool operator()(const directory_entry* a, const directory_entry* b) const {
-        const auto& pa = *a->profile;
-        const auto& pb = *b->profile;
-        return std::tie(pa.name_folded, pa.email_folded, pa.id.value) <
-               std::tie(pb.name_folded, pb.email_folded, pb.id.value);
-    }
-};
+bool sorts_before(const directory_entry& a, const directory_entry& b) {
+    const auto& pa = *a.profile;
+    const auto& pb = *b.profile;
+    return std::tie(pa.name_folded, pa.email_folded, pa.id.value) < std::tie(pb.name_folded, pb.email_folded, pb.id.value);
+}
 
 bool text_matches(const directory_profile& p, std::string_view q_folded) {
     return q_folded.empty() || p.name_folded.find(q_folded) != std::string::npos ||
@@ -49,50 +46,190 @@ bool filters_match(const directory_entry& e, const directory_query& q) {
     return true;
 }
 
-// A posting list this short is cheaper to filter and sort than walking the ordered index.
-constexpr std::size_t candidate_sort_limit = 4096;
+using rank_list = std::vector<std::uint32_t>;
+
+// The first index at or after `from` whose value is >= target: exponential then binary search,
+// so skipping far ahead in a long posting list costs log(distance), not distance.
+std::size_t gallop(const rank_list& list, std::size_t from, std::uint32_t target) {
+    std::size_t step = 1, hi = from;
+    while (hi < list.size() && list[hi] < target) {
+        from = hi + 1;
+        hi += step;
+        step *= 2;
+    }
+    hi = std::min(hi, list.size());
+    return static_cast<std::size_t>(std::lower_bound(list.begin() + static_cast<std::ptrdiff_t>(from),
+                                                     list.begin() + static_cast<std::ptrdiff_t>(hi), target) -
+                                    list.begin());
+}
+
+// Entries added since the last re-rank are kept apart; past this share of the account the
+// ranks are rebuilt (amortized: each insert pays for `rerank_divisor` re-postings).
+constexpr std::size_t min_rerank_delta = 256;
+constexpr std::size_t rerank_divisor = 16;
 
 }  // namespace
 
+// A search must return the first rows *in list order* that contain q, and stop there. Posting
+// lists therefore hold each entry's rank (its position in list order at the last re-rank), so
+// intersecting them streams matches in page order and a page costs about `limit` matches, even
+// when every trigram of q is common and the matches sort last. Ranks shift when a member is
+// inserted, so new entries are posted by arrival (`fresh`) until the next re-rank folds them in.
 struct directory::account_index {
-    // unordered_map nodes are stable, so the ordered set and the slots may point into it.
-    std::unordered_map<std::string, directory_entry> entries;
-    std::set<const directory_entry*, entry_order> ordered;
-    std::vector<const directory_entry*> slots;
-    // trigram of folded name or email -> ascending, unique slot numbers. Entries are never
-    // dropped (removed members stay listable with include_removed), so lists only grow.
-    std::unordered_map<trigram, std::vector<std::uint32_t>> trigrams;
+    struct node {
+        directory_entry row;
+        // The distinct trigrams of the folded name and email, as posting ids: re-ranking
+        // re-posts an entry without hashing its text again.
+        std::vector<std::uint32_t> posting_ids;
+    };
+    struct node_order {
+        bool operator()(const node* a, const node* b) const { return sorts_before(a->row, b->row); }
+    };
+    struct posting {
+        rank_list ranks;                 // ranked entries, ascending rank
+        std::vector<const node*> fresh;  // fresh entries, in arrival order
+    };
+
+    // unordered_map nodes are stable, so the ordered set and the rank vectors may point into it.
+    // Entries are never dropped (removed members stay listable with include_removed) and their
+    // sort keys never change, so only insertions move ranks.
+    std::unordered_map<std::string, node> entries;
+    std::set<const node*, node_order> ordered;
+    std::vector<const node*> ranked;         // list order at the last re-rank
+    std::vector<const node*> fresh_entries;  // inserted since, in list order
+    std::unordered_map<trigram, std::uint32_t> posting_of;
+    std::vector<posting> postings;
     std::size_t active = 0;
 
-    void index_text(std::string_view text, std::uint32_t slot) {
-        for (std::size_t i = 0; i + 3 <= text.size(); ++i) {
-            auto& list = trigrams[trigram_at(text, i)];
-            if (list.empty() || list.back() != slot) list.push_back(slot);
-        }
-    }
-
-    void add(directory_entry& e) {
-        auto slot = static_cast<std::uint32_t>(slots.size());
-        slots.push_back(&e);
-        ordered.insert(&e);
-        index_text(e.profile->name_folded, slot);
-        index_text(e.profile->email_folded, slot);
-    }
-
-    // The shortest posting list among q's trigrams, or nullptr when some trigram is absent
-    // (then nothing can match). q must be at least three bytes long.
-    const std::vector<std::uint32_t>* narrowest_postings(std::string_view q, bool& none) const {
-        const std::vector<std::uint32_t>* best = nullptr;
-        none = false;
-        for (std::size_t i = 0; i + 3 <= q.size(); ++i) {
-            auto it = trigrams.find(trigram_at(q, i));
-            if (it == trigrams.end()) {
-                none = true;
-                return nullptr;
+    void add(node& n) {
+        ordered.insert(&n);
+        auto post = [&](std::string_view text) {
+            for (std::size_t i = 0; i + 3 <= text.size(); ++i) {
+                auto [it, inserted] = posting_of.try_emplace(trigram_at(text, i), static_cast<std::uint32_t>(postings.size()));
+                if (inserted) postings.emplace_back();
+                n.posting_ids.push_back(it->second);
             }
-            if (!best || it->second.size() < best->size()) best = &it->second;
+        };
+        post(n.row.profile->name_folded);
+        post(n.row.profile->email_folded);
+        std::sort(n.posting_ids.begin(), n.posting_ids.end());
+        n.posting_ids.erase(std::unique(n.posting_ids.begin(), n.posting_ids.end()), n.posting_ids.end());
+        n.posting_ids.shrink_to_fit();
+
+        fresh_entries.insert(std::upper_bound(fresh_entries.begin(), fresh_entries.end(), &n, node_order{}), &n);
+        for (auto id : n.posting_ids) postings[id].fresh.push_back(&n);
+        if (fresh_entries.size() > std::max(min_rerank_delta, ranked.size() / rerank_divisor)) rerank();
+    }
+
+    // Folds the fresh entries into the ranks in O(postings), without re-reading any text: old
+    // ranks shift by the number of fresh entries sorting before them, and each fresh entry's
+    // rank is merged into its postings.
+    void rerank() {
+        // shift[r] = how many fresh entries sort before the entry of old rank r.
+        std::vector<std::uint32_t> shift(ranked.size() + 1, 0);
+        std::vector<std::uint32_t> fresh_rank(fresh_entries.size());
+        for (std::uint32_t j = 0; j < fresh_entries.size(); ++j) {
+            const auto at = static_cast<std::uint32_t>(
+                std::upper_bound(ranked.begin(), ranked.end(), fresh_entries[j], node_order{}) - ranked.begin());
+            ++shift[at];
+            fresh_rank[j] = at + j;
         }
-        return best;
+        for (std::size_t r = 1; r < shift.size(); ++r) shift[r] += shift[r - 1];
+
+        std::vector<const node*> merged(ranked.size() + fresh_entries.size());
+        std::merge(ranked.begin(), ranked.end(), fresh_entries.begin(), fresh_entries.end(), merged.begin(), node_order{});
+        ranked = std::move(merged);
+
+        std::vector<std::size_t> old_size(postings.size());
+        for (std::size_t i = 0; i < postings.size(); ++i) {
+            auto& p = postings[i];
+            for (auto& r : p.ranks) r += shift[r];
+            old_size[i] = p.ranks.size();
+            p.fresh.clear();
+        }
+        for (std::uint32_t j = 0; j < fresh_entries.size(); ++j)
+            for (auto id : fresh_entries[j]->posting_ids) postings[id].ranks.push_back(fresh_rank[j]);
+        for (std::size_t i = 0; i < postings.size(); ++i) {
+            auto& ranks = postings[i].ranks;
+            if (ranks.size() != old_size[i])
+                std::inplace_merge(ranks.begin(), ranks.begin() + static_cast<std::ptrdiff_t>(old_size[i]), ranks.end());
+        }
+        fresh_entries.clear();
+    }
+
+    // The postings of q's distinct trigrams (q.size() >= 3), or empty when one has none.
+    std::vector<const posting*> postings_for(std::string_view q) const {
+        std::vector<const posting*> out;
+        for (std::size_t i = 0; i + 3 <= q.size(); ++i) {
+            auto it = posting_of.find(trigram_at(q, i));
+            if (it == posting_of.end()) return {};
+            const auto* p = &postings[it->second];
+            if (std::find(out.begin(), out.end(), p) == out.end()) out.push_back(p);
+        }
+        return out;
+    }
+
+    // The first rank in list order after `after` (0 without a cursor); `after` may be fresh.
+    std::uint32_t first_rank_after(const node* after) const {
+        if (!after) return 0;
+        return static_cast<std::uint32_t>(std::upper_bound(ranked.begin(), ranked.end(), after, node_order{}) - ranked.begin());
+    }
+
+    // Up to `wanted` ranked entries from `start` on that are in every posting and pass `accept`,
+    // in list order.
+    template <class Accept>
+    void ranked_matches(const std::vector<const posting*>& ps, std::uint32_t start, std::size_t wanted, Accept&& accept,
+                        std::vector<const node*>& out) const {
+        std::vector<const rank_list*> lists;
+        for (const auto* p : ps) {
+            if (p->ranks.empty()) return;
+            lists.push_back(&p->ranks);
+        }
+        if (lists.empty()) return;
+        std::sort(lists.begin(), lists.end(), [](auto* a, auto* b) { return a->size() < b->size(); });
+        std::vector<std::size_t> at(lists.size());
+        for (std::size_t i = 0; i < lists.size(); ++i) at[i] = gallop(*lists[i], 0, start);
+        // Leapfrog: every list jumps to the largest candidate seen until all agree.
+        while (out.size() < wanted) {
+            if (at[0] >= lists[0]->size()) return;
+            std::uint32_t candidate = (*lists[0])[at[0]];
+            bool agreed = true;
+            for (std::size_t i = 1; i < lists.size(); ++i) {
+                at[i] = gallop(*lists[i], at[i], candidate);
+                if (at[i] >= lists[i]->size()) return;
+                if ((*lists[i])[at[i]] != candidate) {
+                    at[0] = gallop(*lists[0], at[0], (*lists[i])[at[i]]);
+                    agreed = false;
+                    break;
+                }
+            }
+            if (!agreed) continue;
+            if (accept(ranked[candidate]->row)) out.push_back(ranked[candidate]);
+            ++at[0];
+        }
+    }
+
+    // The fresh entries after `after` in every posting that pass `accept`: up to `wanted` of them
+    // in list order, or all of them (unordered) when a short posting makes that cheaper.
+    template <class Accept>
+    void fresh_matches(const std::vector<const posting*>& ps, const node* after, std::size_t wanted, Accept&& accept,
+                       std::vector<const node*>& out) const {
+        const posting* narrowest = nullptr;
+        for (const auto* p : ps)
+            if (!narrowest || p->fresh.size() < narrowest->fresh.size()) narrowest = p;
+        if (!narrowest || narrowest->fresh.empty()) return;
+        auto after_cursor = [&](const node* n) { return !after || sorts_before(after->row, n->row); };
+        if (narrowest->fresh.size() <= 4 * wanted) {
+            for (const auto* n : narrowest->fresh)
+                if (after_cursor(n) && accept(n->row)) out.push_back(n);
+            return;
+        }
+        auto it = after ? std::upper_bound(fresh_entries.begin(), fresh_entries.end(), after, node_order{}) : fresh_entries.begin();
+        for (std::size_t found = 0; it != fresh_entries.end() && found < wanted; ++it)
+            if (accept((*it)->row)) {
+                out.push_back(*it);
+                ++found;
+            }
     }
 };
 
@@ -125,10 +262,10 @@ void directory::apply(const domain::event& event) {
                 if (pit == profiles_.end()) return;
                 auto& index = account_for(e.account);
                 auto [it, inserted] = index.entries.try_emplace(e.user.value);
-                auto& entry = it->second;
+                auto& entry = it->second.row;
                 if (inserted) {
                     entry.profile = pit->second.get();
-                    index.add(entry);
+                    index.add(it->second);
                 } else if (!entry.removed) {
                     return;
                 }
@@ -143,7 +280,7 @@ void directory::apply(const domain::event& event) {
                 auto& index = *ait->second;
                 auto it = index.entries.find(e.user.value);
                 if (it == index.entries.end()) return;
-                auto& entry = it->second;
+                auto& entry = it->second.row;
                 if constexpr (std::is_same_v<T, domain::roles_granted>) {
                     entry.roles = entry.roles | e.roles;
                 } else if constexpr (std::is_same_v<T, domain::roles_revoked>) {
@@ -170,6 +307,7 @@ void directory::apply(const domain::event& event) {
 }
 
 std::optional<directory_page> directory::query(const domain::account_id& account, const directory_query& q) const {
+    using node = account_index::node;
     directory_page page;
     auto ait = accounts_.find(account.value);
     if (ait == accounts_.end()) {
@@ -179,7 +317,7 @@ std::optional<directory_page> directory::query(const domain::account_id& account
     const auto& index = *ait->second;
     page.total_active = index.active;
 
-    const directory_entry* after = nullptr;
+    const node* after = nullptr;
     if (q.after) {
         auto it = index.entries.find(q.after->value);
         if (it == index.entries.end()) return std::nullopt;
@@ -190,36 +328,29 @@ std::optional<directory_page> directory::query(const domain::account_id& account
     auto accept = [&](const directory_entry& e) { return filters_match(e, q) && text_matches(*e.profile, q_folded); };
 
     // One row beyond the page tells whether a next page exists without a second query.
-    std::vector<const directory_entry*> rows;
-    const std::vector<std::uint32_t>* postings = nullptr;
+    std::vector<const node*> rows;
     if (q_folded.size() >= 3) {
-        bool none = false;
-        postings = index.narrowest_postings(q_folded, none);
-        if (none) return page;
-    }
-    if (postings && postings->size() <= std::max(candidate_sort_limit, index.slots.size() / 16)) {
-        entry_order less;
-        for (auto slot : *postings) {
-            const auto* e = index.slots[slot];
-            if ((!after || less(after, e)) && accept(*e)) rows.push_back(e);
-        }
+        const auto postings = index.postings_for(q_folded);
+        index.ranked_matches(postings, index.first_rank_after(after), limit + 1, accept, rows);
+        index.fresh_matches(postings, after, limit + 1, accept, rows);
         const auto keep = std::min(rows.size(), limit + 1);
-        std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(keep), rows.end(), less);
+        std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(keep), rows.end(),
+                          account_index::node_order{});
         rows.resize(keep);
     } else {
         // TODO(perf): a filter-only query that matches few rows (e.g. a rare role) walks the
-        // whole account; per-role slot lists would bound it if it ever shows up in profiles.
+        // whole account; per-role rank lists would bound it if it ever shows up in profiles.
         auto it = after ? index.ordered.upper_bound(after) : index.ordered.begin();
         for (; it != index.ordered.end() && rows.size() <= limit; ++it)
-            if (accept(**it)) rows.push_back(*it);
+            if (accept((*it)->row)) rows.push_back(*it);
     }
 
     if (rows.size() > limit) {
         rows.resize(limit);
-        page.next_cursor = rows.back()->profile->id;
+        page.next_cursor = rows.back()->row.profile->id;
     }
     page.users.reserve(rows.size());
-    for (const auto* e : rows) page.users.push_back(*e);
+    for (const auto* n : rows) page.users.push_back(n->row);
     return page;
 }
 
@@ -232,7 +363,7 @@ const directory_entry* directory::entry(const domain::account_id& account, const
     auto ait = accounts_.find(account.value);
     if (ait == accounts_.end()) return nullptr;
     auto it = ait->second->entries.find(user.value);
-    return it == ait->second->entries.end() ? nullptr : &it->second;
+    return it == ait->second->entries.end() ? nullptr : &it->second.row;
 }
 
 }  // namespace roster::projections
