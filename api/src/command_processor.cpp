@@ -168,6 +168,8 @@ void command_processor::writer_loop() {
 }
 
 void command_processor::process_group(std::vector<command_request>& group) {
+    using clock = std::chrono::steady_clock;
+    const auto started = clock::now();
     const auto now = now_();
     std::vector<pending> decided;
     std::vector<eventstore::append_batch> batches;
@@ -256,8 +258,10 @@ void command_processor::process_group(std::vector<command_request>& group) {
         decided.push_back(std::move(p));
     }
 
+    const auto decided_at = clock::now();
     std::vector<eventstore::result<eventstore::append_result>> results;
     if (!batches.empty()) results = store_.append_group(batches);
+    const auto appended_at = clock::now();
 
     bool diverged = false;
     std::vector<eventstore::recorded_event> committed;
@@ -289,6 +293,8 @@ void command_processor::process_group(std::vector<command_request>& group) {
         (void)reads_.catch_up(store_);
     }
 
+    const auto folded_at = clock::now();
+
     // Counted before anyone is answered, so a caller that got its answer sees its command counted.
     {
         std::lock_guard lock(mutex_);
@@ -308,6 +314,19 @@ void command_processor::process_group(std::vector<command_request>& group) {
             continue;
         }
         p.request.done(std::move(p.answer));
+    }
+
+    // Every command of the group waited for the slowest phase; naming it is what an operator
+    // needs to tell a slow disk (append) from a slow fold or an overloaded writer (decide).
+    const auto finished = clock::now();
+    if (finished - started >= slow_group_threshold) {
+        auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+        log_.warn("slow_commit_group", {{"commands", group.size()},
+                                        {"events", committed.size()},
+                                        {"decide_ms", ms(decided_at - started)},
+                                        {"append_ms", ms(appended_at - decided_at)},
+                                        {"fold_ms", ms(folded_at - appended_at)},
+                                        {"reply_ms", ms(finished - folded_at)}});
     }
 
     if (diverged) {

@@ -16,6 +16,7 @@
 // on the writer thread and must not block.
 #pragma once
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -88,6 +89,8 @@ public:
 
     processor_stats stats() const;
     std::size_t max_group_commands = 1024;
+    // A group slower than this end to end is logged with the time of each phase.
+    std::chrono::milliseconds slow_group_threshold{100};
 
 private:
     struct pending;
