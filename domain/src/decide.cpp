@@ -48,6 +48,20 @@ blocker ineligible(const account_record& acc, const user_id& u, contact_role c) 
 struct decider {
     const state& s;
     const actor& who;
+
+    struct admin_scope {
+        const account_record* account;
+        role_set roles;  // the actor's roles in it (every role for the operator)
+    };
+    // Account `a` as its admin (or the operator) acts on it: 404 when the actor may not see it,
+    // 403 when they may but administer no portal of it.
+    result<admin_scope> administered(const account_id& a) const {
+        auto acc = visible_account(s, who, a);
+        if (!acc) return acc.error();
+        auto mine = require_admin(s, who, **acc);
+        if (!mine) return mine.error();
+        return admin_scope{*acc, *mine};
+    }
     timestamp now;
 
     result<invitation_issued> new_invitation(const invitation_request& req, const user_id& user, const account_id& account,
@@ -86,12 +100,11 @@ struct decider {
     }
 
     result<events> operator()(const create_user& c) const {
-        auto acc = visible_account(s, who, c.account);
-        if (!acc) return acc.error();
-        auto mine = require_admin(s, who, **acc);
-        if (!mine) return mine.error();
+        auto scope = administered(c.account);
+        if (!scope) return scope.error();
+        const auto [acc, mine] = *scope;
         if (!catalog_roles(c.roles)) return bad_input(codes::invalid_roles, "Unknown role.");
-        if (auto missing = missing_admin_portals(*mine, c.roles); !missing.empty())
+        if (auto missing = missing_admin_portals(mine, c.roles); !missing.empty())
             return missing_portals_error(std::move(missing));
         if (!is_valid_id(c.new_user.str())) return bad_input(codes::invalid_id, "The user id is not valid.");
         auto address = email::parse(c.email);
@@ -100,7 +113,7 @@ struct decider {
         if (!name) return name.error();
         if (s.user(c.new_user)) return conflict(codes::user_exists, "A user with this id already exists.");
         if (const user_record* existing = s.user_by_email(*address)) {
-            if ((*acc)->member(existing->id))
+            if (acc->member(existing->id))
                 return conflict(codes::already_member, "A user with this email is already a member of this account.");
             return conflict(codes::email_in_use,
                             "A user with this email already exists; a linked partner's employee is added as a member instead.");
@@ -117,12 +130,11 @@ struct decider {
     }
 
     result<events> operator()(const add_member& c) const {
-        auto acc = visible_account(s, who, c.account);
-        if (!acc) return acc.error();
-        auto mine = require_admin(s, who, **acc);
-        if (!mine) return mine.error();
+        auto scope = administered(c.account);
+        if (!scope) return scope.error();
+        const auto [acc, mine] = *scope;
         if (!catalog_roles(c.roles)) return bad_input(codes::invalid_roles, "Unknown role.");
-        if (auto missing = missing_admin_portals(*mine, c.roles); !missing.empty())
+        if (auto missing = missing_admin_portals(mine, c.roles); !missing.empty())
             return missing_portals_error(std::move(missing));
         const user_record* u = nullptr;
         if (const auto* id = std::get_if<user_id>(&c.who)) {
@@ -133,8 +145,8 @@ struct decider {
             u = s.user_by_email(*address);
         }
         if (!u || u->retired) return not_found(codes::user_not_found, "No such user.");
-        if ((*acc)->member(u->id)) return conflict(codes::already_member, "The user is already a member of this account.");
-        if ((*acc)->kind != account_kind::customer || !(*acc)->partners.contains(u->employer))
+        if (acc->member(u->id)) return conflict(codes::already_member, "The user is already a member of this account.");
+        if (acc->kind != account_kind::customer || !acc->partners.contains(u->employer))
             return conflict(codes::not_linked_partner_employee,
                             "Only employees of a partner linked to this account can be added as third-party members.");
         events out{member_added{c.account, u->id, membership_type::third_party}};
@@ -143,20 +155,19 @@ struct decider {
     }
 
     result<events> operator()(const change_roles& c) const {
-        auto acc = visible_account(s, who, c.account);
-        if (!acc) return acc.error();
-        auto mine = require_admin(s, who, **acc);
-        if (!mine) return mine.error();
-        const membership* m = (*acc)->member(c.user);
+        auto scope = administered(c.account);
+        if (!scope) return scope.error();
+        const auto [acc, mine] = *scope;
+        const membership* m = acc->member(c.user);
         if (!m) return not_found(codes::member_not_found, "No such member in this account.");
         if (!catalog_roles(c.grant) || !catalog_roles(c.revoke)) return bad_input(codes::invalid_roles, "Unknown role.");
-        if (auto missing = missing_admin_portals(*mine, c.grant | c.revoke); !missing.empty())
+        if (auto missing = missing_admin_portals(mine, c.grant | c.revoke); !missing.empty())
             return missing_portals_error(std::move(missing));
         if (!(c.grant & c.revoke).empty())
             return bad_input(codes::invalid_roles, "A role cannot be granted and revoked at once.");
         const role_set after = (m->roles | c.grant).minus(c.revoke);
         blocker b{"key_contact", c.account, c.user, {}, {}};
-        for (contact_role r : (*acc)->contact_roles_of(c.user))
+        for (contact_role r : acc->contact_roles_of(c.user))
             if (!satisfies(after, required_role(r))) {
                 b.contact_roles.push_back(r);
                 b.roles.insert(required_role(r));
@@ -175,16 +186,15 @@ struct decider {
     }
 
     result<events> operator()(const remove_all_roles& c) const {
-        auto acc = visible_account(s, who, c.account);
-        if (!acc) return acc.error();
-        auto mine = require_admin(s, who, **acc);
-        if (!mine) return mine.error();
-        const membership* m = (*acc)->member(c.user);
+        auto scope = administered(c.account);
+        if (!scope) return scope.error();
+        const auto [acc, mine] = *scope;
+        const membership* m = acc->member(c.user);
         if (!m) return not_found(codes::member_not_found, "No such member in this account.");
-        if (auto missing = missing_admin_portals(*mine, m->roles); !missing.empty())
+        if (auto missing = missing_admin_portals(mine, m->roles); !missing.empty())
             return missing_portals_error(std::move(missing));
         if (m->roles.empty()) return events{};
-        if (auto held = (*acc)->contact_roles_of(c.user); !held.empty()) {
+        if (auto held = acc->contact_roles_of(c.user); !held.empty()) {
             blocker b{"key_contact", c.account, c.user, {}, held};
             for (contact_role r : held) b.roles.insert(required_role(r));
             auto e = conflict(codes::contact_role_required,
@@ -242,12 +252,11 @@ struct decider {
     }
 
     result<events> operator()(const invite_user& c) const {
-        auto acc = visible_account(s, who, c.account);
-        if (!acc) return acc.error();
-        auto mine = require_admin(s, who, **acc);
-        if (!mine) return mine.error();
+        auto scope = administered(c.account);
+        if (!scope) return scope.error();
+        const auto [acc, mine] = *scope;
         const user_record* u = s.user(c.user);
-        if (!u || !(*acc)->member(c.user)) return not_found(codes::member_not_found, "No such member in this account.");
+        if (!u || !acc->member(c.user)) return not_found(codes::member_not_found, "No such member in this account.");
         if (u->reg == registration::registered)
             return conflict(codes::already_registered, "The user has already registered.");
         auto inv = new_invitation(c.invitation, c.user, c.account, u->open_invitation);
@@ -277,12 +286,10 @@ struct decider {
 
     // Contacts and watchlist need `support:admin` (or the operator).
     result<const account_record*> support_admin(const account_id& a) const {
-        auto acc = visible_account(s, who, a);
-        if (!acc) return acc.error();
-        auto mine = require_admin(s, who, **acc);
-        if (!mine) return mine.error();
-        if (!is_admin_in(*mine, portal::support)) return missing_portals_error({portal::support});
-        return *acc;
+        auto scope = administered(a);
+        if (!scope) return scope.error();
+        if (!is_admin_in(scope->roles, portal::support)) return missing_portals_error({portal::support});
+        return scope->account;
     }
 
     result<events> operator()(const save_contacts& c) const {
