@@ -12,11 +12,18 @@
 #include <thread>
 #include <unordered_map>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdarg>
+#include <cstdio>
+
 #include <capnp/any.h>
 #include <capnp/message.h>
 #include <kj/exception.h>
 #include <openssl/evp.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/options.h>
 #include <rocksdb/slice.h>
 #include <rocksdb/utilities/checkpoint.h>
@@ -650,6 +657,37 @@ struct store::impl {
     }
 };
 
+// RocksDB's info log (the LOG file), written with plain write(2) whose failures are ignored.
+// RocksDB's own LOG writer sits on the data disk, and Debian's librocksdb is built with
+// assertions: when that disk fails (full, I/O error) the second write to the broken LOG aborts
+// the whole process, so a storage fault became a crash instead of a 503.
+class tolerant_file_logger final : public rocksdb::Logger {
+public:
+    explicit tolerant_file_logger(const std::filesystem::path& file)
+        : rocksdb::Logger(rocksdb::InfoLogLevel::WARN_LEVEL),  // appended across restarts: keep it small
+          fd_(::open(file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644)) {}
+    ~tolerant_file_logger() override {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    using rocksdb::Logger::Logv;
+    void Logv(const char* format, va_list ap) override {
+        if (fd_ < 0) return;
+        char line[1024];
+        const auto now = std::chrono::system_clock::now().time_since_epoch();
+        int n = std::snprintf(line, sizeof line, "%lld ",
+                              static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(now).count()));
+        if (n < 0) return;
+        int m = std::vsnprintf(line + n, sizeof line - static_cast<std::size_t>(n), format, ap);
+        if (m < 0) return;
+        std::size_t len = std::min(sizeof line - 1, static_cast<std::size_t>(n) + static_cast<std::size_t>(m));
+        line[len++] = '\n';
+        (void)!::write(fd_, line, len);
+    }
+
+private:
+    int fd_;
+};
+
 // ---------------------------------------------------------------------------------------------
 // store
 
@@ -664,6 +702,11 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, sto
     db_options.create_if_missing = options.create_if_missing && !options.read_only;
     db_options.create_missing_column_families = !options.read_only;
     db_options.max_background_jobs = 2;
+    if (!options.read_only) {
+        std::error_code ec;
+        if (db_options.create_if_missing) std::filesystem::create_directories(dir, ec);
+        if (std::filesystem::is_directory(dir, ec)) db_options.info_log = std::make_shared<tolerant_file_logger>(dir / "LOG");
+    }
     rocksdb::ColumnFamilyOptions cf_options;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
         {rocksdb::kDefaultColumnFamilyName, cf_options}, {cf_log, cf_options},   {cf_streams, cf_options},
