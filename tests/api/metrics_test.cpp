@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "roster/api/metrics.hpp"
+#include "roster/api/system_routes.hpp"
 #include "rosterd_process.hpp"
 
 namespace roster::test {
@@ -130,6 +131,32 @@ TEST(metrics_exposition, wrong_number_of_label_values_is_a_programming_error) {
     EXPECT_THROW(c.inc({"only one"}), std::invalid_argument);
 }
 
+// /readyz through the router: not ready until set, then each added check can veto with a reason.
+TEST(readyz, answers_503_with_the_first_failing_check_and_200_when_all_pass) {
+    api::router routes;
+    api::readiness ready;
+    api::add_system_routes(routes, ready);
+    std::optional<std::string> lag_reason;
+    ready.add_check([&] { return lag_reason; });
+    auto call = [&] {
+        auto m = routes.match("GET", "/readyz");
+        EXPECT_TRUE(m.has_value());
+        api::request_context ctx;
+        api::response got;
+        m->found->handle(ctx, api::make_responder([&](api::response r) { got = std::move(r); }));
+        return got;
+    };
+    EXPECT_EQ(call().status, 503u) << "not ready before main says so";
+    ready.set(true);
+    EXPECT_EQ(call().status, 200u);
+    lag_reason = "The projections are 20000 events behind the log.";
+    auto r = call();
+    EXPECT_EQ(r.status, 503u);
+    EXPECT_NE(r.body.find("20000 events behind"), std::string::npos) << r.body;
+    lag_reason.reset();
+    EXPECT_EQ(call().status, 200u);
+}
+
 class metrics_server : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -195,6 +222,21 @@ TEST_F(metrics_server, counts_requests_by_route_template_and_status_and_reports_
     EXPECT_EQ(s.at("roster_store_head_position"), s.at("roster_projection_position"));
     EXPECT_EQ(s.at("roster_projection_lag_events"), 0);
     EXPECT_EQ(s.at("roster_ready"), 1);
+}
+
+TEST(metrics_store, a_failed_commit_write_is_counted_and_answered_503) {
+    temp_dir tmp;
+    rosterd_process p(tmp.path() / "data", {"--threads", "1", "--enable-test-routes"});
+    http_client http(p.port());
+    const auto token = read_token(tmp.path() / "data");
+    const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + token},
+                                                               {"Content-Type", "application/json"}};
+    ASSERT_EQ(http.request("POST", "/test/fail-next-writes?n=1", "{}", auth).status, 200u);
+    auto r = http.request("POST", "/v1/accounts", R"({"id":"acme","name":"Acme","kind":"customer"})", auth);
+    ASSERT_EQ(r.status, 503u) << r.body;
+    const auto s = samples(http_client(p.port()).request("GET", "/metrics").body);
+    EXPECT_EQ(s.at("roster_store_write_failures_total"), 1);
+    EXPECT_EQ(s.at("roster_http_requests_total{route=\"/v1/accounts\",method=\"POST\",status=\"503\"}"), 1);
 }
 
 TEST_F(metrics_server, readyz_is_200_once_started_and_metrics_needs_no_token) {
