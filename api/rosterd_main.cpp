@@ -2,6 +2,7 @@
 // lifetimes: store and domain (issue 4), router, server.
 #include <sys/stat.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -14,7 +15,9 @@
 #include <fstream>
 #include <future>
 
+#include "roster/api/admin_routes.hpp"
 #include "roster/api/command_processor.hpp"
+#include "roster/api/metrics.hpp"
 #include "roster/api/log.hpp"
 #include "roster/api/operator_token.hpp"
 #include "roster/api/router.hpp"
@@ -80,10 +83,18 @@ int main(int argc, char** argv) {
     std::size_t max_body = 0;
     unsigned header_ms = 0, body_ms = 0, idle_ms = 0, grace_ms = 0;
     bool enable_test_routes = false;
+    std::string config_path;
+    std::string backup_dir;
+    std::uint64_t ready_max_lag = 0;
 
-    po::options_description visible("rosterd — Roster user-management server\n\nOptions");
-    visible.add_options()
+    po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
+    command_line_only.add_options()
         ("help,h", "Show this help and exit.")
+        ("config", po::value(&config_path),
+         "Read options from this INI file (one 'name = value' per line, names as the flags below without "
+         "'--', '#' comments; see ops/rosterd.conf.example). Flags given on the command line win over the file.");
+    po::options_description visible("Options (command line or config file)");
+    visible.add_options()
         ("listen", po::value(&listen)->default_value("127.0.0.1:8080"),
          "Address to serve HTTP on, host:port or [ipv6]:port. Port 0 picks a free port; the line "
          "'listening on <host>:<port>' on stdout tells which.")
@@ -99,23 +110,41 @@ int main(int argc, char** argv) {
         ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000),
          "Time a kept-alive connection may wait for its next request.")
         ("shutdown-grace-ms", po::value(&grace_ms)->default_value(10'000),
-         "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
+         "On SIGTERM/SIGINT, how long in-flight requests may take to finish.")
+        ("backup-dir", po::value(&backup_dir)->default_value(""),
+         "Directory under which POST /v1/admin/backup (and 'rosterctl backup --url') may write backups; "
+         "empty disables backups over HTTP.")
+        ("ready-max-lag", po::value(&ready_max_lag)->default_value(10'000),
+         "/readyz answers 503 while the projections are more than this many events behind the log.");
     po::options_description hidden;
     // Registers /test/* routes that integration tests use (slow, throwing, echo); never in production.
     hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
     po::options_description all;
-    all.add(visible).add(hidden);
+    all.add(command_line_only).add(visible).add(hidden);
+    po::options_description in_file;
+    in_file.add(visible).add(hidden);
 
     po::variables_map vm;
     try {
+        // Command line first: program_options keeps the first value stored for an option, so
+        // the file only fills in what the flags left at their defaults.
         po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+        if (vm.count("config")) {
+            const auto file = vm["config"].as<std::string>();
+            std::ifstream in(file);
+            if (!in) {
+                std::cerr << "rosterd: cannot read config file " << file << "\n";
+                return 2;
+            }
+            po::store(po::parse_config_file(in, in_file), vm);
+        }
         po::notify(vm);
     } catch (const po::error& e) {
-        std::cerr << "rosterd: " << e.what() << "\n" << visible << "\n";
+        std::cerr << "rosterd: " << e.what() << "\n" << command_line_only << visible << "\n";
         return 2;
     }
     if (vm.count("help")) {
-        std::cout << visible << "\n";
+        std::cout << command_line_only << visible << "\n";
         return 0;
     }
 
@@ -167,9 +196,28 @@ int main(int argc, char** argv) {
 
     roster::api::service svc{**store, reads, writer, log, wall_clock};
     roster::api::readiness ready;
+    ready.add_check([&store, &reads, ready_max_lag]() -> std::optional<std::string> {
+        const auto projected = reads.position();
+        const auto head = (*store)->head().position;
+        if (head > projected && head - projected > ready_max_lag)
+            return "The projections are " + std::to_string(head - projected) + " events behind the log.";
+        return std::nullopt;
+    });
     roster::api::router routes;
     roster::api::add_system_routes(routes, ready);
     roster::api::add_resource_routes(routes, svc);
+    roster::api::add_admin_routes(routes, svc, backup_dir);
+
+    // Live-hub gauges (subscribers, drops) are added here with metrics.add_gauge once the hub exists.
+    roster::api::metrics_registry metrics;
+    roster::api::http_metrics http_metrics(metrics);
+    roster::api::add_store_metrics(metrics, **store, reads);
+    metrics.add_gauge("roster_ready", "1 while /readyz answers 200, else 0.", [&ready] { return ready.why_not() ? 0.0 : 1.0; });
+    roster::api::add_metrics_route(routes, metrics);
+    options.on_request_done = [&http_metrics](const roster::api::request_context& ctx, unsigned status,
+                                              std::chrono::microseconds latency, std::size_t bytes) {
+        http_metrics.record(ctx, status, latency, bytes);
+    };
 
     roster::api::server server(options, routes, log);
     // Declared after the server so it is destroyed first: its threads hold responders that post

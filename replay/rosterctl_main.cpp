@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "roster/replay/backup.hpp"
 #include "roster/replay/verify.hpp"
 
 namespace {
@@ -49,6 +50,11 @@ int usage(std::ostream& os) {
     os << "usage: rosterctl <command> [options]\n"
           "  verify --data-dir DIR [--from N] [--to N]   check the event hash chain (exit 1 if broken)\n"
           "  head   --data-dir DIR                       print the log head\n"
+          "  backup --data-dir DIR --to DEST [--url http://HOST:PORT] [--token-file F]\n"
+          "         consistent online copy; with --url the running rosterd checkpoints itself (DEST inside its\n"
+          "         --backup-dir, token default DIR/operator.token), without it no server may hold DIR\n"
+          "  restore --from SRC --data-dir DIR [--force yes]  copy a backup in and verify it (refuses a\n"
+          "         non-empty DIR/eventstore unless --force yes; never while a server holds it)\n"
           "DIR defaults to ./data; the store is opened read-only, so a running rosterd is fine.\n";
     return 64;
 }
@@ -70,6 +76,23 @@ int main(int argc, char** argv) {
              return roster::replay::run_verify(data_dir(x), *from, *to, std::cout, std::cerr);
          }},
         {"head", [](const args& x) { return roster::replay::run_head(data_dir(x), std::cout, std::cerr); }},
+        {"backup",
+         [](const args& x) {
+             roster::replay::backup_request req;
+             req.data_dir = data_dir(x);
+             if (auto it = x.options.find("to"); it != x.options.end()) req.dest = it->second;
+             if (auto it = x.options.find("url"); it != x.options.end()) req.url = it->second;
+             if (auto it = x.options.find("token-file"); it != x.options.end()) req.token_file = it->second;
+             return roster::replay::run_backup(req, std::cout, std::cerr);
+         }},
+        {"restore",
+         [](const args& x) {
+             auto from = x.options.find("from");
+             auto force = x.options.find("force");
+             if (from == x.options.end() || x.options.find("data-dir") == x.options.end()) return usage(std::cerr);
+             const bool forced = force != x.options.end() && (force->second == "yes" || force->second == "true" || force->second == "1");
+             return roster::replay::run_restore(from->second, data_dir(x), forced, std::cout, std::cerr);
+         }},
     };
     auto it = commands.find(command);
     if (it == commands.end()) {

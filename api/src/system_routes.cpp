@@ -43,8 +43,9 @@ void add_system_routes(router& routes, const readiness& ready) {
                    .in_tag("operations")
                    .responds({200, 503}),
                [&ready](request_context&, responder reply) {
-                   if (ready.get()) return void(reply(json_response(200, {{"status", "ready"}})));
-                   reply(service_unavailable("The server is starting or stopping.").to_response());
+                   auto reason = ready.why_not();
+                   if (!reason) return void(reply(json_response(200, {{"status", "ready"}})));
+                   reply(service_unavailable(*reason).to_response());
                });
 
     // Generated per request from the live table: cheap, and never stale.

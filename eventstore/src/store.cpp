@@ -277,6 +277,34 @@ struct encoded_envelope {
     hash256 hash;
 };
 
+// Fixed buckets counted with relaxed atomics: the commit path pays two increments and a
+// fetch_add per observation, and never a lock.
+template <std::size_t N>
+class atomic_histogram {
+public:
+    explicit constexpr atomic_histogram(std::array<double, N> bounds) : bounds_(bounds) {}
+    void observe(double v) noexcept {
+        const auto i = static_cast<std::size_t>(std::lower_bound(bounds_.begin(), bounds_.end(), v) - bounds_.begin());
+        counts_[i].fetch_add(1, std::memory_order_relaxed);
+        sum_.fetch_add(v, std::memory_order_relaxed);
+    }
+    histogram_snapshot snapshot() const {
+        histogram_snapshot out;
+        out.upper_bounds.assign(bounds_.begin(), bounds_.end());
+        for (const auto& c : counts_) {
+            out.counts.push_back(c.load(std::memory_order_relaxed));
+            out.count += out.counts.back();
+        }
+        out.sum = sum_.load(std::memory_order_relaxed);
+        return out;
+    }
+
+private:
+    std::array<double, N> bounds_;
+    std::array<std::atomic<std::uint64_t>, N + 1> counts_{};
+    std::atomic<double> sum_{0};
+};
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
@@ -307,6 +335,12 @@ struct store::impl {
     static constexpr std::size_t scratch_words = 1024;
     std::unique_ptr<std::uint64_t[]> scratch = std::make_unique<std::uint64_t[]>(scratch_words);  // zeroed; under commit_mu
     std::atomic<int> fail_writes{0};
+
+    std::filesystem::path dir;
+    std::atomic<std::uint64_t> stat_commits{0}, stat_batches{0}, stat_events{0}, stat_write_failures{0};
+    atomic_histogram<11> stat_group_batches{{1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024}};
+    atomic_histogram<14> stat_write_seconds{
+        {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5}};
 
     std::mutex queue_mu;
     std::condition_variable queue_cv;
@@ -553,7 +587,9 @@ struct store::impl {
         } else {
             rocksdb::WriteOptions wo;
             wo.sync = options.sync;
+            const auto write_started = std::chrono::steady_clock::now();
             status = db->Write(wo, &wb);
+            stat_write_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - write_started).count());
             // RocksDB may stop accepting writes after an I/O error; try to leave that state so a
             // later commit can succeed once the disk is back.
             if (!status.ok()) (void)db->Resume();
@@ -562,6 +598,7 @@ struct store::impl {
             // Nothing of this group reached the caches: they still describe the last durable state.
             // Every batch of the group fails, refused ones too: their checks may have been made
             // against earlier batches of the group that are now not written.
+            stat_write_failures.fetch_add(1, std::memory_order_relaxed);
             const error e = storage_error(status);
             for (auto* r : group)
                 for (auto& slot : r->results) slot = e;
@@ -577,6 +614,10 @@ struct store::impl {
             copy.duplicate = true;
             *d.slot = std::move(copy);
         }
+        stat_commits.fetch_add(1, std::memory_order_relaxed);
+        stat_batches.fetch_add(accepted.size(), std::memory_order_relaxed);
+        stat_events.fetch_add(h.position - accepted.front().value.first_position + 1, std::memory_order_relaxed);
+        stat_group_batches.observe(static_cast<double>(accepted.size()));
         for (auto& a : accepted) *a.slot = std::move(a.value);
         subscribers->notify(h.position);
     }
@@ -697,6 +738,7 @@ store::~store() = default;
 result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, store_options options) {
     auto p = std::make_unique<impl>();
     p->options = options;
+    p->dir = dir;
 
     rocksdb::Options db_options;
     db_options.create_if_missing = options.create_if_missing && !options.read_only;
@@ -999,6 +1041,26 @@ result<void> store::checkpoint(const std::filesystem::path& dir) const {
     s = cp->CreateCheckpoint(dir.string());
     if (!s.ok()) return storage_error(s);
     return {};
+}
+
+store_stats store::stats() const {
+    store_stats out;
+    out.commits = impl_->stat_commits.load(std::memory_order_relaxed);
+    out.batches = impl_->stat_batches.load(std::memory_order_relaxed);
+    out.events = impl_->stat_events.load(std::memory_order_relaxed);
+    out.write_failures = impl_->stat_write_failures.load(std::memory_order_relaxed);
+    out.group_batches = impl_->stat_group_batches.snapshot();
+    out.write_seconds = impl_->stat_write_seconds.snapshot();
+    out.head_position = head().position;
+    // Files come and go under compaction: one that vanished mid-walk is simply not counted.
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(impl_->dir, ec), end; !ec && it != end; it.increment(ec)) {
+        std::error_code size_ec;
+        if (!it->is_regular_file(size_ec)) continue;
+        const auto size = it->file_size(size_ec);
+        if (!size_ec) out.size_bytes += size;
+    }
+    return out;
 }
 
 void store::fail_next_writes_for_testing(int n) { impl_->fail_writes.store(n); }

@@ -111,6 +111,28 @@ struct store_options {
     std::size_t max_group_batches = 1024;
 };
 
+// A fixed-bucket histogram as counted: counts[i] observations fell in (bounds[i-1], bounds[i]]
+// and counts.back() above the last bound (not cumulative).
+struct histogram_snapshot {
+    std::vector<double> upper_bounds;
+    std::vector<std::uint64_t> counts;  // upper_bounds.size() + 1
+    double sum = 0;
+    std::uint64_t count = 0;
+};
+
+// What the store did since it was opened, for metrics. Counters are read one by one with relaxed
+// loads, so a snapshot taken during a commit may be off by that commit; never by more.
+struct store_stats {
+    std::uint64_t commits = 0;         // successful synced WriteBatches (commit groups)
+    std::uint64_t batches = 0;         // append batches in them (one per command)
+    std::uint64_t events = 0;          // events appended
+    std::uint64_t write_failures = 0;  // WriteBatches that failed (every batch of the group got an error)
+    histogram_snapshot group_batches;  // batches per successful commit group
+    histogram_snapshot write_seconds;  // duration of the synced write (WAL append + fsync), failed ones too
+    std::uint64_t head_position = 0;
+    std::uint64_t size_bytes = 0;  // every file in the store directory (SSTs, WAL, manifest)
+};
+
 // RAII handle of a commit listener: destroying it (or reset()) unsubscribes; after that the
 // callback is never called again. May outlive the store. Not thread-safe itself.
 class subscription {
@@ -188,6 +210,10 @@ public:
 
     // An online consistent copy of the whole store into `dir` (must not exist), e.g. for backups.
     result<void> checkpoint(const std::filesystem::path& dir) const;
+
+    // Counters since open plus the current size on disk (a walk of one flat directory: a few
+    // dozen files, fine for a scrape every few seconds; never called on the commit path).
+    store_stats stats() const;
 
     // Test hook: the next `n` commit writes fail as a storage failure without writing anything.
     void fail_next_writes_for_testing(int n);

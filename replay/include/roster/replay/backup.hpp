@@ -1,0 +1,52 @@
+// Online backups and restores of a data directory's event store.
+//
+// A backup is a directory holding `eventstore/` (a RocksDB checkpoint: hard links to the
+// immutable SST files plus a copy of the live WAL, consistent at one commit) and `backup.json`
+// (the head it holds). Only the running rosterd can take a consistent checkpoint of its own
+// database: a read-only RocksDB instance beside it does not stop the server's compactions from
+// deleting files mid-copy, nor see its latest MANIFEST. So `rosterctl backup` either asks the
+// server (POST /v1/admin/backup with the operator token) or, when no server holds the
+// directory, opens the store itself.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <iosfwd>
+#include <optional>
+#include <string>
+
+#include "roster/eventstore/store.hpp"
+
+namespace roster::replay {
+
+struct backup_manifest {
+    std::uint64_t position = 0;  // head of the copied log
+    std::string hash;            // its chain hash, hex
+    std::string created_at;      // RFC 3339
+};
+
+std::string manifest_json(const backup_manifest& m);
+
+// Checkpoints `store` into `dest/eventstore` and writes `dest/backup.json`. `dest` must not
+// exist or be an empty directory. Safe while other threads append.
+eventstore::result<backup_manifest> create_backup(const eventstore::store& store, const std::filesystem::path& dest);
+
+struct backup_request {
+    std::filesystem::path data_dir = "./data";
+    std::filesystem::path dest;
+    std::optional<std::string> url;             // http://host:port of a running rosterd
+    std::optional<std::filesystem::path> token_file;  // default <data_dir>/operator.token
+};
+
+// `rosterctl backup`: prints the manifest JSON; 0 on success, 1 when the backup failed, 2 on
+// bad arguments or when the store is held by a server and no --url was given.
+int run_backup(const backup_request& req, std::ostream& out, std::ostream& err);
+
+// `rosterctl restore --from SRC --data-dir DIR [--force]`: copies SRC/eventstore into
+// DIR/eventstore (refusing a non-empty target unless `force`, and always refusing one a running
+// server holds), then verifies the whole chain and that the head equals the manifest. Prints
+// {"ok":..,"position":..,"hash":..,"checked":..}; 0 when verified, 1 otherwise.
+int run_restore(const std::filesystem::path& src, const std::filesystem::path& data_dir, bool force, std::ostream& out,
+                std::ostream& err);
+
+}  // namespace roster::replay

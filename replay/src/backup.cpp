@@ -1,0 +1,331 @@
+#include "roster/replay/backup.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstring>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include <boost/json.hpp>
+
+#include "roster/replay/rfc3339.hpp"
+#include "roster/replay/verify.hpp"
+
+namespace roster::replay {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+eventstore::error fail(std::string message) {
+    eventstore::error e;
+    e.code = eventstore::errc::invalid_argument;
+    e.message = std::move(message);
+    return e;
+}
+
+bool empty_or_missing(const fs::path& p) {
+    std::error_code ec;
+    if (!fs::exists(p, ec)) return true;
+    return fs::is_directory(p, ec) && fs::is_empty(p, ec);
+}
+
+// fsyncs a file or directory so a rename or a new entry survives a crash.
+void sync_path(const fs::path& p) {
+    int fd = ::open(p.c_str(), O_RDONLY);
+    if (fd < 0) return;
+    (void)::fsync(fd);
+    ::close(fd);
+}
+
+// Written beside and renamed over, so a crash never leaves a half manifest that looks valid.
+bool write_file_atomically(const fs::path& p, const std::string& text) {
+    const fs::path tmp = p.string() + ".tmp";
+    {
+        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+        f << text;
+        f.flush();
+        if (!f) return false;
+    }
+    sync_path(tmp);
+    std::error_code ec;
+    fs::rename(tmp, p, ec);
+    if (ec) return false;
+    sync_path(p.parent_path());
+    return true;
+}
+
+std::optional<backup_manifest> read_manifest(const fs::path& p, std::string& why) {
+    std::ifstream f(p, std::ios::binary);
+    if (!f) {
+        why = "cannot read " + p.string();
+        return std::nullopt;
+    }
+    std::stringstream ss;
+    ss << f.rdbuf();
+    boost::system::error_code ec;
+    auto v = boost::json::parse(ss.str(), ec);
+    const auto* o = ec ? nullptr : v.if_object();
+    const auto* pos = o ? o->if_contains("position") : nullptr;
+    const auto* hash = o ? o->if_contains("hash") : nullptr;
+    if (!pos || !hash || !hash->is_string() || !(pos->is_uint64() || pos->is_int64())) {
+        why = p.string() + " is not a backup manifest";
+        return std::nullopt;
+    }
+    backup_manifest m;
+    m.position = pos->to_number<std::uint64_t>();
+    m.hash = std::string(hash->as_string());
+    if (auto* at = o->if_contains("created_at"); at && at->is_string()) m.created_at = std::string(at->as_string());
+    return m;
+}
+
+// True when a process holds RocksDB's lock on the store in `dir` (its LOCK file carries an
+// fcntl write lock for as long as the database is open read-write).
+bool store_is_locked(const fs::path& dir) {
+    int fd = ::open((dir / "LOCK").c_str(), O_RDWR);
+    if (fd < 0) return false;
+    struct flock fl {};
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    const bool held = ::fcntl(fd, F_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    ::close(fd);
+    return held;
+}
+
+struct http_answer {
+    unsigned status = 0;
+    std::string body;
+};
+
+// A one-shot HTTP/1.1 POST over a plain socket: rosterctl talks to one rosterd, usually on
+// loopback, and must not pull the server's network stack into the replay library.
+std::optional<http_answer> http_post(const std::string& url, const std::string& target, const std::string& bearer,
+                                     const std::string& body, std::string& why) {
+    std::string rest = url;
+    if (rest.rfind("http://", 0) != 0) {
+        why = "--url must start with http:// (e.g. http://127.0.0.1:8080)";
+        return std::nullopt;
+    }
+    rest = rest.substr(7);
+    while (!rest.empty() && rest.back() == '/') rest.pop_back();
+    std::string host = rest, port = "80";
+    if (!rest.empty() && rest.front() == '[') {
+        auto close = rest.find(']');
+        if (close == std::string::npos) {
+            why = "bad --url";
+            return std::nullopt;
+        }
+        host = rest.substr(1, close - 1);
+        if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
+    } else if (auto colon = rest.rfind(':'); colon != std::string::npos) {
+        host = rest.substr(0, colon);
+        port = rest.substr(colon + 1);
+    }
+    addrinfo hints{};
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
+        why = "cannot resolve " + host + ": " + ::gai_strerror(rc);
+        return std::nullopt;
+    }
+    int fd = -1;
+    for (auto* a = found; a && fd < 0; a = a->ai_next) {
+        fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+        if (fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    ::freeaddrinfo(found);
+    if (fd < 0) {
+        why = "cannot connect to " + url + ": " + std::strerror(errno);
+        return std::nullopt;
+    }
+    std::string request = "POST " + target + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + bearer +
+                          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+                          "\r\nConnection: close\r\n\r\n" + body;
+    for (std::size_t sent = 0; sent < request.size();) {
+        auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+        if (n <= 0) {
+            ::close(fd);
+            why = "sending the request failed";
+            return std::nullopt;
+        }
+        sent += static_cast<std::size_t>(n);
+    }
+    std::string reply;
+    char buf[4096];
+    for (;;) {
+        auto n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        reply.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    // "HTTP/1.1 201 Created\r\n...\r\n\r\nbody" (the server sends Content-Length bodies here).
+    auto header_end = reply.find("\r\n\r\n");
+    if (reply.rfind("HTTP/1.", 0) != 0 || header_end == std::string::npos || reply.size() < 12) {
+        why = "no HTTP answer from " + url;
+        return std::nullopt;
+    }
+    http_answer a;
+    a.status = static_cast<unsigned>(std::atoi(reply.c_str() + 9));
+    a.body = reply.substr(header_end + 4);
+    return a;
+}
+
+}  // namespace
+
+std::string manifest_json(const backup_manifest& m) {
+    boost::json::object o;
+    o["format"] = 1;
+    o["position"] = m.position;
+    o["hash"] = m.hash;
+    o["created_at"] = m.created_at;
+    return boost::json::serialize(o);
+}
+
+eventstore::result<backup_manifest> create_backup(const eventstore::store& store, const fs::path& dest) {
+    if (!empty_or_missing(dest)) return fail(dest.string() + " exists and is not empty");
+    std::error_code ec;
+    fs::create_directories(dest, ec);
+    if (ec) return fail("cannot create " + dest.string() + ": " + ec.message());
+    if (auto r = store.checkpoint(dest / "eventstore"); !r) return r.error();
+    // The head is read from the copy itself: appends racing the checkpoint may or may not be in
+    // it, and only the copy knows which.
+    eventstore::store_options ro;
+    ro.read_only = true;
+    auto copy = eventstore::store::open(dest / "eventstore", ro);
+    if (!copy) return copy.error();
+    const auto head = (*copy)->head();
+    backup_manifest m{head.position, eventstore::to_hex(head.hash),
+                      format_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()))};
+    if (!write_file_atomically(dest / "backup.json", manifest_json(m) + "\n"))
+        return fail("cannot write " + (dest / "backup.json").string());
+    return m;
+}
+
+int run_backup(const backup_request& req, std::ostream& out, std::ostream& err) {
+    if (req.dest.empty()) {
+        err << "rosterctl backup: --to DEST is required\n";
+        return 2;
+    }
+    std::error_code ec;
+    const fs::path dest = fs::absolute(req.dest, ec).lexically_normal();
+    if (req.url) {
+        const fs::path token_path = req.token_file.value_or(req.data_dir / "operator.token");
+        std::ifstream tf(token_path);
+        std::string token;
+        std::getline(tf, token);
+        if (token.empty()) {
+            err << "rosterctl backup: no operator token in " << token_path << " (use --token-file)\n";
+            return 2;
+        }
+        std::string why;
+        auto answer = http_post(*req.url, "/v1/admin/backup", token,
+                                boost::json::serialize(boost::json::object{{"to", dest.string()}}), why);
+        if (!answer) {
+            err << "rosterctl backup: " << why << '\n';
+            return 1;
+        }
+        if (answer->status != 201) {
+            err << "rosterctl backup: the server answered " << answer->status << ": " << answer->body << '\n';
+            return 1;
+        }
+        out << answer->body << '\n';
+        return 0;
+    }
+    const fs::path dir = resolve_store_dir(req.data_dir);
+    if (store_is_locked(dir)) {
+        err << "rosterctl backup: a running rosterd holds " << dir
+            << "; pass --url http://HOST:PORT so that the server takes the checkpoint itself\n";
+        return 2;
+    }
+    eventstore::store_options o;
+    o.create_if_missing = false;
+    auto s = eventstore::store::open(dir, o);
+    if (!s) {
+        err << "rosterctl backup: cannot open the store in " << dir << ": " << s.error().message << '\n';
+        return 2;
+    }
+    auto m = create_backup(**s, dest);
+    if (!m) {
+        err << "rosterctl backup: " << m.error().message << '\n';
+        return 1;
+    }
+    out << manifest_json(*m) << '\n';
+    return 0;
+}
+
+int run_restore(const fs::path& src, const fs::path& data_dir, bool force, std::ostream& out, std::ostream& err) {
+    std::string why;
+    auto manifest = read_manifest(src / "backup.json", why);
+    if (!manifest) {
+        err << "rosterctl restore: " << why << '\n';
+        return 2;
+    }
+    std::error_code ec;
+    if (!fs::exists(src / "eventstore" / "CURRENT", ec)) {
+        err << "rosterctl restore: " << (src / "eventstore") << " is not a RocksDB directory\n";
+        return 2;
+    }
+    const fs::path target = eventstore::store_dir(data_dir);
+    if (store_is_locked(target)) {
+        err << "rosterctl restore: a running process holds " << target << "; stop rosterd first\n";
+        return 2;
+    }
+    if (!empty_or_missing(target)) {
+        if (!force) {
+            err << "rosterctl restore: " << target << " is not empty; pass --force to replace it\n";
+            return 2;
+        }
+        fs::remove_all(target, ec);
+        if (ec) {
+            err << "rosterctl restore: cannot remove " << target << ": " << ec.message() << '\n';
+            return 1;
+        }
+    }
+    // Copied under another name and renamed, so an interrupted restore never looks like a store.
+    const fs::path staging = target.string() + ".restoring";
+    fs::remove_all(staging, ec);
+    fs::create_directories(data_dir, ec);
+    fs::copy(src / "eventstore", staging, fs::copy_options::recursive, ec);
+    if (ec) {
+        err << "rosterctl restore: copy failed: " << ec.message() << '\n';
+        return 1;
+    }
+    for (const auto& entry : fs::directory_iterator(staging)) sync_path(entry.path());
+    fs::remove_all(target, ec);  // an empty directory left by a failed run
+    fs::rename(staging, target, ec);
+    if (ec) {
+        err << "rosterctl restore: cannot rename " << staging << ": " << ec.message() << '\n';
+        return 1;
+    }
+    sync_path(data_dir);
+
+    eventstore::store_options ro;
+    ro.read_only = true;
+    auto s = eventstore::store::open(target, ro);
+    if (!s) {
+        err << "rosterctl restore: the restored store does not open: " << s.error().message << '\n';
+        return 1;
+    }
+    const auto report = (*s)->verify();
+    const auto head = (*s)->head();
+    const bool head_matches = head.position == manifest->position && eventstore::to_hex(head.hash) == manifest->hash;
+    boost::json::object o;
+    o["ok"] = report.ok && head_matches;
+    o["position"] = head.position;
+    o["hash"] = eventstore::to_hex(head.hash);
+    o["checked"] = report.checked;
+    if (!report.ok) o["verify"] = boost::json::parse(verify_report_json(report));
+    if (!head_matches) o["message"] = "the restored head differs from the backup manifest";
+    out << boost::json::serialize(o) << '\n';
+    return report.ok && head_matches ? 0 : 1;
+}
+
+}  // namespace roster::replay
