@@ -15,6 +15,8 @@
 #include <future>
 
 #include "roster/api/command_processor.hpp"
+#include "roster/api/live_hub.hpp"
+#include "roster/api/live_stream.hpp"
 #include "roster/api/log.hpp"
 #include "roster/api/operator_token.hpp"
 #include "roster/api/router.hpp"
@@ -80,6 +82,9 @@ int main(int argc, char** argv) {
     std::size_t max_body = 0;
     unsigned header_ms = 0, body_ms = 0, idle_ms = 0, grace_ms = 0;
     bool enable_test_routes = false;
+    roster::api::live_hub_options live_options;
+    std::size_t live_queue = live_options.queue_events;
+    unsigned live_ping_ms = static_cast<unsigned>(live_options.ping_interval.count());
 
     po::options_description visible("rosterd — Roster user-management server\n\nOptions");
     visible.add_options()
@@ -99,7 +104,12 @@ int main(int argc, char** argv) {
         ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000),
          "Time a kept-alive connection may wait for its next request.")
         ("shutdown-grace-ms", po::value(&grace_ms)->default_value(10'000),
-         "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
+         "On SIGTERM/SIGINT, how long in-flight requests may take to finish.")
+        ("live-queue-events", po::value(&live_queue)->default_value(live_queue),
+         "Events queued for one /v1/stream subscriber; a subscriber that falls further behind is closed "
+         "with its last delivered position.")
+        ("live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
+         "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an answer.");
     po::options_description hidden;
     // Registers /test/* routes that integration tests use (slow, throwing, echo); never in production.
     hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
@@ -131,6 +141,8 @@ int main(int argc, char** argv) {
     options.body_timeout = std::chrono::milliseconds(body_ms);
     options.idle_timeout = std::chrono::milliseconds(idle_ms);
     options.shutdown_grace = std::chrono::milliseconds(grace_ms);
+    live_options.queue_events = std::max<std::size_t>(1, live_queue);
+    live_options.ping_interval = std::chrono::milliseconds(std::max(1u, live_ping_ms));
 
     roster::api::logger log;
 
@@ -170,6 +182,10 @@ int main(int argc, char** argv) {
     roster::api::router routes;
     roster::api::add_system_routes(routes, ready);
     roster::api::add_resource_routes(routes, svc);
+    // Follows the store from its head now; the writer only ever wakes it.
+    roster::api::live_hub hub(**store, log, live_options);
+    hub.start();
+    roster::api::add_stream_routes(routes, svc, hub);
 
     roster::api::server server(options, routes, log);
     // Declared after the server so it is destroyed first: its threads hold responders that post
@@ -187,6 +203,7 @@ int main(int argc, char** argv) {
                        (*store)->fail_next_writes_for_testing(n);
                        reply(roster::api::json_response(200, {{"failing_writes", n}}));
                    });
+        roster::api::add_live_test_routes(routes, svc);
     }
 
     if (auto r = server.listen(); !r) {
@@ -200,6 +217,9 @@ int main(int argc, char** argv) {
 
     server.run();
     ready.set(false);
+    // The server has closed every subscriber; the hub lets go of them before the server's
+    // io_context (their executor) is destroyed.
+    hub.stop();
     // Every accepted command is answered before the writer stops; the store closes (and
     // flushes) when `store` goes out of scope after it.
     writer.stop();
