@@ -17,6 +17,8 @@
 
 #include "roster/api/admin_routes.hpp"
 #include "roster/api/command_processor.hpp"
+#include "roster/api/live_hub.hpp"
+#include "roster/api/live_stream.hpp"
 #include "roster/api/metrics.hpp"
 #include "roster/api/log.hpp"
 #include "roster/api/operator_token.hpp"
@@ -86,6 +88,9 @@ int main(int argc, char** argv) {
     std::string config_path;
     std::string backup_dir;
     std::uint64_t ready_max_lag = 0;
+    roster::api::live_hub_options live_options;
+    std::size_t live_queue = live_options.queue_events;
+    unsigned live_ping_ms = static_cast<unsigned>(live_options.ping_interval.count());
 
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
     command_line_only.add_options()
@@ -115,7 +120,12 @@ int main(int argc, char** argv) {
          "Directory under which POST /v1/admin/backup (and 'rosterctl backup --url') may write backups; "
          "empty disables backups over HTTP.")
         ("ready-max-lag", po::value(&ready_max_lag)->default_value(10'000),
-         "/readyz answers 503 while the projections are more than this many events behind the log.");
+         "/readyz answers 503 while the projections are more than this many events behind the log.")
+        ("live-queue-events", po::value(&live_queue)->default_value(live_queue),
+         "Events queued for one /v1/stream subscriber; a subscriber that falls further behind is closed "
+         "with its last delivered position.")
+        ("live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
+         "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an answer.");
     po::options_description hidden;
     // Registers /test/* routes that integration tests use (slow, throwing, echo); never in production.
     hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
@@ -160,6 +170,8 @@ int main(int argc, char** argv) {
     options.body_timeout = std::chrono::milliseconds(body_ms);
     options.idle_timeout = std::chrono::milliseconds(idle_ms);
     options.shutdown_grace = std::chrono::milliseconds(grace_ms);
+    live_options.queue_events = std::max<std::size_t>(1, live_queue);
+    live_options.ping_interval = std::chrono::milliseconds(std::max(1u, live_ping_ms));
 
     roster::api::logger log;
 
@@ -208,11 +220,20 @@ int main(int argc, char** argv) {
     roster::api::add_resource_routes(routes, svc);
     roster::api::add_admin_routes(routes, svc, backup_dir);
 
-    // Live-hub gauges (subscribers, drops) are added here with metrics.add_gauge once the hub exists.
+    // Follows the store from its head now; the writer only ever wakes it.
+    roster::api::live_hub hub(**store, log, live_options);
+    hub.start();
+    roster::api::add_stream_routes(routes, svc, hub);
+
     roster::api::metrics_registry metrics;
     roster::api::http_metrics http_metrics(metrics);
     roster::api::add_store_metrics(metrics, **store, reads);
     metrics.add_gauge("roster_ready", "1 while /readyz answers 200, else 0.", [&ready] { return ready.why_not() ? 0.0 : 1.0; });
+    metrics.add_gauge("roster_live_subscribers", "Open /v1/stream subscriptions.",
+                      [&hub] { return static_cast<double>(hub.subscriber_count()); });
+    metrics.add_counter_callback("roster_live_dropped_total",
+                                 "/v1/stream subscribers closed because they fell too far behind.",
+                                 [&hub] { return static_cast<double>(hub.dropped_total()); });
     roster::api::add_metrics_route(routes, metrics);
     options.on_request_done = [&http_metrics](const roster::api::request_context& ctx, unsigned status,
                                               std::chrono::microseconds latency, std::size_t bytes) {
@@ -235,6 +256,7 @@ int main(int argc, char** argv) {
                        (*store)->fail_next_writes_for_testing(n);
                        reply(roster::api::json_response(200, {{"failing_writes", n}}));
                    });
+        roster::api::add_live_test_routes(routes, svc);
     }
 
     if (auto r = server.listen(); !r) {
@@ -248,6 +270,9 @@ int main(int argc, char** argv) {
 
     server.run();
     ready.set(false);
+    // The server has closed every subscriber; the hub lets go of them before the server's
+    // io_context (their executor) is destroyed.
+    hub.stop();
     // Every accepted command is answered before the writer stops; the store closes (and
     // flushes) when `store` goes out of scope after it.
     writer.stop();

@@ -1,0 +1,120 @@
+// The live-change hub behind GET /v1/stream: follows the store's commits on its own thread and
+// hands every new event, serialized once, to the subscribers whose filter it matches.
+//
+// Owned by rosterd main; thread-safe. The store's writer only stores a position and wakes the
+// hub's thread (it never waits for a subscriber), and the hub never waits for a subscriber
+// either: a subscriber that cannot take an event drops itself (see live_sink::deliver).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "roster/api/log.hpp"
+#include "roster/eventstore/store.hpp"
+
+namespace roster::api {
+
+// Which events a subscriber wants. Value type.
+struct live_filter {
+    std::optional<std::string> account;  // only events whose domain::account_of is this account
+    std::vector<std::string> types;      // only these event types; empty: all
+    bool matches(const eventstore::recorded_event& e) const;
+};
+
+// Every event type name of the domain (for validating types=).
+const std::vector<std::string>& event_type_names();
+
+// One event ready for the wire: its position and its JSON text (the GET /v1/events shape).
+struct live_message {
+    std::uint64_t position = 0;
+    std::shared_ptr<const std::string> text;
+};
+
+// The JSON text of `e` as a live message.
+live_message make_live_message(const eventstore::recorded_event& e);
+
+// A subscriber as the hub sees it. `deliver` runs on the hub's thread with the hub's lock held:
+// it must not block and must not call back into the hub. Returning false unsubscribes it.
+class live_sink {
+public:
+    virtual ~live_sink() = default;
+    virtual const live_filter& filter() const = 0;
+    virtual bool deliver(const live_message& m) = 0;
+};
+
+// Settings of the hub and of its WebSocket sessions.
+struct live_hub_options {
+    // Events waiting for one subscriber; one more and it is cut off with its last position.
+    std::size_t queue_events = 10'000;
+    // A ping after this much silence from the client; no answer within as long again closes.
+    std::chrono::milliseconds ping_interval{20'000};
+    // SO_SNDBUF of a subscriber's socket. Kept small so that a slow consumer shows up in the
+    // bounded queue instead of in megabytes of kernel buffer per socket.
+    int socket_send_buffer = 64 * 1024;
+    // How long a closing subscriber may take to receive its close frame before the socket is dropped.
+    std::chrono::milliseconds close_timeout{10'000};
+};
+
+class live_hub {
+public:
+    live_hub(eventstore::store& store, logger& log, live_hub_options options = {});
+    ~live_hub();
+    live_hub(const live_hub&) = delete;
+    live_hub& operator=(const live_hub&) = delete;
+
+    // Starts following the store from its current head.
+    void start();
+    // Stops the thread and forgets every subscriber (call it before the sessions' executor dies).
+    void stop();
+
+    // The last position handed to the subscribers; every event up to it is durable.
+    std::uint64_t published() const;
+
+    // Subscribes `sink` if the caller has seen the log exactly up to `seen` and the hub has
+    // published nothing after it, so that the sink gets every later event once: the switch from
+    // catch-up to live without gap or duplicate. False: read the log further and try again.
+    bool try_join(const std::shared_ptr<live_sink>& sink, std::uint64_t seen);
+    // Subscribes `sink` from now on and returns the position it starts after (live only).
+    std::uint64_t join_now(const std::shared_ptr<live_sink>& sink);
+    void leave(const live_sink* sink);
+
+    std::size_t subscriber_count() const;
+    // Subscribers cut off for falling behind, since start.
+    std::uint64_t dropped_total() const { return dropped_.load(std::memory_order_relaxed); }
+    void count_drop() { dropped_.fetch_add(1, std::memory_order_relaxed); }
+
+    eventstore::store& store() const { return store_; }
+    const live_hub_options& options() const { return options_; }
+
+private:
+    void run();
+
+    eventstore::store& store_;
+    logger& log_;
+    const live_hub_options options_;
+
+    // Held while fanning one event out; the store's writer never takes it.
+    mutable std::mutex mutex_;
+    std::vector<std::shared_ptr<live_sink>> sinks_;  // guarded by mutex_
+    std::uint64_t published_ = 0;                    // guarded by mutex_
+
+    // What the store's writer touches: a position and a wake-up, nothing a subscriber holds.
+    std::mutex wake_mutex_;
+    std::condition_variable wake_;
+    std::uint64_t committed_ = 0;  // guarded by wake_mutex_: highest commit notified
+    bool stopping_ = false;        // guarded by wake_mutex_
+    std::atomic<std::uint64_t> dropped_{0};
+    eventstore::subscription subscription_;
+    std::thread thread_;
+};
+
+}  // namespace roster::api

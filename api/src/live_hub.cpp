@@ -1,0 +1,137 @@
+#include "roster/api/live_hub.hpp"
+
+#include <algorithm>
+#include <utility>
+#include <variant>
+
+#include <boost/json/serialize.hpp>
+
+#include "roster/domain/events.hpp"
+#include "roster/replay/event_json.hpp"
+
+namespace roster::api {
+
+bool live_filter::matches(const eventstore::recorded_event& e) const {
+    if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) return false;
+    if (account) {
+        auto a = domain::account_of(e.payload);
+        if (!a || a->value != *account) return false;
+    }
+    return true;
+}
+
+// Spelled out because not every event is default-constructible (email has no empty value), so
+// the names cannot be generated from the variant; the assertion catches a new event type.
+const std::vector<std::string>& event_type_names() {
+    static_assert(std::variant_size_v<domain::event> == 19, "a new event type: add its name here");
+    static const std::vector<std::string> names{
+        "account_opened",  "partner_linked",      "user_created",   "member_added",     "roles_granted",
+        "roles_revoked",   "all_roles_removed",   "user_locked",    "user_unlocked",    "invitation_issued",
+        "invitation_accepted", "member_removed",  "profile_retired", "contacts_saved",  "contact_handed_over",
+        "watchlist_changed", "token_issued",      "token_revoked",  "access_denied"};
+    return names;
+}
+
+live_message make_live_message(const eventstore::recorded_event& e) {
+    return {e.position, std::make_shared<const std::string>(boost::json::serialize(replay::event_json(e)))};
+}
+
+live_hub::live_hub(eventstore::store& store, logger& log, live_hub_options options)
+    : store_(store), log_(log), options_(options) {}
+
+live_hub::~live_hub() { stop(); }
+
+void live_hub::start() {
+    // Subscribed before the head is read, so no commit falls between the two.
+    subscription_ = store_.subscribe([this](std::uint64_t position) {
+        {
+            std::lock_guard lock(wake_mutex_);
+            committed_ = std::max(committed_, position);
+        }
+        wake_.notify_one();
+    });
+    const auto head = store_.head().position;
+    {
+        std::lock_guard lock(mutex_);
+        published_ = head;
+    }
+    {
+        std::lock_guard lock(wake_mutex_);
+        committed_ = std::max(committed_, head);
+    }
+    thread_ = std::thread([this] { run(); });
+}
+
+void live_hub::stop() {
+    {
+        std::lock_guard lock(wake_mutex_);
+        stopping_ = true;
+    }
+    wake_.notify_all();
+    if (thread_.joinable()) thread_.join();
+    subscription_.reset();
+    std::lock_guard lock(mutex_);
+    sinks_.clear();
+}
+
+std::uint64_t live_hub::published() const {
+    std::lock_guard lock(mutex_);
+    return published_;
+}
+
+bool live_hub::try_join(const std::shared_ptr<live_sink>& sink, std::uint64_t seen) {
+    std::lock_guard lock(mutex_);
+    if (seen != published_) return false;
+    sinks_.push_back(sink);
+    return true;
+}
+
+std::uint64_t live_hub::join_now(const std::shared_ptr<live_sink>& sink) {
+    std::lock_guard lock(mutex_);
+    sinks_.push_back(sink);
+    return published_;
+}
+
+void live_hub::leave(const live_sink* sink) {
+    std::lock_guard lock(mutex_);
+    std::erase_if(sinks_, [sink](const auto& s) { return s.get() == sink; });
+}
+
+std::size_t live_hub::subscriber_count() const {
+    std::lock_guard lock(mutex_);
+    return sinks_.size();
+}
+
+// Only this thread writes published_, so it reads it without the lock.
+void live_hub::run() {
+    for (;;) {
+        std::uint64_t target = 0;
+        {
+            std::unique_lock lock(wake_mutex_);
+            wake_.wait(lock, [&] { return stopping_ || committed_ > published_; });
+            if (stopping_) return;
+            target = committed_;
+        }
+        // Commits are durable before they are notified, so everything up to `target` is readable.
+        std::uint64_t from = published_ + 1;
+        auto r = store_.read_from(from, static_cast<std::size_t>(target - from + 1), [&](const eventstore::recorded_event& e) {
+            std::optional<live_message> message;  // serialized once, for the first subscriber that wants it
+            std::lock_guard lock(mutex_);
+            std::erase_if(sinks_, [&](const std::shared_ptr<live_sink>& sink) {
+                if (!sink->filter().matches(e)) return false;
+                if (!message) message = make_live_message(e);
+                return !sink->deliver(*message);
+            });
+            published_ = e.position;
+            return true;
+        });
+        if (!r) {
+            // Nothing was skipped: the next wake-up (or this retry) reads from the same position.
+            log_.error("live_read_failed", {{"from", from}, {"error", r.error().message}});
+            std::unique_lock lock(wake_mutex_);
+            wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
+        }
+    }
+}
+
+}  // namespace roster::api

@@ -1,0 +1,123 @@
+// GET /v1/stream: authorizes like any route (problem+json answers), then hands the connection
+// to the live stream; and the test-only append route the stream's tests and benchmark drive.
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <memory>
+#include <mutex>
+
+#include <boost/json/array.hpp>
+
+#include "roster/api/domain_problem.hpp"
+#include "roster/api/live_stream.hpp"
+#include "roster/domain/queries.hpp"
+
+namespace roster::api {
+
+namespace json = boost::json;
+
+void add_stream_routes(router& routes, service& svc, live_hub& hub) {
+    routes.add(
+        "GET", "/v1/stream",
+        route_doc::of("Live events over WebSocket")
+            .in_tag("audit")
+            .param(query_param("from", "Deliver every event after this position first (catch-up), then live; absent: live only",
+                               false, "integer"))
+            .param(query_param("account", "Only events concerning this account; required for account admins"))
+            .param(query_param("types", "Comma-separated event types; absent: all"))
+            .responds({101, 400, 401, 403, 404, 426})
+            .describe("Auditor, operator, or an admin of `account`. One text message per event, the JSON of a "
+                      "GET /v1/events entry. A subscriber that falls behind is closed (code 1008) with "
+                      "'last_position=N' in the close reason; reconnect with from=N. Pings every 20 s."),
+        [&svc, &hub](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who) return;
+            auto account = ctx.query.get("account");
+            auto allowed = svc.reads.read([&](const projections::read_view& v) {
+                if (account) return domain::authorize_read(v.state, who->actor, domain::read_kind::account_history,
+                                                           domain::account_id{std::string(*account)});
+                return domain::authorize_read(v.state, who->actor, domain::read_kind::events);
+            });
+            if (!allowed) return void(reply(problem_from(allowed.error()).to_response()));
+
+            live_filter filter;
+            if (account) filter.account = std::string(*account);
+            if (auto types = ctx.query.get("types")) {
+                const auto& known = event_type_names();
+                std::string_view rest = *types;
+                while (!rest.empty()) {
+                    auto comma = rest.find(',');
+                    auto name = rest.substr(0, comma);
+                    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+                    if (std::find(known.begin(), known.end(), name) == known.end()) {
+                        auto p = bad_request("unknown_event_type", "'" + std::string(name) + "' is not an event type.");
+                        p.extra["known_types"] = json::array(known.begin(), known.end());
+                        return void(reply(p.to_response()));
+                    }
+                    filter.types.emplace_back(name);
+                }
+            }
+            std::optional<std::uint64_t> from;
+            if (auto raw = ctx.query.get("from")) {
+                std::uint64_t v = 0;
+                auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
+                if (raw->empty() || ec != std::errc{} || end != raw->data() + raw->size())
+                    return void(reply(bad_request("invalid_query", "from must be a non-negative integer.").to_response()));
+                if (const auto head = svc.store.head().position; v > head) {
+                    auto p = bad_request("from_beyond_head", "from is after the last position of the log.");
+                    p.extra["head"] = head;
+                    return void(reply(p.to_response()));
+                }
+                from = v;
+            }
+            response r;
+            r.upgrade = make_live_upgrade(hub, svc.log, std::move(filter), from, ctx.request_id);
+            reply(std::move(r));
+        });
+}
+
+void add_live_test_routes(router& routes, service& svc) {
+    routes.add("POST", "/test/append",
+               route_doc::of("Test only: append n events (token issues) through the writer")
+                   .param(query_param("n", "How many events (at most 10000)", true, "integer"))
+                   .in_tag("test")
+                   .responds({200, 400}),
+               [&svc](request_context& ctx, responder reply) {
+                   auto raw = ctx.query.get("n").value_or("");
+                   std::size_t n = 0;
+                   auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), n);
+                   if (ec != std::errc{} || end != raw.data() + raw.size() || n == 0 || n > 10'000)
+                       return void(reply(bad_request("invalid_parameter", "n must be an integer from 1 to 10000.").to_response()));
+                   static std::atomic<std::uint64_t> counter{0};
+                   struct progress {
+                       std::mutex mutex;
+                       std::size_t left;
+                       std::uint64_t first = UINT64_MAX, last = 0;
+                       unsigned worst = 200;
+                   };
+                   auto state = std::make_shared<progress>();
+                   state->left = n;
+                   for (std::size_t i = 0; i < n; ++i) {
+                       const auto id = counter.fetch_add(1) + 1;
+                       const auto tag = ctx.request_id + "_" + std::to_string(id);
+                       command_request request;
+                       request.command = domain::issue_token{domain::token_id{"tok_test_" + tag}, domain::auditor_principal{},
+                                                             sha256_hex("test-append-" + tag)};
+                       request.actor = domain::operator_principal{};
+                       request.meta.actor.principal = "operator";
+                       request.meta.request_id = ctx.request_id;
+                       request.meta.reason = "test append";
+                       request.render = [](const decided_view&) { return response{}; };
+                       request.done = [state, reply, &svc](response r) {
+                           std::lock_guard lock(state->mutex);
+                           state->worst = std::max(state->worst, r.status);
+                           if (--state->left > 0) return;
+                           const auto head = svc.store.head().position;
+                           reply(json_response(state->worst < 300 ? 200 : 503, {{"appended", state->worst < 300}, {"head", head}}));
+                       };
+                       svc.writer.submit(std::move(request));
+                   }
+               });
+}
+
+}  // namespace roster::api

@@ -1,0 +1,452 @@
+// Streamed (chunked) responses and the WebSocket live stream, against the real rosterd.
+#include <sys/socket.h>
+
+#include <atomic>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include "rosterd_process.hpp"
+
+namespace roster::test {
+namespace {
+
+// A line of /proc/<pid>/status in KiB (VmHWM: the peak resident set size).
+std::uint64_t proc_status_kib(pid_t pid, std::string_view key) {
+    std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.starts_with(key) && line.size() > key.size() && line[key.size()] == ':')
+            return std::stoull(line.substr(key.size() + 1));
+    return 0;
+}
+
+class chunked_test : public ::testing::Test {
+protected:
+    rosterd_process& start() {
+        server_ = std::make_unique<rosterd_process>(tmp_.path() / "data",
+                                                    std::vector<std::string>{"--threads", "2", "--enable-test-routes"});
+        return *server_;
+    }
+    temp_dir tmp_;
+    std::unique_ptr<rosterd_process> server_;
+};
+
+bool pieces_in_order(const std::string& body, std::size_t pieces, std::size_t bytes) {
+    if (body.size() != pieces * bytes) return false;
+    for (std::size_t i = 0; i < pieces; ++i)
+        if (body.find_first_not_of(static_cast<char>('a' + i % 26), i * bytes) < (i + 1) * bytes) return false;
+    return true;
+}
+
+TEST_F(chunked_test, whole_body_arrives_chunked_and_the_connection_is_reused) {
+    auto& s = start();
+    http_client c(s.port());
+    auto r = c.request("GET", "/test/stream?pieces=30&bytes=1000");
+    EXPECT_EQ(r.status, 200u);
+    EXPECT_EQ(r.header("transfer-encoding").value_or(""), "chunked");
+    EXPECT_FALSE(r.header("content-length").has_value());
+    EXPECT_TRUE(r.header("x-request-id").has_value());
+    EXPECT_TRUE(pieces_in_order(r.body, 30, 1000));
+    EXPECT_TRUE(r.keep_alive);
+
+    // The same connection serves the next request after the final chunk.
+    auto empty = c.request("GET", "/test/stream?pieces=0&bytes=10");
+    EXPECT_EQ(empty.status, 200u);
+    EXPECT_EQ(empty.body, "");
+    EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+    ASSERT_TRUE(s.wait_for_log("\"route\":\"/test/stream\""));
+    // The access log counts every byte written, header and chunk framing included.
+    EXPECT_NE(s.log_text().find("\"status\":200"), std::string::npos);
+}
+
+TEST_F(chunked_test, a_large_body_does_not_grow_the_server_memory) {
+    auto& s = start();
+    http_client c(s.port());
+    // Warm up allocators and the connection first, so the measurement sees only the body.
+    ASSERT_EQ(c.request("GET", "/test/stream?pieces=4&bytes=65536").status, 200u);
+    const auto before = proc_status_kib(s.pid(), "VmHWM");
+    ASSERT_GT(before, 0u);
+    constexpr std::size_t pieces = 800, bytes = 65536;  // 52 MB
+    auto r = c.request("GET", "/test/stream?pieces=800&bytes=65536");
+    ASSERT_EQ(r.status, 200u);
+    EXPECT_TRUE(pieces_in_order(r.body, pieces, bytes));
+    const auto after = proc_status_kib(s.pid(), "VmHWM");
+    // A buffered 52 MB body would raise the peak by at least 50 MB; streamed, it stays at a few pieces.
+    EXPECT_LT(after - before, 8u * 1024) << "VmHWM " << before << " KiB -> " << after << " KiB";
+}
+
+TEST_F(chunked_test, a_failing_producer_truncates_the_transfer) {
+    auto& s = start();
+    http_client c(s.port());
+    EXPECT_THROW(c.request("GET", "/test/stream?pieces=10&bytes=1000&fail_after=3"), std::runtime_error);
+    EXPECT_TRUE(s.wait_for_log("stream_producer_failed"));
+    // The server goes on serving other connections.
+    http_client other(s.port());
+    EXPECT_EQ(other.request("GET", "/healthz").status, 200u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The live stream.
+
+namespace json = boost::json;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+std::string read_token(const std::filesystem::path& data_dir) {
+    std::ifstream in(data_dir / "operator.token");
+    std::string t;
+    std::getline(in, t);
+    return t;
+}
+
+// One WebSocket client connection. Every operation is bounded by a time limit (never a timing
+// assertion: a broken server fails the test instead of hanging it).
+class ws_client {
+public:
+    struct frame {
+        enum kind { message, closed, timeout } what = timeout;
+        json::object event;  // message
+        websocket::close_code code{};
+        std::string reason;  // closed: the close reason (empty on a plain EOF/reset)
+    };
+
+    // Connects and upgrades; `status` is 101 on success, otherwise the refusal's status (and body).
+    ws_client(unsigned short port, const std::string& target, const std::string& token, int receive_buffer = 0)
+        : ws_(ioc_) {
+        auto& sock = ws_.next_layer();
+        sock.open(tcp::v4());
+        if (receive_buffer > 0) {
+            // Set before connecting so the window is small from the start.
+            sock.set_option(net::socket_base::receive_buffer_size(receive_buffer));
+        }
+        sock.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), port));
+        ws_.set_option(websocket::stream_base::decorator([token](websocket::request_type& req) {
+            if (!token.empty()) req.set(beast::http::field::authorization, "Bearer " + token);
+        }));
+        websocket::response_type res;
+        boost::system::error_code result;
+        bool done = false;
+        ws_.async_handshake(res, "127.0.0.1:" + std::to_string(port), target, [&](boost::system::error_code ec) {
+            result = ec;
+            done = true;
+        });
+        ioc_.run_for(safety_limit);
+        if (!done) throw std::runtime_error("ws_client: no handshake answer within the safety limit");
+        status = res.result_int();
+        body = res.body();
+        if (!result) status = 101;
+    }
+
+    // The next message or the close; `timeout` when nothing came within `limit`.
+    frame next(std::chrono::milliseconds limit = safety_limit) {
+        frame f;
+        if (closed_) {
+            f.what = frame::closed;
+            return f;
+        }
+        boost::system::error_code result;
+        bool done = false;
+        buf_.clear();
+        ioc_.restart();
+        ws_.async_read(buf_, [&](boost::system::error_code ec, std::size_t) {
+            result = ec;
+            done = true;
+        });
+        ioc_.run_for(limit);
+        if (!done) {
+            boost::system::error_code ignored;
+            ws_.next_layer().cancel(ignored);
+            ioc_.restart();
+            ioc_.run();
+            closed_ = true;  // a cancelled WebSocket read leaves the stream unusable
+            return f;
+        }
+        if (result) {
+            closed_ = true;
+            f.what = frame::closed;
+            f.code = static_cast<websocket::close_code>(ws_.reason().code);
+            f.reason = std::string(ws_.reason().reason.data(), ws_.reason().reason.size());
+            return f;
+        }
+        f.what = frame::message;
+        f.event = json::parse(beast::buffers_to_string(buf_.data())).as_object();
+        return f;
+    }
+
+    // Reads messages until the one at `position` (inclusive); the positions seen, in order.
+    std::vector<std::uint64_t> positions_until(std::uint64_t position, std::vector<json::object>* events = nullptr) {
+        std::vector<std::uint64_t> seen;
+        for (;;) {
+            auto f = next();
+            if (f.what != frame::message) throw std::runtime_error("ws_client: stream ended before position " + std::to_string(position));
+            seen.push_back(static_cast<std::uint64_t>(f.event.at("position").as_int64()));
+            if (events) events->push_back(f.event);
+            if (seen.back() >= position) return seen;
+        }
+    }
+
+    unsigned status = 0;
+    std::string body;
+
+private:
+    net::io_context ioc_;
+    websocket::stream<tcp::socket> ws_;
+    beast::flat_buffer buf_;
+    bool closed_ = false;
+};
+
+std::vector<std::uint64_t> range(std::uint64_t first, std::uint64_t last) {
+    std::vector<std::uint64_t> out;
+    for (auto p = first; p <= last; ++p) out.push_back(p);
+    return out;
+}
+
+class live_test : public ::testing::Test {
+protected:
+    void start(std::vector<std::string> extra = {}) {
+        extra.insert(extra.end(), {"--threads", "2", "--enable-test-routes"});
+        server_ = std::make_unique<rosterd_process>(tmp_.path() / "data", std::move(extra));
+        http_ = std::make_unique<http_client>(server_->port());
+        op_token_ = read_token(tmp_.path() / "data");
+    }
+    unsigned short port() const { return server_->port(); }
+
+    http_reply call(std::string_view method, std::string_view target, const json::value* body = nullptr,
+                    const std::string& token = {}) {
+        std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + (token.empty() ? op_token_ : token)}};
+        std::string payload;
+        if (body) {
+            payload = json::serialize(*body);
+            h.emplace_back("Content-Type", "application/json");
+        }
+        return http_->request(method, target, payload, h);
+    }
+    // Appends n events through the writer; returns the head after them.
+    std::uint64_t append(std::size_t n, http_client* via = nullptr) {
+        auto r = (via ? via : http_.get())->request("POST", "/test/append?n=" + std::to_string(n));
+        if (r.status != 200) throw std::runtime_error("append: " + r.body);
+        return static_cast<std::uint64_t>(r.json().at("head").as_int64());
+    }
+    std::uint64_t head() {
+        auto r = call("GET", "/v1/events?limit=1");
+        return static_cast<std::uint64_t>(r.json().at("head").as_int64());
+    }
+    void open_account(const std::string& id) {
+        json::value body = json::object{{"id", id}, {"name", id + " Inc"}, {"kind", "customer"}};
+        auto r = call("POST", "/v1/accounts", &body);
+        ASSERT_EQ(r.status, 201u) << r.body;
+    }
+    std::string create_user(const std::string& account, const std::string& email, json::object roles) {
+        json::value body = json::object{{"email", email}, {"name", email}, {"roles", std::move(roles)}};
+        auto r = call("POST", "/v1/accounts/" + account + "/users", &body);
+        EXPECT_EQ(r.status, 201u) << r.body;
+        return std::string(r.json().at("user").at("id").as_string());
+    }
+    std::string token_for(json::object principal) {
+        json::value body = json::object{{"principal", std::move(principal)}};
+        auto r = call("POST", "/v1/tokens", &body);
+        EXPECT_EQ(r.status, 201u) << r.body;
+        return std::string(r.json().at("token").as_string());
+    }
+    std::string problem_code(const ws_client& c) {
+        auto v = json::parse(c.body);
+        return std::string(v.at("code").as_string());
+    }
+
+    temp_dir tmp_;
+    std::unique_ptr<rosterd_process> server_;
+    std::unique_ptr<http_client> http_;
+    std::string op_token_;
+};
+
+TEST_F(live_test, catch_up_then_live_under_concurrent_appends_has_no_gap_or_duplicate) {
+    start();
+    const auto k = append(300) - 150;  // resume from the middle of the log
+    std::atomic<bool> writing{true};
+    std::uint64_t final_head = 0;
+    std::thread writer([&] {
+        http_client c(port());
+        for (int i = 0; i < 40; ++i) final_head = append(25, &c);
+        writing = false;
+    });
+    // Connects while the writer thread appends, so the switch from log to live happens under load.
+    ws_client sub(port(), "/v1/stream?from=" + std::to_string(k), op_token_);
+    ASSERT_EQ(sub.status, 101u) << sub.body;
+    writer.join();
+    ASSERT_GT(final_head, k + 150);
+    auto seen = sub.positions_until(final_head);
+    EXPECT_EQ(seen, range(k + 1, final_head));
+    // Nothing after the head either.
+    EXPECT_EQ(sub.next(std::chrono::milliseconds(300)).what, ws_client::frame::timeout);
+}
+
+TEST_F(live_test, without_from_only_new_events_arrive_in_the_events_json_shape) {
+    start();
+    const auto before = append(20);
+    ws_client sub(port(), "/v1/stream", op_token_);
+    ASSERT_EQ(sub.status, 101u) << sub.body;
+    // The subscription is registered after the handshake; a probe append tells where it starts.
+    const auto after = append(5);
+    std::vector<json::object> events;
+    auto seen = sub.positions_until(after, &events);
+    ASSERT_FALSE(seen.empty());
+    EXPECT_GT(seen.front(), before);
+    EXPECT_EQ(seen, range(seen.front(), after));
+    // Same JSON as the GET /v1/events entry.
+    auto listed = call("GET", "/v1/events?from=" + std::to_string(after) + "&limit=1").json();
+    EXPECT_EQ(json::value(events.back()), listed.at("events").at(0));
+}
+
+TEST_F(live_test, account_and_type_filters) {
+    start();
+    open_account("acme");
+    open_account("beta");
+    create_user("acme", "a1@acme.test", json::object{{"support", json::array{"admin"}}});
+    create_user("beta", "b1@beta.test", json::object{{"support", json::array{"admin"}}});
+    append(10);
+    create_user("acme", "a2@acme.test", json::object{{"learning", json::array{"learner"}}});
+    const auto h = head();
+
+    auto expected = [&](const std::string& query) {
+        std::vector<std::uint64_t> out;
+        auto listed = call("GET", "/v1/events?limit=1000&" + query).json();
+        for (auto& e : listed.at("events").as_array())
+            out.push_back(static_cast<std::uint64_t>(e.at("position").as_int64()));
+        return out;
+    };
+    auto acme = expected("account=acme");
+    ASSERT_GE(acme.size(), 5u);
+    ws_client by_account(port(), "/v1/stream?from=0&account=acme", op_token_);
+    ASSERT_EQ(by_account.status, 101u) << by_account.body;
+    EXPECT_EQ(by_account.positions_until(acme.back()), acme);
+
+    auto opened = expected("type=account_opened");
+    ASSERT_EQ(opened.size(), 2u);
+    ws_client by_type(port(), "/v1/stream?from=0&types=account_opened,member_removed", op_token_);
+    ASSERT_EQ(by_type.status, 101u) << by_type.body;
+    EXPECT_EQ(by_type.positions_until(opened.back()), opened);
+
+    // Live events are filtered too: only beta's new member reaches the beta subscriber.
+    ws_client beta_live(port(), "/v1/stream?from=" + std::to_string(h) + "&account=beta", op_token_);
+    ASSERT_EQ(beta_live.status, 101u) << beta_live.body;
+    append(10);
+    create_user("beta", "b2@beta.test", json::object{{"learning", json::array{"learner"}}});
+    auto beta_new = expected("account=beta&from=" + std::to_string(h + 1));
+    ASSERT_FALSE(beta_new.empty());
+    EXPECT_EQ(beta_live.positions_until(beta_new.back()), beta_new);
+
+    ws_client unknown(port(), "/v1/stream?types=user_created,no_such_event", op_token_);
+    EXPECT_EQ(unknown.status, 400u);
+    EXPECT_EQ(problem_code(unknown), "unknown_event_type");
+    ws_client beyond(port(), "/v1/stream?from=" + std::to_string(h + 1000), op_token_);
+    EXPECT_EQ(beyond.status, 400u);
+}
+
+TEST_F(live_test, authorization_matrix) {
+    start();
+    open_account("acme");
+    open_account("beta");
+    auto acme_admin = token_for({{"user_id", create_user("acme", "admin@acme.test", json::object{{"impact", json::array{"admin"}}})}});
+    auto acme_member = token_for({{"user_id", create_user("acme", "m@acme.test", json::object{{"learning", json::array{"learner"}}})}});
+    auto beta_admin = token_for({{"user_id", create_user("beta", "admin@beta.test", json::object{{"support", json::array{"admin"}}})}});
+    auto auditor = token_for({{"auditor", true}});
+
+    auto status_of = [&](const std::string& target, const std::string& token) {
+        ws_client c(port(), target, token);
+        return c.status;
+    };
+    EXPECT_EQ(status_of("/v1/stream", ""), 401u);
+    EXPECT_EQ(status_of("/v1/stream", "not-a-token"), 401u);
+    EXPECT_EQ(status_of("/v1/stream", acme_admin), 403u);  // an admin must name the account
+    EXPECT_EQ(status_of("/v1/stream?account=acme", acme_member), 403u);
+    auto other = status_of("/v1/stream?account=acme", beta_admin);
+    EXPECT_TRUE(other == 403u || other == 404u) << other;
+    EXPECT_EQ(status_of("/v1/stream?account=nope", auditor), 404u);
+    EXPECT_EQ(status_of("/v1/stream?account=acme", acme_admin), 101u);
+    EXPECT_EQ(status_of("/v1/stream", auditor), 101u);
+    EXPECT_EQ(status_of("/v1/stream?account=beta", auditor), 101u);
+
+    // An admin's stream carries only its account's events.
+    ws_client admin(port(), "/v1/stream?from=0&account=acme", acme_admin);
+    ASSERT_EQ(admin.status, 101u);
+    for (int i = 0; i < 3; ++i) {
+        auto f = admin.next();
+        ASSERT_EQ(f.what, ws_client::frame::message);
+        EXPECT_NE(json::serialize(f.event.at("data")).find("acme"), std::string::npos) << json::serialize(f.event);
+    }
+
+    // A plain GET (no upgrade) is told to upgrade.
+    auto plain = http_->request("GET", "/v1/stream", {}, {{"Authorization", "Bearer " + op_token_}});
+    EXPECT_EQ(plain.status, 426u) << plain.body;
+}
+
+TEST_F(live_test, a_stalled_subscriber_is_cut_off_with_its_last_position_and_can_resume) {
+    start({"--live-queue-events", "100"});
+    const auto start_head = head();
+    // A tiny receive window: the client stops reading and the server's queue fills up fast.
+    ws_client stalled(port(), "/v1/stream", op_token_, 4096);
+    ASSERT_EQ(stalled.status, 101u) << stalled.body;
+    ws_client healthy(port(), "/v1/stream", op_token_);
+    ASSERT_EQ(healthy.status, 101u) << healthy.body;
+    std::uint64_t last = 0;
+    std::vector<std::uint64_t> healthy_seen;
+    for (int i = 0; i < 20; ++i) {
+        last = append(100);
+        // The healthy one keeps reading while the stalled one does not.
+        auto got = healthy.positions_until(last);
+        healthy_seen.insert(healthy_seen.end(), got.begin(), got.end());
+    }
+    EXPECT_EQ(healthy_seen, range(start_head + 1, last));
+
+    std::vector<std::uint64_t> stalled_seen;
+    ws_client::frame f;
+    for (;;) {
+        f = stalled.next();
+        if (f.what != ws_client::frame::message) break;
+        stalled_seen.push_back(static_cast<std::uint64_t>(f.event.at("position").as_int64()));
+    }
+    ASSERT_EQ(f.what, ws_client::frame::closed);
+    EXPECT_EQ(f.code, websocket::close_code::policy_error);
+    ASSERT_FALSE(stalled_seen.empty());
+    EXPECT_LT(stalled_seen.back(), last);
+    EXPECT_EQ(stalled_seen, range(start_head + 1, stalled_seen.back()));
+    EXPECT_NE(f.reason.find("last_position=" + std::to_string(stalled_seen.back())), std::string::npos) << f.reason;
+
+    // Resuming from the reported position gives the rest, once.
+    ws_client resumed(port(), "/v1/stream?from=" + std::to_string(stalled_seen.back()), op_token_);
+    ASSERT_EQ(resumed.status, 101u);
+    EXPECT_EQ(resumed.positions_until(last), range(stalled_seen.back() + 1, last));
+    EXPECT_TRUE(server_->wait_for_log("live_subscriber_dropped"));
+}
+
+TEST_F(live_test, sigterm_closes_subscribers_with_a_close_frame) {
+    start();
+    ws_client sub(port(), "/v1/stream", op_token_);
+    ASSERT_EQ(sub.status, 101u);
+    const auto h = append(3);
+    sub.positions_until(h);
+    ::kill(server_->pid(), SIGTERM);
+    auto f = sub.next();
+    ASSERT_EQ(f.what, ws_client::frame::closed);
+    EXPECT_EQ(f.code, websocket::close_code::going_away);
+    EXPECT_NE(f.reason.find("last_position=" + std::to_string(h)), std::string::npos) << f.reason;
+    EXPECT_EQ(server_->wait_exit(), 0);
+}
+
+}  // namespace
+}  // namespace roster::test
