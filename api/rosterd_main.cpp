@@ -22,6 +22,7 @@
 #include "roster/api/resource_routes.hpp"
 #include "roster/api/system_routes.hpp"
 #include "roster/api/service.hpp"
+#include "roster/projections/past_states.hpp"
 #include "roster/projections/read_model.hpp"
 
 namespace po = boost::program_options;
@@ -80,6 +81,7 @@ int main(int argc, char** argv) {
     std::size_t max_body = 0;
     unsigned header_ms = 0, body_ms = 0, idle_ms = 0, grace_ms = 0;
     bool enable_test_routes = false;
+    std::uint64_t snapshot_every = 0;
 
     po::options_description visible("rosterd — Roster user-management server\n\nOptions");
     visible.add_options()
@@ -99,7 +101,9 @@ int main(int argc, char** argv) {
         ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000),
          "Time a kept-alive connection may wait for its next request.")
         ("shutdown-grace-ms", po::value(&grace_ms)->default_value(10'000),
-         "On SIGTERM/SIGINT, how long in-flight requests may take to finish.");
+         "On SIGTERM/SIGINT, how long in-flight requests may take to finish.")
+        ("snapshot-every", po::value(&snapshot_every)->default_value(100'000),
+         "Take a projection snapshot (for as_of reads) every this many events, on a background thread.");
     po::options_description hidden;
     // Registers /test/* routes that integration tests use (slow, throwing, echo); never in production.
     hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
@@ -166,6 +170,12 @@ int main(int argc, char** argv) {
     log.info("store opened", {{"position", (*store)->head().position}});
 
     roster::api::service svc{**store, reads, writer, log, wall_clock};
+    // Snapshots are written by their own thread from their own fold, never from `reads`.
+    roster::projections::past_states past(**store, {.snapshot_every = snapshot_every});
+    roster::projections::snapshotter snapshots(**store, past, [&log](std::string_view message) {
+        log.warn("projection snapshot failed", {{"error", message}});
+    });
+    svc.past = &past;
     roster::api::readiness ready;
     roster::api::router routes;
     roster::api::add_system_routes(routes, ready);
