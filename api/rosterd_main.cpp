@@ -27,6 +27,7 @@
 #include "roster/api/resource_routes.hpp"
 #include "roster/api/system_routes.hpp"
 #include "roster/api/service.hpp"
+#include "roster/projections/past_states.hpp"
 #include "roster/projections/read_model.hpp"
 
 namespace po = boost::program_options;
@@ -91,6 +92,7 @@ int main(int argc, char** argv) {
     roster::api::live_hub_options live_options;
     std::size_t live_queue = live_options.queue_events;
     unsigned live_ping_ms = static_cast<unsigned>(live_options.ping_interval.count());
+    std::uint64_t snapshot_every = 0;
 
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
     command_line_only.add_options()
@@ -125,7 +127,9 @@ int main(int argc, char** argv) {
          "Events queued for one /v1/stream subscriber; a subscriber that falls further behind is closed "
          "with its last delivered position.")
         ("live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
-         "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an answer.");
+         "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an answer.")
+        ("snapshot-every", po::value(&snapshot_every)->default_value(100'000),
+         "Take a projection snapshot (for as_of reads) every this many events, on a background thread.");
     po::options_description hidden;
     // Registers /test/* routes that integration tests use (slow, throwing, echo); never in production.
     hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
@@ -207,6 +211,12 @@ int main(int argc, char** argv) {
     log.info("store opened", {{"position", (*store)->head().position}});
 
     roster::api::service svc{**store, reads, writer, log, wall_clock};
+    // Snapshots are written by their own thread from their own fold, never from `reads`.
+    roster::projections::past_states past(**store, {.snapshot_every = snapshot_every});
+    roster::projections::snapshotter snapshots(**store, past, [&log](std::string_view message) {
+        log.warn("projection snapshot failed", {{"error", message}});
+    });
+    svc.past = &past;
     roster::api::readiness ready;
     ready.add_check([&store, &reads, ready_max_lag]() -> std::optional<std::string> {
         const auto projected = reads.position();

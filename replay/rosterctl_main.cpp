@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "roster/replay/backup.hpp"
+#include "roster/replay/cli.hpp"
 #include "roster/replay/verify.hpp"
 
 namespace {
@@ -18,14 +19,27 @@ struct args {
     std::map<std::string, std::string> options;  // --name value
 };
 
+// Flags that take no value.
+bool is_switch(const std::string& name) { return name == "write-snapshots"; }
+
 std::optional<args> parse(int argc, char** argv, int first) {
     args a;
     for (int i = first; i < argc; ++i) {
         std::string k = argv[i];
-        if (k.rfind("--", 0) != 0 || i + 1 >= argc) return std::nullopt;
+        if (k.rfind("--", 0) != 0) return std::nullopt;
+        if (is_switch(k.substr(2))) {
+            a.options[k.substr(2)] = "true";
+            continue;
+        }
+        if (i + 1 >= argc) return std::nullopt;
         a.options[k.substr(2)] = argv[++i];
     }
     return a;
+}
+
+std::string text(const args& a, const std::string& name) {
+    auto it = a.options.find(name);
+    return it == a.options.end() ? std::string() : it->second;
 }
 
 std::optional<std::uint64_t> number(const args& a, const std::string& name, std::uint64_t fallback) {
@@ -48,14 +62,23 @@ std::string data_dir(const args& a) {
 
 int usage(std::ostream& os) {
     os << "usage: rosterctl <command> [options]\n"
-          "  verify --data-dir DIR [--from N] [--to N]   check the event hash chain (exit 1 if broken)\n"
-          "  head   --data-dir DIR                       print the log head\n"
-          "  backup --data-dir DIR --to DEST [--url http://HOST:PORT] [--token-file F]\n"
-          "         consistent online copy; with --url the running rosterd checkpoints itself (DEST inside its\n"
-          "         --backup-dir, token default DIR/operator.token), without it no server may hold DIR\n"
+          "  verify  --data-dir DIR [--from N] [--to N]   check the event hash chain (exit 1 if broken)\n"
+          "  head    --data-dir DIR                      print the log head\n"
+          "  history --data-dir DIR (--account A | --user U | --actor LABEL) [--since P|T] [--until P|T]\n"
+          "          [--type t1,t2] [--limit N]          events as JSON Lines (same selection as the API)\n"
+          "  as-of   --data-dir DIR --at P|T --account A [--user U]   the account (or one user) as it was then\n"
+          "  export  --data-dir DIR [--format jsonl|csv] [--since P|T] [--until P|T]   events to stdout\n"
+          "  rebuild --data-dir DIR [--write-snapshots] [--snapshot-every N]   fold the log from 0 and\n"
+          "          cross-check the stored snapshots (exit 1 on a mismatch); --write-snapshots also\n"
+          "          writes missing ones and needs rosterd stopped\n"
+          "  backup  --data-dir DIR --to DEST [--url http://HOST:PORT] [--token-file F]\n"
+          "          consistent online copy; with --url the running rosterd checkpoints itself (DEST inside its\n"
+          "          --backup-dir, token default DIR/operator.token), without it no server may hold DIR\n"
           "  restore --from SRC --data-dir DIR [--force yes]  copy a backup in and verify it (refuses a\n"
-          "         non-empty DIR/eventstore unless --force yes; never while a server holds it)\n"
-          "DIR defaults to ./data; the store is opened read-only, so a running rosterd is fine.\n";
+          "          non-empty DIR/eventstore unless --force yes; never while a server holds it)\n"
+          "P is a log position, T an RFC 3339 time. DIR defaults to ./data; the store is opened\n"
+          "read-only (except rebuild --write-snapshots, backup without --url and restore), so a running\n"
+          "rosterd is fine. Long commands draw a progress bar on stderr when it is a terminal.\n";
     return 64;
 }
 
@@ -73,7 +96,40 @@ int main(int argc, char** argv) {
              auto from = number(x, "from", 1);
              auto to = number(x, "to", UINT64_MAX);
              if (!from || !to) return usage(std::cerr);
-             return roster::replay::run_verify(data_dir(x), *from, *to, std::cout, std::cerr);
+             return roster::replay::run_verify_progress(data_dir(x), *from, *to, std::cout, std::cerr);
+         }},
+        {"history",
+         [](const args& x) {
+             roster::replay::history_cli_request r;
+             r.account = text(x, "account");
+             r.user = text(x, "user");
+             r.actor = text(x, "actor");
+             r.since = text(x, "since");
+             r.until = text(x, "until");
+             r.types = text(x, "type");
+             auto limit = number(x, "limit", 1000);
+             if (!limit || *limit == 0) return usage(std::cerr);
+             r.limit = *limit;
+             return roster::replay::run_history(data_dir(x), r, std::cout, std::cerr);
+         }},
+        {"as-of",
+         [](const args& x) {
+             return roster::replay::run_as_of(data_dir(x), {text(x, "at"), text(x, "account"), text(x, "user")}, std::cout,
+                                              std::cerr);
+         }},
+        {"export",
+         [](const args& x) {
+             auto f = roster::replay::parse_export_format(x.options.count("format") ? text(x, "format") : "jsonl");
+             if (!f) return usage(std::cerr);
+             std::ios::sync_with_stdio(false);
+             return roster::replay::run_export(data_dir(x), *f, text(x, "since"), text(x, "until"), std::cout, std::cerr);
+         }},
+        {"rebuild",
+         [](const args& x) {
+             auto every = number(x, "snapshot-every", 100'000);
+             if (!every || *every == 0) return usage(std::cerr);
+             return roster::replay::run_rebuild(data_dir(x), x.options.count("write-snapshots") > 0, *every, std::cout,
+                                                std::cerr);
          }},
         {"head", [](const args& x) { return roster::replay::run_head(data_dir(x), std::cout, std::cerr); }},
         {"backup",

@@ -77,17 +77,17 @@ void add_account_routes(router& routes, service& svc) {
 
     routes.add("GET", "/v1/accounts/{a}",
                route_doc::of("Get an account").in_tag("accounts").param(path_param("a", "Account id")).describe(
-                   "Members, operator, auditor. ETag = account version."),
+                   "Members, operator, auditor. ETag = account version.").param(as_of_param()),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   reply(svc.reads.read([&](const projections::read_view& v) {
-                       if (auto ok = authorize_read(v.state, who->actor, read_kind::account, a); !ok)
-                           return problem_from(ok.error()).to_response();
-                       const auto version = v.stream_version(account_stream(a));
-                       return json_with_etag(200, wire::account(*v.state.account(a), version), version);
-                   }));
+                   answer_read(svc, ctx, reply,
+                               [&](const state& s) { return authorize_read(s, who->actor, read_kind::account, a); },
+                               [&](const projections::read_view& v) {
+                                   const auto version = v.stream_version(account_stream(a));
+                                   return json_with_etag(200, wire::account(*v.state.account(a), version), version);
+                               });
                });
 
     routes.add("POST", "/v1/accounts/{a}/partners",
@@ -147,6 +147,7 @@ void add_account_routes(router& routes, service& svc) {
                    .param(query_param("user", "User id", true))
                    .param(query_param("account", "Account id", true))
                    .param(query_param("portal", "support, impact or learning", true))
+                   .param(as_of_param())
                    .describe("Operator and service principals."),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
@@ -158,9 +159,8 @@ void add_account_routes(router& routes, service& svc) {
                        return void(reply(bad_request("missing_query", "user, account and portal are required.").to_response()));
                    auto p = parse_portal(*portal_text);
                    if (!p) return void(reply(bad_request("invalid_query", "portal must be support, impact or learning.").to_response()));
-                   reply(svc.reads.read([&](const projections::read_view& v) {
-                       if (auto ok = authorize_read(v.state, who->actor, read_kind::access); !ok)
-                           return problem_from(ok.error()).to_response();
+                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::access); },
+                               [&](const projections::read_view& v) {
                        auto d = access_decision(v.state, user_id{std::string(*user)}, account_id{std::string(*account)}, *p);
                        json::array roles;
                        for (std::size_t i = 0; i < role_count; ++i)
@@ -169,7 +169,7 @@ void add_account_routes(router& routes, service& svc) {
                                                               {"roles", std::move(roles)},
                                                               {"reason", d.allowed ? json::value(nullptr) : json::value(to_string(d.reason))},
                                                               {"message", d.allowed ? json::value(nullptr) : json::value(d.message)}});
-                   }));
+                   });
                });
 
     routes.add("GET", "/v1/events",

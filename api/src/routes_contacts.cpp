@@ -29,16 +29,16 @@ response watchlist_response(const state& s, const account_id& a, std::uint64_t v
 
 void add_contact_routes(router& routes, service& svc) {
     routes.add("GET", "/v1/accounts/{a}/contacts",
-               route_doc::of("Key contacts with health warnings").in_tag("contacts").param(path_param("a", "Account id")),
+               route_doc::of("Key contacts with health warnings").in_tag("contacts").param(path_param("a", "Account id"))
+                   .param(as_of_param()),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   reply(svc.reads.read([&](const projections::read_view& v) {
-                       if (auto ok = authorize_read(v.state, who->actor, read_kind::contacts, a); !ok)
-                           return problem_from(ok.error()).to_response();
-                       return contacts_response(v.state, a, v.stream_version(account_stream(a)));
-                   }));
+                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::contacts, a); },
+                               [&](const projections::read_view& v) {
+                                   return contacts_response(v.state, a, v.stream_version(account_stream(a)));
+                               });
                });
 
     routes.add("PUT", "/v1/accounts/{a}/contacts",
@@ -80,16 +80,16 @@ void add_contact_routes(router& routes, service& svc) {
                });
 
     routes.add("GET", "/v1/accounts/{a}/watchlist",
-               route_doc::of("The communications watchlist").in_tag("contacts").param(path_param("a", "Account id")),
+               route_doc::of("The communications watchlist").in_tag("contacts").param(path_param("a", "Account id"))
+                   .param(as_of_param()),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   reply(svc.reads.read([&](const projections::read_view& v) {
-                       if (auto ok = authorize_read(v.state, who->actor, read_kind::watchlist, a); !ok)
-                           return problem_from(ok.error()).to_response();
-                       return watchlist_response(v.state, a, v.stream_version(account_stream(a)));
-                   }));
+                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::watchlist, a); },
+                               [&](const projections::read_view& v) {
+                                   return watchlist_response(v.state, a, v.stream_version(account_stream(a)));
+                               });
                });
 
     routes.add("PUT", "/v1/accounts/{a}/watchlist",
@@ -136,7 +136,8 @@ void add_contact_routes(router& routes, service& svc) {
 
     routes.add("GET", "/v1/accounts/{a}/recipients",
                route_doc::of("Notification recipients for a topic").in_tag("contacts")
-                   .param(path_param("a", "Account id")).param(query_param("topic", "outage, maintenance, security or release", true)),
+                   .param(path_param("a", "Account id")).param(query_param("topic", "outage, maintenance, security or release", true))
+                   .param(as_of_param()),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -144,14 +145,13 @@ void add_contact_routes(router& routes, service& svc) {
                    auto t = topic_text ? parse_topic(*topic_text) : std::nullopt;
                    if (!t) return void(reply(bad_request("invalid_query", "topic must be outage, maintenance, security or release.").to_response()));
                    account_id a{std::string(ctx.param("a"))};
-                   reply(svc.reads.read([&](const projections::read_view& v) {
-                       if (auto ok = authorize_read(v.state, who->actor, read_kind::recipients, a); !ok)
-                           return problem_from(ok.error()).to_response();
+                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::recipients, a); },
+                               [&](const projections::read_view& v) {
                        json::array users;
                        for (const auto& u : recipients(v.state, a, *t))
                            if (const auto* user = v.state.user(u)) users.emplace_back(wire::user(v.state, *user, a));
                        return json_response(200, json::object{{"topic", to_string(*t)}, {"recipients", std::move(users)}});
-                   }));
+                   });
                });
 }
 
@@ -159,6 +159,8 @@ void add_resource_routes(router& routes, service& svc) {
     add_account_routes(routes, svc);
     add_user_routes(routes, svc);
     add_contact_routes(routes, svc);
+    add_history_routes(routes, svc);
+    add_audit_routes(routes, svc);
 }
 
 }  // namespace roster::api

@@ -130,7 +130,7 @@ void add_user_routes(router& routes, service& svc) {
                    .param(query_param("type", "employee or third_party"))
                    .param(query_param("include_removed", "true to list removed members too", false, "boolean"))
                    .param(query_param("limit", "Page size (default 50, max 500)", false, "integer"))
-                   .param(query_param("cursor", "next_cursor of the previous page")),
+                   .param(query_param("cursor", "next_cursor of the previous page")).param(as_of_param()),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -174,9 +174,8 @@ void add_user_routes(router& routes, service& svc) {
                    }
                    if (auto c = ctx.query.get("cursor"); c && !c->empty()) q.after = user_id{std::string(*c)};
                    account_id a{std::string(ctx.param("a"))};
-                   reply(svc.reads.read([&](const projections::read_view& v) {
-                       if (auto ok = authorize_read(v.state, who->actor, read_kind::user_list, a); !ok)
-                           return problem_from(ok.error()).to_response();
+                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::user_list, a); },
+                               [&](const projections::read_view& v) {
                        auto page = v.directory.query(a, q);
                        if (!page) return bad_request("invalid_cursor", "The cursor does not name a row of this list.").to_response();
                        json::array users;
@@ -185,20 +184,19 @@ void add_user_routes(router& routes, service& svc) {
                                         {"total_active", page->total_active},
                                         {"next_cursor", page->next_cursor ? json::value(page->next_cursor->value) : json::value(nullptr)}};
                        return json_with_etag(200, out, v.stream_version(account_stream(a)));
-                   }));
+                   });
                });
 
     routes.add("GET", "/v1/accounts/{a}/users/{u}",
                route_doc::of("A user's profile view in an account").in_tag("users")
-                   .param(path_param("a", "Account id")).param(path_param("u", "User id")),
+                   .param(path_param("a", "Account id")).param(path_param("u", "User id")).param(as_of_param()),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   reply(svc.reads.read([&](const projections::read_view& v) {
-                       if (auto ok = authorize_read(v.state, who->actor, read_kind::user_profile, a, u); !ok)
-                           return problem_from(ok.error()).to_response();
+                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::user_profile, a, u); },
+                               [&](const projections::read_view& v) {
                        const auto* user = v.state.user(u);
                        const auto* acc = v.state.account(a);
                        if (!user || !acc) return not_found_response("user_not_found", "No such user in this account.");
@@ -209,13 +207,13 @@ void add_user_routes(router& routes, service& svc) {
                        view["profile_version"] = v.stream_version(user_stream(u));
                        if (!user->open_invitation.empty()) view["invitation"] = invitation_json(v.state, user->open_invitation);
                        return json_with_etag(200, json::object{{"user", std::move(view)}}, v.stream_version(account_stream(a)));
-                   }));
+                   });
                });
 
     routes.add("GET", "/v1/users/lookup",
                route_doc::of("Instant verification of an email").in_tag("users")
                    .param(query_param("email", "The email to check", true))
-                   .param(query_param("account", "The admin's account", true)),
+                   .param(query_param("account", "The admin's account", true)).param(as_of_param()),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -223,13 +221,20 @@ void add_user_routes(router& routes, service& svc) {
                    auto account = ctx.query.get("account");
                    if (!mail || !account)
                        return void(reply(bad_request("missing_query", "email and account are required.").to_response()));
-                   reply(svc.reads.read([&](const projections::read_view& v) {
-                       auto r = lookup_email(v.state, who->actor, account_id{std::string(*account)}, *mail);
+                   const account_id in_account{std::string(*account)};
+                   answer_read(svc, ctx, reply,
+                               // The query's own refusals (rights first, then a bad email) are the check.
+                               [&](const state& s) -> result<void> {
+                                   if (auto r = lookup_email(s, who->actor, in_account, *mail); !r) return r.error();
+                                   return {};
+                               },
+                               [&](const projections::read_view& v) {
+                       auto r = lookup_email(v.state, who->actor, in_account, *mail);
                        if (!r) return problem_from(r.error()).to_response();
                        return json_response(200, json::object{{"exists", r->exists},
                                                               {"member_of_account", r->member_of_account},
                                                               {"portals", wire::portals(r->portals)}});
-                   }));
+                   });
                });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/roles",
@@ -288,13 +293,19 @@ void add_user_routes(router& routes, service& svc) {
     routes.add("GET", "/v1/accounts/{a}/users/{u}/removal",
                route_doc::of("Removal preview: exactly what DELETE would do").in_tag("users")
                    .param(path_param("a", "Account id")).param(path_param("u", "User id"))
+                   .param(as_of_param())
                    .describe("`version` is the account version; send it as If-Match on the DELETE."),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   reply(svc.reads.read([&](const projections::read_view& v) {
+                   answer_read(svc, ctx, reply,
+                               [&](const state& s) -> result<void> {
+                                   if (auto r = removal_preview(s, who->actor, a, u); !r) return r.error();
+                                   return {};
+                               },
+                               [&](const projections::read_view& v) {
                        auto r = removal_preview(v.state, who->actor, a, u);
                        if (!r) return problem_from(r.error()).to_response();
                        json::object per_portal;
@@ -317,7 +328,7 @@ void add_user_routes(router& routes, service& svc) {
                                         {"missing_portals", wire::portals(r->missing_portals)},
                                         {"version", version}};
                        return json_with_etag(200, out, version);
-                   }));
+                   });
                });
 
     routes.add("DELETE", "/v1/accounts/{a}/users/{u}",

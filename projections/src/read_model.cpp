@@ -12,6 +12,10 @@ std::uint64_t read_view::stream_version(std::string_view stream) const {
     return it == versions.end() ? 0 : it->second;
 }
 
+read_model::read_model(read_model_options options) {
+    if (!options.history_index) history_.reset();
+}
+
 bool read_model::apply(std::span<const eventstore::recorded_event> events) {
     std::unique_lock lock(mutex_);
     std::uint64_t expected = position_ + 1;
@@ -29,6 +33,7 @@ void read_model::apply_locked(const eventstore::recorded_event& e) {
     domain::apply(state_, e.payload);
     directory_.apply(e.payload);
     versions_[e.stream] = e.version;
+    if (history_) history_->add(e, state_);
     position_ = e.position;
     recorded_at_ = e.recorded_at;
 }

@@ -13,6 +13,7 @@
 #include "roster/api/problem.hpp"
 #include "roster/domain/commands.hpp"
 #include "roster/eventstore/store.hpp"
+#include "roster/projections/past_states.hpp"
 #include "roster/projections/read_model.hpp"
 
 namespace roster::api {
@@ -23,6 +24,8 @@ struct service {
     command_processor& writer;
     logger& log;
     std::function<domain::timestamp()> now;
+    // As-of reads (`as_of=` on projection GETs); null = as_of is answered 503.
+    projections::past_states* past = nullptr;
 };
 
 // The authenticated caller of one request.

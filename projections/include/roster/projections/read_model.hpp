@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -20,6 +21,7 @@
 #include "roster/domain/state.hpp"
 #include "roster/eventstore/store.hpp"
 #include "roster/projections/directory.hpp"
+#include "roster/projections/history_index.hpp"
 
 namespace roster::projections {
 
@@ -33,11 +35,18 @@ struct read_view {
     std::uint64_t stream_version(std::string_view stream) const;
 
     const std::unordered_map<std::string, std::uint64_t>& versions;
+    // Only the live read model keeps the history index (past states built for as-of do not).
+    const history_index* history = nullptr;
+};
+
+struct read_model_options {
+    bool history_index = true;
 };
 
 class read_model {
 public:
     read_model() = default;
+    explicit read_model(read_model_options options);
     read_model(const read_model&) = delete;
     read_model& operator=(const read_model&) = delete;
 
@@ -53,7 +62,7 @@ public:
     template <class F>
     decltype(auto) read(F&& f) const {
         std::shared_lock lock(mutex_);
-        return f(read_view{state_, directory_, position_, recorded_at_, versions_});
+        return f(read_view{state_, directory_, position_, recorded_at_, versions_, history_.get()});
     }
 
     std::uint64_t position() const;
@@ -61,6 +70,13 @@ public:
     // A canonical text dump of everything the projections hold, used to prove that a rebuild
     // from position 0 equals the incrementally maintained state.
     std::string fingerprint() const;
+
+    // Snapshots for as-of queries (projections/src/snapshot.cpp): the whole state at
+    // `position()` as bytes (domain state, the directory's extra facts, stream versions).
+    std::string encode_snapshot() const;
+    // Loads a snapshot into a model that has folded nothing yet; false (model unchanged) for
+    // bytes that are not a snapshot of this format version or when the model is not empty.
+    bool restore_snapshot(std::string_view bytes);
 
 private:
     void apply_locked(const eventstore::recorded_event& e);
@@ -71,6 +87,7 @@ private:
     std::unordered_map<std::string, std::uint64_t> versions_;
     std::uint64_t position_ = 0;
     domain::timestamp recorded_at_{};
+    std::unique_ptr<history_index> history_ = std::make_unique<history_index>();
 };
 
 }  // namespace roster::projections

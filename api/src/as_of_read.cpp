@@ -1,0 +1,47 @@
+// answer_read: one path for live and as-of projection reads.
+#include "roster/api/domain_problem.hpp"
+#include "roster/replay/log_range.hpp"
+#include "routes_common.hpp"
+
+namespace roster::api {
+
+param_doc as_of_param() {
+    return query_param("as_of",
+                       "Answer as of a past log position (integer) or RFC 3339 time; the position used is returned "
+                       "in the Roster-As-Of header. A position beyond the head is 400 invalid_as_of.");
+}
+
+void answer_read(service& svc, const request_context& ctx, const responder& reply, const read_authorizer& authorize,
+                 const read_answer& answer) {
+    auto checked = [&](const projections::read_view& v) {
+        if (auto ok = authorize(v.state); !ok) return problem_from(ok.error()).to_response();
+        return answer(v);
+    };
+    auto as_of = ctx.query.get("as_of");
+    if (!as_of) return void(reply(svc.reads.read(checked)));
+
+    auto point = replay::parse_log_point(*as_of);
+    if (!point)
+        return void(reply(bad_request("invalid_as_of", "as_of must be a log position or an RFC 3339 time.").to_response()));
+    const auto head = svc.store.head().position;
+    std::uint64_t position = 0;
+    if (const auto* p = std::get_if<std::uint64_t>(&*point)) {
+        if (*p > head)
+            return void(reply(bad_request("invalid_as_of", "as_of is beyond the head of the log (" + std::to_string(head) + ").")
+                                  .to_response()));
+        position = *p;
+    } else {
+        position = std::min(head, replay::last_position_until(svc.store, *point));
+    }
+    // Rights are judged now as well: losing access today also ends access to the past.
+    if (auto ok = svc.reads.read([&](const projections::read_view& v) { return authorize(v.state); }); !ok)
+        return void(reply(problem_from(ok.error()).to_response()));
+    if (!svc.past) return void(reply(service_unavailable("As-of reads are not available on this server.").to_response()));
+    auto past = svc.past->at(position);
+    if (!past) return void(reply(service_unavailable(past.error().message).to_response()));
+    auto r = (*past)->read(checked);
+    r.headers.emplace_back("Roster-As-Of", std::to_string(position));
+    reply(std::move(r));
+}
+
+}  // namespace roster::api

@@ -1,0 +1,158 @@
+// History of an account, a user or an actor (SPEC §3 "History"), served from the live read
+// model's history index: a page costs one index walk plus a point read per event returned.
+#include <boost/json/array.hpp>
+#include <charconv>
+
+#include "roster/api/domain_problem.hpp"
+#include "roster/replay/event_json.hpp"
+#include "roster/replay/log_range.hpp"
+#include "routes_common.hpp"
+
+namespace roster::api {
+namespace json = boost::json;
+using namespace roster::domain;
+
+namespace {
+
+constexpr std::size_t default_limit = 100;
+constexpr std::size_t max_limit = 1000;
+
+// The page request from since/until/type/limit/cursor, or a 400 problem.
+boost::system::result<projections::history_page_request, problem> page_request(const service& svc,
+                                                                               const request_context& ctx) {
+    projections::history_page_request r;
+    r.limit = default_limit;
+    if (auto since = ctx.query.get("since"); since && !since->empty()) {
+        auto p = replay::parse_log_point(*since);
+        if (!p) return bad_request("invalid_query", "since must be a log position or an RFC 3339 time.");
+        r.from_position = replay::first_position_since(svc.store, *p);
+    }
+    if (auto until = ctx.query.get("until"); until && !until->empty()) {
+        auto p = replay::parse_log_point(*until);
+        if (!p) return bad_request("invalid_query", "until must be a log position or an RFC 3339 time.");
+        r.to_position = replay::last_position_until(svc.store, *p);
+    }
+    if (auto cursor = ctx.query.get("cursor"); cursor && !cursor->empty()) {
+        std::uint64_t after = 0;
+        auto [end, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), after);
+        if (ec != std::errc{} || end != cursor->data() + cursor->size() || after == UINT64_MAX)
+            return bad_request("invalid_cursor", "The cursor is not one this server issued.");
+        r.from_position = std::max(r.from_position, after + 1);
+    }
+    if (auto types = ctx.query.get("type"); types && !types->empty()) {
+        r.types = 0;
+        std::string_view rest = *types;
+        while (true) {
+            auto comma = rest.find(',');
+            auto name = rest.substr(0, comma);
+            auto bit = projections::event_type_bit(name);
+            if (!bit) return bad_request("invalid_query", "Unknown event type '" + std::string(name) + "' in type.");
+            r.types |= *bit;
+            if (comma == std::string_view::npos) break;
+            rest.remove_prefix(comma + 1);
+        }
+    }
+    if (auto l = ctx.query.get("limit"); l && !l->empty()) {
+        std::size_t n = 0;
+        auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+        if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > max_limit)
+            return bad_request("invalid_query", "limit must be 1 to 1000.");
+        r.limit = n;
+    }
+    return r;
+}
+
+void answer_history(service& svc, const request_context& ctx, const responder& reply,
+                    projections::history_subject subject, std::string id, const read_authorizer& authorize) {
+    auto req = page_request(svc, ctx);
+    if (!req) return void(reply(req.error().to_response()));
+    req->subject = subject;
+    req->id = std::move(id);
+    std::optional<problem> refused;
+    bool indexed = true;
+    auto positions = svc.reads.read([&](const projections::read_view& v) -> std::vector<std::uint64_t> {
+        if (auto ok = authorize(v.state); !ok) {
+            refused = problem_from(ok.error());
+            return {};
+        }
+        if (!v.history) {
+            indexed = false;
+            return {};
+        }
+        return v.history->page(*req);
+    });
+    if (refused) return void(reply(refused->to_response()));
+    if (!indexed) return void(reply(service_unavailable("The history index is not kept on this server.").to_response()));
+    const bool more = positions.size() > req->limit;
+    if (more) positions.resize(req->limit);
+    json::array events;
+    for (auto p : positions) {
+        auto e = svc.store.read_at(p);
+        if (!e) return void(reply(service_unavailable(e.error().message).to_response()));
+        if (*e) events.emplace_back(replay::event_json(**e));
+    }
+    json::object out{{"events", std::move(events)},
+                     {"next_cursor", more ? json::value(std::to_string(positions.back())) : json::value(nullptr)}};
+    reply(json_response(200, out));
+}
+
+route_doc history_doc(std::string summary, std::string description) {
+    return route_doc::of(std::move(summary))
+        .in_tag("audit")
+        .param(query_param("since", "From this log position or RFC 3339 time (inclusive)"))
+        .param(query_param("until", "Up to this log position or RFC 3339 time (inclusive)"))
+        .param(query_param("type", "Only these event types, comma-separated (e.g. roles_granted,roles_revoked)"))
+        .param(query_param("limit", "Page size (default 100, max 1000)", false, "integer"))
+        .param(query_param("cursor", "next_cursor of the previous page"))
+        .describe(std::move(description) +
+                  " Answer: {events:[event...], next_cursor}. Events in log order; each carries who (actor), when "
+                  "(recorded_at), what (type, data), why (reason) and the request_id.");
+}
+
+}  // namespace
+
+void add_history_routes(router& routes, service& svc) {
+    routes.add("GET", "/v1/accounts/{a}/history",
+               history_doc("History of an account",
+                           "Auditor, operator, admin of {a}. Events that concern the account: its own stream, the "
+                           "creation of its employees, access denials in it, and profile facts (lock, unlock, "
+                           "registration, retirement) of users who were its employees or third-party members at "
+                           "the time.")
+                   .param(path_param("a", "Account id")),
+               [&svc](request_context& ctx, responder reply) {
+                   auto who = authenticate(svc, ctx, reply);
+                   if (!who) return;
+                   account_id a{std::string(ctx.param("a"))};
+                   answer_history(svc, ctx, reply, projections::history_subject::account, a.value,
+                                  [&](const state& s) { return authorize_read(s, who->actor, read_kind::account_history, a); });
+               });
+    routes.add("GET", "/v1/users/{u}/history",
+               history_doc("History of a user",
+                           "Auditor, operator, admin of the user's employer. Every event about the user: profile, "
+                           "memberships and roles in any account, invitations, contact hand-overs, and denials of "
+                           "the user's own attempts.")
+                   .param(path_param("u", "User id")),
+               [&svc](request_context& ctx, responder reply) {
+                   auto who = authenticate(svc, ctx, reply);
+                   if (!who) return;
+                   user_id u{std::string(ctx.param("u"))};
+                   answer_history(svc, ctx, reply, projections::history_subject::user, u.value,
+                                  [&](const state& s) { return authorize_read(s, who->actor, read_kind::user_history, {}, u); });
+               });
+    routes.add("GET", "/v1/audit/history",
+               history_doc("History of an actor",
+                           "Auditor and operator. Every event an actor caused; actor is the principal as recorded "
+                           "in the log: operator, auditor, service:<name>, user:<id>, anonymous, system.")
+                   .param(query_param("actor", "Principal label, e.g. user:usr_1", true)),
+               [&svc](request_context& ctx, responder reply) {
+                   auto who = authenticate(svc, ctx, reply);
+                   if (!who) return;
+                   auto actor = ctx.query.get("actor");
+                   if (!actor || actor->empty())
+                       return void(reply(bad_request("missing_query", "actor is required.").to_response()));
+                   answer_history(svc, ctx, reply, projections::history_subject::actor, std::string(*actor),
+                                  [&](const state& s) { return authorize_read(s, who->actor, read_kind::events); });
+               });
+}
+
+}  // namespace roster::api

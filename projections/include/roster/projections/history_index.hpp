@@ -1,0 +1,61 @@
+// Which log positions concern an account, a user or an actor: the index behind the history
+// queries (SPEC §3 "History"), so a history page costs point reads of its own events instead
+// of a scan of the whole log.
+//
+// Owned by the live read model and folded with it (same lock): not thread-safe on its own.
+// Each entry packs (position << 8 | event type index) into 64 bits, so a type filter needs no
+// read of the event; positions are far below 2^56.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "roster/domain/state.hpp"
+#include "roster/eventstore/store.hpp"
+
+namespace roster::projections {
+
+enum class history_subject : std::uint8_t { account, user, actor };
+
+// A bit per event type (the index of the type in domain::event); all bits = no filter.
+using event_type_mask = std::uint32_t;
+inline constexpr event_type_mask all_event_types = ~event_type_mask{0};
+// "user_created" -> its bit; nullopt for an unknown name.
+std::optional<event_type_mask> event_type_bit(std::string_view type_name);
+
+struct history_page_request {
+    history_subject subject = history_subject::account;
+    std::string id;  // account id, user id, or actor principal label ("user:usr_1", "operator")
+    std::uint64_t from_position = 1;  // inclusive (cursor + 1, or since)
+    std::uint64_t to_position = UINT64_MAX;  // inclusive (until)
+    event_type_mask types = all_event_types;
+    std::size_t limit = 100;
+};
+
+class history_index {
+public:
+    // Indexes one event, after `s` has folded it. Which accounts an event belongs to:
+    //  - domain::account_of(event), and
+    //  - for a user's profile facts that name no account (lock, unlock, invitation accepted,
+    //    profile retired): the user's employer and every account the user is a member of then.
+    // The user is domain::user_of(event); the actor is the envelope's principal label.
+    void add(const eventstore::recorded_event& e, const domain::state& s);
+
+    // At most `limit` + 1 positions in ascending order (one beyond the page tells the caller a
+    // next page exists).
+    std::vector<std::uint64_t> page(const history_page_request& r) const;
+
+    std::size_t entries() const noexcept { return entries_; }
+
+private:
+    using list = std::vector<std::uint64_t>;
+    std::unordered_map<std::string, list> accounts_, users_, actors_;
+    std::size_t entries_ = 0;
+};
+
+}  // namespace roster::projections

@@ -1,0 +1,71 @@
+#include "roster/projections/history_index.hpp"
+
+#include <algorithm>
+#include <array>
+#include <utility>
+
+namespace roster::projections {
+namespace {
+
+constexpr std::size_t type_count = std::variant_size_v<domain::event>;
+static_assert(type_count <= 32, "event_type_mask has one bit per event type");
+
+// In domain::event's alternative order (not every alternative is default-constructible, so
+// the names cannot be generated); tests/projections checks it against domain::type_name.
+constexpr std::array<std::string_view, type_count> type_names{
+    "account_opened",   "partner_linked",      "user_created",        "member_added",     "roles_granted",
+    "roles_revoked",    "all_roles_removed",   "user_locked",         "user_unlocked",    "invitation_issued",
+    "invitation_accepted", "member_removed",   "profile_retired",     "contacts_saved",   "contact_handed_over",
+    "watchlist_changed", "token_issued",       "token_revoked",       "access_denied"};
+
+void push(std::vector<std::uint64_t>& l, std::uint64_t entry) {
+    // One event may reach the same account twice (account_of and a membership): keep it once.
+    if (l.empty() || l.back() != entry) l.push_back(entry);
+}
+
+}  // namespace
+
+std::optional<event_type_mask> event_type_bit(std::string_view name) {
+    const auto& names = type_names;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (names[i] == name) return event_type_mask{1} << i;
+    return std::nullopt;
+}
+
+void history_index::add(const eventstore::recorded_event& e, const domain::state& s) {
+    const std::uint64_t entry = (e.position << 8) | e.payload.index();
+    ++entries_;
+    auto account = domain::account_of(e.payload);
+    auto user = domain::user_of(e.payload);
+    if (account) push(accounts_[account->value], entry);
+    if (user) {
+        push(users_[user->value], entry);
+        if (!account) {
+            if (const auto* u = s.user(*user)) {
+                if (!u->employer.empty()) push(accounts_[u->employer.value], entry);
+                // Members of other accounts (third-party memberships) see their profile facts too.
+                for (const auto& a : u->third_party) push(accounts_[a.value], entry);
+            }
+        }
+    }
+    if (!e.meta.actor.principal.empty()) push(actors_[e.meta.actor.principal], entry);
+}
+
+std::vector<std::uint64_t> history_index::page(const history_page_request& r) const {
+    const auto& map = r.subject == history_subject::account ? accounts_
+                      : r.subject == history_subject::user  ? users_
+                                                            : actors_;
+    std::vector<std::uint64_t> out;
+    auto it = map.find(r.id);
+    if (it == map.end() || r.from_position > r.to_position) return out;
+    const auto& l = it->second;
+    auto pos = std::lower_bound(l.begin(), l.end(), r.from_position << 8);
+    for (; pos != l.end() && out.size() <= r.limit; ++pos) {
+        const auto position = *pos >> 8;
+        if (position > r.to_position) break;
+        if (r.types & (event_type_mask{1} << (*pos & 0xff))) out.push_back(position);
+    }
+    return out;
+}
+
+}  // namespace roster::projections

@@ -1,0 +1,327 @@
+// Snapshot encoding of the read model. The format is private to this file and versioned by its
+// magic: a snapshot of another version is simply not used (as-of then folds from an older one
+// or from position 0), so changing the layout only costs a re-fold, never a wrong answer.
+//
+// The domain state is written field by field. The directory is not written: it is a fold of
+// events, so restoring replays to it a few synthetic events per user and membership that
+// produce the same rows; the one fact the domain state lacks (the membership type of a removed
+// member, which the directory keeps listing) is written beside the state.
+#include <cstring>
+#include <mutex>
+#include <set>
+#include <shared_mutex>
+
+#include "roster/projections/read_model.hpp"
+
+namespace roster::projections {
+namespace {
+
+constexpr std::string_view magic = "roster-snapshot-v1\n";
+
+class writer {
+public:
+    explicit writer(std::string& out) : out_(out) {}
+    void u64(std::uint64_t v) {
+        while (v >= 0x80) {
+            out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
+            v >>= 7;
+        }
+        out_.push_back(static_cast<char>(v));
+    }
+    void str(std::string_view s) {
+        u64(s.size());
+        out_.append(s);
+    }
+    void time(domain::timestamp t) { u64(static_cast<std::uint64_t>(t.time_since_epoch().count())); }
+
+private:
+    std::string& out_;
+};
+
+class reader {
+public:
+    explicit reader(std::string_view in) : in_(in) {}
+    bool ok() const { return ok_; }
+    bool done() const { return ok_ && in_.empty(); }
+    std::uint64_t u64() {
+        std::uint64_t v = 0;
+        for (int shift = 0; shift < 64; shift += 7) {
+            if (in_.empty()) return fail();
+            const auto b = static_cast<unsigned char>(in_.front());
+            in_.remove_prefix(1);
+            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
+            if (!(b & 0x80)) return v;
+        }
+        return fail();
+    }
+    std::string str() {
+        const auto n = u64();
+        if (!ok_ || n > in_.size()) return fail(), std::string{};
+        std::string s(in_.substr(0, n));
+        in_.remove_prefix(n);
+        return s;
+    }
+    domain::timestamp time() { return domain::timestamp(std::chrono::microseconds(static_cast<std::int64_t>(u64()))); }
+    // A count of items that each take at least one byte: a corrupt count cannot ask for more
+    // memory than the input could describe.
+    std::uint64_t count() {
+        const auto n = u64();
+        if (n > in_.size()) return fail();
+        return n;
+    }
+    template <class E>
+    E enumeration(std::size_t limit) {
+        const auto v = u64();
+        if (v >= limit) fail();
+        return static_cast<E>(v);
+    }
+
+private:
+    std::uint64_t fail() {
+        ok_ = false;
+        in_ = {};
+        return 0;
+    }
+    std::string_view in_;
+    bool ok_ = true;
+};
+
+void write_principal(writer& w, const domain::principal& p) {
+    w.u64(p.index());
+    if (const auto* s = std::get_if<domain::service_principal>(&p)) w.str(s->name);
+    else if (const auto* u = std::get_if<domain::user_principal>(&p)) w.str(u->user.value);
+    else w.str("");
+}
+
+domain::principal read_principal(reader& r) {
+    const auto kind = r.u64();
+    auto text = r.str();
+    switch (kind) {
+        case 0: return domain::operator_principal{};
+        case 1: return domain::auditor_principal{};
+        case 2: return domain::service_principal{std::move(text)};
+        default: return domain::user_principal{domain::user_id{std::move(text)}};
+    }
+}
+
+std::optional<domain::email> read_email(reader& r) { return domain::email::parse(r.str()); }
+
+}  // namespace
+
+std::string read_model::encode_snapshot() const {
+    std::shared_lock lock(mutex_);
+    std::string out(magic);
+    writer w(out);
+    w.u64(position_);
+    w.time(recorded_at_);
+    w.u64(versions_.size());
+    for (const auto& [stream, version] : versions_) {
+        w.str(stream);
+        w.u64(version);
+    }
+    w.u64(state_.accounts.size());
+    for (const auto& [id, a] : state_.accounts) {
+        w.str(id.value);
+        w.str(a.name);
+        w.u64(static_cast<std::uint64_t>(a.kind));
+        w.u64(a.partners.size());
+        for (const auto& p : a.partners) w.str(p.value);
+        w.u64(a.customers.size());
+        for (const auto& c : a.customers) w.str(c.value);
+        // Per membership: listed in the directory (0/1) — a log could name a user the
+        // directory never saw, and the restore must not invent a row for it.
+        w.u64(a.members.size());
+        for (const auto& [u, m] : a.members) {
+            w.str(u.value);
+            w.u64(static_cast<std::uint64_t>(m.type));
+            w.u64(m.roles.bits());
+            w.u64(directory_.entry(id, u) ? 1 : 0);
+        }
+        w.u64(a.removed.size());
+        for (const auto& u : a.removed) {
+            w.str(u.value);
+            const auto* e = directory_.entry(id, u);
+            w.u64(e ? 1 : 0);
+            w.u64(e ? static_cast<std::uint64_t>(e->type) : 0);
+        }
+        for (const auto& c : a.contacts) w.str(c.value);
+        w.u64(a.watchlist.size());
+        for (const auto& [u, topics] : a.watchlist) {
+            w.str(u.value);
+            w.u64(topics.size());
+            for (auto t : topics) w.u64(static_cast<std::uint64_t>(t));
+        }
+    }
+    w.u64(state_.users.size());
+    for (const auto& [id, u] : state_.users) {
+        w.str(id.value);
+        w.str(u.address.str());
+        w.str(u.name);
+        w.str(u.employer.value);
+        w.u64(static_cast<std::uint64_t>(u.status));
+        w.u64(static_cast<std::uint64_t>(u.reg));
+        w.u64(u.retired ? 1 : 0);
+        w.u64(u.third_party.size());
+        for (const auto& a : u.third_party) w.str(a.value);
+        w.str(u.open_invitation.value);
+        w.u64(directory_.profile(id) ? 1 : 0);
+    }
+    w.u64(state_.email_index.size());
+    for (const auto& [e, u] : state_.email_index) {
+        w.str(e);
+        w.str(u.value);
+    }
+    w.u64(state_.invitations.size());
+    for (const auto& [id, i] : state_.invitations) {
+        w.str(id.value);
+        w.str(i.user.value);
+        w.str(i.account.value);
+        w.str(i.secret_sha256_hex);
+        w.time(i.expires_at);
+        w.u64(static_cast<std::uint64_t>(i.status));
+    }
+    w.u64(state_.invitation_by_secret.size());
+    for (const auto& [secret, id] : state_.invitation_by_secret) {
+        w.str(secret);
+        w.str(id.value);
+    }
+    w.u64(state_.tokens.size());
+    for (const auto& [id, t] : state_.tokens) {
+        w.str(id.value);
+        write_principal(w, t.subject);
+        w.str(t.secret_sha256_hex);
+        w.u64(t.revoked ? 1 : 0);
+    }
+    w.u64(state_.token_by_secret.size());
+    for (const auto& [secret, id] : state_.token_by_secret) {
+        w.str(secret);
+        w.str(id.value);
+    }
+    return out;
+}
+
+bool read_model::restore_snapshot(std::string_view bytes) {
+    if (!bytes.starts_with(magic)) return false;
+    reader r(bytes.substr(magic.size()));
+    domain::state s;
+    std::unordered_map<std::string, std::uint64_t> versions;
+    std::vector<domain::event> directory_events;
+
+    const auto position = r.u64();
+    const auto recorded_at = r.time();
+    for (auto n = r.count(); n-- && r.ok();) {
+        auto stream = r.str();
+        versions[std::move(stream)] = r.u64();
+    }
+    for (auto n = r.count(); n-- && r.ok();) {
+        domain::account_id id{r.str()};
+        auto& a = s.accounts[id];
+        a.id = id;
+        a.name = r.str();
+        a.kind = r.enumeration<domain::account_kind>(2);
+        for (auto k = r.count(); k-- && r.ok();) a.partners.insert(domain::account_id{r.str()});
+        for (auto k = r.count(); k-- && r.ok();) a.customers.insert(domain::account_id{r.str()});
+        for (auto k = r.count(); k-- && r.ok();) {
+            domain::user_id u{r.str()};
+            domain::membership m{r.enumeration<domain::membership_type>(2), domain::role_set(static_cast<std::uint16_t>(r.u64()))};
+            if (r.u64() == 1) {
+                directory_events.emplace_back(domain::member_added{id, u, m.type});
+                directory_events.emplace_back(domain::roles_granted{id, u, m.roles});
+            }
+            a.members.emplace(std::move(u), m);
+        }
+        for (auto k = r.count(); k-- && r.ok();) {
+            domain::user_id u{r.str()};
+            const bool listed = r.u64() == 1;
+            const auto type = r.enumeration<domain::membership_type>(2);
+            if (listed) {
+                directory_events.emplace_back(domain::member_added{id, u, type});
+                directory_events.emplace_back(domain::member_removed{id, u, type, {}, false});
+            }
+            a.removed.insert(std::move(u));
+        }
+        for (auto& c : a.contacts) c = domain::user_id{r.str()};
+        for (auto k = r.count(); k-- && r.ok();) {
+            domain::user_id u{r.str()};
+            std::vector<domain::topic> topics;
+            for (auto t = r.count(); t-- && r.ok();) topics.push_back(r.enumeration<domain::topic>(domain::topic_count));
+            a.watchlist.emplace(std::move(u), std::move(topics));
+        }
+    }
+    // Profiles go to the directory before any membership (member_added needs the profile).
+    std::vector<domain::event> profile_events;
+    for (auto n = r.count(); n-- && r.ok();) {
+        domain::user_id id{r.str()};
+        auto address = read_email(r);
+        auto name = r.str();
+        domain::account_id employer{r.str()};
+        const auto status = r.enumeration<domain::user_status>(2);
+        const auto reg = r.enumeration<domain::registration>(2);
+        const bool retired = r.u64() == 1;
+        std::set<domain::account_id> third_party;
+        for (auto k = r.count(); k-- && r.ok();) third_party.insert(domain::account_id{r.str()});
+        domain::invitation_id open_invitation{r.str()};
+        const bool listed = r.u64() == 1;
+        if (!address || !r.ok()) return false;
+        domain::user_record u{.id = id, .address = *address, .name = std::move(name), .employer = std::move(employer),
+                              .status = status, .reg = reg, .retired = retired, .third_party = std::move(third_party),
+                              .open_invitation = std::move(open_invitation)};
+        if (listed) {
+            profile_events.emplace_back(domain::user_created{u.id, u.address, u.name, u.employer});
+            if (u.locked()) profile_events.emplace_back(domain::user_locked{u.id});
+            if (u.reg == domain::registration::registered) profile_events.emplace_back(domain::invitation_accepted{{}, u.id});
+            if (u.retired) profile_events.emplace_back(domain::profile_retired{u.id, u.address});
+        }
+        s.users.emplace(std::move(id), std::move(u));
+    }
+    for (auto n = r.count(); n-- && r.ok();) {
+        auto e = r.str();
+        s.email_index[std::move(e)] = domain::user_id{r.str()};
+    }
+    for (auto n = r.count(); n-- && r.ok();) {
+        domain::invitation_record i;
+        i.id = domain::invitation_id{r.str()};
+        i.user = domain::user_id{r.str()};
+        i.account = domain::account_id{r.str()};
+        i.secret_sha256_hex = r.str();
+        i.expires_at = r.time();
+        i.status = r.enumeration<domain::invitation_status>(3);
+        auto id = i.id;
+        s.invitations.emplace(std::move(id), std::move(i));
+    }
+    for (auto n = r.count(); n-- && r.ok();) {
+        auto secret = r.str();
+        s.invitation_by_secret[std::move(secret)] = domain::invitation_id{r.str()};
+    }
+    for (auto n = r.count(); n-- && r.ok();) {
+        domain::token_record t;
+        t.id = domain::token_id{r.str()};
+        t.subject = read_principal(r);
+        t.secret_sha256_hex = r.str();
+        t.revoked = r.u64() == 1;
+        auto id = t.id;
+        s.tokens.emplace(std::move(id), std::move(t));
+    }
+    for (auto n = r.count(); n-- && r.ok();) {
+        auto secret = r.str();
+        s.token_by_secret[std::move(secret)] = domain::token_id{r.str()};
+    }
+    if (!r.done()) return false;
+
+    projections::directory d;
+    for (const auto& e : profile_events) d.apply(e);
+    for (const auto& e : directory_events) d.apply(e);
+
+    std::unique_lock lock(mutex_);
+    if (position_ != 0) return false;
+    state_ = std::move(s);
+    directory_ = std::move(d);
+    versions_ = std::move(versions);
+    position_ = position;
+    recorded_at_ = recorded_at;
+    // The history index cannot be rebuilt from a snapshot; past states never carry one.
+    history_.reset();
+    return true;
+}
+
+}  // namespace roster::projections

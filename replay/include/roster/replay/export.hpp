@@ -1,0 +1,55 @@
+// The audit export (SPEC §3 "Export"): events of a position range as JSON Lines or CSV,
+// produced in bounded batches so that neither the server nor rosterctl ever holds the whole
+// log in memory.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "roster/eventstore/store.hpp"
+
+namespace roster::replay {
+
+enum class export_format { jsonl, csv };
+std::optional<export_format> parse_export_format(std::string_view);
+
+// One RFC 4180 field: quoted (with doubled quotes) when it holds a comma, quote, CR or LF, or
+// starts/ends with a space; bytes are passed through unchanged (UTF-8 stays UTF-8).
+std::string csv_field(std::string_view text);
+
+// "position,recorded_at,stream,version,type,actor,token_id,address,request_id,reason,data\r\n"
+std::string_view csv_header();
+// One CSV record (CRLF-terminated); `data` is the event's data object as JSON.
+std::string csv_row(const eventstore::recorded_event& e);
+// One JSON Lines record: replay::event_json, then '\n'.
+std::string jsonl_row(const eventstore::recorded_event& e);
+
+// Pulls the events of [from, to] in log order, `batch` events per call. Owned by one consumer;
+// not thread-safe. The store must outlive it. Events appended while it runs are included as
+// long as they are within `to` (pass the head position at the start for a fixed range).
+class export_reader {
+public:
+    export_reader(const eventstore::store& store, export_format format, std::uint64_t from, std::uint64_t to,
+                  std::size_t batch = 1000);
+
+    // Appends the next rows (and the CSV header on the first call) to `out`. Returns false once
+    // nothing follows; an error when the store fails (the caller then truncates the transfer).
+    eventstore::result<bool> next(std::string& out);
+
+    std::uint64_t next_position() const noexcept { return next_; }
+    std::uint64_t rows() const noexcept { return rows_; }
+
+private:
+    const eventstore::store& store_;
+    export_format format_;
+    std::uint64_t next_;
+    std::uint64_t to_;
+    std::size_t batch_;
+    bool header_done_ = false;
+    std::uint64_t rows_ = 0;
+};
+
+}  // namespace roster::replay

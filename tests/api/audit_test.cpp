@@ -1,0 +1,287 @@
+// Replay for compliance over HTTP against a real rosterd: as-of reads equal what the live
+// reads answered at the time (also after a restart), history, verify.
+#include <fstream>
+#include <map>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <gtest/gtest.h>
+
+#include "rosterd_process.hpp"
+
+namespace roster::test {
+namespace {
+
+namespace json = boost::json;
+using headers = std::vector<std::pair<std::string, std::string>>;
+
+std::string read_token(const std::filesystem::path& data_dir) {
+    std::ifstream in(data_dir / "operator.token");
+    std::string t;
+    std::getline(in, t);
+    return t;
+}
+
+struct client {
+    http_client& http;
+    std::string token;
+    http_reply call(std::string_view method, std::string_view target, const json::value* body = nullptr) {
+        headers extra{{"Authorization", "Bearer " + token}};
+        std::string payload;
+        if (body) {
+            payload = json::serialize(*body);
+            extra.emplace_back("Content-Type", "application/json");
+        }
+        return http.request(method, target, payload, extra);
+    }
+    http_reply get(std::string_view target) { return call("GET", target); }
+    http_reply post(std::string_view target, const json::value& body) { return call("POST", target, &body); }
+    http_reply put(std::string_view target, const json::value& body) { return call("PUT", target, &body); }
+    http_reply del(std::string_view target) { return call("DELETE", target); }
+};
+
+std::string code_of(const http_reply& r) {
+    auto v = r.json();
+    return v.is_object() && v.as_object().contains("code") ? std::string(v.at("code").as_string()) : "";
+}
+
+struct answer {
+    unsigned status = 0;
+    std::string body;
+    std::string etag;
+};
+
+answer snapshot_of(const http_reply& r) { return {r.status, r.body, r.header("etag").value_or("")}; }
+
+class audit : public ::testing::Test {
+protected:
+    void SetUp() override { start(); }
+    void start() {
+        http_.reset();
+        server_ = std::make_unique<rosterd_process>(tmp_.path() / "data",
+                                                    std::vector<std::string>{"--threads", "2", "--snapshot-every", "7"});
+        http_ = std::make_unique<http_client>(server_->port());
+        op_ = std::make_unique<client>(client{*http_, read_token(tmp_.path() / "data")});
+    }
+    void restart() {
+        http_.reset();
+        ASSERT_EQ(server_->terminate(), 0);
+        server_.reset();
+        start();
+    }
+    client& op() { return *op_; }
+    std::uint64_t head() {
+        auto r = op().get("/v1/events?limit=1");
+        EXPECT_EQ(r.status, 200u) << r.body;
+        return static_cast<std::uint64_t>(r.json().at("head").as_int64());
+    }
+    std::string create_user(const std::string& account, const std::string& email, const std::string& name, json::object roles) {
+        auto r = op().post("/v1/accounts/" + account + "/users", json::object{{"email", email}, {"name", name}, {"roles", std::move(roles)}});
+        EXPECT_EQ(r.status, 201u) << r.body;
+        return std::string(r.json().at("user").at("id").as_string());
+    }
+    std::string token_for(const std::string& user) {
+        auto r = op().post("/v1/tokens", json::object{{"principal", json::object{{"user_id", user}}}});
+        EXPECT_EQ(r.status, 201u) << r.body;
+        return std::string(r.json().at("token").as_string());
+    }
+
+    temp_dir tmp_;
+    std::unique_ptr<rosterd_process> server_;
+    std::unique_ptr<http_client> http_;
+    std::unique_ptr<client> op_;
+};
+
+json::object admin_everywhere() {
+    return json::object{{"support", json::array{"admin"}}, {"impact", json::array{"admin"}}, {"learning", json::array{"admin"}}};
+}
+
+TEST_F(audit, as_of_answers_equal_the_live_answers_recorded_at_each_position_also_after_a_restart) {
+    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 201u);
+    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "part"}, {"name", "Part"}, {"kind", "partner"}}).status, 201u);
+    ASSERT_EQ(op().post("/v1/accounts/acme/partners", json::object{{"partner_id", "part"}}).status, 200u);
+    const auto ada = create_user("acme", "ada@acme.com", "Ada", admin_everywhere());
+    const auto bob = create_user("acme", "bob@acme.com", "Bob", json::object{{"support", json::array{"contributor"}}});
+    const auto pat = create_user("part", "pat@part.com", "Pat", admin_everywhere());
+
+    std::vector<std::string> targets{
+        "/v1/accounts/acme",
+        "/v1/accounts/acme/users",
+        "/v1/accounts/acme/users?q=bo&include_removed=true",
+        "/v1/accounts/acme/users/" + bob,
+        "/v1/accounts/acme/users/" + pat,
+        "/v1/users/lookup?email=pat@part.com&account=acme",
+        "/v1/accounts/acme/users/" + bob + "/removal",
+        "/v1/accounts/acme/contacts",
+        "/v1/accounts/acme/watchlist",
+        "/v1/accounts/acme/recipients?topic=outage",
+        "/v1/access?user=" + bob + "&account=acme&portal=support",
+        "/v1/access?user=" + pat + "&account=acme&portal=impact",
+    };
+    std::map<std::uint64_t, std::map<std::string, answer>> recorded;
+    auto record = [&] {
+        const auto p = head();
+        for (const auto& t : targets) recorded[p][t] = snapshot_of(op().get(t));
+    };
+    record();
+    ASSERT_EQ(op().post("/v1/accounts/acme/users/" + bob + "/roles",
+                        json::object{{"grant", json::object{{"impact", json::array{"member"}}}}, {"revoke", json::object{}}}).status, 200u);
+    record();
+    ASSERT_EQ(op().put("/v1/accounts/acme/contacts", json::object{{"primary_support", bob}, {"security", ada}}).status, 200u);
+    record();
+    ASSERT_EQ(op().put("/v1/accounts/acme/watchlist",
+                       json::object{{"subscriptions", json::array{json::object{{"user_id", bob}, {"topics", json::array{"outage"}}}}}}).status, 200u);
+    record();
+    ASSERT_EQ(op().post("/v1/accounts/acme/members", json::object{{"user_id", pat}, {"roles", json::object{{"impact", json::array{"member"}}}}}).status, 201u);
+    record();
+    ASSERT_EQ(op().post("/v1/users/" + bob + "/lock", json::object{{"reason", "incident 42"}}).status, 200u);
+    record();
+    ASSERT_EQ(op().put("/v1/accounts/acme/contacts", json::object{{"primary_support", ada}}).status, 200u);
+    record();
+    ASSERT_EQ(op().del("/v1/accounts/acme/users/" + pat).status, 200u);
+    record();
+    ASSERT_EQ(op().post("/v1/users/" + bob + "/unlock", json::object{}).status, 200u);
+    record();
+    ASSERT_GE(recorded.size(), 9u);
+
+    auto compare_all = [&](const std::string& when) {
+        for (const auto& [position, answers] : recorded)
+            for (const auto& [target, live] : answers) {
+                const auto sep = target.find('?') == std::string::npos ? "?" : "&";
+                auto r = op().get(target + sep + "as_of=" + std::to_string(position));
+                EXPECT_EQ(r.status, live.status) << when << " " << target << " as_of " << position << ": " << r.body;
+                EXPECT_EQ(r.body, live.body) << when << " " << target << " as_of " << position;
+                EXPECT_EQ(r.header("etag").value_or(""), live.etag) << when << " " << target << " as_of " << position;
+                EXPECT_EQ(r.header("roster-as-of").value_or(""), std::to_string(position));
+            }
+    };
+    compare_all("live server");
+    // The answers did change over time, so equality above is not trivially true.
+    EXPECT_NE(recorded.begin()->second.at("/v1/accounts/acme/contacts").body, recorded.rbegin()->second.at("/v1/accounts/acme/contacts").body);
+    EXPECT_NE(recorded.begin()->second.at("/v1/accounts/acme/users").body, std::next(recorded.begin(), 4)->second.at("/v1/accounts/acme/users").body);
+
+    // By time: the recorded_at of a recorded position names that position.
+    const auto [mid, mid_answers] = *std::next(recorded.begin(), 5);
+    auto ev = op().get("/v1/events?from=" + std::to_string(mid) + "&limit=1");
+    const std::string when(ev.json().at("events").at(0).at("recorded_at").as_string());
+    auto by_time = op().get("/v1/accounts/acme/users/" + bob + "?as_of=" + when);
+    EXPECT_EQ(by_time.body, mid_answers.at("/v1/accounts/acme/users/" + bob).body);
+    EXPECT_EQ(by_time.header("roster-as-of").value_or(""), std::to_string(mid));
+
+    restart();
+    compare_all("after restart");
+}
+
+TEST_F(audit, as_of_refuses_bad_values_and_positions_beyond_the_head) {
+    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 201u);
+    const auto h = head();
+    auto bad = op().get("/v1/accounts/acme?as_of=yesterday");
+    EXPECT_EQ(bad.status, 400u);
+    EXPECT_EQ(code_of(bad), "invalid_as_of");
+    auto beyond = op().get("/v1/accounts/acme?as_of=" + std::to_string(h + 1));
+    EXPECT_EQ(beyond.status, 400u);
+    EXPECT_EQ(code_of(beyond), "invalid_as_of");
+    // Before the account existed it was not there.
+    EXPECT_EQ(op().get("/v1/accounts/acme?as_of=0").status, 404u);
+    // A future time is the head.
+    auto future = op().get("/v1/accounts/acme?as_of=2999-01-01T00:00:00Z");
+    EXPECT_EQ(future.status, 200u);
+    EXPECT_EQ(future.header("roster-as-of").value_or(""), std::to_string(h));
+}
+
+TEST_F(audit, history_of_an_account_a_user_and_an_actor_with_filters_pages_and_rights) {
+    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 201u);
+    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "other"}, {"name", "Other"}, {"kind", "customer"}}).status, 201u);
+    const auto ada = create_user("acme", "ada@acme.com", "Ada", admin_everywhere());
+    const auto bob = create_user("acme", "bob@acme.com", "Bob", json::object{{"support", json::array{"viewer"}}});
+    create_user("other", "olga@other.com", "Olga", admin_everywhere());
+    client ada_c{*http_, token_for(ada)};
+    client bob_c{*http_, token_for(bob)};
+    for (int i = 0; i < 3; ++i) {
+        ASSERT_EQ(ada_c.post("/v1/accounts/acme/users/" + bob + "/roles",
+                             json::object{{"grant", json::object{{"impact", json::array{"member"}}}}, {"revoke", json::object{}}}).status, 200u);
+        ASSERT_EQ(ada_c.post("/v1/accounts/acme/users/" + bob + "/roles",
+                             json::object{{"grant", json::object{}}, {"revoke", json::object{{"impact", json::array{"member"}}}}}).status, 200u);
+    }
+    // Rights: a member who is no admin is refused.
+    EXPECT_EQ(bob_c.get("/v1/accounts/acme/history").status, 403u);
+    EXPECT_EQ(bob_c.get("/v1/users/" + bob + "/history").status, 403u);
+    ASSERT_EQ(op().post("/v1/users/" + bob + "/lock", json::object{{"reason", "left the building"}}).status, 200u);
+
+    auto h = ada_c.get("/v1/accounts/acme/history");
+    ASSERT_EQ(h.status, 200u) << h.body;
+    auto events = h.json().at("events").as_array();
+    std::vector<std::string> types;
+    for (const auto& e : events) {
+        types.emplace_back(e.at("type").as_string());
+        // Nothing of the other account.
+        EXPECT_EQ(json::serialize(e).find("other"), std::string::npos);
+    }
+    EXPECT_EQ(types.front(), "account_opened");
+    EXPECT_EQ(types.back(), "user_locked");  // a profile fact of a member, from the user's stream
+    const auto& lock = events.back().as_object();
+    EXPECT_EQ(lock.at("reason").as_string(), "left the building");
+    EXPECT_EQ(lock.at("actor").at("principal").as_string(), "operator");
+    EXPECT_FALSE(lock.at("request_id").is_null());
+    EXPECT_TRUE(h.json().at("next_cursor").is_null());
+
+    // Type filter and paging with the cursor: all six role changes, two per page, in order.
+    std::vector<std::int64_t> positions;
+    std::size_t by_ada = 0;
+    std::string cursor;
+    for (int page = 0; page < 10; ++page) {
+        auto r = ada_c.get("/v1/accounts/acme/history?type=roles_granted,roles_revoked&limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor));
+        ASSERT_EQ(r.status, 200u) << r.body;
+        const auto body = r.json();
+        for (const auto& e : body.at("events").as_array()) {
+            positions.push_back(e.at("position").as_int64());
+            if (e.at("actor").at("principal").as_string() == "user:" + ada) ++by_ada;
+        }
+        if (body.at("next_cursor").is_null()) break;
+        cursor = std::string(body.at("next_cursor").as_string());
+    }
+    // Creating ada and bob granted roles too (2 events), then 6 changes.
+    ASSERT_EQ(positions.size(), 6u + 2u);
+    EXPECT_EQ(by_ada, 6u);
+    EXPECT_TRUE(std::is_sorted(positions.begin(), positions.end()));
+
+    // since/until by position.
+    auto ranged = op().get("/v1/accounts/acme/history?since=" + std::to_string(positions[2]) + "&until=" + std::to_string(positions[3]) +
+                           "&type=roles_granted,roles_revoked");
+    ASSERT_EQ(ranged.status, 200u);
+    EXPECT_EQ(ranged.json().at("events").as_array().size(), 2u);
+
+    // User and actor history.
+    auto uh = op().get("/v1/users/" + bob + "/history?type=user_locked");
+    ASSERT_EQ(uh.status, 200u) << uh.body;
+    EXPECT_EQ(uh.json().at("events").as_array().size(), 1u);
+    auto ah = op().get("/v1/audit/history?actor=user:" + ada);
+    ASSERT_EQ(ah.status, 200u) << ah.body;
+    EXPECT_EQ(ah.json().at("events").as_array().size(), 6u);
+    // Only auditors and the operator see an actor's history; bad input is 400.
+    EXPECT_EQ(ada_c.get("/v1/audit/history?actor=operator").status, 403u);
+    EXPECT_EQ(code_of(op().get("/v1/accounts/acme/history?type=nope")), "invalid_query");
+    EXPECT_EQ(code_of(op().get("/v1/accounts/acme/history?since=soon")), "invalid_query");
+    EXPECT_EQ(code_of(op().get("/v1/accounts/acme/history?cursor=x")), "invalid_cursor");
+    EXPECT_EQ(code_of(op().get("/v1/audit/history")), "missing_query");
+}
+
+TEST_F(audit, verify_reports_the_whole_chain_to_auditors_and_operators_only) {
+    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 201u);
+    const auto ada = create_user("acme", "ada@acme.com", "Ada", admin_everywhere());
+    auto auditor = op().post("/v1/tokens", json::object{{"principal", json::object{{"auditor", true}}}});
+    ASSERT_EQ(auditor.status, 201u);
+    client aud{*http_, std::string(auditor.json().at("token").as_string())};
+    auto v = aud.get("/v1/audit/verify");
+    ASSERT_EQ(v.status, 200u) << v.body;
+    EXPECT_TRUE(v.json().at("ok").as_bool());
+    EXPECT_EQ(static_cast<std::uint64_t>(v.json().at("checked").as_int64()), head());
+    EXPECT_TRUE(v.json().at("first_bad_position").is_null());
+    client ada_c{*http_, token_for(ada)};
+    EXPECT_EQ(ada_c.get("/v1/audit/verify").status, 403u);
+    EXPECT_EQ(ada_c.get("/v1/audit/export").status, 403u);
+    EXPECT_EQ(code_of(aud.get("/v1/audit/export?format=xml")), "invalid_query");
+}
+
+}  // namespace
+}  // namespace roster::test

@@ -1,0 +1,192 @@
+#include "roster/replay/export.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <random>
+
+#include <unistd.h>
+
+#include "roster/replay/event_json.hpp"
+#include "roster/replay/log_range.hpp"
+#include "roster/replay/progress.hpp"
+#include "roster/replay/rfc3339.hpp"
+
+namespace roster::replay {
+namespace {
+
+namespace json = boost::json;
+
+// RFC 4180 parser for the round trip (records of fields; quoted fields may hold anything).
+std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
+    std::vector<std::vector<std::string>> rows(1);
+    std::string field;
+    bool quoted = false, in_quotes = false;
+    for (std::size_t i = 0; i < text.size(); ++i) {
+        char c = text[i];
+        if (in_quotes) {
+            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
+            else if (c == '"') in_quotes = false;
+            else field += c;
+        } else if (c == '"' && field.empty() && !quoted) {
+            in_quotes = quoted = true;
+        } else if (c == ',') {
+            rows.back().push_back(std::move(field));
+            field.clear();
+            quoted = false;
+        } else if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
+            rows.back().push_back(std::move(field));
+            field.clear();
+            quoted = false;
+            ++i;
+            rows.emplace_back();
+        } else {
+            EXPECT_NE(c, '"') << "bare quote in an unquoted field";
+            EXPECT_NE(c, '\n') << "bare LF in an unquoted field";
+            field += c;
+        }
+    }
+    EXPECT_FALSE(in_quotes);
+    EXPECT_TRUE(field.empty());
+    rows.pop_back();  // after the final CRLF
+    return rows;
+}
+
+TEST(csv_field, quotes_exactly_when_needed) {
+    EXPECT_EQ(csv_field("plain"), "plain");
+    EXPECT_EQ(csv_field(""), "");
+    EXPECT_EQ(csv_field("a,b"), "\"a,b\"");
+    EXPECT_EQ(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    EXPECT_EQ(csv_field("two\nlines"), "\"two\nlines\"");
+    EXPECT_EQ(csv_field("cr\rx"), "\"cr\rx\"");
+    EXPECT_EQ(csv_field(" padded "), "\" padded \"");
+    EXPECT_EQ(csv_field("Zoë 日本"), "Zoë 日本");
+}
+
+class export_test : public ::testing::Test {
+protected:
+    void SetUp() override {
+        dir_ = std::filesystem::temp_directory_path() / ("roster-export-" + std::to_string(::getpid()) + "-" +
+                                                         std::to_string(std::random_device{}()));
+        auto s = eventstore::store::open(dir_);
+        ASSERT_TRUE(s.has_value());
+        store_ = std::move(*s);
+        const std::vector<std::string> reasons{"", "a,b", "say \"hi\"", "two\nlines\r\nthree", "Zoë 日本 🎉", " x ", "\"", ",,,"};
+        for (std::size_t i = 0; i < 2500; ++i) {
+            eventstore::append_batch b;
+            eventstore::new_event n{domain::account_opened{domain::account_id{"acc-" + std::to_string(i)},
+                                                           "Name, \"" + reasons[i % reasons.size()] + "\"", domain::account_kind::customer},
+                                    std::nullopt, {}};
+            n.meta.actor = {"operator", "tok,1", "127.0.0.1"};
+            n.meta.request_id = "req-" + std::to_string(i);
+            n.meta.reason = reasons[i % reasons.size()];
+            b.events.push_back(std::move(n));
+            ASSERT_TRUE(store_->append(std::move(b)).has_value());
+        }
+    }
+    void TearDown() override {
+        store_.reset();
+        std::filesystem::remove_all(dir_);
+    }
+    std::string drain(export_reader& r, std::size_t* calls = nullptr, std::size_t* max_rows_per_call = nullptr) {
+        std::string all;
+        std::size_t n = 0, max_rows = 0;
+        while (true) {
+            std::string chunk;
+            const auto before = r.rows();
+            auto more = r.next(chunk);
+            EXPECT_TRUE(more.has_value());
+            max_rows = std::max<std::size_t>(max_rows, r.rows() - before);
+            all += chunk;
+            ++n;
+            if (!more || !*more) break;
+        }
+        if (calls) *calls = n;
+        if (max_rows_per_call) *max_rows_per_call = max_rows;
+        return all;
+    }
+    std::filesystem::path dir_;
+    std::unique_ptr<eventstore::store> store_;
+};
+
+TEST_F(export_test, csv_round_trips_any_text_in_bounded_batches) {
+    export_reader r(*store_, export_format::csv, 1, UINT64_MAX, 300);
+    std::size_t calls = 0, max_rows = 0;
+    auto text = drain(r, &calls, &max_rows);
+    EXPECT_LE(max_rows, 300u);
+    EXPECT_GE(calls, 2500u / 300);
+    auto rows = parse_csv(text);
+    ASSERT_EQ(rows.size(), 2501u);
+    EXPECT_EQ(rows[0], (std::vector<std::string>{"position", "recorded_at", "stream", "version", "type", "actor", "token_id",
+                                                 "address", "request_id", "reason", "data"}));
+    for (std::uint64_t p = 1; p <= 2500; ++p) {
+        const auto& row = rows[p];
+        ASSERT_EQ(row.size(), 11u);
+        auto e = store_->read_at(p);
+        ASSERT_TRUE(e && *e);
+        EXPECT_EQ(row[0], std::to_string(p));
+        EXPECT_EQ(row[1], format_rfc3339((*e)->recorded_at));
+        EXPECT_EQ(row[2], (*e)->stream);
+        EXPECT_EQ(row[4], "account_opened");
+        EXPECT_EQ(row[6], "tok,1");
+        EXPECT_EQ(row[9], (*e)->meta.reason);
+        EXPECT_EQ(json::parse(row[10]), json::value(event_data_json((*e)->payload)));
+    }
+}
+
+TEST_F(export_test, jsonl_lines_are_the_event_objects_of_the_range) {
+    export_reader r(*store_, export_format::jsonl, 100, 1299, 256);
+    auto text = drain(r);
+    std::size_t n = 0, start = 0;
+    std::uint64_t expect = 100;
+    while (start < text.size()) {
+        auto end = text.find('\n', start);
+        ASSERT_NE(end, std::string::npos);
+        auto line = json::parse(text.substr(start, end - start));
+        auto e = store_->read_at(expect);
+        EXPECT_EQ(line, json::value(event_json(**e)));
+        ++expect;
+        ++n;
+        start = end + 1;
+    }
+    EXPECT_EQ(n, 1200u);
+    EXPECT_EQ(r.rows(), 1200u);
+}
+
+TEST_F(export_test, an_empty_range_has_only_the_csv_header) {
+    export_reader r(*store_, export_format::csv, 3000, 4000);
+    EXPECT_EQ(drain(r), std::string(csv_header()));
+    export_reader j(*store_, export_format::jsonl, 10, 9);
+    EXPECT_EQ(drain(j), "");
+}
+
+TEST_F(export_test, log_points_resolve_positions_and_times) {
+    EXPECT_FALSE(parse_log_point(""));
+    EXPECT_FALSE(parse_log_point("12x"));
+    EXPECT_FALSE(parse_log_point("2026-02-30T00:00:00Z"));
+    EXPECT_EQ(std::get<std::uint64_t>(*parse_log_point("42")), 42u);
+    auto at5 = (*store_->read_at(5))->recorded_at;
+    auto p = *parse_log_point(format_rfc3339(at5));
+    // Several events may share a microsecond; the bounds bracket position 5 either way.
+    EXPECT_LE(first_position_since(*store_, p), 5u);
+    EXPECT_GE(last_position_until(*store_, p), 5u);
+    EXPECT_EQ(last_position_until(*store_, *parse_log_point("1970-01-01T00:00:00Z")), 0u);
+    EXPECT_EQ(first_position_since(*store_, *parse_log_point("1970-01-01T00:00:00Z")), 1u);
+    EXPECT_EQ(first_position_since(*store_, *parse_log_point("0")), 1u);
+}
+
+TEST(progress_bar, frames_show_percentage_rate_and_eta) {
+    auto f = progress_bar::frame("verifying", 250, 1000, 1.0);
+    EXPECT_NE(f.find(" 25% "), std::string::npos) << f;
+    EXPECT_NE(f.find("250/1000"), std::string::npos) << f;
+    EXPECT_NE(f.find("250/s"), std::string::npos) << f;
+    EXPECT_NE(f.find("ETA 3s"), std::string::npos) << f;
+    auto done = progress_bar::frame("verifying", 1000, 1000, 2.0);
+    EXPECT_NE(done.find("100%"), std::string::npos) << done;
+    EXPECT_EQ(done.find("ETA"), std::string::npos) << done;
+    auto unknown = progress_bar::frame("x", 5, 0, 1.0);
+    EXPECT_EQ(unknown.find('%'), std::string::npos) << unknown;
+}
+
+}  // namespace
+}  // namespace roster::replay
