@@ -76,6 +76,13 @@ for target in "${bench_targets[@]}"; do
       if (v >= 100) return sprintf("%.0f", v)
       return sprintf("%.3g", v)
     }
+    function human_time(v, unit,   s) {
+      s = v * (unit == "ns" ? 1e-9 : unit == "us" ? 1e-6 : unit == "ms" ? 1e-3 : 1)
+      if (s >= 1) return sprintf("%.3g s", s)
+      if (s >= 1e-3) return sprintf("%.3g ms", s * 1e3)
+      if (s >= 1e-6) return sprintf("%.3g µs", s * 1e6)
+      return sprintf("%.3g ns", s * 1e9)
+    }
     /^name,/ { for (i = 1; i <= NF; i++) col[i] = $i; ncol = NF; header = 1; next }
     !header { next }
     {
@@ -83,7 +90,7 @@ for target in "${bench_targets[@]}"; do
       # fixed leading columns and the trailing counters are trusted by position.
       name = unquote($1)
       if ($9 == "true") { printf "| %s | %s | error | %s |\n", suite, name, unquote($10); next }
-      t = sprintf("%.3g %s", $3, $5)
+      t = human_time($3, $5)
       if ($7 != "") t = t ", " num($7) " items/s"
       extra = ""
       for (i = 11; i <= ncol && i <= NF; i++) {
