@@ -7,6 +7,7 @@
 #   ROSTER_BENCH_QUICK=1        smoke run: tiny --benchmark_min_time, heavy fixed-size cases
 #                               skipped, load test with 2,000 users for 3 s (figures meaningless)
 #   ROSTER_BENCH_BUILD_DIR=DIR  build tree (default build-release)
+#   ROSTER_BENCH_BUILD_TYPE=T   CMake build type (default Release; the table says which)
 #   ROSTER_BENCH_FILTER=REGEX   passed to every bench_* as --benchmark_filter
 #   ROSTER_BENCH_NO_LOADTEST=1  skip ops/loadtest/run.sh
 #   ROSTER_BENCH_README=FILE    the file to update (default README.md)
@@ -16,6 +17,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build_dir=${ROSTER_BENCH_BUILD_DIR:-$root/build-release}
 readme=${ROSTER_BENCH_README:-$root/README.md}
 quick=${ROSTER_BENCH_QUICK:-0}
+build_type=${ROSTER_BENCH_BUILD_TYPE:-Release}
 
 # Fail before spending minutes on benchmarks if the result has nowhere to go.
 for marker in '<!-- bench:begin -->' '<!-- bench:end -->'; do
@@ -35,7 +37,7 @@ for src in "$root"/tests/bench/*_bench.cpp; do
   name=$(basename "$src" _bench.cpp)
   bench_targets+=("bench_$name")
 done
-ROSTER_BUILD_DIR=$build_dir ROSTER_BUILD_TYPE=Release "$root/ops/build.sh" rosterd rosterctl "${bench_targets[@]}" >&2
+ROSTER_BUILD_DIR=$build_dir ROSTER_BUILD_TYPE=$build_type "$root/ops/build.sh" rosterd rosterctl "${bench_targets[@]}" >&2
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -74,6 +76,13 @@ for target in "${bench_targets[@]}"; do
       if (v >= 100) return sprintf("%.0f", v)
       return sprintf("%.3g", v)
     }
+    function human_time(v, unit,   s) {
+      s = v * (unit == "ns" ? 1e-9 : unit == "us" ? 1e-6 : unit == "ms" ? 1e-3 : 1)
+      if (s >= 1) return sprintf("%.3g s", s)
+      if (s >= 1e-3) return sprintf("%.3g ms", s * 1e3)
+      if (s >= 1e-6) return sprintf("%.3g µs", s * 1e6)
+      return sprintf("%.3g ns", s * 1e9)
+    }
     /^name,/ { for (i = 1; i <= NF; i++) col[i] = $i; ncol = NF; header = 1; next }
     !header { next }
     {
@@ -81,7 +90,7 @@ for target in "${bench_targets[@]}"; do
       # fixed leading columns and the trailing counters are trusted by position.
       name = unquote($1)
       if ($9 == "true") { printf "| %s | %s | error | %s |\n", suite, name, unquote($10); next }
-      t = sprintf("%.3g %s", $3, $5)
+      t = human_time($3, $5)
       if ($7 != "") t = t ", " num($7) " items/s"
       extra = ""
       for (i = 11; i <= ncol && i <= NF; i++) {
@@ -94,7 +103,7 @@ done
 
 if [[ "${ROSTER_BENCH_NO_LOADTEST:-0}" != 1 ]]; then
   echo "ops/bench.sh: running ops/loadtest/run.sh" >&2
-  lt_env=(ROSTER_BUILD_DIR="$build_dir" ROSTER_BUILD_TYPE=Release)
+  lt_env=(ROSTER_BUILD_DIR="$build_dir" ROSTER_BUILD_TYPE="$build_type")
   [[ "$quick" == 1 ]] && lt_env+=(ROSTER_USERS=2000 DURATION=3s)
   env "${lt_env[@]}" "$root/ops/loadtest/run.sh" >"$work/loadtest.md" 2>"$work/loadtest.err" || {
     echo "ops/bench.sh: the load test failed:" >&2; cat "$work/loadtest.err" >&2; exit 1; }
@@ -107,7 +116,7 @@ if [[ "${ROSTER_BENCH_NO_LOADTEST:-0}" != 1 ]]; then
 fi
 
 {
-  echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`ops/bench.sh\`$([[ "$quick" == 1 ]] && echo ' in QUICK mode (smoke run: figures are not meaningful)'); Release build, $(nproc) cores."
+  echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`ops/bench.sh\`$([[ "$quick" == 1 ]] && echo ' in QUICK mode (smoke run: figures are not meaningful)'); $build_type build, $(nproc) cores."
   [[ -n "${lt_note:-}" ]] && echo "HTTP: $lt_note."
   echo
   cat "$table"
