@@ -24,9 +24,15 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <boost/beast/websocket/rfc6455.hpp>
+
+#include "roster/api/live_upgrade.hpp"
 #include "roster/api/request_meta.hpp"
 
 namespace roster::api {
@@ -85,6 +91,7 @@ class session : public std::enable_shared_from_this<session> {
 public:
     session(tcp::socket&& socket, std::shared_ptr<shared_state> state)
         : stream_(std::move(socket)),
+          executor_(stream_.get_executor()),
           buffer_(state->options.max_read_ahead_bytes + state->options.max_header_bytes),
           timer_(stream_.get_executor()),
           state_(std::move(state)) {
@@ -113,6 +120,7 @@ public:
     // Graceful shutdown: an idle connection closes now; a busy one after its current response.
     void on_shutdown() {
         close_after_ = true;
+        if (auto u = upgraded_.lock()) return u->shutdown();
         if (phase_ == phase::waiting) {
             boost::system::error_code ec;
             stream_.socket().cancel(ec);
@@ -120,11 +128,11 @@ public:
     }
 
     void request_shutdown() {
-        net::post(stream_.get_executor(), [self = shared_from_this()] { self->on_shutdown(); });
+        net::post(executor_, [self = shared_from_this()] { self->on_shutdown(); });
     }
 
     void post_response(response r) {
-        net::post(stream_.get_executor(), [self = shared_from_this(), r = std::move(r)]() mutable {
+        net::post(executor_, [self = shared_from_this(), r = std::move(r)]() mutable {
             self->on_response(std::move(r));
         });
     }
@@ -312,7 +320,10 @@ private:
         phase_ = phase::writing;
         if (r.close) close_after_ = true;
         ++served_;
-        bool keep = keep_alive_ && !close_after_ && !state_->stopping.load() && served_ < opts().max_requests_per_connection;
+        keep_ = keep_alive_ && !close_after_ && !state_->stopping.load() && served_ < opts().max_requests_per_connection;
+        status_ = r.status;
+        if (r.upgrade) return start_upgrade(std::move(r));
+        if (r.stream) return start_stream(std::move(r));
         res_ = {};
         res_.version(version_);
         res_.result(static_cast<http::status>(r.status));
@@ -320,7 +331,7 @@ private:
         for (auto& [name, value] : r.headers) res_.set(name, value);
         res_.set("X-Request-Id", ctx_->request_id);
         res_.body() = std::move(r.body);
-        res_.keep_alive(keep);
+        res_.keep_alive(keep_);
         res_.prepare_payload();
         stream_.expires_after(opts().write_timeout);
         http::async_write(stream_, res_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
@@ -328,21 +339,135 @@ private:
         });
     }
 
+    void start_upgrade(response r) {
+        if (!parser_ || !beast::websocket::is_upgrade(parser_->get())) {
+            problem p;
+            p.status = 426;
+            p.code = "upgrade_required";
+            p.title = "Upgrade Required";
+            p.detail = "This resource is a WebSocket; connect with an HTTP/1.1 WebSocket upgrade request.";
+            response refusal = p.to_response();
+            refusal.headers.emplace_back("Upgrade", "websocket");
+            refusal.headers.emplace_back("Connection", "Upgrade");
+            phase_ = phase::handling;
+            --served_;
+            return on_response(std::move(refusal));
+        }
+        if (close_after_ || state_->stopping.load()) {
+            phase_ = phase::handling;
+            --served_;
+            close_after_ = true;
+            return on_response(service_unavailable("The server is shutting down.").to_response());
+        }
+        // The connection leaves HTTP: nothing more is read or written here. This session stays
+        // alive (and counted as in flight) for as long as the upgraded connection holds it.
+        phase_ = phase::closing;
+        disarm();
+        stream_.expires_never();
+        status_ = 101;
+        const auto latency =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
+        state_->log.info("request", {{"request_id", ctx_->request_id},
+                                     {"method", ctx_->method},
+                                     {"route", ctx_->route},
+                                     {"status", 101},
+                                     {"latency_us", latency.count()},
+                                     {"client", client_}});
+        if (opts().on_request_done) opts().on_request_done(*ctx_, 101, latency, 0);
+        upgraded_ = r.upgrade->accept(websocket_stream(std::move(stream_)), parser_->release(), shared_from_this());
+    }
+
+    // Chunked transfer: the header, then one piece at a time. A piece is pulled only after the
+    // previous one was written, so memory stays at one piece however long the body is.
+    void start_stream(response r) {
+        head_ = {};
+        head_.version(version_);
+        head_.result(static_cast<http::status>(r.status));
+        if (!r.content_type.empty()) head_.set(http::field::content_type, r.content_type);
+        for (auto& [name, value] : r.headers) head_.set(name, value);
+        head_.set("X-Request-Id", ctx_->request_id);
+        head_.keep_alive(keep_);
+        head_.chunked(true);
+        producer_ = std::move(r.stream);
+        streamed_ = 0;
+        head_sr_.emplace(head_);
+        stream_.expires_after(opts().write_timeout);
+        http::async_write_header(stream_, *head_sr_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->streamed_ += n;
+            if (ec) return self->end_stream(ec, {});
+            self->next_piece();
+        });
+    }
+
+    void next_piece() {
+        piece_.clear();
+        bool more = false;
+        try {
+            more = producer_(piece_);
+        } catch (const std::exception& e) {
+            return end_stream({}, e.what());
+        } catch (...) {
+            return end_stream({}, "non-standard exception");
+        }
+        if (piece_.empty()) {
+            if (!more) return write_last_chunk();
+            // An empty piece: let other connections on this thread run before asking again.
+            return net::post(stream_.get_executor(), [self = shared_from_this()] { self->next_piece(); });
+        }
+        stream_.expires_after(opts().write_timeout);
+        net::async_write(stream_, http::make_chunk(net::buffer(piece_)),
+                         [self = shared_from_this(), more](boost::system::error_code ec, std::size_t n) {
+                             self->streamed_ += n;
+                             if (ec) return self->end_stream(ec, {});
+                             if (more) return self->next_piece();
+                             self->write_last_chunk();
+                         });
+    }
+
+    void write_last_chunk() {
+        stream_.expires_after(opts().write_timeout);
+        net::async_write(stream_, http::make_chunk_last(), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            self->streamed_ += n;
+            self->end_stream(ec, {});
+        });
+    }
+
+    // `failure` set: the producer threw. The final chunk is never sent, so the client sees a
+    // truncated transfer instead of a complete-looking body.
+    void end_stream(boost::system::error_code ec, std::string failure) {
+        producer_ = nullptr;
+        head_sr_.reset();
+        std::string{}.swap(piece_);
+        if (!failure.empty()) {
+            state_->log.error("stream_producer_failed", {{"request_id", ctx_->request_id},
+                                                         {"route", ctx_->route},
+                                                         {"bytes", streamed_},
+                                                         {"error", failure}});
+            keep_ = false;
+            return finish_request(streamed_, "stream producer failed: " + failure, true);
+        }
+        finish_request(streamed_, ec ? ec.message() : std::string{}, static_cast<bool>(ec));
+    }
+
     void on_write(boost::system::error_code ec, std::size_t bytes) {
+        finish_request(bytes, ec ? ec.message() : std::string{}, static_cast<bool>(ec));
+    }
+
+    void finish_request(std::size_t bytes, const std::string& error, bool failed) {
         stream_.expires_never();
         auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
         boost::json::object fields{{"request_id", ctx_->request_id},
                                    {"method", ctx_->method.empty() ? boost::json::value() : boost::json::value(ctx_->method)},
                                    {"route", ctx_->route.empty() ? boost::json::value() : boost::json::value(ctx_->route)},
-                                   {"status", res_.result_int()},
+                                   {"status", status_},
                                    {"latency_us", latency.count()},
                                    {"bytes", bytes},
                                    {"client", client_}};
-        if (ec) fields["error"] = ec.message();
+        if (!error.empty()) fields["error"] = error;
         state_->log.info("request", std::move(fields));
-        if (opts().on_request_done) opts().on_request_done(*ctx_, res_.result_int(), latency, bytes);
-        if (ec) return do_close(false);
-        if (!res_.keep_alive()) return do_close(linger_);
+        if (opts().on_request_done) opts().on_request_done(*ctx_, status_, latency, bytes);
+        if (failed) return do_close(false);
+        if (!keep_) return do_close(linger_);
         do_read();
     }
 
@@ -375,12 +500,22 @@ private:
         stream_.socket().close(ec);
     }
 
-    beast::tcp_stream stream_;
+    beast::tcp_stream stream_;  // moved out when the connection is upgraded to a WebSocket
+    net::any_io_executor executor_;  // the strand, still valid after stream_ moved out
     beast::flat_buffer buffer_;
     net::steady_timer timer_;
     std::shared_ptr<shared_state> state_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> res_;
+    // Streamed responses: the header, its serializer, the producer and the piece in flight.
+    http::response<http::empty_body> head_;
+    std::optional<http::response_serializer<http::empty_body>> head_sr_;
+    std::function<bool(std::string&)> producer_;
+    std::string piece_;
+    std::size_t streamed_ = 0;
+    std::weak_ptr<upgraded_connection> upgraded_;
+    unsigned status_ = 0;
+    bool keep_ = false;
     std::unique_ptr<request_context> ctx_;
     std::string client_;
     std::array<char, 16 * 1024> drain_buf_{};

@@ -102,6 +102,36 @@ test_routes::test_routes(router& routes, logger& log) : impl_(std::make_unique<i
                        reply(json_response(200, {{"slept_ms", ms}}));
                    });
                });
+    routes.add("GET", "/test/stream",
+               route_doc::of("Test only: a chunked body of `pieces` pieces of `bytes` bytes each.")
+                   .param(query_param("pieces", "How many pieces.", true, "integer"))
+                   .param(query_param("bytes", "Bytes per piece (at most 1 MiB).", true, "integer"))
+                   .param(query_param("fail_after", "The producer throws after this many pieces.", false, "integer"))
+                   .in_tag("test")
+                   .responds({200, 400}),
+               [](request_context& ctx, responder reply) {
+                   auto number = [&](std::string_view name, std::uint64_t fallback) -> std::optional<std::uint64_t> {
+                       auto raw = ctx.query.get(name);
+                       if (!raw) return fallback;
+                       std::uint64_t v = 0;
+                       auto [ptr, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
+                       if (ec != std::errc{} || ptr != raw->data() + raw->size()) return std::nullopt;
+                       return v;
+                   };
+                   auto pieces = number("pieces", 1), bytes = number("bytes", 1), fail_after = number("fail_after", UINT64_MAX);
+                   if (!pieces || !bytes || !fail_after || *bytes > 1024 * 1024)
+                       return void(reply(bad_request("invalid_parameter", "pieces, bytes and fail_after must be integers; bytes at most 1048576.").to_response()));
+                   response r;
+                   r.content_type = "application/octet-stream";
+                   // Piece i is `bytes` copies of 'a' + i % 26, so a client can check order and completeness.
+                   r.stream = [n = *pieces, size = *bytes, fail = *fail_after, i = std::uint64_t{0}](std::string& out) mutable {
+                       if (i == fail) throw std::runtime_error("test stream failure");
+                       if (i < n) out.append(size, static_cast<char>('a' + i % 26));
+                       ++i;
+                       return i < n;
+                   };
+                   reply(std::move(r));
+               });
     routes.add("GET", "/test/throw", route_doc::of("Test only: the handler throws.").in_tag("test").responds({500}),
                [](request_context&, responder) { throw std::runtime_error("test route failure"); });
     routes.add("POST", "/test/echo",

@@ -13,6 +13,8 @@
 
 namespace roster::api {
 
+class websocket_upgrade;  // roster/api/live_upgrade.hpp
+
 // An ordered list of name/value pairs. Names are compared as given (callers lower-case header
 // names); values are already percent-decoded where that applies.
 // Value type: not synchronized, safe to share read-only.
@@ -46,6 +48,9 @@ struct response {
     // work (a few thousand rows). If it throws, the connection is closed without the final
     // chunk, so the client sees a truncated transfer rather than a complete-looking body.
     std::function<bool(std::string& out)> stream;
+    // Set by a handler that accepts a WebSocket upgrade (status and body are then ignored): the
+    // server hands the connection to it. A request that is not a WebSocket upgrade gets 426.
+    std::shared_ptr<websocket_upgrade> upgrade;
 };
 
 // One parsed request plus what the router found. Owned by the connection; it stays valid until
