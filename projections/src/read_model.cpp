@@ -40,22 +40,28 @@ void read_model::apply_locked(const eventstore::recorded_event& e) {
 
 eventstore::result<void> read_model::catch_up(const eventstore::store& store, std::uint64_t to) {
     // Folding in chunks keeps the exclusive lock short, so readers are not starved by a rebuild.
+    // Each event is folded straight from the reader's buffer (no copy): the lock is held while
+    // the chunk is read, which costs readers a few milliseconds at most.
     constexpr std::size_t chunk = 4096;
-    std::vector<eventstore::recorded_event> batch;
-    batch.reserve(chunk);
     while (true) {
-        const auto from = position() + 1;
+        std::unique_lock lock(mutex_);
+        const auto from = position_ + 1;
         if (from > to) return {};
-        batch.clear();
+        bool gap = false;
+        std::size_t folded = 0;
         auto r = store.read_from(from, chunk, [&](const eventstore::recorded_event& e) {
             if (e.position > to) return false;
-            batch.push_back(e);
+            if (e.position != position_ + 1) {
+                gap = true;
+                return false;
+            }
+            apply_locked(e);
+            ++folded;
             return true;
         });
         if (!r) return r;
-        if (batch.empty()) return {};
-        if (!apply(batch))
-            return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
+        if (gap) return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
+        if (folded < chunk) return {};
     }
 }
 

@@ -283,5 +283,35 @@ TEST_F(audit, verify_reports_the_whole_chain_to_auditors_and_operators_only) {
     EXPECT_EQ(code_of(aud.get("/v1/audit/export?format=xml")), "invalid_query");
 }
 
+TEST_F(audit, export_streams_jsonl_and_csv_of_a_range_chunked) {
+    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme, \"the\" company\nline two"}, {"kind", "customer"}}).status, 201u);
+    for (int i = 0; i < 30; ++i) create_user("acme", "u" + std::to_string(i) + "@acme.com", "Zoë, " + std::to_string(i), admin_everywhere());
+    const auto h = head();
+    auto all = op().get("/v1/audit/export?format=jsonl");
+    ASSERT_EQ(all.status, 200u) << all.body;
+    EXPECT_EQ(all.header("transfer-encoding").value_or(""), "chunked");
+    EXPECT_EQ(all.header("content-type").value_or(""), "application/x-ndjson");
+    std::vector<json::value> lines;
+    for (std::size_t start = 0; start < all.body.size();) {
+        const auto end = all.body.find('\n', start);
+        ASSERT_NE(end, std::string::npos);
+        lines.push_back(json::parse(all.body.substr(start, end - start)));
+        start = end + 1;
+    }
+    ASSERT_EQ(lines.size(), h);
+    // The same objects as the event listing.
+    auto listed = op().get("/v1/events?from=1&limit=1000").json().at("events").as_array();
+    for (std::size_t i = 0; i < lines.size(); ++i) EXPECT_EQ(lines[i], listed[i]) << i;
+
+    auto csv = op().get("/v1/audit/export?format=csv&since=3&until=7");
+    ASSERT_EQ(csv.status, 200u);
+    EXPECT_EQ(csv.header("content-type").value_or(""), "text/csv; charset=utf-8");
+    EXPECT_TRUE(csv.body.starts_with("position,recorded_at,stream,version,type,actor,token_id,address,request_id,reason,data\r\n"));
+    // Five records: each starts with its position at a line start (embedded newlines are quoted).
+    for (int p = 3; p <= 7; ++p) EXPECT_NE(csv.body.find("\r\n" + std::to_string(p) + ",2"), std::string::npos) << p;
+    EXPECT_EQ(csv.body.find("\r\n8,"), std::string::npos);
+    EXPECT_EQ(csv.body.find("\r\n2,"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace roster::test

@@ -1,0 +1,251 @@
+// Compliance replay at 1,000,000 events, each figure beside a raw RocksDB scan of the same log
+// in the same run (counters: per_s, raw_per_s, ratio = per_s / raw_per_s):
+//   rebuild   fold every event into the read model from position 0 (what rosterd does at start)
+//   verify    recompute the SHA-256 chain
+//   export    JSON Lines of every event into a discarding sink
+//   as_of     latency of one as-of state at a random position: cold (snapshots every 100k,
+//             empty cache), warm (cached), and without snapshots (a fold from 0) as its baseline.
+// The log is generated once per run (~1M events in big append_group batches, unsynced).
+// Run: build/tests/bench/bench_replay   (about 2-3 minutes on the shared 2-core machine)
+#include <chrono>
+#include <filesystem>
+#include <random>
+#include <string>
+
+#include <benchmark/benchmark.h>
+#include <rocksdb/db.h>
+
+#include "roster/eventstore/store.hpp"
+#include "roster/projections/past_states.hpp"
+#include "roster/projections/read_model.hpp"
+#include "roster/replay/export.hpp"
+
+namespace {
+
+using namespace roster;
+using clock_type = std::chrono::steady_clock;
+constexpr std::uint64_t total_events = 1'000'000;
+constexpr std::uint64_t snapshot_every = 100'000;
+
+double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
+
+struct fixture {
+    std::filesystem::path dir;
+    std::unique_ptr<eventstore::store> store;
+
+    fixture() {
+        std::random_device rd;
+        dir = std::filesystem::temp_directory_path() / ("roster-replay-bench-" + std::to_string(rd()));
+        eventstore::store_options o;
+        o.sync = false;  // generation only; the log is the same as a synced one
+        auto s = eventstore::store::open(dir, o);
+        if (!s) throw std::runtime_error(s.error().message);
+        store = std::move(*s);
+        generate();
+    }
+    ~fixture() {
+        store.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+    }
+
+    // 1,000 accounts and 50,000 users (150k events), then role changes, locks, contacts and
+    // watchlists up to 1M: the shape of a busy tenant base.
+    void generate() {
+        using namespace domain;
+        std::mt19937_64 rng(42);
+        constexpr int accounts = 1000, users = 50'000;
+        std::vector<eventstore::new_event> pending;
+        auto flush = [&] {
+            std::vector<eventstore::append_batch> group;
+            for (std::size_t i = 0; i < pending.size(); i += 1000) {
+                eventstore::append_batch b;
+                for (std::size_t j = i; j < std::min(pending.size(), i + 1000); ++j) b.events.push_back(std::move(pending[j]));
+                group.push_back(std::move(b));
+            }
+            pending.clear();
+            for (auto& r : store->append_group(std::move(group)))
+                if (!r) throw std::runtime_error("generation failed: " + r.error().message);
+        };
+        std::uint64_t n = 0;
+        auto add = [&](event e, const std::string& actor) {
+            eventstore::new_event ne{std::move(e), std::nullopt, {}};
+            ne.meta.actor = {actor, "tok_3f2a9c1b", "10.1.2.3:51234"};
+            ne.meta.request_id = "req-" + std::to_string(n);
+            ne.meta.correlation_id = ne.meta.request_id;
+            pending.push_back(std::move(ne));
+            if (++n % 20'000 == 0) flush();
+        };
+        auto acc = [](int i) { return account_id{"acc-" + std::to_string(i)}; };
+        auto usr = [](int i) { return user_id{"usr-" + std::to_string(i)}; };
+        for (int a = 0; a < accounts; ++a) add(account_opened{acc(a), "Account " + std::to_string(a), account_kind::customer}, "operator");
+        for (int u = 0; u < users; ++u) {
+            const auto a = acc(u % accounts);
+            add(user_created{usr(u), *email::parse("user" + std::to_string(u) + "@example.com"), "User Number " + std::to_string(u), a}, "operator");
+            add(member_added{a, usr(u), membership_type::employee}, "operator");
+            add(roles_granted{a, usr(u), role_set::of({role::support_viewer, role::learning_learner})}, "operator");
+        }
+        while (n < total_events) {
+            const int u = static_cast<int>(rng() % users);
+            const auto a = acc(u % accounts);
+            // The account's first employee acts as its admin.
+            const std::string actor = "user:usr-" + std::to_string(u % accounts);
+            switch (rng() % 10) {
+                case 0: add(user_locked{usr(u)}, actor); break;
+                case 1: add(user_unlocked{usr(u)}, actor); break;
+                case 2: add(contacts_saved{a, {{contact_role::primary_support, usr(u)}}}, actor); break;
+                case 3: add(watchlist_changed{a, {{usr(u), {topic::outage}}}}, actor); break;
+                case 4:
+                case 5:
+                case 6: add(roles_granted{a, usr(u), role_set::of({role::impact_member})}, actor); break;
+                default: add(roles_revoked{a, usr(u), role_set::of({role::impact_member})}, actor); break;
+            }
+        }
+        flush();
+    }
+
+    // The baseline: iterate the log column family and touch every value, nothing decoded.
+    double raw_scan_seconds() const {
+        rocksdb::Options o;
+        std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}},
+                                                         {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
+        std::vector<rocksdb::ColumnFamilyHandle*> handles;
+        rocksdb::DB* raw = nullptr;
+        auto s = rocksdb::DB::OpenForReadOnly(o, dir.string(), cfs, &handles, &raw);
+        if (!s.ok()) throw std::runtime_error(s.ToString());
+        std::unique_ptr<rocksdb::DB> db(raw);
+        const auto t = clock_type::now();
+        std::uint64_t count = 0, sum = 0;
+        {
+            std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, handles[1]));
+            for (it->SeekToFirst(); it->Valid(); it->Next()) {
+                ++count;
+                sum += it->value().size() + static_cast<unsigned char>(it->value()[0]);
+            }
+        }
+        const double secs = seconds_since(t);
+        benchmark::DoNotOptimize(sum);
+        for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
+        if (count != total_events) throw std::runtime_error("raw scan count");
+        return secs;
+    }
+};
+
+fixture& data() {
+    static fixture f;
+    return f;
+}
+
+// Times `work` once per iteration, then one raw scan, and reports both rates.
+template <class F>
+void versus_raw(benchmark::State& state, F work) {
+    auto& f = data();
+    f.raw_scan_seconds();  // warm the caches for both sides
+    double best = 1e9, raw = 1e9;
+    for (auto _ : state) {
+        const auto t = clock_type::now();
+        work(f);
+        const double s = seconds_since(t);
+        best = std::min(best, s);
+        raw = std::min(raw, f.raw_scan_seconds());
+        state.SetIterationTime(s);
+    }
+    state.counters["per_s"] = total_events / best;
+    state.counters["raw_per_s"] = total_events / raw;
+    state.counters["ratio"] = raw / best;
+    state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(total_events));
+}
+
+void BM_rebuild(benchmark::State& state) {
+    versus_raw(state, [](fixture& f) {
+        projections::read_model m;
+        if (!m.catch_up(*f.store) || m.position() != total_events) throw std::runtime_error("rebuild");
+    });
+}
+BENCHMARK(BM_rebuild)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
+
+void BM_verify(benchmark::State& state) {
+    versus_raw(state, [](fixture& f) {
+        auto r = f.store->verify();
+        if (!r.ok || r.checked != total_events) throw std::runtime_error("verify");
+    });
+}
+BENCHMARK(BM_verify)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
+
+void BM_export_jsonl(benchmark::State& state) {
+    versus_raw(state, [](fixture& f) {
+        replay::export_reader r(*f.store, replay::export_format::jsonl, 1, UINT64_MAX);
+        std::string chunk;
+        std::uint64_t bytes = 0;
+        while (true) {
+            chunk.clear();
+            auto more = r.next(chunk);
+            if (!more) throw std::runtime_error("export");
+            bytes += chunk.size();
+            if (!*more) break;
+        }
+        benchmark::DoNotOptimize(bytes);
+        if (r.rows() != total_events) throw std::runtime_error("export rows");
+    });
+}
+BENCHMARK(BM_export_jsonl)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
+
+// Snapshots are written once (what rosterd's background thread does as the log grows).
+projections::past_states& with_snapshots() {
+    static projections::past_states past(*data().store, {.snapshot_every = snapshot_every});
+    static bool taken = [] {
+        const auto t = clock_type::now();
+        auto r = past.take_snapshots(*data().store);
+        if (!r) throw std::runtime_error("snapshots");
+        std::fprintf(stderr, "took %zu snapshots in %.1f s\n", *r, seconds_since(t));
+        return true;
+    }();
+    (void)taken;
+    return past;
+}
+
+std::uint64_t random_position(std::mt19937_64& rng) { return 1 + rng() % total_events; }
+
+void BM_as_of_cold(benchmark::State& state) {
+    auto& store = *data().store;
+    with_snapshots();
+    std::mt19937_64 rng(7);
+    for (auto _ : state) {
+        const auto p = random_position(rng);
+        // A fresh object: empty cache, snapshots only (as after a restart).
+        projections::past_states past(store, {.snapshot_every = snapshot_every});
+        const auto t = clock_type::now();
+        auto m = past.at(p);
+        state.SetIterationTime(seconds_since(t));
+        if (!m || (*m)->position() != p) throw std::runtime_error("as_of");
+    }
+}
+BENCHMARK(BM_as_of_cold)->UseManualTime()->Iterations(10)->Unit(benchmark::kMillisecond);
+
+void BM_as_of_warm(benchmark::State& state) {
+    auto& past = with_snapshots();
+    const std::uint64_t p = 876'543;
+    if (!past.at(p)) throw std::runtime_error("as_of");
+    for (auto _ : state) {
+        auto m = past.at(p);
+        benchmark::DoNotOptimize(m);
+    }
+}
+BENCHMARK(BM_as_of_warm)->Unit(benchmark::kMicrosecond);
+
+void BM_as_of_without_snapshots(benchmark::State& state) {
+    auto& store = *data().store;
+    std::mt19937_64 rng(7);
+    for (auto _ : state) {
+        const auto p = random_position(rng);
+        const auto t = clock_type::now();
+        projections::read_model m(projections::read_model_options{.history_index = false});
+        if (!m.catch_up(store, p)) throw std::runtime_error("fold");
+        state.SetIterationTime(seconds_since(t));
+    }
+}
+BENCHMARK(BM_as_of_without_snapshots)->UseManualTime()->Iterations(3)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();
