@@ -46,7 +46,10 @@ void add_audit_routes(router& routes, service& svc) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who || !allowed(svc, *who, reply)) return;
                    const auto report = svc.store.verify();
-                   reply(response{200, "application/json", replay::verify_report_json(report), {}, false, {}});
+                   response r;
+                   r.content_type = "application/json";
+                   r.body = replay::verify_report_json(report);
+                   reply(std::move(r));
                });
     routes.add("GET", "/v1/audit/export",
                route_doc::of("Export events as JSON Lines or CSV (streamed)").in_tag("audit")
