@@ -105,6 +105,9 @@ int main(int argc, char** argv) {
          "Time a kept-alive connection may wait for its next request.")
         ("shutdown-grace-ms", po::value(&grace_ms)->default_value(10'000),
          "On SIGTERM/SIGINT, how long in-flight requests may take to finish.")
+        ("tls-cert", po::value(&options.tls_cert_file),
+         "PEM certificate chain; with --tls-key, serve HTTPS and WSS instead of plain HTTP.")
+        ("tls-key", po::value(&options.tls_key_file), "PEM private key of --tls-cert.")
         ("live-queue-events", po::value(&live_queue)->default_value(live_queue),
          "Events queued for one /v1/stream subscriber; a subscriber that falls further behind is closed "
          "with its last delivered position.")
