@@ -123,6 +123,9 @@ int main(int argc, char** argv) {
          "empty disables backups over HTTP.")
         ("ready-max-lag", po::value(&ready_max_lag)->default_value(10'000),
          "/readyz answers 503 while the projections are more than this many events behind the log.")
+        ("tls-cert", po::value(&options.tls_cert_file),
+         "PEM certificate chain; with --tls-key, serve HTTPS and WSS instead of plain HTTP.")
+        ("tls-key", po::value(&options.tls_key_file), "PEM private key of --tls-cert.")
         ("live-queue-events", po::value(&live_queue)->default_value(live_queue),
          "Events queued for one /v1/stream subscriber; a subscriber that falls further behind is closed "
          "with its last delivered position.")

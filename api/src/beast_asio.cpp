@@ -2,3 +2,4 @@
 // other unit from re-instantiating them).
 #include <boost/asio/impl/src.hpp>
 #include <boost/beast/src.hpp>
+#include <boost/asio/ssl/impl/src.hpp>

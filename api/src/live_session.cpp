@@ -24,11 +24,14 @@ constexpr std::size_t catch_up_batch = 256;
 // Lifetime: the hub holds it while subscribed; otherwise its pending operations do. Members
 // are touched on the socket's strand, except the queue and the flags guarded by `mutex_`,
 // which the hub's thread also touches in deliver().
+template <class WebSocket>
 class live_session final : public live_sink,
                            public upgraded_connection,
-                           public std::enable_shared_from_this<live_session> {
+                           public std::enable_shared_from_this<live_session<WebSocket>> {
+    using std::enable_shared_from_this<live_session<WebSocket>>::shared_from_this;
+
 public:
-    live_session(websocket_stream ws, live_hub& hub, logger& log, live_filter filter, std::optional<std::uint64_t> from,
+    live_session(WebSocket ws, live_hub& hub, logger& log, live_filter filter, std::optional<std::uint64_t> from,
                  std::string request_id, std::shared_ptr<void> server_hold)
         : ws_(std::move(ws)),
           timer_(ws_.get_executor()),
@@ -258,7 +261,7 @@ private:
         server_hold_.reset();
     }
 
-    websocket_stream ws_;
+    WebSocket ws_;
     net::steady_timer timer_;        // catch-up waiting for the hub
     net::steady_timer close_timer_;  // the deadline of a close
     live_hub& hub_;
@@ -292,13 +295,22 @@ public:
 
     std::shared_ptr<upgraded_connection> accept(websocket_stream ws, upgrade_request req,
                                                 std::shared_ptr<void> server_hold) override {
-        auto s = std::make_shared<live_session>(std::move(ws), hub_, log_, std::move(filter_), from_, std::move(request_id_),
-                                                std::move(server_hold));
+        return start(std::move(ws), std::move(req), std::move(server_hold));
+    }
+    std::shared_ptr<upgraded_connection> accept(websocket_tls_stream ws, upgrade_request req,
+                                                std::shared_ptr<void> server_hold) override {
+        return start(std::move(ws), std::move(req), std::move(server_hold));
+    }
+
+private:
+    template <class WebSocket>
+    std::shared_ptr<upgraded_connection> start(WebSocket ws, upgrade_request req, std::shared_ptr<void> server_hold) {
+        auto s = std::make_shared<live_session<WebSocket>>(std::move(ws), hub_, log_, std::move(filter_), from_,
+                                                           std::move(request_id_), std::move(server_hold));
         s->start(std::move(req));
         return s;
     }
 
-private:
     live_hub& hub_;
     logger& log_;
     live_filter filter_;

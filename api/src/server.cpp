@@ -30,6 +30,8 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
+#include <boost/asio/ssl/context.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
 #include "roster/api/live_upgrade.hpp"
@@ -65,7 +67,12 @@ std::optional<std::pair<std::string, unsigned short>> parse_listen_address(std::
 
 namespace {
 
-class session;
+// What the server's bookkeeping needs of a connection, whatever its transport.
+class session_base {
+public:
+    virtual ~session_base() = default;
+    virtual void request_shutdown() = 0;
+};
 
 // State shared by the listener, all sessions and run(); lives as long as the longest of them.
 struct shared_state {
@@ -78,25 +85,32 @@ struct shared_state {
 
     std::mutex mutex;
     std::condition_variable changed;
-    std::unordered_map<session*, std::weak_ptr<session>> sessions;  // guarded by mutex
+    std::unordered_map<session_base*, std::weak_ptr<session_base>> sessions;  // guarded by mutex
     std::size_t active = 0;                                          // guarded by mutex
     bool stop_requested = false;                                     // guarded by mutex
 };
 
 enum class phase { waiting, header, body, handling, writing, closing };
 
-// One connection. Lives while an operation, timer or responder refers to it. Every member is
-// touched only on the connection's strand (stream_'s executor), except via post().
-class session : public std::enable_shared_from_this<session> {
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+
+// One connection over plain TCP (Stream = beast::tcp_stream) or TLS (tls_stream). Lives while
+// an operation, timer or responder refers to it. Every member is touched only on the
+// connection's strand (stream_'s executor), except via post().
+template <class Stream>
+class session : public session_base, public std::enable_shared_from_this<session<Stream>> {
+    static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
+
 public:
-    session(tcp::socket&& socket, std::shared_ptr<shared_state> state)
-        : stream_(std::move(socket)),
+    template <class... StreamArgs>
+    session(std::shared_ptr<shared_state> state, tcp::socket&& socket, StreamArgs&... stream_args)
+        : stream_(std::move(socket), stream_args...),
           executor_(stream_.get_executor()),
           buffer_(state->options.max_read_ahead_bytes + state->options.max_header_bytes),
           timer_(stream_.get_executor()),
           state_(std::move(state)) {
         boost::system::error_code ec;
-        auto ep = stream_.socket().remote_endpoint(ec);
+        auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
         if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
         std::lock_guard lock(state_->mutex);
         ++state_->active;
@@ -112,9 +126,12 @@ public:
     void run() {
         {
             std::lock_guard lock(state_->mutex);
-            state_->sessions.emplace(this, weak_from_this());
+            state_->sessions.emplace(this, this->weak_from_this());
         }
-        net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->do_read(); });
+        net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
+            if constexpr (tls) self->handshake();
+            else self->do_read();
+        });
     }
 
     // Graceful shutdown: an idle connection closes now; a busy one after its current response.
@@ -123,16 +140,16 @@ public:
         if (auto u = upgraded_.lock()) return u->shutdown();
         if (phase_ == phase::waiting) {
             boost::system::error_code ec;
-            stream_.socket().cancel(ec);
+            beast::get_lowest_layer(stream_).socket().cancel(ec);
         }
     }
 
-    void request_shutdown() {
-        net::post(executor_, [self = shared_from_this()] { self->on_shutdown(); });
+    void request_shutdown() override {
+        net::post(executor_, [self = this->shared_from_this()] { self->on_shutdown(); });
     }
 
     void post_response(response r) {
-        net::post(executor_, [self = shared_from_this(), r = std::move(r)]() mutable {
+        net::post(executor_, [self = this->shared_from_this(), r = std::move(r)]() mutable {
             self->on_response(std::move(r));
         });
     }
@@ -144,11 +161,11 @@ private:
         timed_out_ = false;
         auto gen = ++timer_gen_;
         timer_.expires_after(d);
-        timer_.async_wait([self = shared_from_this(), gen](boost::system::error_code ec) {
+        timer_.async_wait([self = this->shared_from_this(), gen](boost::system::error_code ec) {
             if (ec || gen != self->timer_gen_) return;
             self->timed_out_ = true;
             boost::system::error_code ignored;
-            self->stream_.socket().cancel(ignored);
+            beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
         });
     }
 
@@ -164,12 +181,18 @@ private:
         parser_->body_limit(opts().max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
         if (buffer_.size() > 0) return read_header();  // a pipelined request is already here
+        if constexpr (tls) {
+            // Readable bytes on the socket may be TLS records that carry no request, and a
+            // whole request may already sit decrypted inside the TLS stream; so over TLS the
+            // header read itself waits, bounded by the idle (or first-request) timeout.
+            return read_header(served_ == 0 ? opts().header_timeout : opts().idle_timeout);
+        }
         // Wait for the first byte apart from reading the header, so that a slow header is
         // bounded by header_timeout even on a long-idle keep-alive connection.
         phase_ = phase::waiting;
         arm(served_ == 0 ? opts().header_timeout : opts().idle_timeout);
-        stream_.socket().async_wait(tcp::socket::wait_read,
-                                    net::bind_executor(stream_.get_executor(), [self = shared_from_this()](boost::system::error_code ec) {
+        beast::get_lowest_layer(stream_).socket().async_wait(tcp::socket::wait_read,
+                                    net::bind_executor(stream_.get_executor(), [self = this->shared_from_this()](boost::system::error_code ec) {
                                         self->on_readable(ec);
                                     }));
     }
@@ -180,11 +203,25 @@ private:
         read_header();
     }
 
-    void read_header() {
+    void handshake() {
         phase_ = phase::header;
         arm(opts().header_timeout);
+        stream_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](boost::system::error_code ec) {
+            self->disarm();
+            if (ec) {
+                self->state_->log.info("tls_handshake_failed", {{"client", self->client_}, {"error", ec.message()}});
+                return self->finish_close();
+            }
+            self->do_read();
+        });
+    }
+
+    void read_header() { read_header(opts().header_timeout); }
+    void read_header(std::chrono::milliseconds limit) {
+        phase_ = phase::header;
+        arm(limit);
         http::async_read_header(stream_, buffer_, *parser_,
-                                [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                                     self->on_header(ec);
                                 });
     }
@@ -197,10 +234,10 @@ private:
         if (to_lower_ascii(expect) == "100-continue") {
             // Clients that ask wait (curl: 1 s) before sending the body; let them go at once.
             static constexpr std::string_view go_on = "HTTP/1.1 100 Continue\r\n\r\n";
-            stream_.expires_after(opts().write_timeout);
+            beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
             return net::async_write(stream_, net::buffer(go_on.data(), go_on.size()),
-                                    [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-                                        self->stream_.expires_never();
+                                    [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
+                                        beast::get_lowest_layer(self->stream_).expires_never();
                                         if (ec) return self->do_close(false);
                                         self->read_body();
                                     });
@@ -211,7 +248,7 @@ private:
     void read_body() {
         phase_ = phase::body;
         arm(opts().body_timeout);
-        http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
             self->on_body(ec);
         });
     }
@@ -296,7 +333,7 @@ private:
         ctx.path_params = std::move(m->path_params);
         ctx.query = std::move(m->query);
 
-        responder reply(std::make_shared<slot>(shared_from_this()));
+        responder reply(std::make_shared<slot>(this->shared_from_this()));
         try {
             m->found->handle(ctx, reply);
         } catch (const std::exception& e) {
@@ -333,8 +370,8 @@ private:
         res_.body() = std::move(r.body);
         res_.keep_alive(keep_);
         res_.prepare_payload();
-        stream_.expires_after(opts().write_timeout);
-        http::async_write(stream_, res_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
+        http::async_write(stream_, res_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->on_write(ec, n);
         });
     }
@@ -363,7 +400,7 @@ private:
         // alive (and counted as in flight) for as long as the upgraded connection holds it.
         phase_ = phase::closing;
         disarm();
-        stream_.expires_never();
+        beast::get_lowest_layer(stream_).expires_never();
         status_ = 101;
         const auto latency =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
@@ -374,7 +411,10 @@ private:
                                      {"latency_us", latency.count()},
                                      {"client", client_}});
         if (opts().on_request_done) opts().on_request_done(*ctx_, 101, latency, 0);
-        upgraded_ = r.upgrade->accept(websocket_stream(std::move(stream_)), parser_->release(), shared_from_this());
+        if constexpr (tls)
+            upgraded_ = r.upgrade->accept(websocket_tls_stream(std::move(stream_)), parser_->release(), this->shared_from_this());
+        else
+            upgraded_ = r.upgrade->accept(websocket_stream(std::move(stream_)), parser_->release(), this->shared_from_this());
     }
 
     // Chunked transfer: the header, then one piece at a time. A piece is pulled only after the
@@ -391,8 +431,8 @@ private:
         producer_ = std::move(r.stream);
         streamed_ = 0;
         head_sr_.emplace(head_);
-        stream_.expires_after(opts().write_timeout);
-        http::async_write_header(stream_, *head_sr_, [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
+        http::async_write_header(stream_, *head_sr_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->streamed_ += n;
             if (ec) return self->end_stream(ec, {});
             self->next_piece();
@@ -412,11 +452,11 @@ private:
         if (piece_.empty()) {
             if (!more) return write_last_chunk();
             // An empty piece: let other connections on this thread run before asking again.
-            return net::post(stream_.get_executor(), [self = shared_from_this()] { self->next_piece(); });
+            return net::post(stream_.get_executor(), [self = this->shared_from_this()] { self->next_piece(); });
         }
-        stream_.expires_after(opts().write_timeout);
+        beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
         net::async_write(stream_, http::make_chunk(net::buffer(piece_)),
-                         [self = shared_from_this(), more](boost::system::error_code ec, std::size_t n) {
+                         [self = this->shared_from_this(), more](boost::system::error_code ec, std::size_t n) {
                              self->streamed_ += n;
                              if (ec) return self->end_stream(ec, {});
                              if (more) return self->next_piece();
@@ -425,8 +465,8 @@ private:
     }
 
     void write_last_chunk() {
-        stream_.expires_after(opts().write_timeout);
-        net::async_write(stream_, http::make_chunk_last(), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+        beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
+        net::async_write(stream_, http::make_chunk_last(), [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->streamed_ += n;
             self->end_stream(ec, {});
         });
@@ -454,7 +494,7 @@ private:
     }
 
     void finish_request(std::size_t bytes, const std::string& error, bool failed) {
-        stream_.expires_never();
+        beast::get_lowest_layer(stream_).expires_never();
         auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
         boost::json::object fields{{"request_id", ctx_->request_id},
                                    {"method", ctx_->method.empty() ? boost::json::value() : boost::json::value(ctx_->method)},
@@ -476,8 +516,14 @@ private:
     void do_close(bool linger) {
         phase_ = phase::closing;
         disarm();
+        if constexpr (tls) {
+            // close_notify, so the client can tell our end of the body from a cut connection;
+            // bounded, because the peer may never answer it.
+            beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+            return stream_.async_shutdown([self = this->shared_from_this()](boost::system::error_code) { self->finish_close(); });
+        }
         boost::system::error_code ec;
-        stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+        beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
         if (!linger || ec) return finish_close();
         drained_ = 0;
         arm(std::chrono::milliseconds(2000));
@@ -485,9 +531,9 @@ private:
     }
 
     void drain() {
-        stream_.socket().async_read_some(
+        beast::get_lowest_layer(stream_).socket().async_read_some(
             net::buffer(drain_buf_),
-            net::bind_executor(stream_.get_executor(), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            net::bind_executor(stream_.get_executor(), [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
                 self->drained_ += n;
                 if (ec || self->drained_ > 4 * 1024 * 1024) return self->finish_close();
                 self->drain();
@@ -497,10 +543,10 @@ private:
     void finish_close() {
         disarm();
         boost::system::error_code ec;
-        stream_.socket().close(ec);
+        beast::get_lowest_layer(stream_).socket().close(ec);
     }
 
-    beast::tcp_stream stream_;  // moved out when the connection is upgraded to a WebSocket
+    Stream stream_;  // moved out when the connection is upgraded to a WebSocket
     net::any_io_executor executor_;  // the strand, still valid after stream_ moved out
     beast::flat_buffer buffer_;
     net::steady_timer timer_;
@@ -553,7 +599,8 @@ struct server::impl {
                 return;
             }
             if (!state->stopping.load()) {
-                std::make_shared<session>(std::move(socket), state)->run();
+                if (tls_context) std::make_shared<session<tls_stream>>(state, std::move(socket), *tls_context)->run();
+                else std::make_shared<session<beast::tcp_stream>>(state, std::move(socket))->run();
             }
             do_accept();
         });
@@ -572,7 +619,7 @@ struct server::impl {
             signals.cancel(ec);
             accept_retry.cancel();
         });
-        std::vector<std::shared_ptr<session>> live;
+        std::vector<std::shared_ptr<session_base>> live;
         {
             std::lock_guard lock(state->mutex);
             for (auto& [ptr, weak] : state->sessions)
@@ -587,6 +634,7 @@ struct server::impl {
     tcp::acceptor acceptor;
     net::signal_set signals;
     net::steady_timer accept_retry;
+    std::optional<net::ssl::context> tls_context;  // set when serving HTTPS
     unsigned short port = 0;
 };
 
@@ -599,6 +647,16 @@ boost::system::result<void, std::string> server::listen() {
     auto failure = [](std::string m) { return boost::system::result<void, std::string>(boost::system::in_place_error, std::move(m)); };
     auto& opts = impl_->state->options;
     boost::system::error_code ec;
+    if (opts.tls_cert_file.empty() != opts.tls_key_file.empty()) return failure("TLS needs both a certificate and a key file");
+    if (!opts.tls_cert_file.empty()) {
+        auto& ctx = impl_->tls_context.emplace(net::ssl::context::tls_server);
+        ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 |
+                        net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+        if (ctx.use_certificate_chain_file(opts.tls_cert_file, ec); ec)
+            return failure("TLS certificate " + opts.tls_cert_file + ": " + ec.message());
+        if (ctx.use_private_key_file(opts.tls_key_file, net::ssl::context::pem, ec); ec)
+            return failure("TLS key " + opts.tls_key_file + ": " + ec.message());
+    }
     auto address = net::ip::make_address(opts.address, ec);
     if (ec) return failure("invalid listen address '" + opts.address + "': " + ec.message());
     tcp::endpoint ep(address, opts.port);

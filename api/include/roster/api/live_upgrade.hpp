@@ -7,13 +7,16 @@
 #include <memory>
 
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/beast/websocket/stream.hpp>
 
 namespace roster::api {
 
 using websocket_stream = boost::beast::websocket::stream<boost::beast::tcp_stream>;
+using websocket_tls_stream = boost::beast::websocket::stream<boost::beast::ssl_stream<boost::beast::tcp_stream>>;
 using upgrade_request = boost::beast::http::request<boost::beast::http::string_body>;
 
 // A connection that left HTTP. The server calls `shutdown` (from any thread) when it drains.
@@ -29,6 +32,9 @@ public:
     // Called once, on the connection's strand. `server_hold` must be kept until the connection
     // ends: the server counts it as in flight (its drain on shutdown waits for it).
     virtual std::shared_ptr<upgraded_connection> accept(websocket_stream ws, upgrade_request req,
+                                                        std::shared_ptr<void> server_hold) = 0;
+    // The same over TLS (the TLS handshake is done).
+    virtual std::shared_ptr<upgraded_connection> accept(websocket_tls_stream ws, upgrade_request req,
                                                         std::shared_ptr<void> server_hold) = 0;
 };
 

@@ -36,6 +36,9 @@ struct server_options {
     std::size_t max_requests_per_connection = 10'000;
     // Bytes read ahead of the current request (pipelined requests waiting their turn).
     std::size_t max_read_ahead_bytes = 64 * 1024;
+    // PEM files; both set: the listener speaks HTTPS (and WSS) only. Plain HTTP otherwise.
+    std::string tls_cert_file;
+    std::string tls_key_file;
     bool handle_signals = true;  // SIGTERM/SIGINT start the graceful shutdown
     // Called once per answered request after its response was written (or failed to be), on an
     // I/O thread; for metrics. `ctx.route` is empty when no route matched. Must be thread-safe.
@@ -56,7 +59,7 @@ public:
     server(const server&) = delete;
     server& operator=(const server&) = delete;
 
-    // Binds and listens, and (with handle_signals) takes over SIGTERM/SIGINT so a signal sent
+    // Loads the TLS certificate and key if configured, binds and listens, and (with handle_signals) takes over SIGTERM/SIGINT so a signal sent
     // once the port is known is never lost. An unusable address is an error value.
     boost::system::result<void, std::string> listen();
     // The bound port (the real one when options.port was 0). Valid after listen().
