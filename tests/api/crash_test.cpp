@@ -230,7 +230,9 @@ TEST_F(crash_under_load, acknowledged_commands_survive_sigkill_and_nothing_is_ha
             ASSERT_EQ(c.status, 0u) << "cycle " << cycle << ": " << c.request_id << " was refused, not killed";
             ++unanswered;
             // No reply: all of its events or none.
-            if (it != types_by_request.end()) EXPECT_EQ(it->second, expected) << c.request_id << " is half-applied";
+            if (it != types_by_request.end()) {
+                EXPECT_EQ(it->second, expected) << c.request_id << " is half-applied";
+            }
 
             // Retrying with the same key applies it exactly once, whether or not it landed before the kill.
             auto retry = send_command(http, token, c, c.request_id + "-retry");

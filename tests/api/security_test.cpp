@@ -182,9 +182,12 @@ TEST_F(security_matrix, every_management_endpoint_turns_away_every_unentitled_ca
             EXPECT_EQ(r.header("content-type").value_or(""), "application/problem+json") << r.body;
             auto problem = comparable(r);
             EXPECT_TRUE(problem.contains("code")) << r.body;
-            if (row[c] == forbidden && c == member)
+            if (row[c] == forbidden && c == member) {
                 EXPECT_EQ(problem["detail"], "You do not have access to this feature.") << r.body;
-            if (row[c] == unauthorized) EXPECT_TRUE(r.header("www-authenticate").has_value());
+            }
+            if (row[c] == unauthorized) {
+                EXPECT_TRUE(r.header("www-authenticate").has_value());
+            }
 
             if (row[c] == unauthorized || c == other_account_admin) {
                 // Outsiders learn nothing of acme: its real ids answer exactly like ids that do
