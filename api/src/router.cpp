@@ -144,10 +144,13 @@ boost::system::result<name_values, problem> parse_query(std::string_view target)
         q = q.substr(pos + 1);
     else if (q.starts_with('/'))
         return name_values{};  // a path without a query
-    auto parsed = boost::urls::parse_query(q);
+    // Boost.URL 1.81 measures the view it is given with strlen (boostorg/url#757, #946): it would
+    // read past the target and into whatever follows it, so it gets its own terminated copy.
+    const std::string query(q);
+    auto parsed = boost::urls::parse_query(query);
     if (!parsed) return bad_request("invalid_query", "The query string is not valid (check the percent-encoding).");
-    // The string constructor decodes '+' as space; `q` was just validated, so it cannot throw.
-    return to_name_values(boost::urls::params_view(q));
+    // The string constructor decodes '+' as space; `query` was just validated, so it cannot throw.
+    return to_name_values(boost::urls::params_view(query));
 }
 
 }  // namespace roster::api

@@ -139,6 +139,28 @@ TEST(parse_query, decodes_whole_targets_and_bare_queries) {
     EXPECT_TRUE(none->empty());
 }
 
+// Boost.URL 1.81's parse_query reads past the end of a view that is not the end of its string
+// (boostorg/url#757, #946); request targets are views into Beast's buffer.
+TEST(parse_query, reads_nothing_beyond_the_target) {
+    const std::string buffer = "/x?a=12&b=2";
+    auto q = parse_query(std::string_view(buffer).substr(0, 6));  // "/x?a=1"
+    ASSERT_TRUE(q);
+    EXPECT_EQ(q->get("a").value_or(""), "1");
+    EXPECT_FALSE(q->get("b"));
+    // Exactly the target's bytes, no terminator: AddressSanitizer flags any read past them.
+    const char exact[] = {'/', 'x', '?'};
+    auto e = parse_query(std::string_view(exact, sizeof exact));
+    ASSERT_TRUE(e);
+    EXPECT_TRUE(e->empty());
+
+    router r;
+    r.add("GET", "/x", route_doc::of("x"), [](request_context&, responder) {});
+    auto m = r.match("GET", std::string_view(buffer).substr(0, 6));
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->query.get("a").value_or(""), "1");
+    EXPECT_FALSE(m->query.get("b"));
+}
+
 TEST(parse_query, bad_encoding_is_a_400_problem) {
     auto q = parse_query("/x?a=%G1");
     ASSERT_FALSE(q);
