@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -16,6 +17,7 @@
 #include <map>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
@@ -196,7 +198,14 @@ TEST_F(metrics_server, counts_requests_by_route_template_and_status_and_reports_
     ASSERT_EQ(http_->request("GET", "/no/such/path/123").status, 404u);
     ASSERT_EQ(http_->request("GET", "/v1/accounts/acme").status, 401u);
 
-    const auto text = scrape();
+    // A request is counted once its answer is written, which can be just after the client has
+    // read it: wait for the last one to show up before checking the counts.
+    const std::string last_request = "roster_http_requests_total{route=\"/v1/accounts/{a}\",method=\"GET\",status=\"401\"}";
+    std::string text = scrape();
+    for (int attempt = 0; attempt < 500 && !samples(text).contains(last_request); ++attempt) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        text = scrape();
+    }
     expect_well_formed(text);
     const auto s = samples(text);
     EXPECT_EQ(s.at("roster_http_requests_total{route=\"/v1/accounts\",method=\"POST\",status=\"201\"}"), 1);

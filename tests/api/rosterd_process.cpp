@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -195,6 +196,15 @@ rosterd_process::rosterd_process(const std::filesystem::path& data_dir, std::vec
 rosterd_process::~rosterd_process() {
     if (pid_ > 0) kill_hard();
     if (stdout_fd_ >= 0) ::close(stdout_fd_);
+    // In a sanitizer build the server's reports land in its log, which the test's temporary
+    // directory takes away with it: a finding must fail the run instead of vanishing.
+    const std::string log = log_text();
+    for (std::string_view finding : {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: "}) {
+        if (log.find(finding) != std::string::npos) {
+            std::fprintf(stderr, "rosterd (%s) reported a sanitizer finding:\n%s\n", log_path_.c_str(), log.c_str());
+            std::abort();
+        }
+    }
 }
 
 std::string rosterd_process::log_text() const {
