@@ -57,9 +57,30 @@ fi
   echo "| --- | --- | --- | --- |"
 } >"$table"
 
+# bench_fanout is not a Google Benchmark binary: it drives a real rosterd with WebSocket
+# subscribers and prints a markdown table (a 1-subscriber baseline row, then the full row).
+run_fanout() {
+  local bin=$1 subscribers=1000 rate=5000 seconds=5
+  [[ "$quick" == 1 ]] && { subscribers=50; rate=500; seconds=1; }
+  "$bin" --subscribers "${ROSTER_FANOUT_SUBSCRIBERS:-$subscribers}" --rate "${ROSTER_FANOUT_RATE:-$rate}" \
+    --seconds "$seconds" >"$work/fanout.md" 2>"$work/fanout.err" || {
+    echo "ops/bench.sh: bench_fanout failed:" >&2; cat "$work/fanout.err" >&2; exit 1; }
+  # | subscribers | appended ev/s | delivered msg/s | p50 ms | p99 ms | max ms | order errors | cut off |
+  awk -F'|' -v rate="${ROSTER_FANOUT_RATE:-$rate}" '/^\| [0-9]/ {
+      for (i = 2; i <= 9; i++) gsub(/^ +| +$/, "", $i)
+      printf "| fanout | %s subscriber(s) at %s ev/s | p99 %s ms, p50 %s ms | appended=%s/s, delivered=%s msg/s, order errors=%s, cut off=%s |\n",
+        $2, rate, $6, $5, $3, $4, $8, $9
+    }' "$work/fanout.md" >>"$table"
+}
+
 for target in "${bench_targets[@]}"; do
   bin=$build_dir/tests/bench/$target
   [[ -x "$bin" ]] || { echo "ops/bench.sh: $bin was not built" >&2; exit 1; }
+  if [[ "$target" == bench_fanout ]]; then
+    echo "ops/bench.sh: running $target" >&2
+    run_fanout "$bin"
+    continue
+  fi
   echo "ops/bench.sh: running $target" >&2
   # CSV on stdout (benchmark's own context lines go to stderr). Rows after the header; extra
   # columns after error_message are user counters, named in the header.
