@@ -8,6 +8,7 @@
 
 #include "roster/domain/events.hpp"
 #include "roster/replay/event_json.hpp"
+#include "ws_frames.hpp"
 
 namespace roster::api {
 
@@ -33,7 +34,7 @@ const std::vector<std::string>& event_type_names() {
 }
 
 live_message make_live_message(const eventstore::recorded_event& e) {
-    return {e.position, std::make_shared<const std::string>(boost::json::serialize(replay::event_json(e)))};
+    return {e.position, std::make_shared<const std::string>(ws::encode_frame(ws::opcode::text, boost::json::serialize(replay::event_json(e))))};
 }
 
 live_hub::live_hub(eventstore::store& store, logger& log, live_hub_options options)

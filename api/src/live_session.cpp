@@ -1,14 +1,19 @@
 // One WebSocket subscriber of the live stream: catch-up from the log, then the hub's events,
-// through a bounded queue with exactly one write outstanding.
+// through a bounded queue with exactly one (gathered) write outstanding.
+#include <array>
 #include <deque>
 #include <mutex>
+#include <string_view>
+#include <vector>
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 
 #include "roster/api/live_stream.hpp"
+#include "ws_frames.hpp"
 
 namespace roster::api {
 
@@ -20,10 +25,20 @@ namespace net = boost::asio;
 
 // Catch-up reads this many log entries at a time, so memory stays bounded whatever `from` is.
 constexpr std::size_t catch_up_batch = 256;
+// One gathered write carries at most this much, so the delivered position advances steadily and
+// a slow socket does not pin a whole queue's worth of frames.
+constexpr std::size_t write_batch_frames = 512;
+constexpr std::size_t write_batch_bytes = 256 * 1024;
+// Clients have nothing to say on this stream; anything bigger than this per frame is refused.
+constexpr std::size_t max_client_frame = 64 * 1024;
 
 // Lifetime: the hub holds it while subscribed; otherwise its pending operations do. Members
-// are touched on the socket's strand, except the queue and the flags guarded by `mutex_`,
-// which the hub's thread also touches in deliver().
+// are touched on the socket's strand, except the queues and the flags guarded by `mutex_`,
+// which the hub's thread also touches in deliver(). Lock order: the hub's lock, then mutex_
+// (deliver runs under the hub's lock), so the session never calls the hub holding mutex_.
+//
+// Beast does the handshake; after it the session frames the connection itself (ws_frames.hpp),
+// because Beast writes one message per write and a subscriber's queue is best sent in one.
 template <class WebSocket>
 class live_session final : public live_sink,
                            public upgraded_connection,
@@ -35,13 +50,15 @@ public:
                  std::string request_id, std::shared_ptr<void> server_hold)
         : ws_(std::move(ws)),
           timer_(ws_.get_executor()),
+          ping_timer_(ws_.get_executor()),
           close_timer_(ws_.get_executor()),
           hub_(hub),
           log_(log),
           filter_(std::move(filter)),
           from_(from),
           request_id_(std::move(request_id)),
-          server_hold_(std::move(server_hold)) {}
+          server_hold_(std::move(server_hold)),
+          reader_(max_client_frame) {}
 
     void start(upgrade_request req) {
         req_ = std::move(req);
@@ -49,16 +66,15 @@ public:
         boost::system::error_code ignored;
         socket.set_option(net::socket_base::send_buffer_size(hub_.options().socket_send_buffer), ignored);
         socket.set_option(net::ip::tcp::no_delay(true), ignored);
+        // Only the handshake runs through Beast's stream; idle pings are the session's own.
         websocket::stream_base::timeout t{};
         t.handshake_timeout = std::chrono::seconds(10);
-        t.idle_timeout = 2 * hub_.options().ping_interval;  // Beast pings at half of it
-        t.keep_alive_pings = true;
+        t.idle_timeout = websocket::stream_base::none();
+        t.keep_alive_pings = false;
         ws_.set_option(t);
         ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
             res.set(beast::http::field::server, "rosterd");
         }));
-        ws_.read_message_max(64 * 1024);
-        ws_.text(true);
         if (!from_) {
             // Joined before the handshake answer, so every event committed after the client got
             // its 101 reaches it; they wait in the queue until the handshake is done.
@@ -97,7 +113,9 @@ public:
     }
 
 private:
-    // With mutex_ held: makes sure the strand is working on the queue (or on closing).
+    auto& stream() { return ws_.next_layer(); }
+
+    // With mutex_ held: makes sure the strand is working on the queues (or on closing).
     void wake_locked() {
         if (busy_) return;
         busy_ = true;
@@ -106,6 +124,8 @@ private:
 
     void on_accept(boost::system::error_code ec) {
         if (ec) return teardown(ec);
+        beast::get_lowest_layer(ws_).expires_never();
+        arm_ping();
         do_read();
         if (from_) {
             scanned_ = delivered_ = *from_;
@@ -114,40 +134,115 @@ private:
         pump();
     }
 
-    // Client messages carry nothing; reading keeps pongs and the close handshake flowing.
+    // Client frames carry nothing but pings, pongs and the close handshake.
     void do_read() {
-        ws_.async_read(read_buf_, [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+        stream().async_read_some(net::buffer(read_chunk_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
             if (ec) return self->teardown(ec);
-            self->read_buf_.clear();
+            self->heard_ = true;
+            self->reader_.feed(std::string_view(self->read_chunk_.data(), n));
+            ws::frame_error error;
+            while (auto f = self->reader_.next(error)) {
+                self->on_frame(*f);
+                if (self->torn_down_) return;
+            }
+            if (self->reader_.failed()) {
+                self->peer_closed_ = true;  // nothing more to expect from a client that broke the protocol
+                return self->begin_close(static_cast<websocket::close_code>(error.close_code), error.why);
+            }
             self->do_read();
         });
     }
 
-    // The strand owns the queue's consumer side while busy_ is true (it is from the start).
+    void on_frame(ws::client_frame& f) {
+        switch (f.op) {
+            case ws::opcode::ping: return queue_control(ws::encode_frame(ws::opcode::pong, f.payload));
+            case ws::opcode::close:
+                peer_closed_ = true;
+                if (close_written_) return teardown({});
+                return begin_close(websocket::close_code::normal, "closed by the client");
+            default: return;  // pongs only prove liveness (heard_); data messages are ignored
+        }
+    }
+
+    void queue_control(std::string frame) {
+        std::lock_guard lock(mutex_);
+        if (closing_) return;
+        control_.push_back(std::move(frame));
+        wake_locked();
+    }
+
+    // A ping after a quiet interval; a second quiet interval ends the connection.
+    void arm_ping() {
+        ping_timer_.expires_after(hub_.options().ping_interval);
+        ping_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+            if (ec || self->torn_down_) return;
+            if (self->heard_) {
+                self->heard_ = false;
+                self->ping_unanswered_ = false;
+            } else if (self->ping_unanswered_) {
+                self->log_.info("live_subscriber_timed_out", {{"request_id", self->request_id_}});
+                return self->teardown({});
+            } else {
+                self->ping_unanswered_ = true;
+                self->queue_control(ws::encode_frame(ws::opcode::ping, {}));
+            }
+            self->arm_ping();
+        });
+    }
+
+    // The strand owns the writing side while busy_ is true (it is from the start): one gathered
+    // write at a time of the pending control frames, then queued events, then the close frame.
     void pump() {
-        live_message next;
+        in_flight_.clear();
+        std::string close_frame;
+        bool leave_hub = false;
         {
             std::unique_lock lock(mutex_);
+            if (close_written_ || close_queued_) return;  // nothing may follow a close frame
+            in_flight_control_.assign(std::make_move_iterator(control_.begin()), std::make_move_iterator(control_.end()));
+            control_.clear();
             if (closing_) {
-                lock.unlock();
-                return send_close();
-            }
-            if (queue_.empty()) {
-                if (!live_) {
-                    lock.unlock();
-                    return catch_up();
+                close_queued_ = true;
+                leave_hub = true;
+                close_frame = ws::encode_close(static_cast<std::uint16_t>(close_code_),
+                                               close_why_ + "; last_position=" + std::to_string(delivered_));
+            } else {
+                std::size_t bytes = 0;
+                while (!queue_.empty() && in_flight_.size() < write_batch_frames && bytes < write_batch_bytes) {
+                    bytes += queue_.front().frame->size();
+                    in_flight_.push_back(std::move(queue_.front()));
+                    queue_.pop_front();
                 }
-                busy_ = false;
+                if (in_flight_.empty() && in_flight_control_.empty()) {
+                    if (!live_) {
+                        lock.unlock();
+                        return catch_up();
+                    }
+                    busy_ = false;
+                    return;
+                }
+            }
+        }
+        if (leave_hub) {
+            hub_.leave(this);
+            if (close_code_ == websocket::close_code::policy_error)
+                log_.warn("live_subscriber_dropped", {{"request_id", request_id_}, {"last_position", delivered_}});
+            arm_close_deadline();
+            in_flight_control_.push_back(std::move(close_frame));
+        }
+        buffers_.clear();
+        for (const auto& c : in_flight_control_) buffers_.emplace_back(c.data(), c.size());
+        for (const auto& m : in_flight_) buffers_.emplace_back(m.frame->data(), m.frame->size());
+        net::async_write(stream(), buffers_, [self = shared_from_this(), closing = leave_hub](boost::system::error_code ec, std::size_t) {
+            if (ec) return self->teardown(ec);
+            if (!self->in_flight_.empty()) self->delivered_ = self->in_flight_.back().position;
+            self->in_flight_control_.clear();
+            if (closing) {
+                self->close_written_ = true;
+                // The client's close answer ends it (see on_frame); the deadline if it never comes.
+                if (self->peer_closed_) return self->teardown({});
                 return;
             }
-            next = std::move(queue_.front());
-            queue_.pop_front();
-        }
-        in_flight_ = std::move(next);
-        ws_.async_write(net::buffer(*in_flight_.text), [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
-            if (ec) return self->teardown(ec);
-            self->delivered_ = self->in_flight_.position;
-            self->in_flight_ = {};
             self->pump();
         });
     }
@@ -157,9 +252,9 @@ private:
     void catch_up() {
         {
             std::unique_lock lock(mutex_);
-            if (closing_) {
+            if (closing_ || !control_.empty()) {
                 lock.unlock();
-                return send_close();
+                return pump();
             }
         }
         const auto published = hub_.published();
@@ -206,8 +301,7 @@ private:
         close_timer_.expires_after(hub_.options().close_timeout);
         close_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
             if (ec) return;
-            boost::system::error_code ignored;
-            beast::get_lowest_layer(self->ws_).socket().close(ignored);
+            self->teardown({});
         });
     }
 
@@ -219,29 +313,12 @@ private:
         close_code_ = code;
         close_why_ = std::move(why);
         queue_.clear();
+        // Armed now: the write in flight may never finish if the client has stopped reading.
         arm_close_deadline();
-        if (busy_) return;  // the write in flight (or the catch-up step) ends in pump() → send_close()
+        if (busy_) return;  // the write in flight (or the catch-up step) ends in pump(), which sends the close
         busy_ = true;
         lock.unlock();
-        send_close();
-    }
-
-    void send_close() {
-        if (close_sent_ || torn_down_) return;
-        close_sent_ = true;
-        hub_.leave(this);
-        std::string reason;
-        {
-            std::lock_guard lock(mutex_);
-            reason = close_why_ + "; last_position=" + std::to_string(delivered_);
-        }
-        if (close_code_ == websocket::close_code::policy_error)
-            log_.warn("live_subscriber_dropped", {{"request_id", request_id_}, {"last_position", delivered_}});
-        // A control frame carries at most 123 bytes of reason.
-        if (reason.size() > 123) reason.erase(0, reason.size() - 123);
-        arm_close_deadline();
-        ws_.async_close(websocket::close_reason(close_code_, reason),
-                        [self = shared_from_this()](boost::system::error_code ec) { self->teardown(ec); });
+        pump();
     }
 
     void teardown(boost::system::error_code) {
@@ -251,18 +328,22 @@ private:
             std::lock_guard lock(mutex_);
             closing_ = true;
             queue_.clear();
+            control_.clear();
         }
         hub_.leave(this);
         timer_.cancel();
+        ping_timer_.cancel();
         close_timer_.cancel();
         boost::system::error_code ignored;
+        beast::get_lowest_layer(ws_).socket().shutdown(net::socket_base::shutdown_both, ignored);
         beast::get_lowest_layer(ws_).socket().close(ignored);
         log_.info("live_subscriber_closed", {{"request_id", request_id_}, {"last_position", delivered_}});
         server_hold_.reset();
     }
 
-    WebSocket ws_;
+    WebSocket ws_;                   // the handshake; then its next layer carries the frames
     net::steady_timer timer_;        // catch-up waiting for the hub
+    net::steady_timer ping_timer_;   // idle pings
     net::steady_timer close_timer_;  // the deadline of a close
     live_hub& hub_;
     logger& log_;
@@ -271,21 +352,29 @@ private:
     const std::string request_id_;
     std::shared_ptr<void> server_hold_;
     upgrade_request req_;
-    beast::flat_buffer read_buf_;
-    live_message in_flight_;
+    std::array<char, 4096> read_chunk_{};
+    ws::client_frame_reader reader_;
+    std::vector<live_message> in_flight_;         // the events of the write in progress
+    std::vector<std::string> in_flight_control_;  // its control frames (pongs, pings, close)
+    std::vector<net::const_buffer> buffers_;
     std::uint64_t scanned_ = 0;    // the log has been considered up to here (catch-up)
-    std::uint64_t delivered_ = 0;  // the last event whose message was written out
+    std::uint64_t delivered_ = 0;  // the last event whose frame was written out
     websocket::close_code close_code_ = websocket::close_code::normal;
     std::string close_why_;
-    bool close_sent_ = false;
+    bool close_written_ = false;
+    bool peer_closed_ = false;
+    bool heard_ = true;             // bytes from the client since the last ping tick
+    bool ping_unanswered_ = false;  // a ping went out after a quiet interval
     bool deadline_armed_ = false;
     bool torn_down_ = false;
 
     std::mutex mutex_;
     std::deque<live_message> queue_;  // guarded by mutex_
+    std::deque<std::string> control_; // guarded by mutex_: pongs and pings to send first
     bool busy_ = true;                // guarded by mutex_: the strand is writing or about to
     bool live_ = false;               // guarded by mutex_: joined the hub
     bool closing_ = false;            // guarded by mutex_
+    bool close_queued_ = false;       // guarded by mutex_: the close frame is written or being written
 };
 
 class live_upgrade final : public websocket_upgrade {

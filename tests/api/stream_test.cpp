@@ -200,8 +200,28 @@ public:
         }
     }
 
+    // Control frames seen while reading (Beast answers the server's pings by itself).
+    void count_control_frames() {
+        ws_.control_callback([this](websocket::frame_type kind, beast::string_view payload) {
+            if (kind == websocket::frame_type::ping) ++pings_received;
+            if (kind == websocket::frame_type::pong) pongs_received.emplace_back(payload);
+        });
+    }
+    void send_ping(const std::string& payload) { ws_.ping(websocket::ping_data(payload.c_str())); }
+    // The closing handshake from the client's side; the error it ended with.
+    boost::system::error_code close_normally() {
+        boost::system::error_code result = net::error::timed_out;
+        ioc_.restart();
+        ws_.async_close(websocket::close_code::normal, [&](boost::system::error_code ec) { result = ec; });
+        ioc_.run_for(safety_limit);
+        closed_ = true;
+        return result;
+    }
+
     unsigned status = 0;
     std::string body;
+    int pings_received = 0;
+    std::vector<std::string> pongs_received;
 
 private:
     net::io_context ioc_;
@@ -432,6 +452,45 @@ TEST_F(live_test, a_stalled_subscriber_is_cut_off_with_its_last_position_and_can
     ASSERT_EQ(resumed.status, 101u);
     EXPECT_EQ(resumed.positions_until(last), range(stalled_seen.back() + 1, last));
     EXPECT_TRUE(server_->wait_for_log("live_subscriber_dropped"));
+}
+
+TEST_F(live_test, pings_keep_a_quiet_subscriber_alive_and_its_own_pings_are_answered) {
+    start({"--live-ping-ms", "100"});
+    ws_client sub(port(), "/v1/stream", op_token_);
+    ASSERT_EQ(sub.status, 101u) << sub.body;
+    sub.count_control_frames();
+    sub.send_ping("are you there");
+    // Quiet for several ping intervals: the server pings, Beast answers, and the stream stays up.
+    http_client other(port());
+    std::uint64_t appended = 0;
+    std::thread later([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(700));
+        appended = append(1, &other);
+    });
+    auto f = sub.next();
+    later.join();
+    ASSERT_EQ(f.what, ws_client::frame::message);
+    EXPECT_EQ(static_cast<std::uint64_t>(f.event.at("position").as_int64()), appended);
+    EXPECT_GE(sub.pings_received, 1);
+    ASSERT_FALSE(sub.pongs_received.empty());
+    EXPECT_EQ(sub.pongs_received.front(), "are you there");
+}
+
+TEST_F(live_test, a_client_that_never_answers_is_dropped_after_two_quiet_intervals) {
+    start({"--live-ping-ms", "100"});
+    ws_client silent(port(), "/v1/stream", op_token_);  // never reads, so never answers a ping
+    ASSERT_EQ(silent.status, 101u) << silent.body;
+    EXPECT_TRUE(server_->wait_for_log("live_subscriber_timed_out"));
+}
+
+TEST_F(live_test, the_client_closing_handshake_is_answered) {
+    start();
+    ws_client sub(port(), "/v1/stream", op_token_);
+    ASSERT_EQ(sub.status, 101u);
+    const auto h = append(2);
+    sub.positions_until(h);
+    EXPECT_FALSE(sub.close_normally());
+    EXPECT_TRUE(server_->wait_for_log("live_subscriber_closed"));
 }
 
 TEST_F(live_test, sigterm_closes_subscribers_with_a_close_frame) {

@@ -33,13 +33,15 @@ struct live_filter {
 // Every event type name of the domain (for validating types=).
 const std::vector<std::string>& event_type_names();
 
-// One event ready for the wire: its position and its JSON text (the GET /v1/events shape).
+// One event ready for the wire: its position and its WebSocket text frame, whose payload is the
+// event's JSON (the GET /v1/events shape). Server frames are unmasked, so one frame serves every
+// subscriber.
 struct live_message {
     std::uint64_t position = 0;
-    std::shared_ptr<const std::string> text;
+    std::shared_ptr<const std::string> frame;
 };
 
-// The JSON text of `e` as a live message.
+// The JSON text of `e` framed as a live message.
 live_message make_live_message(const eventstore::recorded_event& e);
 
 // A subscriber as the hub sees it. `deliver` runs on the hub's thread with the hub's lock held:
