@@ -83,19 +83,21 @@ std::uint64_t live_hub::published() const {
 bool live_hub::try_join(const std::shared_ptr<live_sink>& sink, std::uint64_t seen) {
     std::lock_guard lock(mutex_);
     if (seen != published_) return false;
-    sinks_.push_back(sink);
+    sinks_.push_back({sink, seen});
     return true;
 }
 
 std::uint64_t live_hub::join_now(const std::shared_ptr<live_sink>& sink) {
     std::lock_guard lock(mutex_);
-    sinks_.push_back(sink);
-    return published_;
+    // The hub trails the store by a moment; events committed before this call are not "from now on".
+    const auto after = std::max(published_, store_.head().position);
+    sinks_.push_back({sink, after});
+    return after;
 }
 
 void live_hub::leave(const live_sink* sink) {
     std::lock_guard lock(mutex_);
-    std::erase_if(sinks_, [sink](const auto& s) { return s.get() == sink; });
+    std::erase_if(sinks_, [sink](const subscriber& s) { return s.sink.get() == sink; });
 }
 
 std::size_t live_hub::subscriber_count() const {
@@ -118,10 +120,10 @@ void live_hub::run() {
         auto r = store_.read_from(from, static_cast<std::size_t>(target - from + 1), [&](const eventstore::recorded_event& e) {
             std::optional<live_message> message;  // serialized once, for the first subscriber that wants it
             std::lock_guard lock(mutex_);
-            std::erase_if(sinks_, [&](const std::shared_ptr<live_sink>& sink) {
-                if (!sink->filter().matches(e)) return false;
+            std::erase_if(sinks_, [&](const subscriber& s) {
+                if (e.position <= s.after || !s.sink->filter().matches(e)) return false;
                 if (!message) message = make_live_message(e);
-                return !sink->deliver(*message);
+                return !s.sink->deliver(*message);
             });
             published_ = e.position;
             return true;

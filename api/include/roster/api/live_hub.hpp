@@ -85,7 +85,8 @@ public:
     // published nothing after it, so that the sink gets every later event once: the switch from
     // catch-up to live without gap or duplicate. False: read the log further and try again.
     bool try_join(const std::shared_ptr<live_sink>& sink, std::uint64_t seen);
-    // Subscribes `sink` from now on and returns the position it starts after (live only).
+    // Subscribes `sink` from now on and returns the position it starts after (live only): the
+    // store's head, which the hub may not have published yet; nothing up to it reaches the sink.
     std::uint64_t join_now(const std::shared_ptr<live_sink>& sink);
     void leave(const live_sink* sink);
 
@@ -106,7 +107,11 @@ private:
 
     // Held while fanning one event out; the store's writer never takes it.
     mutable std::mutex mutex_;
-    std::vector<std::shared_ptr<live_sink>> sinks_;  // guarded by mutex_
+    struct subscriber {
+        std::shared_ptr<live_sink> sink;
+        std::uint64_t after = 0;  // events up to this position are not its
+    };
+    std::vector<subscriber> sinks_;  // guarded by mutex_
     std::uint64_t published_ = 0;                    // guarded by mutex_
 
     // What the store's writer touches: a position and a wake-up, nothing a subscriber holds.
