@@ -11,6 +11,7 @@
 #   ROSTER_BENCH_FILTER=REGEX   passed to every bench_* as --benchmark_filter
 #   ROSTER_BENCH_NO_LOADTEST=1  skip ops/loadtest/run.sh
 #   ROSTER_BENCH_README=FILE    the file to update (default README.md)
+#   ROSTER_FANOUT_LOADS="N:R …"  bench_fanout runs, subscribers:events/s (default 1000:5000 1000:100)
 # Parsing uses Google Benchmark's CSV output and awk only (no jq/python on a Debian box).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,18 +60,21 @@ fi
 
 # bench_fanout is not a Google Benchmark binary: it drives a real rosterd with WebSocket
 # subscribers and prints a markdown table (a 1-subscriber baseline row, then the full row).
+# Two runs: the issue's target load, and a load this 2-core machine sustains.
 run_fanout() {
-  local bin=$1 subscribers=1000 rate=5000 seconds=5
-  [[ "$quick" == 1 ]] && { subscribers=50; rate=500; seconds=1; }
-  "$bin" --subscribers "${ROSTER_FANOUT_SUBSCRIBERS:-$subscribers}" --rate "${ROSTER_FANOUT_RATE:-$rate}" \
-    --seconds "$seconds" >"$work/fanout.md" 2>"$work/fanout.err" || {
-    echo "ops/bench.sh: bench_fanout failed:" >&2; cat "$work/fanout.err" >&2; exit 1; }
-  # | subscribers | appended ev/s | delivered msg/s | p50 ms | p99 ms | max ms | order errors | cut off |
-  awk -F'|' -v rate="${ROSTER_FANOUT_RATE:-$rate}" '/^\| [0-9]/ {
-      for (i = 2; i <= 9; i++) gsub(/^ +| +$/, "", $i)
-      printf "| fanout | %s subscriber(s) at %s ev/s | p99 %s ms, p50 %s ms | appended=%s/s, delivered=%s msg/s, order errors=%s, cut off=%s |\n",
-        $2, rate, $6, $5, $3, $4, $8, $9
-    }' "$work/fanout.md" >>"$table"
+  local bin=$1 seconds=5 loads="1000:5000 1000:100" load subscribers rate
+  [[ "$quick" == 1 ]] && { seconds=1; loads="50:500"; }
+  for load in ${ROSTER_FANOUT_LOADS:-$loads}; do
+    subscribers=${load%%:*} rate=${load##*:}
+    "$bin" --subscribers "$subscribers" --rate "$rate" --seconds "$seconds" >"$work/fanout.md" 2>"$work/fanout.err" || {
+      echo "ops/bench.sh: bench_fanout failed:" >&2; cat "$work/fanout.err" >&2; exit 1; }
+    # | subscribers | appended ev/s | delivered msg/s | p50 ms | p99 ms | max ms | order errors | cut off |
+    awk -F'|' -v rate="$rate" '/^\| [0-9]/ {
+        for (i = 2; i <= 9; i++) gsub(/^ +| +$/, "", $i)
+        printf "| fanout | %s subscriber(s) at %s ev/s | p99 %s ms, p50 %s ms | appended=%s/s, delivered=%s msg/s, order errors=%s, cut off=%s |\n",
+          $2, rate, $6, $5, $3, $4, $8, $9
+      }' "$work/fanout.md" >>"$table"
+  done
 }
 
 for target in "${bench_targets[@]}"; do
@@ -110,6 +114,8 @@ for target in "${bench_targets[@]}"; do
       # Benchmark names never contain commas; labels and error messages might, so only the
       # fixed leading columns and the trailing counters are trusted by position.
       name = unquote($1)
+      # The label (e.g. the query of a search case) only when no comma inside it shifted the columns.
+      if (NF == ncol && unquote($8) != "") name = name " (" unquote($8) ")"
       if ($9 == "true") { printf "| %s | %s | error | %s |\n", suite, name, unquote($10); next }
       t = human_time($3, $5)
       if ($7 != "") t = t ", " num($7) " items/s"
