@@ -15,13 +15,6 @@ namespace {
 namespace json = boost::json;
 using headers = std::vector<std::pair<std::string, std::string>>;
 
-std::string read_token(const std::filesystem::path& data_dir) {
-    std::ifstream in(data_dir / "operator.token");
-    std::string t;
-    std::getline(in, t);
-    return t;
-}
-
 struct client {
     http_client& http;
     std::string token;

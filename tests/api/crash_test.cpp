@@ -48,13 +48,6 @@ const json::object create_roles{{"support", json::array{"viewer"}},
 const std::multiset<std::string> create_event_types{"user_created", "member_added", "roles_granted", "invitation_issued"};
 const std::multiset<std::string> grant_event_types{"roles_granted"};
 
-std::string read_token(const std::filesystem::path& data_dir) {
-    std::ifstream in(data_dir / "operator.token");
-    std::string t;
-    std::getline(in, t);
-    return t;
-}
-
 http_reply send(http_client& http, const std::string& token, std::string_view method, const std::string& target,
                 const std::string& body = {}, std::vector<std::pair<std::string, std::string>> extra = {}) {
     extra.emplace_back("Authorization", "Bearer " + token);

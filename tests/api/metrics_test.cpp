@@ -33,13 +33,6 @@ namespace json = boost::json;
 using roster::api::exposition;
 using roster::api::metrics_registry;
 
-std::string read_token(const std::filesystem::path& data_dir) {
-    std::ifstream in(data_dir / "operator.token");
-    std::string t;
-    std::getline(in, t);
-    return t;
-}
-
 // Sample lines ("name{labels} value") keyed by everything before the value.
 std::map<std::string, double> samples(const std::string& text) {
     std::map<std::string, double> out;

@@ -143,6 +143,13 @@ bool http_client::wait_closed() {
     return ec && got == 0;
 }
 
+std::string read_token(const std::filesystem::path& data_dir) {
+    std::ifstream in(data_dir / "operator.token");
+    std::string token;
+    std::getline(in, token);
+    return token;
+}
+
 rosterd_process::rosterd_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args) {
     log_path_ = data_dir.string() + ".stderr.log";
     std::vector<std::string> args{ROSTERD_PATH, "--listen", "127.0.0.1:0", "--data-dir", data_dir.string()};

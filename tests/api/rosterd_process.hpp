@@ -67,6 +67,9 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+// The operator token rosterd wrote into `data_dir` on its first start.
+std::string read_token(const std::filesystem::path& data_dir);
+
 // A running rosterd. The destructor kills it (SIGKILL) if it is still running.
 class rosterd_process {
 public:

@@ -13,13 +13,6 @@ namespace {
 namespace json = boost::json;
 using headers = std::vector<std::pair<std::string, std::string>>;
 
-std::string read_token(const std::filesystem::path& data_dir) {
-    std::ifstream in(data_dir / "operator.token");
-    std::string t;
-    std::getline(in, t);
-    return t;
-}
-
 // A thin client that carries one bearer token.
 struct as {
     http_client& http;

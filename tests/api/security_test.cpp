@@ -73,13 +73,6 @@ std::string replace_all(std::string s, const std::string& from, const std::strin
     return s;
 }
 
-std::string read_token(const std::filesystem::path& data_dir) {
-    std::ifstream in(data_dir / "operator.token");
-    std::string t;
-    std::getline(in, t);
-    return t;
-}
-
 // A problem body without what differs per request by design (none today; kept explicit).
 json::object comparable(const http_reply& r) {
     auto v = r.json();

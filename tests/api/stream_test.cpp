@@ -107,13 +107,6 @@ namespace websocket = beast::websocket;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-std::string read_token(const std::filesystem::path& data_dir) {
-    std::ifstream in(data_dir / "operator.token");
-    std::string t;
-    std::getline(in, t);
-    return t;
-}
-
 // One WebSocket client connection. Every operation is bounded by a time limit (never a timing
 // assertion: a broken server fails the test instead of hanging it).
 class ws_client {

@@ -39,8 +39,7 @@ protected:
                                                            cert_.string(), "--tls-key", key_.string()});
         client_ctx_.load_verify_file(cert_.string());
         client_ctx_.set_verify_mode(ssl::verify_peer);
-        std::ifstream in(tmp_.path() / "data" / "operator.token");
-        std::getline(in, token_);
+        token_ = read_token(tmp_.path() / "data");
     }
 
     // Runs the io_context until `done` or the safety limit (then the test fails, not hangs).

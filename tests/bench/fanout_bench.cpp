@@ -257,9 +257,7 @@ int main(int argc, char** argv) {
 
     temp_dir tmp;
     rosterd_process server(tmp.path() / "data", {"--enable-test-routes", "--threads", std::to_string(cfg.server_threads)});
-    std::ifstream in(tmp.path() / "data" / "operator.token");
-    std::string token;
-    std::getline(in, token);
+    const std::string token = roster::test::read_token(tmp.path() / "data");
 
     std::printf("live fan-out: %zu events/s target, %.0f s measured per phase, rosterd threads %u, client threads %u\n",
                 cfg.rate, cfg.seconds, cfg.server_threads, cfg.client_threads);
