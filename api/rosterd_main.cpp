@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include <boost/asio/post.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/program_options.hpp>
 
 #include <fstream>
@@ -220,6 +222,9 @@ int main(int argc, char** argv) {
         log.warn("projection snapshot failed", {{"error", message}});
     });
     svc.past = &past;
+    // One thread: cold as-of folds queue behind each other instead of taking the CPU from requests.
+    boost::asio::thread_pool slow_reads(1);
+    svc.run_slow_read = [&slow_reads](std::function<void()> read) { boost::asio::post(slow_reads, std::move(read)); };
     roster::api::readiness ready;
     ready.add_check([&store, &reads, ready_max_lag]() -> std::optional<std::string> {
         const auto projected = reads.position();
@@ -283,6 +288,8 @@ int main(int argc, char** argv) {
 
     server.run();
     ready.set(false);
+    // The server drained every request, slow reads included; nothing is left in the pool.
+    slow_reads.join();
     // The server has closed every subscriber; the hub lets go of them before the server's
     // io_context (their executor) is destroyed.
     hub.stop();

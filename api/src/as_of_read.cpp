@@ -37,11 +37,25 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
     if (auto ok = svc.reads.read([&](const projections::read_view& v) { return authorize(v.state); }); !ok)
         return void(reply(problem_from(ok.error()).to_response()));
     if (!svc.past) return void(reply(service_unavailable("As-of reads are not available on this server.").to_response()));
-    auto past = svc.past->at(position);
-    if (!past) return void(reply(service_unavailable(past.error().message).to_response()));
-    auto r = (*past)->read(checked);
-    r.headers.emplace_back("Roster-As-Of", std::to_string(position));
-    reply(std::move(r));
+    // Everything by value: the handler has returned by the time a slow read runs (the request
+    // context itself stays valid until the reply).
+    auto fold_and_answer = [&svc, position, reply, authorize, answer] {
+        try {
+            auto past = svc.past->at(position);
+            if (!past) return void(reply(service_unavailable(past.error().message).to_response()));
+            auto r = (*past)->read([&](const projections::read_view& v) {
+                if (auto ok = authorize(v.state); !ok) return problem_from(ok.error()).to_response();
+                return answer(v);
+            });
+            r.headers.emplace_back("Roster-As-Of", std::to_string(position));
+            reply(std::move(r));
+        } catch (const std::exception& e) {
+            // The responder answers 500 when its last copy goes without a reply.
+            svc.log.error("as_of_read_failed", {{"position", position}, {"error", e.what()}});
+        }
+    };
+    if (svc.run_slow_read) return svc.run_slow_read(std::move(fold_and_answer));
+    fold_and_answer();
 }
 
 }  // namespace roster::api

@@ -83,8 +83,8 @@ void add_account_routes(router& routes, service& svc) {
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    answer_read(svc, ctx, reply,
-                               [&](const state& s) { return authorize_read(s, who->actor, read_kind::account, a); },
-                               [&](const projections::read_view& v) {
+                               [=](const state& s) { return authorize_read(s, who->actor, read_kind::account, a); },
+                               [=](const projections::read_view& v) {
                                    const auto version = v.stream_version(account_stream(a));
                                    return json_with_etag(200, wire::account(*v.state.account(a), version), version);
                                });
@@ -159,8 +159,8 @@ void add_account_routes(router& routes, service& svc) {
                        return void(reply(bad_request("missing_query", "user, account and portal are required.").to_response()));
                    auto p = parse_portal(*portal_text);
                    if (!p) return void(reply(bad_request("invalid_query", "portal must be support, impact or learning.").to_response()));
-                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::access); },
-                               [&](const projections::read_view& v) {
+                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::access); },
+                               [=](const projections::read_view& v) {
                        auto d = access_decision(v.state, user_id{std::string(*user)}, account_id{std::string(*account)}, *p);
                        json::array roles;
                        for (std::size_t i = 0; i < role_count; ++i)

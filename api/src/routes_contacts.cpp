@@ -35,8 +35,8 @@ void add_contact_routes(router& routes, service& svc) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::contacts, a); },
-                               [&](const projections::read_view& v) {
+                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::contacts, a); },
+                               [=](const projections::read_view& v) {
                                    return contacts_response(v.state, a, v.stream_version(account_stream(a)));
                                });
                });
@@ -86,8 +86,8 @@ void add_contact_routes(router& routes, service& svc) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::watchlist, a); },
-                               [&](const projections::read_view& v) {
+                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::watchlist, a); },
+                               [=](const projections::read_view& v) {
                                    return watchlist_response(v.state, a, v.stream_version(account_stream(a)));
                                });
                });
@@ -145,8 +145,8 @@ void add_contact_routes(router& routes, service& svc) {
                    auto t = topic_text ? parse_topic(*topic_text) : std::nullopt;
                    if (!t) return void(reply(bad_request("invalid_query", "topic must be outage, maintenance, security or release.").to_response()));
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::recipients, a); },
-                               [&](const projections::read_view& v) {
+                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::recipients, a); },
+                               [=](const projections::read_view& v) {
                        json::array users;
                        for (const auto& u : recipients(v.state, a, *t))
                            if (const auto* user = v.state.user(u)) users.emplace_back(wire::user(v.state, *user, a));

@@ -174,8 +174,8 @@ void add_user_routes(router& routes, service& svc) {
                    }
                    if (auto c = ctx.query.get("cursor"); c && !c->empty()) q.after = user_id{std::string(*c)};
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::user_list, a); },
-                               [&](const projections::read_view& v) {
+                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_list, a); },
+                               [=](const projections::read_view& v) {
                        auto page = v.directory.query(a, q);
                        if (!page) return bad_request("invalid_cursor", "The cursor does not name a row of this list.").to_response();
                        json::array users;
@@ -195,8 +195,8 @@ void add_user_routes(router& routes, service& svc) {
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   answer_read(svc, ctx, reply, [&](const state& s) { return authorize_read(s, who->actor, read_kind::user_profile, a, u); },
-                               [&](const projections::read_view& v) {
+                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_profile, a, u); },
+                               [=](const projections::read_view& v) {
                        const auto* user = v.state.user(u);
                        const auto* acc = v.state.account(a);
                        if (!user || !acc) return not_found_response("user_not_found", "No such user in this account.");
@@ -224,11 +224,11 @@ void add_user_routes(router& routes, service& svc) {
                    const account_id in_account{std::string(*account)};
                    answer_read(svc, ctx, reply,
                                // The query's own refusals (rights first, then a bad email) are the check.
-                               [&](const state& s) -> result<void> {
+                               [=](const state& s) -> result<void> {
                                    if (auto r = lookup_email(s, who->actor, in_account, *mail); !r) return r.error();
                                    return {};
                                },
-                               [&](const projections::read_view& v) {
+                               [=](const projections::read_view& v) {
                        auto r = lookup_email(v.state, who->actor, in_account, *mail);
                        if (!r) return problem_from(r.error()).to_response();
                        return json_response(200, json::object{{"exists", r->exists},
@@ -301,11 +301,11 @@ void add_user_routes(router& routes, service& svc) {
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
                    answer_read(svc, ctx, reply,
-                               [&](const state& s) -> result<void> {
+                               [=](const state& s) -> result<void> {
                                    if (auto r = removal_preview(s, who->actor, a, u); !r) return r.error();
                                    return {};
                                },
-                               [&](const projections::read_view& v) {
+                               [=](const projections::read_view& v) {
                        auto r = removal_preview(v.state, who->actor, a, u);
                        if (!r) return problem_from(r.error()).to_response();
                        json::object per_portal;

@@ -308,3 +308,41 @@ TEST_F(audit, export_streams_jsonl_and_csv_of_a_range_chunked) {
 
 }  // namespace
 }  // namespace roster::test
+
+namespace roster::test {
+namespace {
+
+// A cold as-of read folds the log (here 100,000 events, no snapshot to start from): with one
+// I/O thread, a request sent during the fold must be answered before it, not after.
+TEST(as_of_off_the_io_threads, a_cold_fold_does_not_hold_up_other_requests) {
+    temp_dir tmp;
+    rosterd_process server(tmp.path() / "data",
+                           {"--threads", "1", "--enable-test-routes", "--snapshot-every", "100000000"});
+    http_client http(server.port());
+    client op{http, read_token(tmp.path() / "data")};
+    ASSERT_EQ(op.post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 201u);
+    std::uint64_t head = 0;
+    for (int i = 0; i < 10; ++i) {
+        auto r = http.request("POST", "/test/append?n=10000");
+        ASSERT_EQ(r.status, 200u) << r.body;
+        head = static_cast<std::uint64_t>(r.json().at("head").as_int64());
+    }
+    // The state just before the head: a fold of the whole log.
+    const auto past = std::to_string(head - 1);
+
+    http_client slow(server.port());
+    slow.send_raw("GET /v1/accounts/acme/users?as_of=" + past + " HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Request-Id: cold-as-of\r\n"
+                  "Authorization: Bearer " + op.token + "\r\n\r\n");
+    http_client quick(server.port());
+    EXPECT_EQ(quick.request("GET", "/healthz", "", {{"X-Request-Id", "quick-during-fold"}}).status, 200u);
+    auto cold = slow.read_reply();
+    EXPECT_EQ(cold.status, 200u) << cold.body;
+    EXPECT_EQ(cold.header("roster-as-of").value_or(""), past);
+
+    ASSERT_TRUE(server.wait_for_log("\"cold-as-of\""));
+    const auto log = server.log_text();
+    EXPECT_LT(log.find("\"quick-during-fold\""), log.find("\"cold-as-of\"")) << "the fold held up the only I/O thread:\n" << log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
+}
+
+}  // namespace
+}  // namespace roster::test

@@ -26,6 +26,9 @@ struct service {
     std::function<domain::timestamp()> now;
     // As-of reads (`as_of=` on projection GETs); null = as_of is answered 503.
     projections::past_states* past = nullptr;
+    // Runs a slow read (a cold as-of fold: up to a snapshot interval of events, ~0.5 s) away from
+    // the I/O threads, which would otherwise stall every connection they serve. Empty: inline.
+    std::function<void(std::function<void()>)> run_slow_read{};
 };
 
 // The authenticated caller of one request.
