@@ -18,6 +18,9 @@ template <class... Fs>
 struct overloaded : Fs... {
     using Fs::operator()...;
 };
+// Spelled out for clang 14 (the fuzz build), which lacks aggregate deduction (P1816).
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
 
 template <class Builder>
 void set_text(Builder&& setter, const std::string& s) {
