@@ -1,6 +1,7 @@
 // Private: the Cap'n Proto side of the codec, shared by codec.cpp and store.cpp.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 
@@ -18,14 +19,15 @@ inline std::string str(capnp::Text::Reader t) { return std::string(t.begin(), t.
 
 // Reader options for a stored message of `words` words. Cap'n Proto charges a list of zero-sized
 // structs one word per element against the traversal limit whatever its encoded size, so under
-// the default limit (8 Mi words) a 100-byte payload can claim millions of list elements: decoding
-// then allocates hundreds of MB, and the event re-encodes (every element then has a pointer) to
-// more than the default limit, so it could not be read back. A limit proportional to the message
-// bounds what a reader materialises by the size of what it was given. The factor leaves room for
-// lists read twice (size, then elements) and for callers reading a field more than once.
+// the default limit (8 Mi words) a 48-byte payload can claim millions of list elements: decoding
+// then allocates hundreds of MB, and the event re-encodes (each element then holds a pointer) to
+// more than the default limit, so it could not be read back. The limit follows the message size
+// (the factor leaves room for lists read twice, size then elements), with a floor for the one
+// legitimate amplification: a list whose elements are all default values (e.g. contacts_saved
+// unassigning primary_customer_admin) encodes as zero-sized structs. At most 32 Ki of those.
 inline capnp::ReaderOptions reader_options(std::size_t words) {
     capnp::ReaderOptions o;
-    o.traversalLimitInWords = 8 * words + 64;
+    o.traversalLimitInWords = std::max<std::size_t>(8 * words, std::size_t{64} * 1024);
     return o;
 }
 
