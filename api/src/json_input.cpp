@@ -1,5 +1,6 @@
 #include "roster/api/json_input.hpp"
 
+#include <algorithm>
 #include <set>
 #include <vector>
 
@@ -21,6 +22,10 @@ std::string_view trim(std::string_view s) {
     while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
     while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
     return s;
+}
+
+bool printable_ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 // A SAX handler that only watches object keys: Boost.JSON's DOM keeps the last of duplicate
@@ -79,9 +84,13 @@ boost::system::result<boost::json::object, problem> parse_json_object_body(const
     if (ctx.body.empty() && allow_empty) return boost::json::object{};
     auto ct = ctx.header("content-type");
     std::string media = ct ? to_lower_ascii(trim(ct->substr(0, ct->find(';')))) : std::string();
-    if (media != "application/json")
-        return unsupported_media_type(ct ? "The body must be application/json, not " + std::string(*ct) + "."
-                                         : "The body must be application/json (Content-Type is missing).");
+    if (media != "application/json") {
+        if (!ct) return unsupported_media_type("The body must be application/json (Content-Type is missing).");
+        // Header values may hold any byte (obs-text): quoting one that is not printable ASCII would
+        // put invalid UTF-8 in the problem document, which strict JSON clients then cannot read.
+        if (!printable_ascii(*ct)) return unsupported_media_type("The body must be application/json.");
+        return unsupported_media_type("The body must be application/json, not " + std::string(*ct) + ".");
+    }
     boost::system::error_code ec;
     boost::json::parse_options opts;  // strict: no comments, no trailing commas, valid UTF-8
     opts.max_depth = 32;

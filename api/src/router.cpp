@@ -134,7 +134,8 @@ boost::system::result<route_match, problem> router::match(std::string_view metho
     for (std::size_t i = 0; i < segs.size(); ++i)
         if (is_param_segment(found->segments[i]))
             m.path_params.add(found->segments[i].substr(1, found->segments[i].size() - 2), std::move(segs[i]));
-    m.query = to_name_values(url.params());
+    // Boost.URL counts one empty-named parameter in a bare '?' (parse_query counts none).
+    if (!url.encoded_query().empty()) m.query = to_name_values(url.params());
     return m;
 }
 

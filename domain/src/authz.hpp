@@ -14,6 +14,9 @@ template <class... Fs>
 struct overloaded : Fs... {
     using Fs::operator()...;
 };
+// Spelled out for clang 14 (the fuzz build), which lacks aggregate deduction (P1816).
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
 
 // The user behind a user principal, refused (401) when unknown, retired or locked: their tokens
 // no longer work, so nothing they send can be acted on. nullptr for non-user principals.

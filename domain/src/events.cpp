@@ -9,6 +9,9 @@ template <class... Fs>
 struct overloaded : Fs... {
     using Fs::operator()...;
 };
+// Spelled out for clang 14 (the fuzz build), which lacks aggregate deduction (P1816).
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
 
 }  // namespace
 

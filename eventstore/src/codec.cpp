@@ -18,6 +18,9 @@ template <class... Fs>
 struct overloaded : Fs... {
     using Fs::operator()...;
 };
+// Spelled out for clang 14 (the fuzz build), which lacks aggregate deduction (P1816).
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
 
 template <class Builder>
 void set_text(Builder&& setter, const std::string& s) {
@@ -333,7 +336,7 @@ result<domain::event> decode_event(std::string_view bytes) {
     std::memcpy(words.begin(), bytes.data(), bytes.size());
     kj::ArrayPtr<const capnp::word> segment = words;
     try {
-        capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1));
+        capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1), detail::reader_options(words.size()));
         return detail::read_payload(reader.getRoot<schema::Payload>());
     } catch (const kj::Exception& ex) {
         return error{errc::corrupt, std::string("malformed payload: ") + ex.getDescription().cStr(), {}, 0, 0};

@@ -234,7 +234,7 @@ result<void> with_envelope(const rocksdb::Slice& value, word_view& words, F&& f)
         return make_error(errc::corrupt, "stored envelope is not a whole number of words");
     auto segment = words.view(value);
     try {
-        capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1));
+        capnp::SegmentArrayMessageReader reader(kj::arrayPtr(&segment, 1), detail::reader_options(segment.size()));
         return f(reader.getRoot<schema::Envelope>());
     } catch (const kj::Exception& ex) {
         return make_error(errc::corrupt, std::string("malformed envelope: ") + ex.getDescription().cStr());

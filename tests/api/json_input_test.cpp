@@ -134,6 +134,24 @@ TEST(parse_json_object_body, refuses_other_content_types_with_415) {
     }
 }
 
+// Found by fuzz_request_target (tests/fuzz/regressions/fuzz_request_target/): the 415 detail
+// quoted the Content-Type byte for byte, so a header with obs-text made the problem document
+// invalid UTF-8, which strict JSON parsers refuse.
+TEST(parse_json_object_body, the_415_document_stays_valid_json_whatever_the_header_bytes) {
+    for (const std::string& ct : std::vector<std::string>{"text/\xad", "text/plain\x01", std::string("a\0b", 3)}) {
+        auto r = parse_json_object_body(body(ct, R"({"a":1})"));
+        ASSERT_FALSE(r);
+        EXPECT_EQ(r.error().status, 415u);
+        boost::system::error_code ec;
+        boost::json::parse(r.error().to_response().body, ec);
+        EXPECT_FALSE(ec) << r.error().to_response().body;
+        EXPECT_EQ(r.error().detail.find(ct), std::string::npos);
+    }
+    auto plain = parse_json_object_body(body("text/plain", "x"));
+    ASSERT_FALSE(plain);
+    EXPECT_NE(plain.error().detail.find("text/plain"), std::string::npos);
+}
+
 TEST(parse_json_object_body, refuses_malformed_json_and_non_objects) {
     for (auto text : {R"({"a":1,})", R"({"a":1} trailing)", "{/*c*/}", "", R"({"a":"\xff"})"}) {
         auto r = parse_json_object_body(body("application/json", text));

@@ -97,6 +97,22 @@ TEST_F(router_test, query_is_decoded_into_the_match) {
     EXPECT_FALSE(m->query.get("missing").has_value());
 }
 
+// Found by fuzz_request_target (tests/fuzz/regressions/fuzz_request_target/): "/path?" gave
+// handlers one parameter with an empty name, where parse_query found none.
+TEST_F(router_test, a_bare_question_mark_is_an_empty_query) {
+    for (const char* target : {"/v1/users/lookup?", "/v1/users/lookup"}) {
+        auto m = r_.match("GET", target);
+        ASSERT_TRUE(m) << target;
+        EXPECT_TRUE(m->query.empty()) << target;
+        auto q = parse_query(target);
+        ASSERT_TRUE(q) << target;
+        EXPECT_TRUE(q->empty()) << target;
+    }
+    auto two = r_.match("GET", "/v1/users/lookup?&");
+    ASSERT_TRUE(two);
+    EXPECT_EQ(two->query.items(), parse_query("/v1/users/lookup?&")->items());
+}
+
 TEST_F(router_test, handler_is_the_registered_one) {
     auto m = r_.match("GET", "/healthz");
     ASSERT_TRUE(m);

@@ -2,11 +2,13 @@
 #include <sys/stat.h>
 
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "../fuzz/route_table.hpp"
 #include "rosterd_process.hpp"
 
 namespace roster::test {
@@ -271,6 +273,25 @@ TEST_F(rosterd_test, openapi_lists_the_served_routes) {
     EXPECT_TRUE(paths.at("/v1/openapi.json").as_object().contains("get"));
     EXPECT_TRUE(paths.at("/v1/accounts/{a}/users/{u}/deactivate").as_object().contains("post"));
     EXPECT_TRUE(paths.at("/test/echo").as_object().contains("post"));
+}
+
+// fuzz_request_target matches against a copy of the route table (the fuzz build cannot register
+// the real routes): it must stay the table rosterd serves.
+TEST_F(rosterd_test, fuzz_route_table_is_the_served_one) {
+    auto& s = start({"--enable-test-routes"});
+    http_client c(s.port());
+    auto r = c.request("GET", "/v1/openapi.json");
+    ASSERT_EQ(r.status, 200u);
+    const auto doc = r.json();
+    std::set<std::string> served, fuzzed;
+    for (const auto& [path, ops] : doc.at("paths").as_object())
+        for (const auto& op : ops.as_object()) {
+            std::string method(op.key());
+            for (char& ch : method) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+            served.insert(method + " " + std::string(path));
+        }
+    for (const auto& e : fuzz::rosterd_routes) fuzzed.insert(std::string(e.method) + " " + std::string(e.path_template));
+    EXPECT_EQ(served, fuzzed);
 }
 
 TEST_F(rosterd_test, logs_are_json_lines_without_secrets) {

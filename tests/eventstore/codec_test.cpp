@@ -102,5 +102,42 @@ TEST(Codec, GarbageIsCorruptNotACrash) {
     EXPECT_FALSE(decode_event(bytes).has_value());
 }
 
+// Found by fuzz_event_decoder (tests/fuzz/regressions/fuzz_event_decoder/): a list of zero-sized
+// structs costs 8 bytes whatever its element count, and Cap'n Proto's default traversal limit let
+// it claim millions of elements. The event decoded into millions of subscriptions and its own
+// encoding was then too large to decode. The decoder's limit now follows the payload size (with a
+// floor for legitimately all-default lists, tested below).
+TEST(Codec, ListOfZeroSizedStructsCannotAmplifyAPayload) {
+    auto word = [](std::uint64_t w) {
+        std::string out(8, '\0');
+        for (int i = 0; i < 8; ++i) out[i] = static_cast<char>(w >> (8 * i));
+        return out;
+    };
+    const std::uint64_t count = 3'000'000;
+    const std::string bytes = word(0x0001'0001'0000'0000)  // root: Payload, 1 data word, 1 pointer
+                              + word(15)                    // union tag: watchlistChanged
+                              + word(0x0002'0000'0000'0000)  // -> WatchlistChanged, 2 pointers
+                              + word(0)                     // account: null
+                              + word(0x0000'0007'0000'0001)  // subscriptions: composite list, 0 words
+                              + word(count << 2);           // tag: `count` elements of 0 words
+    auto back = decode_event(bytes);
+    ASSERT_FALSE(back.has_value());
+    EXPECT_EQ(back.error().code, errc::corrupt);
+}
+
+TEST(Codec, LargeListsStillRoundTrip) {
+    domain::watchlist_changed w{domain::account_id("a"), {}};
+    for (int i = 0; i < 20'000; ++i) w.subscriptions.push_back({domain::user_id(), {}});
+    w.subscriptions.push_back({domain::user_id("u"), {domain::topic::outage}});
+    // All-default elements encode as zero-sized structs, a few bytes for the whole list.
+    domain::contacts_saved c{domain::account_id("a"), {}};
+    for (int i = 0; i < 20'000; ++i) c.assignments.push_back({domain::contact_role::primary_customer_admin, domain::user_id()});
+    for (const domain::event& e : {domain::event(w), domain::event(c)}) {
+        auto back = decode_event(encode_event(e));
+        ASSERT_TRUE(back.has_value()) << back.error().message;
+        EXPECT_EQ(*back, e);
+    }
+}
+
 }  // namespace
 }  // namespace roster::eventstore
