@@ -33,17 +33,6 @@ namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
-temp_dir::temp_dir() {
-    auto pattern = (std::filesystem::temp_directory_path() / "roster-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
-    path_ = pattern;
-}
-
-temp_dir::~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-}
-
 std::optional<std::string> http_reply::header(const std::string& name) const {
     auto it = headers.find(name);
     if (it == headers.end()) return std::nullopt;

@@ -17,22 +17,13 @@
 
 #include <boost/json/value.hpp>
 
+#include "temp_dir.hpp"
+
 namespace roster::test {
 
 inline constexpr std::chrono::seconds safety_limit{20};
 
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class temp_dir {
-public:
-    temp_dir();
-    ~temp_dir();
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
-};
+using temp_dir = test_support::temp_dir;
 
 struct http_reply {
     unsigned status = 0;

@@ -16,27 +16,16 @@
 #include <rocksdb/write_batch.h>
 
 #include "roster/eventstore/store.hpp"
+#include "temp_dir.hpp"
 
 namespace {
 
 using namespace roster;
 using clock_type = std::chrono::steady_clock;
 
-class temp_dir {
+class temp_dir : public test_support::temp_dir {
 public:
-    temp_dir() {
-        std::random_device rd;
-        path_ = std::filesystem::temp_directory_path() / ("roster-es-bench-" + std::to_string(rd()) + std::to_string(rd()));
-        std::filesystem::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
+    temp_dir() : test_support::temp_dir("roster-es-bench") {}
 };
 
 std::string be64(std::uint64_t v) {

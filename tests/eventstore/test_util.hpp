@@ -12,30 +12,15 @@
 
 #include "roster/domain/events.hpp"
 #include "roster/eventstore/store.hpp"
+#include "temp_dir.hpp"
 
 namespace roster::eventstore::testing {
 
-// A fresh directory under the system temp dir, removed with everything in it on destruction.
-class temp_dir {
+// A fresh temporary directory; the store goes in db().
+class temp_dir : public test_support::temp_dir {
 public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        std::random_device rd;
-        path_ = std::filesystem::temp_directory_path() /
-                ("roster-es-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(rd()));
-        std::filesystem::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-    std::filesystem::path db() const { return path_ / "db"; }
-
-private:
-    std::filesystem::path path_;
+    temp_dir() : test_support::temp_dir("roster-es") {}
+    std::filesystem::path db() const { return path() / "db"; }
 };
 
 inline domain::email mail(const std::string& s) { return *domain::email::parse(s); }

@@ -15,28 +15,13 @@
 #include "roster/domain/decide.hpp"
 #include "roster/domain/state.hpp"
 #include "roster/eventstore/store.hpp"
+#include "temp_dir.hpp"
 
 namespace roster::projections::testing {
 
-class temp_dir {
+class temp_dir : public test_support::temp_dir {
 public:
-    temp_dir() {
-        static std::atomic<int> counter{0};
-        std::random_device rd;
-        path_ = std::filesystem::temp_directory_path() /
-                ("roster-proj-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" + std::to_string(rd()));
-        std::filesystem::create_directories(path_);
-    }
-    ~temp_dir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path_, ec);
-    }
-    temp_dir(const temp_dir&) = delete;
-    temp_dir& operator=(const temp_dir&) = delete;
-    const std::filesystem::path& path() const { return path_; }
-
-private:
-    std::filesystem::path path_;
+    temp_dir() : test_support::temp_dir("roster-proj") {}
 };
 
 inline std::string fake_hash(std::uint64_t n) {
