@@ -10,12 +10,7 @@ namespace roster::api {
 namespace {
 
 problem conflict(std::string code, std::string detail) {
-    problem p;
-    p.status = 409;
-    p.code = std::move(code);
-    p.title = "Conflict";
-    p.detail = std::move(detail);
-    return p;
+    return make_problem(409, std::move(code), "Conflict", std::move(detail));
 }
 
 // `to` must name a path strictly inside `root` after normalization ("..", duplicate slashes),
@@ -43,12 +38,8 @@ void add_admin_routes(router& routes, service& svc, std::filesystem::path backup
                    auto cmd = begin_json_command(svc, ctx, reply);
                    if (!cmd) return;
                    if (!std::holds_alternative<domain::operator_principal>(cmd->who.actor)) {
-                       problem p;
-                       p.status = 403;
-                       p.code = "operator_only";
-                       p.title = "Forbidden";
-                       p.detail = "You do not have access to this feature.";
-                       return void(reply(p.to_response()));
+                       return void(reply(make_problem(403, "operator_only", "Forbidden", "You do not have access to this feature.")
+                                             .to_response()));
                    }
                    json_reader in(cmd->body);
                    auto to = in.required_string("to");

@@ -48,24 +48,17 @@ std::optional<response> parse_outcome(std::string_view bytes) {
 }
 
 problem precondition_failed(const std::string& stream, std::uint64_t expected, std::uint64_t actual) {
-    problem p;
-    p.status = 412;
-    p.code = "version_mismatch";
-    p.title = "Precondition Failed";
-    p.detail = "The resource changed since it was read (If-Match " + std::to_string(expected) + ", now " +
-               std::to_string(actual) + "); read it again and retry.";
+    auto p = make_problem(412, "version_mismatch", "Precondition Failed",
+                          "The resource changed since it was read (If-Match " + std::to_string(expected) + ", now " +
+                              std::to_string(actual) + "); read it again and retry.");
     p.extra["stream"] = stream;
     p.extra["current_version"] = actual;
     return p;
 }
 
 problem idempotency_mismatch() {
-    problem p;
-    p.status = 422;
-    p.code = "idempotency_key_reused";
-    p.title = "Unprocessable Content";
-    p.detail = "This Idempotency-Key was already used with a different request.";
-    return p;
+    return make_problem(422, "idempotency_key_reused", "Unprocessable Content",
+                        "This Idempotency-Key was already used with a different request.");
 }
 
 }  // namespace

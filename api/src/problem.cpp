@@ -34,8 +34,7 @@ void throw_exception_from_error(const problem& p, const boost::source_location&)
     throw std::logic_error("unchecked problem result: " + p.code + ": " + p.detail);
 }
 
-namespace {
-problem make(unsigned status, std::string code, std::string title, std::string detail) {
+problem make_problem(unsigned status, std::string code, std::string title, std::string detail) {
     problem p;
     p.status = status;
     p.code = std::move(code);
@@ -43,45 +42,44 @@ problem make(unsigned status, std::string code, std::string title, std::string d
     p.detail = std::move(detail);
     return p;
 }
-}  // namespace
 
 problem bad_request(std::string code, std::string detail) {
-    return make(400, std::move(code), "Bad Request", std::move(detail));
+    return make_problem(400, std::move(code), "Bad Request", std::move(detail));
 }
 
-problem not_found(std::string detail) { return make(404, "route_not_found", "Not Found", std::move(detail)); }
+problem not_found(std::string detail) { return make_problem(404, "route_not_found", "Not Found", std::move(detail)); }
 
 problem method_not_allowed(std::string_view allow) {
-    auto p = make(405, "method_not_allowed", "Method Not Allowed",
+    auto p = make_problem(405, "method_not_allowed", "Method Not Allowed",
                   "This resource supports only: " + std::string(allow) + ".");
     p.headers.emplace_back("Allow", std::string(allow));
     return p;
 }
 
 problem unsupported_media_type(std::string detail) {
-    return make(415, "unsupported_media_type", "Unsupported Media Type", std::move(detail));
+    return make_problem(415, "unsupported_media_type", "Unsupported Media Type", std::move(detail));
 }
 
 problem payload_too_large(std::size_t limit_bytes) {
-    auto p = make(413, "payload_too_large", "Payload Too Large",
+    auto p = make_problem(413, "payload_too_large", "Payload Too Large",
                   "The request body exceeds the limit of " + std::to_string(limit_bytes) + " bytes.");
     p.extra["limit_bytes"] = limit_bytes;
     return p;
 }
 
 problem request_timeout() {
-    return make(408, "request_timeout", "Request Timeout", "The request was not received in time.");
+    return make_problem(408, "request_timeout", "Request Timeout", "The request was not received in time.");
 }
 
 problem internal_error(std::string_view request_id) {
-    auto p = make(500, "internal_error", "Internal Server Error",
+    auto p = make_problem(500, "internal_error", "Internal Server Error",
                   "The server failed to handle the request; it has been logged.");
     if (!request_id.empty()) p.extra["request_id"] = request_id;
     return p;
 }
 
 problem service_unavailable(std::string detail) {
-    return make(503, "service_unavailable", "Service Unavailable", std::move(detail));
+    return make_problem(503, "service_unavailable", "Service Unavailable", std::move(detail));
 }
 
 response json_response(unsigned status, const boost::json::value& body) {

@@ -16,12 +16,7 @@ namespace json = boost::json;
 using namespace roster::domain;
 
 response not_found_response(std::string code, std::string detail) {
-    problem p;
-    p.status = 404;
-    p.code = std::move(code);
-    p.title = "Not Found";
-    p.detail = std::move(detail);
-    return p.to_response();
+    return make_problem(404, std::move(code), "Not Found", std::move(detail)).to_response();
 }
 
 namespace {

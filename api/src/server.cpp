@@ -270,12 +270,10 @@ private:
         }
         if (ec == http::error::body_limit) return respond_error(payload_too_large(opts().max_body_bytes).to_response(), true);
         if (ec == http::error::header_limit) {
-            problem p;
-            p.status = 431;
-            p.code = "header_too_large";
-            p.title = "Request Header Fields Too Large";
-            p.detail = "The request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes.";
-            return respond_error(p.to_response(), true);
+            return respond_error(make_problem(431, "header_too_large", "Request Header Fields Too Large",
+                                              "The request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes.")
+                                     .to_response(),
+                                 true);
         }
         if (ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::partial_message)
             return respond_error(bad_request("malformed_request", "The request is not valid HTTP/1.1: " + ec.message() + ".")
@@ -378,12 +376,9 @@ private:
 
     void start_upgrade(response r) {
         if (!parser_ || !beast::websocket::is_upgrade(parser_->get())) {
-            problem p;
-            p.status = 426;
-            p.code = "upgrade_required";
-            p.title = "Upgrade Required";
-            p.detail = "This resource is a WebSocket; connect with an HTTP/1.1 WebSocket upgrade request.";
-            response refusal = p.to_response();
+            response refusal = make_problem(426, "upgrade_required", "Upgrade Required",
+                                            "This resource is a WebSocket; connect with an HTTP/1.1 WebSocket upgrade request.")
+                                   .to_response();
             refusal.headers.emplace_back("Upgrade", "websocket");
             refusal.headers.emplace_back("Connection", "Upgrade");
             phase_ = phase::handling;

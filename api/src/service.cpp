@@ -30,11 +30,7 @@ std::string sha256_hex(std::string_view data) {
 
 std::optional<caller> authenticate(service& svc, const request_context& ctx, const responder& reply) {
     auto unauthorized = [&](std::string detail) {
-        problem p;
-        p.status = 401;
-        p.code = "unauthenticated";
-        p.title = "Unauthorized";
-        p.detail = std::move(detail);
+        auto p = make_problem(401, "unauthenticated", "Unauthorized", std::move(detail));
         p.headers.emplace_back("WWW-Authenticate", "Bearer");
         reply(p.to_response());
         return std::nullopt;

@@ -32,6 +32,9 @@ struct problem {
     response to_response() const;
 };
 
+// Any problem: the one place its fields are filled in.
+problem make_problem(unsigned status, std::string code, std::string title, std::string detail);
+
 // The problems the HTTP layer itself raises. Titles are fixed per code; details vary.
 problem bad_request(std::string code, std::string detail);       // 400
 problem not_found(std::string detail);                           // 404 route_not_found
