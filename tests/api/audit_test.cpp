@@ -15,23 +15,7 @@ namespace {
 namespace json = boost::json;
 using headers = std::vector<std::pair<std::string, std::string>>;
 
-struct client {
-    http_client& http;
-    std::string token;
-    http_reply call(std::string_view method, std::string_view target, const json::value* body = nullptr) {
-        headers extra{{"Authorization", "Bearer " + token}};
-        std::string payload;
-        if (body) {
-            payload = json::serialize(*body);
-            extra.emplace_back("Content-Type", "application/json");
-        }
-        return http.request(method, target, payload, extra);
-    }
-    http_reply get(std::string_view target) { return call("GET", target); }
-    http_reply post(std::string_view target, const json::value& body) { return call("POST", target, &body); }
-    http_reply put(std::string_view target, const json::value& body) { return call("PUT", target, &body); }
-    http_reply del(std::string_view target) { return call("DELETE", target); }
-};
+using client = bearer_client;
 
 std::string code_of(const http_reply& r) {
     auto v = r.json();

@@ -25,6 +25,7 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 namespace roster::test {
 
@@ -130,6 +131,17 @@ bool http_client::wait_closed() {
         });
     });
     return ec && got == 0;
+}
+
+http_reply bearer_client::call(std::string_view method, std::string_view target, const boost::json::value* body,
+                               headers extra) {
+    if (!token.empty()) extra.emplace_back("Authorization", "Bearer " + token);
+    std::string payload;
+    if (body) {
+        payload = boost::json::serialize(*body);
+        extra.emplace_back("Content-Type", "application/json");
+    }
+    return http.request(method, target, payload, extra);
 }
 
 std::string read_token(const std::filesystem::path& data_dir) {

@@ -58,6 +58,24 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+// An http_client plus one bearer token (none when empty); JSON bodies are sent as such.
+struct bearer_client {
+    using headers = std::vector<std::pair<std::string, std::string>>;
+    http_client& http;
+    std::string token;
+
+    http_reply call(std::string_view method, std::string_view target, const boost::json::value* body = nullptr,
+                    headers extra = {});
+    http_reply get(std::string_view target) { return call("GET", target); }
+    http_reply post(std::string_view target, const boost::json::value& body, headers extra = {}) {
+        return call("POST", target, &body, std::move(extra));
+    }
+    http_reply put(std::string_view target, const boost::json::value& body, headers extra = {}) {
+        return call("PUT", target, &body, std::move(extra));
+    }
+    http_reply del(std::string_view target, headers extra = {}) { return call("DELETE", target, nullptr, std::move(extra)); }
+};
+
 // The operator token rosterd wrote into `data_dir` on its first start.
 std::string read_token(const std::filesystem::path& data_dir);
 

@@ -13,25 +13,7 @@ namespace {
 namespace json = boost::json;
 using headers = std::vector<std::pair<std::string, std::string>>;
 
-// A thin client that carries one bearer token.
-struct as {
-    http_client& http;
-    std::string token;
-
-    http_reply call(std::string_view method, std::string_view target, const json::value* body = nullptr, headers extra = {}) {
-        if (!token.empty()) extra.emplace_back("Authorization", "Bearer " + token);
-        std::string payload;
-        if (body) {
-            payload = json::serialize(*body);
-            extra.emplace_back("Content-Type", "application/json");
-        }
-        return http.request(method, target, payload, extra);
-    }
-    http_reply get(std::string_view target) { return call("GET", target); }
-    http_reply post(std::string_view target, const json::value& body, headers extra = {}) { return call("POST", target, &body, extra); }
-    http_reply put(std::string_view target, const json::value& body, headers extra = {}) { return call("PUT", target, &body, extra); }
-    http_reply del(std::string_view target, headers extra = {}) { return call("DELETE", target, nullptr, extra); }
-};
+using as = bearer_client;
 
 std::string code_of(const http_reply& r) {
     auto v = r.json();
