@@ -2,7 +2,6 @@
 // SIGKILLs it at random moments. After every kill the chain must verify (rosterctl, server
 // stopped), every acknowledged command must be in the log and in the projections, no command is
 // half-applied, and retrying an unanswered command with its Idempotency-Key applies it once.
-#include <spawn.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -19,8 +18,8 @@
 #include <gtest/gtest.h>
 
 #include "rosterd_process.hpp"
+#include "spawn.hpp"
 
-extern char** environ;
 
 namespace roster::test {
 namespace {
@@ -64,26 +63,13 @@ http_reply send_command(http_client& http, const std::string& token, const comma
 
 // rosterctl verify on the stopped server's data directory; returns {exit code, stdout}.
 std::pair<int, std::string> rosterctl_verify(const std::filesystem::path& data_dir) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn_file_actions_addclose(&actions, fds[1]);
-    std::string exe = ROSTERCTL_PATH, verb = "verify", flag = "--data-dir", dir = data_dir.string();
-    char* argv[] = {exe.data(), verb.data(), flag.data(), dir.data(), nullptr};
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (rc != 0) throw std::runtime_error("posix_spawn rosterctl failed");
+    auto child = test_support::spawn_with_stdout_pipe({ROSTERCTL_PATH, "verify", "--data-dir", data_dir.string()});
     std::string out;
     char buf[4096];
-    for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
-    ::close(fds[0]);
+    for (ssize_t n; (n = ::read(child.stdout_fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
+    ::close(child.stdout_fd);
     int status = 0;
-    ::waitpid(pid, &status, 0);
+    ::waitpid(child.pid, &status, 0);
     return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
 

@@ -2,7 +2,6 @@
 // that every position it acknowledged is durable and the log is dense and verifies.
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,8 +13,8 @@
 #include <gtest/gtest.h>
 
 #include "test_util.hpp"
+#include "spawn.hpp"
 
-extern char** environ;
 
 namespace roster::eventstore {
 namespace {
@@ -24,27 +23,16 @@ using namespace testing;
 
 // Runs the child for `run_for`, kills it with SIGKILL and returns every position it acknowledged.
 std::vector<std::uint64_t> run_and_kill(const std::filesystem::path& db, std::chrono::milliseconds run_for) {
-    int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe");
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-    posix_spawn_file_actions_addclose(&actions, fds[0]);
-    posix_spawn_file_actions_addclose(&actions, fds[1]);
-    std::string exe = ROSTER_CRASH_CHILD, dir = db.string(), threads = "4";
-    char* argv[] = {exe.data(), dir.data(), threads.data(), nullptr};
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, exe.c_str(), &actions, nullptr, argv, environ);
-    posix_spawn_file_actions_destroy(&actions);
-    ::close(fds[1]);
-    if (rc != 0) throw std::runtime_error("posix_spawn failed");
+    const auto child = test_support::spawn_with_stdout_pipe({ROSTER_CRASH_CHILD, db.string(), "4"});
+    const pid_t pid = child.pid;
+    const int out = child.stdout_fd;
 
     std::string bytes;
     char buf[4096];
     auto read_some = [&](int timeout_ms) {
-        pollfd p{fds[0], POLLIN, 0};
+        pollfd p{out, POLLIN, 0};
         if (::poll(&p, 1, timeout_ms) <= 0) return false;
-        const auto n = ::read(fds[0], buf, sizeof buf);
+        const auto n = ::read(out, buf, sizeof buf);
         if (n <= 0) return false;
         bytes.append(buf, static_cast<std::size_t>(n));
         return true;
@@ -58,7 +46,7 @@ std::vector<std::uint64_t> run_and_kill(const std::filesystem::path& db, std::ch
     // Everything written before the kill is still in the pipe: drain it to EOF.
     while (read_some(5000)) {
     }
-    ::close(fds[0]);
+    ::close(out);
     int status = 0;
     ::waitpid(pid, &status, 0);
     if (!(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL))
