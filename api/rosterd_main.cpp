@@ -10,8 +10,6 @@
 #include <string>
 #include <thread>
 
-#include <boost/asio/post.hpp>
-#include <boost/asio/thread_pool.hpp>
 #include <boost/program_options.hpp>
 
 #include <fstream>
@@ -19,11 +17,14 @@
 
 #include "roster/api/admin_routes.hpp"
 #include "roster/api/command_processor.hpp"
+#include "roster/api/fair_pool.hpp"
 #include "roster/api/live_hub.hpp"
 #include "roster/api/live_stream.hpp"
 #include "roster/api/metrics.hpp"
 #include "roster/api/log.hpp"
 #include "roster/api/operator_token.hpp"
+#include "roster/api/principal_limits.hpp"
+#include "roster/api/refusal_guard.hpp"
 #include "roster/api/router.hpp"
 #include "roster/api/server.hpp"
 #include "roster/api/resource_routes.hpp"
@@ -95,6 +96,11 @@ int main(int argc, char** argv) {
     std::size_t live_queue = live_options.queue_events;
     unsigned live_ping_ms = static_cast<unsigned>(live_options.ping_interval.count());
     std::uint64_t snapshot_every = 0;
+    roster::api::principal_limits_options limit_options;
+    roster::api::refusal_guard_options refusal_options;
+    unsigned refusal_window_ms = static_cast<unsigned>(refusal_options.window.count());
+    unsigned as_of_threads = 2;
+    std::size_t as_of_queue = 4;
 
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
     command_line_only.add_options()
@@ -134,7 +140,24 @@ int main(int argc, char** argv) {
         ("live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
          "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an answer.")
         ("snapshot-every", po::value(&snapshot_every)->default_value(100'000),
-         "Take a projection snapshot (for as_of reads) every this many events, on a background thread.");
+         "Take a projection snapshot (for as_of reads) every this many events, on a background thread.")
+        ("command-rate", po::value(&limit_options.commands.per_second)->default_value(limit_options.commands.per_second),
+         "Commands per second one principal may send (token bucket; 0 = unlimited); beyond it 429 with "
+         "Retry-After. The operator is not limited.")
+        ("command-burst", po::value(&limit_options.commands.burst)->default_value(limit_options.commands.burst),
+         "Commands one principal may send at once before --command-rate applies.")
+        ("refusal-rate", po::value(&limit_options.refusals.per_second)->default_value(limit_options.refusals.per_second),
+         "Refused requests (401 with a known token, 403, 404 hiding a resource) per second one principal may "
+         "cause; once its budget is spent every request of it is answered 429 until the budget refills. 0 = unlimited.")
+        ("refusal-burst", po::value(&limit_options.refusals.burst)->default_value(limit_options.refusals.burst),
+         "Refusals one principal may cause at once before --refusal-rate applies.")
+        ("refusal-window-ms", po::value(&refusal_window_ms)->default_value(refusal_window_ms),
+         "Refusals of one principal on one route within this window are recorded as one access_denied "
+         "event with their count (the first at once, the rest when the window closes).")
+        ("as-of-threads", po::value(&as_of_threads)->default_value(as_of_threads),
+         "Threads for cold as_of folds, shared fairly between principals.")
+        ("as-of-queue-per-principal", po::value(&as_of_queue)->default_value(as_of_queue),
+         "as_of reads one principal may have waiting for a fold; more are answered 429.");
     po::options_description hidden;
     // Registers /test/* routes that integration tests use (slow, throwing, echo); never in production.
     hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
@@ -222,9 +245,17 @@ int main(int argc, char** argv) {
         log.warn("projection snapshot failed", {{"error", message}});
     });
     svc.past = &past;
-    // One thread: cold as-of folds queue behind each other instead of taking the CPU from requests.
-    boost::asio::thread_pool slow_reads(1);
-    svc.run_slow_read = [&slow_reads](std::function<void()> read) { boost::asio::post(slow_reads, std::move(read)); };
+    // Cold as-of folds take a few hundred ms each: a small pool, served a principal at a time, so
+    // one looping caller delays another by about one fold.
+    roster::api::fair_pool slow_reads(std::max(1u, as_of_threads), as_of_queue);
+    svc.run_slow_read = [&slow_reads](const std::string& principal, std::function<void()> read) {
+        return slow_reads.post(principal, std::move(read));
+    };
+    roster::api::principal_limits limits(limit_options);
+    svc.limits = &limits;
+    refusal_options.window = std::chrono::milliseconds(std::max(1u, refusal_window_ms));
+    roster::api::refusal_guard guard(svc, &limits, refusal_options);
+    guard.start();
     roster::api::readiness ready;
     ready.add_check([&store, &reads, ready_max_lag]() -> std::optional<std::string> {
         const auto projected = reads.position();
@@ -234,6 +265,8 @@ int main(int argc, char** argv) {
         return std::nullopt;
     });
     roster::api::router routes;
+    // Every route's refusals are on record (the guard sees each answer).
+    routes.wrap_handlers([&guard](roster::api::handler h) { return guard.wrap(std::move(h)); });
     roster::api::add_system_routes(routes, ready);
     roster::api::add_resource_routes(routes, svc);
     roster::api::add_admin_routes(routes, svc, backup_dir);
@@ -249,6 +282,12 @@ int main(int argc, char** argv) {
     metrics.add_gauge("roster_ready", "1 while /readyz answers 200, else 0.", [&ready] { return ready.why_not() ? 0.0 : 1.0; });
     metrics.add_gauge("roster_live_subscribers", "Open /v1/stream subscriptions.",
                       [&hub] { return static_cast<double>(hub.subscriber_count()); });
+    metrics.add_counter_callback("roster_refusals_total",
+                                 "Refused requests attributed to a principal (401 with a known token, 403, 404 hiding a resource, 429).",
+                                 [&guard] { return static_cast<double>(guard.stats().refusals); });
+    metrics.add_counter_callback("roster_refusal_records_total",
+                                 "access_denied events the refusals were coalesced into.",
+                                 [&guard] { return static_cast<double>(guard.stats().records); });
     metrics.add_counter_callback("roster_live_dropped_total",
                                  "/v1/stream subscribers closed because they fell too far behind.",
                                  [&hub] { return static_cast<double>(hub.dropped_total()); });
@@ -293,6 +332,8 @@ int main(int argc, char** argv) {
     // The server has closed every subscriber; the hub lets go of them before the server's
     // io_context (their executor) is destroyed.
     hub.stop();
+    // The counts of open refusal windows go to the writer before it stops.
+    guard.stop();
     // Every accepted command is answered before the writer stops; the store closes (and
     // flushes) when `store` goes out of scope after it.
     writer.stop();

@@ -11,8 +11,24 @@ param_doc as_of_param() {
                        "in the Roster-As-Of header. A position beyond the head is 400 invalid_as_of.");
 }
 
-void answer_read(service& svc, const request_context& ctx, const responder& reply, const read_authorizer& authorize,
-                 const read_answer& answer) {
+namespace {
+
+// The rights check on a past state. Authentication belongs to the present (the caller passed it
+// to get here); in the past a principal that did not exist yet, or was locked then, simply had
+// no rights there.
+domain::result<void> authorize_then(const read_authorizer& authorize, const domain::state& past, std::uint64_t position) {
+    auto ok = authorize(past);
+    if (!ok && ok.error().kind == domain::error_kind::unauthenticated)
+        return domain::make_error(domain::error_kind::forbidden, "not_allowed_as_of",
+                                  "You had no access to this as of position " + std::to_string(position) +
+                                      " (your user did not exist yet or was locked then).");
+    return ok;
+}
+
+}  // namespace
+
+void answer_read(service& svc, const request_context& ctx, const responder& reply, const caller& who,
+                 const read_authorizer& authorize, const read_answer& answer) {
     auto checked = [&](const projections::read_view& v) {
         if (auto ok = authorize(v.state); !ok) return problem_from(ok.error()).to_response();
         return answer(v);
@@ -44,7 +60,7 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
             auto past = svc.past->at(position);
             if (!past) return void(reply(service_unavailable(past.error().message).to_response()));
             auto r = (*past)->read([&](const projections::read_view& v) {
-                if (auto ok = authorize(v.state); !ok) return problem_from(ok.error()).to_response();
+                if (auto ok = authorize_then(authorize, v.state, position); !ok) return problem_from(ok.error()).to_response();
                 return answer(v);
             });
             r.headers.emplace_back("Roster-As-Of", std::to_string(position));
@@ -54,8 +70,10 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
             svc.log.error("as_of_read_failed", {{"position", position}, {"error", e.what()}});
         }
     };
-    if (svc.run_slow_read) return svc.run_slow_read(std::move(fold_and_answer));
-    fold_and_answer();
+    if (!svc.run_slow_read) return fold_and_answer();
+    // `reply` is a copy inside the job; a refused post drops the job and answers here.
+    if (!svc.run_slow_read(domain::principal_label(who.actor), std::move(fold_and_answer)))
+        reply(too_many_requests(std::chrono::seconds(1), "Too many as-of reads waiting").to_response());
 }
 
 }  // namespace roster::api

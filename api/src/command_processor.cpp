@@ -170,7 +170,25 @@ void command_processor::process_group(std::vector<command_request>& group) {
     std::unordered_set<std::string> keys_in_group;
     decided.reserve(group.size());
 
+    auto append_as_is = [&](command_request request, const domain::event& e, response answer) {
+        pending p{std::move(request), std::move(answer), {}, batches.size()};
+        const auto stream = domain::stream_of(e);
+        p.versions.push_back(speculative_version(stream) + 1);
+        versions_[stream] = p.versions.back();
+        eventstore::append_batch batch;
+        batch.events.push_back({e, std::nullopt, p.request.meta});
+        batches.push_back(std::move(batch));
+        decided.push_back(std::move(p));
+    };
+
     for (auto& request : group) {
+        if (request.record) {
+            const auto e = *request.record;
+            response recorded;
+            recorded.status = 204;
+            append_as_is(std::move(request), e, std::move(recorded));
+            continue;
+        }
         if (!request.idempotency_key.empty()) {
             if (keys_in_group.contains(request.idempotency_key)) {
                 // The same key twice in one group: answer the second once the first is durable.
@@ -205,21 +223,8 @@ void command_processor::process_group(std::vector<command_request>& group) {
 
         auto outcome = domain::decide(write_model_, request.command, request.actor, now);
         if (!outcome) {
-            auto answer = problem_from(outcome.error()).to_response();
-            auto security = domain::security_event_for(request.command, request.actor, outcome.error());
-            if (!security) {
-                request.done(std::move(answer));
-                continue;
-            }
-            // The refusal itself is recorded; the client hears of it once that is durable.
-            pending p{std::move(request), std::move(answer), {}, batches.size()};
-            const auto stream = domain::stream_of(*security);
-            p.versions.push_back(speculative_version(stream) + 1);
-            versions_[stream] = p.versions.back();
-            eventstore::append_batch batch;
-            batch.events.push_back({*security, std::nullopt, p.request.meta});
-            batches.push_back(std::move(batch));
-            decided.push_back(std::move(p));
+            // Appends nothing; a refusal that must be on record is recorded by the refusal guard.
+            request.done(problem_from(outcome.error()).to_response());
             continue;
         }
 

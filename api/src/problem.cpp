@@ -27,6 +27,7 @@ response problem::to_response() const {
     r.content_type = std::string(problem_content_type);
     r.body = boost::json::serialize(to_json());
     r.headers = headers;
+    r.problem_code = code;
     return r;
 }
 

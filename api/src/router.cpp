@@ -77,7 +77,7 @@ void router::add(std::string method, std::string path_template, route_doc doc, h
     r.method = std::move(method);
     r.path_template = std::move(path_template);
     r.doc = std::move(doc);
-    r.handle = std::move(h);
+    r.handle = wrapper_ ? wrapper_(std::move(h)) : std::move(h);
     routes_.push_back(std::move(r));
 }
 

@@ -82,7 +82,7 @@ void add_account_routes(router& routes, service& svc) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply,
+                   answer_read(svc, ctx, reply, *who,
                                [=](const state& s) { return authorize_read(s, who->actor, read_kind::account, a); },
                                [=](const projections::read_view& v) {
                                    const auto version = v.stream_version(account_stream(a));
@@ -159,7 +159,7 @@ void add_account_routes(router& routes, service& svc) {
                        return void(reply(bad_request("missing_query", "user, account and portal are required.").to_response()));
                    auto p = parse_portal(*portal_text);
                    if (!p) return void(reply(bad_request("invalid_query", "portal must be support, impact or learning.").to_response()));
-                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::access); },
+                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::access); },
                                [=](const projections::read_view& v) {
                        auto d = access_decision(v.state, user_id{std::string(*user)}, account_id{std::string(*account)}, *p);
                        json::array roles;

@@ -26,8 +26,10 @@ using read_answer = std::function<response(const projections::read_view&)>;
 // what the live read answered then; the position used is in the `Roster-As-Of` header.
 // With as_of the caller must be allowed both now and then. A position beyond the head or a
 // malformed value is 400 `invalid_as_of`; a time beyond the head means the head.
-void answer_read(service& svc, const request_context& ctx, const responder& reply, const read_authorizer& authorize,
-                 const read_answer& answer);
+// Authentication is judged now only: a principal that did not exist (or was locked) at that
+// point had no rights then, which is 403 `not_allowed_as_of`, never 401.
+void answer_read(service& svc, const request_context& ctx, const responder& reply, const caller& who,
+                 const read_authorizer& authorize, const read_answer& answer);
 
 // The streamed export answer (body produced by replay::export_reader through response::stream).
 response export_response(const eventstore::store& store, replay::export_format format, std::uint64_t from, std::uint64_t to);

@@ -35,7 +35,7 @@ void add_contact_routes(router& routes, service& svc) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::contacts, a); },
+                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::contacts, a); },
                                [=](const projections::read_view& v) {
                                    return contacts_response(v.state, a, v.stream_version(account_stream(a)));
                                });
@@ -86,7 +86,7 @@ void add_contact_routes(router& routes, service& svc) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::watchlist, a); },
+                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::watchlist, a); },
                                [=](const projections::read_view& v) {
                                    return watchlist_response(v.state, a, v.stream_version(account_stream(a)));
                                });
@@ -145,7 +145,7 @@ void add_contact_routes(router& routes, service& svc) {
                    auto t = topic_text ? parse_topic(*topic_text) : std::nullopt;
                    if (!t) return void(reply(bad_request("invalid_query", "topic must be outage, maintenance, security or release.").to_response()));
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::recipients, a); },
+                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::recipients, a); },
                                [=](const projections::read_view& v) {
                        json::array users;
                        for (const auto& u : recipients(v.state, a, *t))

@@ -169,7 +169,7 @@ void add_user_routes(router& routes, service& svc) {
                    }
                    if (auto c = ctx.query.get("cursor"); c && !c->empty()) q.after = user_id{std::string(*c)};
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_list, a); },
+                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_list, a); },
                                [=](const projections::read_view& v) {
                        auto page = v.directory.query(a, q);
                        if (!page) return bad_request("invalid_cursor", "The cursor does not name a row of this list.").to_response();
@@ -190,7 +190,7 @@ void add_user_routes(router& routes, service& svc) {
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   answer_read(svc, ctx, reply, [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_profile, a, u); },
+                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_profile, a, u); },
                                [=](const projections::read_view& v) {
                        const auto* user = v.state.user(u);
                        const auto* acc = v.state.account(a);
@@ -217,7 +217,7 @@ void add_user_routes(router& routes, service& svc) {
                    if (!mail || !account)
                        return void(reply(bad_request("missing_query", "email and account are required.").to_response()));
                    const account_id in_account{std::string(*account)};
-                   answer_read(svc, ctx, reply,
+                   answer_read(svc, ctx, reply, *who,
                                // The query's own refusals (rights first, then a bad email) are the check.
                                [=](const state& s) -> result<void> {
                                    if (auto r = lookup_email(s, who->actor, in_account, *mail); !r) return r.error();
@@ -295,7 +295,7 @@ void add_user_routes(router& routes, service& svc) {
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   answer_read(svc, ctx, reply,
+                   answer_read(svc, ctx, reply, *who,
                                [=](const state& s) -> result<void> {
                                    if (auto r = removal_preview(s, who->actor, a, u); !r) return r.error();
                                    return {};

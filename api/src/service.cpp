@@ -40,7 +40,20 @@ std::optional<caller> authenticate(service& svc, const request_context& ctx, con
     auto hash = sha256_hex(*token);
     auto found = svc.reads.read([&](const projections::read_view& v) { return domain::authenticate(v.state, hash); });
     if (!found) return unauthorized("The token is unknown, revoked, or its user is locked or removed.");
+    if (svc.limits)
+        if (auto wait = svc.limits->refusals_spent(domain::principal_label(found->subject))) {
+            reply(too_many_requests(*wait, "Too many refused requests").to_response());
+            return std::nullopt;
+        }
     return caller{found->subject, found->token.value};
+}
+
+problem too_many_requests(std::chrono::seconds wait, std::string_view what) {
+    auto p = make_problem(429, "rate_limited", "Too Many Requests",
+                          std::string(what) + " from this principal; retry after " + std::to_string(wait.count()) + " s.");
+    p.headers.emplace_back("Retry-After", std::to_string(wait.count()));
+    p.extra["retry_after_seconds"] = wait.count();
+    return p;
 }
 
 std::optional<json_command> begin_json_command(service& svc, const request_context& ctx, const responder& reply,
@@ -101,6 +114,12 @@ command_options if_match_on(std::string stream, std::string reason) {
 void submit_command(service& svc, const request_context& ctx, const responder& reply, const caller& who,
                     domain::command cmd, std::function<response(const decided_view&)> render,
                     command_options options) {
+    if (svc.limits)
+        if (auto wait = svc.limits->take_command(domain::principal_label(who.actor),
+                                                 std::holds_alternative<domain::operator_principal>(who.actor))) {
+            reply(too_many_requests(*wait, "Too many commands").to_response());
+            return;
+        }
     command_request request;
     request.command = std::move(cmd);
     request.actor = who.actor;

@@ -438,11 +438,6 @@ result<std::vector<event>> decide(const state& s, const command& cmd, const acto
     return std::visit(decider{s, who, now}, cmd);
 }
 
-std::optional<event> security_event_for(const command& cmd, const actor& who, const domain_error& err) {
-    if (err.kind != error_kind::forbidden) return std::nullopt;
-    return access_denied{who, std::string(command_name(cmd)), account_of(cmd).value_or(account_id{}), err.code};
-}
-
 domain_error deactivate_gone() {
     return make_error(error_kind::gone, codes::deactivate_removed,
                       "Deactivate no longer exists: lock the user (POST /v1/users/{u}/lock) or remove their access "

@@ -195,7 +195,11 @@ result<void> authorize_read(const state& s, const actor& who, read_kind what, co
                 return {};
             }
             if (auto r = scoped(true, false, false); !r) return r;
-            if (!s.user(user)) return not_found(codes::user_not_found, "No such user.");
+            // Only people of this account (current or removed members) are visible through it,
+            // exactly like every other route: a user of another account is "no such user".
+            const account_record* acc = s.account(account);
+            if (!s.user(user) || !acc || (!acc->member(user) && !acc->removed.contains(user)))
+                return not_found(codes::user_not_found, "No such user in this account.");
             return {};
         }
         case read_kind::access:

@@ -195,4 +195,9 @@ struct AccessDenied {
   action @1 :Text;
   account @2 :Text;
   code @3 :Text;
+  target @4 :Text;
+  status @5 :UInt16;
+  count @6 :UInt64 = 1;        # older events stand for one refusal
+  firstAt @7 :Int64;           # microseconds since the Unix epoch, UTC
+  lastAt @8 :Int64;
 }

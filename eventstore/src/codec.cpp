@@ -195,6 +195,11 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                 set_text([&](auto t) { o.setAction(t); }, x.action);
                 set_text([&](auto t) { o.setAccount(t); }, x.account.value);
                 set_text([&](auto t) { o.setCode(t); }, x.code);
+                set_text([&](auto t) { o.setTarget(t); }, x.target);
+                o.setStatus(x.status);
+                o.setCount(x.count);
+                o.setFirstAt(x.first_at.time_since_epoch().count());
+                o.setLastAt(x.last_at.time_since_epoch().count());
             },
         },
         e);
@@ -312,7 +317,10 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
         case P::ACCESS_DENIED: {
             auto o = r.getAccessDenied();
             return domain::event(domain::access_denied{read_principal(o.getSubject()), str(o.getAction()),
-                                                       aid(o.getAccount()), str(o.getCode())});
+                                                       aid(o.getAccount()), str(o.getCode()), str(o.getTarget()),
+                                                       o.getStatus(), o.getCount(),
+                                                       domain::timestamp(std::chrono::microseconds(o.getFirstAt())),
+                                                       domain::timestamp(std::chrono::microseconds(o.getLastAt()))});
         }
     }
     return corrupt("unknown event type in payload (written by a newer schema?)");

@@ -120,10 +120,19 @@ json::object event_data_json(const event& e) {
             },
             [](const token_revoked& x) { return json::object{{"token_id", x.token.value}}; },
             [](const access_denied& x) {
-                return json::object{{"principal", principal_json(x.subject)},
-                                    {"action", x.action},
-                                    {"account", optional_id(x.account.value)},
-                                    {"code", x.code}};
+                json::object o{{"principal", principal_json(x.subject)},
+                               {"action", x.action},
+                               {"account", optional_id(x.account.value)},
+                               {"code", x.code},
+                               {"target", optional_id(x.target)},
+                               {"count", x.count}};
+                // Older records (before refusals were coalesced) carry neither.
+                if (x.status != 0) o["status"] = x.status;
+                if (x.first_at != timestamp{}) {
+                    o["first_at"] = format_rfc3339(x.first_at);
+                    o["last_at"] = format_rfc3339(x.last_at);
+                }
+                return o;
             },
         },
         e);

@@ -4,6 +4,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <thread>
 
 #include "rosterd_process.hpp"
 
@@ -150,10 +151,15 @@ TEST_F(scenario, roles_change_per_portal_with_the_right_403s) {
     ASSERT_EQ(removal.status, 403u) << removal.body;
     EXPECT_EQ(json::serialize(removal.json().at("missing_portals")), R"(["impact"])");
 
-    // The refusals are recorded as security events.
-    auto events = op().get("/v1/events?type=access_denied");
-    ASSERT_EQ(events.status, 200u) << events.body;
-    EXPECT_GE(events.json().at("events").as_array().size(), 2u);
+    // The refusals are recorded as security events (by the writer, right after they are answered).
+    auto recorded = [&] {
+        auto events = op().get("/v1/events?type=access_denied");
+        EXPECT_EQ(events.status, 200u) << events.body;
+        return events.json().at("events").as_array().size();
+    };
+    const auto deadline = std::chrono::steady_clock::now() + safety_limit;
+    while (recorded() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    EXPECT_GE(recorded(), 2u);
 
     // Unknown roles are bad input.
     auto bad = sam.post("/v1/accounts/acme/users/" + target + "/roles",

@@ -21,7 +21,7 @@ TEST(Fold, EventsAboutUnknownEntitiesAreIgnoredNotFatal) {
         contact_handed_over{account_id("x"), contact_role::security, user_id("u"), user_id("v")},
         watchlist_changed{account_id("x"), {{user_id("u"), {topic::outage}}}},
         token_revoked{token_id("t")},
-        access_denied{operator_principal{}, "x", account_id("x"), "not_admin"},
+        access_denied{operator_principal{}, "x", account_id("x"), "not_admin", {}, 403, 1, {}, {}},
     };
     for (const auto& e : odd) EXPECT_NO_THROW(apply(s, e)) << type_name(e);
     EXPECT_TRUE(s.accounts.empty());

@@ -33,7 +33,9 @@ TEST(Codec, RoundTripsEveryPrincipalKind) {
                                                     domain::service_principal{"billing"},
                                                     domain::user_principal{domain::user_id("u-42")}};
     for (const auto& p : principals) {
-        const domain::event e = domain::access_denied{p, "lock_user", domain::account_id(), "forbidden"};
+        const domain::event e = domain::access_denied{p, "POST /v1/users/{u}/lock", domain::account_id(), "forbidden", "usr_1", 403, 7,
+                                                        domain::timestamp(std::chrono::microseconds(1'700'000'000'000'000)),
+                                                        domain::timestamp(std::chrono::microseconds(1'700'000'004'000'000))};
         auto back = decode_event(encode_event(e));
         ASSERT_TRUE(back.has_value());
         EXPECT_EQ(*back, e);

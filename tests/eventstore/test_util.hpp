@@ -80,7 +80,7 @@ inline std::vector<domain::event> all_event_samples() {
                           {{user_id("u-1"), {topic::maintenance, topic::release}}, {user_id("u-2"), {topic::security}}}},
         token_issued{token_id("t-1"), user_principal{user_id("u-9")}, "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"},
         token_revoked{token_id("t-1")},
-        access_denied{service_principal{"portal-support"}, "change_roles", account_id("acme"), "forbidden"},
+        access_denied{service_principal{"portal-support"}, "change_roles", account_id("acme"), "forbidden", "usr_9", 403, 2, {}, {}},
     };
 }
 

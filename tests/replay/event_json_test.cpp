@@ -50,7 +50,7 @@ TEST(event_json, every_event_type_has_data) {
         partner_linked{account_id{"c"}, account_id{"p"}},
         contacts_saved{account_id{"a"}, {{contact_role::security, user_id{"u"}}, {contact_role::secondary_support, user_id{}}}},
         watchlist_changed{account_id{"a"}, {{user_id{"u"}, {topic::outage, topic::release}}}},
-        access_denied{auditor_principal{}, "change_roles", account_id{}, "forbidden"},
+        access_denied{auditor_principal{}, "change_roles", account_id{}, "forbidden", {}, 0, 1, {}, {}},
     };
     for (const auto& ev : events) EXPECT_FALSE(event_data_json(ev).empty()) << type_name(ev);
     auto saved = event_data_json(events[2]);

@@ -48,6 +48,9 @@ struct decided_view {
 
 struct command_request {
     domain::command command;
+    // Set instead of a command: this event is appended as it is, without `decide` (the refusal
+    // guard's access_denied records). `command`, `render`, If-Match and idempotency are unused.
+    std::optional<domain::event> record;
     domain::actor actor;
     eventstore::event_metadata meta;
     // If-Match: the stream the resource lives in and the version the client saw.

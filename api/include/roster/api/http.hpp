@@ -41,6 +41,9 @@ struct response {
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow, ETag
     bool close = false;  // close the connection after this response
+    // The stable `code` of a problem answer (set by problem::to_response), so middleware can tell
+    // refusals apart without parsing the body. Not sent.
+    std::string problem_code;
     // A body too large to hold in memory (e.g. an export). When set, `body` is ignored and the
     // server sends the response with chunked transfer encoding: it calls `stream` repeatedly on
     // an I/O thread, each call appending the next piece to `out` (it may append nothing) and

@@ -100,8 +100,13 @@ public:
 
     const std::vector<route>& routes() const noexcept { return routes_; }
 
+    // Every handler added from now on is wrapped by `w` (e.g. a guard that sees every answer).
+    // Set before the first add; a second call replaces the first.
+    void wrap_handlers(std::function<handler(handler)> w) { wrapper_ = std::move(w); }
+
 private:
     std::vector<route> routes_;
+    std::function<handler(handler)> wrapper_;
 };
 
 // Parses the query part of a request target (the whole target or just "a=1&b=2" after '?').

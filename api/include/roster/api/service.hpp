@@ -10,6 +10,7 @@
 
 #include "roster/api/command_processor.hpp"
 #include "roster/api/http.hpp"
+#include "roster/api/principal_limits.hpp"
 #include "roster/api/problem.hpp"
 #include "roster/domain/commands.hpp"
 #include "roster/eventstore/store.hpp"
@@ -27,8 +28,11 @@ struct service {
     // As-of reads (`as_of=` on projection GETs); null = as_of is answered 503.
     projections::past_states* past = nullptr;
     // Runs a slow read (a cold as-of fold: up to a snapshot interval of events, ~0.5 s) away from
-    // the I/O threads, which would otherwise stall every connection they serve. Empty: inline.
-    std::function<void(std::function<void()>)> run_slow_read{};
+    // the I/O threads, which would otherwise stall every connection they serve, in the share of
+    // the principal `key`; false when that share is full (the caller gets 429). Empty: inline.
+    std::function<bool(const std::string& key, std::function<void()>)> run_slow_read{};
+    // Per-principal command and refusal budgets; null = unlimited.
+    principal_limits* limits = nullptr;
 };
 
 // The authenticated caller of one request.
@@ -40,7 +44,11 @@ struct caller {
 // Lower-case hex SHA-256 (tokens and invitation secrets are only ever kept as this).
 std::string sha256_hex(std::string_view data);
 
-// The caller of `ctx`, or false after answering 401 through `reply`.
+// 429 with Retry-After: the caller's budget is spent for `wait`.
+problem too_many_requests(std::chrono::seconds wait, std::string_view what);
+
+// The caller of `ctx`, or nullopt after answering 401 through `reply` (or 429 while the caller's
+// refusal budget is spent).
 std::optional<caller> authenticate(service& svc, const request_context& ctx, const responder& reply);
 
 // The caller and the strictly parsed JSON object body of a command, or nullopt after answering

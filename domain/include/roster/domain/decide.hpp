@@ -17,10 +17,6 @@ namespace roster::domain {
 // or the refusal. A command that changes nothing yields an empty vector.
 result<std::vector<event>> decide(const state& s, const command& cmd, const actor& who, timestamp now);
 
-// SPEC §1 "denied attempts on management endpoints are recorded": the security event to append
-// for a refusal of kind `forbidden`; nullopt for any other refusal.
-std::optional<event> security_event_for(const command& cmd, const actor& who, const domain_error& err);
-
 // The `410 Gone` answer for the retired "deactivate" endpoint.
 domain_error deactivate_gone();
 

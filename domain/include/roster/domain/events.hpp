@@ -161,12 +161,19 @@ struct token_revoked {
     bool operator==(const token_revoked&) const = default;
 };
 
-// A security event: a management attempt that authorization refused.
+// A security event: refused requests of one principal on one route. Refusals of the same
+// principal and route within a short window are coalesced into one record with their count, so
+// the record is complete without letting a caller flood the log.
 struct access_denied {
     principal subject;
-    std::string action;   // the command attempted, e.g. "change_roles"
-    account_id account;   // empty when not account-scoped
-    std::string code;     // the domain error code, e.g. "forbidden"
+    std::string action;   // the request refused, "METHOD /route/{template}" (older events: a command name)
+    account_id account;   // the account concerned; empty when none
+    std::string code;     // the problem code of the (first) refusal, e.g. "not_admin"
+    std::string target;   // the user, token or role the request named; empty when none
+    std::uint16_t status = 0;  // HTTP status of the (first) refusal: 401, 403, 404 or 429 (0 in older events)
+    std::uint64_t count = 1;   // refusals this record stands for
+    timestamp first_at{};      // the first and last refusal it counts (zero in older events)
+    timestamp last_at{};
     bool operator==(const access_denied&) const = default;
 };
 
