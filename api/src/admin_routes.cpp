@@ -4,6 +4,7 @@
 
 #include "roster/api/json_input.hpp"
 #include "roster/replay/backup.hpp"
+#include "roster/replay/backup_path.hpp"
 
 namespace roster::api {
 
@@ -13,13 +14,16 @@ problem conflict(std::string code, std::string detail) {
     return make_problem(409, std::move(code), "Conflict", std::move(detail));
 }
 
-// `to` must name a path strictly inside `root` after normalization ("..", duplicate slashes),
-// so an operator request cannot write anywhere else on the server's disk.
-bool inside(const std::filesystem::path& root, const std::filesystem::path& to) {
-    auto r = root.lexically_normal();
-    auto t = to.lexically_normal();
-    auto rel = t.lexically_relative(r);
-    return !rel.empty() && rel != "." && *rel.begin() != "..";
+// Stable problem codes for the replay library's path errors.
+problem backup_path_problem(const replay::backup_path_error& e) {
+    switch (e.code) {
+    case replay::backup_path_errc::not_allowed: return bad_request("backup_path_not_allowed", e.detail);
+    case replay::backup_path_errc::invalid_name: return bad_request("invalid_backup_name", e.detail);
+    case replay::backup_path_errc::inside_backup: return conflict("backup_inside_backup", e.detail);
+    case replay::backup_path_errc::exists: return conflict("backup_exists", e.detail);
+    case replay::backup_path_errc::io: break;
+    }
+    return service_unavailable("The backup failed: " + e.detail);
 }
 
 }  // namespace
@@ -30,7 +34,15 @@ void add_admin_routes(router& routes, service& svc, std::filesystem::path backup
                route_doc::of("Online consistent backup of the event store (operator only).")
                    .describe("Body {\"to\": \"/absolute/dir\"}: a RocksDB checkpoint into `to`/eventstore plus "
                              "`to`/backup.json holding the head position and hash. `to` must be inside the "
-                             "server's --backup-dir and must not exist. Commands keep being served meanwhile.")
+                             "server's --backup-dir and must not exist. Commands keep being served meanwhile. "
+                             "`to` is checked before anything touches the disk: 400 backup_path_not_allowed when it "
+                             "is not absolute, not strictly inside --backup-dir, has an empty, '.' or '..' component, "
+                             "or meets a symbolic link or a non-directory on the way (symlinks are never followed); "
+                             "400 invalid_backup_name for control characters, invalid UTF-8, a name below "
+                             "--backup-dir outside [A-Za-z0-9._-] or starting with '.' or '-', a name over 255 bytes "
+                             "or a path over 4095; 409 backup_inside_backup when a directory between --backup-dir "
+                             "and `to` holds a backup (backup.json or eventstore/); 409 backup_exists when `to` "
+                             "exists. A failed backup leaves nothing behind.")
                    .in_tag("operations")
                    .json_body()
                    .responds({201, 400, 401, 403, 409, 503}),
@@ -48,26 +60,28 @@ void add_admin_routes(router& routes, service& svc, std::filesystem::path backup
                        return void(reply(conflict("backups_disabled",
                                                   "This server has no --backup-dir; backups over HTTP are disabled.")
                                              .to_response()));
-                   const std::filesystem::path dest(to);
-                   if (!dest.is_absolute() || !inside(backup_root, dest))
-                       return void(reply(bad_request("backup_path_not_allowed",
-                                                     "to must be an absolute path inside the server's --backup-dir (" +
-                                                         backup_root.string() + ").")
-                                             .to_response()));
-                   std::error_code ec;
-                   if (std::filesystem::exists(dest, ec))
-                       return void(reply(conflict("backup_exists", "to already exists; choose a new directory.").to_response()));
+                   // Every check on the text comes before any system call; then the directory is
+                   // made beneath the root without following a symlink (see backup_path.hpp).
+                   auto target = replay::check_backup_destination(backup_root, to);
+                   if (!target) return void(reply(backup_path_problem(target.error()).to_response()));
+                   auto dest = replay::open_backup_destination(*target);
+                   if (!dest) {
+                       if (dest.error().code == replay::backup_path_errc::io)
+                           svc.log.error("backup failed", {{"request_id", ctx.request_id}, {"error", dest.error().detail}});
+                       return void(reply(backup_path_problem(dest.error()).to_response()));
+                   }
+                   const auto path = dest->path();
                    // The checkpoint flushes the memtable and links files: it takes milliseconds to
                    // seconds, on this I/O thread, which is acceptable for a rare operator call.
-                   auto m = replay::create_backup(svc.store, dest);
+                   auto m = replay::create_backup(svc.store, std::move(*dest));
                    if (!m) {
                        svc.log.error("backup failed", {{"request_id", ctx.request_id}, {"error", m.error().message}});
                        return void(reply(service_unavailable("The backup failed: " + m.error().message).to_response()));
                    }
                    svc.log.info("backup created",
-                                {{"request_id", ctx.request_id}, {"path", dest.string()}, {"position", m->position}});
+                                {{"request_id", ctx.request_id}, {"path", path.string()}, {"position", m->position}});
                    auto body = boost::json::parse(replay::manifest_json(*m)).as_object();
-                   body["path"] = dest.string();
+                   body["path"] = path.string();
                    reply(json_response(201, body));
                });
 }

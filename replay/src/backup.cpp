@@ -13,6 +13,7 @@
 
 #include <boost/json.hpp>
 
+#include "roster/replay/backup_path.hpp"
 #include "roster/replay/rfc3339.hpp"
 #include "roster/replay/verify.hpp"
 
@@ -43,21 +44,26 @@ void sync_path(const fs::path& p) {
     ::close(fd);
 }
 
-// Written beside and renamed over, so a crash never leaves a half manifest that looks valid.
-bool write_file_atomically(const fs::path& p, const std::string& text) {
-    const fs::path tmp = p.string() + ".tmp";
-    {
-        std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-        f << text;
-        f.flush();
-        if (!f) return false;
+// Written beside and renamed over, so a crash never leaves a half manifest that looks valid;
+// relative to the destination's descriptor so that it lands in the directory we created.
+bool write_file_atomically_at(int dir_fd, const char* name, const std::string& text) {
+    const std::string tmp = std::string(name) + ".tmp";
+    const int fd = ::openat(dir_fd, tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return false;
+    bool ok = true;
+    for (std::size_t done = 0; ok && done < text.size();) {
+        const auto n = ::write(fd, text.data() + done, text.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        ok = n > 0;
+        if (ok) done += static_cast<std::size_t>(n);
     }
-    sync_path(tmp);
-    std::error_code ec;
-    fs::rename(tmp, p, ec);
-    if (ec) return false;
-    sync_path(p.parent_path());
-    return true;
+    ok = ::fsync(fd) == 0 && ok;
+    ok = ::close(fd) == 0 && ok;
+    if (!ok || ::renameat(dir_fd, tmp.c_str(), dir_fd, name) != 0) {
+        (void)::unlinkat(dir_fd, tmp.c_str(), 0);
+        return false;
+    }
+    return ::fsync(dir_fd) == 0;
 }
 
 std::optional<backup_manifest> read_manifest(const fs::path& p, std::string& why) {
@@ -189,24 +195,36 @@ std::string manifest_json(const backup_manifest& m) {
     return boost::json::serialize(o);
 }
 
-eventstore::result<backup_manifest> create_backup(const eventstore::store& store, const fs::path& dest) {
-    if (!empty_or_missing(dest)) return fail(dest.string() + " exists and is not empty");
-    std::error_code ec;
-    fs::create_directories(dest, ec);
-    if (ec) return fail("cannot create " + dest.string() + ": " + ec.message());
-    if (auto r = store.checkpoint(dest / "eventstore"); !r) return r.error();
+eventstore::result<backup_manifest> create_backup(const eventstore::store& store, backup_destination dest) {
+    // RocksDB's checkpoint API takes a path string, so the directory is named through our own
+    // descriptor (/proc/self/fd/N) where /proc exists: a component of path() swapped for a
+    // symlink after it was opened then changes nothing. Without /proc the plain path remains,
+    // and what is left is that window between open_backup_destination and CreateCheckpoint;
+    // either way RocksDB only ever writes inside a directory this request created and owns
+    // (mode 0700), and a failure below removes it again when `dest` is destroyed, before the
+    // caller answers.
+    const fs::path dir = dest.stable_path();
+    if (auto r = store.checkpoint(dir / "eventstore"); !r) return r.error();
     // The head is read from the copy itself: appends racing the checkpoint may or may not be in
     // it, and only the copy knows which.
     eventstore::store_options ro;
     ro.read_only = true;
-    auto copy = eventstore::store::open(dest / "eventstore", ro);
+    auto copy = eventstore::store::open(dir / "eventstore", ro);
     if (!copy) return copy.error();
     const auto head = (*copy)->head();
+    copy->reset();
     backup_manifest m{head.position, eventstore::to_hex(head.hash),
                       format_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()))};
-    if (!write_file_atomically(dest / "backup.json", manifest_json(m) + "\n"))
-        return fail("cannot write " + (dest / "backup.json").string());
+    if (!write_file_atomically_at(dest.fd(), "backup.json", manifest_json(m) + "\n"))
+        return fail("cannot write " + (dest.path() / "backup.json").string());
+    dest.keep();
     return m;
+}
+
+eventstore::result<backup_manifest> create_backup(const eventstore::store& store, const fs::path& dest) {
+    auto d = open_local_backup_destination(dest);
+    if (!d) return fail(d.error().detail);
+    return create_backup(store, std::move(*d));
 }
 
 int run_backup(const backup_request& req, std::ostream& out, std::ostream& err) {
@@ -215,7 +233,13 @@ int run_backup(const backup_request& req, std::ostream& out, std::ostream& err) 
         return 2;
     }
     std::error_code ec;
-    const fs::path dest = fs::absolute(req.dest, ec).lexically_normal();
+    fs::path dest = fs::absolute(req.dest, ec).lexically_normal();
+    if (!dest.has_filename() && dest.has_parent_path() && dest != dest.root_path()) dest = dest.parent_path();  // "b1/"
+    // The same name checks as the server applies, before anything touches the disk here or there.
+    if (auto ok = check_local_backup_path(dest.native()); !ok) {
+        err << "rosterctl backup: --to: " << ok.error().detail << '\n';
+        return 2;
+    }
     if (req.url) {
         const fs::path token_path = req.token_file.value_or(req.data_dir / "operator.token");
         std::ifstream tf(token_path);

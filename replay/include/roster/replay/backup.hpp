@@ -16,6 +16,7 @@
 #include <string>
 
 #include "roster/eventstore/store.hpp"
+#include "roster/replay/backup_path.hpp"
 
 namespace roster::replay {
 
@@ -27,8 +28,13 @@ struct backup_manifest {
 
 std::string manifest_json(const backup_manifest& m);
 
-// Checkpoints `store` into `dest/eventstore` and writes `dest/backup.json`. `dest` must not
-// exist or be an empty directory. Safe while other threads append.
+// Checkpoints `store` into `dest/eventstore` and writes `dest/backup.json` (through dest's
+// descriptor). On any failure `dest` is destroyed before this returns, which removes everything
+// the request created. Safe while other threads append.
+eventstore::result<backup_manifest> create_backup(const eventstore::store& store, backup_destination dest);
+
+// The same into a local path (open_local_backup_destination: name checks, `dest` must not exist
+// or be an empty directory; a failure leaves neither it nor the parents it made).
 eventstore::result<backup_manifest> create_backup(const eventstore::store& store, const std::filesystem::path& dest);
 
 struct backup_request {
