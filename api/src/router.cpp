@@ -119,13 +119,25 @@ boost::system::result<route_match, problem> router::match(std::string_view metho
     for (std::size_t i = 0; i < segs.size(); ++i) path += (i ? "/" : "") + segs[i];
     if (best == nullptr) return not_found("No resource at " + std::string(url.encoded_path()) + ".");
 
+    // HEAD is answered by the GET route wherever no HEAD route of its own exists (RFC 9110
+    // section 9.3.2); the server then sends the head of the answer only. Not registered as a
+    // route of its own, so the OpenAPI document lists GET once, not a HEAD twin.
     const route* found = nullptr;
+    const route* get = nullptr;
     std::string allow;
+    auto allow_method = [&](std::string_view m) {
+        if (allow.find(m) != std::string::npos) return;
+        if (!allow.empty()) allow += ", ";
+        allow += m;
+    };
     for (const auto& r : routes_) {
         if (!same_shape(r.segments, *best)) continue;
         if (r.method == method) found = &r;
-        if (allow.find(r.method) == std::string::npos) allow += (allow.empty() ? "" : ", ") + r.method;
+        if (r.method == "GET") get = &r;
+        allow_method(r.method);
+        if (r.method == "GET") allow_method("HEAD");
     }
+    if (found == nullptr && method == "HEAD") found = get;
     if (found == nullptr) return method_not_allowed(allow);
 
     route_match m;

@@ -20,6 +20,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
@@ -36,6 +37,7 @@
 
 #include "roster/api/live_upgrade.hpp"
 #include "roster/api/request_meta.hpp"
+#include "request_framing.hpp"
 
 namespace roster::api {
 
@@ -220,15 +222,57 @@ private:
     void read_header(std::chrono::milliseconds limit) {
         phase_ = phase::header;
         arm(limit);
+        header_scanned_ = 0;
+        fill_header();
+    }
+
+    // Reads until the whole header section is in buffer_ (or the header limit is passed), looks
+    // at its raw bytes for obs-fold, and only then lets Beast parse it. Beast unfolds folded
+    // lines silently and, when a header arrives in pieces, consumes its complete lines piece by
+    // piece, so neither the parsed fields nor buffer_ after async_read_header show a fold. A
+    // derived parser would have to reimplement http::parser's body handling to see the raw
+    // lines; reading ahead to the empty line costs nothing, since Beast waits for it anyway.
+    void fill_header() {
+        const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+        const auto end = framing::header_section_length(bytes, header_scanned_);
+        if (end == std::string_view::npos && bytes.size() < opts().max_header_bytes && buffer_.size() < buffer_.max_size()) {
+            header_scanned_ = bytes.size();
+            return stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
+                                           [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                               self->buffer_.commit(n);
+                                               if (ec) {
+                                                   self->disarm();
+                                                   return self->on_read_error(ec);
+                                               }
+                                               self->fill_header();
+                                           });
+        }
+        if (end != std::string_view::npos) {
+            if (auto refused = framing::check_obs_fold(bytes.substr(0, end))) {
+                disarm();
+                return refuse_framing(std::move(*refused));
+            }
+        }
+        // The header is complete (Beast parses it without reading) or too large (Beast says 431).
         http::async_read_header(stream_, buffer_, *parser_,
                                 [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
                                     self->on_header(ec);
                                 });
     }
 
+    // A message whose end cannot be trusted: answer 400 and close without reading anything
+    // more as a request, so a body smuggled past another parser is never executed.
+    void refuse_framing(problem p) {
+        begin_error_request();
+        close_after_ = true;
+        respond_error(p.to_response(), true);
+    }
+
     void on_header(boost::system::error_code ec) {
         disarm();
         if (ec) return on_read_error(ec);
+        // Before the body is read or the request routed (RFC 9112 section 6.3).
+        if (auto refused = framing::check_framing(parser_->get(), parser_->chunked())) return refuse_framing(std::move(*refused));
         if (parser_->is_done()) return on_request();
         auto expect = parser_->get()[http::field::expect];
         if (to_lower_ascii(expect) == "100-continue") {
@@ -291,6 +335,7 @@ private:
         ctx_->request_id = generate_request_id();
         keep_alive_ = false;
         version_ = 11;
+        head_only_ = false;
     }
 
     void respond_error(response r, bool linger) {
@@ -324,6 +369,8 @@ private:
         keep_alive_ = req.keep_alive();
         version_ = req.version();
         linger_ = false;
+        // HEAD runs the GET route (router::match) and is answered with its head only.
+        head_only_ = req.method() == http::verb::head;
 
         auto m = state_->routes.match(ctx.method, ctx.target);
         if (!m) return on_response(m.error().to_response());
@@ -369,6 +416,14 @@ private:
         res_.keep_alive(keep_);
         res_.prepare_payload();
         beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
+        if (head_only_) {
+            // The Content-Length of the GET answer, without its body (RFC 9110 section 9.3.2).
+            res_sr_.emplace(res_);
+            return http::async_write_header(stream_, *res_sr_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                self->res_sr_.reset();
+                self->on_write(ec, n);
+            });
+        }
         http::async_write(stream_, res_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->on_write(ec, n);
         });
@@ -423,13 +478,14 @@ private:
         head_.set("X-Request-Id", ctx_->request_id);
         head_.keep_alive(keep_);
         head_.chunked(true);
-        producer_ = std::move(r.stream);
+        // HEAD: the same head, and the producer is never asked for a piece.
+        if (!head_only_) producer_ = std::move(r.stream);
         streamed_ = 0;
         head_sr_.emplace(head_);
         beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
         http::async_write_header(stream_, *head_sr_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
             self->streamed_ += n;
-            if (ec) return self->end_stream(ec, {});
+            if (ec || !self->producer_) return self->end_stream(ec, {});
             self->next_piece();
         });
     }
@@ -548,6 +604,7 @@ private:
     std::shared_ptr<shared_state> state_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> res_;
+    std::optional<http::response_serializer<http::string_body>> res_sr_;  // HEAD: writes res_'s header only
     // Streamed responses: the header, its serializer, the producer and the piece in flight.
     http::response<http::empty_body> head_;
     std::optional<http::response_serializer<http::empty_body>> head_sr_;
@@ -569,6 +626,8 @@ private:
     bool keep_alive_ = false;
     bool close_after_ = false;
     bool linger_ = false;
+    bool head_only_ = false;           // answering HEAD: the head of the GET answer, no body
+    std::size_t header_scanned_ = 0;   // bytes of buffer_ already searched for the header's end
 };
 
 }  // namespace

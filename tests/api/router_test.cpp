@@ -73,7 +73,41 @@ TEST_F(router_test, wrong_method_is_405_listing_allowed_methods) {
     auto resp = m.error().to_response();
     ASSERT_EQ(resp.headers.size(), 1u);
     EXPECT_EQ(resp.headers[0].first, "Allow");
-    EXPECT_EQ(resp.headers[0].second, "GET, DELETE");
+    EXPECT_EQ(resp.headers[0].second, "GET, HEAD, DELETE");
+}
+
+// HEAD is served by the GET route (the server then drops the body); it is not a route of its
+// own, so routes() (and the OpenAPI document made from it) lists GET once and no HEAD.
+TEST_F(router_test, head_matches_the_get_route) {
+    auto m = r_.match("HEAD", "/v1/accounts/acme/users/u-1?x=1");
+    ASSERT_TRUE(m) << m.error().detail;
+    EXPECT_EQ(m->found->method, "GET");
+    EXPECT_EQ(m->found->doc.summary, "view");
+    EXPECT_EQ(m->path_params.get("u").value_or(""), "u-1");
+    EXPECT_EQ(m->query.get("x").value_or(""), "1");
+    auto lookup = r_.match("HEAD", "/v1/users/lookup");
+    ASSERT_TRUE(lookup);
+    EXPECT_EQ(lookup->found->doc.summary, "lookup");
+    for (const auto& r : r_.routes()) EXPECT_NE(r.method, "HEAD") << r.path_template;
+}
+
+TEST(router, head_without_a_get_route_is_405_and_an_explicit_head_route_wins) {
+    router r;
+    std::string hit;
+    r.add("POST", "/a", route_doc::of("post a"), tagged(&hit, "post a"));
+    auto m = r.match("HEAD", "/a");
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error().status, 405u);
+    EXPECT_EQ(m.error().headers.at(0).second, "POST");
+
+    r.add("GET", "/b", route_doc::of("get b"), tagged(&hit, "get b"));
+    r.add("HEAD", "/b", route_doc::of("head b"), tagged(&hit, "head b"));
+    auto b = r.match("HEAD", "/b");
+    ASSERT_TRUE(b);
+    EXPECT_EQ(b->found->doc.summary, "head b");
+    auto refused = r.match("PUT", "/b");
+    ASSERT_FALSE(refused);
+    EXPECT_EQ(refused.error().headers.at(0).second, "GET, HEAD");  // listed once
 }
 
 TEST_F(router_test, bad_encoding_is_400) {
@@ -138,7 +172,7 @@ TEST(router, rejects_bad_registrations) {
     // Parameter names do not split one path into two resources.
     auto m = r.match("PUT", "/a/1");
     ASSERT_FALSE(m);
-    EXPECT_EQ(m.error().headers.at(0).second, "GET, POST");
+    EXPECT_EQ(m.error().headers.at(0).second, "GET, HEAD, POST");
 }
 
 TEST(parse_query, decodes_whole_targets_and_bare_queries) {

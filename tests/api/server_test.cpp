@@ -1,13 +1,21 @@
 // End-to-end tests against the real rosterd binary.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <thread>
+#include <utility>
 
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
+#include "../../api/src/request_framing.hpp"
 #include "../fuzz/route_table.hpp"
 #include "rosterd_process.hpp"
 
@@ -78,7 +86,7 @@ TEST_F(rosterd_test, wrong_method_is_a_405_problem_with_allow) {
     http_client c(s.port());
     auto r = c.request("DELETE", "/healthz");
     expect_problem(r, 405, "method_not_allowed");
-    EXPECT_EQ(r.header("allow").value_or(""), "GET");
+    EXPECT_EQ(r.header("allow").value_or(""), "GET, HEAD");
     auto d = c.request("GET", "/v1/accounts/acme/users/u1/deactivate");
     expect_problem(d, 405, "method_not_allowed");
     EXPECT_EQ(d.header("allow").value_or(""), "POST");
@@ -292,6 +300,269 @@ TEST_F(rosterd_test, fuzz_route_table_is_the_served_one) {
         }
     for (const auto& e : fuzz::rosterd_routes) fuzzed.insert(std::string(e.method) + " " + std::string(e.path_template));
     EXPECT_EQ(served, fuzzed);
+}
+
+// The framing rules one by one (the end-to-end tests below show the server applies them).
+TEST(request_framing, transfer_encoding_is_chunked_alone_or_refused) {
+    namespace http = boost::beast::http;
+    auto check = [](std::string_view te, bool parser_chunked = true, unsigned version = 11) {
+        http::request_header<> h;
+        h.version(version);
+        h.set(http::field::transfer_encoding, te);
+        auto p = api::framing::check_framing(h, parser_chunked);
+        return p ? p->code : std::string("ok");
+    };
+    for (auto te : {"chunked", "Chunked", " chunked\t", "chunked,", ", chunked"}) EXPECT_EQ(check(te), "ok") << te;
+    for (auto te : {"gzip", "identity", "xchunked", "chunked, identity", "gzip, chunked", "chunked, chunked", "", "chunked;x=1"})
+        EXPECT_EQ(check(te), "bad_transfer_encoding") << te;
+    EXPECT_EQ(check("chunked", true, 10), "bad_transfer_encoding");
+    EXPECT_EQ(check("chunked", false), "bad_transfer_encoding");  // never accept what the parser frames otherwise
+
+    http::request_header<> none;
+    none.version(11);
+    none.set(http::field::content_length, "12");
+    EXPECT_FALSE(api::framing::check_framing(none, false));
+    none.set(http::field::transfer_encoding, "chunked");
+    EXPECT_EQ(api::framing::check_framing(none, true).value_or(api::problem{}).code, "bad_transfer_encoding");
+}
+
+TEST(request_framing, obs_fold_is_found_in_the_raw_header_only) {
+    using api::framing::check_obs_fold;
+    using api::framing::header_section_length;
+    EXPECT_FALSE(check_obs_fold("GET / HTTP/1.1\r\nHost: x\r\nX-A: a b\r\n\r\n"));
+    EXPECT_TRUE(check_obs_fold("GET / HTTP/1.1\r\nHost: x\r\nX-A: a\r\n b\r\n\r\n"));
+    EXPECT_TRUE(check_obs_fold("GET / HTTP/1.1\r\nHost: x\r\nX-A:\r\n\tb\r\n\r\n"));
+    EXPECT_TRUE(check_obs_fold("GET / HTTP/1.1\r\n Host: x\r\n\r\n"));
+    // A body starting with a space is not a fold: the check sees the header section only.
+    const std::string_view request = "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\n {";
+    const auto end = header_section_length(request);
+    ASSERT_EQ(end, request.size() - 2);
+    EXPECT_FALSE(check_obs_fold(request.substr(0, end)));
+    EXPECT_EQ(header_section_length("GET / HTTP/1.1\r\nHost: x\r\n"), std::string_view::npos);
+    // Resuming where a previous search stopped still finds an end split across reads.
+    EXPECT_EQ(header_section_length("GET / HTTP/1.1\r\n\r\n", 16), 18u);
+}
+
+// A plain socket for what http_client cannot read: an answer to HEAD has a Content-Length (or
+// Transfer-Encoding) but no body, which a response parser would wait for.
+class raw_connection {
+public:
+    explicit raw_connection(unsigned short port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+        if (fd_ < 0) throw std::runtime_error("raw_connection: socket");
+        sockaddr_in addr{};
+        addr.sin_family = AF_INET;
+        addr.sin_port = htons(port);
+        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("raw_connection: connect");
+    }
+    ~raw_connection() { ::close(fd_); }
+    raw_connection(const raw_connection&) = delete;
+    raw_connection& operator=(const raw_connection&) = delete;
+
+    void send(std::string_view bytes) {
+        while (!bytes.empty()) {
+            auto n = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+            if (n <= 0) throw std::runtime_error("raw_connection: send");
+            bytes.remove_prefix(static_cast<std::size_t>(n));
+        }
+    }
+
+    // Reads up to and including the empty line ending a response head; what follows stays
+    // buffered. Status and lower-case headers; no body.
+    http_reply read_head() {
+        std::size_t end;
+        while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
+            if (!receive(safety_limit)) throw std::runtime_error("raw_connection: closed before a whole head: " + buffer_);
+        std::string head = buffer_.substr(0, end + 2);
+        buffer_.erase(0, end + 4);
+        http_reply r;
+        if (head.rfind("HTTP/1.1 ", 0) != 0) throw std::runtime_error("raw_connection: not a response: " + head);
+        r.status = static_cast<unsigned>(std::stoul(head.substr(9, 3)));
+        for (auto at = head.find("\r\n") + 2; at < head.size();) {
+            auto eol = head.find("\r\n", at);
+            auto line = head.substr(at, eol - at);
+            auto colon = line.find(':');
+            std::string name = line.substr(0, colon);
+            for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            auto value = line.substr(colon + 1);
+            value.erase(0, value.find_first_not_of(' '));
+            r.headers[name] = value;
+            at = eol + 2;
+        }
+        r.keep_alive = r.header("connection").value_or("") != "close";
+        return r;
+    }
+
+    // Reads `n` body bytes after a head.
+    std::string read_exactly(std::size_t n) {
+        while (buffer_.size() < n)
+            if (!receive(safety_limit)) throw std::runtime_error("raw_connection: closed inside a body");
+        std::string out = buffer_.substr(0, n);
+        buffer_.erase(0, n);
+        return out;
+    }
+
+    // Whatever else arrives within `wait` (nothing, for a body-less answer on an open connection).
+    std::string stray_bytes(std::chrono::milliseconds wait) {
+        receive(wait);
+        return std::exchange(buffer_, {});
+    }
+
+private:
+    // False on EOF (or when nothing came within `wait`).
+    bool receive(std::chrono::milliseconds wait) {
+        pollfd p{fd_, POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(wait.count())) <= 0) return false;
+        char chunk[4096];
+        auto n = ::recv(fd_, chunk, sizeof chunk, 0);
+        if (n <= 0) return false;
+        buffer_.append(chunk, static_cast<std::size_t>(n));
+        return true;
+    }
+
+    int fd_;
+    std::string buffer_;
+};
+
+// A request the server must refuse with `code` before reading its body as anything: the body
+// holds a whole second request, which another parser (a proxy) would have framed as part of the
+// first. Exactly one answer, then the connection closes, and the smuggled request never ran.
+void expect_refused_unread(rosterd_process& s, const std::string& name, const std::string& head, std::string_view code) {
+    SCOPED_TRACE(name);
+    const std::string smuggled_id = "smuggled-" + name;
+    const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: " + smuggled_id + "\r\n\r\n";
+    http_client c(s.port());
+    c.send_raw(head + smuggled);
+    auto r = c.read_reply();
+    expect_problem(r, 400, code);
+    EXPECT_FALSE(r.keep_alive);
+    EXPECT_TRUE(c.wait_closed()) << "a second answer came: the body was read as a request";
+    ASSERT_TRUE(s.wait_for_log(r.header("x-request-id").value_or("?")));
+    EXPECT_EQ(s.log_text().find(smuggled_id), std::string::npos) << s.log_text();
+}
+
+TEST_F(rosterd_test, a_body_whose_end_is_unknown_is_refused_and_never_read_as_a_request) {
+    auto& s = start({"--enable-test-routes"});
+    const std::string post = "POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+    for (const char* coding : {"gzip", "identity", "xchunked", "chunked, identity", "chunked, chunked", "gzip, chunked",
+                               "GZIP , Chunked", "chunked;q=1"})
+        expect_refused_unread(s, coding, post + "Transfer-Encoding: " + coding + "\r\n\r\n", "bad_transfer_encoding");
+    // Framed as chunked by a parser that takes the last coding, as empty by one that wants chunked alone.
+    expect_refused_unread(s, "gzip-chunked-framed", post + "Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+                          "bad_transfer_encoding");
+    // Transfer-Encoding and Content-Length: ours when the parser accepts both, Beast's otherwise.
+    expect_refused_unread(s, "te-identity-cl", post + "Transfer-Encoding: identity\r\nContent-Length: 2\r\n\r\n{}",
+                          "bad_transfer_encoding");
+    expect_refused_unread(s, "cl-te", post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "malformed_request");
+    expect_refused_unread(s, "te-cl", post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", "malformed_request");
+    expect_refused_unread(s, "http10",
+                          "POST /test/echo HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
+                          "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                          "bad_transfer_encoding");
+    // Folded: Beast would unfold this into "gzip, chunked"; a proxy may read "gzip" and no body.
+    expect_refused_unread(s, "folded", post + "Transfer-Encoding: gzip,\r\n chunked\r\n\r\n0\r\n\r\n", "obs_fold");
+    expect_refused_unread(s, "folded-tab", post + "Transfer-Encoding:\r\n\tchunked\r\n\r\n0\r\n\r\n", "obs_fold");
+    expect_refused_unread(s, "folded-other", "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: a\r\n b\r\n\r\n", "obs_fold");
+    // Still served: chunked alone, in any case, with OWS.
+    http_client c(s.port());
+    c.send_raw(post + "Transfer-Encoding:  Chunked \r\n\r\n5\r\n{\"nam\r\n8\r\ne\":\"ok\"}\r\n0\r\n\r\n");
+    auto ok = c.read_reply();
+    ASSERT_EQ(ok.status, 200u) << ok.body;
+    EXPECT_EQ(ok.json().at("name").as_string(), "ok");
+    EXPECT_TRUE(ok.keep_alive);
+    EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+}
+
+TEST_F(rosterd_test, a_folded_header_is_refused_when_it_arrives_in_pieces) {
+    auto& s = start();
+    raw_connection c(s.port());
+    // Beast consumes the complete lines of a partial header; the fold must still be seen.
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Note: a\r\n");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    c.send(" b\r\n\r\n");
+    auto r = c.read_head();
+    EXPECT_EQ(r.status, 400u);
+    EXPECT_FALSE(r.keep_alive);
+}
+
+TEST_F(rosterd_test, a_singleton_header_sent_twice_is_refused) {
+    auto& s = start({"--enable-test-routes"});
+    const std::string get = "GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    for (auto [name, twice] : std::vector<std::pair<std::string, std::string>>{
+             {"Authorization", "Authorization: Bearer rst_a\r\nAuthorization: Bearer rst_b\r\n"},
+             {"Authorization", "authorization: Bearer rst_a\r\nAUTHORIZATION: Bearer rst_a\r\n"},
+             {"X-Request-Id", "X-Request-Id: a\r\nX-Request-Id: b\r\n"},
+             {"Idempotency-Key", "Idempotency-Key: k1\r\nIdempotency-Key: k1\r\n"},
+             {"If-Match", "If-Match: \"1\"\r\nIf-Match: \"2\"\r\n"},
+             {"Host", "Host: y\r\n"}}) {
+        auto p = [&] {
+            SCOPED_TRACE(twice);
+            http_client c(s.port());
+            c.send_raw(get + twice + "\r\n");
+            auto r = c.read_reply();
+            auto o = expect_problem(r, 400, "duplicate_header");
+            EXPECT_TRUE(c.wait_closed());
+            return o;
+        }();
+        ASSERT_TRUE(p.contains("header"));
+        EXPECT_EQ(p.at("header").as_string(), name);
+    }
+    // Identical Content-Lengths (Beast takes them as one) and a list in one field.
+    const std::string post = "POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
+    expect_refused_unread(s, "cl-twice", post + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", "duplicate_header");
+    expect_refused_unread(s, "cl-list", post + "Content-Length: 2, 2\r\n\r\n{}", "bad_content_length");
+    expect_refused_unread(s, "ct-twice", post + "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", "duplicate_header");
+}
+
+TEST_F(rosterd_test, head_answers_the_get_head_without_a_body) {
+    auto& s = start({"--enable-test-routes"});
+    raw_connection c(s.port());
+    for (const char* target : {"/healthz", "/v1/openapi.json", "/nope", "/v1/accounts/acme/users"}) {
+        SCOPED_TRACE(target);
+        c.send(std::string("HEAD ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto head = c.read_head();
+        EXPECT_TRUE(head.keep_alive);
+        EXPECT_EQ(c.stray_bytes(std::chrono::milliseconds(100)), "");  // no body
+        // The same connection serves the GET next: same status and headers, and the body.
+        c.send(std::string("GET ") + target + " HTTP/1.1\r\nHost: x\r\n\r\n");
+        auto get = c.read_head();
+        EXPECT_EQ(head.status, get.status);
+        EXPECT_EQ(head.header("content-type"), get.header("content-type"));
+        ASSERT_TRUE(head.header("content-length").has_value());
+        EXPECT_EQ(head.header("content-length"), get.header("content-length"));
+        EXPECT_NE(head.header("content-length").value_or("0"), "0");
+        EXPECT_EQ(c.read_exactly(std::stoul(get.header("content-length").value_or("0"))).size(),
+                  std::stoul(head.header("content-length").value_or("0")));
+    }
+    // A POST-only resource: 405 listing what is allowed, and still no body.
+    c.send("HEAD /v1/accounts/acme/users/u1/deactivate HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto refused = c.read_head();
+    EXPECT_EQ(refused.status, 405u);
+    EXPECT_EQ(refused.header("allow").value_or(""), "POST");
+    EXPECT_EQ(c.stray_bytes(std::chrono::milliseconds(100)), "");
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(c.read_head().status, 200u);
+}
+
+TEST_F(rosterd_test, head_never_runs_a_stream_producer_nor_upgrades) {
+    auto& s = start({"--enable-test-routes"});
+    raw_connection c(s.port());
+    // The producer throws at its first piece: had it run, the connection would close.
+    c.send("HEAD /test/stream?pieces=3&bytes=5&fail_after=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+    auto head = c.read_head();
+    EXPECT_EQ(head.status, 200u);
+    EXPECT_EQ(head.header("transfer-encoding").value_or(""), "chunked");
+    EXPECT_EQ(head.header("content-type").value_or(""), "application/octet-stream");
+    EXPECT_TRUE(head.keep_alive);
+    EXPECT_EQ(c.stray_bytes(std::chrono::milliseconds(100)), "");
+    // The WebSocket route answers HEAD as it answers a GET without an upgrade: 426, head only.
+    c.send("HEAD /v1/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + read_token(data()) + "\r\n\r\n");
+    auto ws = c.read_head();
+    EXPECT_EQ(ws.status, 426u);
+    EXPECT_EQ(c.stray_bytes(std::chrono::milliseconds(100)), "");
+    c.send("GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    EXPECT_EQ(c.read_head().status, 200u);
+    EXPECT_EQ(s.log_text().find("stream_producer_failed"), std::string::npos);
 }
 
 TEST_F(rosterd_test, logs_are_json_lines_without_secrets) {

@@ -4,9 +4,11 @@
 //     limits), whose target and method are then routed the same way.
 // Targets are handed over as heap copies of exactly their size, with no terminating NUL, so ASan
 // reports any read past the end (Boost.URL 1.81 measured views with strlen: boostorg/url#757).
-// A complete request then goes through the JSON body check of command routes (its Content-Type
-// handling). Invariants: no crash and no exception; a refusal is a problem with the documented
-// status whose document is valid JSON; a match names a route of the requested method whose
+// The raw header section goes through the server's obs-fold check and the parsed header through
+// its framing checks (api/src/request_framing.hpp). A complete request then goes through the JSON
+// body check of command routes (its Content-Type handling). Invariants: no crash and no
+// exception; a refusal is a problem with the documented status whose document is valid JSON; a
+// match names a route of the requested method (GET for HEAD, unless HEAD has its own) whose
 // parameters are all non-empty.
 #include <cstdint>
 #include <cstdio>
@@ -25,6 +27,7 @@
 #include "roster/api/router.hpp"
 #include "roster/domain/types.hpp"
 #include "roster/replay/log_range.hpp"
+#include "request_framing.hpp"
 #include "route_table.hpp"
 
 namespace {
@@ -79,7 +82,9 @@ void route(std::string_view method, std::string_view target) {
     const exact_copy t(target);
     auto m = routes().match(method, t.view());
     if (m) {
-        if (m->found == nullptr || m->found->method != method) fail("a match for another method");
+        if (m->found == nullptr) fail("a match without a route");
+        if (m->found->method != method && !(method == "HEAD" && m->found->method == "GET"))
+            fail("a match for another method");
         const auto names = m->found->param_names();
         if (m->path_params.size() != names.size()) fail("path parameters do not follow the template");
         for (const auto& [name, value] : m->path_params.items())
@@ -107,6 +112,12 @@ void parse_http(const std::uint8_t* data, std::size_t size) {
     boost::system::error_code ec;
     const exact_copy input(std::string_view(reinterpret_cast<const char*>(data), size));
     auto rest = input.view();
+    // The server looks at the raw header section before Beast parses it.
+    if (const auto end = api::framing::header_section_length(rest); end != std::string_view::npos)
+        if (auto refused = api::framing::check_obs_fold(rest.substr(0, end))) {
+            if (refused->status != 400) fail("obs-fold refused with a status other than 400");
+            check_document(*refused);
+        }
     while (!rest.empty() && !parser.is_done()) {
         const auto used = parser.put(boost::asio::buffer(rest.data(), rest.size()), ec);
         if (ec == http::error::need_more) break;
@@ -120,6 +131,10 @@ void parse_http(const std::uint8_t* data, std::size_t size) {
         if (ec || !parser.is_header_done()) return;
     }
     const auto& req = parser.get();
+    if (auto refused = api::framing::check_framing(req, parser.chunked())) {
+        if (refused->status != 400) fail("framing refused with a status other than 400");
+        check_document(*refused);
+    }
     route(req.method_string(), req.target());
     if (!parser.is_done()) return;
     // The request as server.cpp hands it to a command route: the body check echoes Content-Type.
@@ -142,6 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view target(reinterpret_cast<const char*>(data), size);
     route("GET", target);
     route(size % 2 ? "POST" : "DELETE", target);
+    route("HEAD", target);
     parse_http(data, size);
     return 0;
 }
