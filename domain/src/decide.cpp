@@ -5,25 +5,13 @@
 
 #include "authz.hpp"
 #include "roster/domain/queries.hpp"
+#include "roster/domain/text.hpp"
 
 namespace roster::domain {
 namespace {
 
 using namespace detail;
 using events = std::vector<event>;
-
-std::string trimmed(std::string_view s) {
-    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return std::string(s);
-}
-
-result<std::string> valid_name(std::string_view raw) {
-    std::string name = trimmed(raw);
-    if (name.empty() || name.size() > 200) return bad_input(codes::invalid_name, "A name must have 1 to 200 characters.");
-    return name;
-}
 
 bool is_valid_account_id(std::string_view s) {
     return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
@@ -440,7 +428,12 @@ result<std::vector<event>> decide(const state& s, const command& cmd, const acto
 
 std::optional<event> security_event_for(const command& cmd, const actor& who, const domain_error& err) {
     if (err.kind != error_kind::forbidden) return std::nullopt;
-    return access_denied{who, std::string(command_name(cmd)), account_of(cmd).value_or(account_id{}), err.code};
+    // The account is whatever the refused caller named (open_account's body, link_partner's path)
+    // and is checked only after the refusal: keep it only when well-formed, so a refused command
+    // cannot store arbitrary text (of any length) in the log.
+    auto account = account_of(cmd).value_or(account_id{});
+    if (!is_valid_account_id(account.str())) account = account_id{};
+    return access_denied{who, std::string(command_name(cmd)), std::move(account), err.code};
 }
 
 domain_error deactivate_gone() {
