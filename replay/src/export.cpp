@@ -1,5 +1,7 @@
 #include "roster/replay/export.hpp"
 
+#include <algorithm>
+
 #include <boost/json/serialize.hpp>
 
 #include "roster/domain/text.hpp"
@@ -27,16 +29,22 @@ void append_u_escape(std::string& out, char32_t cp) {
 // replaced by its \uXXXX escape; other bytes, invalid UTF-8 included, are copied unchanged.
 template <class Pred>
 std::string escape_hidden(std::string_view text, Pred escape) {
+    // Nearly every field is printable ASCII: copy it without decoding.
+    if (std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7F; }))
+        return std::string(text);
     std::string out;
     out.reserve(text.size());
+    std::size_t copied = 0;  // text before it is in `out`
     for (std::size_t pos = 0; pos < text.size();) {
         const auto step = domain::decode_utf8(text, pos);
-        if (step.valid && domain::is_hidden_control(step.code_point) && escape(step.code_point))
+        if (step.valid && domain::is_hidden_control(step.code_point) && escape(step.code_point)) {
+            out.append(text.substr(copied, pos - copied));
             append_u_escape(out, step.code_point);
-        else
-            out.append(text.substr(pos, step.size));
+            copied = pos + step.size;
+        }
         pos += step.size;
     }
+    out.append(text.substr(copied));
     return out;
 }
 
