@@ -16,11 +16,12 @@ struct pending_record {
     eventstore::event_metadata meta;
 };
 
+// The id a request named, if it has the shape of one: whatever else a refused caller typed
+// (kilobytes, escape sequences) never goes on record.
 std::string first_of(const request_context& ctx, std::string_view path_name, std::string_view query_name) {
-    if (auto v = ctx.path_params.get(path_name)) return std::string(*v);
-    if (!query_name.empty())
-        if (auto v = ctx.query.get(query_name)) return std::string(*v);
-    return {};
+    std::optional<std::string_view> v = ctx.path_params.get(path_name);
+    if (!v && !query_name.empty()) v = ctx.query.get(query_name);
+    return v && domain::is_well_formed_id(*v) ? std::string(*v) : std::string();
 }
 
 // Whether a 404 hid something that exists: the id the refusal says is missing is there.
@@ -29,8 +30,8 @@ bool hides_existing(const domain::state& s, std::string_view code, const std::st
     if (code == "account_not_found") return !account.empty() && s.account(domain::account_id{account});
     if (code == "user_not_found" || code == "member_not_found") return !user.empty() && s.user(domain::user_id{user});
     if (code == "token_not_found") {
-        auto id = ctx.path_params.get("id");
-        return id && s.token(domain::token_id{std::string(*id)});
+        const auto id = first_of(ctx, "id", "");
+        return !id.empty() && s.token(domain::token_id{id});
     }
     return false;
 }

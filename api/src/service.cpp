@@ -6,9 +6,11 @@
 #include <charconv>
 #include <stdexcept>
 
+#include "roster/api/domain_problem.hpp"
 #include "roster/api/json_input.hpp"
 #include "roster/api/request_meta.hpp"
 #include "roster/domain/queries.hpp"
+#include "roster/domain/text.hpp"
 
 namespace roster::api {
 
@@ -120,6 +122,8 @@ void submit_command(service& svc, const request_context& ctx, const responder& r
             reply(too_many_requests(*wait, "Too many commands").to_response());
             return;
         }
+    auto reason = domain::valid_reason(options.reason);
+    if (!reason) return void(reply(problem_from(reason.error()).to_response()));
     command_request request;
     request.command = std::move(cmd);
     request.actor = who.actor;
@@ -127,7 +131,7 @@ void submit_command(service& svc, const request_context& ctx, const responder& r
     request.meta.request_id = ctx.request_id;
     request.meta.correlation_id = sane_header(ctx, "x-correlation-id").value_or(ctx.request_id);
     request.meta.causation_id = sane_header(ctx, "x-causation-id").value_or("");
-    request.meta.reason = std::move(options.reason);
+    request.meta.reason = std::move(*reason);
     if (!options.actor_label.empty()) request.meta.actor.principal = options.actor_label;
 
     if (auto key = ctx.header("idempotency-key")) {

@@ -76,3 +76,7 @@ bool is_valid_id(std::string_view s) {
 }
 
 }  // namespace roster::domain::detail
+
+namespace roster::domain {
+bool is_well_formed_id(std::string_view s) { return detail::is_valid_id(s); }
+}  // namespace roster::domain

@@ -5,25 +5,13 @@
 
 #include "authz.hpp"
 #include "roster/domain/queries.hpp"
+#include "roster/domain/text.hpp"
 
 namespace roster::domain {
 namespace {
 
 using namespace detail;
 using events = std::vector<event>;
-
-std::string trimmed(std::string_view s) {
-    auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'; };
-    while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-    while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-    return std::string(s);
-}
-
-result<std::string> valid_name(std::string_view raw) {
-    std::string name = trimmed(raw);
-    if (name.empty() || name.size() > 200) return bad_input(codes::invalid_name, "A name must have 1 to 200 characters.");
-    return name;
-}
 
 bool is_valid_account_id(std::string_view s) {
     return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {

@@ -1,7 +1,10 @@
 #include "roster/replay/export.hpp"
 
+#include <algorithm>
+
 #include <boost/json/serialize.hpp>
 
+#include "roster/domain/text.hpp"
 #include "roster/replay/event_json.hpp"
 #include "roster/replay/rfc3339.hpp"
 
@@ -13,13 +16,58 @@ std::optional<export_format> parse_export_format(std::string_view s) {
     return std::nullopt;
 }
 
-std::string csv_field(std::string_view text) {
-    const bool quote = text.find_first_of(",\"\r\n") != std::string_view::npos ||
-                       (!text.empty() && (text.front() == ' ' || text.back() == ' '));
-    if (!quote) return std::string(text);
+namespace {
+
+// "\u202e": the JSON spelling of a BMP code point, readable in a spreadsheet cell too.
+void append_u_escape(std::string& out, char32_t cp) {
+    static constexpr char hex[] = "0123456789abcdef";
+    out += "\\u";
+    for (int shift = 12; shift >= 0; shift -= 4) out.push_back(hex[(cp >> shift) & 0xF]);
+}
+
+// `text` with every hidden control (domain::is_hidden_control) for which `escape(cp)` holds
+// replaced by its \uXXXX escape; other bytes, invalid UTF-8 included, are copied unchanged.
+template <class Pred>
+std::string escape_hidden(std::string_view text, Pred escape) {
+    // Nearly every field is printable ASCII: copy it without decoding.
+    if (std::all_of(text.begin(), text.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7F; }))
+        return std::string(text);
     std::string out;
-    out.reserve(text.size() + 2);
+    out.reserve(text.size());
+    std::size_t copied = 0;  // text before it is in `out`
+    for (std::size_t pos = 0; pos < text.size();) {
+        const auto step = domain::decode_utf8(text, pos);
+        if (step.valid && domain::is_hidden_control(step.code_point) && escape(step.code_point)) {
+            out.append(text.substr(copied, pos - copied));
+            append_u_escape(out, step.code_point);
+            copied = pos + step.size;
+        }
+        pos += step.size;
+    }
+    out.append(text.substr(copied));
+    return out;
+}
+
+// OWASP "CSV injection": spreadsheets evaluate a cell starting with one of these.
+bool starts_like_formula(std::string_view text) {
+    return !text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos;
+}
+
+}  // namespace
+
+std::string csv_field(std::string_view raw) {
+    // TAB, CR and LF stay: RFC 4180 quoting carries them and a spreadsheet shows them as space
+    // and line breaks. Every other hidden control is shown as its escape.
+    const std::string text =
+        escape_hidden(raw, [](char32_t cp) { return cp != U'\t' && cp != U'\r' && cp != U'\n'; });
+    const bool formula = starts_like_formula(text);
+    const bool quote = formula || text.find_first_of(",\"\r\n") != std::string::npos ||
+                       (!text.empty() && (text.front() == ' ' || text.back() == ' '));
+    if (!quote) return text;
+    std::string out;
+    out.reserve(text.size() + 3);
     out.push_back('"');
+    if (formula) out.push_back('\'');
     for (char c : text) {
         if (c == '"') out.push_back('"');
         out.push_back(c);
@@ -54,7 +102,10 @@ std::string csv_row(const eventstore::recorded_event& e) {
 }
 
 std::string jsonl_row(const eventstore::recorded_event& e) {
-    auto line = boost::json::serialize(event_json(e));
+    // Boost.JSON escapes only U+0000-U+001F (and '"', '\\'): the other hidden controls (DEL, C1,
+    // bidi formatting, U+2028/U+2029) are escaped here. They occur only inside strings, where
+    // \uXXXX means the same code point, so the line still parses to the same value.
+    auto line = escape_hidden(boost::json::serialize(event_json(e)), [](char32_t) { return true; });
     line.push_back('\n');
     return line;
 }

@@ -261,7 +261,7 @@ TEST_F(audit, verify_reports_the_whole_chain_to_auditors_and_operators_only) {
 }
 
 TEST_F(audit, export_streams_jsonl_and_csv_of_a_range_chunked) {
-    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme, \"the\" company\nline two"}, {"kind", "customer"}}).status, 201u);
+    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme, \"the\" company"}, {"kind", "customer"}}).status, 201u);
     for (int i = 0; i < 30; ++i) create_user("acme", "u" + std::to_string(i) + "@acme.com", "Zoë, " + std::to_string(i), admin_everywhere());
     const auto h = head();
     auto all = op().get("/v1/audit/export?format=jsonl");
@@ -284,10 +284,43 @@ TEST_F(audit, export_streams_jsonl_and_csv_of_a_range_chunked) {
     ASSERT_EQ(csv.status, 200u);
     EXPECT_EQ(csv.header("content-type").value_or(""), "text/csv; charset=utf-8");
     EXPECT_TRUE(csv.body.starts_with("position,recorded_at,stream,version,type,actor,token_id,address,request_id,reason,data\r\n"));
-    // Five records: each starts with its position at a line start (embedded newlines are quoted).
+    // Five records: each starts with its position at a line start (embedded commas and quotes are quoted).
     for (int p = 3; p <= 7; ++p) EXPECT_NE(csv.body.find("\r\n" + std::to_string(p) + ",2"), std::string::npos) << p;
     EXPECT_EQ(csv.body.find("\r\n8,"), std::string::npos);
     EXPECT_EQ(csv.body.find("\r\n2,"), std::string::npos);
+}
+
+TEST_F(audit, overlong_or_hidden_text_is_refused_before_anything_is_appended_and_csv_defuses_formulas) {
+    ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 201u);
+    const auto ada = create_user("acme", "ada@acme.com", "Ada", admin_everywhere());
+    const auto lou = create_user("acme", "lou@acme.com", "Lou", admin_everywhere());
+    client ada_client{*http_, token_for(ada)};
+    const auto before = head();
+
+    // A reason is at most 1000 bytes: 1001 is refused (it used to be stored, up to the 1 MiB body).
+    auto overlong = ada_client.post("/v1/users/" + lou + "/lock", json::object{{"reason", std::string(1001, 'r')}});
+    EXPECT_EQ(overlong.status, 400u) << overlong.body;
+    EXPECT_EQ(code_of(overlong), "invalid_reason");
+    auto escape = ada_client.post("/v1/users/" + lou + "/lock", json::object{{"reason", "ok\x1b[2J"}});
+    EXPECT_EQ(escape.status, 400u) << escape.body;
+    EXPECT_EQ(code_of(escape), "invalid_reason");
+    // A name with RIGHT-TO-LEFT OVERRIDE would show "Bob exe.jpg" as something else.
+    auto rlo = op().post("/v1/accounts/acme/users",
+                         json::object{{"email", "bob@acme.com"}, {"name", "Bob \xe2\x80\xae" "gpj.exe"}, {"roles", json::object{}}});
+    EXPECT_EQ(rlo.status, 400u) << rlo.body;
+    EXPECT_EQ(code_of(rlo), "invalid_name");
+    EXPECT_EQ(head(), before);
+    EXPECT_EQ(op().get("/v1/accounts/acme/users/" + lou).json().at("user").at("status").as_string(), "active");
+
+    // 1000 bytes are fine; a reason that looks like a formula is stored as given and defused in the CSV.
+    ASSERT_EQ(ada_client.post("/v1/users/" + lou + "/lock", json::object{{"reason", std::string(1000, 'r')}}).status, 200u);
+    ASSERT_EQ(ada_client.post("/v1/users/" + lou + "/unlock", json::object{{"reason", "=1+1"}}).status, 200u);
+    const auto h = head();
+    EXPECT_EQ(h, before + 2);
+    auto csv = op().get("/v1/audit/export?format=csv&since=" + std::to_string(h) + "&until=" + std::to_string(h));
+    ASSERT_EQ(csv.status, 200u) << csv.body;
+    EXPECT_NE(csv.body.find(",\"'=1+1\","), std::string::npos) << csv.body;
+    EXPECT_EQ(csv.body.find(",=1+1,"), std::string::npos) << csv.body;
 }
 
 }  // namespace

@@ -63,6 +63,42 @@ TEST(csv_field, quotes_exactly_when_needed) {
     EXPECT_EQ(csv_field("Zoë 日本"), "Zoë 日本");
 }
 
+TEST(csv_field, neutralises_every_formula_prefix) {
+    // OWASP CSV injection: the cell is shown as text, not evaluated.
+    EXPECT_EQ(csv_field("=HYPERLINK(\"http://x\",\"y\")"), "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\"");
+    EXPECT_EQ(csv_field("=1+1"), "\"'=1+1\"");
+    EXPECT_EQ(csv_field("+1+1"), "\"'+1+1\"");
+    EXPECT_EQ(csv_field("-1+1"), "\"'-1+1\"");
+    EXPECT_EQ(csv_field("@SUM(A1)"), "\"'@SUM(A1)\"");
+    EXPECT_EQ(csv_field("\t=1"), "\"'\t=1\"");
+    EXPECT_EQ(csv_field("\r=1"), "\"'\r=1\"");
+    EXPECT_EQ(csv_field("=cmd|' /C calc'!A0"), "\"'=cmd|' /C calc'!A0\"");
+    // Only the first character counts.
+    EXPECT_EQ(csv_field("a=1"), "a=1");
+    EXPECT_EQ(csv_field("x-1"), "x-1");
+    EXPECT_EQ(csv_field("user@example.com"), "user@example.com");
+}
+
+TEST(csv_field, shows_hidden_controls_as_escapes) {
+    using namespace std::string_literals;
+    EXPECT_EQ(csv_field("a\x1b[31mb"), "a\\u001b[31mb");
+    EXPECT_EQ(csv_field("a\0b"s), "a\\u0000b");
+    EXPECT_EQ(csv_field("a\x7f" "b"), "a\\u007fb");
+    EXPECT_EQ(csv_field("a\xc2\x9b" "b"), "a\\u009bb");  // C1 CSI
+    EXPECT_EQ(csv_field("Bob \xe2\x80\xae" "exe.gpj"), "Bob \\u202eexe.gpj");
+    EXPECT_EQ(csv_field("a\xe2\x81\xa6" "b\xe2\x81\xa9"), "a\\u2066b\\u2069");
+    EXPECT_EQ(csv_field("a\xd8\x9c" "b\xe2\x80\x8e\xe2\x80\x8f"), "a\\u061cb\\u200e\\u200f");
+    EXPECT_EQ(csv_field("a\xe2\x80\xa8" "b\xe2\x80\xa9"), "a\\u2028b\\u2029");
+    // An escaped control at the start hides nothing: "\u001b=..." is not a formula.
+    EXPECT_EQ(csv_field("\x1b=1"), "\\u001b=1");
+    // TAB, CR and LF are kept (quoted); invalid UTF-8 is passed through untouched.
+    EXPECT_EQ(csv_field("a\tb"), "a\tb");
+    EXPECT_EQ(csv_field("a\r\nb"), "\"a\r\nb\"");
+    EXPECT_EQ(csv_field("a\xff\xe2\x80"), "a\xff\xe2\x80");
+    // Ordinary non-ASCII text is unchanged.
+    EXPECT_EQ(csv_field("Zo\xc3\xab \xe2\x80\x8d \xc2\xa0 \xf0\x9f\x8e\x89"), "Zo\xc3\xab \xe2\x80\x8d \xc2\xa0 \xf0\x9f\x8e\x89");
+}
+
 class export_test : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -151,6 +187,40 @@ TEST_F(export_test, jsonl_lines_are_the_event_objects_of_the_range) {
     }
     EXPECT_EQ(n, 1200u);
     EXPECT_EQ(r.rows(), 1200u);
+}
+
+TEST_F(export_test, an_old_event_with_controls_and_a_formula_is_defused_in_csv_and_jsonl) {
+    // Events recorded before names and reasons were checked may hold anything.
+    const std::string reason = "=HYPERLINK(\"http://evil\") \x1b[2J \xe2\x80\xae" "fdp.exe \x7f\xc2\x9b\xe2\x80\xa8";
+    eventstore::append_batch b;
+    eventstore::new_event n{domain::account_opened{domain::account_id{"old"}, "-2+3 \xe2\x81\xa6" "x", domain::account_kind::customer},
+                            std::nullopt, {}};
+    n.meta.actor = {"operator", "@tok", "127.0.0.1"};
+    n.meta.request_id = "+req";
+    n.meta.reason = reason;
+    b.events.push_back(std::move(n));
+    ASSERT_TRUE(store_->append(std::move(b)).has_value());
+
+    export_reader r(*store_, export_format::csv, 2501, 2501);
+    const auto text = drain(r);
+    for (std::string_view hidden : {"\x1b", "\x7f", "\xc2\x9b", "\xe2\x80\xae", "\xe2\x80\xa8", "\xe2\x81\xa6"})
+        EXPECT_EQ(text.find(hidden), std::string::npos) << text;
+    auto rows = parse_csv(text);
+    ASSERT_EQ(rows.size(), 2u);
+    ASSERT_EQ(rows[1].size(), 11u);
+    EXPECT_EQ(rows[1][6], "'@tok");
+    EXPECT_EQ(rows[1][8], "'+req");
+    EXPECT_EQ(rows[1][9], "'=HYPERLINK(\"http://evil\") \\u001b[2J \\u202efdp.exe \\u007f\\u009b\\u2028");
+    // The data column is JSON: the escapes land inside its strings and mean the same text.
+    EXPECT_EQ(json::parse(rows[1][10]), json::value(event_data_json((*store_->read_at(2501))->payload)));
+    EXPECT_NE(rows[1][10].find("\\u2066"), std::string::npos) << rows[1][10];
+
+    export_reader j(*store_, export_format::jsonl, 2501, 2501);
+    const auto line = drain(j);
+    for (std::string_view hidden : {"\x1b", "\x7f", "\xc2\x9b", "\xe2\x80\xae", "\xe2\x80\xa8", "\xe2\x81\xa6"})
+        EXPECT_EQ(line.find(hidden), std::string::npos) << line;
+    EXPECT_NE(line.find("\\u202e"), std::string::npos) << line;
+    EXPECT_EQ(json::parse(line), json::value(event_json(**store_->read_at(2501))));
 }
 
 TEST_F(export_test, an_empty_range_has_only_the_csv_header) {

@@ -143,6 +143,10 @@ std::string_view to_string(registration);
 // "operator", "auditor", "service:<name>", "user:<id>": how a principal is named in the log.
 std::string principal_label(const principal& p);
 
+// Whether `s` has the shape of an id of ours ([A-Za-z0-9_-]{1,128}), e.g. before text a caller
+// named goes on record: ids that are not well formed are never stored.
+bool is_well_formed_id(std::string_view s);
+
 std::optional<account_kind> parse_account_kind(std::string_view);
 std::optional<portal> parse_portal(std::string_view);
 std::optional<role> parse_role(std::string_view qualified);               // "support:admin"

@@ -16,15 +16,25 @@ namespace roster::replay {
 enum class export_format { jsonl, csv };
 std::optional<export_format> parse_export_format(std::string_view);
 
-// One RFC 4180 field: quoted (with doubled quotes) when it holds a comma, quote, CR or LF, or
-// starts/ends with a space; bytes are passed through unchanged (UTF-8 stays UTF-8).
+// One RFC 4180 field, safe to open in a spreadsheet:
+// - hidden controls (roster/domain/text.hpp: C0 U+0000-U+001F, DEL, C1 U+0080-U+009F, the bidi
+//   formatting characters U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069, and U+2028,
+//   U+2029) are replaced by a visible escape, lower-case "\u001b", "\u202e", except TAB, CR
+//   and LF, which quoting carries. Names and reasons refuse them today, but older events may
+//   hold them. The escape is for display: a stored "\u001b" text looks the same (the JSON Lines
+//   export is the lossless one);
+// - OWASP CSV injection: a field whose first character (after escaping) is '=', '+', '-', '@',
+//   TAB or CR gets a leading single quote ("'=1+1") and is quoted, so it is shown as text;
+// - quoted (with doubled quotes) when it holds a comma, quote, CR or LF, or starts/ends with a
+//   space. Other bytes pass unchanged (UTF-8 stays UTF-8, invalid bytes are not repaired).
 std::string csv_field(std::string_view text);
 
 // "position,recorded_at,stream,version,type,actor,token_id,address,request_id,reason,data\r\n"
 std::string_view csv_header();
 // One CSV record (CRLF-terminated); `data` is the event's data object as JSON.
 std::string csv_row(const eventstore::recorded_event& e);
-// One JSON Lines record: replay::event_json, then '\n'.
+// One JSON Lines record: replay::event_json, then '\n'. Besides the C0 controls Boost.JSON
+// escapes, DEL, C1, the bidi formatting characters and U+2028/U+2029 are written as \uXXXX.
 std::string jsonl_row(const eventstore::recorded_event& e);
 
 // Pulls the events of [from, to] in log order, `batch` events per call. Owned by one consumer;
