@@ -29,6 +29,9 @@ struct service {
     // Runs a slow read (a cold as-of fold: up to a snapshot interval of events, ~0.5 s) away from
     // the I/O threads, which would otherwise stall every connection they serve. Empty: inline.
     std::function<void(std::function<void()>)> run_slow_read{};
+    // A page of GET /v1/events or of a history ends once its events' JSON reaches this many bytes
+    // (at least one event): its `limit` alone is no bound, as an event can be ~1 MB.
+    std::size_t page_bytes = 4 * 1024 * 1024;
 };
 
 // The authenticated caller of one request.
