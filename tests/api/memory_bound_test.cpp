@@ -54,13 +54,14 @@ constexpr std::size_t reason_bytes = 1000 * 1000;
 // What the server may hold at once with its default limits, above its idle RSS:
 //   20 stalled subscribers in catch-up: a slice of at most 1 MiB plus the event that reaches it,
 //     i.e. < 2 MiB each (their live queues would be 4 MiB each, all of them 256 MiB at most) ..  40 MiB
-//   8 pages (4 history, 4 /v1/events) of at most 4 MiB plus one event, held as JSON text and
-//     once more while the response is written, plus the event being serialized: ~11 MiB each .  90 MiB
+//   8 pages (4 history, 4 /v1/events) of at most 4 MiB plus one event, held as JSON text (grown
+//     by doubling), once more while the response is written, plus the event being serialized .  ~110 MiB
 //   the export: a piece of 1 MiB plus one row, and the chunk being written .......................  4 MiB
-//   RocksDB reading the log: block cache and pinned blocks (a 1 MB value is one block) .........  ~40 MiB
-//   malloc keeping freed multi-megabyte blocks in its per-thread arenas (4+ threads) ..........  ~100 MiB
-// about 275 MiB; 300 MiB leaves some slack. Before the limits in bytes the same run went past
-// 2.5 GB (20 catch-up queues of 256 events of 1 MB alone are 5 GB) — see the report in git log.
+//   RocksDB reading the log: block cache and pinned blocks (a 1 MB value is one block) ...........  ~20 MiB
+//   malloc keeping freed multi-megabyte blocks in its per-thread arenas ...........................  ~50 MiB
+// about 225 MiB; measured 190-210 MiB above a startup RSS of 35 MiB, so 300 MiB leaves some slack
+// for a slower or busier machine. Without the limits in bytes the same run passed 1.8 GB within
+// 3 s (one catch-up slice of 256 events of 1 MB is 256 MB per subscriber) and was stopped.
 constexpr std::uint64_t allowance = 300 * mib;
 #endif
 // Past this the run is stopped (rosterd killed) so that an unbounded server cannot take the
