@@ -70,7 +70,11 @@ constexpr std::uint64_t hard_stop = allowance + 1536 * mib;
 
 constexpr std::size_t stalled_subscribers = 20;
 constexpr std::size_t page_walkers = 4;  // of each kind
+#ifdef ROSTER_TEST_ASAN
+constexpr auto run_for = 12s;  // a Debug ASan server is slower to start and to fold; stay within ~60 s
+#else
 constexpr auto run_for = 20s;
+#endif
 
 // VmRSS of `pid` in bytes; 0 once it is gone.
 std::uint64_t resident_bytes(pid_t pid, const char* key = "VmRSS:") {
