@@ -94,6 +94,10 @@ int main(int argc, char** argv) {
     std::uint64_t ready_max_lag = 0;
     roster::api::live_hub_options live_options;
     std::size_t live_queue = live_options.queue_events;
+    std::size_t live_queue_bytes = live_options.queue_bytes;
+    std::size_t live_catch_up_bytes = live_options.catch_up_bytes;
+    std::size_t live_total_bytes = live_options.total_bytes;
+    std::size_t page_bytes = 4 * 1024 * 1024;
     unsigned live_ping_ms = static_cast<unsigned>(live_options.ping_interval.count());
     std::uint64_t snapshot_every = 0;
     roster::api::principal_limits_options limit_options;
@@ -137,6 +141,18 @@ int main(int argc, char** argv) {
         ("live-queue-events", po::value(&live_queue)->default_value(live_queue),
          "Events queued for one /v1/stream subscriber; a subscriber that falls further behind is closed "
          "with its last delivered position.")
+        ("live-queue-bytes", po::value(&live_queue_bytes)->default_value(live_queue_bytes),
+         "Bytes of events held for one /v1/stream subscriber (queued or being written); a subscriber "
+         "that falls further behind is closed with its last delivered position.")
+        ("live-catch-up-bytes", po::value(&live_catch_up_bytes)->default_value(live_catch_up_bytes),
+         "A /v1/stream catch-up reads the log in slices of at most this many bytes of events (and 256 events).")
+        ("live-total-bytes", po::value(&live_total_bytes)->default_value(live_total_bytes),
+         "Bytes of events held for all /v1/stream subscribers together (each is charged for every event "
+         "it holds, shared or not); the subscriber whose next event would pass it is closed with its "
+         "last delivered position.")
+        ("page-bytes", po::value(&page_bytes)->default_value(page_bytes),
+         "A page of GET /v1/events or of a history ends once its events take this many bytes of JSON "
+         "(always at least one event); its next_from / next_cursor continues it.")
         ("live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
          "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an answer.")
         ("snapshot-every", po::value(&snapshot_every)->default_value(100'000),
@@ -203,6 +219,9 @@ int main(int argc, char** argv) {
     options.idle_timeout = std::chrono::milliseconds(idle_ms);
     options.shutdown_grace = std::chrono::milliseconds(grace_ms);
     live_options.queue_events = std::max<std::size_t>(1, live_queue);
+    live_options.queue_bytes = std::max<std::size_t>(1, live_queue_bytes);
+    live_options.catch_up_bytes = std::max<std::size_t>(1, live_catch_up_bytes);
+    live_options.total_bytes = std::max<std::size_t>(1, live_total_bytes);
     live_options.ping_interval = std::chrono::milliseconds(std::max(1u, live_ping_ms));
 
     roster::api::logger log;
@@ -245,6 +264,7 @@ int main(int argc, char** argv) {
         log.warn("projection snapshot failed", {{"error", message}});
     });
     svc.past = &past;
+    svc.page_bytes = std::max<std::size_t>(1, page_bytes);
     // Cold as-of folds take a few hundred ms each: a small pool, served a principal at a time, so
     // one looping caller delays another by about one fold.
     roster::api::fair_pool slow_reads(std::max(1u, as_of_threads), as_of_queue);
@@ -280,7 +300,7 @@ int main(int argc, char** argv) {
     roster::api::http_metrics http_metrics(metrics);
     roster::api::add_store_metrics(metrics, **store, reads);
     metrics.add_gauge("roster_ready", "1 while /readyz answers 200, else 0.", [&ready] { return ready.why_not() ? 0.0 : 1.0; });
-    metrics.add_gauge("roster_live_subscribers", "Open /v1/stream subscriptions.",
+    metrics.add_gauge("roster_live_subscribers", "Open /v1/stream subscriptions, catching up or live.",
                       [&hub] { return static_cast<double>(hub.subscriber_count()); });
     metrics.add_counter_callback("roster_refusals_total",
                                  "Refused requests attributed to a principal (401 with a known token, 403, 404 hiding a resource, 429).",

@@ -100,9 +100,12 @@ void live_hub::leave(const live_sink* sink) {
     std::erase_if(sinks_, [sink](const subscriber& s) { return s.sink.get() == sink; });
 }
 
-std::size_t live_hub::subscriber_count() const {
-    std::lock_guard lock(mutex_);
-    return sinks_.size();
+bool live_hub::charge(std::size_t bytes) {
+    auto held = charged_.load(std::memory_order_relaxed);
+    do {
+        if (held != 0 && bytes > options_.total_bytes - std::min(held, options_.total_bytes)) return false;
+    } while (!charged_.compare_exchange_weak(held, held + bytes, std::memory_order_relaxed));
+    return true;
 }
 
 // Only this thread writes published_, so it reads it without the lock.

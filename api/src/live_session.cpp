@@ -23,7 +23,8 @@ namespace beast = boost::beast;
 namespace websocket = beast::websocket;
 namespace net = boost::asio;
 
-// Catch-up reads this many log entries at a time, so memory stays bounded whatever `from` is.
+// Catch-up reads at most this many log entries at a time (and at most live_hub_options::
+// catch_up_bytes of frames), so memory stays bounded whatever `from` is.
 constexpr std::size_t catch_up_batch = 256;
 // One gathered write carries at most this much, so the delivered position advances steadily and
 // a slow socket does not pin a whole queue's worth of frames.
@@ -58,7 +59,15 @@ public:
           from_(from),
           request_id_(std::move(request_id)),
           server_hold_(std::move(server_hold)),
-          reader_(max_client_frame) {}
+          reader_(max_client_frame) {
+        hub_.session_opened();
+    }
+
+    // Whatever is still charged (a write that never completed, a queue never cleared) goes back.
+    ~live_session() override {
+        hub_.release(queued_bytes_ + writing_bytes_);
+        hub_.session_closed();
+    }
 
     void start(upgrade_request req) {
         req_ = std::move(req);
@@ -90,18 +99,23 @@ public:
     bool deliver(const live_message& m) override {
         std::unique_lock lock(mutex_);
         if (closing_) return false;
-        if (queue_.size() >= hub_.options().queue_events) {
-            closing_ = true;
-            close_code_ = websocket::close_code::policy_error;
-            close_why_ = "too slow: queue of " + std::to_string(queue_.size()) + " events full";
-            std::deque<live_message>{}.swap(queue_);
-            hub_.count_drop();
-            // The write in flight may never finish if the client has stopped reading.
-            net::post(ws_.get_executor(), [self = shared_from_this()] { self->arm_close_deadline(); });
-            wake_locked();
+        const auto& options = hub_.options();
+        const auto size = m.frame->size();
+        const auto held = queued_bytes_ + writing_bytes_;
+        if (queue_.size() >= options.queue_events) {
+            cut_off_locked("too slow: queue of " + std::to_string(queue_.size()) + " events full");
+            return false;
+        }
+        if (held != 0 && size > options.queue_bytes - std::min(held, options.queue_bytes)) {
+            cut_off_locked("too slow: queue of " + std::to_string(held) + " bytes full");
+            return false;
+        }
+        if (!hub_.charge(size)) {
+            cut_off_locked("too slow: the server's live queues are full");
             return false;
         }
         queue_.push_back(m);
+        queued_bytes_ += size;
         wake_locked();
         return true;
     }
@@ -114,6 +128,25 @@ public:
 
 private:
     auto& stream() { return ws_.next_layer(); }
+
+    // With mutex_ held: closes with 1008 and the last delivered position, like a slow consumer.
+    void cut_off_locked(std::string why) {
+        closing_ = true;
+        close_code_ = websocket::close_code::policy_error;
+        close_why_ = std::move(why);
+        clear_queue_locked();
+        hub_.count_drop();
+        // The write in flight may never finish if the client has stopped reading.
+        net::post(ws_.get_executor(), [self = shared_from_this()] { self->arm_close_deadline(); });
+        wake_locked();
+    }
+
+    // With mutex_ held: drops the queued frames (and their memory) and their charge.
+    void clear_queue_locked() {
+        std::deque<live_message>{}.swap(queue_);
+        hub_.release(queued_bytes_);
+        queued_bytes_ = 0;
+    }
 
     // With mutex_ held: makes sure the strand is working on the queues (or on closing).
     void wake_locked() {
@@ -213,6 +246,9 @@ private:
                     in_flight_.push_back(std::move(queue_.front()));
                     queue_.pop_front();
                 }
+                // Still held (and charged) until the write completes.
+                queued_bytes_ -= bytes;
+                writing_bytes_ = bytes;
                 if (in_flight_.empty() && in_flight_control_.empty()) {
                     if (!live_) {
                         lock.unlock();
@@ -234,8 +270,14 @@ private:
         for (const auto& c : in_flight_control_) buffers_.emplace_back(c.data(), c.size());
         for (const auto& m : in_flight_) buffers_.emplace_back(m.frame->data(), m.frame->size());
         net::async_write(stream(), buffers_, [self = shared_from_this(), closing = leave_hub](boost::system::error_code ec, std::size_t) {
+            {
+                std::lock_guard lock(self->mutex_);
+                self->hub_.release(self->writing_bytes_);
+                self->writing_bytes_ = 0;
+            }
             if (ec) return self->teardown(ec);
             if (!self->in_flight_.empty()) self->delivered_ = self->in_flight_.back().position;
+            self->in_flight_.clear();
             self->in_flight_control_.clear();
             if (closing) {
                 self->close_written_ = true;
@@ -274,18 +316,43 @@ private:
             });
         }
         std::size_t queued = 0;
+        std::size_t bytes = 0;
+        bool refused = false;
         const auto limit = static_cast<std::size_t>(std::min<std::uint64_t>(published - scanned_, catch_up_batch));
         auto r = hub_.store().read_from(scanned_ + 1, limit, [&](const eventstore::recorded_event& e) {
+            if (!filter_.matches(e)) {
+                scanned_ = e.position;
+                return true;
+            }
+            auto m = make_live_message(e);
+            const auto size = m.frame->size();
+            // Not scanned: the next slice starts with it again.
+            if (!hub_.charge(size)) {
+                refused = true;
+                return false;
+            }
             scanned_ = e.position;
-            if (!filter_.matches(e)) return true;
             std::lock_guard lock(mutex_);
-            queue_.push_back(make_live_message(e));
+            queue_.push_back(std::move(m));
+            queued_bytes_ += size;
             ++queued;
-            return true;
+            bytes += size;
+            return bytes < hub_.options().catch_up_bytes;
         });
         if (!r) {
             log_.error("live_catch_up_failed", {{"request_id", request_id_}, {"error", r.error().message}});
-            return begin_close(websocket::close_code::internal_error, "the log could not be read");
+            // The catch-up step owns the strand (busy_), so its pump() sends the close.
+            begin_close(websocket::close_code::internal_error, "the log could not be read");
+            return pump();
+        }
+        if (refused && queued == 0) {
+            // It holds nothing (catch-up runs only once its queue is written), so nothing it
+            // holds can make room: it goes, and resumes later from its last position.
+            {
+                std::lock_guard lock(mutex_);
+                if (!closing_) cut_off_locked("too slow: the server's live queues are full");
+            }
+            return pump();
         }
         if (queued == 0) {
             // Nothing matched: yield to other connections between slices of a long filtered scan.
@@ -312,7 +379,7 @@ private:
         closing_ = true;
         close_code_ = code;
         close_why_ = std::move(why);
-        queue_.clear();
+        clear_queue_locked();
         // Armed now: the write in flight may never finish if the client has stopped reading.
         arm_close_deadline();
         if (busy_) return;  // the write in flight (or the catch-up step) ends in pump(), which sends the close
@@ -327,7 +394,7 @@ private:
         {
             std::lock_guard lock(mutex_);
             closing_ = true;
-            queue_.clear();
+            clear_queue_locked();
             control_.clear();
         }
         hub_.leave(this);
@@ -370,6 +437,8 @@ private:
 
     std::mutex mutex_;
     std::deque<live_message> queue_;  // guarded by mutex_
+    std::size_t queued_bytes_ = 0;    // guarded by mutex_: frame bytes in queue_ (charged to the hub)
+    std::size_t writing_bytes_ = 0;   // guarded by mutex_: frame bytes of the write in flight (charged)
     std::deque<std::string> control_; // guarded by mutex_: pongs and pings to send first
     bool busy_ = true;                // guarded by mutex_: the strand is writing or about to
     bool live_ = false;               // guarded by mutex_: joined the hub

@@ -1,5 +1,6 @@
 // Accounts, partner links, tokens, access decisions and the event log listing.
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 #include <charconv>
 
 #include "roster/api/domain_problem.hpp"
@@ -175,11 +176,15 @@ void add_account_routes(router& routes, service& svc) {
     routes.add("GET", "/v1/events",
                route_doc::of("Events in log order").in_tag("audit")
                    .param(query_param("from", "First position (default 1)", false, "integer"))
-                   .param(query_param("limit", "At most this many (default 100, max 1000)", false, "integer"))
+                   .param(query_param("limit", "At most this many (default 100, max 1000); fewer once the page's "
+                                               "events take --page-bytes (default 4 MiB) of JSON", false, "integer"))
                    .param(query_param("stream", "Only this stream"))
                    .param(query_param("type", "Only this event type"))
                    .param(query_param("account", "Only events concerning this account"))
-                   .describe("Auditor and operator. Positions are integers below 2^53, safe as JSON numbers."),
+                   .describe("Auditor and operator. Positions are integers below 2^53, safe as JSON numbers. "
+                             "Answer: {events, next_from, head}. A page ends after `limit` events or once its events "
+                             "take --page-bytes (default 4 MiB) of JSON, whichever comes first (always at least one "
+                             "event); either way next_from continues it, null at the head."),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -195,7 +200,10 @@ void add_account_routes(router& routes, service& svc) {
                    auto stream = ctx.query.get("stream");
                    auto type = ctx.query.get("type");
                    auto account = ctx.query.get("account");
-                   json::array events;
+                   // Serialized as it goes and cut at svc.page_bytes: `limit` events of ~1 MB each
+                   // would otherwise be held twice (JSON tree and text) per concurrent request.
+                   std::string events = "[";
+                   std::size_t rows = 0;
                    std::uint64_t last = 0;
                    // Filters scan forward; the scan is bounded so a rare filter cannot pin a thread.
                    std::size_t scanned = 0;
@@ -209,15 +217,20 @@ void add_account_routes(router& routes, service& svc) {
                            auto a = domain::account_of(e.payload);
                            if (!a || a->value != *account) return true;
                        }
-                       events.emplace_back(replay::event_json(e));
-                       return events.size() < max_rows;
+                       if (rows++ > 0) events.push_back(',');
+                       events += json::serialize(replay::event_json(e));
+                       return rows < max_rows && events.size() < svc.page_bytes;
                    });
                    if (!r) return void(reply(service_unavailable(r.error().message).to_response()));
-                   json::object body{{"events", std::move(events)}};
+                   events.push_back(']');
                    const auto head = svc.store.head().position;
-                   body["next_from"] = last < head ? json::value(last + 1) : json::value(nullptr);
-                   body["head"] = head;
-                   reply(json_response(200, body));
+                   response page;
+                   page.status = 200;
+                   page.content_type = "application/json";
+                   page.body = "{\"events\":" + std::move(events) + ",\"next_from\":" +
+                               (last < head ? std::to_string(last + 1) : std::string("null")) +
+                               ",\"head\":" + std::to_string(head) + "}";
+                   reply(std::move(page));
                });
 }
 

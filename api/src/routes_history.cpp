@@ -1,6 +1,7 @@
 // History of an account, a user or an actor (SPEC §3 "History"), served from the live read
 // model's history index: a page costs one index walk plus a point read per event returned.
 #include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
 #include <charconv>
 
 #include "roster/api/domain_problem.hpp"
@@ -83,17 +84,33 @@ void answer_history(service& svc, const request_context& ctx, const responder& r
     });
     if (refused) return void(reply(refused->to_response()));
     if (!indexed) return void(reply(service_unavailable("The history index is not kept on this server.").to_response()));
-    const bool more = positions.size() > req->limit;
+    bool more = positions.size() > req->limit;
     if (more) positions.resize(req->limit);
-    json::array events;
+    // Serialized as it goes and cut at svc.page_bytes: a page of `limit` events of ~1 MB each
+    // would otherwise be held twice (JSON tree and text) per concurrent request.
+    std::string body = "{\"events\":[";
+    std::size_t taken = 0;
     for (auto p : positions) {
+        ++taken;
         auto e = svc.store.read_at(p);
         if (!e) return void(reply(service_unavailable(e.error().message).to_response()));
-        if (*e) events.emplace_back(replay::event_json(**e));
+        if (!*e) continue;
+        if (body.back() != '[') body.push_back(',');
+        body += json::serialize(replay::event_json(**e));
+        if (body.size() >= svc.page_bytes) break;
     }
-    json::object out{{"events", std::move(events)},
-                     {"next_cursor", more ? json::value(std::to_string(positions.back())) : json::value(nullptr)}};
-    reply(json_response(200, out));
+    if (taken < positions.size()) {
+        more = true;
+        positions.resize(taken);
+    }
+    body += "],\"next_cursor\":";
+    body += more ? json::serialize(json::value(std::to_string(positions.back()))) : std::string("null");
+    body += "}";
+    response r;
+    r.status = 200;
+    r.content_type = "application/json";
+    r.body = std::move(body);
+    reply(std::move(r));
 }
 
 route_doc history_doc(std::string summary, std::string description) {
@@ -102,11 +119,15 @@ route_doc history_doc(std::string summary, std::string description) {
         .param(query_param("since", "From this log position or RFC 3339 time (inclusive)"))
         .param(query_param("until", "Up to this log position or RFC 3339 time (inclusive)"))
         .param(query_param("type", "Only these event types, comma-separated (e.g. roles_granted,roles_revoked)"))
-        .param(query_param("limit", "Page size (default 100, max 1000)", false, "integer"))
+        .param(query_param("limit", "Page size (default 100, max 1000); a page also ends once its events take "
+                                     "4 MiB of JSON (rosterd --page-bytes), with at least one event",
+                           false, "integer"))
         .param(query_param("cursor", "next_cursor of the previous page"))
         .describe(std::move(description) +
                   " Answer: {events:[event...], next_cursor}. Events in log order; each carries who (actor), when "
-                  "(recorded_at), what (type, data), why (reason) and the request_id.");
+                  "(recorded_at), what (type, data), why (reason) and the request_id. A page ends after `limit` events or "
+                  "once its events take --page-bytes (default 4 MiB) of JSON, whichever comes first (always at least "
+                  "one event); either way next_cursor continues it, null when nothing follows.");
 }
 
 }  // namespace

@@ -27,8 +27,10 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
             .param(query_param("types", "Comma-separated event types; absent: all"))
             .responds({101, 400, 401, 403, 404, 426})
             .describe("Auditor, operator, or an admin of `account`. One text message per event, the JSON of a "
-                      "GET /v1/events entry. A subscriber that falls behind is closed (code 1008) with "
-                      "'last_position=N' in the close reason; reconnect with from=N. Pings every 20 s."),
+                      "GET /v1/events entry. A subscriber that falls behind (more events or bytes waiting for it than "
+                      "--live-queue-events / --live-queue-bytes allow, or the server's --live-total-bytes for all "
+                      "subscribers reached) is closed (code 1008) with 'last_position=N' in the close reason; "
+                      "reconnect with from=N. Pings every 20 s."),
         [&svc, &hub](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who) return;

@@ -111,8 +111,13 @@ std::string jsonl_row(const eventstore::recorded_event& e) {
 }
 
 export_reader::export_reader(const eventstore::store& store, export_format format, std::uint64_t from, std::uint64_t to,
-                             std::size_t batch)
-    : store_(store), format_(format), next_(std::max<std::uint64_t>(from, 1)), to_(to), batch_(std::max<std::size_t>(batch, 1)) {}
+                             std::size_t batch, std::size_t max_bytes)
+    : store_(store),
+      format_(format),
+      next_(std::max<std::uint64_t>(from, 1)),
+      to_(to),
+      batch_(std::max<std::size_t>(batch, 1)),
+      max_bytes_(std::max<std::size_t>(max_bytes, 1)) {}
 
 eventstore::result<bool> export_reader::next(std::string& out) {
     if (!header_done_) {
@@ -121,17 +126,20 @@ eventstore::result<bool> export_reader::next(std::string& out) {
     }
     if (next_ > to_) return false;
     std::size_t got = 0;
+    bool full = false;  // stopped by the byte budget, not by the log's or the range's end
+    const auto start = out.size();
     auto r = store_.read_from(next_, batch_, [&](const eventstore::recorded_event& e) {
         if (e.position > to_) return false;
         out += format_ == export_format::csv ? csv_row(e) : jsonl_row(e);
         next_ = e.position + 1;
         ++got;
         ++rows_;
-        return true;
+        full = out.size() - start >= max_bytes_;
+        return !full;
     });
     if (!r) return r.error();
-    // A short batch means the log or the range ended inside it.
-    return got == batch_ && next_ <= to_;
+    // A short batch (not cut by bytes) means the log or the range ended inside it.
+    return (got == batch_ || full) && next_ <= to_;
 }
 
 }  // namespace roster::replay

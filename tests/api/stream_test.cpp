@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -276,6 +277,7 @@ protected:
         EXPECT_EQ(r.status, 201u) << r.body;
         return std::string(r.json().at("token").as_string());
     }
+    void expect_stalled_cut_off(std::vector<std::string> flags, int rounds, bool with_healthy = true);
     std::string problem_code(const ws_client& c) {
         auto v = json::parse(c.body);
         return std::string(v.at("code").as_string());
@@ -408,23 +410,33 @@ TEST_F(live_test, authorization_matrix) {
     EXPECT_EQ(plain.status, 426u) << plain.body;
 }
 
-TEST_F(live_test, a_stalled_subscriber_is_cut_off_with_its_last_position_and_can_resume) {
-    start({"--live-queue-events", "100"});
+// Starts rosterd with `flags` (a limit small enough for the stalled subscriber to reach),
+// appends `rounds` times 100 events while a healthy subscriber (if `with_healthy`) keeps up and a
+// stalled one does not, and checks that only the stalled one is cut off, with its last
+// position, and can resume.
+void live_test::expect_stalled_cut_off(std::vector<std::string> flags, int rounds, bool with_healthy) {
+    start(std::move(flags));
     const auto start_head = head();
     // A tiny receive window: the client stops reading and the server's queue fills up fast.
     ws_client stalled(port(), "/v1/stream", op_token_, 4096);
     ASSERT_EQ(stalled.status, 101u) << stalled.body;
-    ws_client healthy(port(), "/v1/stream", op_token_);
-    ASSERT_EQ(healthy.status, 101u) << healthy.body;
+    std::optional<ws_client> healthy;
+    if (with_healthy) {
+        healthy.emplace(port(), "/v1/stream", op_token_);
+        ASSERT_EQ(healthy->status, 101u) << healthy->body;
+    }
     std::uint64_t last = 0;
     std::vector<std::uint64_t> healthy_seen;
-    for (int i = 0; i < 20; ++i) {
+    for (int i = 0; i < rounds; ++i) {
         last = append(100);
+        if (!healthy) continue;
         // The healthy one keeps reading while the stalled one does not.
-        auto got = healthy.positions_until(last);
+        auto got = healthy->positions_until(last);
         healthy_seen.insert(healthy_seen.end(), got.begin(), got.end());
     }
-    EXPECT_EQ(healthy_seen, range(start_head + 1, last));
+    if (healthy) {
+        EXPECT_EQ(healthy_seen, range(start_head + 1, last));
+    }
 
     std::vector<std::uint64_t> stalled_seen;
     ws_client::frame f;
@@ -445,6 +457,52 @@ TEST_F(live_test, a_stalled_subscriber_is_cut_off_with_its_last_position_and_can
     ASSERT_EQ(resumed.status, 101u);
     EXPECT_EQ(resumed.positions_until(last), range(stalled_seen.back() + 1, last));
     EXPECT_TRUE(server_->wait_for_log("live_subscriber_dropped"));
+}
+
+TEST_F(live_test, a_stalled_subscriber_is_cut_off_with_its_last_position_and_can_resume) {
+    expect_stalled_cut_off({"--live-queue-events", "100"}, 20);
+}
+
+// Events can be ~1 MB: a count of events is no bound, the bytes held for a subscriber are.
+TEST_F(live_test, a_subscriber_past_its_queue_bytes_is_cut_off_like_a_slow_one) {
+    expect_stalled_cut_off({"--live-queue-bytes", "65536"}, 40);
+}
+
+// The budget of all subscribers together cuts off whichever subscriber's next event would pass
+// it, so the stalled one is alone here (beside it, a healthy one could be the unlucky one).
+TEST_F(live_test, a_subscriber_past_the_hub_wide_bytes_is_cut_off_like_a_slow_one) {
+    expect_stalled_cut_off({"--live-total-bytes", "524288"}, 40, false);
+}
+
+// A value of the text exposition, e.g. "roster_live_subscribers".
+double metric_value(const std::string& text, const std::string& name) {
+    std::istringstream in(text);
+    std::string line;
+    while (std::getline(in, line))
+        if (line.starts_with(name + " ")) return std::stod(line.substr(name.size() + 1));
+    return -1;
+}
+
+TEST_F(live_test, subscribers_still_catching_up_are_counted) {
+    start();
+    // More than a stalled reader's socket buffers hold, so catch-up cannot end.
+    for (int i = 0; i < 4; ++i) append(1000);
+    ws_client catching_up_1(port(), "/v1/stream?from=0", op_token_, 4096);
+    ASSERT_EQ(catching_up_1.status, 101u) << catching_up_1.body;
+    ws_client catching_up_2(port(), "/v1/stream?from=0", op_token_, 4096);
+    ASSERT_EQ(catching_up_2.status, 101u) << catching_up_2.body;
+    ws_client live(port(), "/v1/stream", op_token_);
+    ASSERT_EQ(live.status, 101u) << live.body;
+    EXPECT_EQ(metric_value(http_->request("GET", "/metrics").body, "roster_live_subscribers"), 3);
+    live.close_normally();
+    // The count follows a subscriber's end (bounded poll: the close is asynchronous).
+    double now = -1;
+    for (auto until = std::chrono::steady_clock::now() + safety_limit; std::chrono::steady_clock::now() < until;) {
+        now = metric_value(http_->request("GET", "/metrics").body, "roster_live_subscribers");
+        if (now == 2) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    EXPECT_EQ(now, 2);
 }
 
 TEST_F(live_test, pings_keep_a_quiet_subscriber_alive_and_its_own_pings_are_answered) {

@@ -223,6 +223,47 @@ TEST_F(export_test, an_old_event_with_controls_and_a_formula_is_defused_in_csv_a
     EXPECT_EQ(json::parse(line), json::value(event_json(**store_->read_at(2501))));
 }
 
+TEST_F(export_test, pieces_stop_at_the_byte_budget_after_at_least_one_row) {
+    // The whole range in one piece (no budget to speak of) is the reference.
+    export_reader whole(*store_, export_format::jsonl, 1, 2000, 5000, SIZE_MAX);
+    const auto reference = drain(whole);
+    std::size_t longest_row = 0;
+    for (std::size_t start = 0; start < reference.size();) {
+        const auto end = reference.find('\n', start) + 1;
+        longest_row = std::max(longest_row, end - start);
+        start = end;
+    }
+
+    constexpr std::size_t budget = 4096;
+    export_reader r(*store_, export_format::jsonl, 1, 2000, 1000, budget);
+    std::string all;
+    std::size_t calls = 0;
+    for (;;) {
+        std::string piece;
+        const auto before = r.rows();
+        auto more = r.next(piece);
+        ASSERT_TRUE(more.has_value());
+        ++calls;
+        all += piece;
+        if (!*more) break;
+        // A count of 1000 would make pieces of ~100 KiB; the budget cuts them after the row that
+        // reaches it, so a piece passes it by less than one row.
+        EXPECT_GE(r.rows() - before, 1u);
+        EXPECT_GE(piece.size(), budget);
+        EXPECT_LT(piece.size(), budget + longest_row);
+    }
+    EXPECT_EQ(all, reference);
+    EXPECT_EQ(r.rows(), 2000u);
+    EXPECT_GT(calls, reference.size() / (budget + longest_row));
+
+    // A budget smaller than any row still makes progress, one row per piece.
+    export_reader tiny(*store_, export_format::csv, 11, 20, 1000, 1);
+    std::size_t tiny_calls = 0, max_rows = 0;
+    drain(tiny, &tiny_calls, &max_rows);
+    EXPECT_EQ(max_rows, 1u);
+    EXPECT_EQ(tiny.rows(), 10u);
+}
+
 TEST_F(export_test, an_empty_range_has_only_the_csv_header) {
     export_reader r(*store_, export_format::csv, 3000, 4000);
     EXPECT_EQ(drain(r), std::string(csv_header()));

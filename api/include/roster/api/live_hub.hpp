@@ -57,6 +57,17 @@ public:
 struct live_hub_options {
     // Events waiting for one subscriber; one more and it is cut off with its last position.
     std::size_t queue_events = 10'000;
+    // Bytes of frames held for one subscriber (queued or being written); a frame that would pass
+    // this cuts it off like queue_events does. A count alone is no bound: events can be ~1 MB.
+    // A subscriber holding nothing always takes one frame, however large.
+    std::size_t queue_bytes = 4 * 1024 * 1024;
+    // A catch-up read stops once it has queued this many bytes of frames (or 256 events).
+    std::size_t catch_up_bytes = 1024 * 1024;
+    // Bytes of frames held for all subscribers together; the subscriber whose next frame would
+    // pass it is cut off like a too-slow one. Each subscriber is charged the full size of every
+    // frame it holds although live frames are shared between subscribers (one allocation per
+    // event), so this overestimates what is really held: conservative on purpose.
+    std::size_t total_bytes = 256 * 1024 * 1024;
     // A ping after this much silence from the client; no answer within as long again closes.
     std::chrono::milliseconds ping_interval{20'000};
     // SO_SNDBUF of a subscriber's socket. Kept small so that a slow consumer shows up in the
@@ -90,7 +101,17 @@ public:
     std::uint64_t join_now(const std::shared_ptr<live_sink>& sink);
     void leave(const live_sink* sink);
 
-    std::size_t subscriber_count() const;
+    // Every open /v1/stream session, catching up or live (the roster_live_subscribers gauge).
+    std::size_t subscriber_count() const { return sessions_.load(std::memory_order_relaxed); }
+    void session_opened() { sessions_.fetch_add(1, std::memory_order_relaxed); }
+    void session_closed() { sessions_.fetch_sub(1, std::memory_order_relaxed); }
+
+    // The hub-wide byte budget (options().total_bytes). charge() takes `bytes` of it and says
+    // whether it could: always when nothing is charged, so that one frame larger than the whole
+    // budget still goes out. Lock-free, so a sink's deliver() may call it.
+    bool charge(std::size_t bytes);
+    void release(std::size_t bytes) { charged_.fetch_sub(bytes, std::memory_order_relaxed); }
+    std::size_t charged_bytes() const { return charged_.load(std::memory_order_relaxed); }
     // Subscribers cut off for falling behind, since start.
     std::uint64_t dropped_total() const { return dropped_.load(std::memory_order_relaxed); }
     void count_drop() { dropped_.fetch_add(1, std::memory_order_relaxed); }
@@ -120,6 +141,8 @@ private:
     std::uint64_t committed_ = 0;  // guarded by wake_mutex_: highest commit notified
     bool stopping_ = false;        // guarded by wake_mutex_
     std::atomic<std::uint64_t> dropped_{0};
+    std::atomic<std::size_t> sessions_{0};
+    std::atomic<std::size_t> charged_{0};
     eventstore::subscription subscription_;
     std::thread thread_;
 };

@@ -33,6 +33,9 @@ struct service {
     std::function<bool(const std::string& key, std::function<void()>)> run_slow_read{};
     // Per-principal command and refusal budgets; null = unlimited.
     principal_limits* limits = nullptr;
+    // A page of GET /v1/events or of a history ends once its events' JSON reaches this many bytes
+    // (at least one event): its `limit` alone is no bound, as an event can be ~1 MB.
+    std::size_t page_bytes = 4 * 1024 * 1024;
 };
 
 // The authenticated caller of one request.

@@ -37,13 +37,15 @@ std::string csv_row(const eventstore::recorded_event& e);
 // escapes, DEL, C1, the bidi formatting characters and U+2028/U+2029 are written as \uXXXX.
 std::string jsonl_row(const eventstore::recorded_event& e);
 
-// Pulls the events of [from, to] in log order, `batch` events per call. Owned by one consumer;
-// not thread-safe. The store must outlive it. Events appended while it runs are included as
-// long as they are within `to` (pass the head position at the start for a fixed range).
+// Pulls the events of [from, to] in log order, `batch` events per call, and fewer once the call
+// has appended `max_bytes` (always at least one event): events can be ~1 MB each, so a count
+// alone does not bound a piece. Owned by one consumer; not thread-safe. The store must outlive
+// it. Events appended while it runs are included as long as they are within `to` (pass the head
+// position at the start for a fixed range).
 class export_reader {
 public:
     export_reader(const eventstore::store& store, export_format format, std::uint64_t from, std::uint64_t to,
-                  std::size_t batch = 1000);
+                  std::size_t batch = 1000, std::size_t max_bytes = 1024 * 1024);
 
     // Appends the next rows (and the CSV header on the first call) to `out`. Returns false once
     // nothing follows; an error when the store fails (the caller then truncates the transfer).
@@ -58,6 +60,7 @@ private:
     std::uint64_t next_;
     std::uint64_t to_;
     std::size_t batch_;
+    std::size_t max_bytes_;
     bool header_done_ = false;
     std::uint64_t rows_ = 0;
 };
