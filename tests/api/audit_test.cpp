@@ -53,15 +53,9 @@ protected:
         return static_cast<std::uint64_t>(r.json().at("head").as_int64());
     }
     std::string create_user(const std::string& account, const std::string& email, const std::string& name, json::object roles) {
-        auto r = op().post("/v1/accounts/" + account + "/users", json::object{{"email", email}, {"name", name}, {"roles", std::move(roles)}});
-        EXPECT_EQ(r.status, 201u) << r.body;
-        return std::string(r.json().at("user").at("id").as_string());
+        return op().create_user(account, email, name, roles);
     }
-    std::string token_for(const std::string& user) {
-        auto r = op().post("/v1/tokens", json::object{{"principal", json::object{{"user_id", user}}}});
-        EXPECT_EQ(r.status, 201u) << r.body;
-        return std::string(r.json().at("token").as_string());
-    }
+    std::string token_for(const std::string& user) { return op().token_for(user); }
 
     temp_dir tmp_;
     std::unique_ptr<rosterd_process> server_;

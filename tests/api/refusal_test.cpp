@@ -35,16 +35,9 @@ protected:
     client& op() { return *op_; }
     client as(const std::string& token) { return client{*other_http_, token}; }
     std::string create_user(const std::string& account, const std::string& name, const json::object& roles) {
-        auto r = op().post("/v1/accounts/" + account + "/users",
-                           json::object{{"email", name + "@" + account + ".com"}, {"name", name}, {"roles", roles}});
-        EXPECT_EQ(r.status, 201u) << r.body;
-        return std::string(r.json().at("user").at("id").as_string());
+        return op().create_user(account, name + "@" + account + ".com", name, roles);
     }
-    std::string token_for(const std::string& user) {
-        auto r = op().post("/v1/tokens", json::object{{"principal", json::object{{"user_id", user}}}});
-        EXPECT_EQ(r.status, 201u) << r.body;
-        return std::string(r.json().at("token").as_string());
-    }
+    std::string token_for(const std::string& user) { return op().token_for(user); }
     std::uint64_t head() { return static_cast<std::uint64_t>(op().get("/v1/events?limit=1").json().at("head").as_int64()); }
     // The access_denied events after `after`, waiting (bounded) until at least `at_least` are there:
     // records are appended by the writer right after the refusal is answered.

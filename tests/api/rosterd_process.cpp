@@ -144,6 +144,27 @@ http_reply bearer_client::call(std::string_view method, std::string_view target,
     return http.request(method, target, payload, extra);
 }
 
+namespace {
+std::string created(const http_reply& r, const char* what, std::initializer_list<std::string_view> path) {
+    if (r.status != 201) throw std::runtime_error(std::string(what) + " answered " + std::to_string(r.status) + ": " + r.body);
+    const auto doc = r.json();
+    const boost::json::value* v = &doc;
+    for (auto key : path) v = &v->at(key);
+    return std::string(v->as_string());
+}
+}  // namespace
+
+std::string bearer_client::create_user(const std::string& account, const std::string& email, const std::string& name,
+                                       const boost::json::object& roles) {
+    boost::json::value body = boost::json::object{{"email", email}, {"name", name}, {"roles", roles}};
+    return created(post("/v1/accounts/" + account + "/users", body), "create user", {"user", "id"});
+}
+
+std::string bearer_client::token_for(const std::string& user_id) {
+    boost::json::value body = boost::json::object{{"principal", boost::json::object{{"user_id", user_id}}}};
+    return created(post("/v1/tokens", body), "issue token", {"token"});
+}
+
 std::string read_token(const std::filesystem::path& data_dir) {
     std::ifstream in(data_dir / "operator.token");
     std::string token;

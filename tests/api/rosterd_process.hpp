@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
 #include "temp_dir.hpp"
@@ -74,6 +75,12 @@ struct bearer_client {
         return call("PUT", target, &body, std::move(extra));
     }
     http_reply del(std::string_view target, headers extra = {}) { return call("DELETE", target, nullptr, std::move(extra)); }
+
+    // Scene setting with this client's (operator) token; each throws std::runtime_error with the
+    // answer unless it is 201. The id of the new user; the secret of the new token.
+    std::string create_user(const std::string& account, const std::string& email, const std::string& name,
+                            const boost::json::object& roles);
+    std::string token_for(const std::string& user_id);
 };
 
 // The operator token rosterd wrote into `data_dir` on its first start.
