@@ -93,6 +93,28 @@ TEST(fair_pool, one_key_with_a_backlog_delays_another_by_about_one_job) {
     EXPECT_LE(other_at, 2);
 }
 
+// Two workers: a key whose jobs all block holds one of them, never both, so another key's job runs
+// at once instead of waiting for the backlog.
+TEST(fair_pool, one_key_never_takes_every_worker) {
+    std::promise<void> release;
+    auto gate = release.get_future().share();
+    std::atomic<int> loop_started{0};
+    fair_pool pool(2, 8);
+    for (int i = 0; i < 4; ++i)
+        ASSERT_TRUE(pool.post("loop", [&, gate] {
+            ++loop_started;
+            gate.wait();
+        }));
+    std::promise<void> other_ran;
+    auto other = other_ran.get_future();
+    ASSERT_TRUE(pool.post("other", [&] { other_ran.set_value(); }));
+    EXPECT_EQ(other.wait_for(10s), std::future_status::ready) << "the other key waited behind the loop";
+    EXPECT_EQ(loop_started.load(), 1) << "one key ran on more than threads - 1 workers";
+    release.set_value();
+    pool.join();
+    EXPECT_EQ(loop_started.load(), 4);
+}
+
 TEST(fair_pool, a_key_may_queue_only_its_share) {
     std::promise<void> release;
     auto gate = release.get_future().share();
