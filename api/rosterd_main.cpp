@@ -109,6 +109,7 @@ int main(int argc, char** argv) {
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
     command_line_only.add_options()
         ("help,h", "Show this help and exit.")
+        ("version", "Print the version and exit.")
         ("config", po::value(&config_path),
          "Read options from this INI file (one 'name = value' per line, names as the flags below without "
          "'--', '#' comments; see ops/rosterd.conf.example). Flags given on the command line win over the file.");
@@ -203,6 +204,10 @@ int main(int argc, char** argv) {
     }
     if (vm.count("help")) {
         std::cout << command_line_only << visible << "\n";
+        return 0;
+    }
+    if (vm.count("version")) {
+        std::cout << "rosterd " << ROSTER_VERSION << "\n";
         return 0;
     }
 

@@ -1,159 +1,269 @@
-// rosterctl: the operator and compliance CLI. Each subcommand is one entry of `commands`;
-// main only parses the command line and wires the pieces.
+// rosterctl: the operator and compliance CLI. Each subcommand is one entry of `commands` with its
+// own options; main only parses the command line and wires the pieces (the HTTP(S) client of
+// `backup --url` comes from roster_api).
+// Exit codes of the parsing here: 0 for --help/--version, 2 for a command line that is refused
+// (unknown command or flag, bad or missing value). The commands keep their own codes (cli.hpp,
+// backup.hpp).
+#include <charconv>
+#include <chrono>
 #include <cstdint>
 #include <cstring>
 #include <functional>
 #include <iostream>
-#include <map>
-#include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
+#include <boost/program_options.hpp>
+
+#include "roster/api/http_client.hpp"
 #include "roster/replay/backup.hpp"
 #include "roster/replay/cli.hpp"
 #include "roster/replay/verify.hpp"
 
+namespace po = boost::program_options;
+
 namespace {
 
-struct args {
-    std::map<std::string, std::string> options;  // --name value
+constexpr int refused = 2;
+
+// Unsigned flags parsed strictly: program_options' lexical_cast would take "-1" as 2^64-1.
+struct count_arg {
+    std::uint64_t value = 0;
+};
+struct positive_arg {
+    std::uint64_t value = 0;
 };
 
-// Flags that take no value.
-bool is_switch(const std::string& name) { return name == "write-snapshots"; }
+std::uint64_t parse_unsigned(const std::vector<std::string>& values, std::uint64_t minimum) {
+    const auto& s = po::validators::get_single_string(values);
+    std::uint64_t n = 0;
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+    if (s.empty() || ec != std::errc{} || end != s.data() + s.size() || n < minimum) throw po::invalid_option_value(s);
+    return n;
+}
 
-std::optional<args> parse(int argc, char** argv, int first) {
-    args a;
-    for (int i = first; i < argc; ++i) {
-        std::string k = argv[i];
-        if (k.rfind("--", 0) != 0) return std::nullopt;
-        if (is_switch(k.substr(2))) {
-            a.options[k.substr(2)] = "true";
-            continue;
-        }
-        if (i + 1 >= argc) return std::nullopt;
-        a.options[k.substr(2)] = argv[++i];
+// Found by argument-dependent lookup from program_options' typed_value.
+void validate(boost::any& v, const std::vector<std::string>& values, count_arg*, int) {
+    po::validators::check_first_occurrence(v);
+    v = count_arg{parse_unsigned(values, 0)};
+}
+void validate(boost::any& v, const std::vector<std::string>& values, positive_arg*, int) {
+    po::validators::check_first_occurrence(v);
+    v = positive_arg{parse_unsigned(values, 1)};
+}
+
+std::string text(const po::variables_map& vm, const char* name) {
+    return vm.count(name) ? vm[name].as<std::string>() : std::string();
+}
+
+struct command {
+    const char* name;
+    const char* synopsis;  // one line for the overview
+    const char* about;     // the rest of `rosterctl <name> --help`
+    std::function<void(po::options_description&)> add_options;
+    std::function<int(const po::variables_map&)> run;
+};
+
+void add_data_dir(po::options_description& d) {
+    d.add_options()("data-dir", po::value<std::string>()->default_value("./data"), "data directory of rosterd");
+}
+
+std::vector<command> make_commands() {
+    return {
+        {"verify", "check the event hash chain (exit 1 if broken)", "",
+         [](po::options_description& d) {
+             add_data_dir(d);
+             d.add_options()("from", po::value<count_arg>(), "first position (default 1)")(
+                 "to", po::value<count_arg>(), "last position (default the head)");
+         },
+         [](const po::variables_map& vm) {
+             const auto from = vm.count("from") ? vm["from"].as<count_arg>().value : 1;
+             const auto to = vm.count("to") ? vm["to"].as<count_arg>().value : UINT64_MAX;
+             return roster::replay::run_verify_progress(text(vm, "data-dir"), from, to, std::cout, std::cerr);
+         }},
+        {"head", "print the log head", "", add_data_dir,
+         [](const po::variables_map& vm) { return roster::replay::run_head(text(vm, "data-dir"), std::cout, std::cerr); }},
+        {"history", "events of one account, user or actor as JSON Lines (same selection as the API)",
+         "Give exactly one of --account, --user, --actor. P is a log position, T an RFC 3339 time.\n",
+         [](po::options_description& d) {
+             add_data_dir(d);
+             d.add_options()("account", po::value<std::string>(), "account id")("user", po::value<std::string>(), "user id")(
+                 "actor", po::value<std::string>(), "actor label")("since", po::value<std::string>(), "P|T, inclusive")(
+                 "until", po::value<std::string>(), "P|T, inclusive")("type", po::value<std::string>(),
+                                                                      "event types, comma-separated")(
+                 "limit", po::value<positive_arg>(), "at most this many events (default 1000)");
+         },
+         [](const po::variables_map& vm) {
+             roster::replay::history_cli_request r;
+             r.account = text(vm, "account");
+             r.user = text(vm, "user");
+             r.actor = text(vm, "actor");
+             r.since = text(vm, "since");
+             r.until = text(vm, "until");
+             r.types = text(vm, "type");
+             if (vm.count("limit")) r.limit = vm["limit"].as<positive_arg>().value;
+             return roster::replay::run_history(text(vm, "data-dir"), r, std::cout, std::cerr);
+         }},
+        {"as-of", "the account (or one user) as it was at a position or time",
+         "--at and --account are required. P is a log position, T an RFC 3339 time.\n",
+         [](po::options_description& d) {
+             add_data_dir(d);
+             d.add_options()("at", po::value<std::string>(), "P|T")("account", po::value<std::string>(), "account id")(
+                 "user", po::value<std::string>(), "only this user's profile in the account");
+         },
+         [](const po::variables_map& vm) {
+             return roster::replay::run_as_of(text(vm, "data-dir"), {text(vm, "at"), text(vm, "account"), text(vm, "user")},
+                                              std::cout, std::cerr);
+         }},
+        {"export", "events to stdout as JSON Lines or CSV", "P is a log position, T an RFC 3339 time.\n",
+         [](po::options_description& d) {
+             add_data_dir(d);
+             d.add_options()("format", po::value<std::string>()->default_value("jsonl"), "jsonl or csv")(
+                 "since", po::value<std::string>(), "P|T, inclusive")("until", po::value<std::string>(), "P|T, inclusive");
+         },
+         [](const po::variables_map& vm) {
+             auto f = roster::replay::parse_export_format(text(vm, "format"));
+             if (!f) {
+                 std::cerr << "rosterctl export: the argument ('" << text(vm, "format")
+                           << "') for option '--format' is invalid: jsonl or csv\n";
+                 return refused;
+             }
+             std::ios::sync_with_stdio(false);
+             return roster::replay::run_export(text(vm, "data-dir"), *f, text(vm, "since"), text(vm, "until"), std::cout,
+                                               std::cerr);
+         }},
+        {"rebuild", "fold the log from 0 and cross-check the stored snapshots (exit 1 on a mismatch)",
+         "--write-snapshots also writes the missing snapshots and needs rosterd stopped.\n",
+         [](po::options_description& d) {
+             add_data_dir(d);
+             d.add_options()("write-snapshots", po::bool_switch(), "write the missing snapshots (stop rosterd first)")(
+                 "snapshot-every", po::value<positive_arg>(), "snapshot spacing in events (default 100000)");
+         },
+         [](const po::variables_map& vm) {
+             const auto every = vm.count("snapshot-every") ? vm["snapshot-every"].as<positive_arg>().value : 100'000;
+             return roster::replay::run_rebuild(text(vm, "data-dir"), vm["write-snapshots"].as<bool>(), every, std::cout,
+                                                std::cerr);
+         }},
+        {"backup", "consistent online copy of the event store",
+         "With --url the running rosterd checkpoints itself (DEST inside its --backup-dir, token\n"
+         "default DIR/operator.token); without it no server may hold DIR. https:// verifies the\n"
+         "server's certificate against the system's trust store, or against --ca-file.\n",
+         [](po::options_description& d) {
+             add_data_dir(d);
+             d.add_options()("to", po::value<std::string>()->required(), "DEST, a new or empty directory")(
+                 "url", po::value<std::string>(), "http(s)://HOST:PORT of the running rosterd")(
+                 "token-file", po::value<std::string>(), "operator token (default DIR/operator.token)")(
+                 "ca-file", po::value<std::string>(), "PEM certificates to trust for https:// instead of the system's")(
+                 "timeout-ms", po::value<positive_arg>(),
+                 "limit on each step of the request (connect, handshake, send, answer); default 60000");
+         },
+         [](const po::variables_map& vm) {
+             roster::replay::backup_request req;
+             req.data_dir = text(vm, "data-dir");
+             req.dest = text(vm, "to");
+             if (vm.count("url")) req.url = text(vm, "url");
+             if (vm.count("token-file")) req.token_file = text(vm, "token-file");
+             roster::api::http_client_options client;
+             if (vm.count("ca-file")) client.ca_file = text(vm, "ca-file");
+             if (vm.count("timeout-ms")) client.timeout = std::chrono::milliseconds(vm["timeout-ms"].as<positive_arg>().value);
+             auto post = [client](const std::string& url, const std::string& target, const std::string& bearer,
+                                  const std::string& body) -> std::variant<roster::replay::backup_answer, std::string> {
+                 auto r = roster::api::http_request(
+                     "POST", url, target, {{"Authorization", "Bearer " + bearer}, {"Content-Type", "application/json"}}, body,
+                     client);
+                 if (!r.response) return r.error;
+                 return roster::replay::backup_answer{r.response->status, std::move(r.response->body)};
+             };
+             return roster::replay::run_backup(req, post, std::cout, std::cerr);
+         }},
+        {"restore", "copy a backup in and verify it",
+         "Refuses a non-empty DIR/eventstore unless --force; never while a server holds it.\n",
+         [](po::options_description& d) {
+             d.add_options()("from", po::value<std::string>()->required(), "SRC, a backup directory")(
+                 "data-dir", po::value<std::string>()->required(), "DIR to restore into")(
+                 "force", po::bool_switch(), "replace a non-empty DIR/eventstore");
+         },
+         [](const po::variables_map& vm) {
+             return roster::replay::run_restore(text(vm, "from"), text(vm, "data-dir"), vm["force"].as<bool>(), std::cout,
+                                                std::cerr);
+         }},
+    };
+}
+
+void overview(std::ostream& os, const std::vector<command>& commands) {
+    os << "usage: rosterctl <command> [options]      rosterctl <command> --help for its options\n"
+          "       rosterctl --version\n\ncommands:\n";
+    for (const auto& c : commands) {
+        std::string name = c.name;
+        name.resize(10, ' ');
+        os << "  " << name << c.synopsis << '\n';
     }
-    return a;
-}
-
-std::string text(const args& a, const std::string& name) {
-    auto it = a.options.find(name);
-    return it == a.options.end() ? std::string() : it->second;
-}
-
-std::optional<std::uint64_t> number(const args& a, const std::string& name, std::uint64_t fallback) {
-    auto it = a.options.find(name);
-    if (it == a.options.end()) return fallback;
-    try {
-        std::size_t used = 0;
-        const auto v = std::stoull(it->second, &used);
-        if (used != it->second.size()) return std::nullopt;
-        return v;
-    } catch (const std::exception&) {
-        return std::nullopt;
-    }
-}
-
-std::string data_dir(const args& a) {
-    auto it = a.options.find("data-dir");
-    return it == a.options.end() ? std::string("./data") : it->second;
-}
-
-int usage(std::ostream& os) {
-    os << "usage: rosterctl <command> [options]\n"
-          "  verify  --data-dir DIR [--from N] [--to N]   check the event hash chain (exit 1 if broken)\n"
-          "  head    --data-dir DIR                      print the log head\n"
-          "  history --data-dir DIR (--account A | --user U | --actor LABEL) [--since P|T] [--until P|T]\n"
-          "          [--type t1,t2] [--limit N]          events as JSON Lines (same selection as the API)\n"
-          "  as-of   --data-dir DIR --at P|T --account A [--user U]   the account (or one user) as it was then\n"
-          "  export  --data-dir DIR [--format jsonl|csv] [--since P|T] [--until P|T]   events to stdout\n"
-          "  rebuild --data-dir DIR [--write-snapshots] [--snapshot-every N]   fold the log from 0 and\n"
-          "          cross-check the stored snapshots (exit 1 on a mismatch); --write-snapshots also\n"
-          "          writes missing ones and needs rosterd stopped\n"
-          "  backup  --data-dir DIR --to DEST [--url http://HOST:PORT] [--token-file F]\n"
-          "          consistent online copy; with --url the running rosterd checkpoints itself (DEST inside its\n"
-          "          --backup-dir, token default DIR/operator.token), without it no server may hold DIR\n"
-          "  restore --from SRC --data-dir DIR [--force yes]  copy a backup in and verify it (refuses a\n"
-          "          non-empty DIR/eventstore unless --force yes; never while a server holds it)\n"
-          "P is a log position, T an RFC 3339 time. DIR defaults to ./data; the store is opened\n"
-          "read-only (except rebuild --write-snapshots, backup without --url and restore), so a running\n"
-          "rosterd is fine. Long commands draw a progress bar on stderr when it is a terminal.\n";
-    return 64;
+    os << "\nThe store is opened read-only (except rebuild --write-snapshots, backup without --url and\n"
+          "restore), so a running rosterd is fine. Long commands draw a progress bar on stderr when it\n"
+          "is a terminal. DIR (--data-dir) defaults to ./data.\n";
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc < 2 || std::strcmp(argv[1], "--help") == 0 || std::strcmp(argv[1], "help") == 0) return usage(argc < 2 ? std::cerr : std::cout);
-    const std::string command = argv[1];
-    auto a = parse(argc, argv, 2);
-    if (!a) return usage(std::cerr);
-
-    const std::map<std::string, std::function<int(const args&)>> commands{
-        {"verify",
-         [](const args& x) {
-             auto from = number(x, "from", 1);
-             auto to = number(x, "to", UINT64_MAX);
-             if (!from || !to) return usage(std::cerr);
-             return roster::replay::run_verify_progress(data_dir(x), *from, *to, std::cout, std::cerr);
-         }},
-        {"history",
-         [](const args& x) {
-             roster::replay::history_cli_request r;
-             r.account = text(x, "account");
-             r.user = text(x, "user");
-             r.actor = text(x, "actor");
-             r.since = text(x, "since");
-             r.until = text(x, "until");
-             r.types = text(x, "type");
-             auto limit = number(x, "limit", 1000);
-             if (!limit || *limit == 0) return usage(std::cerr);
-             r.limit = *limit;
-             return roster::replay::run_history(data_dir(x), r, std::cout, std::cerr);
-         }},
-        {"as-of",
-         [](const args& x) {
-             return roster::replay::run_as_of(data_dir(x), {text(x, "at"), text(x, "account"), text(x, "user")}, std::cout,
-                                              std::cerr);
-         }},
-        {"export",
-         [](const args& x) {
-             auto f = roster::replay::parse_export_format(x.options.count("format") ? text(x, "format") : "jsonl");
-             if (!f) return usage(std::cerr);
-             std::ios::sync_with_stdio(false);
-             return roster::replay::run_export(data_dir(x), *f, text(x, "since"), text(x, "until"), std::cout, std::cerr);
-         }},
-        {"rebuild",
-         [](const args& x) {
-             auto every = number(x, "snapshot-every", 100'000);
-             if (!every || *every == 0) return usage(std::cerr);
-             return roster::replay::run_rebuild(data_dir(x), x.options.count("write-snapshots") > 0, *every, std::cout,
-                                                std::cerr);
-         }},
-        {"head", [](const args& x) { return roster::replay::run_head(data_dir(x), std::cout, std::cerr); }},
-        {"backup",
-         [](const args& x) {
-             roster::replay::backup_request req;
-             req.data_dir = data_dir(x);
-             if (auto it = x.options.find("to"); it != x.options.end()) req.dest = it->second;
-             if (auto it = x.options.find("url"); it != x.options.end()) req.url = it->second;
-             if (auto it = x.options.find("token-file"); it != x.options.end()) req.token_file = it->second;
-             return roster::replay::run_backup(req, std::cout, std::cerr);
-         }},
-        {"restore",
-         [](const args& x) {
-             auto from = x.options.find("from");
-             auto force = x.options.find("force");
-             if (from == x.options.end() || x.options.find("data-dir") == x.options.end()) return usage(std::cerr);
-             const bool forced = force != x.options.end() && (force->second == "yes" || force->second == "true" || force->second == "1");
-             return roster::replay::run_restore(from->second, data_dir(x), forced, std::cout, std::cerr);
-         }},
-    };
-    auto it = commands.find(command);
-    if (it == commands.end()) {
-        std::cerr << "rosterctl: unknown command '" << command << "'\n";
-        return usage(std::cerr);
+    const auto commands = make_commands();
+    if (argc < 2) {
+        overview(std::cerr, commands);
+        return refused;
     }
-    return it->second(*a);
+    const std::string first = argv[1];
+    if (first == "--help" || first == "-h" || first == "help") {
+        overview(std::cout, commands);
+        return 0;
+    }
+    if (first == "--version") {
+        std::cout << "rosterctl " << ROSTER_VERSION << '\n';
+        return 0;
+    }
+    const command* c = nullptr;
+    for (const auto& x : commands)
+        if (first == x.name) c = &x;
+    if (!c) {
+        std::cerr << "rosterctl: unknown command '" << first << "' (rosterctl --help lists them)\n";
+        return refused;
+    }
+
+    po::options_description options(std::string("usage: rosterctl ") + c->name + " [options]\n" + c->synopsis +
+                                    "\n\noptions");
+    options.add_options()("help,h", "show this help");
+    c->add_options(options);
+    std::vector<std::string> rest(argv + 2, argv + argc);
+    // `restore --force yes` was the syntax before --force became a switch; scripts keep working.
+    if (std::strcmp(c->name, "restore") == 0)
+        for (std::size_t i = 0; i + 1 < rest.size(); ++i)
+            if (rest[i] == "--force" && (rest[i + 1] == "yes" || rest[i + 1] == "true" || rest[i + 1] == "1"))
+                rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i) + 1);
+
+    po::variables_map vm;
+    try {
+        // No positional options: a stray word is refused like an unknown flag. Short options
+        // other than -h do not exist, and guessing a flag from its prefix is off (`--acc` is not
+        // --account: a typo should fail, not be completed).
+        auto parsed = po::command_line_parser(rest)
+                          .options(options)
+                          .style(po::command_line_style::unix_style & ~po::command_line_style::allow_guessing)
+                          .run();
+        for (const auto& o : parsed.options)
+            if (o.position_key >= 0) {
+                std::cerr << "rosterctl " << c->name << ": unexpected argument '" << o.value.front()
+                          << "' (options take the form --name value; rosterctl " << c->name << " --help)\n";
+                return refused;
+            }
+        po::store(parsed, vm);
+        if (vm.count("help")) {
+            std::cout << options << '\n' << c->about;
+            return 0;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "rosterctl " << c->name << ": " << e.what() << " (rosterctl " << c->name << " --help)\n";
+        return refused;
+    }
+    return c->run(vm);
 }

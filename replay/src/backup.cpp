@@ -1,8 +1,6 @@
 #include "roster/replay/backup.hpp"
 
 #include <fcntl.h>
-#include <netdb.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -103,87 +101,6 @@ bool store_is_locked(const fs::path& dir) {
     return held;
 }
 
-struct http_answer {
-    unsigned status = 0;
-    std::string body;
-};
-
-// A one-shot HTTP/1.1 POST over a plain socket: rosterctl talks to one rosterd, usually on
-// loopback, and must not pull the server's network stack into the replay library.
-std::optional<http_answer> http_post(const std::string& url, const std::string& target, const std::string& bearer,
-                                     const std::string& body, std::string& why) {
-    std::string rest = url;
-    if (rest.rfind("http://", 0) != 0) {
-        why = "--url must start with http:// (e.g. http://127.0.0.1:8080)";
-        return std::nullopt;
-    }
-    rest = rest.substr(7);
-    while (!rest.empty() && rest.back() == '/') rest.pop_back();
-    std::string host = rest, port = "80";
-    if (!rest.empty() && rest.front() == '[') {
-        auto close = rest.find(']');
-        if (close == std::string::npos) {
-            why = "bad --url";
-            return std::nullopt;
-        }
-        host = rest.substr(1, close - 1);
-        if (close + 1 < rest.size() && rest[close + 1] == ':') port = rest.substr(close + 2);
-    } else if (auto colon = rest.rfind(':'); colon != std::string::npos) {
-        host = rest.substr(0, colon);
-        port = rest.substr(colon + 1);
-    }
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* found = nullptr;
-    if (int rc = ::getaddrinfo(host.c_str(), port.c_str(), &hints, &found); rc != 0) {
-        why = "cannot resolve " + host + ": " + ::gai_strerror(rc);
-        return std::nullopt;
-    }
-    int fd = -1;
-    for (auto* a = found; a && fd < 0; a = a->ai_next) {
-        fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
-        if (fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
-            ::close(fd);
-            fd = -1;
-        }
-    }
-    ::freeaddrinfo(found);
-    if (fd < 0) {
-        why = "cannot connect to " + url + ": " + std::strerror(errno);
-        return std::nullopt;
-    }
-    std::string request = "POST " + target + " HTTP/1.1\r\nHost: " + host + "\r\nAuthorization: Bearer " + bearer +
-                          "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
-                          "\r\nConnection: close\r\n\r\n" + body;
-    for (std::size_t sent = 0; sent < request.size();) {
-        auto n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
-        if (n <= 0) {
-            ::close(fd);
-            why = "sending the request failed";
-            return std::nullopt;
-        }
-        sent += static_cast<std::size_t>(n);
-    }
-    std::string reply;
-    char buf[4096];
-    for (;;) {
-        auto n = ::recv(fd, buf, sizeof buf, 0);
-        if (n <= 0) break;
-        reply.append(buf, static_cast<std::size_t>(n));
-    }
-    ::close(fd);
-    // "HTTP/1.1 201 Created\r\n...\r\n\r\nbody" (the server sends Content-Length bodies here).
-    auto header_end = reply.find("\r\n\r\n");
-    if (reply.rfind("HTTP/1.", 0) != 0 || header_end == std::string::npos || reply.size() < 12) {
-        why = "no HTTP answer from " + url;
-        return std::nullopt;
-    }
-    http_answer a;
-    a.status = static_cast<unsigned>(std::atoi(reply.c_str() + 9));
-    a.body = reply.substr(header_end + 4);
-    return a;
-}
-
 }  // namespace
 
 std::string manifest_json(const backup_manifest& m) {
@@ -227,7 +144,7 @@ eventstore::result<backup_manifest> create_backup(const eventstore::store& store
     return create_backup(store, std::move(*d));
 }
 
-int run_backup(const backup_request& req, std::ostream& out, std::ostream& err) {
+int run_backup(const backup_request& req, const backup_poster& post, std::ostream& out, std::ostream& err) {
     if (req.dest.empty()) {
         err << "rosterctl backup: --to DEST is required\n";
         return 2;
@@ -249,11 +166,14 @@ int run_backup(const backup_request& req, std::ostream& out, std::ostream& err) 
             err << "rosterctl backup: no operator token in " << token_path << " (use --token-file)\n";
             return 2;
         }
-        std::string why;
-        auto answer = http_post(*req.url, "/v1/admin/backup", token,
-                                boost::json::serialize(boost::json::object{{"to", dest.string()}}), why);
+        if (!post) {
+            err << "rosterctl backup: this build has no HTTP client for --url\n";
+            return 2;
+        }
+        auto sent = post(*req.url, "/v1/admin/backup", token, boost::json::serialize(boost::json::object{{"to", dest.string()}}));
+        auto* answer = std::get_if<backup_answer>(&sent);
         if (!answer) {
-            err << "rosterctl backup: " << why << '\n';
+            err << "rosterctl backup: " << std::get<std::string>(sent) << '\n';
             return 1;
         }
         if (answer->status != 201) {

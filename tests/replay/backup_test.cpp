@@ -178,8 +178,11 @@ TEST(backup, online_backup_under_write_load_restores_to_an_equal_verified_store)
     auto again = rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string());
     EXPECT_EQ(again.exit_code, 2);
     EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
-    auto forced = rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string() + " --force yes");
+    auto forced = rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string() + " --force");
     EXPECT_EQ(forced.exit_code, 0) << forced.err;
+    // The old spelling `--force yes` (from before --force was a switch) still works.
+    auto forced_old = rosterctl(tmp.path(), "restore --force yes --from " + dest.string() + " --data-dir " + restored.string());
+    EXPECT_EQ(forced_old.exit_code, 0) << forced_old.err;
 
     // The old operator token still works on the restored server (its hash is in the log).
     fs::copy_file(data / "operator.token", restored / "operator.token");
@@ -187,7 +190,7 @@ TEST(backup, online_backup_under_write_load_restores_to_an_equal_verified_store)
     op_client restored_op(copy.port(), token);
 
     // A restore is refused while a server holds the directory, even with --force.
-    auto busy = rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string() + " --force yes");
+    auto busy = rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string() + " --force");
     EXPECT_EQ(busy.exit_code, 2) << busy.err;
 
     // The restored log equals the source's log up to the backup head, event for event.

@@ -11,9 +11,11 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
+#include <variant>
 
 #include "roster/eventstore/store.hpp"
 #include "roster/replay/backup_path.hpp"
@@ -40,13 +42,24 @@ eventstore::result<backup_manifest> create_backup(const eventstore::store& store
 struct backup_request {
     std::filesystem::path data_dir = "./data";
     std::filesystem::path dest;
-    std::optional<std::string> url;             // http://host:port of a running rosterd
+    std::optional<std::string> url;             // http(s)://host:port of a running rosterd
     std::optional<std::filesystem::path> token_file;  // default <data_dir>/operator.token
 };
 
+struct backup_answer {
+    unsigned status = 0;
+    std::string body;
+};
+// Sends POST `target` with the JSON `body` and the bearer token to the server at `url`: its
+// answer, or why there is none. Passed in by rosterctl's main (an HTTP(S) client from the api
+// library, which this library must not depend on); the TLS and timeout settings live in it.
+using backup_poster = std::function<std::variant<backup_answer, std::string>(
+    const std::string& url, const std::string& target, const std::string& bearer, const std::string& body)>;
+
 // `rosterctl backup`: prints the manifest JSON; 0 on success, 1 when the backup failed, 2 on
-// bad arguments or when the store is held by a server and no --url was given.
-int run_backup(const backup_request& req, std::ostream& out, std::ostream& err);
+// bad arguments or when the store is held by a server and no --url was given. `post` is only
+// called with --url.
+int run_backup(const backup_request& req, const backup_poster& post, std::ostream& out, std::ostream& err);
 
 // `rosterctl restore --from SRC --data-dir DIR [--force]`: copies SRC/eventstore into
 // DIR/eventstore (refusing a non-empty target unless `force`, and always refusing one a running

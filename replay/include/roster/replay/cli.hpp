@@ -3,7 +3,8 @@
 // so all of them are safe beside a running rosterd; only `rebuild --write-snapshots` opens the
 // store writable and therefore needs the server stopped.
 // Exit codes: 0 ok, 1 a negative finding (broken chain, snapshot mismatch), 2 cannot open or
-// read the store, 64 bad arguments.
+// read the store, 64 arguments these functions refuse (e.g. two of --account/--user/--actor).
+// rosterctl's own parsing refuses unknown flags and malformed values earlier, with 2.
 #pragma once
 
 #include <cstdint>
