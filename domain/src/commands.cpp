@@ -13,14 +13,27 @@ std::string_view command_name(const command& c) {
     return names[c.index()];
 }
 
+namespace {
+template <class>
+inline constexpr bool unhandled_command = false;
+template <class T, class... Us>
+inline constexpr bool one_of = (std::is_same_v<T, Us> || ...);
+}  // namespace
+
+// Every command type is named in one branch, so a new command must say which account it
+// concerns before it compiles rather than silently concerning none.
 std::optional<account_id> account_of(const command& c) {
     return std::visit(
         [](const auto& x) -> std::optional<account_id> {
             using T = std::decay_t<decltype(x)>;
             if constexpr (std::is_same_v<T, open_account>) return x.id;
             else if constexpr (std::is_same_v<T, link_partner>) return x.customer;
-            else if constexpr (requires { x.account; }) return x.account;
-            else return std::nullopt;
+            else if constexpr (one_of<T, create_user, add_member, change_roles, remove_all_roles, remove_member,
+                                      invite_user, save_contacts, hand_over_contact, set_watchlist>)
+                return x.account;
+            else if constexpr (one_of<T, lock_user, unlock_user, accept_invitation, issue_token, revoke_token>)
+                return std::nullopt;
+            else static_assert(unhandled_command<T>, "a new command: say which account it concerns");
         },
         c);
 }

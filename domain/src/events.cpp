@@ -1,7 +1,5 @@
 #include "roster/domain/events.hpp"
 
-#include <type_traits>
-
 namespace roster::domain {
 namespace {
 
@@ -15,31 +13,7 @@ overloaded(Fs...) -> overloaded<Fs...>;
 
 }  // namespace
 
-std::string_view type_name(const event& e) {
-    return std::visit(
-        overloaded{
-            [](const account_opened&) { return std::string_view("account_opened"); },
-            [](const partner_linked&) { return std::string_view("partner_linked"); },
-            [](const user_created&) { return std::string_view("user_created"); },
-            [](const member_added&) { return std::string_view("member_added"); },
-            [](const roles_granted&) { return std::string_view("roles_granted"); },
-            [](const roles_revoked&) { return std::string_view("roles_revoked"); },
-            [](const all_roles_removed&) { return std::string_view("all_roles_removed"); },
-            [](const user_locked&) { return std::string_view("user_locked"); },
-            [](const user_unlocked&) { return std::string_view("user_unlocked"); },
-            [](const invitation_issued&) { return std::string_view("invitation_issued"); },
-            [](const invitation_accepted&) { return std::string_view("invitation_accepted"); },
-            [](const member_removed&) { return std::string_view("member_removed"); },
-            [](const profile_retired&) { return std::string_view("profile_retired"); },
-            [](const contacts_saved&) { return std::string_view("contacts_saved"); },
-            [](const contact_handed_over&) { return std::string_view("contact_handed_over"); },
-            [](const watchlist_changed&) { return std::string_view("watchlist_changed"); },
-            [](const token_issued&) { return std::string_view("token_issued"); },
-            [](const token_revoked&) { return std::string_view("token_revoked"); },
-            [](const access_denied&) { return std::string_view("access_denied"); },
-        },
-        e);
-}
+std::string_view type_name(const event& e) { return event_type_names[e.index()]; }
 
 std::string account_stream(const account_id& a) { return "account-" + a.value; }
 std::string user_stream(const user_id& u) { return "user-" + u.value; }
@@ -71,31 +45,64 @@ std::string stream_of(const event& e) {
         e);
 }
 
+// One entry per event type (no generic fallback), so a new event type must say which
+// account and user it concerns before it compiles: history and the live filter depend on it.
 std::optional<account_id> account_of(const event& e) {
+    using maybe = std::optional<account_id>;
     return std::visit(
-        [](const auto& x) -> std::optional<account_id> {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, partner_linked>) return x.customer;
-            else if constexpr (std::is_same_v<T, user_created>) return x.employer;
-            else if constexpr (std::is_same_v<T, access_denied>) {
+        overloaded{
+            [](const account_opened& x) -> maybe { return x.account; },
+            [](const partner_linked& x) -> maybe { return x.customer; },
+            [](const user_created& x) -> maybe { return x.employer; },
+            [](const member_added& x) -> maybe { return x.account; },
+            [](const roles_granted& x) -> maybe { return x.account; },
+            [](const roles_revoked& x) -> maybe { return x.account; },
+            [](const all_roles_removed& x) -> maybe { return x.account; },
+            [](const user_locked&) -> maybe { return std::nullopt; },
+            [](const user_unlocked&) -> maybe { return std::nullopt; },
+            [](const invitation_issued& x) -> maybe { return x.account; },
+            [](const invitation_accepted&) -> maybe { return std::nullopt; },
+            [](const member_removed& x) -> maybe { return x.account; },
+            [](const profile_retired&) -> maybe { return std::nullopt; },
+            [](const contacts_saved& x) -> maybe { return x.account; },
+            [](const contact_handed_over& x) -> maybe { return x.account; },
+            [](const watchlist_changed& x) -> maybe { return x.account; },
+            [](const token_issued&) -> maybe { return std::nullopt; },
+            [](const token_revoked&) -> maybe { return std::nullopt; },
+            [](const access_denied& x) -> maybe {
                 if (x.account.empty()) return std::nullopt;
                 return x.account;
-            } else if constexpr (requires { x.account; }) return x.account;
-            else return std::nullopt;
+            },
         },
         e);
 }
 
 std::optional<user_id> user_of(const event& e) {
+    using maybe = std::optional<user_id>;
     return std::visit(
-        [](const auto& x) -> std::optional<user_id> {
-            using T = std::decay_t<decltype(x)>;
-            if constexpr (std::is_same_v<T, contact_handed_over>) return x.from;
-            else if constexpr (std::is_same_v<T, access_denied>) {
+        overloaded{
+            [](const account_opened&) -> maybe { return std::nullopt; },
+            [](const partner_linked&) -> maybe { return std::nullopt; },
+            [](const user_created& x) -> maybe { return x.user; },
+            [](const member_added& x) -> maybe { return x.user; },
+            [](const roles_granted& x) -> maybe { return x.user; },
+            [](const roles_revoked& x) -> maybe { return x.user; },
+            [](const all_roles_removed& x) -> maybe { return x.user; },
+            [](const user_locked& x) -> maybe { return x.user; },
+            [](const user_unlocked& x) -> maybe { return x.user; },
+            [](const invitation_issued& x) -> maybe { return x.user; },
+            [](const invitation_accepted& x) -> maybe { return x.user; },
+            [](const member_removed& x) -> maybe { return x.user; },
+            [](const profile_retired& x) -> maybe { return x.user; },
+            [](const contacts_saved&) -> maybe { return std::nullopt; },
+            [](const contact_handed_over& x) -> maybe { return x.from; },
+            [](const watchlist_changed&) -> maybe { return std::nullopt; },
+            [](const token_issued&) -> maybe { return std::nullopt; },
+            [](const token_revoked&) -> maybe { return std::nullopt; },
+            [](const access_denied& x) -> maybe {
                 if (auto* u = std::get_if<user_principal>(&x.subject)) return u->user;
                 return std::nullopt;
-            } else if constexpr (requires { x.user; }) return x.user;
-            else return std::nullopt;
+            },
         },
         e);
 }

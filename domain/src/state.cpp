@@ -64,6 +64,8 @@ void revoke_invitation(state& s, const invitation_id& id) {
     }
 }
 
+// One operator() per event type and no template fallback: std::visit refuses to compile
+// once an event type has no overload here.
 struct applier {
     state& s;
 

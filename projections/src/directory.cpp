@@ -68,6 +68,9 @@ std::size_t gallop(const rank_list& list, std::size_t from, std::uint32_t target
 constexpr std::size_t min_rerank_delta = 256;
 constexpr std::size_t rerank_divisor = 16;
 
+template <class T, class... Us>
+inline constexpr bool one_of = (std::is_same_v<T, Us> || ...);
+
 }  // namespace
 
 // A search must return the first rows *in list order* that contain q, and stop there. Posting
@@ -301,6 +304,13 @@ void directory::apply(const domain::event& event) {
                 else if constexpr (std::is_same_v<T, domain::user_unlocked>) p.status = domain::user_status::active;
                 else if constexpr (std::is_same_v<T, domain::invitation_accepted>) p.registration = domain::registration::registered;
                 else p.retired = true;
+            } else if constexpr (one_of<T, domain::account_opened, domain::partner_linked, domain::invitation_issued,
+                                        domain::contacts_saved, domain::contact_handed_over, domain::watchlist_changed,
+                                        domain::token_issued, domain::token_revoked, domain::access_denied>) {
+                // Nothing a directory row holds (profile, membership, roles) changes; an
+                // account's index appears with its first member.
+            } else {
+                static_assert(domain::unhandled_event<T>, "a new event type: fold it into the directory or list it above");
             }
         },
         event);

@@ -1,22 +1,12 @@
 #include "roster/projections/history_index.hpp"
 
 #include <algorithm>
-#include <array>
 #include <utility>
 
 namespace roster::projections {
 namespace {
 
-constexpr std::size_t type_count = std::variant_size_v<domain::event>;
-static_assert(type_count <= 32, "event_type_mask has one bit per event type");
-
-// In domain::event's alternative order (not every alternative is default-constructible, so
-// the names cannot be generated); tests/projections checks it against domain::type_name.
-constexpr std::array<std::string_view, type_count> type_names{
-    "account_opened",   "partner_linked",      "user_created",        "member_added",     "roles_granted",
-    "roles_revoked",    "all_roles_removed",   "user_locked",         "user_unlocked",    "invitation_issued",
-    "invitation_accepted", "member_removed",   "profile_retired",     "contacts_saved",   "contact_handed_over",
-    "watchlist_changed", "token_issued",       "token_revoked",       "access_denied"};
+static_assert(std::variant_size_v<domain::event> <= 32, "event_type_mask has one bit per event type");
 
 void push(std::vector<std::uint64_t>& l, std::uint64_t entry) {
     // One event may reach the same account twice (account_of and a membership): keep it once.
@@ -26,10 +16,9 @@ void push(std::vector<std::uint64_t>& l, std::uint64_t entry) {
 }  // namespace
 
 std::optional<event_type_mask> event_type_bit(std::string_view name) {
-    const auto& names = type_names;
-    for (std::size_t i = 0; i < names.size(); ++i)
-        if (names[i] == name) return event_type_mask{1} << i;
-    return std::nullopt;
+    auto index = domain::event_type_index(name);
+    if (!index) return std::nullopt;
+    return event_type_mask{1} << *index;
 }
 
 void history_index::add(const eventstore::recorded_event& e, const domain::state& s) {

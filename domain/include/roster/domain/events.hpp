@@ -4,10 +4,16 @@
 //
 // Adding a field or an event type is fine; renaming the type string of an existing event
 // or changing a field's meaning is not (old events must decode and mean the same forever).
+// Each struct names its own type string (`type_name`), so a new event cannot join the
+// variant without one; event_type_names below is generated from them.
 #pragma once
 
+#include <array>
+#include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -16,6 +22,7 @@
 namespace roster::domain {
 
 struct account_opened {
+    static constexpr std::string_view type_name = "account_opened";
     account_id account;
     std::string name;
     account_kind kind{};
@@ -24,6 +31,7 @@ struct account_opened {
 
 // A partner account is linked to a customer account it serves.
 struct partner_linked {
+    static constexpr std::string_view type_name = "partner_linked";
     account_id customer;
     account_id partner;
     bool operator==(const partner_linked&) const = default;
@@ -32,6 +40,7 @@ struct partner_linked {
 // A new profile (status active, registration invited). Its employee membership and roles
 // are separate facts (member_added, roles_granted) appended in the same command.
 struct user_created {
+    static constexpr std::string_view type_name = "user_created";
     user_id user;
     email address;
     std::string name;
@@ -40,6 +49,7 @@ struct user_created {
 };
 
 struct member_added {
+    static constexpr std::string_view type_name = "member_added";
     account_id account;
     user_id user;
     membership_type type{};
@@ -47,6 +57,7 @@ struct member_added {
 };
 
 struct roles_granted {
+    static constexpr std::string_view type_name = "roles_granted";
     account_id account;
     user_id user;
     role_set roles;  // only the roles newly granted
@@ -54,6 +65,7 @@ struct roles_granted {
 };
 
 struct roles_revoked {
+    static constexpr std::string_view type_name = "roles_revoked";
     account_id account;
     user_id user;
     role_set roles;  // only the roles actually revoked
@@ -62,6 +74,7 @@ struct roles_revoked {
 
 // "Remove all access roles": the membership stays, with no roles.
 struct all_roles_removed {
+    static constexpr std::string_view type_name = "all_roles_removed";
     account_id account;
     user_id user;
     role_set roles;  // what was held before
@@ -69,17 +82,20 @@ struct all_roles_removed {
 };
 
 struct user_locked {
+    static constexpr std::string_view type_name = "user_locked";
     user_id user;
     bool operator==(const user_locked&) const = default;
 };
 
 struct user_unlocked {
+    static constexpr std::string_view type_name = "user_unlocked";
     user_id user;
     bool operator==(const user_unlocked&) const = default;
 };
 
 // Only the SHA-256 of the secret is ever kept (hex, lower case).
 struct invitation_issued {
+    static constexpr std::string_view type_name = "invitation_issued";
     invitation_id invitation;
     user_id user;
     account_id account;
@@ -90,6 +106,7 @@ struct invitation_issued {
 };
 
 struct invitation_accepted {
+    static constexpr std::string_view type_name = "invitation_accepted";
     invitation_id invitation;
     user_id user;
     bool operator==(const invitation_accepted&) const = default;
@@ -98,6 +115,7 @@ struct invitation_accepted {
 // The membership is gone with all its roles. `cascade` marks a third-party membership
 // removed because the user's employer removed them (SPEC §1 removal rule 4).
 struct member_removed {
+    static constexpr std::string_view type_name = "member_removed";
     account_id account;
     user_id user;
     membership_type type{};
@@ -108,6 +126,7 @@ struct member_removed {
 
 // The profile is permanently retired and its email freed for a new profile.
 struct profile_retired {
+    static constexpr std::string_view type_name = "profile_retired";
     user_id user;
     email address;
     bool operator==(const profile_retired&) const = default;
@@ -121,6 +140,7 @@ struct contact_assignment {
 
 // The atomic "Save" of the contacts flyout: only the roles that changed.
 struct contacts_saved {
+    static constexpr std::string_view type_name = "contacts_saved";
     account_id account;
     std::vector<contact_assignment> assignments;
     bool operator==(const contacts_saved&) const = default;
@@ -128,6 +148,7 @@ struct contacts_saved {
 
 // Self-service: the current holder gives the role to another eligible member.
 struct contact_handed_over {
+    static constexpr std::string_view type_name = "contact_handed_over";
     account_id account;
     contact_role role{};
     user_id from;
@@ -143,6 +164,7 @@ struct watch_subscription {
 
 // The account's whole watchlist after the change (replacement, not a delta).
 struct watchlist_changed {
+    static constexpr std::string_view type_name = "watchlist_changed";
     account_id account;
     std::vector<watch_subscription> subscriptions;  // sorted by user id
     bool operator==(const watchlist_changed&) const = default;
@@ -150,6 +172,7 @@ struct watchlist_changed {
 
 // Only the SHA-256 of the token secret is kept (hex, lower case).
 struct token_issued {
+    static constexpr std::string_view type_name = "token_issued";
     token_id token;
     principal subject;
     std::string secret_sha256_hex;
@@ -157,6 +180,7 @@ struct token_issued {
 };
 
 struct token_revoked {
+    static constexpr std::string_view type_name = "token_revoked";
     token_id token;
     bool operator==(const token_revoked&) const = default;
 };
@@ -165,6 +189,7 @@ struct token_revoked {
 // principal and route within a short window are coalesced into one record with their count, so
 // the record is complete without letting a caller flood the log.
 struct access_denied {
+    static constexpr std::string_view type_name = "access_denied";
     principal subject;
     std::string action;   // the request refused, "METHOD /route/{template}" (older events: a command name)
     account_id account;   // the account concerned; empty when none
@@ -183,8 +208,47 @@ using event = std::variant<account_opened, partner_linked, user_created, member_
                            contacts_saved, contact_handed_over, watchlist_changed, token_issued,
                            token_revoked, access_denied>;
 
+namespace detail {
+
+template <std::size_t... I>
+constexpr std::array<std::string_view, sizeof...(I)> event_type_names_of(std::index_sequence<I...>) {
+    return {std::variant_alternative_t<I, event>::type_name...};
+}
+
+template <std::size_t N>
+constexpr bool names_are_distinct_and_set(const std::array<std::string_view, N>& names) {
+    for (std::size_t i = 0; i < N; ++i) {
+        if (names[i].empty()) return false;
+        for (std::size_t j = i + 1; j < N; ++j)
+            if (names[i] == names[j]) return false;
+    }
+    return true;
+}
+
+}  // namespace detail
+
+// The one table of event type strings, indexed by the variant index of `event`. The history
+// index, the live stream's types= filter, rosterctl and the store all read it, so a new event
+// type is known everywhere once its struct is in the variant.
+inline constexpr std::array<std::string_view, std::variant_size_v<event>> event_type_names =
+    detail::event_type_names_of(std::make_index_sequence<std::variant_size_v<event>>{});
+// A copied type_name would make two alternatives indistinguishable in the log and on the wire.
+static_assert(detail::names_are_distinct_and_set(event_type_names), "every event type needs its own type_name");
+
+// The variant index of the event type called `name`; nullopt for a name no event has.
+constexpr std::optional<std::size_t> event_type_index(std::string_view name) {
+    for (std::size_t i = 0; i < event_type_names.size(); ++i)
+        if (event_type_names[i] == name) return i;
+    return std::nullopt;
+}
+
 // The stable type string of an event ("user_created", ...), as stored and shown on the wire.
 std::string_view type_name(const event&);
+
+// For the last branch of an `if constexpr` chain over event types: a type that no branch
+// names fails to compile (`else static_assert(unhandled_event<T>)`) instead of being ignored.
+template <class>
+inline constexpr bool unhandled_event = false;
 
 // The stream (aggregate) an event belongs to. Stream ids:
 //   "account-<account id>"  account-scoped facts (memberships, roles, contacts, watchlist, links)
