@@ -15,7 +15,7 @@ std::string_view command_name(const command& c) {
 
 namespace {
 template <class>
-inline constexpr bool unhandled_command = false;
+[[maybe_unused]] inline constexpr bool unhandled_command = false;
 template <class T, class... Us>
 inline constexpr bool one_of = (std::is_same_v<T, Us> || ...);
 }  // namespace
