@@ -16,6 +16,7 @@
 #include <capnp/message.h>
 #include <kj/exception.h>
 #include <rocksdb/db.h>
+#include <rocksdb/env.h>
 #include <rocksdb/slice.h>
 
 #include "codec_capnp.hpp"
@@ -113,6 +114,8 @@ struct store::impl {
     };
 
     store_options options;
+    // The fault-injection Env of options.faults (null without): declared before db, which uses it.
+    std::unique_ptr<rocksdb::Env> env;
     std::unique_ptr<rocksdb::DB> db;
     std::vector<rocksdb::ColumnFamilyHandle*> handles;  // default, log, streams, idempotency, meta
     rocksdb::ColumnFamilyHandle* log = nullptr;
@@ -129,7 +132,6 @@ struct store::impl {
     sha256 hasher;         // used under commit_mu only
     static constexpr std::size_t scratch_words = 1024;
     std::unique_ptr<std::uint64_t[]> scratch = std::make_unique<std::uint64_t[]>(scratch_words);  // zeroed; under commit_mu
-    std::atomic<int> fail_writes{0};
 
     std::filesystem::path dir;
     std::atomic<std::uint64_t> stat_commits{0}, stat_batches{0}, stat_events{0}, stat_write_failures{0};

@@ -1,6 +1,8 @@
 // Opening the store: RocksDB options, column families, recovery of the head, read-only opens.
 #include "store_impl.hpp"
 
+#include "fault_fs.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -61,6 +63,10 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, sto
     db_options.create_if_missing = options.create_if_missing && !options.read_only;
     db_options.create_missing_column_families = !options.read_only;
     db_options.max_background_jobs = 2;
+    if (options.faults) {
+        p->env = make_fault_injection_env(options.faults);
+        db_options.env = p->env.get();
+    }
     if (!options.read_only) {
         std::error_code ec;
         if (db_options.create_if_missing) std::filesystem::create_directories(dir, ec);

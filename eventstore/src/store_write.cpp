@@ -224,19 +224,14 @@ void store::impl::commit_group(const std::vector<request*>& group) {
 
     h.recorded_at = at;
     wb.Put(meta, std::string(head_key), encode_head(h));
-    rocksdb::Status status;
-    if (fail_writes.load() > 0 && fail_writes.fetch_sub(1) > 0) {
-        status = rocksdb::Status::IOError("injected write failure (test hook)");
-    } else {
-        rocksdb::WriteOptions wo;
-        wo.sync = options.sync;
-        const auto write_started = std::chrono::steady_clock::now();
-        status = db->Write(wo, &wb);
-        stat_write_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - write_started).count());
-        // RocksDB may stop accepting writes after an I/O error; try to leave that state so a
-        // later commit can succeed once the disk is back.
-        if (!status.ok()) (void)db->Resume();
-    }
+    rocksdb::WriteOptions wo;
+    wo.sync = options.sync;
+    const auto write_started = std::chrono::steady_clock::now();
+    const rocksdb::Status status = db->Write(wo, &wb);
+    stat_write_seconds.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - write_started).count());
+    // RocksDB may stop accepting writes after an I/O error; try to leave that state so a
+    // later commit can succeed once the disk is back.
+    if (!status.ok()) (void)db->Resume();
     if (!status.ok()) {
         // Nothing of this group reached the caches: they still describe the last durable state.
         // Every batch of the group fails, refused ones too: their checks may have been made
@@ -365,7 +360,5 @@ store_stats store::stats() const {
     }
     return out;
 }
-
-void store::fail_next_writes_for_testing(int n) { impl_->fail_writes.store(n); }
 
 }  // namespace roster::eventstore
