@@ -15,9 +15,12 @@ namespace {
 // used up, as this hook promises. The other classes cannot back that promise:
 // - a plain IOError (what EIO or EFBIG give) is fatal for the open database: DB::Resume refuses
 //   it until a reopen (the real-fault test in tests/api/storage_fault_test.cpp covers that);
-// - a retryable IOError or NoSpace is cleared by DB::Resume, but when a second WAL write fails
-//   before any event reached the memtable, Resume switches no WAL and the next write aborts the
-//   process on an assertion in WritableFileWriter (reproduced with librocksdb 7.8.3).
+// - NoSpace is recovered in the background (DB::Resume answers Busy meanwhile), so the write
+//   right after the fault fails too;
+// - a retryable IOError is cleared by DB::Resume, but when a second WAL write fails before any
+//   event reached the memtable, Resume switches no WAL and the next write aborts the process on
+//   an assertion in WritableFileWriter.
+// (Both reproduced with librocksdb 7.8.3.)
 // The commit path cannot tell the difference: DB::Write returns the error, the group fails with
 // storage_unavailable, and DB::Resume (called after every failed write) has nothing to do.
 rocksdb::IOStatus injected_failure() { return rocksdb::IOStatus::Busy("injected WAL write failure (write_faults)"); }
