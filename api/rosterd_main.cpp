@@ -244,7 +244,9 @@ int main(int argc, char** argv) {
     }
     std::cout << "operator token: " << token->path.string() << (token->created ? " (created)" : "") << std::endl;
 
-    auto store = roster::eventstore::store::open(roster::eventstore::store_dir(data_dir));
+    // --enable-test-routes: the store's WAL writes fail on demand (POST /test/fail-next-writes).
+    auto write_faults = enable_test_routes ? std::make_shared<roster::eventstore::write_faults>() : nullptr;
+    auto store = roster::eventstore::store::open(roster::eventstore::store_dir(data_dir), {.faults = write_faults});
     if (!store) {
         std::cerr << "rosterd: cannot open the event store: " << store.error().message << "\n";
         return 1;
@@ -328,14 +330,14 @@ int main(int argc, char** argv) {
     std::optional<roster::api::test_routes> test_only;
     if (enable_test_routes) {
         test_only.emplace(routes, log);
-        // Storage-fault injection for the 503 tests: the next `n` commit writes fail.
+        // Storage-fault injection for the 503 tests: the next `n` WAL writes of the store fail.
         routes.add("POST", "/test/fail-next-writes",
                    roster::api::route_doc::of("Test only: make the next n store writes fail")
                        .param(roster::api::query_param("n", "How many writes fail", false, "integer")),
-                   [&store](roster::api::request_context& ctx, roster::api::responder reply) {
+                   [write_faults](roster::api::request_context& ctx, roster::api::responder reply) {
                        int n = 1;
                        if (auto v = ctx.query.get("n")) n = std::atoi(std::string(*v).c_str());
-                       (*store)->fail_next_writes_for_testing(n);
+                       write_faults->fail_next(n);
                        reply(roster::api::json_response(200, {{"failing_writes", n}}));
                    });
         roster::api::add_live_test_routes(routes, svc);

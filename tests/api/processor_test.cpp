@@ -20,13 +20,15 @@ timestamp fixed_clock() { return timestamp{std::chrono::microseconds{1'800'000'0
 
 struct harness {
     test::temp_dir dir;
+    // Lets a test make the store's next WAL writes fail as a failing disk would.
+    std::shared_ptr<eventstore::write_faults> faults = std::make_shared<eventstore::write_faults>();
     std::unique_ptr<eventstore::store> store;
     projections::read_model reads;
     logger log{stderr};
     std::unique_ptr<command_processor> writer;
 
     harness() {
-        auto s = eventstore::store::open(dir.path() / "events");
+        auto s = eventstore::store::open(dir.path() / "events", {.faults = faults});
         if (!s) throw std::runtime_error(s.error().message);
         store = std::move(*s);
         writer = std::make_unique<command_processor>(*store, reads, log, fixed_clock);
@@ -139,7 +141,7 @@ TEST(command_processor, storage_failure_answers_503_and_leaves_no_trace) {
     harness h;
     ASSERT_EQ(h.run(open_account{account_id{"acme"}, "Acme", account_kind::customer}), 200u);
     const auto before = h.reads.fingerprint();
-    h.store->fail_next_writes_for_testing(1);
+    h.faults->fail_next(1);
     EXPECT_EQ(h.run(create_user{account_id{"acme"}, user_id{"u1"}, "u1@acme.com", "U1", role_set{}, std::nullopt}), 503u);
     EXPECT_EQ(h.reads.fingerprint(), before);
     // The write model forgot the failed user: the same email is free and the id unused.

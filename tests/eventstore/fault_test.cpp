@@ -9,15 +9,28 @@ namespace {
 
 using namespace testing;
 
+// A store whose WAL appends fail on demand (store_options::faults).
+struct faulty_store {
+    std::shared_ptr<write_faults> faults = std::make_shared<write_faults>();
+    std::unique_ptr<store> s;
+    explicit faulty_store(const std::filesystem::path& dir, store_options options = {}) {
+        options.faults = faults;
+        auto r = store::open(dir, options);
+        EXPECT_TRUE(r.has_value()) << r.error().message;
+        s = std::move(*r);
+    }
+};
+
 TEST(StorageFault, FailedGroupFailsEveryBatchAndLeavesNothing) {
     temp_dir dir;
-    auto s = std::move(*store::open(dir.db()));
+    faulty_store f(dir.db());
+    auto& s = f.s;
     ASSERT_TRUE(s->append(one(locked("a"))).has_value());
     const auto before = s->head();
     int commits = 0;
     auto sub = s->subscribe([&](std::uint64_t) { ++commits; });
 
-    s->fail_next_writes_for_testing(1);
+    f.faults->fail_next(1);
     std::vector<append_batch> group;
     group.push_back(one(locked("a"), 1));
     group.push_back(batch_of({ev(locked("b")), ev(opened("x"))}, "key", "fp"));
@@ -54,10 +67,11 @@ TEST(StorageFault, FailedGroupFailsEveryBatchAndLeavesNothing) {
 
 TEST(StorageFault, ConcurrentWaitersOfAFailedGroupAllSeeTheFailure) {
     temp_dir dir;
-    auto s = std::move(*store::open(dir.db()));
+    faulty_store f(dir.db());
+    auto& s = f.s;
     ASSERT_TRUE(s->append(one(locked("seed"))).has_value());
     // Fail many writes so that every concurrent caller hits one, however they are grouped.
-    s->fail_next_writes_for_testing(1000);
+    f.faults->fail_next(1000);
     constexpr int callers = 8;
     std::vector<std::thread> threads;
     std::atomic<int> failed{0};
@@ -69,7 +83,7 @@ TEST(StorageFault, ConcurrentWaitersOfAFailedGroupAllSeeTheFailure) {
     for (auto& t : threads) t.join();
     EXPECT_EQ(failed.load(), callers);
     EXPECT_EQ(s->head().position, 1u);
-    s->fail_next_writes_for_testing(0);
+    f.faults->fail_next(0);
     auto ok = s->append(one(locked("t0"), 0));
     ASSERT_TRUE(ok.has_value());
     EXPECT_EQ(ok->first_position, 2u);
@@ -77,6 +91,56 @@ TEST(StorageFault, ConcurrentWaitersOfAFailedGroupAllSeeTheFailure) {
     auto reopened = std::move(*store::open(dir.db()));
     EXPECT_EQ(reopened->head().position, 2u);
     EXPECT_TRUE(reopened->verify().ok);
+}
+
+// The fault sits below RocksDB, not in the commit path: the error is RocksDB's own, every write
+// of the store meets it (put_meta too), the failure is counted and timed like a disk error, and
+// nothing of the failed write reaches the WAL, so a reopen (which replays the WAL) does not
+// bring it back.
+TEST(StorageFault, InjectedFaultIsARocksDBWalErrorAndLeavesNothingToReplay) {
+    temp_dir dir;
+    {
+        faulty_store f(dir.db(), store_options{.mode = commit_mode::inline_per_call});
+        auto& s = f.s;
+        ASSERT_TRUE(s->append(one(locked("a"))).has_value());
+        f.faults->fail_next(1);
+        auto r = s->append(batch_of({ev(locked("b"))}, "key", "fp"));
+        ASSERT_FALSE(r.has_value());
+        EXPECT_EQ(r.error().code, errc::storage_unavailable);
+        EXPECT_NE(r.error().message.find("injected WAL write failure"), std::string::npos) << r.error().message;
+        EXPECT_EQ(f.faults->pending(), 0);
+        const auto st = s->stats();
+        EXPECT_EQ(st.write_failures, 1u);
+        EXPECT_EQ(st.commits, 1u);
+        EXPECT_EQ(st.write_seconds.count, 2u);  // the failed write was timed too
+
+        f.faults->fail_next(1);
+        auto meta = s->put_meta("k", "v");
+        ASSERT_FALSE(meta.has_value());
+        EXPECT_EQ(meta.error().code, errc::storage_unavailable);
+        EXPECT_EQ(s->get_meta("k"), std::nullopt);
+        ASSERT_TRUE(s->append(one(locked("c"))).has_value()) << "the store resumes after the failure";
+    }
+    auto reopened = std::move(*store::open(dir.db()));
+    EXPECT_EQ(reopened->head().position, 2u);
+    EXPECT_EQ(reopened->stream_version("user-b"), 0u);
+    auto key = reopened->find_idempotency("key");
+    ASSERT_TRUE(key.has_value());
+    EXPECT_FALSE(key->has_value());
+    EXPECT_EQ(reopened->get_meta("k"), std::nullopt);
+    EXPECT_TRUE(reopened->verify().ok);
+}
+
+// Without a handle the store runs on RocksDB's default file system: nothing is wrapped.
+TEST(StorageFault, AHandleOnlyAffectsTheStoreItWasGivenTo) {
+    temp_dir a, b;
+    faulty_store f(a.db());
+    auto plain = std::move(*store::open(b.db()));
+    f.faults->fail_next(1);
+    EXPECT_TRUE(plain->append(one(locked("x"))).has_value());
+    EXPECT_EQ(f.faults->pending(), 1);
+    EXPECT_FALSE(f.s->append(one(locked("x"))).has_value());
+    EXPECT_TRUE(f.s->append(one(locked("x"))).has_value());
 }
 
 }  // namespace

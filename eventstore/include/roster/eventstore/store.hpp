@@ -15,6 +15,7 @@
 #include "roster/domain/events.hpp"
 #include "roster/domain/types.hpp"
 #include "roster/eventstore/errors.hpp"
+#include "roster/eventstore/write_faults.hpp"
 
 namespace roster::eventstore {
 
@@ -109,6 +110,9 @@ struct store_options {
     commit_mode mode = commit_mode::writer_thread;
     // Upper bound of batches merged into one WriteBatch by the writer thread.
     std::size_t max_group_batches = 1024;
+    // Tests only: when set, the store's WAL appends consult it and fail as a failing disk would
+    // (write_faults.hpp). Null in production: RocksDB then uses its default file system directly.
+    std::shared_ptr<write_faults> faults = nullptr;
 };
 
 // A fixed-bucket histogram as counted: counts[i] observations fell in (bounds[i-1], bounds[i]]
@@ -214,9 +218,6 @@ public:
     // Counters since open plus the current size on disk (a walk of one flat directory: a few
     // dozen files, fine for a scrape every few seconds; never called on the commit path).
     store_stats stats() const;
-
-    // Test hook: the next `n` commit writes fail as a storage failure without writing anything.
-    void fail_next_writes_for_testing(int n);
 
     bool read_only() const noexcept;
 

@@ -1,0 +1,181 @@
+// The read side: decoding envelopes, reads and iteration, position_at, idempotency and meta lookups.
+#include "store_impl.hpp"
+
+
+namespace roster::eventstore {
+
+result<void> fill_recorded(schema::Envelope::Reader env, recorded_event& out) {
+    out.position = env.getPosition();
+    assign(out.stream, env.getStream());
+    out.version = env.getStreamVersion();
+    assign(out.type, env.getType());
+    out.recorded_at = from_micros(env.getRecordedAt());
+    auto actor = env.getActor();
+    assign(out.meta.actor.principal, actor.getPrincipal());
+    assign(out.meta.actor.token_id, actor.getTokenId());
+    assign(out.meta.actor.address, actor.getAddress());
+    assign(out.meta.request_id, env.getRequestId());
+    assign(out.meta.correlation_id, env.getCorrelationId());
+    assign(out.meta.causation_id, env.getCausationId());
+    assign(out.meta.reason, env.getReason());
+    if (!copy_hash(env.getPrevHash(), out.prev_hash) || !copy_hash(env.getHash(), out.hash))
+        return make_error(errc::corrupt, "hash fields are not 32 bytes");
+    out.schema_version = env.getSchemaVersion();
+    auto payload = detail::read_payload(env.getPayload());
+    if (!payload) return payload.error();
+    out.payload = std::move(*payload);
+    return {};
+}
+
+result<std::uint64_t> store::impl::stored_version(std::string_view stream) const {
+    const std::string upper = stream_key(stream, UINT64_MAX);
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), streams));
+    it->SeekForPrev(upper);
+    if (!it->status().ok()) return storage_error(it->status());
+    if (!it->Valid()) return std::uint64_t{0};
+    auto k = it->key();
+    if (k.size() != stream.size() + 9 || std::memcmp(k.data(), stream.data(), stream.size()) != 0 ||
+        k[stream.size()] != '\0')
+        return std::uint64_t{0};
+    return get_be64(k.data() + stream.size() + 1);
+}
+
+result<void> store::impl::decode_at(const rocksdb::Slice& key, const rocksdb::Slice& value, word_view& words, recorded_event& out) const {
+    if (key.size() != 8) return make_error(errc::corrupt, "log key is not 8 bytes");
+    const std::uint64_t position = get_be64(key.data());
+    auto r = with_envelope(value, words, [&](schema::Envelope::Reader env) { return fill_recorded(env, out); });
+    if (!r) return r;
+    if (out.position != position)
+        return error{errc::corrupt, "envelope position does not match its key", {}, position, out.position};
+    return {};
+}
+
+result<timestamp> store::impl::recorded_at_of(std::uint64_t position) const {
+    rocksdb::PinnableSlice value;
+    auto s = db->Get(rocksdb::ReadOptions(), log, be64(position), &value);
+    if (!s.ok()) return storage_error(s);
+    word_view words;
+    timestamp at{};
+    auto r = with_envelope(value, words, [&](schema::Envelope::Reader env) -> result<void> {
+        at = from_micros(env.getRecordedAt());
+        return {};
+    });
+    if (!r) return r.error();
+    return at;
+}
+
+head_info store::head() const {
+    std::shared_lock lk(impl_->cache_mu);
+    return impl_->head;
+}
+
+std::uint64_t store::stream_version(std::string_view stream) const {
+    {
+        std::shared_lock lk(impl_->cache_mu);
+        if (auto it = impl_->versions.find(std::string(stream)); it != impl_->versions.end()) return it->second;
+    }
+    // Not cached: the database is the truth (only the commit path fills the cache, so a reader
+    // never installs a value a concurrent commit has already superseded).
+    auto v = impl_->stored_version(stream);
+    return v ? *v : 0;
+}
+
+result<void> store::read_from(std::uint64_t from_position, std::size_t limit, const event_callback& cb) const {
+    if (limit == 0) return {};
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->log));
+    word_view words;
+    recorded_event ev;  // reused: its strings keep their capacity across events
+    std::size_t n = 0;
+    for (it->Seek(be64(std::max<std::uint64_t>(from_position, 1))); it->Valid() && n < limit; it->Next(), ++n) {
+        auto r = impl_->decode_at(it->key(), it->value(), words, ev);
+        if (!r) return r;
+        if (!cb(ev)) return {};
+    }
+    if (!it->status().ok()) return storage_error(it->status());
+    return {};
+}
+
+result<void> store::read_stream(std::string_view stream, std::uint64_t from_version, std::size_t limit,
+                                const event_callback& cb) const {
+    if (limit == 0) return {};
+    rocksdb::ReadOptions ro;
+    const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
+    ro.snapshot = snap;
+    struct release {
+        rocksdb::DB* db;
+        const rocksdb::Snapshot* s;
+        ~release() { db->ReleaseSnapshot(s); }
+    } guard{impl_->db.get(), snap};
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(ro, impl_->streams));
+    word_view words;
+    recorded_event ev;
+    std::size_t n = 0;
+    const std::string start = stream_key(stream, std::max<std::uint64_t>(from_version, 1));
+    const rocksdb::Slice prefix(start.data(), stream.size() + 1);
+    for (it->Seek(start); it->Valid() && n < limit && it->key().starts_with(prefix); it->Next(), ++n) {
+        if (it->key().size() != prefix.size() + 8 || it->value().size() != 8)
+            return make_error(errc::corrupt, "malformed stream index entry");
+        rocksdb::PinnableSlice value;
+        const std::string key(it->value().data(), 8);
+        auto s = impl_->db->Get(ro, impl_->log, key, &value);
+        if (s.IsNotFound()) return make_error(errc::corrupt, "stream index points at a missing position");
+        if (!s.ok()) return storage_error(s);
+        auto r = impl_->decode_at(key, value, words, ev);
+        if (!r) return r;
+        if (!cb(ev)) return {};
+    }
+    if (!it->status().ok()) return storage_error(it->status());
+    return {};
+}
+
+result<std::optional<recorded_event>> store::read_at(std::uint64_t position) const {
+    rocksdb::PinnableSlice value;
+    const std::string key = be64(position);
+    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->log, key, &value);
+    if (s.IsNotFound()) return std::optional<recorded_event>();
+    if (!s.ok()) return storage_error(s);
+    word_view words;
+    recorded_event ev;
+    auto r = impl_->decode_at(key, value, words, ev);
+    if (!r) return r.error();
+    return std::optional<recorded_event>(std::move(ev));
+}
+
+std::optional<std::uint64_t> store::position_at(timestamp t) const {
+    std::uint64_t lo = 1, hi = head().position;  // invariant: answer in [lo-1, hi]
+    std::optional<std::uint64_t> best;
+    while (lo <= hi) {
+        const std::uint64_t mid = lo + (hi - lo) / 2;
+        auto at = impl_->recorded_at_of(mid);
+        if (!at) return std::nullopt;  // a hole in the log: verify reports it; no answer here
+        if (*at <= t) {
+            best = mid;
+            lo = mid + 1;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    return best;
+}
+
+result<std::optional<idempotency_record>> store::find_idempotency(std::string_view key) const {
+    std::string v;
+    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->idempotency, key, &v);
+    if (s.IsNotFound()) return std::optional<idempotency_record>{};
+    if (!s.ok()) return storage_error(s);
+    auto rec = decode_idempotency(v);
+    if (!rec) return make_error(errc::corrupt, "undecodable idempotency record");
+    return std::optional<idempotency_record>{
+        idempotency_record{rec->first, rec->last, rec->at, std::move(rec->fingerprint), std::move(rec->outcome)}};
+}
+
+std::optional<std::string> store::get_meta(std::string_view key) const {
+    std::string k(user_meta_prefix);
+    k.append(key);
+    std::string v;
+    auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, k, &v);
+    if (!s.ok()) return std::nullopt;
+    return v;
+}
+
+}  // namespace roster::eventstore
