@@ -24,14 +24,37 @@ std::string first_of(const request_context& ctx, std::string_view path_name, std
     return v && domain::is_well_formed_id(*v) ? std::string(*v) : std::string();
 }
 
-// Whether a 404 hid something that exists: the id the refusal says is missing is there.
-bool hides_existing(const domain::state& s, std::string_view code, const std::string& account, const std::string& user,
-                    const request_context& ctx) {
-    if (code == "account_not_found") return !account.empty() && s.account(domain::account_id{account});
-    if (code == "user_not_found" || code == "member_not_found") return !user.empty() && s.user(domain::user_id{user});
+// Whether a 404 hid something from this caller: the id the refusal says is missing exists now
+// and the caller cannot see it. (A 404 for what the caller can see is no refusal: an id that
+// exists nowhere, or an `as_of` before the thing existed.)
+bool hides_existing(const domain::state& s, const domain::principal& who, std::string_view code, const std::string& account,
+                    const std::string& user, const request_context& ctx) {
+    if (std::holds_alternative<domain::operator_principal>(who) || std::holds_alternative<domain::auditor_principal>(who))
+        return false;  // they see every account, user and token
+    const auto* me = std::get_if<domain::user_principal>(&who);
+    auto member_of = [&](const domain::account_id& a) {
+        const auto* acc = s.account(a);
+        return me && acc && acc->member(me->user);
+    };
+    if (code == "account_not_found") return !account.empty() && s.account(domain::account_id{account}) && !member_of(domain::account_id{account});
+    if (code == "user_not_found" || code == "member_not_found") {
+        const auto* u = user.empty() ? nullptr : s.user(domain::user_id{user});
+        if (!u) return false;
+        if (me && me->user == u->id) return false;
+        // Someone of an account the caller belongs to (as employee, third party or former member) is known to it.
+        if (member_of(u->employer)) return false;
+        for (const auto& a : u->third_party)
+            if (member_of(a)) return false;
+        for (const auto& [id, acc] : s.accounts)
+            if (acc.removed.contains(u->id) && member_of(id)) return false;
+        return true;
+    }
     if (code == "token_not_found") {
         const auto id = first_of(ctx, "id", "");
-        return !id.empty() && s.token(domain::token_id{id});
+        const auto* t = id.empty() ? nullptr : s.token(domain::token_id{id});
+        if (!t) return false;
+        const auto* subject = std::get_if<domain::user_principal>(&t->subject);
+        return !(me && subject && subject->user == me->user);
     }
     return false;
 }
@@ -112,7 +135,7 @@ void refusal_guard::on_answer(const request_context& ctx, const response& r) {
         if (!t) return false;
         std::string account = first_of(ctx, "a", "account");
         const std::string user = first_of(ctx, "u", "user");
-        if (status == 404 && !hides_existing(s, r.problem_code, account, user, ctx)) return false;
+        if (status == 404 && !hides_existing(s, t->subject, r.problem_code, account, user, ctx)) return false;
         std::string target = user;
         if (target.empty()) target = first_of(ctx, "id", "");    // a token
         if (target.empty()) target = first_of(ctx, "role", "");  // a contact role

@@ -29,6 +29,7 @@ protected:
         for (auto id : {"acme", "globex"})
             ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", id}, {"name", id}, {"kind", "customer"}}).status, 201u);
         ada_ = create_user("acme", "ada", all_admin);
+        before_tess_ = head();
         tess_ = create_user("acme", "tess", viewer);
         gus_ = create_user("globex", "gus", all_admin);
     }
@@ -57,6 +58,7 @@ protected:
     std::unique_ptr<http_client> http_, other_http_;
     std::unique_ptr<client> op_;
     std::string ada_, tess_, gus_;
+    std::uint64_t before_tess_ = 0;
 };
 
 const json::object& data_of(const json::value& event) { return event.at("data").as_object(); }
@@ -181,6 +183,17 @@ TEST_F(refusals, a_profile_is_read_only_through_an_account_it_belongs_to) {
     ASSERT_GE(events.size(), 1u);
     EXPECT_EQ(text(data_of(events[0]).at("target")), gus_);
     EXPECT_EQ(text(data_of(events[0]).at("account")), "acme");
+
+    // A 404 about what the caller can see hides nothing and is no refusal: tess to acme's admin as
+    // of before tess existed, acme to the operator as of before it existed. A recorded refusal
+    // after them (records keep the order of the answers) shows that nothing came before it.
+    const auto mark = head();
+    EXPECT_EQ(ada.get("/v1/accounts/acme/users/" + tess_ + "?as_of=" + std::to_string(before_tess_)).status, 404u);
+    EXPECT_EQ(op().get("/v1/accounts/acme?as_of=1").status, 404u);
+    EXPECT_EQ(ada.get("/v1/events").status, 403u);
+    auto after = denials_after(mark, 1);
+    ASSERT_EQ(after.size(), 1u) << json::serialize(after);
+    EXPECT_EQ(text(data_of(after[0]).at("action")), "GET /v1/events");
 }
 
 TEST_F(refusals, as_of_before_the_caller_existed_is_a_403_not_an_unknown_token) {
