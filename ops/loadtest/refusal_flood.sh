@@ -5,29 +5,13 @@
 # appended, store bytes, and the refusals their `count`s add up to. Extra args go to rosterd.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-8}
+. "$here/common.sh"
 
-"$root/ops/deps.sh" --bench
-"$root/ops/build.sh" rosterd >/dev/null
-build_dir=${ROSTER_BUILD_DIR:-$root/build}
-
-work=$(mktemp -d)
-cleanup() {
-  [[ -n "${rosterd_pid:-}" ]] && kill "$rosterd_pid" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-"$build_dir/rosterd" --listen 127.0.0.1:0 --data-dir "$work/data" --threads 2 "$@" >"$work/rosterd.out" 2>"$work/rosterd.log" &
-rosterd_pid=$!
-for _ in $(seq 1 100); do grep -q '^listening on' "$work/rosterd.out" 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/rosterd.out")
-[[ -n "$port" ]] || { echo "rosterd did not start" >&2; cat "$work/rosterd.log" >&2; exit 1; }
-base=http://127.0.0.1:$port
-op=$(cat "$work/data/operator.token")
+loadtest_init
+start_rosterd --threads 2 "$@"
+op=$token
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 call() { curl -sf -X "$1" "$base$2" -H "Authorization: Bearer $op" -H 'Content-Type: application/json' ${3:+-d "$3"}; }
 

@@ -7,24 +7,16 @@
 # Prints a markdown table. Env: ROSTER_USERS (100000, seeded first), CONNECTIONS (64), DURATION (15s), THREADS (2).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
 users=${ROSTER_USERS:-100000}
 connections=${CONNECTIONS:-64}
 duration=${DURATION:-15s}
 threads=${THREADS:-2}
 
-"$root/ops/deps.sh" --bench
-"$root/ops/build.sh" rosterd >/dev/null
-build_dir=${ROSTER_BUILD_DIR:-$root/build}
-
-work=$(mktemp -d)
-cleanup() {
-  [[ -n "${rosterd_pid:-}" ]] && kill "$rosterd_pid" 2>/dev/null || true
+loadtest_extra_cleanup() {
   [[ -f "$work/nginx.pid" ]] && kill "$(cat "$work/nginx.pid")" 2>/dev/null || true
-  wait 2>/dev/null || true
-  rm -rf "$work"
 }
-trap cleanup EXIT
+. "$here/common.sh"
+loadtest_init
 
 free_port() {
   local p
@@ -35,13 +27,7 @@ free_port() {
   echo "no free port" >&2; exit 1
 }
 
-"$build_dir/rosterd" --listen 127.0.0.1:0 --data-dir "$work/data" --threads "$threads" >"$work/rosterd.out" 2>"$work/rosterd.log" &
-rosterd_pid=$!
-for _ in $(seq 1 100); do grep -q '^listening on' "$work/rosterd.out" 2>/dev/null && break; sleep 0.1; done
-port=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/rosterd.out")
-[[ -n "$port" ]] || { echo "rosterd did not start" >&2; cat "$work/rosterd.log" >&2; exit 1; }
-token=$(cat "$work/data/operator.token")
-base="http://127.0.0.1:$port"
+start_rosterd --threads "$threads"
 curl -sf -X POST "$base/v1/accounts" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
   -d '{"id":"load","name":"Load Test Inc","kind":"customer"}' >/dev/null
 
