@@ -100,6 +100,9 @@ handler refusal_guard::wrap(handler inner) {
     return [this, inner = std::move(inner)](request_context& ctx, responder reply) {
         // The context stays valid until `reply` is called, which this does last.
         inner(ctx, make_responder([this, &ctx, reply](response r) {
+                  // Answered already (the server's 500 for a handler that threw): the context may
+                  // be gone, and there is nothing left to send.
+                  if (reply.responded()) return;
                   try {
                       on_answer(ctx, r);
                   } catch (const std::exception& e) {
