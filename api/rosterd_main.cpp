@@ -29,6 +29,9 @@
 #include "roster/api/server.hpp"
 #include "roster/api/resource_routes.hpp"
 #include "roster/api/system_routes.hpp"
+#ifdef ROSTER_TEST_HOOKS
+#include "roster/api/test_hooks.hpp"
+#endif
 #include "roster/api/service.hpp"
 #include "roster/projections/past_states.hpp"
 #include "roster/projections/read_model.hpp"
@@ -176,8 +179,11 @@ int main(int argc, char** argv) {
         ("as-of-queue-per-principal", po::value(&as_of_queue)->default_value(as_of_queue),
          "as_of reads one principal may have waiting for a fold; more are answered 429.");
     po::options_description hidden;
-    // Registers /test/* routes that integration tests use (slow, throwing, echo); never in production.
+#ifdef ROSTER_TEST_HOOKS
+    // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
+    // echo, append, storage faults). The production rosterd does not know the flag.
     hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
+#endif
     po::options_description all;
     all.add(command_line_only).add(visible).add(hidden);
     po::options_description in_file;
@@ -327,6 +333,7 @@ int main(int argc, char** argv) {
     roster::api::server server(options, routes, log);
     // Declared after the server so it is destroyed first: its threads hold responders that post
     // into the server's io_context.
+#ifdef ROSTER_TEST_HOOKS
     std::optional<roster::api::test_routes> test_only;
     if (enable_test_routes) {
         test_only.emplace(routes, log);
@@ -342,6 +349,7 @@ int main(int argc, char** argv) {
                    });
         roster::api::add_live_test_routes(routes, svc);
     }
+#endif
 
     if (auto r = server.listen(); !r) {
         std::cerr << "rosterd: " << r.error() << "\n";

@@ -78,48 +78,4 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
         });
 }
 
-void add_live_test_routes(router& routes, service& svc) {
-    routes.add("POST", "/test/append",
-               route_doc::of("Test only: append n events (token issues) through the writer")
-                   .param(query_param("n", "How many events (at most 10000)", true, "integer"))
-                   .in_tag("test")
-                   .responds({200, 400}),
-               [&svc](request_context& ctx, responder reply) {
-                   auto raw = ctx.query.get("n").value_or("");
-                   std::size_t n = 0;
-                   auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), n);
-                   if (ec != std::errc{} || end != raw.data() + raw.size() || n == 0 || n > 10'000)
-                       return void(reply(bad_request("invalid_parameter", "n must be an integer from 1 to 10000.").to_response()));
-                   static std::atomic<std::uint64_t> counter{0};
-                   struct progress {
-                       std::mutex mutex;
-                       std::size_t left;
-                       std::uint64_t first = UINT64_MAX, last = 0;
-                       unsigned worst = 200;
-                   };
-                   auto state = std::make_shared<progress>();
-                   state->left = n;
-                   for (std::size_t i = 0; i < n; ++i) {
-                       const auto id = counter.fetch_add(1) + 1;
-                       const auto tag = ctx.request_id + "_" + std::to_string(id);
-                       command_request request;
-                       request.command = domain::issue_token{domain::token_id{"tok_test_" + tag}, domain::auditor_principal{},
-                                                             sha256_hex("test-append-" + tag)};
-                       request.actor = domain::operator_principal{};
-                       request.meta.actor.principal = "operator";
-                       request.meta.request_id = ctx.request_id;
-                       request.meta.reason = "test append";
-                       request.render = [](const decided_view&) { return response{}; };
-                       request.done = [state, reply, &svc](response r) {
-                           std::lock_guard lock(state->mutex);
-                           state->worst = std::max(state->worst, r.status);
-                           if (--state->left > 0) return;
-                           const auto head = svc.store.head().position;
-                           reply(json_response(state->worst < 300 ? 200 : 503, {{"appended", state->worst < 300}, {"head", head}}));
-                       };
-                       svc.writer.submit(std::move(request));
-                   }
-               });
-}
-
 }  // namespace roster::api

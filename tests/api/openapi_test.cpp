@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "roster/api/system_routes.hpp"
+#include "roster/api/test_hooks.hpp"
 
 namespace roster::api {
 namespace {

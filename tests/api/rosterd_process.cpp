@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -174,7 +175,10 @@ std::string read_token(const std::filesystem::path& data_dir) {
 
 rosterd_process::rosterd_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args) {
     log_path_ = data_dir.string() + ".stderr.log";
-    std::vector<std::string> args{ROSTERD_PATH, "--listen", "127.0.0.1:0", "--data-dir", data_dir.string()};
+    // The test routes exist only in the test build of rosterd.
+    const bool test_routes = std::find(extra_args.begin(), extra_args.end(), "--enable-test-routes") != extra_args.end();
+    std::vector<std::string> args{test_routes ? ROSTERD_TEST_PATH : ROSTERD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
+                                  data_dir.string()};
     for (auto& a : extra_args) args.push_back(std::move(a));
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

@@ -89,7 +89,8 @@ std::string read_token(const std::filesystem::path& data_dir);
 // A running rosterd. The destructor kills it (SIGKILL) if it is still running.
 class rosterd_process {
 public:
-    // Starts `ROSTERD_PATH --listen 127.0.0.1:0 --data-dir <data_dir> <extra_args...>` and waits
+    // Starts `ROSTERD_PATH --listen 127.0.0.1:0 --data-dir <data_dir> <extra_args...>` (the test
+    // build ROSTERD_TEST_PATH when extra_args holds --enable-test-routes) and waits
     // for its "listening on" line. stderr (the JSON logs) goes to <data_dir>.stderr.log.
     explicit rosterd_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args = {});
     ~rosterd_process();

@@ -23,8 +23,5 @@ std::shared_ptr<websocket_upgrade> make_live_upgrade(live_hub& hub, logger& log,
 // GET /v1/stream?from=&account=&types= ; `svc` and `hub` must outlive the server.
 void add_stream_routes(router& routes, service& svc, live_hub& hub);
 
-// Test only (rosterd --enable-test-routes): POST /test/append?n=N submits N token-issuing
-// commands through the writer at once and answers once all are durable, with the positions.
-void add_live_test_routes(router& routes, service& svc);
 
 }  // namespace roster::api

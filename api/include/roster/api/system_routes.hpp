@@ -41,22 +41,4 @@ private:
 // `routes` and `ready` must outlive the server.
 void add_system_routes(router& routes, const readiness& ready);
 
-// Test-only routes (never registered in production):
-//   GET  /test/slow?ms=N  answers 200 after N ms from another thread (logs "test_slow_started")
-//   GET  /test/throw      the handler throws (→ 500, connection closed)
-//   GET  /test/stream?pieces=N&bytes=M[&fail_after=K]  a chunked body; the producer throws at piece K
-//   POST /test/echo       strict JSON {name: string, count?: integer, tags?: [string]} echoed back
-// Owned by main; its destructor joins the delayed-reply threads, so destroy it after the server.
-class test_routes {
-public:
-    test_routes(router& routes, logger& log);
-    ~test_routes();
-    test_routes(const test_routes&) = delete;
-    test_routes& operator=(const test_routes&) = delete;
-
-private:
-    struct impl;
-    std::unique_ptr<impl> impl_;
-};
-
 }  // namespace roster::api
