@@ -7,17 +7,11 @@
 #include "roster/domain/commands.hpp"
 #include "roster/domain/errors.hpp"
 #include "roster/domain/state.hpp"
+#include "roster/domain/overloaded.hpp"
 
 namespace roster::domain::detail {
 
-template <class... Fs>
-struct overloaded : Fs... {
-    using Fs::operator()...;
-};
-// Spelled out for clang 14 (the fuzz build), which lacks aggregate deduction (P1816).
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
-
+using domain::overloaded;
 // The user behind a user principal, refused (401) when unknown, retired or locked: their tokens
 // no longer work, so nothing they send can be acted on. nullptr for non-user principals.
 result<const user_record*> acting_user(const state& s, const actor& who);

@@ -1,15 +1,8 @@
 #include "roster/domain/events.hpp"
+#include "roster/domain/overloaded.hpp"
 
 namespace roster::domain {
 namespace {
-
-template <class... Fs>
-struct overloaded : Fs... {
-    using Fs::operator()...;
-};
-// Spelled out for clang 14 (the fuzz build), which lacks aggregate deduction (P1816).
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 }  // namespace
 

@@ -8,20 +8,14 @@
 #include <kj/exception.h>
 
 #include "codec_capnp.hpp"
+#include "roster/domain/overloaded.hpp"
 
 namespace roster::eventstore {
 
 namespace detail {
 namespace {
 
-template <class... Fs>
-struct overloaded : Fs... {
-    using Fs::operator()...;
-};
-// Spelled out for clang 14 (the fuzz build), which lacks aggregate deduction (P1816).
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
-
+using domain::overloaded;
 template <class Builder>
 void set_text(Builder&& setter, const std::string& s) {
     // Empty strings stay null pointers: smaller values, and null reads back as "".

@@ -4,20 +4,13 @@
 #include <type_traits>
 
 #include "roster/replay/rfc3339.hpp"
+#include "roster/domain/overloaded.hpp"
 
 namespace roster::replay {
 namespace json = boost::json;
 using namespace roster::domain;
 
 namespace {
-
-template <class... Fs>
-struct overloaded : Fs... {
-    using Fs::operator()...;
-};
-// Spelled out for clang 14 (the fuzz build), which lacks aggregate deduction (P1816).
-template <class... Fs>
-overloaded(Fs...) -> overloaded<Fs...>;
 
 json::value optional_id(const std::string& id) { return id.empty() ? json::value(nullptr) : json::value(id); }
 

@@ -22,7 +22,8 @@
 #include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
-#include "roster/api/metrics.hpp"
+#include "roster/api/http_metrics.hpp"
+#include "roster/api/store_metrics.hpp"
 #include "roster/api/system_routes.hpp"
 #include "rosterd_process.hpp"
 

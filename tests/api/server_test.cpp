@@ -15,7 +15,7 @@
 #include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 
-#include "../../api/src/request_framing.hpp"
+#include "../../api/http/src/request_framing.hpp"
 #include "../fuzz/route_table.hpp"
 #include "rosterd_process.hpp"
 

@@ -5,7 +5,7 @@
 // Targets are handed over as heap copies of exactly their size, with no terminating NUL, so ASan
 // reports any read past the end (Boost.URL 1.81 measured views with strlen: boostorg/url#757).
 // The raw header section goes through the server's obs-fold check and the parsed header through
-// its framing checks (api/src/request_framing.hpp). A complete request then goes through the JSON
+// its framing checks (api/http/src/request_framing.hpp). A complete request then goes through the JSON
 // body check of command routes (its Content-Type handling). Invariants: no crash and no
 // exception; a refusal is a problem with the documented status whose document is valid JSON; a
 // match names a route of the requested method (GET for HEAD, unless HEAD has its own) whose

@@ -1,0 +1,152 @@
+// The single writer of Roster (SPEC §2, DEVELOPERS "design decisions"): every command is decided
+// against one in-memory write model by one thread, so rules that span accounts (removal
+// cascades, key contacts elsewhere) are judged on one consistent state, and each command's
+// events go to the store as one atomic batch.
+//
+// Group commit: the writer drains all waiting commands, decides them one after another (each
+// sees the effects of the ones before it), then appends all their batches in one synced
+// RocksDB WriteBatch. The decided effects are applied to the write model before the fsync;
+// if the write fails, every command of the group is answered `unavailable` and the write model
+// is rebuilt from the log, so nothing that was not durable survives anywhere.
+//
+// After a durable commit the events are folded into the read model, and only then are the
+// commands answered: a client that got 2xx can read its own write.
+//
+// It knows nothing of HTTP: a command ends as a `command_result`, which the routes turn into an
+// answer. Owned by rosterd main. Thread-safe: `submit` may be called from any thread; completions run
+// on the writer thread and must not block.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <variant>
+#include <vector>
+
+#include "roster/api/log.hpp"
+#include "roster/domain/commands.hpp"
+#include "roster/domain/errors.hpp"
+#include "roster/domain/state.hpp"
+#include "roster/eventstore/store.hpp"
+#include "roster/projections/read_model.hpp"
+
+namespace roster::api {
+
+// What a response renderer may look at: the write model right after the command's events
+// were applied (not yet durable) and the versions its streams will have once committed.
+struct decided_view {
+    const domain::state& state;
+    const std::vector<domain::event>& events;
+    std::function<std::uint64_t(std::string_view stream)> stream_version;
+};
+
+// What became of one command. `accepted` carries the bytes `render` produced (and, for a
+// retry with a known Idempotency-Key, the bytes the first attempt produced, `replayed`).
+namespace outcome {
+struct accepted {
+    std::string bytes;
+    bool replayed = false;
+};
+struct refused {  // `decide` said no; nothing was appended
+    domain::domain_error error;
+};
+struct version_mismatch {  // the expected version of `stream` is not its version now
+    std::string stream;
+    std::uint64_t expected = 0;
+    std::uint64_t actual = 0;
+};
+struct idempotency_key_reused {};  // the key was committed with another fingerprint
+struct unavailable {               // nothing was changed: storage failed or the writer stopped
+    std::string detail;
+};
+struct failed {};  // a defect (logged with the request id); nothing was changed
+}  // namespace outcome
+
+using command_result = std::variant<outcome::accepted, outcome::refused, outcome::version_mismatch,
+                                    outcome::idempotency_key_reused, outcome::unavailable, outcome::failed>;
+
+// One line for logs and operator messages, e.g. "refused: member_not_found".
+std::string describe(const command_result& result);
+
+struct command_request {
+    domain::command command;
+    // Set instead of a command: this event is appended as it is, without `decide` (the refusal
+    // guard's access_denied records). `command`, `render`, `if_match` and idempotency are unused.
+    std::optional<domain::event> record;
+    domain::actor actor;
+    eventstore::event_metadata meta;
+    // The stream the client read and the version it saw (If-Match): refused when it moved on.
+    std::optional<std::pair<std::string, std::uint64_t>> if_match;
+    // Scoped by the caller (principal + client key); empty = none.
+    std::string idempotency_key;
+    std::string fingerprint;
+    // Builds the bytes of the success outcome, kept with the idempotency key and handed back on
+    // a retry, so they must not contain secrets. Empty: the outcome has no bytes.
+    std::function<std::string(const decided_view&)> render;
+    // Called exactly once, on the writer thread; must not block.
+    std::function<void(command_result)> done;
+};
+
+struct processor_stats {
+    std::uint64_t commands = 0;
+    std::uint64_t groups = 0;
+    std::uint64_t storage_failures = 0;
+};
+
+class command_processor {
+public:
+    using clock_fn = std::function<domain::timestamp()>;
+
+    command_processor(eventstore::store& store, projections::read_model& reads, logger& log, clock_fn now);
+    ~command_processor();
+    command_processor(const command_processor&) = delete;
+    command_processor& operator=(const command_processor&) = delete;
+
+    // Folds the whole log into the write model and starts the writer thread.
+    eventstore::result<void> start();
+    // Answers every queued command, then stops the writer. Idempotent.
+    void stop();
+
+    void submit(command_request request);
+
+    // Runs `f` on the writer thread with the write model (e.g. bootstrap checks) and waits.
+    void run_on_writer(std::function<void(const domain::state&)> f);
+
+    processor_stats stats() const;
+    std::size_t max_group_commands = 1024;
+    // A group slower than this end to end is logged with the time of each phase.
+    std::chrono::milliseconds slow_group_threshold{100};
+
+private:
+    struct pending;
+    void writer_loop();
+    void process_group(std::vector<command_request>& group);
+    eventstore::result<void> reload_write_model();
+    std::uint64_t speculative_version(const std::string& stream);
+
+    eventstore::store& store_;
+    projections::read_model& reads_;
+    logger& log_;
+    clock_fn now_;
+
+    domain::state write_model_;
+    std::unordered_map<std::string, std::uint64_t> versions_;  // streams touched since start, incl. undurable
+
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::deque<command_request> queue_;
+    std::deque<std::function<void()>> tasks_;
+    bool stopping_ = false;
+    processor_stats stats_;
+    std::thread writer_;
+};
+
+}  // namespace roster::api

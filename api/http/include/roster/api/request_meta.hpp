@@ -1,0 +1,22 @@
+// Small per-request helpers the connection and handlers share: credentials and request ids.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace roster::api {
+
+// The token of an `Authorization: Bearer <token>` header value. The scheme is matched
+// case-insensitively (RFC 9110); nullopt for a missing header, another scheme or an empty or
+// malformed token (token68 characters only). Checking the token is the caller's job.
+std::optional<std::string_view> bearer_token(std::optional<std::string_view> authorization_header);
+
+// True when an incoming X-Request-Id may be echoed and logged as is: 1..128 characters of
+// [A-Za-z0-9._:-]. Anything else is replaced, so clients cannot inject into logs.
+bool is_sane_request_id(std::string_view id);
+
+// A fresh random request id: 32 lower-case hex characters from OpenSSL's RAND_bytes.
+std::string generate_request_id();
+
+}  // namespace roster::api

@@ -1,0 +1,56 @@
+#include "roster/api/request_meta.hpp"
+#include "roster/api/secrets.hpp"
+
+#include <stdexcept>
+
+
+namespace roster::api {
+
+namespace {
+bool iequals(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        char x = a[i], y = b[i];
+        if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+        if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+        if (x != y) return false;
+    }
+    return true;
+}
+
+bool is_token68_char(char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
+           c == '_' || c == '~' || c == '+' || c == '/';
+}
+}  // namespace
+
+std::optional<std::string_view> bearer_token(std::optional<std::string_view> header) {
+    if (!header) return std::nullopt;
+    std::string_view h = *header;
+    while (!h.empty() && (h.front() == ' ' || h.front() == '\t')) h.remove_prefix(1);
+    while (!h.empty() && (h.back() == ' ' || h.back() == '\t')) h.remove_suffix(1);
+    auto sp = h.find(' ');
+    if (sp == std::string_view::npos || !iequals(h.substr(0, sp), "bearer")) return std::nullopt;
+    auto token = h.substr(sp + 1);
+    while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
+    // token68: the characters above, then optional '=' padding only at the end.
+    auto end = token.find_last_not_of('=');
+    if (token.empty() || end == std::string_view::npos) return std::nullopt;
+    for (std::size_t i = 0; i <= end; ++i)
+        if (!is_token68_char(token[i])) return std::nullopt;
+    return token;
+}
+
+bool is_sane_request_id(std::string_view id) {
+    if (id.empty() || id.size() > 128) return false;
+    for (char c : id) {
+        bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+                  c == ':' || c == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+std::string generate_request_id() { return random_hex(16); }
+
+}  // namespace roster::api

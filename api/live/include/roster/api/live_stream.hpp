@@ -1,0 +1,22 @@
+// The WebSocket live stream of events (SPEC §3 "Live", §5): the session behind GET /v1/stream.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "roster/api/live_hub.hpp"
+#include "roster/api/live_upgrade.hpp"
+#include "roster/api/log.hpp"
+
+namespace roster::api {
+
+// The takeover of one authorized request: after the handshake it sends every matching event
+// after `from` from the log (catch-up), then the hub's live events, with no gap or duplicate at
+// the switch; without `from` it starts with the next commit. One JSON text message per event.
+std::shared_ptr<websocket_upgrade> make_live_upgrade(live_hub& hub, logger& log, live_filter filter,
+                                                     std::optional<std::uint64_t> from, std::string request_id);
+
+
+}  // namespace roster::api

@@ -1,0 +1,376 @@
+// rosterd: the Roster server. Wires the components (no singletons below main) and owns their
+// lifetimes: store and domain (issue 4), router, server.
+#include <sys/stat.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <boost/program_options.hpp>
+
+#include <fstream>
+#include <future>
+
+#include "roster/api/http_commands.hpp"
+#include "roster/api/admin_routes.hpp"
+#include "roster/api/command_processor.hpp"
+#include "roster/api/fair_pool.hpp"
+#include "roster/api/live_hub.hpp"
+#include "roster/api/live_stream.hpp"
+#include "roster/api/http_metrics.hpp"
+#include "roster/api/store_metrics.hpp"
+#include "roster/api/log.hpp"
+#include "roster/api/operator_token.hpp"
+#include "roster/api/principal_limits.hpp"
+#include "roster/api/refusal_guard.hpp"
+#include "roster/api/router.hpp"
+#include "roster/api/server.hpp"
+#include "roster/api/resource_routes.hpp"
+#include "roster/api/system_routes.hpp"
+#ifdef ROSTER_TEST_HOOKS
+#include "roster/api/test_hooks.hpp"
+#endif
+#include "roster/api/service.hpp"
+#include "roster/projections/past_states.hpp"
+#include "roster/projections/read_model.hpp"
+
+namespace po = boost::program_options;
+
+namespace {
+
+roster::domain::timestamp wall_clock() {
+    return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
+}
+
+// The operator token in the file must be known to the log (only its hash is stored). It is
+// issued on first start; a token revoked through the API stays revoked and is reported.
+bool register_operator_token(roster::api::command_processor& writer, const std::filesystem::path& token_path,
+                             roster::api::logger& log) {
+    std::ifstream in(token_path);
+    std::string secret;
+    std::getline(in, secret);
+    if (secret.empty()) {
+        std::cerr << "rosterd: " << token_path << " is empty\n";
+        return false;
+    }
+    const auto hash = roster::api::sha256_hex(secret);
+    bool known = false, revoked = false;
+    writer.run_on_writer([&](const roster::domain::state& s) {
+        auto it = s.token_by_secret.find(hash);
+        known = it != s.token_by_secret.end();
+        if (known) revoked = s.token(it->second)->revoked;
+    });
+    if (revoked) log.warn("the operator token in the data directory was revoked; issue a new one with rosterctl or delete the file and restart");
+    if (known) return true;
+
+    std::promise<roster::api::command_result> answered;
+    roster::api::command_request request;
+    request.command = roster::domain::issue_token{roster::domain::token_id{"tok_operator_" + hash.substr(0, 16)},
+                                                  roster::domain::operator_principal{}, hash};
+    request.actor = roster::domain::operator_principal{};
+    request.meta.actor.principal = "system";
+    request.meta.reason = "operator token bootstrap";
+    request.done = [&](roster::api::command_result r) { answered.set_value(std::move(r)); };
+    writer.submit(std::move(request));
+    auto r = answered.get_future().get();
+    if (std::holds_alternative<roster::api::outcome::accepted>(r)) return true;
+    std::cerr << "rosterd: could not register the operator token: " << roster::api::describe(r) << "\n";
+    return false;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    roster::api::server_options options;
+    std::string listen;
+    std::string data_dir;
+    std::size_t max_body = 0;
+    unsigned header_ms = 0, body_ms = 0, idle_ms = 0, grace_ms = 0;
+    bool enable_test_routes = false;
+    std::string config_path;
+    std::string backup_dir;
+    std::uint64_t ready_max_lag = 0;
+    roster::api::live_hub_options live_options;
+    std::size_t live_queue = live_options.queue_events;
+    std::size_t live_queue_bytes = live_options.queue_bytes;
+    std::size_t live_catch_up_bytes = live_options.catch_up_bytes;
+    std::size_t live_total_bytes = live_options.total_bytes;
+    std::size_t page_bytes = 4 * 1024 * 1024;
+    unsigned live_ping_ms = static_cast<unsigned>(live_options.ping_interval.count());
+    std::uint64_t snapshot_every = 0;
+    roster::api::principal_limits_options limit_options;
+    roster::api::refusal_guard_options refusal_options;
+    unsigned refusal_window_ms = static_cast<unsigned>(refusal_options.window.count());
+    unsigned as_of_threads = 2;
+    std::size_t as_of_queue = 4;
+
+    po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
+    command_line_only.add_options()
+        ("help,h", "Show this help and exit.")
+        ("version", "Print the version and exit.")
+        ("config", po::value(&config_path),
+         "Read options from this INI file (one 'name = value' per line, names as the flags below without "
+         "'--', '#' comments; see ops/rosterd.conf.example). Flags given on the command line win over the file.");
+    po::options_description visible("Options (command line or config file)");
+    visible.add_options()
+        ("listen", po::value(&listen)->default_value("127.0.0.1:8080"),
+         "Address to serve HTTP on, host:port or [ipv6]:port. Port 0 picks a free port; the line "
+         "'listening on <host>:<port>' on stdout tells which.")
+        ("data-dir", po::value(&data_dir)->default_value("./data"),
+         "Directory of the event store and operator.token; created when missing.")
+        ("threads", po::value(&options.threads)->default_value(std::max(1u, std::thread::hardware_concurrency())),
+         "I/O threads serving HTTP.")
+        ("max-body-bytes", po::value(&max_body)->default_value(1024 * 1024),
+         "Largest accepted request body in bytes; larger bodies are answered 413.")
+        ("header-timeout-ms", po::value(&header_ms)->default_value(10'000),
+         "Time allowed to receive a request header (and the first request of a connection).")
+        ("body-timeout-ms", po::value(&body_ms)->default_value(30'000), "Time allowed to receive a request body.")
+        ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000),
+         "Time a kept-alive connection may wait for its next request.")
+        ("shutdown-grace-ms", po::value(&grace_ms)->default_value(10'000),
+         "On SIGTERM/SIGINT, how long in-flight requests may take to finish.")
+        ("backup-dir", po::value(&backup_dir)->default_value(""),
+         "Directory under which POST /v1/admin/backup (and 'rosterctl backup --url') may write backups; "
+         "empty disables backups over HTTP.")
+        ("ready-max-lag", po::value(&ready_max_lag)->default_value(10'000),
+         "/readyz answers 503 while the projections are more than this many events behind the log.")
+        ("tls-cert", po::value(&options.tls_cert_file),
+         "PEM certificate chain; with --tls-key, serve HTTPS and WSS instead of plain HTTP.")
+        ("tls-key", po::value(&options.tls_key_file), "PEM private key of --tls-cert.")
+        ("live-queue-events", po::value(&live_queue)->default_value(live_queue),
+         "Events queued for one /v1/stream subscriber; a subscriber that falls further behind is closed "
+         "with its last delivered position.")
+        ("live-queue-bytes", po::value(&live_queue_bytes)->default_value(live_queue_bytes),
+         "Bytes of events held for one /v1/stream subscriber (queued or being written); a subscriber "
+         "that falls further behind is closed with its last delivered position.")
+        ("live-catch-up-bytes", po::value(&live_catch_up_bytes)->default_value(live_catch_up_bytes),
+         "A /v1/stream catch-up reads the log in slices of at most this many bytes of events (and 256 events).")
+        ("live-total-bytes", po::value(&live_total_bytes)->default_value(live_total_bytes),
+         "Bytes of events held for all /v1/stream subscribers together (each is charged for every event "
+         "it holds, shared or not); the subscriber whose next event would pass it is closed with its "
+         "last delivered position.")
+        ("page-bytes", po::value(&page_bytes)->default_value(page_bytes),
+         "A page of GET /v1/events or of a history ends once its events take this many bytes of JSON "
+         "(always at least one event); its next_from / next_cursor continues it.")
+        ("live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
+         "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an answer.")
+        ("snapshot-every", po::value(&snapshot_every)->default_value(100'000),
+         "Take a projection snapshot (for as_of reads) every this many events, on a background thread.")
+        ("command-rate", po::value(&limit_options.commands.per_second)->default_value(limit_options.commands.per_second),
+         "Commands per second one principal may send (token bucket; 0 = unlimited); beyond it 429 with "
+         "Retry-After. The operator is not limited.")
+        ("command-burst", po::value(&limit_options.commands.burst)->default_value(limit_options.commands.burst),
+         "Commands one principal may send at once before --command-rate applies.")
+        ("refusal-rate", po::value(&limit_options.refusals.per_second)->default_value(limit_options.refusals.per_second),
+         "Refused requests (401 with a known token, 403, 404 hiding a resource) per second one principal may "
+         "cause; once its budget is spent every request of it is answered 429 until the budget refills. 0 = unlimited.")
+        ("refusal-burst", po::value(&limit_options.refusals.burst)->default_value(limit_options.refusals.burst),
+         "Refusals one principal may cause at once before --refusal-rate applies.")
+        ("refusal-window-ms", po::value(&refusal_window_ms)->default_value(refusal_window_ms),
+         "Refusals of one principal on one route within this window are recorded as one access_denied "
+         "event with their count (the first at once, the rest when the window closes).")
+        ("as-of-threads", po::value(&as_of_threads)->default_value(as_of_threads),
+         "Threads for cold as_of folds, shared fairly between principals.")
+        ("as-of-queue-per-principal", po::value(&as_of_queue)->default_value(as_of_queue),
+         "as_of reads one principal may have waiting for a fold; more are answered 429.");
+    po::options_description hidden;
+#ifdef ROSTER_TEST_HOOKS
+    // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
+    // echo, append, storage faults). The production rosterd does not know the flag.
+    hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
+#endif
+    po::options_description all;
+    all.add(command_line_only).add(visible).add(hidden);
+    po::options_description in_file;
+    in_file.add(visible).add(hidden);
+
+    po::variables_map vm;
+    try {
+        // Command line first: program_options keeps the first value stored for an option, so
+        // the file only fills in what the flags left at their defaults.
+        po::store(po::command_line_parser(argc, argv).options(all).run(), vm);
+        if (vm.count("config")) {
+            const auto file = vm["config"].as<std::string>();
+            std::ifstream in(file);
+            if (!in) {
+                std::cerr << "rosterd: cannot read config file " << file << "\n";
+                return 2;
+            }
+            po::store(po::parse_config_file(in, in_file), vm);
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "rosterd: " << e.what() << "\n" << command_line_only << visible << "\n";
+        return 2;
+    }
+    if (vm.count("help")) {
+        std::cout << command_line_only << visible << "\n";
+        return 0;
+    }
+    if (vm.count("version")) {
+        std::cout << "rosterd " << ROSTER_VERSION << "\n";
+        return 0;
+    }
+
+    auto where = roster::api::parse_listen_address(listen);
+    if (!where) {
+        std::cerr << "rosterd: --listen must be host:port or [ipv6]:port, got '" << listen << "'\n";
+        return 2;
+    }
+    options.address = where->first;
+    options.port = where->second;
+    options.max_body_bytes = max_body;
+    options.header_timeout = std::chrono::milliseconds(header_ms);
+    options.body_timeout = std::chrono::milliseconds(body_ms);
+    options.idle_timeout = std::chrono::milliseconds(idle_ms);
+    options.shutdown_grace = std::chrono::milliseconds(grace_ms);
+    live_options.queue_events = std::max<std::size_t>(1, live_queue);
+    live_options.queue_bytes = std::max<std::size_t>(1, live_queue_bytes);
+    live_options.catch_up_bytes = std::max<std::size_t>(1, live_catch_up_bytes);
+    live_options.total_bytes = std::max<std::size_t>(1, live_total_bytes);
+    live_options.ping_interval = std::chrono::milliseconds(std::max(1u, live_ping_ms));
+
+    roster::api::logger log;
+
+    std::error_code fs_ec;
+    std::filesystem::create_directories(data_dir, fs_ec);
+    if (fs_ec) {
+        std::cerr << "rosterd: cannot create data directory " << data_dir << ": " << fs_ec.message() << "\n";
+        return 1;
+    }
+    auto token = roster::api::ensure_operator_token(data_dir);
+    if (!token) {
+        std::cerr << "rosterd: " << token.error() << "\n";
+        return 1;
+    }
+    std::cout << "operator token: " << token->path.string() << (token->created ? " (created)" : "") << std::endl;
+
+    // --enable-test-routes: the store's WAL writes fail on demand (POST /test/fail-next-writes).
+    auto write_faults = enable_test_routes ? std::make_shared<roster::eventstore::write_faults>() : nullptr;
+    auto store = roster::eventstore::store::open(roster::eventstore::store_dir(data_dir), {.faults = write_faults});
+    if (!store) {
+        std::cerr << "rosterd: cannot open the event store: " << store.error().message << "\n";
+        return 1;
+    }
+    roster::projections::read_model reads;
+    if (auto r = reads.catch_up(**store); !r) {
+        std::cerr << "rosterd: cannot fold the projections: " << r.error().message << "\n";
+        return 1;
+    }
+    roster::api::command_processor writer(**store, reads, log, wall_clock);
+    if (auto r = writer.start(); !r) {
+        std::cerr << "rosterd: cannot load the write model: " << r.error().message << "\n";
+        return 1;
+    }
+    if (!register_operator_token(writer, token->path, log)) return 1;
+    log.info("store opened", {{"position", (*store)->head().position}});
+
+    roster::api::service svc{**store, reads, writer, log, wall_clock};
+    // Snapshots are written by their own thread from their own fold, never from `reads`.
+    roster::projections::past_states past(**store, {.snapshot_every = snapshot_every});
+    roster::projections::snapshotter snapshots(**store, past, [&log](std::string_view message) {
+        log.warn("projection snapshot failed", {{"error", message}});
+    });
+    svc.past = &past;
+    svc.page_bytes = std::max<std::size_t>(1, page_bytes);
+    // Cold as-of folds take a few hundred ms each: a small pool, served a principal at a time, so
+    // one looping caller delays another by about one fold.
+    roster::api::fair_pool slow_reads(std::max(1u, as_of_threads), as_of_queue);
+    svc.run_slow_read = [&slow_reads](const std::string& principal, std::function<void()> read) {
+        return slow_reads.post(principal, std::move(read));
+    };
+    roster::api::principal_limits limits(limit_options);
+    svc.limits = &limits;
+    refusal_options.window = std::chrono::milliseconds(std::max(1u, refusal_window_ms));
+    roster::api::refusal_guard guard(svc, &limits, refusal_options);
+    guard.start();
+    roster::api::readiness ready;
+    ready.add_check([&store, &reads, ready_max_lag]() -> std::optional<std::string> {
+        const auto projected = reads.position();
+        const auto head = (*store)->head().position;
+        if (head > projected && head - projected > ready_max_lag)
+            return "The projections are " + std::to_string(head - projected) + " events behind the log.";
+        return std::nullopt;
+    });
+    roster::api::router routes;
+    // Every route's refusals are on record (the guard sees each answer).
+    routes.wrap_handlers([&guard](roster::api::handler h) { return guard.wrap(std::move(h)); });
+    roster::api::add_system_routes(routes, ready);
+    roster::api::add_resource_routes(routes, svc);
+    roster::api::add_admin_routes(routes, svc, backup_dir);
+
+    // Follows the store from its head now; the writer only ever wakes it.
+    roster::api::live_hub hub(**store, log, live_options);
+    hub.start();
+    roster::api::add_stream_routes(routes, svc, hub);
+
+    roster::api::metrics_registry metrics;
+    roster::api::http_metrics http_metrics(metrics);
+    roster::api::add_store_metrics(metrics, **store, reads);
+    metrics.add_gauge("roster_ready", "1 while /readyz answers 200, else 0.", [&ready] { return ready.why_not() ? 0.0 : 1.0; });
+    metrics.add_gauge("roster_live_subscribers", "Open /v1/stream subscriptions, catching up or live.",
+                      [&hub] { return static_cast<double>(hub.subscriber_count()); });
+    metrics.add_counter_callback("roster_refusals_total",
+                                 "Refused requests attributed to a principal (401 with a known token, 403, 404 hiding a resource, 429).",
+                                 [&guard] { return static_cast<double>(guard.stats().refusals); });
+    metrics.add_counter_callback("roster_refusal_records_total",
+                                 "access_denied events the refusals were coalesced into.",
+                                 [&guard] { return static_cast<double>(guard.stats().records); });
+    metrics.add_counter_callback("roster_live_dropped_total",
+                                 "/v1/stream subscribers closed because they fell too far behind.",
+                                 [&hub] { return static_cast<double>(hub.dropped_total()); });
+    roster::api::add_metrics_route(routes, metrics);
+    options.on_request_done = [&http_metrics](const roster::api::request_context& ctx, unsigned status,
+                                              std::chrono::microseconds latency, std::size_t bytes) {
+        http_metrics.record(ctx, status, latency, bytes);
+    };
+
+    roster::api::server server(options, routes, log);
+    // Declared after the server so it is destroyed first: its threads hold responders that post
+    // into the server's io_context.
+#ifdef ROSTER_TEST_HOOKS
+    std::optional<roster::api::test_routes> test_only;
+    if (enable_test_routes) {
+        test_only.emplace(routes, log);
+        // Storage-fault injection for the 503 tests: the next `n` WAL writes of the store fail.
+        routes.add("POST", "/test/fail-next-writes",
+                   roster::api::route_doc::of("Test only: make the next n store writes fail")
+                       .param(roster::api::query_param("n", "How many writes fail", false, "integer")),
+                   [write_faults](roster::api::request_context& ctx, roster::api::responder reply) {
+                       int n = 1;
+                       if (auto v = ctx.query.get("n")) n = std::atoi(std::string(*v).c_str());
+                       write_faults->fail_next(n);
+                       reply(roster::api::json_response(200, {{"failing_writes", n}}));
+                   });
+        roster::api::add_live_test_routes(routes, svc);
+    }
+#endif
+
+    if (auto r = server.listen(); !r) {
+        std::cerr << "rosterd: " << r.error() << "\n";
+        return 1;
+    }
+    std::string shown_host = options.address.find(':') != std::string::npos ? "[" + options.address + "]" : options.address;
+    std::cout << "listening on " << shown_host << ":" << server.port() << std::endl;
+    ready.set(true);
+    log.info("started", {{"port", server.port()}, {"threads", options.threads}, {"test_routes", enable_test_routes}});
+
+    server.run();
+    ready.set(false);
+    // The server drained every request, slow reads included; nothing is left in the pool.
+    slow_reads.join();
+    // The server has closed every subscriber; the hub lets go of them before the server's
+    // io_context (their executor) is destroyed.
+    hub.stop();
+    // The counts of open refusal windows go to the writer before it stops.
+    guard.stop();
+    // Every accepted command is answered before the writer stops; the store closes (and
+    // flushes) when `store` goes out of scope after it.
+    writer.stop();
+    log.info("stopped");
+    return 0;
+}

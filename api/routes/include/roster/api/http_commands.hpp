@@ -1,0 +1,61 @@
+// The HTTP face of the service: who is calling, the JSON body of a command, If-Match and
+// Idempotency-Key, and handing the command to the single writer. Used by every route group.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include <boost/json/object.hpp>
+#include <boost/system/result.hpp>
+
+#include "roster/api/http.hpp"
+#include "roster/api/problem.hpp"
+#include "roster/api/service.hpp"
+
+namespace roster::api {
+
+// 429 with Retry-After: the caller's budget is spent for `wait`.
+problem too_many_requests(std::chrono::seconds wait, std::string_view what);
+
+// The caller of `ctx`, or nullopt after answering 401 through `reply` (or 429 while the caller's
+// refusal budget is spent).
+std::optional<caller> authenticate(service& svc, const request_context& ctx, const responder& reply);
+
+// The caller and the strictly parsed JSON object body of a command, or nullopt after answering
+// 401/400/415 through `reply`.
+struct json_command {
+    caller who;
+    boost::json::object body;
+};
+std::optional<json_command> begin_json_command(service& svc, const request_context& ctx, const responder& reply,
+                                               bool allow_empty_body = false);
+
+// A JSON answer carrying `ETag: "<version>"` (the resource's stream version).
+response json_with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version);
+
+// The version in an If-Match header ("12", W/"12" or 12); nullopt when absent; a problem when
+// present but not one of our ETags ("*" is not supported: every resource here exists or is 404).
+boost::system::result<std::optional<std::uint64_t>, problem> if_match_version(const request_context& ctx);
+
+struct command_options {
+    // The stream whose version If-Match refers to (empty: If-Match is not supported here).
+    std::string if_match_stream;
+    std::string reason;
+    // Overrides the envelope's actor.principal (e.g. "anonymous" for secret-authorized commands).
+    std::string actor_label;
+    // Adds what must be shown once and never stored (an invitation or token secret).
+    std::function<void(response&)> reveal_once;
+};
+
+// Options for a command whose resource lives in `stream` (If-Match refers to its version).
+command_options if_match_on(std::string stream, std::string reason = {});
+
+// Hands `cmd` to the single writer and answers through `reply` once it is durable (or refused).
+// Honours Idempotency-Key (scoped to the caller's principal) and If-Match.
+void submit_command(service& svc, const request_context& ctx, const responder& reply, const caller& who,
+                    domain::command cmd, std::function<response(const decided_view&)> render,
+                    command_options options = {});
+
+}  // namespace roster::api

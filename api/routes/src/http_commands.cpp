@@ -1,0 +1,235 @@
+#include "roster/api/http_commands.hpp"
+
+#include <charconv>
+#include <memory>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include "roster/api/domain_problem.hpp"
+#include "roster/api/json_input.hpp"
+#include "roster/api/request_meta.hpp"
+#include "roster/domain/queries.hpp"
+#include "roster/domain/overloaded.hpp"
+#include "roster/domain/text.hpp"
+
+namespace roster::api {
+namespace json = boost::json;
+using domain::overloaded;
+
+namespace {
+
+// The bytes kept with an idempotency key: the whole response, so a retry is answered exactly
+// as the first attempt was.
+std::string serialize_response(const response& r) {
+    json::array headers;
+    for (const auto& [k, v] : r.headers) headers.emplace_back(json::array{json::string(k), json::string(v)});
+    return json::serialize(json::object{
+        {"status", r.status}, {"content_type", r.content_type}, {"headers", std::move(headers)}, {"body", r.body}});
+}
+
+std::optional<response> parse_response(std::string_view bytes) {
+    boost::system::error_code ec;
+    auto v = json::parse(bytes, ec);
+    if (ec || !v.is_object()) return std::nullopt;
+    const auto& o = v.as_object();
+    response r;
+    auto* status = o.if_contains("status");
+    auto* type = o.if_contains("content_type");
+    auto* body = o.if_contains("body");
+    auto* headers = o.if_contains("headers");
+    if (!status || !(status->is_int64() || status->is_uint64()) || !type || !type->is_string() || !body ||
+        !body->is_string() || !headers || !headers->is_array())
+        return std::nullopt;
+    r.status = static_cast<unsigned>(status->to_number<std::uint64_t>());
+    r.content_type = std::string(type->as_string());
+    r.body = std::string(body->as_string());
+    for (const auto& h : headers->as_array()) {
+        if (!h.is_array() || h.as_array().size() != 2 || !h.as_array()[0].is_string() || !h.as_array()[1].is_string())
+            return std::nullopt;
+        r.headers.emplace_back(std::string(h.as_array()[0].as_string()), std::string(h.as_array()[1].as_string()));
+    }
+    return r;
+}
+
+problem precondition_failed(const outcome::version_mismatch& m) {
+    auto p = make_problem(412, "version_mismatch", "Precondition Failed",
+                          "The resource changed since it was read (If-Match " + std::to_string(m.expected) + ", now " +
+                              std::to_string(m.actual) + "); read it again and retry.");
+    p.extra["stream"] = m.stream;
+    p.extra["current_version"] = m.actual;
+    return p;
+}
+
+// The answer to a command's result. `first` is the response `render` built for this very
+// request (a replay has only the bytes kept with its key).
+response answer_of(command_result result, std::optional<response>& first, const std::string& request_id) {
+    return std::visit(
+        overloaded{
+            [&](outcome::accepted& a) -> response {
+                if (!a.replayed && first) return std::move(*first);
+                auto original = parse_response(a.bytes);
+                if (!original) return internal_error(request_id).to_response();
+                if (a.replayed) original->headers.emplace_back("Idempotent-Replayed", "true");
+                return std::move(*original);
+            },
+            [](outcome::refused& r) { return problem_from(r.error).to_response(); },
+            [](outcome::version_mismatch& m) { return precondition_failed(m).to_response(); },
+            [](outcome::idempotency_key_reused&) {
+                return make_problem(422, "idempotency_key_reused", "Unprocessable Content",
+                                    "This Idempotency-Key was already used with a different request.")
+                    .to_response();
+            },
+            [](outcome::unavailable& u) { return service_unavailable(std::move(u.detail)).to_response(); },
+            [&](outcome::failed&) { return internal_error(request_id).to_response(); },
+        },
+        result);
+}
+
+}  // namespace
+
+std::optional<caller> authenticate(service& svc, const request_context& ctx, const responder& reply) {
+    auto unauthorized = [&](std::string detail) {
+        auto p = make_problem(401, "unauthenticated", "Unauthorized", std::move(detail));
+        p.headers.emplace_back("WWW-Authenticate", "Bearer");
+        reply(p.to_response());
+        return std::nullopt;
+    };
+    auto token = bearer_token(ctx.header("authorization"));
+    if (!token) return unauthorized("An 'Authorization: Bearer <token>' header is required.");
+    auto hash = sha256_hex(*token);
+    auto found = svc.reads.read([&](const projections::read_view& v) { return domain::authenticate(v.state, hash); });
+    if (!found) return unauthorized("The token is unknown, revoked, or its user is locked or removed.");
+    if (svc.limits)
+        if (auto wait = svc.limits->refusals_spent(domain::principal_label(found->subject))) {
+            reply(too_many_requests(*wait, "Too many refused requests").to_response());
+            return std::nullopt;
+        }
+    return caller{found->subject, found->token.value};
+}
+
+problem too_many_requests(std::chrono::seconds wait, std::string_view what) {
+    auto p = make_problem(429, "rate_limited", "Too Many Requests",
+                          std::string(what) + " from this principal; retry after " + std::to_string(wait.count()) + " s.");
+    p.headers.emplace_back("Retry-After", std::to_string(wait.count()));
+    p.extra["retry_after_seconds"] = wait.count();
+    return p;
+}
+
+std::optional<json_command> begin_json_command(service& svc, const request_context& ctx, const responder& reply,
+                                               bool allow_empty_body) {
+    auto who = authenticate(svc, ctx, reply);
+    if (!who) return std::nullopt;
+    auto body = parse_json_object_body(ctx, allow_empty_body);
+    if (!body) {
+        reply(body.error().to_response());
+        return std::nullopt;
+    }
+    return json_command{std::move(*who), std::move(*body)};
+}
+
+response json_with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version) {
+    auto r = json_response(status, body);
+    r.headers.emplace_back("ETag", "\"" + std::to_string(etag_version) + "\"");
+    return r;
+}
+
+boost::system::result<std::optional<std::uint64_t>, problem> if_match_version(const request_context& ctx) {
+    auto header = ctx.header("if-match");
+    if (!header) return std::optional<std::uint64_t>{};
+    std::string_view v = *header;
+    if (v.starts_with("W/")) v.remove_prefix(2);
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    std::uint64_t version = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
+    if (v.empty() || ec != std::errc{} || end != v.data() + v.size())
+        return bad_request("invalid_if_match", "If-Match must be an ETag this server issued, e.g. \"12\".");
+    return std::optional<std::uint64_t>{version};
+}
+
+namespace {
+
+std::optional<std::string> sane_header(const request_context& ctx, std::string_view name) {
+    auto v = ctx.header(name);
+    if (v && is_sane_request_id(*v)) return std::string(*v);
+    return std::nullopt;
+}
+
+bool is_sane_idempotency_key(std::string_view key) {
+    if (key.empty() || key.size() > 255) return false;
+    for (unsigned char c : key)
+        if (c < 0x21 || c > 0x7e) return false;
+    return true;
+}
+
+}  // namespace
+
+command_options if_match_on(std::string stream, std::string reason) {
+    command_options o;
+    o.if_match_stream = std::move(stream);
+    o.reason = std::move(reason);
+    return o;
+}
+
+void submit_command(service& svc, const request_context& ctx, const responder& reply, const caller& who,
+                    domain::command cmd, std::function<response(const decided_view&)> render,
+                    command_options options) {
+    if (svc.limits)
+        if (auto wait = svc.limits->take_command(domain::principal_label(who.actor),
+                                                 std::holds_alternative<domain::operator_principal>(who.actor))) {
+            reply(too_many_requests(*wait, "Too many commands").to_response());
+            return;
+        }
+    auto reason = domain::valid_reason(options.reason);
+    if (!reason) return void(reply(problem_from(reason.error()).to_response()));
+    command_request request;
+    request.command = std::move(cmd);
+    request.actor = who.actor;
+    request.meta.actor = {domain::principal_label(who.actor), who.token_id, ctx.client_address};
+    request.meta.request_id = ctx.request_id;
+    request.meta.correlation_id = sane_header(ctx, "x-correlation-id").value_or(ctx.request_id);
+    request.meta.causation_id = sane_header(ctx, "x-causation-id").value_or("");
+    request.meta.reason = std::move(*reason);
+    if (!options.actor_label.empty()) request.meta.actor.principal = options.actor_label;
+
+    if (auto key = ctx.header("idempotency-key")) {
+        if (!is_sane_idempotency_key(*key)) {
+            reply(bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters.")
+                      .to_response());
+            return;
+        }
+        // Keys are per principal: two clients choosing the same key never see each other's outcome.
+        request.idempotency_key = request.meta.actor.principal + '\x1f' + std::string(*key);
+        const auto path = std::string_view(ctx.target).substr(0, ctx.target.find('?'));
+        request.fingerprint = sha256_hex(ctx.method + ' ' + std::string(path) + '\n' + ctx.body);
+    }
+
+    auto expected = if_match_version(ctx);
+    if (!expected) {
+        reply(expected.error().to_response());
+        return;
+    }
+    if (*expected) {
+        if (options.if_match_stream.empty()) {
+            reply(bad_request("if_match_not_supported", "This command does not take If-Match.").to_response());
+            return;
+        }
+        request.if_match = std::pair{options.if_match_stream, **expected};
+    }
+
+    // render and done both run on the writer thread, one after the other, so `first` needs no lock.
+    auto first = std::make_shared<std::optional<response>>();
+    request.render = [render = std::move(render), first](const decided_view& v) {
+        *first = render(v);
+        return serialize_response(**first);
+    };
+    request.done = [reply, first, request_id = ctx.request_id, reveal = std::move(options.reveal_once)](command_result result) {
+        const bool replayed = std::holds_alternative<outcome::accepted>(result) && std::get<outcome::accepted>(result).replayed;
+        auto r = answer_of(std::move(result), *first, request_id);
+        if (reveal && !replayed && r.status / 100 == 2) reveal(r);
+        reply(std::move(r));
+    };
+    svc.writer.submit(std::move(request));
+}
+
+}  // namespace roster::api

@@ -1,0 +1,238 @@
+// Accounts, partner links, tokens, access decisions and the event log listing.
+#include <boost/json/array.hpp>
+#include <boost/json/serialize.hpp>
+#include <charconv>
+
+#include "roster/api/domain_problem.hpp"
+#include "roster/api/json_input.hpp"
+#include "roster/api/secrets.hpp"
+#include "roster/api/request_meta.hpp"
+#include "roster/api/resource_routes.hpp"
+#include "roster/replay/event_json.hpp"
+#include "routes_common.hpp"
+#include "roster/api/service.hpp"
+#include "wire.hpp"
+
+namespace roster::api {
+namespace json = boost::json;
+using namespace roster::domain;
+
+namespace {
+
+std::optional<principal> read_principal(json_reader& in, std::string_view key) {
+    const auto* obj = in.required_object(key);
+    if (!obj) return std::nullopt;
+    json_reader p(*obj, in.field_name(key) + ".");
+    auto op = p.optional_bool("operator");
+    auto aud = p.optional_bool("auditor");
+    auto svc = p.optional_string("service");
+    auto user = p.optional_string("user_id");
+    if (auto bad = p.finish()) {
+        in.fail(key, bad->detail);
+        return std::nullopt;
+    }
+    const int given = (op.value_or(false) ? 1 : 0) + (aud.value_or(false) ? 1 : 0) + (svc ? 1 : 0) + (user ? 1 : 0);
+    if (given != 1) {
+        in.fail(key, "principal must be exactly one of {\"operator\":true}, {\"auditor\":true}, {\"service\":\"name\"}, {\"user_id\":\"...\"}.");
+        return std::nullopt;
+    }
+    if (op.value_or(false)) return operator_principal{};
+    if (aud.value_or(false)) return auditor_principal{};
+    if (svc) return service_principal{*svc};
+    return user_principal{user_id{*user}};
+}
+
+std::optional<std::uint64_t> query_u64(const request_context& ctx, std::string_view name, const responder& reply) {
+    auto v = ctx.query.get(name);
+    if (!v || v->empty()) return std::uint64_t{0};
+    std::uint64_t out = 0;
+    auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
+    if (ec != std::errc{} || end != v->data() + v->size()) {
+        reply(bad_request("invalid_query", "Query parameter '" + std::string(name) + "' must be a non-negative integer.")
+                  .to_response());
+        return std::nullopt;
+    }
+    return out;
+}
+
+}  // namespace
+
+void add_account_routes(router& routes, service& svc) {
+    routes.add("POST", "/v1/accounts",
+               route_doc::of("Open an account").in_tag("accounts").json_body().responds({201}).describe("Operator only."),
+               [&svc](request_context& ctx, responder reply) {
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
+                   json_reader in(*body);
+                   auto id = in.optional_string("id");
+                   auto name = in.required_string("name");
+                   auto kind_text = in.required_string("kind");
+                   auto kind = parse_account_kind(kind_text);
+                   if (in.ok() && !kind) in.fail("kind", "kind must be 'customer' or 'partner'.");
+                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
+                   account_id account{id ? *id : "acc-" + random_hex(8)};
+                   submit_command(svc, ctx, reply, *who, open_account{account, name, *kind},
+                                  [account](const decided_view& v) {
+                                      return json_with_etag(201, wire::account(*v.state.account(account), v.stream_version(account_stream(account))),
+                                                           v.stream_version(account_stream(account)));
+                                  });
+               });
+
+    routes.add("GET", "/v1/accounts/{a}",
+               route_doc::of("Get an account").in_tag("accounts").param(path_param("a", "Account id")).describe(
+                   "Members, operator, auditor. ETag = account version.").param(as_of_param()),
+               [&svc](request_context& ctx, responder reply) {
+                   auto who = authenticate(svc, ctx, reply);
+                   if (!who) return;
+                   account_id a{std::string(ctx.param("a"))};
+                   answer_read(svc, ctx, reply, *who,
+                               [=](const state& s) { return authorize_read(s, who->actor, read_kind::account, a); },
+                               [=](const projections::read_view& v) {
+                                   const auto version = v.stream_version(account_stream(a));
+                                   return json_with_etag(200, wire::account(*v.state.account(a), version), version);
+                               });
+               });
+
+    routes.add("POST", "/v1/accounts/{a}/partners",
+               route_doc::of("Link a partner account to a customer account").in_tag("accounts").json_body().param(
+                   path_param("a", "Customer account id")),
+               [&svc](request_context& ctx, responder reply) {
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
+                   json_reader in(*body);
+                   auto partner = in.required_string("partner_id");
+                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
+                   account_id a{std::string(ctx.param("a"))};
+                   submit_command(svc, ctx, reply, *who, link_partner{a, account_id{partner}},
+                                  [a](const decided_view& v) {
+                                      const auto version = v.stream_version(account_stream(a));
+                                      return json_with_etag(200, wire::account(*v.state.account(a), version), version);
+                                  },
+                                  if_match_on(account_stream(a)));
+               });
+
+    routes.add("POST", "/v1/tokens",
+               route_doc::of("Issue an API token").in_tag("tokens").json_body().responds({201}).describe(
+                   "Operator: for any principal; a user: for themself. The token is shown once."),
+               [&svc](request_context& ctx, responder reply) {
+                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
+                   json_reader in(*body);
+                   auto subject = read_principal(in, "principal");
+                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
+                   token_id id{"tok_" + random_hex(12)};
+                   auto secret = std::make_shared<std::string>("rst_" + random_hex(32));
+                   command_options options;
+                   options.reveal_once = [secret](response& r) {
+                       // The stored outcome has no secret; the first answer gets it spliced in.
+                       auto pos = r.body.rfind('}');
+                       if (pos != std::string::npos) r.body.insert(pos, ",\"token\":\"" + *secret + "\"");
+                   };
+                   submit_command(svc, ctx, reply, *who, issue_token{id, *subject, sha256_hex(*secret)},
+                                  [id, subject = *subject](const decided_view&) {
+                                      return json_response(201, json::object{{"token_id", id.value},
+                                                                             {"principal", replay::principal_json(subject)}});
+                                  },
+                                  std::move(options));
+               });
+
+    routes.add("DELETE", "/v1/tokens/{id}",
+               route_doc::of("Revoke an API token").in_tag("tokens").param(path_param("id", "Token id")),
+               [&svc](request_context& ctx, responder reply) {
+                   auto who = authenticate(svc, ctx, reply);
+                   if (!who) return;
+                   token_id id{std::string(ctx.param("id"))};
+                   submit_command(svc, ctx, reply, *who, revoke_token{id}, [id](const decided_view&) {
+                       return json_response(200, json::object{{"token_id", id.value}, {"revoked", true}});
+                   });
+               });
+
+    routes.add("GET", "/v1/access",
+               route_doc::of("Access decision for (user, account, portal)").in_tag("access")
+                   .param(query_param("user", "User id", true))
+                   .param(query_param("account", "Account id", true))
+                   .param(query_param("portal", "support, impact or learning", true))
+                   .param(as_of_param())
+                   .describe("Operator and service principals."),
+               [&svc](request_context& ctx, responder reply) {
+                   auto who = authenticate(svc, ctx, reply);
+                   if (!who) return;
+                   auto user = ctx.query.get("user");
+                   auto account = ctx.query.get("account");
+                   auto portal_text = ctx.query.get("portal");
+                   if (!user || !account || !portal_text)
+                       return void(reply(bad_request("missing_query", "user, account and portal are required.").to_response()));
+                   auto p = parse_portal(*portal_text);
+                   if (!p) return void(reply(bad_request("invalid_query", "portal must be support, impact or learning.").to_response()));
+                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::access); },
+                               [=](const projections::read_view& v) {
+                       auto d = access_decision(v.state, user_id{std::string(*user)}, account_id{std::string(*account)}, *p);
+                       json::array roles;
+                       for (std::size_t i = 0; i < role_count; ++i)
+                           if (d.roles.contains(static_cast<role>(i))) roles.emplace_back(role_name(static_cast<role>(i)));
+                       return json_response(200, json::object{{"allowed", d.allowed},
+                                                              {"roles", std::move(roles)},
+                                                              {"reason", d.allowed ? json::value(nullptr) : json::value(to_string(d.reason))},
+                                                              {"message", d.allowed ? json::value(nullptr) : json::value(d.message)}});
+                   });
+               });
+
+    routes.add("GET", "/v1/events",
+               route_doc::of("Events in log order").in_tag("audit")
+                   .param(query_param("from", "First position (default 1)", false, "integer"))
+                   .param(query_param("limit", "At most this many (default 100, max 1000); fewer once the page's "
+                                               "events take --page-bytes (default 4 MiB) of JSON", false, "integer"))
+                   .param(query_param("stream", "Only this stream"))
+                   .param(query_param("type", "Only this event type"))
+                   .param(query_param("account", "Only events concerning this account"))
+                   .describe("Auditor and operator. Positions are integers below 2^53, safe as JSON numbers. "
+                             "Answer: {events, next_from, head}. A page ends after `limit` events or once its events "
+                             "take --page-bytes (default 4 MiB) of JSON, whichever comes first (always at least one "
+                             "event); either way next_from continues it, null at the head."),
+               [&svc](request_context& ctx, responder reply) {
+                   auto who = authenticate(svc, ctx, reply);
+                   if (!who) return;
+                   auto denied = svc.reads.read([&](const projections::read_view& v) {
+                       return authorize_read(v.state, who->actor, read_kind::events);
+                   });
+                   if (!denied) return void(reply(problem_from(denied.error()).to_response()));
+                   auto from = query_u64(ctx, "from", reply);
+                   if (!from) return;
+                   auto limit = query_u64(ctx, "limit", reply);
+                   if (!limit) return;
+                   const std::size_t max_rows = *limit == 0 ? 100 : std::min<std::uint64_t>(*limit, 1000);
+                   auto stream = ctx.query.get("stream");
+                   auto type = ctx.query.get("type");
+                   auto account = ctx.query.get("account");
+                   // Serialized as it goes and cut at svc.page_bytes: `limit` events of ~1 MB each
+                   // would otherwise be held twice (JSON tree and text) per concurrent request.
+                   std::string events = "[";
+                   std::size_t rows = 0;
+                   std::uint64_t last = 0;
+                   // Filters scan forward; the scan is bounded so a rare filter cannot pin a thread.
+                   std::size_t scanned = 0;
+                   constexpr std::size_t max_scanned = 100'000;
+                   auto r = svc.store.read_from(std::max<std::uint64_t>(*from, 1), SIZE_MAX, [&](const eventstore::recorded_event& e) {
+                       last = e.position;
+                       if (++scanned > max_scanned) return false;
+                       if (stream && e.stream != *stream) return true;
+                       if (type && e.type != *type) return true;
+                       if (account) {
+                           auto a = domain::account_of(e.payload);
+                           if (!a || a->value != *account) return true;
+                       }
+                       if (rows++ > 0) events.push_back(',');
+                       events += json::serialize(replay::event_json(e));
+                       return rows < max_rows && events.size() < svc.page_bytes;
+                   });
+                   if (!r) return void(reply(service_unavailable(r.error().message).to_response()));
+                   events.push_back(']');
+                   const auto head = svc.store.head().position;
+                   response page;
+                   page.status = 200;
+                   page.content_type = "application/json";
+                   page.body = "{\"events\":" + std::move(events) + ",\"next_from\":" +
+                               (last < head ? std::to_string(last + 1) : std::string("null")) +
+                               ",\"head\":" + std::to_string(head) + "}";
+                   reply(std::move(page));
+               });
+}
+
+}  // namespace roster::api

@@ -1,0 +1,44 @@
+// Registration functions of the resource route groups (one translation unit each).
+#pragma once
+
+#include "roster/api/http_commands.hpp"
+#include "roster/api/router.hpp"
+#include "roster/api/service.hpp"
+#include "roster/domain/queries.hpp"
+#include "roster/replay/export.hpp"
+
+#include <functional>
+
+namespace roster::api {
+
+void add_account_routes(router& routes, service& svc);
+void add_user_routes(router& routes, service& svc);
+void add_contact_routes(router& routes, service& svc);
+void add_history_routes(router& routes, service& svc);
+void add_audit_routes(router& routes, service& svc);
+
+// Whether the caller may read, judged on one state (a domain::authorize_read call).
+using read_authorizer = std::function<domain::result<void>(const domain::state&)>;
+using read_answer = std::function<response(const projections::read_view&)>;
+
+// Answers a projection GET. Without `as_of` from the live read model; with
+// `as_of=<position | RFC 3339 time>` from the projections as they were after that position
+// (a time means the last event recorded at or before it), so the body and ETag are exactly
+// what the live read answered then; the position used is in the `Roster-As-Of` header.
+// With as_of the caller must be allowed both now and then. A position beyond the head or a
+// malformed value is 400 `invalid_as_of`; a time beyond the head means the head.
+// Authentication is judged now only: a principal that did not exist (or was locked) at that
+// point had no rights then, which is 403 `not_allowed_as_of`, never 401.
+void answer_read(service& svc, const request_context& ctx, const responder& reply, const caller& who,
+                 const read_authorizer& authorize, const read_answer& answer);
+
+// The streamed export answer (body produced by replay::export_reader through response::stream).
+response export_response(const eventstore::store& store, replay::export_format format, std::uint64_t from, std::uint64_t to);
+
+// route_doc parameter of every projection GET.
+param_doc as_of_param();
+
+// 404 problem for an id the caller may not see or that does not exist.
+response not_found_response(std::string code, std::string detail);
+
+}  // namespace roster::api

@@ -1,0 +1,83 @@
+// GET /v1/stream: authorizes like any route (problem+json answers), then hands the connection
+// to the live stream; and the test-only append route the stream's tests and benchmark drive.
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <memory>
+#include <mutex>
+
+#include <boost/json/array.hpp>
+
+#include "roster/api/domain_problem.hpp"
+#include "roster/api/http_commands.hpp"
+#include "roster/api/live_stream.hpp"
+#include "roster/api/resource_routes.hpp"
+#include "roster/domain/queries.hpp"
+
+namespace roster::api {
+
+namespace json = boost::json;
+
+void add_stream_routes(router& routes, service& svc, live_hub& hub) {
+    routes.add(
+        "GET", "/v1/stream",
+        route_doc::of("Live events over WebSocket")
+            .in_tag("audit")
+            .param(query_param("from", "Deliver every event after this position first (catch-up), then live; absent: live only",
+                               false, "integer"))
+            .param(query_param("account", "Only events concerning this account; required for account admins"))
+            .param(query_param("types", "Comma-separated event types; absent: all"))
+            .responds({101, 400, 401, 403, 404, 426})
+            .describe("Auditor, operator, or an admin of `account`. One text message per event, the JSON of a "
+                      "GET /v1/events entry. A subscriber that falls behind (more events or bytes waiting for it than "
+                      "--live-queue-events / --live-queue-bytes allow, or the server's --live-total-bytes for all "
+                      "subscribers reached) is closed (code 1008) with 'last_position=N' in the close reason; "
+                      "reconnect with from=N. Pings every 20 s."),
+        [&svc, &hub](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who) return;
+            auto account = ctx.query.get("account");
+            auto allowed = svc.reads.read([&](const projections::read_view& v) {
+                if (account) return domain::authorize_read(v.state, who->actor, domain::read_kind::account_history,
+                                                           domain::account_id{std::string(*account)});
+                return domain::authorize_read(v.state, who->actor, domain::read_kind::events);
+            });
+            if (!allowed) return void(reply(problem_from(allowed.error()).to_response()));
+
+            live_filter filter;
+            if (account) filter.account = std::string(*account);
+            if (auto types = ctx.query.get("types")) {
+                const auto& known = event_type_names();
+                std::string_view rest = *types;
+                while (!rest.empty()) {
+                    auto comma = rest.find(',');
+                    auto name = rest.substr(0, comma);
+                    rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
+                    if (std::find(known.begin(), known.end(), name) == known.end()) {
+                        auto p = bad_request("unknown_event_type", "'" + std::string(name) + "' is not an event type.");
+                        p.extra["known_types"] = json::array(known.begin(), known.end());
+                        return void(reply(p.to_response()));
+                    }
+                    filter.types.emplace_back(name);
+                }
+            }
+            std::optional<std::uint64_t> from;
+            if (auto raw = ctx.query.get("from")) {
+                std::uint64_t v = 0;
+                auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
+                if (raw->empty() || ec != std::errc{} || end != raw->data() + raw->size())
+                    return void(reply(bad_request("invalid_query", "from must be a non-negative integer.").to_response()));
+                if (const auto head = svc.store.head().position; v > head) {
+                    auto p = bad_request("from_beyond_head", "from is after the last position of the log.");
+                    p.extra["head"] = head;
+                    return void(reply(p.to_response()));
+                }
+                from = v;
+            }
+            response r;
+            r.upgrade = make_live_upgrade(hub, svc.log, std::move(filter), from, ctx.request_id);
+            reply(std::move(r));
+        });
+}
+
+}  // namespace roster::api
