@@ -272,6 +272,14 @@ void command_processor::process_group(std::vector<command_request>& group) {
 
     const auto folded_at = clock::now();
 
+    if (diverged) {
+        // Effects of refused batches were applied speculatively; the log is the truth. Rebuilt
+        // before anyone is answered, so a caller told `unavailable` finds the writer already
+        // serving again or already failed closed (/readyz), never in between.
+        log_.error("commit group failed; rebuilding the write model from the log");
+        (void)rebuild();
+    }
+
     // Counted before anyone is answered, so a caller that got its answer sees its command counted.
     {
         std::lock_guard lock(mutex_);
@@ -305,11 +313,6 @@ void command_processor::process_group(std::vector<command_request>& group) {
                                         {"reply_ms", ms(finished - folded_at)}});
     }
 
-    if (diverged) {
-        // Effects of refused batches were applied speculatively; the log is the truth.
-        log_.error("commit group failed; rebuilding the write model from the log");
-        (void)rebuild();
-    }
 }
 
 }  // namespace roster::api
