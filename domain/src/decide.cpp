@@ -50,6 +50,20 @@ struct decider {
         if (!mine) return mine.error();
         return admin_scope{*acc, *mine};
     }
+    struct member_scope {
+        const account_record* account;
+        role_set roles;  // the actor's roles in it
+        const membership* member;
+    };
+    // Member `u` of account `a` as its admin acts on them: `administered`, then 404 when `u` is
+    // not a member.
+    result<member_scope> administered_member(const account_id& a, const user_id& u) const {
+        auto scope = administered(a);
+        if (!scope) return scope.error();
+        const membership* m = scope->account->member(u);
+        if (!m) return not_found(codes::member_not_found, "No such member in this account.");
+        return member_scope{scope->account, scope->roles, m};
+    }
     timestamp now;
 
     result<invitation_issued> new_invitation(const invitation_request& req, const user_id& user, const account_id& account,
@@ -143,11 +157,9 @@ struct decider {
     }
 
     result<events> operator()(const change_roles& c) const {
-        auto scope = administered(c.account);
+        auto scope = administered_member(c.account, c.user);
         if (!scope) return scope.error();
-        const auto [acc, mine] = *scope;
-        const membership* m = acc->member(c.user);
-        if (!m) return not_found(codes::member_not_found, "No such member in this account.");
+        const auto [acc, mine, m] = *scope;
         if (!catalog_roles(c.grant) || !catalog_roles(c.revoke)) return bad_input(codes::invalid_roles, "Unknown role.");
         if (auto missing = missing_admin_portals(mine, c.grant | c.revoke); !missing.empty())
             return missing_portals_error(std::move(missing));
@@ -174,11 +186,9 @@ struct decider {
     }
 
     result<events> operator()(const remove_all_roles& c) const {
-        auto scope = administered(c.account);
+        auto scope = administered_member(c.account, c.user);
         if (!scope) return scope.error();
-        const auto [acc, mine] = *scope;
-        const membership* m = acc->member(c.user);
-        if (!m) return not_found(codes::member_not_found, "No such member in this account.");
+        const auto [acc, mine, m] = *scope;
         if (auto missing = missing_admin_portals(mine, m->roles); !missing.empty())
             return missing_portals_error(std::move(missing));
         if (m->roles.empty()) return events{};
