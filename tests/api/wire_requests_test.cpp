@@ -74,7 +74,8 @@ const body_case cases[] = {
     {"open_account", R"({"name":"Acme","kind":"customer","extra":1})", "unknown_field", "extra"},
     {"link_partner", R"({"partner_id":"p-1"})", ""},
     {"link_partner", R"({})", "missing_field", "partner_id"},
-    {"link_partner", R"({"partner_id":null})", "invalid_field_type", "partner_id"},
+    {"link_partner", R"({"partner_id":null})", "missing_field", "partner_id"},  // null is absent
+    {"link_partner", R"({"partner_id":5})", "invalid_field_type", "partner_id"},
     {"issue_token", R"({"principal":{"operator":true}})", ""},
     {"issue_token", R"({"principal":{"user_id":"usr_1"}})", ""},
     {"issue_token", R"({})", "missing_field", "principal"},
