@@ -110,17 +110,17 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                    if (!latest) return;
                    auto n = count_param(ctx, "tree_size", latest->body.size, reply);
                    if (!n) return;
-                   if (*n > latest->body.size) return reply(beyond("tree_size", *n, latest->body.size));
+                   if (*n > latest->body.size) return void(reply(beyond("tree_size", *n, latest->body.size)));
                    if (*position > *n)
-                       return reply(field_problem("invalid_query", "position",
-                                                  "position must be at most tree_size (" + std::to_string(*n) + ")."));
+                       return void(reply(field_problem("invalid_query", "position",
+                                                       "position must be at most tree_size (" + std::to_string(*n) + ").")));
                    api::stored_subtrees source(svc.store);
                    auto leaf = source.subtree(0, *position - 1);
-                   if (!leaf) return reply(storage_problem(leaf.error()));
+                   if (!leaf) return void(reply(storage_problem(leaf.error())));
                    auto path = es::inclusion_proof(*position - 1, *n, source);
-                   if (!path) return reply(storage_problem(path.error()));
+                   if (!path) return void(reply(storage_problem(path.error())));
                    auto root = es::root(*n, source);
-                   if (!root) return reply(storage_problem(root.error()));
+                   if (!root) return void(reply(storage_problem(root.error())));
                    reply(json_response(200, {{"position", *position},
                                              {"leaf_index", *position - 1},
                                              {"tree_size", *n},
@@ -144,16 +144,16 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                    if (!latest) return;
                    auto to = count_param(ctx, "to", latest->body.size, reply);
                    if (!to) return;
-                   if (*to > latest->body.size) return reply(beyond("to", *to, latest->body.size));
+                   if (*to > latest->body.size) return void(reply(beyond("to", *to, latest->body.size)));
                    if (*from > *to)
-                       return reply(field_problem("invalid_query", "from", "from must be at most to (" + std::to_string(*to) + ")."));
+                       return void(reply(field_problem("invalid_query", "from", "from must be at most to (" + std::to_string(*to) + ").")));
                    api::stored_subtrees source(svc.store);
                    auto proof = es::consistency_proof(*from, *to, source);
-                   if (!proof) return reply(storage_problem(proof.error()));
+                   if (!proof) return void(reply(storage_problem(proof.error())));
                    auto from_root = es::root(*from, source);
-                   if (!from_root) return reply(storage_problem(from_root.error()));
+                   if (!from_root) return void(reply(storage_problem(from_root.error())));
                    auto to_root = es::root(*to, source);
-                   if (!to_root) return reply(storage_problem(to_root.error()));
+                   if (!to_root) return void(reply(storage_problem(to_root.error())));
                    reply(json_response(200, {{"from", *from},
                                              {"to", *to},
                                              {"hashes", b64_all(*proof)},
