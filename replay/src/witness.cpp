@@ -153,7 +153,8 @@ int run_witness(const witness_request& req, const witness_getter& get, std::ostr
             if (auto code = fetch(target, body)) return *code;
             std::vector<es::hash256> proof;
             try {
-                for (const auto& h : json::parse(body).as_object().at("hashes").as_array()) {
+                const auto parsed = json::parse(body);  // named: the loop below reads into it
+                for (const auto& h : parsed.as_object().at("hashes").as_array()) {
                     auto bytes = es::base64_decode(h.as_string());
                     if (!bytes || bytes->size() != 32) throw std::runtime_error("a proof hash is not 32 bytes of base64");
                     es::hash256 x;
