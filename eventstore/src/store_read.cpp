@@ -82,6 +82,7 @@ std::uint64_t store::stream_version(std::string_view stream) const {
 
 result<void> store::read_from(std::uint64_t from_position, std::size_t limit, const event_callback& cb) const {
     if (limit == 0) return {};
+    if (auto f = impl_->injected_read_failure()) return *f;
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->log));
     word_view words;
     recorded_event ev;  // reused: its strings keep their capacity across events
@@ -111,6 +112,7 @@ result<void> store::read_raw_from(std::uint64_t from_position, std::size_t limit
 result<void> store::read_stream(std::string_view stream, std::uint64_t from_version, std::size_t limit,
                                 const event_callback& cb) const {
     if (limit == 0) return {};
+    if (auto f = impl_->injected_read_failure()) return *f;
     rocksdb::ReadOptions ro;
     const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
     ro.snapshot = snap;
@@ -142,6 +144,7 @@ result<void> store::read_stream(std::string_view stream, std::uint64_t from_vers
 }
 
 result<std::optional<recorded_event>> store::read_at(std::uint64_t position) const {
+    if (auto f = impl_->injected_read_failure()) return *f;
     rocksdb::PinnableSlice value;
     const std::string key = be64(position);
     auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->log, key, &value);
