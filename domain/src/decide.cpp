@@ -29,6 +29,15 @@ bool eligible_contact(const state& s, const account_record& acc, const user_id& 
 // A role_set built from raw bits could carry bits past the catalog.
 bool catalog_roles(role_set r) { return r.minus(all_roles).empty(); }
 
+// The accounts a user fact concerns: the employer, then the third-party memberships.
+std::vector<account_id> accounts_of_user(const user_record& u) {
+    std::vector<account_id> out;
+    if (!u.employer.empty()) out.push_back(u.employer);
+    for (const auto& a : u.third_party)
+        if (a != u.employer) out.push_back(a);
+    return out;
+}
+
 blocker ineligible(const account_record& acc, const user_id& u, contact_role c) {
     return blocker{"ineligible_contact", acc.id, u, role_set::of({required_role(c)}), {c}};
 }
@@ -128,8 +137,8 @@ struct decider {
                             "A user with this email already exists; a linked partner's employee is added as a member instead.");
         }
         events out{user_created{c.new_user, *address, *name, c.account},
-                   member_added{c.account, c.new_user, membership_type::employee}};
-        if (!c.roles.empty()) out.push_back(roles_granted{c.account, c.new_user, c.roles});
+                   member_added{c.account, c.new_user, membership_type::employee, role_change{}}};
+        if (!c.roles.empty()) out.push_back(roles_granted{c.account, c.new_user, c.roles, role_change{{}, c.roles}});
         if (c.invitation) {
             auto inv = new_invitation(*c.invitation, c.new_user, c.account, {});
             if (!inv) return inv.error();
@@ -155,8 +164,8 @@ struct decider {
         if (acc->kind != account_kind::customer || !acc->partners.contains(u->employer))
             return conflict(codes::not_linked_partner_employee,
                             "Only employees of a partner linked to this account can be added as third-party members.");
-        events out{member_added{c.account, u->id, membership_type::third_party}};
-        if (!c.roles.empty()) out.push_back(roles_granted{c.account, u->id, c.roles});
+        events out{member_added{c.account, u->id, membership_type::third_party, role_change{}}};
+        if (!c.roles.empty()) out.push_back(roles_granted{c.account, u->id, c.roles, role_change{{}, c.roles}});
         return out;
     }
 
@@ -183,9 +192,13 @@ struct decider {
             return e;
         }
         events out;
-        if (auto added = c.grant.minus(m->roles); !added.empty()) out.push_back(roles_granted{c.account, c.user, added});
-        if (auto removed = c.revoke & m->roles; !removed.empty())
-            out.push_back(roles_revoked{c.account, c.user, removed});
+        role_set held = m->roles;
+        if (auto added = c.grant.minus(held); !added.empty()) {
+            out.push_back(roles_granted{c.account, c.user, added, role_change{held, held | added}});
+            held = held | added;
+        }
+        if (auto removed = c.revoke & held; !removed.empty())
+            out.push_back(roles_revoked{c.account, c.user, removed, role_change{held, held.minus(removed)}});
         return out;
     }
 
@@ -204,7 +217,7 @@ struct decider {
             e.blockers.push_back(std::move(b));
             return e;
         }
-        return events{all_roles_removed{c.account, c.user, m->roles}};
+        return events{all_roles_removed{c.account, c.user, m->roles, role_change{m->roles, {}}}};
     }
 
     // Employer admins (any portal) or the operator; others get 403 if they can see the user at all.
@@ -225,14 +238,14 @@ struct decider {
         auto u = lock_target(c.user);
         if (!u) return u.error();
         if ((*u)->locked()) return events{};
-        return events{user_locked{c.user}};
+        return events{user_locked{c.user, accounts_of_user(**u)}};
     }
 
     result<events> operator()(const unlock_user& c) const {
         auto u = lock_target(c.user);
         if (!u) return u.error();
         if (!(*u)->locked()) return events{};
-        return events{user_unlocked{c.user}};
+        return events{user_unlocked{c.user, accounts_of_user(**u)}};
     }
 
     result<events> operator()(const remove_member& c) const {
@@ -248,8 +261,11 @@ struct decider {
         }
         events out;
         for (const auto& r : plan->accounts_removed_from)
-            out.push_back(member_removed{r.account, c.user, r.type, r.roles, r.cascade});
-        if (plan->profile_retired) out.push_back(profile_retired{c.user, s.user(c.user)->address});
+            out.push_back(member_removed{r.account, c.user, r.type, r.roles, r.cascade, role_change{r.roles, {}}});
+        if (plan->profile_retired) {
+            const user_record* u = s.user(c.user);
+            out.push_back(profile_retired{c.user, u->address, accounts_of_user(*u)});
+        }
         return out;
     }
 
@@ -283,7 +299,7 @@ struct decider {
         const user_record* u = s.user(inv->user);
         if (!u || u->retired || !s.member(inv->account, inv->user))
             return gone(codes::invitation_revoked, "This invitation was replaced or withdrawn.");
-        return events{invitation_accepted{inv->id, inv->user}};
+        return events{invitation_accepted{inv->id, inv->user, accounts_of_user(*u)}};
     }
 
     // Contacts and watchlist need `support:admin` (or the operator).
@@ -321,7 +337,7 @@ struct decider {
                                 "The primary admin contact can be replaced but never cleared.");
             if (!it->user.empty() && !eligible_contact(s, acc, it->user, r)) ineligibles.push_back(ineligible(acc, it->user, r));
             after[static_cast<std::size_t>(r)] = it->user;
-            changed.push_back(*it);
+            changed.push_back(contact_assignment{r, it->user, acc.contact(r)});
         }
         if (!ineligibles.empty()) {
             auto e = conflict(codes::contact_not_eligible,
@@ -387,7 +403,27 @@ struct decider {
                 return conflict(codes::watchlist_user_not_member, "Only members of the account can be on its watchlist.");
         std::erase_if(next, [](const auto& kv) { return kv.second.empty(); });
         if (next == acc.watchlist) return events{};
-        watchlist_changed out{c.account, {}};
+        watchlist_changed out{c.account, {}, {}};
+        // Both maps are sorted by user: one merge finds every entry that differs.
+        auto before = acc.watchlist.begin();
+        auto now_it = next.begin();
+        static const std::vector<topic> none;
+        while (before != acc.watchlist.end() || now_it != next.end()) {
+            const bool take_before = now_it == next.end() || (before != acc.watchlist.end() && before->first < now_it->first);
+            const bool take_now = before == acc.watchlist.end() || (now_it != next.end() && now_it->first < before->first);
+            if (take_before) {
+                out.changes.push_back(watch_change{before->first, before->second, none});
+                ++before;
+            } else if (take_now) {
+                out.changes.push_back(watch_change{now_it->first, none, now_it->second});
+                ++now_it;
+            } else {
+                if (before->second != now_it->second)
+                    out.changes.push_back(watch_change{before->first, before->second, now_it->second});
+                ++before;
+                ++now_it;
+            }
+        }
         for (auto& [u, topics] : next) out.subscriptions.push_back(watch_subscription{u, std::move(topics)});
         return events{std::move(out)};
     }
@@ -423,7 +459,8 @@ struct decider {
             if (!up || !subject || subject->user != up->user) return not_found(codes::token_not_found, "No such token.");
         }
         if (t->revoked) return events{};
-        return events{token_revoked{c.token}};
+        const auto* subject = std::get_if<user_principal>(&t->subject);
+        return events{token_revoked{c.token, subject ? subject->user : user_id{}}};
     }
 };
 

@@ -1,11 +1,9 @@
 #include "roster/domain/events.hpp"
 #include "roster/domain/overloaded.hpp"
 
+#include <algorithm>
+
 namespace roster::domain {
-namespace {
-
-}  // namespace
-
 std::string_view type_name(const event& e) { return event_type_names[e.index()]; }
 
 std::string account_stream(const account_id& a) { return "account-" + a.value; }
@@ -38,66 +36,113 @@ std::string stream_of(const event& e) {
         e);
 }
 
+namespace {
+
+struct collector {
+    concerned_parties out;
+    void account(const account_id& a) {
+        if (!a.empty() && std::find(out.accounts.begin(), out.accounts.end(), a) == out.accounts.end())
+            out.accounts.push_back(a);
+    }
+    void accounts(const std::vector<account_id>& as) {
+        for (const auto& a : as) account(a);
+    }
+    void user(const user_id& u) {
+        if (!u.empty() && std::find(out.users.begin(), out.users.end(), u) == out.users.end()) out.users.push_back(u);
+    }
+};
+
+}  // namespace
+
 // One entry per event type (no generic fallback), so a new event type must say which
-// account and user it concerns before it compiles: history and the live filter depend on it.
-std::optional<account_id> account_of(const event& e) {
-    using maybe = std::optional<account_id>;
-    return std::visit(
-        overloaded{
-            [](const account_opened& x) -> maybe { return x.account; },
-            [](const partner_linked& x) -> maybe { return x.customer; },
-            [](const user_created& x) -> maybe { return x.employer; },
-            [](const member_added& x) -> maybe { return x.account; },
-            [](const roles_granted& x) -> maybe { return x.account; },
-            [](const roles_revoked& x) -> maybe { return x.account; },
-            [](const all_roles_removed& x) -> maybe { return x.account; },
-            [](const user_locked&) -> maybe { return std::nullopt; },
-            [](const user_unlocked&) -> maybe { return std::nullopt; },
-            [](const invitation_issued& x) -> maybe { return x.account; },
-            [](const invitation_accepted&) -> maybe { return std::nullopt; },
-            [](const member_removed& x) -> maybe { return x.account; },
-            [](const profile_retired&) -> maybe { return std::nullopt; },
-            [](const contacts_saved& x) -> maybe { return x.account; },
-            [](const contact_handed_over& x) -> maybe { return x.account; },
-            [](const watchlist_changed& x) -> maybe { return x.account; },
-            [](const token_issued&) -> maybe { return std::nullopt; },
-            [](const token_revoked&) -> maybe { return std::nullopt; },
-            [](const access_denied& x) -> maybe {
-                if (x.account.empty()) return std::nullopt;
-                return x.account;
-            },
-        },
-        e);
+// accounts and users it concerns before it compiles: history and the live filter depend on it.
+concerned_parties concerned(const event& e) {
+    collector c;
+    std::visit(overloaded{
+                   [&](const account_opened& x) { c.account(x.account); },
+                   [&](const partner_linked& x) {
+                       c.account(x.customer);
+                       c.account(x.partner);
+                   },
+                   [&](const user_created& x) {
+                       c.account(x.employer);
+                       c.user(x.user);
+                   },
+                   [&](const member_added& x) {
+                       c.account(x.account);
+                       c.user(x.user);
+                   },
+                   [&](const roles_granted& x) {
+                       c.account(x.account);
+                       c.user(x.user);
+                   },
+                   [&](const roles_revoked& x) {
+                       c.account(x.account);
+                       c.user(x.user);
+                   },
+                   [&](const all_roles_removed& x) {
+                       c.account(x.account);
+                       c.user(x.user);
+                   },
+                   [&](const user_locked& x) {
+                       c.accounts(x.accounts);
+                       c.user(x.user);
+                   },
+                   [&](const user_unlocked& x) {
+                       c.accounts(x.accounts);
+                       c.user(x.user);
+                   },
+                   [&](const invitation_issued& x) {
+                       c.account(x.account);
+                       c.user(x.user);
+                   },
+                   [&](const invitation_accepted& x) {
+                       c.accounts(x.accounts);
+                       c.user(x.user);
+                   },
+                   [&](const member_removed& x) {
+                       c.account(x.account);
+                       c.user(x.user);
+                   },
+                   [&](const profile_retired& x) {
+                       c.accounts(x.accounts);
+                       c.user(x.user);
+                   },
+                   [&](const contacts_saved& x) {
+                       c.account(x.account);
+                       for (const auto& a : x.assignments) {
+                           if (a.previous) c.user(*a.previous);
+                           c.user(a.user);
+                       }
+                   },
+                   [&](const contact_handed_over& x) {
+                       c.account(x.account);
+                       c.user(x.from);
+                       c.user(x.to);
+                   },
+                   [&](const watchlist_changed& x) {
+                       c.account(x.account);
+                       for (const auto& ch : x.changes) c.user(ch.user);
+                       if (x.changes.empty())
+                           for (const auto& s : x.subscriptions) c.user(s.user);
+                   },
+                   [&](const token_issued& x) {
+                       if (auto* u = std::get_if<user_principal>(&x.subject)) c.user(u->user);
+                   },
+                   [&](const token_revoked& x) { c.user(x.user); },
+                   [&](const access_denied& x) {
+                       c.account(x.account);
+                       if (auto* u = std::get_if<user_principal>(&x.subject)) c.user(u->user);
+                   },
+               },
+               e);
+    return std::move(c.out);
 }
 
-std::optional<user_id> user_of(const event& e) {
-    using maybe = std::optional<user_id>;
-    return std::visit(
-        overloaded{
-            [](const account_opened&) -> maybe { return std::nullopt; },
-            [](const partner_linked&) -> maybe { return std::nullopt; },
-            [](const user_created& x) -> maybe { return x.user; },
-            [](const member_added& x) -> maybe { return x.user; },
-            [](const roles_granted& x) -> maybe { return x.user; },
-            [](const roles_revoked& x) -> maybe { return x.user; },
-            [](const all_roles_removed& x) -> maybe { return x.user; },
-            [](const user_locked& x) -> maybe { return x.user; },
-            [](const user_unlocked& x) -> maybe { return x.user; },
-            [](const invitation_issued& x) -> maybe { return x.user; },
-            [](const invitation_accepted& x) -> maybe { return x.user; },
-            [](const member_removed& x) -> maybe { return x.user; },
-            [](const profile_retired& x) -> maybe { return x.user; },
-            [](const contacts_saved&) -> maybe { return std::nullopt; },
-            [](const contact_handed_over& x) -> maybe { return x.from; },
-            [](const watchlist_changed&) -> maybe { return std::nullopt; },
-            [](const token_issued&) -> maybe { return std::nullopt; },
-            [](const token_revoked&) -> maybe { return std::nullopt; },
-            [](const access_denied& x) -> maybe {
-                if (auto* u = std::get_if<user_principal>(&x.subject)) return u->user;
-                return std::nullopt;
-            },
-        },
-        e);
+bool concerns_account(const event& e, std::string_view account) {
+    const auto parties = concerned(e);
+    return std::any_of(parties.accounts.begin(), parties.accounts.end(),
+                       [&](const account_id& a) { return a.value == account; });
 }
 
 }  // namespace roster::domain

@@ -199,4 +199,16 @@ void apply_all(state& s, const std::vector<event>& events) {
     for (const auto& e : events) apply(s, e);
 }
 
+std::vector<user_label> labels_of(const state& s, const principal& actor, const event& e) {
+    std::vector<user_label> out;
+    auto add = [&](const user_id& u) {
+        const user_record* rec = s.user(u);
+        if (!rec || std::any_of(out.begin(), out.end(), [&](const user_label& l) { return l.user == u; })) return;
+        out.push_back(user_label{u, rec->name, rec->address.str()});
+    };
+    if (const auto* up = std::get_if<user_principal>(&actor)) add(up->user);
+    for (const auto& u : concerned(e).users) add(u);
+    return out;
+}
+
 }  // namespace roster::domain

@@ -90,4 +90,14 @@ result<std::string> valid_reason(std::string_view raw) {
     return std::string(raw);
 }
 
+result<std::string> valid_reference(std::string_view raw) {
+    if (raw.size() > max_reference_bytes)
+        return invalid(codes::invalid_reference, "A reference must have at most 200 bytes of UTF-8.");
+    if (!visible_code_points(raw))
+        return invalid(codes::invalid_reference,
+                       "A reference must be one line of valid UTF-8 without control or bidirectional formatting "
+                       "characters (the rule of a reason).");
+    return std::string(raw);
+}
+
 }  // namespace roster::domain

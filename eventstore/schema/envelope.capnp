@@ -40,6 +40,21 @@ struct Envelope {
   hash @11 :Data;              # 32 bytes; hashed as 32 zero bytes (see README)
   schemaVersion @12 :UInt16;
   payload @13 :Payload;
+  reference @14 :Text;         # e.g. a change ticket; empty when none
+  labels @15 :List(UserLabel); # the acting and concerned users as they were (domain::labels_of)
+}
+
+struct UserLabel {
+  user @0 :Text;
+  name @1 :Text;
+  email @2 :Text;
+}
+
+# A membership's roles before and after an event (domain::role_change). A null pointer means
+# "not recorded" (older events); a present struct of zeros is a real "no roles".
+struct RoleChange {
+  before @0 :UInt16;           # domain::role_set bits
+  after @1 :UInt16;
 }
 
 # A principal of the domain (domain::principal).
@@ -98,32 +113,38 @@ struct MemberAdded {
   account @0 :Text;
   user @1 :Text;
   type @2 :UInt8;              # domain::membership_type ordinal
+  change @3 :RoleChange;
 }
 
 struct RolesGranted {
   account @0 :Text;
   user @1 :Text;
   roles @2 :UInt16;            # domain::role_set bits
+  change @3 :RoleChange;
 }
 
 struct RolesRevoked {
   account @0 :Text;
   user @1 :Text;
   roles @2 :UInt16;
+  change @3 :RoleChange;
 }
 
 struct AllRolesRemoved {
   account @0 :Text;
   user @1 :Text;
   roles @2 :UInt16;
+  change @3 :RoleChange;
 }
 
 struct UserLocked {
   user @0 :Text;
+  accounts @1 :List(Text);     # the user's accounts then; empty in older events
 }
 
 struct UserUnlocked {
   user @0 :Text;
+  accounts @1 :List(Text);     # the user's accounts then; empty in older events
 }
 
 struct InvitationIssued {
@@ -138,6 +159,7 @@ struct InvitationIssued {
 struct InvitationAccepted {
   invitation @0 :Text;
   user @1 :Text;
+  accounts @2 :List(Text);     # the user's accounts then; empty in older events
 }
 
 struct MemberRemoved {
@@ -146,16 +168,20 @@ struct MemberRemoved {
   type @2 :UInt8;
   roles @3 :UInt16;
   cascade @4 :Bool;
+  change @5 :RoleChange;
 }
 
 struct ProfileRetired {
   user @0 :Text;
   email @1 :Text;
+  accounts @2 :List(Text);     # the user's accounts then; empty in older events
 }
 
 struct ContactAssignment {
   role @0 :UInt8;              # domain::contact_role ordinal
   user @1 :Text;               # empty = cleared
+  previous @2 :Text;           # the holder before (empty = unassigned), when previousRecorded
+  previousRecorded @3 :Bool;   # false in older events
 }
 
 struct ContactsSaved {
@@ -175,9 +201,16 @@ struct WatchSubscription {
   topics @1 :List(UInt8);      # domain::topic ordinals
 }
 
+struct WatchChange {
+  user @0 :Text;
+  before @1 :List(UInt8);      # domain::topic ordinals; empty = not on the watchlist
+  after @2 :List(UInt8);
+}
+
 struct WatchlistChanged {
   account @0 :Text;
   subscriptions @1 :List(WatchSubscription);
+  changes @2 :List(WatchChange);  # empty in older events
 }
 
 struct TokenIssued {
@@ -188,6 +221,7 @@ struct TokenIssued {
 
 struct TokenRevoked {
   token @0 :Text;
+  user @1 :Text;               # the token's user, when a user's token (empty in older events)
 }
 
 struct AccessDenied {

@@ -64,6 +64,57 @@ domain::account_id aid(T t) { return domain::account_id(str(t)); }
 template <class T>
 domain::user_id uid(T t) { return domain::user_id(str(t)); }
 
+template <class Builder>
+void write_change(Builder&& init, const std::optional<domain::role_change>& c) {
+    if (!c) return;
+    auto b = init();
+    b.setBefore(c->before.bits());
+    b.setAfter(c->after.bits());
+}
+
+// nullopt inside: present but with unknown role bits (corrupt); outer nullopt: not recorded.
+template <class Reader>
+std::optional<std::optional<domain::role_change>> read_change(bool has, Reader r) {
+    if (!has) return std::optional<domain::role_change>{};
+    auto before = roles(r.getBefore());
+    auto after = roles(r.getAfter());
+    if (!before || !after) return std::nullopt;
+    return std::optional<domain::role_change>{domain::role_change{*before, *after}};
+}
+
+template <class Builder>
+void write_accounts(Builder&& init, const std::vector<domain::account_id>& accounts) {
+    if (accounts.empty()) return;
+    auto list = init(static_cast<unsigned>(accounts.size()));
+    for (unsigned i = 0; i < accounts.size(); ++i) list.set(i, text(accounts[i].value));
+}
+
+template <class Reader>
+std::vector<domain::account_id> read_accounts(Reader list) {
+    std::vector<domain::account_id> out;
+    out.reserve(list.size());
+    for (auto a : list) out.push_back(aid(a));
+    return out;
+}
+
+template <class Builder>
+void write_topics(Builder&& init, const std::vector<domain::topic>& topics) {
+    auto list = init(static_cast<unsigned>(topics.size()));
+    for (unsigned j = 0; j < topics.size(); ++j) list.set(j, static_cast<std::uint8_t>(topics[j]));
+}
+
+template <class Reader>
+std::optional<std::vector<domain::topic>> read_topics(Reader list) {
+    std::vector<domain::topic> out;
+    out.reserve(list.size());
+    for (auto t : list) {
+        auto topic = ordinal<domain::topic>(t, domain::topic_count);
+        if (!topic) return std::nullopt;
+        out.push_back(*topic);
+    }
+    return out;
+}
+
 }  // namespace
 
 void write_payload(schema::Payload::Builder b, const domain::event& e) {
@@ -92,32 +143,38 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                 set_text([&](auto t) { o.setAccount(t); }, x.account.value);
                 set_text([&](auto t) { o.setUser(t); }, x.user.value);
                 o.setType(static_cast<std::uint8_t>(x.type));
+                write_change([&] { return o.initChange(); }, x.change);
             },
             [&](const domain::roles_granted& x) {
                 auto o = b.initRolesGranted();
                 set_text([&](auto t) { o.setAccount(t); }, x.account.value);
                 set_text([&](auto t) { o.setUser(t); }, x.user.value);
                 o.setRoles(x.roles.bits());
+                write_change([&] { return o.initChange(); }, x.change);
             },
             [&](const domain::roles_revoked& x) {
                 auto o = b.initRolesRevoked();
                 set_text([&](auto t) { o.setAccount(t); }, x.account.value);
                 set_text([&](auto t) { o.setUser(t); }, x.user.value);
                 o.setRoles(x.roles.bits());
+                write_change([&] { return o.initChange(); }, x.change);
             },
             [&](const domain::all_roles_removed& x) {
                 auto o = b.initAllRolesRemoved();
                 set_text([&](auto t) { o.setAccount(t); }, x.account.value);
                 set_text([&](auto t) { o.setUser(t); }, x.user.value);
                 o.setRoles(x.roles.bits());
+                write_change([&] { return o.initChange(); }, x.change);
             },
             [&](const domain::user_locked& x) {
                 auto o = b.initUserLocked();
                 set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
             },
             [&](const domain::user_unlocked& x) {
                 auto o = b.initUserUnlocked();
                 set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
             },
             [&](const domain::invitation_issued& x) {
                 auto o = b.initInvitationIssued();
@@ -132,6 +189,7 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                 auto o = b.initInvitationAccepted();
                 set_text([&](auto t) { o.setInvitation(t); }, x.invitation.value);
                 set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
             },
             [&](const domain::member_removed& x) {
                 auto o = b.initMemberRemoved();
@@ -140,11 +198,13 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                 o.setType(static_cast<std::uint8_t>(x.type));
                 o.setRoles(x.roles.bits());
                 o.setCascade(x.cascade);
+                write_change([&] { return o.initChange(); }, x.change);
             },
             [&](const domain::profile_retired& x) {
                 auto o = b.initProfileRetired();
                 set_text([&](auto t) { o.setUser(t); }, x.user.value);
                 set_text([&](auto t) { o.setEmail(t); }, x.address.str());
+                write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
             },
             [&](const domain::contacts_saved& x) {
                 auto o = b.initContactsSaved();
@@ -153,6 +213,10 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                 for (unsigned i = 0; i < x.assignments.size(); ++i) {
                     list[i].setRole(static_cast<std::uint8_t>(x.assignments[i].role));
                     set_text([&](auto t) { list[i].setUser(t); }, x.assignments[i].user.value);
+                    if (const auto& previous = x.assignments[i].previous) {
+                        list[i].setPreviousRecorded(true);
+                        set_text([&](auto t) { list[i].setPrevious(t); }, previous->value);
+                    }
                 }
             },
             [&](const domain::contact_handed_over& x) {
@@ -172,6 +236,15 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                     auto topics = list[i].initTopics(static_cast<unsigned>(s.topics.size()));
                     for (unsigned j = 0; j < s.topics.size(); ++j) topics.set(j, static_cast<std::uint8_t>(s.topics[j]));
                 }
+                if (!x.changes.empty()) {
+                    auto changes = o.initChanges(static_cast<unsigned>(x.changes.size()));
+                    for (unsigned i = 0; i < x.changes.size(); ++i) {
+                        const auto& c = x.changes[i];
+                        set_text([&](auto t) { changes[i].setUser(t); }, c.user.value);
+                        write_topics([&](unsigned n) { return changes[i].initBefore(n); }, c.before);
+                        write_topics([&](unsigned n) { return changes[i].initAfter(n); }, c.after);
+                    }
+                }
             },
             [&](const domain::token_issued& x) {
                 auto o = b.initTokenIssued();
@@ -182,6 +255,7 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
             [&](const domain::token_revoked& x) {
                 auto o = b.initTokenRevoked();
                 set_text([&](auto t) { o.setToken(t); }, x.token.value);
+                set_text([&](auto t) { o.setUser(t); }, x.user.value);
             },
             [&](const domain::access_denied& x) {
                 auto o = b.initAccessDenied();
@@ -221,29 +295,39 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
         case P::MEMBER_ADDED: {
             auto o = r.getMemberAdded();
             auto type = ordinal<domain::membership_type>(o.getType(), 2);
-            if (!type) return corrupt("member_added: unknown membership type");
-            return domain::event(domain::member_added{aid(o.getAccount()), uid(o.getUser()), *type});
+            auto change = read_change(o.hasChange(), o.getChange());
+            if (!type || !change) return corrupt("member_added: unknown membership type or role bits");
+            return domain::event(domain::member_added{aid(o.getAccount()), uid(o.getUser()), *type, *change});
         }
         case P::ROLES_GRANTED: {
             auto o = r.getRolesGranted();
             auto rs = roles(o.getRoles());
-            if (!rs) return corrupt("roles_granted: unknown role bits");
-            return domain::event(domain::roles_granted{aid(o.getAccount()), uid(o.getUser()), *rs});
+            auto change = read_change(o.hasChange(), o.getChange());
+            if (!rs || !change) return corrupt("roles_granted: unknown role bits");
+            return domain::event(domain::roles_granted{aid(o.getAccount()), uid(o.getUser()), *rs, *change});
         }
         case P::ROLES_REVOKED: {
             auto o = r.getRolesRevoked();
             auto rs = roles(o.getRoles());
-            if (!rs) return corrupt("roles_revoked: unknown role bits");
-            return domain::event(domain::roles_revoked{aid(o.getAccount()), uid(o.getUser()), *rs});
+            auto change = read_change(o.hasChange(), o.getChange());
+            if (!rs || !change) return corrupt("roles_revoked: unknown role bits");
+            return domain::event(domain::roles_revoked{aid(o.getAccount()), uid(o.getUser()), *rs, *change});
         }
         case P::ALL_ROLES_REMOVED: {
             auto o = r.getAllRolesRemoved();
             auto rs = roles(o.getRoles());
-            if (!rs) return corrupt("all_roles_removed: unknown role bits");
-            return domain::event(domain::all_roles_removed{aid(o.getAccount()), uid(o.getUser()), *rs});
+            auto change = read_change(o.hasChange(), o.getChange());
+            if (!rs || !change) return corrupt("all_roles_removed: unknown role bits");
+            return domain::event(domain::all_roles_removed{aid(o.getAccount()), uid(o.getUser()), *rs, *change});
         }
-        case P::USER_LOCKED: return domain::event(domain::user_locked{uid(r.getUserLocked().getUser())});
-        case P::USER_UNLOCKED: return domain::event(domain::user_unlocked{uid(r.getUserUnlocked().getUser())});
+        case P::USER_LOCKED: {
+            auto o = r.getUserLocked();
+            return domain::event(domain::user_locked{uid(o.getUser()), read_accounts(o.getAccounts())});
+        }
+        case P::USER_UNLOCKED: {
+            auto o = r.getUserUnlocked();
+            return domain::event(domain::user_unlocked{uid(o.getUser()), read_accounts(o.getAccounts())});
+        }
         case P::INVITATION_ISSUED: {
             auto o = r.getInvitationIssued();
             return domain::event(domain::invitation_issued{domain::invitation_id(str(o.getInvitation())), uid(o.getUser()),
@@ -253,20 +337,23 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
         }
         case P::INVITATION_ACCEPTED: {
             auto o = r.getInvitationAccepted();
-            return domain::event(domain::invitation_accepted{domain::invitation_id(str(o.getInvitation())), uid(o.getUser())});
+            return domain::event(domain::invitation_accepted{domain::invitation_id(str(o.getInvitation())), uid(o.getUser()),
+                                                             read_accounts(o.getAccounts())});
         }
         case P::MEMBER_REMOVED: {
             auto o = r.getMemberRemoved();
             auto type = ordinal<domain::membership_type>(o.getType(), 2);
             auto rs = roles(o.getRoles());
-            if (!type || !rs) return corrupt("member_removed: unknown membership type or role bits");
-            return domain::event(domain::member_removed{aid(o.getAccount()), uid(o.getUser()), *type, *rs, o.getCascade()});
+            auto change = read_change(o.hasChange(), o.getChange());
+            if (!type || !rs || !change) return corrupt("member_removed: unknown membership type or role bits");
+            return domain::event(
+                domain::member_removed{aid(o.getAccount()), uid(o.getUser()), *type, *rs, o.getCascade(), *change});
         }
         case P::PROFILE_RETIRED: {
             auto o = r.getProfileRetired();
             auto address = domain::email::parse(str(o.getEmail()));
             if (!address) return corrupt("profile_retired: undecodable email");
-            return domain::event(domain::profile_retired{uid(o.getUser()), *address});
+            return domain::event(domain::profile_retired{uid(o.getUser()), *address, read_accounts(o.getAccounts())});
         }
         case P::CONTACTS_SAVED: {
             auto o = r.getContactsSaved();
@@ -275,7 +362,9 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
             for (auto a : o.getAssignments()) {
                 auto role = ordinal<domain::contact_role>(a.getRole(), domain::contact_role_count);
                 if (!role) return corrupt("contacts_saved: unknown contact role");
-                x.assignments.push_back(domain::contact_assignment{*role, uid(a.getUser())});
+                std::optional<domain::user_id> previous;
+                if (a.getPreviousRecorded()) previous = uid(a.getPrevious());
+                x.assignments.push_back(domain::contact_assignment{*role, uid(a.getUser()), std::move(previous)});
             }
             return domain::event(std::move(x));
         }
@@ -287,7 +376,7 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
         }
         case P::WATCHLIST_CHANGED: {
             auto o = r.getWatchlistChanged();
-            domain::watchlist_changed x{aid(o.getAccount()), {}};
+            domain::watchlist_changed x{aid(o.getAccount()), {}, {}};
             x.subscriptions.reserve(o.getSubscriptions().size());
             for (auto s : o.getSubscriptions()) {
                 domain::watch_subscription ws{uid(s.getUser()), {}};
@@ -299,6 +388,13 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
                 }
                 x.subscriptions.push_back(std::move(ws));
             }
+            x.changes.reserve(o.getChanges().size());
+            for (auto c : o.getChanges()) {
+                auto before = read_topics(c.getBefore());
+                auto after = read_topics(c.getAfter());
+                if (!before || !after) return corrupt("watchlist_changed: unknown topic");
+                x.changes.push_back(domain::watch_change{uid(c.getUser()), std::move(*before), std::move(*after)});
+            }
             return domain::event(std::move(x));
         }
         case P::TOKEN_ISSUED: {
@@ -307,7 +403,8 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
                                                       str(o.getSecretSha256Hex())});
         }
         case P::TOKEN_REVOKED:
-            return domain::event(domain::token_revoked{domain::token_id(str(r.getTokenRevoked().getToken()))});
+            return domain::event(domain::token_revoked{domain::token_id(str(r.getTokenRevoked().getToken())),
+                                                       uid(r.getTokenRevoked().getUser())});
         case P::ACCESS_DENIED: {
             auto o = r.getAccessDenied();
             return domain::event(domain::access_denied{read_principal(o.getSubject()), str(o.getAction()),

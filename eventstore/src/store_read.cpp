@@ -18,6 +18,16 @@ result<void> fill_recorded(schema::Envelope::Reader env, recorded_event& out) {
     assign(out.meta.correlation_id, env.getCorrelationId());
     assign(out.meta.causation_id, env.getCausationId());
     assign(out.meta.reason, env.getReason());
+    assign(out.meta.reference, env.getReference());
+    out.meta.labels.clear();
+    out.meta.labels.reserve(env.getLabels().size());
+    for (auto l : env.getLabels()) {
+        domain::user_label label;
+        assign(label.user.value, l.getUser());
+        assign(label.name, l.getName());
+        assign(label.email, l.getEmail());
+        out.meta.labels.push_back(std::move(label));
+    }
     if (!copy_hash(env.getPrevHash(), out.prev_hash) || !copy_hash(env.getHash(), out.hash))
         return make_error(errc::corrupt, "hash fields are not 32 bytes");
     out.schema_version = env.getSchemaVersion();

@@ -58,6 +58,16 @@ encoded_envelope store::impl::encode(const new_event& e, const std::string& stre
     if (!e.meta.correlation_id.empty()) env.setCorrelationId(detail::text(e.meta.correlation_id));
     if (!e.meta.causation_id.empty()) env.setCausationId(detail::text(e.meta.causation_id));
     if (!e.meta.reason.empty()) env.setReason(detail::text(e.meta.reason));
+    if (!e.meta.reference.empty()) env.setReference(detail::text(e.meta.reference));
+    if (!e.meta.labels.empty()) {
+        auto labels = env.initLabels(static_cast<unsigned>(e.meta.labels.size()));
+        for (unsigned i = 0; i < e.meta.labels.size(); ++i) {
+            const auto& l = e.meta.labels[i];
+            if (!l.user.empty()) labels[i].setUser(detail::text(l.user.value));
+            if (!l.name.empty()) labels[i].setName(detail::text(l.name));
+            if (!l.email.empty()) labels[i].setEmail(detail::text(l.email));
+        }
+    }
     env.setPrevHash(capnp::Data::Reader(prev.data(), prev.size()));
     env.setHash(capnp::Data::Reader(zeros, 32));
     env.setSchemaVersion(envelope_schema_version);

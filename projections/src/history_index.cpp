@@ -9,7 +9,7 @@ namespace {
 static_assert(std::variant_size_v<domain::event> <= 32, "event_type_mask has one bit per event type");
 
 void push(std::vector<std::uint64_t>& l, std::uint64_t entry) {
-    // One event may reach the same account twice (account_of and a membership): keep it once.
+    // concerned() names each account once; the check keeps a list sorted and unique regardless.
     if (l.empty() || l.back() != entry) l.push_back(entry);
 }
 
@@ -21,22 +21,14 @@ std::optional<event_type_mask> event_type_bit(std::string_view name) {
     return event_type_mask{1} << *index;
 }
 
-void history_index::add(const eventstore::recorded_event& e, const domain::state& s) {
+void history_index::add(const eventstore::recorded_event& e, const domain::state&) {
     const std::uint64_t entry = (e.position << 8) | e.payload.index();
     ++entries_;
-    auto account = domain::account_of(e.payload);
-    auto user = domain::user_of(e.payload);
-    if (account) push(accounts_[account->value], entry);
-    if (user) {
-        push(users_[user->value], entry);
-        if (!account) {
-            if (const auto* u = s.user(*user)) {
-                if (!u->employer.empty()) push(accounts_[u->employer.value], entry);
-                // Members of other accounts (third-party memberships) see their profile facts too.
-                for (const auto& a : u->third_party) push(accounts_[a.value], entry);
-            }
-        }
-    }
+    // The event names its accounts and users itself (domain::concerned): the live stream,
+    // /v1/events and export filter with the same function, so they list the same events.
+    const auto parties = domain::concerned(e.payload);
+    for (const auto& a : parties.accounts) push(accounts_[a.value], entry);
+    for (const auto& u : parties.users) push(users_[u.value], entry);
     if (!e.meta.actor.principal.empty()) push(actors_[e.meta.actor.principal], entry);
 }
 

@@ -20,6 +20,12 @@ json::array topics_json(const std::vector<topic>& topics) {
     return out;
 }
 
+json::array ids_json(const std::vector<account_id>& ids) {
+    json::array out;
+    for (const auto& a : ids) out.emplace_back(a.value);
+    return out;
+}
+
 }  // namespace
 
 json::object roles_json(role_set roles) {
@@ -45,6 +51,25 @@ json::object principal_json(const principal& p) {
                       p);
 }
 
+namespace {
+
+// {"before": ..., "after": ...} of a role change, added to `o` when recorded (older events have none).
+json::object with_change(json::object o, const std::optional<role_change>& c) {
+    if (c) {
+        o["before"] = json::object{{"roles", roles_json(c->before)}};
+        o["after"] = json::object{{"roles", roles_json(c->after)}};
+    }
+    return o;
+}
+
+// The accounts a user fact names (older events: none, and no member is shown).
+json::object with_accounts(json::object o, const std::vector<account_id>& accounts) {
+    if (!accounts.empty()) o["accounts"] = ids_json(accounts);
+    return o;
+}
+
+}  // namespace
+
 json::object event_data_json(const event& e) {
     return std::visit(
         overloaded{
@@ -61,19 +86,28 @@ json::object event_data_json(const event& e) {
                                     {"employer", x.employer.value}};
             },
             [](const member_added& x) {
-                return json::object{{"account", x.account.value}, {"user", x.user.value}, {"type", to_string(x.type)}};
+                return with_change(
+                    json::object{{"account", x.account.value}, {"user", x.user.value}, {"type", to_string(x.type)}},
+                    x.change);
             },
             [](const roles_granted& x) {
-                return json::object{{"account", x.account.value}, {"user", x.user.value}, {"roles", roles_json(x.roles)}};
+                return with_change(
+                    json::object{{"account", x.account.value}, {"user", x.user.value}, {"roles", roles_json(x.roles)}},
+                    x.change);
             },
             [](const roles_revoked& x) {
-                return json::object{{"account", x.account.value}, {"user", x.user.value}, {"roles", roles_json(x.roles)}};
+                return with_change(
+                    json::object{{"account", x.account.value}, {"user", x.user.value}, {"roles", roles_json(x.roles)}},
+                    x.change);
             },
             [](const all_roles_removed& x) {
-                return json::object{{"account", x.account.value}, {"user", x.user.value}, {"roles", roles_json(x.roles)}};
+                return with_change(
+                    json::object{{"account", x.account.value}, {"user", x.user.value}, {"roles", roles_json(x.roles)}},
+                    x.change);
             },
-            [](const user_locked& x) { return json::object{{"user", x.user.value}}; },
-            [](const user_unlocked& x) { return json::object{{"user", x.user.value}}; },
+            // The type says the lock state before and after; the why is the envelope's reason.
+            [](const user_locked& x) { return with_accounts(json::object{{"user", x.user.value}}, x.accounts); },
+            [](const user_unlocked& x) { return with_accounts(json::object{{"user", x.user.value}}, x.accounts); },
             [](const invitation_issued& x) {
                 return json::object{{"invitation", x.invitation.value},
                                     {"user", x.user.value},
@@ -82,36 +116,67 @@ json::object event_data_json(const event& e) {
                                     {"replaces", optional_id(x.replaces.value)}};
             },
             [](const invitation_accepted& x) {
-                return json::object{{"invitation", x.invitation.value}, {"user", x.user.value}};
+                return with_accounts(json::object{{"invitation", x.invitation.value}, {"user", x.user.value}}, x.accounts);
             },
             [](const member_removed& x) {
-                return json::object{{"account", x.account.value}, {"user", x.user.value}, {"type", to_string(x.type)},
-                                    {"roles", roles_json(x.roles)},   {"cascade", x.cascade}};
+                return with_change(json::object{{"account", x.account.value}, {"user", x.user.value}, {"type", to_string(x.type)},
+                                                {"roles", roles_json(x.roles)},   {"cascade", x.cascade}},
+                                   x.change);
             },
             [](const profile_retired& x) {
-                return json::object{{"user", x.user.value}, {"email", x.address.str()}};
+                return with_accounts(json::object{{"user", x.user.value}, {"email", x.address.str()}}, x.accounts);
             },
             [](const contacts_saved& x) {
-                json::object contacts;
-                for (const auto& a : x.assignments) contacts[to_string(a.role)] = optional_id(a.user.value);
-                return json::object{{"account", x.account.value}, {"contacts", std::move(contacts)}};
+                json::object contacts, before;
+                bool recorded = false;
+                for (const auto& a : x.assignments) {
+                    contacts[to_string(a.role)] = optional_id(a.user.value);
+                    if (a.previous) {
+                        recorded = true;
+                        before[to_string(a.role)] = optional_id(a.previous->value);
+                    }
+                }
+                json::object o{{"account", x.account.value}, {"contacts", contacts}};
+                if (recorded) {
+                    o["before"] = json::object{{"contacts", std::move(before)}};
+                    o["after"] = json::object{{"contacts", std::move(contacts)}};
+                }
+                return o;
             },
             [](const contact_handed_over& x) {
+                const auto role = to_string(x.role);
                 return json::object{{"account", x.account.value},
-                                    {"role", to_string(x.role)},
+                                    {"role", role},
                                     {"from", x.from.value},
-                                    {"to", x.to.value}};
+                                    {"to", x.to.value},
+                                    {"before", json::object{{"contacts", json::object{{role, x.from.value}}}}},
+                                    {"after", json::object{{"contacts", json::object{{role, x.to.value}}}}}};
             },
             [](const watchlist_changed& x) {
                 json::array subs;
                 for (const auto& s : x.subscriptions)
                     subs.emplace_back(json::object{{"user_id", s.user.value}, {"topics", topics_json(s.topics)}});
-                return json::object{{"account", x.account.value}, {"subscriptions", std::move(subs)}};
+                json::object o{{"account", x.account.value}, {"subscriptions", std::move(subs)}};
+                if (!x.changes.empty()) {
+                    // Only the users whose entry changed; [] = not on the watchlist.
+                    json::object before, after;
+                    for (const auto& c : x.changes) {
+                        before[c.user.value] = topics_json(c.before);
+                        after[c.user.value] = topics_json(c.after);
+                    }
+                    o["before"] = json::object{{"watchlist", std::move(before)}};
+                    o["after"] = json::object{{"watchlist", std::move(after)}};
+                }
+                return o;
             },
             [](const token_issued& x) {
                 return json::object{{"token_id", x.token.value}, {"principal", principal_json(x.subject)}};
             },
-            [](const token_revoked& x) { return json::object{{"token_id", x.token.value}}; },
+            [](const token_revoked& x) {
+                json::object o{{"token_id", x.token.value}};
+                if (!x.user.empty()) o["user"] = x.user.value;
+                return o;
+            },
             [](const access_denied& x) {
                 json::object o{{"principal", principal_json(x.subject)},
                                {"action", x.action},
@@ -131,25 +196,46 @@ json::object event_data_json(const event& e) {
         e);
 }
 
+json::array labels_json(const std::vector<user_label>& labels) {
+    json::array out;
+    for (const auto& l : labels)
+        out.emplace_back(json::object{{"user", l.user.value}, {"name", l.name}, {"email", l.email}});
+    return out;
+}
+
 json::object event_json(const eventstore::recorded_event& e) {
     auto text_or_null = [](const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); };
-    return json::object{
+    json::object actor{{"principal", e.meta.actor.principal},
+                       {"token_id", text_or_null(e.meta.actor.token_id)},
+                       {"address", text_or_null(e.meta.actor.address)}};
+    // The acting user's name and email as they were, when recorded (labels_of puts it first).
+    constexpr std::string_view user_prefix = "user:";
+    if (std::string_view p = e.meta.actor.principal; p.starts_with(user_prefix))
+        for (const auto& l : e.meta.labels)
+            if (l.user.value == p.substr(user_prefix.size())) {
+                actor["name"] = l.name;
+                actor["email"] = l.email;
+                break;
+            }
+    json::object out{
         {"position", e.position},
         {"stream", e.stream},
         {"version", e.version},
         {"type", e.type},
         {"recorded_at", format_rfc3339(e.recorded_at)},
-        {"actor", json::object{{"principal", e.meta.actor.principal},
-                               {"token_id", text_or_null(e.meta.actor.token_id)},
-                               {"address", text_or_null(e.meta.actor.address)}}},
+        {"actor", std::move(actor)},
         {"request_id", text_or_null(e.meta.request_id)},
         {"correlation_id", text_or_null(e.meta.correlation_id)},
         {"causation_id", text_or_null(e.meta.causation_id)},
         {"reason", text_or_null(e.meta.reason)},
+        {"reference", text_or_null(e.meta.reference)},
         {"data", event_data_json(e.payload)},
         {"prev_hash", eventstore::to_hex(e.prev_hash)},
         {"hash", eventstore::to_hex(e.hash)},
     };
+    // Older events carry no labels: the key is left out rather than shown empty.
+    if (!e.meta.labels.empty()) out["labels"] = labels_json(e.meta.labels);
+    return out;
 }
 
 }  // namespace roster::replay

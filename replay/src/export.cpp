@@ -1,10 +1,13 @@
 #include "roster/replay/export.hpp"
 
 #include <algorithm>
+#include <span>
 
 #include <boost/json/serialize.hpp>
 
+#include "roster/domain/events.hpp"
 #include "roster/domain/text.hpp"
+#include "roster/eventstore/checkpoint.hpp"
 #include "roster/replay/event_json.hpp"
 #include "roster/replay/rfc3339.hpp"
 
@@ -77,7 +80,9 @@ std::string csv_field(std::string_view raw) {
 }
 
 std::string_view csv_header() {
-    return "position,recorded_at,stream,version,type,actor,token_id,address,request_id,reason,data\r\n";
+    // Columns after `data` were added later, at the end, so readers of the first eleven keep working.
+    return "position,recorded_at,stream,version,type,actor,token_id,address,request_id,reason,data,"
+           "correlation_id,causation_id,reference,prev_hash,hash,labels\r\n";
 }
 
 std::string csv_row(const eventstore::recorded_event& e) {
@@ -97,15 +102,25 @@ std::string csv_row(const eventstore::recorded_event& e) {
     add(e.meta.actor.address);
     add(e.meta.request_id);
     add(e.meta.reason);
-    add(boost::json::serialize(event_data_json(e.payload)), true);
+    add(boost::json::serialize(event_data_json(e.payload)));
+    add(e.meta.correlation_id);
+    add(e.meta.causation_id);
+    add(e.meta.reference);
+    add(eventstore::to_hex(e.prev_hash));
+    add(eventstore::to_hex(e.hash));
+    add(e.meta.labels.empty() ? std::string() : boost::json::serialize(labels_json(e.meta.labels)), true);
     return row;
 }
 
-std::string jsonl_row(const eventstore::recorded_event& e) {
+std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::string_view> envelope) {
+    auto object = event_json(e);
+    if (envelope)
+        object["envelope"] = eventstore::base64_encode(
+            std::span(reinterpret_cast<const std::uint8_t*>(envelope->data()), envelope->size()));
     // Boost.JSON escapes only U+0000-U+001F (and '"', '\\'): the other hidden controls (DEL, C1,
     // bidi formatting, U+2028/U+2029) are escaped here. They occur only inside strings, where
     // \uXXXX means the same code point, so the line still parses to the same value.
-    auto line = escape_hidden(boost::json::serialize(event_json(e)), [](char32_t) { return true; });
+    auto line = escape_hidden(boost::json::serialize(object), [](char32_t) { return true; });
     line.push_back('\n');
     return line;
 }
@@ -128,16 +143,32 @@ eventstore::result<bool> export_reader::next(std::string& out) {
     std::size_t got = 0;
     bool full = false;  // stopped by the byte budget, not by the log's or the range's end
     const auto start = out.size();
+    eventstore::result<void> raw_read;
     auto r = store_.read_from(next_, batch_, [&](const eventstore::recorded_event& e) {
         if (e.position > to_) return false;
-        out += format_ == export_format::csv ? csv_row(e) : jsonl_row(e);
         next_ = e.position + 1;
-        ++got;
+        ++got;  // scanned: a batch short of events, not of matches, is the log's or range's end
+        if (account_ && !domain::concerns_account(e.payload, *account_)) return true;
+        if (format_ == export_format::csv) {
+            out += csv_row(e);
+        } else if (include_envelope_) {
+            // TODO(perf): a second seek per event; a joint raw+decoded scan would halve it.
+            std::string bytes;
+            raw_read = store_.read_raw_from(e.position, 1, [&](std::uint64_t, std::string_view raw) {
+                bytes.assign(raw);
+                return false;
+            });
+            if (!raw_read) return false;
+            out += jsonl_row(e, std::string_view(bytes));
+        } else {
+            out += jsonl_row(e);
+        }
         ++rows_;
         full = out.size() - start >= max_bytes_;
         return !full;
     });
     if (!r) return r.error();
+    if (!raw_read) return raw_read.error();
     // A short batch (not cut by bytes) means the log or the range ended inside it.
     return (got == batch_ || full) && next_ <= to_;
 }

@@ -54,13 +54,18 @@ TEST_F(RemovalTest, EmployeeRemovalRetiresCascadesAndFreesTheEmail) {
     auto evs = w.ok(remove_member{account_id("pp"), user_id("paul")}, as("pia"));
     ASSERT_EQ(evs.size(), 4u);
     EXPECT_EQ(std::get<member_removed>(evs[0]), (member_removed{account_id("pp"), user_id("paul"), membership_type::employee,
-                                                                roles({support_contributor}), false}));
-    EXPECT_EQ(std::get<member_removed>(evs[1]), (member_removed{account_id("acme"), user_id("paul"),
-                                                                membership_type::third_party,
-                                                                roles({support_contributor, learning_learner}), true}));
+                                                                roles({support_contributor}), false,
+                                                                role_change{roles({support_contributor}), {}}}));
+    EXPECT_EQ(std::get<member_removed>(evs[1]),
+              (member_removed{account_id("acme"), user_id("paul"), membership_type::third_party,
+                              roles({support_contributor, learning_learner}), true,
+                              role_change{roles({support_contributor, learning_learner}), {}}}));
     EXPECT_EQ(std::get<member_removed>(evs[2]).account, account_id("beta"));
     EXPECT_TRUE(std::get<member_removed>(evs[2]).cascade);
     EXPECT_EQ(std::get<profile_retired>(evs[3]).address.str(), "paul@pp.example.com");
+    // The retirement names every account the user belonged to, so each account's history shows it.
+    EXPECT_EQ(std::get<profile_retired>(evs[3]).accounts,
+              (std::vector<account_id>{account_id("pp"), account_id("acme"), account_id("beta")}));
     for (auto a : {"pp", "acme", "beta"}) {
         EXPECT_EQ(w.s.member(account_id(a), user_id("paul")), nullptr) << a;
         EXPECT_EQ(access_decision(w.s, user_id("paul"), account_id(a), portal::support).reason, access_reason::removed);

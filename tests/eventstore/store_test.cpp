@@ -85,6 +85,9 @@ TEST_P(StoreTest, StoresEveryEventTypeAndAllMetadata) {
         n.meta.correlation_id = "corr-" + std::string(domain::type_name(e));
         n.meta.causation_id = "cause";
         n.meta.reason = "because";
+        n.meta.reference = "CHG-42";
+        n.meta.labels = {{domain::user_id("u-1"), "Ann Smith", "ann.smith@example.com"},
+                         {domain::user_id("u-2"), "Bo", "bo@example.com"}};
         events.push_back(std::move(n));
     }
     const auto expected = events;

@@ -33,10 +33,11 @@ protected:
             user_created{pat, *email::parse("pat@part.com"), "Pat", part},                 // 7
             member_added{part, pat, membership_type::employee},                            // 8
             member_added{acme, pat, membership_type::third_party},                         // 9
-            user_locked{pat},                                                              // 10
+            user_locked{pat, {part, acme}},                                                // 10
             member_removed{acme, pat, membership_type::third_party, {}, false},            // 11
-            user_unlocked{pat},                                                            // 12
-            user_locked{ada},                                                              // 13
+            user_unlocked{pat, {part}},                                                    // 12
+            user_locked{ada, {acme}},                                                      // 13
+            user_unlocked{ada},  // 14: as written before events named their accounts
         };
         std::uint64_t p = 0;
         for (auto& e : events) {
@@ -54,11 +55,13 @@ protected:
 
 using positions = std::vector<std::uint64_t>;
 
-TEST_F(history_test, an_account_sees_its_stream_its_employees_and_profile_facts_of_members_at_the_time) {
-    // Pat's lock (10) happened while pat was a third-party member of acme; the unlock (12) after
-    // the removal only concerns part.
+TEST_F(history_test, an_account_sees_the_events_that_name_it) {
+    // Pat's lock (10) named acme, where pat was a third-party member then; the unlock (12) after
+    // the removal names only part. A link (3) concerns both accounts. An older event without
+    // its accounts (14) reaches only its user's history, as it did when written.
     EXPECT_EQ(page(history_subject::account, "acme"), (positions{1, 3, 4, 5, 6, 9, 10, 11, 13}));
-    EXPECT_EQ(page(history_subject::account, "part"), (positions{2, 7, 8, 10, 12}));
+    EXPECT_EQ(page(history_subject::account, "part"), (positions{2, 3, 7, 8, 10, 12}));
+    EXPECT_EQ(page(history_subject::user, "ada"), (positions{4, 5, 6, 13, 14}));
 }
 
 TEST_F(history_test, a_user_sees_every_event_about_them_in_any_account) {
@@ -68,7 +71,7 @@ TEST_F(history_test, a_user_sees_every_event_about_them_in_any_account) {
 
 TEST_F(history_test, an_actor_sees_what_it_caused) {
     EXPECT_EQ(page(history_subject::actor, "user:ada"), positions{6});
-    EXPECT_EQ(page(history_subject::actor, "operator").size(), 12u);
+    EXPECT_EQ(page(history_subject::actor, "operator").size(), 13u);
 }
 
 TEST_F(history_test, filters_by_range_and_type_and_returns_one_row_beyond_the_limit) {

@@ -219,6 +219,8 @@ void command_processor::process_group(std::vector<command_request>& group) {
             p.versions.push_back(rules_->number_next(domain::stream_of(e)));
             batch.events.push_back({e, p.versions.back(), p.request.meta});
             domain::apply(write_model_, e);
+            // After the fold, so a user_created labels its own user; names as they are now.
+            batch.events.back().meta.labels = domain::labels_of(write_model_, p.request.actor, e);
         }
         decided_view view{write_model_, events, [this](std::string_view s) { return rules_->version(std::string(s)); }};
         if (p.request.render) p.outcome = p.request.render(view);

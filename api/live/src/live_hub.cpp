@@ -14,10 +14,7 @@ namespace roster::api {
 
 bool live_filter::matches(const eventstore::recorded_event& e) const {
     if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) return false;
-    if (account) {
-        auto a = domain::account_of(e.payload);
-        if (!a || a->value != *account) return false;
-    }
+    if (account && !domain::concerns_account(e.payload, *account)) return false;
     return true;
 }
 

@@ -1,4 +1,5 @@
 #include "roster/api/http_commands.hpp"
+#include "roster/api/wire_requests.hpp"
 
 #include <charconv>
 #include <memory>
@@ -125,6 +126,11 @@ std::optional<json_command> begin_json_command(service& svc, const request_conte
         reply(body.error().to_response());
         return std::nullopt;
     }
+    // reason and reference belong to every command; submit_command reads them from ctx.body.
+    if (auto why = wire::take_why(*body); !why) {
+        reply(why.error().to_response());
+        return std::nullopt;
+    }
     return json_command{std::move(*who), std::move(*body)};
 }
 
@@ -164,6 +170,15 @@ bool is_sane_idempotency_key(std::string_view key) {
 
 }  // namespace
 
+route_doc command_doc(route_doc doc) {
+    if (!doc.description.empty() && doc.description.back() != ' ') doc.description += ' ';
+    doc.description +=
+        "The JSON body (an empty one for routes without a body) may also carry `reason` (at most 1000 bytes) and "
+        "`reference` (e.g. a change ticket, at most 200 bytes): one line of visible UTF-8 each, recorded with every "
+        "event the command appends and shown in history and exports; 400 invalid_reason / invalid_reference otherwise.";
+    return doc;
+}
+
 command_options if_match_on(std::string stream, std::string reason) {
     command_options o;
     o.if_match_stream = std::move(stream);
@@ -180,8 +195,13 @@ void submit_command(service& svc, const request_context& ctx, const responder& r
             reply(too_many_requests(*wait, "Too many commands").to_response());
             return;
         }
-    auto reason = domain::valid_reason(options.reason);
+    auto why = wire::read_why(ctx.body);
+    if (!why) return void(reply(why.error().to_response()));
+    // A route that parsed the reason itself (lock, unlock) passes it; otherwise the body's.
+    auto reason = domain::valid_reason(options.reason.empty() ? why->reason : options.reason);
     if (!reason) return void(reply(problem_from(reason.error()).to_response()));
+    auto reference = domain::valid_reference(why->reference);
+    if (!reference) return void(reply(problem_from(reference.error()).to_response()));
     command_request request;
     request.command = std::move(cmd);
     request.actor = who.actor;
@@ -190,6 +210,7 @@ void submit_command(service& svc, const request_context& ctx, const responder& r
     request.meta.correlation_id = sane_header(ctx, "x-correlation-id").value_or(ctx.request_id);
     request.meta.causation_id = sane_header(ctx, "x-causation-id").value_or("");
     request.meta.reason = std::move(*reason);
+    request.meta.reference = std::move(*reference);
     if (!options.actor_label.empty()) request.meta.actor.principal = options.actor_label;
 
     if (auto key = ctx.header("idempotency-key")) {

@@ -37,7 +37,7 @@ std::optional<std::uint64_t> query_u64(const request_context& ctx, std::string_v
 
 void add_account_routes(router& routes, service& svc) {
     routes.add("POST", "/v1/accounts",
-               route_doc::of("Open an account").in_tag("accounts").json_body().responds({201}).describe("Operator only."),
+               command_doc(route_doc::of("Open an account").in_tag("accounts").json_body().responds({201}).describe("Operator only.")),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    auto cmd = wire::parse_open_account(*body, account_id{"acc-" + random_hex(8)});
@@ -66,8 +66,8 @@ void add_account_routes(router& routes, service& svc) {
                });
 
     routes.add("POST", "/v1/accounts/{a}/partners",
-               route_doc::of("Link a partner account to a customer account").in_tag("accounts").json_body().param(
-                   path_param("a", "Customer account id")),
+               command_doc(route_doc::of("Link a partner account to a customer account").in_tag("accounts").json_body().param(
+                   path_param("a", "Customer account id"))),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};
@@ -82,8 +82,8 @@ void add_account_routes(router& routes, service& svc) {
                });
 
     routes.add("POST", "/v1/tokens",
-               route_doc::of("Issue an API token").in_tag("tokens").json_body().responds({201}).describe(
-                   "Operator: for any principal; a user: for themself. The token is shown once."),
+               command_doc(route_doc::of("Issue an API token").in_tag("tokens").json_body().responds({201}).describe(
+                   "Operator: for any principal; a user: for themself. The token is shown once.")),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    token_id id{"tok_" + random_hex(12)};
@@ -106,7 +106,7 @@ void add_account_routes(router& routes, service& svc) {
                });
 
     routes.add("DELETE", "/v1/tokens/{id}",
-               route_doc::of("Revoke an API token").in_tag("tokens").param(path_param("id", "Token id")),
+               command_doc(route_doc::of("Revoke an API token").in_tag("tokens").param(path_param("id", "Token id"))),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -188,10 +188,7 @@ void add_account_routes(router& routes, service& svc) {
                        if (++scanned > max_scanned) return false;
                        if (stream && e.stream != *stream) return true;
                        if (type && e.type != *type) return true;
-                       if (account) {
-                           auto a = domain::account_of(e.payload);
-                           if (!a || a->value != *account) return true;
-                       }
+                       if (account && !domain::concerns_account(e.payload, *account)) return true;
                        if (rows++ > 0) events.push_back(',');
                        events += json::serialize(replay::event_json(e));
                        return rows < max_rows && events.size() < svc.page_bytes;

@@ -21,13 +21,16 @@ bool allowed(service& svc, const caller& who, const responder& reply) {
 
 }  // namespace
 
-response export_response(const eventstore::store& store, replay::export_format format, std::uint64_t from, std::uint64_t to) {
+response export_response(const eventstore::store& store, replay::export_format format, std::uint64_t from, std::uint64_t to,
+                         std::optional<std::string> account, bool include_envelope) {
     response r;
     r.status = 200;
     r.content_type = format == replay::export_format::csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
     r.headers.emplace_back("Content-Disposition", std::string("attachment; filename=\"roster-events.") +
                                                       (format == replay::export_format::csv ? "csv" : "jsonl") + "\"");
     auto reader = std::make_shared<replay::export_reader>(store, format, from, to);
+    if (account) reader->filter_account(std::move(*account));
+    reader->include_envelope(include_envelope);
     r.stream = [reader](std::string& out) {
         auto more = reader->next(out);
         // Throwing truncates the chunked transfer: a client never mistakes a failed export for a
@@ -58,10 +61,15 @@ void add_audit_routes(router& routes, service& svc) {
                    .param(query_param("format", "jsonl (default) or csv"))
                    .param(query_param("since", "From this log position or RFC 3339 time (inclusive)"))
                    .param(query_param("until", "Up to this log position or RFC 3339 time (inclusive)"))
+                   .param(query_param("account", "Only events concerning this account (the same events as its history)"))
+                   .param(query_param("include", "envelope: each JSON Lines object also carries `envelope`, base64 of "
+                                                 "the stored Cap'n Proto bytes the hash chain covers (eventstore/README.md)"))
                    .describe("Auditor and operator. Chunked transfer, constant server memory. JSON Lines: one event "
-                             "object per line. CSV (RFC 4180, CRLF): position,recorded_at,stream,version,type,actor,"
-                             "token_id,address,request_id,reason,data (data as JSON). The range ends at the head as of "
-                             "the request; a truncated transfer (no final chunk) means the export failed."),
+                             "object per line (as /v1/events: hash, prev_hash, correlation_id, causation_id, reason, "
+                             "reference, labels, data with before/after). CSV (RFC 4180, CRLF): position,recorded_at,"
+                             "stream,version,type,actor,token_id,address,request_id,reason,data,correlation_id,"
+                             "causation_id,reference,prev_hash,hash,labels (data and labels as JSON). The range ends at "
+                             "the head as of the request; a truncated transfer (no final chunk) means the export failed."),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who || !allowed(svc, *who, reply)) return;
@@ -79,7 +87,16 @@ void add_audit_routes(router& routes, service& svc) {
                        if (!p) return void(reply(bad_request("invalid_query", "until must be a log position or an RFC 3339 time.").to_response()));
                        to = std::min(to, replay::last_position_until(svc.store, *p));
                    }
-                   reply(export_response(svc.store, *format, from, to));
+                   std::optional<std::string> account;
+                   if (auto a = ctx.query.get("account"); a && !a->empty()) account = std::string(*a);
+                   bool envelope = false;
+                   if (auto include = ctx.query.get("include"); include && !include->empty()) {
+                       if (*include != "envelope" || *format != replay::export_format::jsonl)
+                           return void(reply(bad_request("invalid_query", "include=envelope is the one option, for format=jsonl.")
+                                                 .to_response()));
+                       envelope = true;
+                   }
+                   reply(export_response(svc.store, *format, from, to, std::move(account), envelope));
                });
 }
 

@@ -43,9 +43,9 @@ void add_contact_routes(router& routes, service& svc) {
                });
 
     routes.add("PUT", "/v1/accounts/{a}/contacts",
-               route_doc::of("Save key contacts (atomic, any subset)").in_tag("contacts").json_body()
+               command_doc(route_doc::of("Save key contacts (atomic, any subset)").in_tag("contacts").json_body()
                    .param(path_param("a", "Account id"))
-                   .describe("Body {role: user_id or null, ...}. support:admin of {a}. If-Match: account version."),
+                   .describe("Body {role: user_id or null, ...}. support:admin of {a}. If-Match: account version.")),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};
@@ -57,9 +57,9 @@ void add_contact_routes(router& routes, service& svc) {
                });
 
     routes.add("POST", "/v1/accounts/{a}/contacts/{role}/handover",
-               route_doc::of("Hand a contact role over (self-service)").in_tag("contacts").json_body()
+               command_doc(route_doc::of("Hand a contact role over (self-service)").in_tag("contacts").json_body()
                    .param(path_param("a", "Account id")).param(path_param("role", "Contact role"))
-                   .describe("By the current holder, without admin rights. Body {to_user_id}."),
+                   .describe("By the current holder, without admin rights. Body {to_user_id}.")),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};
@@ -84,8 +84,8 @@ void add_contact_routes(router& routes, service& svc) {
                });
 
     routes.add("PUT", "/v1/accounts/{a}/watchlist",
-               route_doc::of("Replace the watchlist").in_tag("contacts").json_body().param(path_param("a", "Account id"))
-                   .describe("Body {subscriptions:[{user_id, topics:[outage|maintenance|security|release]}]}."),
+               command_doc(route_doc::of("Replace the watchlist").in_tag("contacts").json_body().param(path_param("a", "Account id"))
+                   .describe("Body {subscriptions:[{user_id, topics:[outage|maintenance|security|release]}]}.")),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};

@@ -62,10 +62,10 @@ response user_response(const decided_view& v, const account_id& a, const user_id
 
 void add_user_routes(router& routes, service& svc) {
     routes.add("POST", "/v1/accounts/{a}/users",
-               route_doc::of("Create a user (unified creation)").in_tag("users").json_body().responds({201})
+               command_doc(route_doc::of("Create a user (unified creation)").in_tag("users").json_body().responds({201})
                    .param(path_param("a", "Employer account id"))
                    .describe("Profile + employee membership + roles in all portals in one command; issues an "
-                             "invitation unless invite is false. Admin of {a}."),
+                             "invitation unless invite is false. Admin of {a}.")),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};
@@ -88,8 +88,8 @@ void add_user_routes(router& routes, service& svc) {
                });
 
     routes.add("POST", "/v1/accounts/{a}/members",
-               route_doc::of("Add a linked partner's employee as a third-party member").in_tag("users").json_body()
-                   .responds({201}).param(path_param("a", "Customer account id")),
+               command_doc(route_doc::of("Add a linked partner's employee as a third-party member").in_tag("users").json_body()
+                   .responds({201}).param(path_param("a", "Customer account id"))),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};
@@ -220,9 +220,9 @@ void add_user_routes(router& routes, service& svc) {
                });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/roles",
-               route_doc::of("Grant and revoke roles").in_tag("users").json_body()
+               command_doc(route_doc::of("Grant and revoke roles").in_tag("users").json_body()
                    .param(path_param("a", "Account id")).param(path_param("u", "User id"))
-                   .describe("Needs admin in every portal touched. If-Match: account version."),
+                   .describe("Needs admin in every portal touched. If-Match: account version.")),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};
@@ -235,8 +235,8 @@ void add_user_routes(router& routes, service& svc) {
                });
 
     routes.add("DELETE", "/v1/accounts/{a}/users/{u}/roles",
-               route_doc::of("Remove all access roles (the membership stays)").in_tag("users")
-                   .param(path_param("a", "Account id")).param(path_param("u", "User id")),
+               command_doc(route_doc::of("Remove all access roles (the membership stays)").in_tag("users")
+                   .param(path_param("a", "Account id")).param(path_param("u", "User id"))),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -251,9 +251,9 @@ void add_user_routes(router& routes, service& svc) {
 
     for (const bool lock : {true, false}) {
         routes.add("POST", lock ? "/v1/users/{u}/lock" : "/v1/users/{u}/unlock",
-                   route_doc::of(lock ? "Lock a user" : "Unlock a user").in_tag("users").param(path_param("u", "User id"))
+                   command_doc(route_doc::of(lock ? "Lock a user" : "Unlock a user").in_tag("users").param(path_param("u", "User id"))
                        .describe("Admin of the user's employer (any portal) or the operator. Optional body {reason}. "
-                                 "If-Match: the profile_version of the profile view."),
+                                 "If-Match: the profile_version of the profile view.")),
                    [&svc, lock](request_context& ctx, responder reply) {
                        auto req = begin_json_command(svc, ctx, reply, true);                       if (!req) return;                       const auto* who = &req->who;                       const auto* body = &req->body;
                        user_id u{std::string(ctx.param("u"))};
@@ -323,10 +323,10 @@ void add_user_routes(router& routes, service& svc) {
                });
 
     routes.add("DELETE", "/v1/accounts/{a}/users/{u}",
-               route_doc::of("Remove a user from an account (permanent)").in_tag("users")
+               command_doc(route_doc::of("Remove a user from an account (permanent)").in_tag("users")
                    .param(path_param("a", "Account id")).param(path_param("u", "User id"))
                    .responds({200})
-                   .describe("403 with missing_portals, 409 with blockers. If-Match: the preview's version."),
+                   .describe("403 with missing_portals, 409 with blockers. If-Match: the preview's version.")),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -352,9 +352,9 @@ void add_user_routes(router& routes, service& svc) {
                });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/invitation",
-               route_doc::of("(Re-)invite a user").in_tag("users").param(path_param("a", "Account id"))
+               command_doc(route_doc::of("(Re-)invite a user").in_tag("users").param(path_param("a", "Account id"))
                    .param(path_param("u", "User id")).responds({201})
-                   .describe("Revokes any open invitation. The secret is in this answer only."),
+                   .describe("Revokes any open invitation. The secret is in this answer only.")),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -373,11 +373,12 @@ void add_user_routes(router& routes, service& svc) {
                });
 
     routes.add("POST", "/v1/invitations/accept",
-               route_doc::of("Accept an invitation").in_tag("users").json_body()
-                   .describe("Authorized by the secret alone; no token needed."),
+               command_doc(route_doc::of("Accept an invitation").in_tag("users").json_body()
+                   .describe("Authorized by the secret alone; no token needed.")),
                [&svc](request_context& ctx, responder reply) {
                    auto body = parse_json_object_body(ctx);
                    if (!body) return void(reply(body.error().to_response()));
+                   if (auto why = wire::take_why(*body); !why) return void(reply(why.error().to_response()));
                    auto cmd = wire::parse_accept_invitation(*body, &sha256_hex);
                    if (!cmd) return void(reply(cmd.error().to_response()));
                    // The secret is the credential: `decide` ignores the actor for this command, and

@@ -1,5 +1,7 @@
 #include "roster/api/wire_requests.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include "roster/api/json_input.hpp"
 
 namespace roster::api::wire {
@@ -46,6 +48,27 @@ parsed<std::string> read_reason(const json::object& body) {
 }
 
 }  // namespace
+
+parsed<why> take_why(json::object& body) {
+    json::object mine;
+    for (std::string_view key : {"reason", "reference"})
+        if (auto it = body.find(key); it != body.end()) {
+            mine[key] = std::move(it->value());
+            body.erase(it);
+        }
+    // The same reader as every field, so a wrong type answers like any other field's.
+    json_reader in(mine);
+    auto reason = in.optional_string("reason");
+    auto reference = in.optional_string("reference");
+    return finish(in, why{reason.value_or(""), reference.value_or("")});
+}
+
+parsed<why> read_why(std::string_view body) {
+    boost::system::error_code ec;
+    auto v = json::parse(body, ec);
+    if (ec || !v.is_object()) return why{};
+    return take_why(v.as_object());
+}
 
 role_set read_roles(json_reader& in, std::string_view key, bool required) {
     const auto* obj = required ? in.required_object(key) : in.optional_object(key);

@@ -28,6 +28,7 @@ inline constexpr std::string_view invalid_email = "invalid_email";
 inline constexpr std::string_view invalid_id = "invalid_id";
 inline constexpr std::string_view invalid_name = "invalid_name";
 inline constexpr std::string_view invalid_reason = "invalid_reason";
+inline constexpr std::string_view invalid_reference = "invalid_reference";
 inline constexpr std::string_view invalid_secret_hash = "invalid_secret_hash";
 inline constexpr std::string_view invalid_expiry = "invalid_expiry";
 inline constexpr std::string_view invalid_roles = "invalid_roles";

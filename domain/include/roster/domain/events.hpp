@@ -1,6 +1,13 @@
 // Domain events: one plain struct per fact, named in the past tense.
-// They carry only business data; who/when/why (actor, time, request ids, reason) lives in
-// the event envelope of the store. Every struct is a value: copyable, comparable.
+// They carry business data; who/when/why (actor, time, request ids, reason, reference, the
+// labels of the people named) lives in the event envelope of the store. Every struct is a
+// value: copyable, comparable.
+//
+// An event tells its whole story by itself (issue 13): it names every account and user it
+// concerns (`concerned` reads them from the event alone, so history, the live stream, /v1/events
+// and export agree without a second source) and the value before and after what it changed.
+// Those fields were added later: events written before them have the lists empty and the
+// optionals unset, and then mean exactly what they meant when written (see `concerned`).
 //
 // Adding a field or an event type is fine; renaming the type string of an existing event
 // or changing a field's meaning is not (old events must decode and mean the same forever).
@@ -20,6 +27,14 @@
 #include "roster/domain/types.hpp"
 
 namespace roster::domain {
+
+// A membership's roles before and after one event. Unset in events written before it was
+// recorded; a role_set of zero bits is a real "no roles", so presence needs the optional.
+struct role_change {
+    role_set before;
+    role_set after;
+    bool operator==(const role_change&) const = default;
+};
 
 struct account_opened {
     static constexpr std::string_view type_name = "account_opened";
@@ -53,6 +68,7 @@ struct member_added {
     account_id account;
     user_id user;
     membership_type type{};
+    std::optional<role_change> change;  // always {none, none}: the roles follow in roles_granted
     bool operator==(const member_added&) const = default;
 };
 
@@ -61,6 +77,7 @@ struct roles_granted {
     account_id account;
     user_id user;
     role_set roles;  // only the roles newly granted
+    std::optional<role_change> change;  // the membership's roles before and after
     bool operator==(const roles_granted&) const = default;
 };
 
@@ -69,6 +86,7 @@ struct roles_revoked {
     account_id account;
     user_id user;
     role_set roles;  // only the roles actually revoked
+    std::optional<role_change> change;  // the membership's roles before and after
     bool operator==(const roles_revoked&) const = default;
 };
 
@@ -78,18 +96,21 @@ struct all_roles_removed {
     account_id account;
     user_id user;
     role_set roles;  // what was held before
+    std::optional<role_change> change;  // the membership's roles before and after
     bool operator==(const all_roles_removed&) const = default;
 };
 
 struct user_locked {
     static constexpr std::string_view type_name = "user_locked";
     user_id user;
+    std::vector<account_id> accounts;  // the user's accounts then: employer, then third-party ones
     bool operator==(const user_locked&) const = default;
 };
 
 struct user_unlocked {
     static constexpr std::string_view type_name = "user_unlocked";
     user_id user;
+    std::vector<account_id> accounts;  // the user's accounts then: employer, then third-party ones
     bool operator==(const user_unlocked&) const = default;
 };
 
@@ -109,6 +130,7 @@ struct invitation_accepted {
     static constexpr std::string_view type_name = "invitation_accepted";
     invitation_id invitation;
     user_id user;
+    std::vector<account_id> accounts;  // the user's accounts then: employer, then third-party ones
     bool operator==(const invitation_accepted&) const = default;
 };
 
@@ -121,6 +143,7 @@ struct member_removed {
     membership_type type{};
     role_set roles;  // roles revoked by the removal
     bool cascade = false;
+    std::optional<role_change> change;  // {roles held, none}
     bool operator==(const member_removed&) const = default;
 };
 
@@ -129,12 +152,15 @@ struct profile_retired {
     static constexpr std::string_view type_name = "profile_retired";
     user_id user;
     email address;
+    std::vector<account_id> accounts;  // the user's accounts just before: employer, then third-party ones
     bool operator==(const profile_retired&) const = default;
 };
 
 struct contact_assignment {
     contact_role role{};
     user_id user;  // empty = cleared (never allowed for the primary admin contact)
+    // The holder before (empty = unassigned); unset in commands and in older events.
+    std::optional<user_id> previous;
     bool operator==(const contact_assignment&) const = default;
 };
 
@@ -162,11 +188,20 @@ struct watch_subscription {
     bool operator==(const watch_subscription&) const = default;
 };
 
+// One user's watchlist entry before and after a change (empty topics = not on the watchlist).
+struct watch_change {
+    user_id user;
+    std::vector<topic> before;
+    std::vector<topic> after;
+    bool operator==(const watch_change&) const = default;
+};
+
 // The account's whole watchlist after the change (replacement, not a delta).
 struct watchlist_changed {
     static constexpr std::string_view type_name = "watchlist_changed";
     account_id account;
     std::vector<watch_subscription> subscriptions;  // sorted by user id
+    std::vector<watch_change> changes;  // only the users whose entry changed, sorted; empty in older events
     bool operator==(const watchlist_changed&) const = default;
 };
 
@@ -182,6 +217,7 @@ struct token_issued {
 struct token_revoked {
     static constexpr std::string_view type_name = "token_revoked";
     token_id token;
+    user_id user;  // the token's user when it is a user's token; empty otherwise and in older events
     bool operator==(const token_revoked&) const = default;
 };
 
@@ -261,10 +297,33 @@ std::string user_stream(const user_id&);
 std::string token_stream(const token_id&);
 inline constexpr std::string_view security_stream = "security";
 
-// The account an event concerns, if any (used for history and live-stream filters).
-// user_created reports the employer; access_denied its account when set.
-std::optional<account_id> account_of(const event&);
-// The user an event concerns, if any (history of a user).
-std::optional<user_id> user_of(const event&);
+// Every account and every user an event concerns, each once, in order of first mention. The
+// one source of the account= and user filters: the history index, the live stream, /v1/events
+// and the export all call it, so they agree by construction. It reads the event alone.
+//   - user facts (user_locked, user_unlocked, invitation_accepted, profile_retired) name the
+//     accounts the user belonged to then (decided from the state by `decide`); events written
+//     before that field existed name no account, as they did then;
+//   - user_created: the employer; partner_linked: both accounts; contacts: the previous and
+//     the new holders; watchlist: every user whose entry changed (older events, without the
+//     before values: the new holders and the listed subscribers);
+//   - token facts name the token's user (token_revoked: only when recorded);
+//   - access_denied: its account when set, and the refused principal when it is a user.
+struct concerned_parties {
+    std::vector<account_id> accounts;
+    std::vector<user_id> users;
+    bool operator==(const concerned_parties&) const = default;
+};
+concerned_parties concerned(const event&);
+// The account= filter of the live stream, /v1/events and export: concerned(e) names `account`.
+bool concerns_account(const event& e, std::string_view account);
+
+// A person as shown to a reviewer: the name and email a user had when an event was recorded
+// (stored in the envelope, see domain::labels_of in state.hpp).
+struct user_label {
+    user_id user;
+    std::string name;
+    std::string email;
+    bool operator==(const user_label&) const = default;
+};
 
 }  // namespace roster::domain

@@ -112,4 +112,10 @@ inline void apply(state& s, event&& e) { apply(s, static_cast<const event&>(e));
 // All events of one command, in order.
 void apply_all(state& s, const std::vector<event>& events);
 
+// The labels an event's record carries (stored in its envelope, so rendering it later needs no
+// lookup and shows the names as they were): the acting user, then every user `concerned(e)`
+// names, each once. Call it with the state right after `e` was applied, so a user_created
+// labels its new user. Users `s` does not know are left out.
+std::vector<user_label> labels_of(const state& s, const principal& actor, const event& e);
+
 }  // namespace roster::domain

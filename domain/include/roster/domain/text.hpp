@@ -18,6 +18,7 @@ namespace roster::domain {
 inline constexpr std::size_t max_name_chars = 200;   // code points, after trimming
 inline constexpr std::size_t max_name_bytes = 800;   // UTF-8 bytes (200 four-byte code points)
 inline constexpr std::size_t max_reason_bytes = 1000;
+inline constexpr std::size_t max_reference_bytes = 200;
 
 // Code points that change how the text around them is shown instead of showing themselves:
 // C0 controls U+0000-U+001F, DEL U+007F, C1 controls U+0080-U+009F, the bidirectional
@@ -43,5 +44,9 @@ result<std::string> valid_name(std::string_view raw);
 // bytes of valid UTF-8 with no hidden control at all (not even TAB or line breaks: one line of
 // text keeps the rule simple). Returned unchanged; `invalid_reason` (bad_input) otherwise.
 result<std::string> valid_reason(std::string_view raw);
+
+// The optional reference (e.g. a change ticket) any command may carry, stored beside the
+// reason: the same character rule, at most 200 bytes; `invalid_reference` (bad_input) otherwise.
+result<std::string> valid_reference(std::string_view raw);
 
 }  // namespace roster::domain

@@ -39,11 +39,11 @@ struct history_page_request {
 
 class history_index {
 public:
-    // Indexes one event, after `s` has folded it. Which accounts an event belongs to:
-    //  - domain::account_of(event), and
-    //  - for a user's profile facts that name no account (lock, unlock, invitation accepted,
-    //    profile retired): the user's employer and every account the user is a member of then.
-    // The user is domain::user_of(event); the actor is the envelope's principal label.
+    // Indexes one event. Its accounts and users are domain::concerned(event), read from the
+    // event alone (a user's profile facts name the user's accounts at decide time; events
+    // written before that name none, as documented there), so the live stream's and export's
+    // account= filters give the same events. The actor is the envelope's principal label. `s`
+    // is no longer read; it stays for callers that index after their fold.
     void add(const eventstore::recorded_event& e, const domain::state& s);
 
     // At most `limit` + 1 positions in ascending order (one beyond the page tells the caller a

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -24,5 +25,7 @@ boost::json::object event_data_json(const domain::event& e);
 // The whole event object: position, stream, version, type, recorded_at, actor, ids, reason,
 // data, prev_hash, hash (hashes as lower-case hex).
 boost::json::object event_json(const eventstore::recorded_event& e);
+// [{user, name, email}]: the labels an event's envelope recorded (domain::labels_of).
+boost::json::array labels_json(const std::vector<domain::user_label>& labels);
 
 }  // namespace roster::replay

@@ -29,13 +29,23 @@ std::optional<export_format> parse_export_format(std::string_view);
 //   space. Other bytes pass unchanged (UTF-8 stays UTF-8, invalid bytes are not repaired).
 std::string csv_field(std::string_view text);
 
-// "position,recorded_at,stream,version,type,actor,token_id,address,request_id,reason,data\r\n"
+// The CSV columns, in order (columns are only ever added at the end, so a reader of the first
+// ones keeps working):
+//   position, recorded_at (RFC 3339 UTC), stream, version, type,
+//   actor (principal label), token_id, address, request_id, reason,
+//   data            the event's data object as JSON (event_data_json: before/after included),
+//   correlation_id, causation_id, reference,
+//   prev_hash, hash the chain's hashes, 64 lower-case hex digits each,
+//   labels          [{user, name, email}] as JSON, the people named as they were (empty in older events)
 std::string_view csv_header();
-// One CSV record (CRLF-terminated); `data` is the event's data object as JSON.
+// One CSV record (CRLF-terminated).
 std::string csv_row(const eventstore::recorded_event& e);
 // One JSON Lines record: replay::event_json, then '\n'. Besides the C0 controls Boost.JSON
 // escapes, DEL, C1, the bidi formatting characters and U+2028/U+2029 are written as \uXXXX.
-std::string jsonl_row(const eventstore::recorded_event& e);
+// With `envelope` (the stored bytes, store::read_raw_from) the object gains
+// "envelope": base64 of them: the canonical Cap'n Proto Envelope the hash chain covers
+// (eventstore/README.md says how to recompute `hash` from it).
+std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::string_view> envelope = std::nullopt);
 
 // Pulls the events of [from, to] in log order, `batch` events per call, and fewer once the call
 // has appended `max_bytes` (always at least one event): events can be ~1 MB each, so a count
@@ -51,6 +61,11 @@ public:
     // nothing follows; an error when the store fails (the caller then truncates the transfer).
     eventstore::result<bool> next(std::string& out);
 
+    // Only the events domain::concerned names `account` in (the history's and live stream's filter).
+    void filter_account(std::string account) { account_ = std::move(account); }
+    // JSON Lines only: each line also carries its stored envelope bytes (jsonl_row's `envelope`).
+    void include_envelope(bool on) { include_envelope_ = on; }
+
     std::uint64_t next_position() const noexcept { return next_; }
     std::uint64_t rows() const noexcept { return rows_; }
 
@@ -62,6 +77,8 @@ private:
     std::size_t batch_;
     std::size_t max_bytes_;
     bool header_done_ = false;
+    std::optional<std::string> account_;
+    bool include_envelope_ = false;
     std::uint64_t rows_ = 0;
 };
 

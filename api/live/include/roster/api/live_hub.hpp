@@ -25,7 +25,7 @@ namespace roster::api {
 
 // Which events a subscriber wants. Value type.
 struct live_filter {
-    std::optional<std::string> account;  // only events whose domain::account_of is this account
+    std::optional<std::string> account;  // only events domain::concerned names this account in
     std::vector<std::string> types;      // only these event types; empty: all
     bool matches(const eventstore::recorded_event& e) const;
 };

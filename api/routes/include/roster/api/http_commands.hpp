@@ -11,6 +11,7 @@
 #include <boost/system/result.hpp>
 
 #include "roster/api/http.hpp"
+#include "roster/api/router.hpp"
 #include "roster/api/problem.hpp"
 #include "roster/api/service.hpp"
 
@@ -48,6 +49,10 @@ struct command_options {
     // Adds what must be shown once and never stored (an invitation or token secret).
     std::function<void(response&)> reveal_once;
 };
+
+// The doc of a command route: its description plus the optional reason and reference every
+// command body takes (submit_command records them in each event's envelope).
+route_doc command_doc(route_doc doc);
 
 // Options for a command whose resource lives in `stream` (If-Match refers to its version).
 command_options if_match_on(std::string stream, std::string reason = {});

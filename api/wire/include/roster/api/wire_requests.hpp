@@ -32,6 +32,20 @@ struct with_reason {
     std::string reason;
 };
 
+// {reason?, reference?}: the why every command body may carry beside its own fields, recorded
+// in the envelope of each event the command appends (not in the command: the domain judges
+// what changes, not why). Checked by domain::valid_reason / valid_reference when submitted.
+struct why {
+    std::string reason;
+    std::string reference;
+};
+// Takes `reason` and `reference` out of `body`, so the command's parse_<command> sees only its
+// own fields, and returns them; 400 `invalid_field_type` when one is not a string.
+parsed<why> take_why(boost::json::object& body);
+// The why of a raw request body, for commands that have no body parser of their own (DELETE
+// routes, or a route that parsed before): {} when the body is empty or not a JSON object.
+parsed<why> read_why(std::string_view body);
+
 // {"support":["admin"], ...} → role_set. Unknown portals or roles are 400 `invalid_field`
 // naming the field; the reader records the failure and the returned set is empty.
 domain::role_set read_roles(json_reader& in, std::string_view key, bool required);
