@@ -121,7 +121,9 @@ std::vector<command> make_commands() {
          [](po::options_description& d) {
              add_data_dir(d);
              d.add_options()("format", po::value<std::string>()->default_value("jsonl"), "jsonl or csv")(
-                 "since", po::value<std::string>(), "P|T, inclusive")("until", po::value<std::string>(), "P|T, inclusive");
+                 "since", po::value<std::string>(), "P|T, inclusive")("until", po::value<std::string>(), "P|T, inclusive")(
+                 "account", po::value<std::string>(), "only the events concerning this account (its history's)")(
+                 "include-envelope", "jsonl: each line also carries `envelope`, base64 of the stored hashed bytes");
          },
          [](const po::variables_map& vm) {
              auto f = roster::replay::parse_export_format(text(vm, "format"));
@@ -132,7 +134,7 @@ std::vector<command> make_commands() {
              }
              std::ios::sync_with_stdio(false);
              return roster::replay::run_export(text(vm, "data-dir"), *f, text(vm, "since"), text(vm, "until"), std::cout,
-                                               std::cerr);
+                                               std::cerr, text(vm, "account"), vm.count("include-envelope") > 0);
          }},
         {"rebuild", "fold the log from 0 and cross-check the stored snapshots (exit 1 on a mismatch)",
          "--write-snapshots also writes the missing snapshots and needs rosterd stopped.\n",

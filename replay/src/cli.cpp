@@ -189,7 +189,8 @@ int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r,
 }
 
 int run_export(const std::filesystem::path& data_dir, export_format format, const std::string& since,
-               const std::string& until, std::ostream& out, std::ostream& err) {
+               const std::string& until, std::ostream& out, std::ostream& err, const std::string& account,
+               bool include_envelope) {
     auto s = open_store(data_dir);
     if (!s) {
         err << "rosterctl export: cannot open the store: " << s.error().message << '\n';
@@ -207,6 +208,11 @@ int run_export(const std::filesystem::path& data_dir, export_format format, cons
         to = std::min(to, last_position_until(**s, *p));
     }
     export_reader reader(**s, format, from, to, 4096);
+    if (!account.empty()) reader.filter_account(account);
+    if (include_envelope) {
+        if (format != export_format::jsonl) return err << "rosterctl export: --include-envelope needs --format jsonl\n", 64;
+        reader.include_envelope(true);
+    }
     progress_bar bar("exporting", to >= from ? to - from + 1 : 0);
     std::string chunk;
     while (true) {

@@ -131,9 +131,40 @@ TEST_F(scenario, roles_change_per_portal_with_the_right_403s) {
 
     auto ok = sam.post("/v1/accounts/acme/users/" + target + "/roles",
                        json::object{{"grant", json::object{{"support", json::array{"contributor"}}}},
-                                    {"revoke", json::object{{"support", json::array{"viewer"}}}}});
+                                    {"revoke", json::object{{"support", json::array{"viewer"}}}},
+                                    {"reason", "promoted after training"},
+                                    {"reference", "CHG-1042"}});
     ASSERT_EQ(ok.status, 200u) << ok.body;
     EXPECT_EQ(json::serialize(ok.json().at("user").at("roles").at("support")), R"(["contributor"])");
+
+    // The history reads as a reviewer needs it: who (with name and email as they were), what
+    // from what to what, and why, without a second lookup.
+    auto history = op().get("/v1/accounts/acme/history?type=roles_revoked");
+    ASSERT_EQ(history.status, 200u) << history.body;
+    ASSERT_EQ(history.json().at("events").as_array().size(), 1u) << history.body;
+    const auto& entry = history.json().at("events").at(0);
+    EXPECT_EQ(json::serialize(entry.at("data").at("before").at("roles").at("support")), R"(["contributor","viewer"])");
+    EXPECT_EQ(json::serialize(entry.at("data").at("after").at("roles").at("support")), R"(["contributor"])");
+    EXPECT_EQ(json::serialize(entry.at("data").at("after").at("roles").at("impact")), R"(["member"])");
+    EXPECT_EQ(entry.at("actor").at("name").as_string(), "Sam");
+    EXPECT_EQ(entry.at("actor").at("email").as_string(), "sa@acme.com");
+    EXPECT_EQ(entry.at("reason").as_string(), "promoted after training");
+    EXPECT_EQ(entry.at("reference").as_string(), "CHG-1042");
+    bool target_labelled = false;
+    for (const auto& l : entry.at("labels").as_array())
+        target_labelled = target_labelled || (l.at("user").as_string() == target && l.at("name").as_string() == "Tess" &&
+                                              l.at("email").as_string() == "t@acme.com");
+    EXPECT_TRUE(target_labelled) << entry;
+    auto granted = op().get("/v1/accounts/acme/history?type=roles_granted").json().at("events").as_array();
+    ASSERT_FALSE(granted.empty());
+    EXPECT_EQ(json::serialize(granted.back().at("data").at("before").at("roles").at("support")), R"(["viewer"])");
+
+    // A reference over 200 bytes is refused before anything is decided.
+    auto long_ref = sam.post("/v1/accounts/acme/users/" + target + "/roles",
+                             json::object{{"grant", json::object{{"support", json::array{"viewer"}}}},
+                                          {"reference", std::string(201, 'x')}});
+    EXPECT_EQ(long_ref.status, 400u) << long_ref.body;
+    EXPECT_EQ(code_of(long_ref), "invalid_reference");
 
     auto impact = sam.post("/v1/accounts/acme/users/" + target + "/roles",
                            json::object{{"revoke", json::object{{"impact", json::array{"member"}}}}});
@@ -181,6 +212,10 @@ TEST_F(scenario, locked_user_is_denied_everywhere_and_their_token_stops_working)
     // The reason is in the audit trail.
     auto events = op().get("/v1/events?type=user_locked");
     EXPECT_EQ(events.json().at("events").at(0).at("reason").as_string(), "incident 42");
+    // A dashboard filtering on the account sees the lock too (the event names lou's accounts).
+    auto of_acme = op().get("/v1/events?account=acme&type=user_locked");
+    ASSERT_EQ(of_acme.json().at("events").as_array().size(), 1u) << of_acme.body;
+    EXPECT_EQ(json::serialize(of_acme.json().at("events").at(0).at("data").at("accounts")), R"(["acme"])");
 
     ASSERT_EQ(ada.post("/v1/users/" + lou + "/unlock", json::object{}).status, 200u);
     EXPECT_EQ(user_client(lou_token).get("/v1/accounts/acme").status, 200u);

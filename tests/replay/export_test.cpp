@@ -7,6 +7,9 @@
 
 #include <unistd.h>
 
+#include <openssl/evp.h>
+
+#include "roster/eventstore/checkpoint.hpp"
 #include "roster/replay/event_json.hpp"
 #include "roster/replay/log_range.hpp"
 #include "roster/replay/progress.hpp"
@@ -116,6 +119,9 @@ protected:
             n.meta.actor = {"operator", "tok,1", "127.0.0.1"};
             n.meta.request_id = "req-" + std::to_string(i);
             n.meta.reason = reasons[i % reasons.size()];
+            n.meta.correlation_id = "corr-" + std::to_string(i);
+            n.meta.causation_id = i % 2 ? "cause" : "";
+            n.meta.reference = i % 3 ? "" : "CHG-" + std::to_string(i);
             b.events.push_back(std::move(n));
             ASSERT_TRUE(store_->append(std::move(b)).has_value());
         }
@@ -154,10 +160,11 @@ TEST_F(export_test, csv_round_trips_any_text_in_bounded_batches) {
     auto rows = parse_csv(text);
     ASSERT_EQ(rows.size(), 2501u);
     EXPECT_EQ(rows[0], (std::vector<std::string>{"position", "recorded_at", "stream", "version", "type", "actor", "token_id",
-                                                 "address", "request_id", "reason", "data"}));
+                                                 "address", "request_id", "reason", "data", "correlation_id",
+                                                 "causation_id", "reference", "prev_hash", "hash", "labels"}));
     for (std::uint64_t p = 1; p <= 2500; ++p) {
         const auto& row = rows[p];
-        ASSERT_EQ(row.size(), 11u);
+        ASSERT_EQ(row.size(), 17u);
         auto e = store_->read_at(p);
         ASSERT_TRUE(e && *e);
         EXPECT_EQ(row[0], std::to_string(p));
@@ -167,7 +174,59 @@ TEST_F(export_test, csv_round_trips_any_text_in_bounded_batches) {
         EXPECT_EQ(row[6], "tok,1");
         EXPECT_EQ(row[9], (*e)->meta.reason);
         EXPECT_EQ(json::parse(row[10]), json::value(event_data_json((*e)->payload)));
+        EXPECT_EQ(row[11], (*e)->meta.correlation_id);
+        EXPECT_EQ(row[12], (*e)->meta.causation_id);
+        EXPECT_EQ(row[13], (*e)->meta.reference);
+        EXPECT_EQ(row[14], eventstore::to_hex((*e)->prev_hash));
+        EXPECT_EQ(row[15], eventstore::to_hex((*e)->hash));
+        EXPECT_EQ(row[16], "");
     }
+}
+
+TEST_F(export_test, the_envelope_is_the_stored_bytes_its_hash_is_computed_over) {
+    export_reader r(*store_, export_format::jsonl, 1, 40, 7);
+    r.include_envelope(true);
+    auto text = drain(r);
+    std::string prev(64, '0');
+    std::uint64_t expect = 1;
+    for (std::size_t start = 0, end; (end = text.find('\n', start)) != std::string::npos; start = end + 1, ++expect) {
+        auto line = json::parse(text.substr(start, end - start)).as_object();
+        ASSERT_EQ(line.at("position").to_number<std::uint64_t>(), expect);
+        auto bytes = eventstore::base64_decode(std::string_view(line.at("envelope").as_string()));
+        ASSERT_TRUE(bytes.has_value());
+        std::string stored;
+        ASSERT_TRUE(store_->read_raw_from(expect, 1, [&](std::uint64_t, std::string_view raw) {
+            stored.assign(raw);
+            return false;
+        }));
+        EXPECT_EQ(std::string(bytes->begin(), bytes->end()), stored);
+        // The README procedure: the hash occurs once; zero it, prepend prev_hash, SHA-256.
+        const std::string hash_hex(line.at("hash").as_string());
+        EXPECT_EQ(std::string(line.at("prev_hash").as_string()), prev);
+        std::string h;
+        for (std::size_t i = 0; i < 64; i += 2) h.push_back(static_cast<char>(std::stoi(hash_hex.substr(i, 2), nullptr, 16)));
+        ASSERT_NE(stored.find(h), std::string::npos);
+        EXPECT_EQ(stored.find(h, stored.find(h) + 1), std::string::npos);
+        std::string zeroed = stored;
+        zeroed.replace(zeroed.find(h), 32, std::string(32, '\0'));
+        std::string p;
+        for (std::size_t i = 0; i < 64; i += 2) p.push_back(static_cast<char>(std::stoi(prev.substr(i, 2), nullptr, 16)));
+        unsigned char digest[32];
+        unsigned int len = 0;
+        const std::string input = p + zeroed;
+        ASSERT_EQ(EVP_Digest(input.data(), input.size(), digest, &len, EVP_sha256(), nullptr), 1);
+        EXPECT_EQ(std::string(reinterpret_cast<char*>(digest), 32), h) << expect;
+        prev = hash_hex;
+    }
+    EXPECT_EQ(expect, 41u);
+}
+
+TEST_F(export_test, the_account_filter_keeps_only_that_accounts_events) {
+    export_reader r(*store_, export_format::csv, 1, UINT64_MAX, 100);
+    r.filter_account("acc-1234");
+    auto rows = parse_csv(drain(r));
+    ASSERT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[1][0], "1235");
 }
 
 TEST_F(export_test, jsonl_lines_are_the_event_objects_of_the_range) {

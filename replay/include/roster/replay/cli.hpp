@@ -34,8 +34,11 @@ struct as_of_cli_request {
 // or, with a user, {position, recorded_at, user:{...}}.
 int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r, std::ostream& out, std::ostream& err);
 
+// `account` (empty: all) keeps only the events domain::concerned names it in; `include_envelope`
+// adds each JSON Lines object's stored bytes (export.hpp, jsonl_row).
 int run_export(const std::filesystem::path& data_dir, export_format format, const std::string& since,
-               const std::string& until, std::ostream& out, std::ostream& err);
+               const std::string& until, std::ostream& out, std::ostream& err, const std::string& account = {},
+               bool include_envelope = false);
 
 // Folds the whole log from position 0 (progress on a terminal), cross-checks every stored
 // snapshot against the fold at its position, prints {position, events, seconds, events_per_s,
