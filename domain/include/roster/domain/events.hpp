@@ -68,7 +68,7 @@ struct member_added {
     account_id account;
     user_id user;
     membership_type type{};
-    std::optional<role_change> change;  // always {none, none}: the roles follow in roles_granted
+    std::optional<role_change> change{};  // always {none, none}: the roles follow in roles_granted
     bool operator==(const member_added&) const = default;
 };
 
@@ -77,7 +77,7 @@ struct roles_granted {
     account_id account;
     user_id user;
     role_set roles;  // only the roles newly granted
-    std::optional<role_change> change;  // the membership's roles before and after
+    std::optional<role_change> change{};  // the membership's roles before and after
     bool operator==(const roles_granted&) const = default;
 };
 
@@ -86,7 +86,7 @@ struct roles_revoked {
     account_id account;
     user_id user;
     role_set roles;  // only the roles actually revoked
-    std::optional<role_change> change;  // the membership's roles before and after
+    std::optional<role_change> change{};  // the membership's roles before and after
     bool operator==(const roles_revoked&) const = default;
 };
 
@@ -96,21 +96,21 @@ struct all_roles_removed {
     account_id account;
     user_id user;
     role_set roles;  // what was held before
-    std::optional<role_change> change;  // the membership's roles before and after
+    std::optional<role_change> change{};  // the membership's roles before and after
     bool operator==(const all_roles_removed&) const = default;
 };
 
 struct user_locked {
     static constexpr std::string_view type_name = "user_locked";
     user_id user;
-    std::vector<account_id> accounts;  // the user's accounts then: employer, then third-party ones
+    std::vector<account_id> accounts{};  // the user's accounts then: employer, then third-party ones
     bool operator==(const user_locked&) const = default;
 };
 
 struct user_unlocked {
     static constexpr std::string_view type_name = "user_unlocked";
     user_id user;
-    std::vector<account_id> accounts;  // the user's accounts then: employer, then third-party ones
+    std::vector<account_id> accounts{};  // the user's accounts then: employer, then third-party ones
     bool operator==(const user_unlocked&) const = default;
 };
 
@@ -130,7 +130,7 @@ struct invitation_accepted {
     static constexpr std::string_view type_name = "invitation_accepted";
     invitation_id invitation;
     user_id user;
-    std::vector<account_id> accounts;  // the user's accounts then: employer, then third-party ones
+    std::vector<account_id> accounts{};  // the user's accounts then: employer, then third-party ones
     bool operator==(const invitation_accepted&) const = default;
 };
 
@@ -143,7 +143,7 @@ struct member_removed {
     membership_type type{};
     role_set roles;  // roles revoked by the removal
     bool cascade = false;
-    std::optional<role_change> change;  // {roles held, none}
+    std::optional<role_change> change{};  // {roles held, none}
     bool operator==(const member_removed&) const = default;
 };
 
@@ -152,7 +152,7 @@ struct profile_retired {
     static constexpr std::string_view type_name = "profile_retired";
     user_id user;
     email address;
-    std::vector<account_id> accounts;  // the user's accounts just before: employer, then third-party ones
+    std::vector<account_id> accounts{};  // the user's accounts just before: employer, then third-party ones
     bool operator==(const profile_retired&) const = default;
 };
 
@@ -160,7 +160,7 @@ struct contact_assignment {
     contact_role role{};
     user_id user;  // empty = cleared (never allowed for the primary admin contact)
     // The holder before (empty = unassigned); unset in commands and in older events.
-    std::optional<user_id> previous;
+    std::optional<user_id> previous{};
     bool operator==(const contact_assignment&) const = default;
 };
 
@@ -201,7 +201,7 @@ struct watchlist_changed {
     static constexpr std::string_view type_name = "watchlist_changed";
     account_id account;
     std::vector<watch_subscription> subscriptions;  // sorted by user id
-    std::vector<watch_change> changes;  // only the users whose entry changed, sorted; empty in older events
+    std::vector<watch_change> changes{};  // only the users whose entry changed, sorted; empty in older events
     bool operator==(const watchlist_changed&) const = default;
 };
 
@@ -217,7 +217,7 @@ struct token_issued {
 struct token_revoked {
     static constexpr std::string_view type_name = "token_revoked";
     token_id token;
-    user_id user;  // the token's user when it is a user's token; empty otherwise and in older events
+    user_id user{};  // the token's user when it is a user's token; empty otherwise and in older events
     bool operator==(const token_revoked&) const = default;
 };
 

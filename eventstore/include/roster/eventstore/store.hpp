@@ -30,8 +30,8 @@ struct actor_info {
 struct event_metadata {
     actor_info actor;
     std::string request_id, correlation_id, causation_id, reason;
-    std::string reference;                  // e.g. a change ticket (domain::valid_reference)
-    std::vector<domain::user_label> labels;  // domain::labels_of at decide time; empty in older events
+    std::string reference{};                // e.g. a change ticket (domain::valid_reference)
+    std::vector<domain::user_label> labels{};  // domain::labels_of at decide time; empty in older events
     bool operator==(const event_metadata&) const = default;
 };
 
