@@ -141,8 +141,9 @@ TEST_F(scenario, roles_change_per_portal_with_the_right_403s) {
     // from what to what, and why, without a second lookup.
     auto history = op().get("/v1/accounts/acme/history?type=roles_revoked");
     ASSERT_EQ(history.status, 200u) << history.body;
-    ASSERT_EQ(history.json().at("events").as_array().size(), 1u) << history.body;
-    const auto& entry = history.json().at("events").at(0);
+    const auto page = history.json();
+    ASSERT_EQ(page.at("events").as_array().size(), 1u) << history.body;
+    const auto& entry = page.at("events").at(0);
     EXPECT_EQ(json::serialize(entry.at("data").at("before").at("roles").at("support")), R"(["contributor","viewer"])");
     EXPECT_EQ(json::serialize(entry.at("data").at("after").at("roles").at("support")), R"(["contributor"])");
     EXPECT_EQ(json::serialize(entry.at("data").at("after").at("roles").at("impact")), R"(["member"])");

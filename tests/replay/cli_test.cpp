@@ -31,7 +31,7 @@ protected:
             events.push_back(member_added{acme, u, membership_type::employee});
             events.push_back(roles_granted{acme, u, role_set::of({role::support_admin})});
         }
-        events.push_back(user_locked{user_id{"u3"}});  // position 62
+        events.push_back(user_locked{user_id{"u3"}, {acme}});  // position 62: names the account it concerns
         events.push_back(member_removed{acme, user_id{"u4"}, membership_type::employee, role_set::of({role::support_admin}), false});
         for (auto& e : events) {
             eventstore::append_batch b;

@@ -266,7 +266,7 @@ TEST_F(export_test, an_old_event_with_controls_and_a_formula_is_defused_in_csv_a
         EXPECT_EQ(text.find(hidden), std::string::npos) << text;
     auto rows = parse_csv(text);
     ASSERT_EQ(rows.size(), 2u);
-    ASSERT_EQ(rows[1].size(), 11u);
+    ASSERT_EQ(rows[1].size(), 17u);
     EXPECT_EQ(rows[1][6], "'@tok");
     EXPECT_EQ(rows[1][8], "'+req");
     EXPECT_EQ(rows[1][9], "'=HYPERLINK(\"http://evil\") \\u001b[2J \\u202efdp.exe \\u007f\\u009b\\u2028");
