@@ -28,7 +28,7 @@ TEST(StorageFault, FailedGroupFailsEveryBatchAndLeavesNothing) {
     ASSERT_TRUE(s->append(one(locked("a"))).has_value());
     const auto before = s->head();
     int commits = 0;
-    auto sub = s->subscribe([&](std::uint64_t) { ++commits; });
+    auto sub = s->subscribe([&](log_position) { ++commits; });
 
     f.faults->fail_next(1);
     std::vector<append_batch> group;
@@ -42,20 +42,20 @@ TEST(StorageFault, FailedGroupFailsEveryBatchAndLeavesNothing) {
         ASSERT_FALSE(x.has_value());
         EXPECT_EQ(x.error().code, errc::storage_unavailable);
     }
-    EXPECT_EQ(s->head().position, before.position);
+    EXPECT_EQ(s->head().position.value, before.position.value);
     EXPECT_EQ(s->head().hash, before.hash);
-    EXPECT_EQ(s->stream_version("user-a"), 1u);
-    EXPECT_EQ(s->stream_version("user-b"), 0u);
+    EXPECT_EQ(s->stream_version("user-a").value, 1u);
+    EXPECT_EQ(s->stream_version("user-b").value, 0u);
     EXPECT_EQ(commits, 0);
     std::size_t n = 0;
-    ASSERT_TRUE(s->read_from(1, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
+    ASSERT_TRUE(s->read_from(log_position{1}, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
     EXPECT_EQ(n, 1u);
 
     // The store works again, and the failed idempotency key was never recorded.
     auto again = s->append(batch_of({ev(locked("b"))}, "key", "fp-other"));
     ASSERT_TRUE(again.has_value()) << again.error().message;
     EXPECT_FALSE(again->duplicate);
-    EXPECT_EQ(again->first_position, 2u);
+    EXPECT_EQ(again->first_position.value, 2u);
     EXPECT_EQ(again->recorded_at >= before.recorded_at, true);
     auto next = s->append(one(locked("a"), 1));
     ASSERT_TRUE(next.has_value());
@@ -82,14 +82,14 @@ TEST(StorageFault, ConcurrentWaitersOfAFailedGroupAllSeeTheFailure) {
         });
     for (auto& t : threads) t.join();
     EXPECT_EQ(failed.load(), callers);
-    EXPECT_EQ(s->head().position, 1u);
+    EXPECT_EQ(s->head().position.value, 1u);
     f.faults->fail_next(0);
     auto ok = s->append(one(locked("t0"), 0));
     ASSERT_TRUE(ok.has_value());
-    EXPECT_EQ(ok->first_position, 2u);
+    EXPECT_EQ(ok->first_position.value, 2u);
     s.reset();
     auto reopened = std::move(*store::open(dir.db()));
-    EXPECT_EQ(reopened->head().position, 2u);
+    EXPECT_EQ(reopened->head().position.value, 2u);
     EXPECT_TRUE(reopened->verify().ok);
 }
 
@@ -122,8 +122,8 @@ TEST(StorageFault, InjectedFaultIsARocksDBWalErrorAndLeavesNothingToReplay) {
         ASSERT_TRUE(s->append(one(locked("c"))).has_value()) << "the store resumes after the failure";
     }
     auto reopened = std::move(*store::open(dir.db()));
-    EXPECT_EQ(reopened->head().position, 2u);
-    EXPECT_EQ(reopened->stream_version("user-b"), 0u);
+    EXPECT_EQ(reopened->head().position.value, 2u);
+    EXPECT_EQ(reopened->stream_version("user-b").value, 0u);
     auto key = reopened->find_idempotency("key");
     ASSERT_TRUE(key.has_value());
     EXPECT_FALSE(key->has_value());

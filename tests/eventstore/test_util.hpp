@@ -31,7 +31,8 @@ inline domain::event opened(const std::string& account) {
 }
 
 inline new_event ev(domain::event e, std::optional<std::uint64_t> expected = std::nullopt) {
-    new_event n{std::move(e), expected, {}};
+    new_event n{std::move(e), std::nullopt, {}};
+    if (expected) n.expected_version = domain::stream_version{*expected};
     n.meta.actor = {"operator", "tok-1", "127.0.0.1"};
     n.meta.request_id = "req-1";
     return n;
