@@ -12,8 +12,8 @@ std::string describe(const command_result& result) {
                           [](const outcome::accepted& a) { return std::string(a.replayed ? "replayed" : "accepted"); },
                           [](const outcome::refused& r) { return "refused: " + r.error.code + " (" + r.error.detail + ")"; },
                           [](const outcome::version_mismatch& m) {
-                              return "version mismatch on " + m.stream + ": expected " + std::to_string(m.expected) +
-                                     ", now " + std::to_string(m.actual);
+                              return "version mismatch on " + m.stream + ": expected " + std::to_string(m.expected.value) +
+                                     ", now " + std::to_string(m.actual.value);
                           },
                           [](const outcome::idempotency_key_reused&) { return std::string("idempotency key reused"); },
                           [](const outcome::unavailable& u) { return "unavailable: " + u.detail; },
@@ -26,7 +26,7 @@ std::string describe(const command_result& result) {
 struct command_processor::pending {
     command_request request;
     std::string outcome;                   // what `render` made of it, sent once durable
-    std::vector<std::uint64_t> versions;   // stream version of each event, in batch order
+    std::vector<domain::stream_version> versions;  // stream version of each event, in batch order
     std::size_t batch = SIZE_MAX;          // index into the group's batches; SIZE_MAX = nothing to append
 };
 
@@ -85,13 +85,13 @@ processor_stats command_processor::stats() const {
 eventstore::result<void> command_processor::reload_write_model() {
     write_model_ = domain::state{};
     versions_.clear();
-    return store_.read_from(1, SIZE_MAX, [this](const eventstore::recorded_event& e) {
+    return store_.read_from(eventstore::log_position{1}, SIZE_MAX, [this](const eventstore::recorded_event& e) {
         domain::apply(write_model_, e.payload);
         return true;
     });
 }
 
-std::uint64_t command_processor::speculative_version(const std::string& stream) {
+domain::stream_version command_processor::speculative_version(const std::string& stream) {
     auto it = versions_.find(stream);
     if (it != versions_.end()) return it->second;
     auto v = store_.stream_version(stream);
@@ -132,7 +132,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
     auto append_as_is = [&](command_request request, const domain::event& e) {
         pending p{std::move(request), {}, {}, batches.size()};
         const auto stream = domain::stream_of(e);
-        p.versions.push_back(speculative_version(stream) + 1);
+        p.versions.push_back(speculative_version(stream).next());
         versions_[stream] = p.versions.back();
         eventstore::append_batch batch;
         batch.events.push_back({e, std::nullopt, p.request.meta});
@@ -184,14 +184,14 @@ void command_processor::process_group(std::vector<command_request>& group) {
         eventstore::append_batch batch;
         // Belt and braces: the store re-checks what the writer believes each stream was at
         // before this batch (the same expected version for every event of a stream).
-        std::unordered_map<std::string, std::uint64_t> batch_start;
+        std::unordered_map<std::string, domain::stream_version> batch_start;
         for (const auto& e : events) {
             const auto stream = domain::stream_of(e);
             const auto before = speculative_version(stream);
             const auto start = batch_start.try_emplace(stream, before).first->second;
             batch.events.push_back({e, start, p.request.meta});
-            versions_[stream] = before + 1;
-            p.versions.push_back(before + 1);
+            versions_[stream] = before.next();
+            p.versions.push_back(before.next());
             domain::apply(write_model_, e);
         }
         decided_view view{write_model_, events, [this](std::string_view s) { return speculative_version(std::string(s)); }};
@@ -227,7 +227,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
         const auto& batch = batches[p.batch];
         for (std::size_t i = 0; i < batch.events.size(); ++i) {
             eventstore::recorded_event e;
-            e.position = r->first_position + i;
+            e.position = eventstore::log_position{r->first_position.value + i};
             e.payload = batch.events[i].payload;
             e.stream = domain::stream_of(e.payload);
             e.type = std::string(domain::type_name(e.payload));

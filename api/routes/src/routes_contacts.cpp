@@ -13,13 +13,13 @@ using namespace roster::domain;
 
 namespace {
 
-response contacts_response(const state& s, const account_id& a, std::uint64_t version) {
+response contacts_response(const state& s, const account_id& a, domain::account_version version) {
     const auto* acc = s.account(a);
     if (!acc) return not_found_response("account_not_found", "No such account.");
     return json_with_etag(200, wire::contacts(s, *acc, version), version);
 }
 
-response watchlist_response(const state& s, const account_id& a, std::uint64_t version) {
+response watchlist_response(const state& s, const account_id& a, domain::account_version version) {
     const auto* acc = s.account(a);
     if (!acc) return not_found_response("account_not_found", "No such account.");
     return json_with_etag(200, wire::watchlist(*acc, version), version);
@@ -37,7 +37,7 @@ void add_contact_routes(router& routes, service& svc) {
                    account_id a{std::string(ctx.param("a"))};
                    answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::contacts, a); },
                                [=](const projections::read_view& v) {
-                                   return contacts_response(v.state, a, v.stream_version(account_stream(a)));
+                                   return contacts_response(v.state, a, v.version_of(a));
                                });
                });
 
@@ -58,8 +58,8 @@ void add_contact_routes(router& routes, service& svc) {
                    }
                    account_id a{std::string(ctx.param("a"))};
                    submit_command(svc, ctx, reply, *who, save_contacts{a, std::move(assignments)},
-                                  [a](const decided_view& v) { return contacts_response(v.state, a, v.stream_version(account_stream(a))); },
-                                  if_match_on(account_stream(a)));
+                                  [a](const decided_view& v) { return contacts_response(v.state, a, v.version_of(a)); },
+                                  if_match_on(a));
                });
 
     routes.add("POST", "/v1/accounts/{a}/contacts/{role}/handover",
@@ -75,8 +75,8 @@ void add_contact_routes(router& routes, service& svc) {
                    if (!r) return void(reply(not_found_response("contact_role_not_found", "Unknown contact role.")));
                    account_id a{std::string(ctx.param("a"))};
                    submit_command(svc, ctx, reply, *who, hand_over_contact{a, *r, user_id{to}},
-                                  [a](const decided_view& v) { return contacts_response(v.state, a, v.stream_version(account_stream(a))); },
-                                  if_match_on(account_stream(a)));
+                                  [a](const decided_view& v) { return contacts_response(v.state, a, v.version_of(a)); },
+                                  if_match_on(a));
                });
 
     routes.add("GET", "/v1/accounts/{a}/watchlist",
@@ -88,7 +88,7 @@ void add_contact_routes(router& routes, service& svc) {
                    account_id a{std::string(ctx.param("a"))};
                    answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::watchlist, a); },
                                [=](const projections::read_view& v) {
-                                   return watchlist_response(v.state, a, v.stream_version(account_stream(a)));
+                                   return watchlist_response(v.state, a, v.version_of(a));
                                });
                });
 
@@ -130,8 +130,8 @@ void add_contact_routes(router& routes, service& svc) {
                    if (auto bad = in.finish()) return void(reply(bad->to_response()));
                    account_id a{std::string(ctx.param("a"))};
                    submit_command(svc, ctx, reply, *who, set_watchlist{a, std::move(list)},
-                                  [a](const decided_view& v) { return watchlist_response(v.state, a, v.stream_version(account_stream(a))); },
-                                  if_match_on(account_stream(a)));
+                                  [a](const decided_view& v) { return watchlist_response(v.state, a, v.version_of(a)); },
+                                  if_match_on(a));
                });
 
     routes.add("GET", "/v1/accounts/{a}/recipients",
