@@ -249,7 +249,7 @@ int main(int argc, char** argv) {
     }
     std::cout << "operator token: " << token->path.string() << (token->created ? " (created)" : "") << std::endl;
 
-    // --enable-test-routes: the store's WAL writes fail on demand (POST /test/fail-next-writes).
+    // --enable-test-routes: the store's WAL writes and log reads fail on demand (/test/fail-*).
     auto write_faults = enable_test_routes ? std::make_shared<roster::eventstore::write_faults>() : nullptr;
     auto store = roster::eventstore::store::open(roster::eventstore::store_dir(data_dir), {.faults = write_faults});
     if (!store) {
@@ -296,6 +296,8 @@ int main(int argc, char** argv) {
             return "The projections are " + std::to_string(head - projected) + " events behind the log.";
         return std::nullopt;
     });
+    // The writer refuses every command while its write model cannot be rebuilt from the log.
+    ready.add_check([&writer] { return writer.why_not_healthy(); });
     roster::api::router routes;
     // Every route's refusals are on record (the guard sees each answer).
     routes.wrap_handlers([&guard](roster::api::handler h) { return guard.wrap(std::move(h)); });
@@ -336,16 +338,8 @@ int main(int argc, char** argv) {
     std::optional<roster::api::test_routes> test_only;
     if (enable_test_routes) {
         test_only.emplace(routes, log);
-        // Storage-fault injection for the 503 tests: the next `n` WAL writes of the store fail.
-        routes.add("POST", "/test/fail-next-writes",
-                   roster::api::route_doc::of("Test only: make the next n store writes fail")
-                       .param(roster::api::query_param("n", "How many writes fail", false, "integer")),
-                   [write_faults](roster::api::request_context& ctx, roster::api::responder reply) {
-                       int n = 1;
-                       if (auto v = ctx.query.get("n")) n = std::atoi(std::string(*v).c_str());
-                       write_faults->fail_next(n);
-                       reply(roster::api::json_response(200, {{"failing_writes", n}}));
-                   });
+        // Storage-fault injection for the 503 tests: failing WAL writes and log reads.
+        roster::api::add_fault_test_routes(routes, write_faults);
         roster::api::add_live_test_routes(routes, svc);
     }
 #endif

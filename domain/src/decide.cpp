@@ -50,6 +50,30 @@ struct decider {
         if (!mine) return mine.error();
         return admin_scope{*acc, *mine};
     }
+    // `administered`, and the actor may grant `roles` there: all in the catalog, every portal
+    // among them administered by the actor.
+    result<admin_scope> administered_granting(const account_id& a, role_set roles) const {
+        auto scope = administered(a);
+        if (!scope) return scope.error();
+        if (!catalog_roles(roles)) return bad_input(codes::invalid_roles, "Unknown role.");
+        if (auto missing = missing_admin_portals(scope->roles, roles); !missing.empty())
+            return missing_portals_error(std::move(missing));
+        return scope;
+    }
+    struct member_scope {
+        const account_record* account;
+        role_set roles;  // the actor's roles in it
+        const membership* member;
+    };
+    // Member `u` of account `a` as its admin acts on them: `administered`, then 404 when `u` is
+    // not a member.
+    result<member_scope> administered_member(const account_id& a, const user_id& u) const {
+        auto scope = administered(a);
+        if (!scope) return scope.error();
+        const membership* m = scope->account->member(u);
+        if (!m) return not_found(codes::member_not_found, "No such member in this account.");
+        return member_scope{scope->account, scope->roles, m};
+    }
     timestamp now;
 
     result<invitation_issued> new_invitation(const invitation_request& req, const user_id& user, const account_id& account,
@@ -88,12 +112,9 @@ struct decider {
     }
 
     result<events> operator()(const create_user& c) const {
-        auto scope = administered(c.account);
+        auto scope = administered_granting(c.account, c.roles);
         if (!scope) return scope.error();
         const auto [acc, mine] = *scope;
-        if (!catalog_roles(c.roles)) return bad_input(codes::invalid_roles, "Unknown role.");
-        if (auto missing = missing_admin_portals(mine, c.roles); !missing.empty())
-            return missing_portals_error(std::move(missing));
         if (!is_valid_id(c.new_user.str())) return bad_input(codes::invalid_id, "The user id is not valid.");
         auto address = email::parse(c.email);
         if (!address) return bad_input(codes::invalid_email, "The email address is not valid.");
@@ -118,12 +139,9 @@ struct decider {
     }
 
     result<events> operator()(const add_member& c) const {
-        auto scope = administered(c.account);
+        auto scope = administered_granting(c.account, c.roles);
         if (!scope) return scope.error();
         const auto [acc, mine] = *scope;
-        if (!catalog_roles(c.roles)) return bad_input(codes::invalid_roles, "Unknown role.");
-        if (auto missing = missing_admin_portals(mine, c.roles); !missing.empty())
-            return missing_portals_error(std::move(missing));
         const user_record* u = nullptr;
         if (const auto* id = std::get_if<user_id>(&c.who)) {
             u = s.user(*id);
@@ -143,11 +161,9 @@ struct decider {
     }
 
     result<events> operator()(const change_roles& c) const {
-        auto scope = administered(c.account);
+        auto scope = administered_member(c.account, c.user);
         if (!scope) return scope.error();
-        const auto [acc, mine] = *scope;
-        const membership* m = acc->member(c.user);
-        if (!m) return not_found(codes::member_not_found, "No such member in this account.");
+        const auto [acc, mine, m] = *scope;
         if (!catalog_roles(c.grant) || !catalog_roles(c.revoke)) return bad_input(codes::invalid_roles, "Unknown role.");
         if (auto missing = missing_admin_portals(mine, c.grant | c.revoke); !missing.empty())
             return missing_portals_error(std::move(missing));
@@ -174,11 +190,9 @@ struct decider {
     }
 
     result<events> operator()(const remove_all_roles& c) const {
-        auto scope = administered(c.account);
+        auto scope = administered_member(c.account, c.user);
         if (!scope) return scope.error();
-        const auto [acc, mine] = *scope;
-        const membership* m = acc->member(c.user);
-        if (!m) return not_found(codes::member_not_found, "No such member in this account.");
+        const auto [acc, mine, m] = *scope;
         if (auto missing = missing_admin_portals(mine, m->roles); !missing.empty())
             return missing_portals_error(std::move(missing));
         if (m->roles.empty()) return events{};

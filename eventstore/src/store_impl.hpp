@@ -170,12 +170,19 @@ struct store::impl {
     result<std::uint64_t> committed_version(const std::string& stream);
     encoded_envelope encode(const new_event& e, const std::string& stream, std::uint64_t position,
                             std::uint64_t version, timestamp at, const hash256& prev);
-    // Checks, numbers, hashes and writes every batch of `group` in one WriteBatch.
+    // Numbers, hashes and writes every batch of `group` in one WriteBatch, with the batches'
+    // idempotency records.
     void commit_group(const std::vector<request*>& group);
     void writer_loop();
     std::vector<result<append_result>> submit(std::vector<append_batch> batches);
     result<void> decode_at(const rocksdb::Slice& key, const rocksdb::Slice& value, word_view& words, recorded_event& out) const;
     result<timestamp> recorded_at_of(log_position position) const;
+    // The injected read fault of options.faults (write_faults::fail_reads), or nullopt.
+    std::optional<error> injected_read_failure() const {
+        if (options.faults && options.faults->reads_failing())
+            return make_error(errc::storage_unavailable, "injected log read failure (write_faults)");
+        return std::nullopt;
+    }
 };
 
 }  // namespace roster::eventstore

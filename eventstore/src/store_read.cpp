@@ -83,6 +83,7 @@ stream_version store::stream_version(std::string_view stream) const {
 
 result<void> store::read_from(log_position from_position, std::size_t limit, const event_callback& cb) const {
     if (limit == 0) return {};
+    if (auto f = impl_->injected_read_failure()) return *f;
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->log));
     word_view words;
     recorded_event ev;  // reused: its strings keep their capacity across events
@@ -99,6 +100,7 @@ result<void> store::read_from(log_position from_position, std::size_t limit, con
 result<void> store::read_stream(std::string_view stream, domain::stream_version from_version, std::size_t limit,
                                 const event_callback& cb) const {
     if (limit == 0) return {};
+    if (auto f = impl_->injected_read_failure()) return *f;
     rocksdb::ReadOptions ro;
     const rocksdb::Snapshot* snap = impl_->db->GetSnapshot();
     ro.snapshot = snap;
@@ -130,6 +132,7 @@ result<void> store::read_stream(std::string_view stream, domain::stream_version 
 }
 
 result<std::optional<recorded_event>> store::read_at(log_position position) const {
+    if (auto f = impl_->injected_read_failure()) return *f;
     rocksdb::PinnableSlice value;
     const std::string key = be64(position.value);
     auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->log, key, &value);

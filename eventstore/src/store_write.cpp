@@ -89,13 +89,6 @@ void store::impl::commit_group(const std::vector<request*>& group) {
         append_result value;
     };
     std::vector<accepted_batch> accepted;
-    // Retries of a key first used earlier in this same group: they share its fate.
-    struct pending_duplicate {
-        result<append_result>* slot;
-        std::size_t original;  // index into accepted
-    };
-    std::vector<pending_duplicate> duplicates;
-    std::unordered_map<std::string, std::pair<std::size_t, const std::string*>> pending_keys;
     rocksdb::WriteBatch wb;
 
     auto version_of = [&](const std::string& s) -> result<std::uint64_t> {
@@ -115,64 +108,22 @@ void store::impl::commit_group(const std::vector<request*>& group) {
                 slot = make_error(errc::invalid_argument, "empty batch");
                 continue;
             }
-            if (!b.idempotency_key.empty()) {
-                if (auto it = pending_keys.find(b.idempotency_key); it != pending_keys.end()) {
-                    if (*it->second.second == b.fingerprint)
-                        duplicates.push_back({&slot, it->second.first});
-                    else
-                        slot = make_error(errc::idempotency_mismatch, "idempotency key reused with another request");
-                    continue;
-                }
-                std::string stored;
-                auto s = db->Get(rocksdb::ReadOptions(), idempotency, b.idempotency_key, &stored);
-                if (s.ok()) {
-                    auto rec = decode_idempotency(stored);
-                    if (!rec) {
-                        slot = make_error(errc::corrupt, "undecodable idempotency record");
-                    } else if (rec->fingerprint != b.fingerprint) {
-                        slot = make_error(errc::idempotency_mismatch, "idempotency key reused with another request");
-                    } else {
-                        slot = append_result{log_position{rec->first}, log_position{rec->last}, true, std::move(rec->outcome), rec->at};
-                    }
-                    continue;
-                }
-                if (!s.IsNotFound()) {
-                    slot = storage_error(s);
-                    continue;
-                }
-            }
-            // Check every event against the versions before this batch.
             std::vector<std::string> stream_ids;
             stream_ids.reserve(b.events.size());
-            std::optional<error> refusal;
             for (auto& e : b.events) {
                 std::string s = domain::stream_of(e.payload);
-                if (s.empty() || s.find('\0') != std::string::npos) {
-                    refusal = make_error(errc::invalid_argument, "invalid stream id");
-                    break;
-                }
-                if (e.expected_version) {
-                    auto v = version_of(s);
-                    if (!v) {
-                        refusal = v.error();
-                        break;
-                    }
-                    if (*v != e.expected_version->value) {
-                        refusal = error{errc::version_conflict, "stream " + s + " is at version " + std::to_string(*v),
-                                        s, e.expected_version->value, *v};
-                        break;
-                    }
-                }
+                if (s.empty() || s.find('\0') != std::string::npos) break;
                 stream_ids.push_back(std::move(s));
             }
-            if (refusal) {
-                slot = std::move(*refusal);
+            if (stream_ids.size() != b.events.size()) {
+                slot = make_error(errc::invalid_argument, "invalid stream id");
                 continue;
             }
-            // Accepted so far: number, hash and stage its events. Anything failing while
-            // staging (a storage read, an event Cap'n Proto cannot encode) refuses this batch
-            // alone: the WriteBatch, the head and the overlay return to the save point.
-            append_result res{h.position.next(), log_position{h.position.value + b.events.size()}, false, b.outcome, at};
+            // Number, hash and stage its events. Anything failing while staging (a storage
+            // read, an event Cap'n Proto cannot encode, a numbering the caller disagrees with)
+            // refuses this batch alone: the WriteBatch, the head and the overlay return to the
+            // save point.
+            append_result res{h.position.next(), log_position{h.position.value + b.events.size()}, at};
             const head_info saved_head = h;
             std::vector<std::pair<std::string, std::optional<std::uint64_t>>> saved_overlay;
             for (const auto& sid : stream_ids) {
@@ -189,6 +140,14 @@ void store::impl::commit_group(const std::vector<request*>& group) {
                         break;
                     }
                     const std::uint64_t version = *v + 1;
+                    if (const auto& stated = b.events[i].version; stated && stated->value != version) {
+                        // An invariant, not a client rule: see new_event::version.
+                        failure = error{errc::version_conflict,
+                                        "event numbered " + std::to_string(stated->value) + " in stream " + stream_ids[i] +
+                                            ", which is at version " + std::to_string(*v),
+                                        stream_ids[i], stated->value, version};
+                        break;
+                    }
                     const std::uint64_t position = h.position.value + 1;
                     auto enc = encode(b.events[i], stream_ids[i], position, version, at, h.hash);
                     auto bytes = enc.words.asBytes();
@@ -213,10 +172,8 @@ void store::impl::commit_group(const std::vector<request*>& group) {
                 continue;
             }
             (void)wb.PopSavePoint();
-            if (!b.idempotency_key.empty()) {
+            if (!b.idempotency_key.empty())
                 wb.Put(idempotency, b.idempotency_key, encode_idempotency(b, res.first_position.value, res.last_position.value, at));
-                pending_keys.emplace(b.idempotency_key, std::make_pair(accepted.size(), &b.fingerprint));
-            }
             accepted.push_back({&slot, std::move(res)});
         }
     }
@@ -234,8 +191,8 @@ void store::impl::commit_group(const std::vector<request*>& group) {
     if (!status.ok()) (void)db->Resume();
     if (!status.ok()) {
         // Nothing of this group reached the caches: they still describe the last durable state.
-        // Every batch of the group fails, refused ones too: their checks may have been made
-        // against earlier batches of the group that are now not written.
+        // Every batch of the group fails, refused ones too, so a caller never has to tell which
+        // of its refusals were judged against batches that are now not written.
         stat_write_failures.fetch_add(1, std::memory_order_relaxed);
         const error e = storage_error(status);
         for (auto* r : group)
@@ -246,11 +203,6 @@ void store::impl::commit_group(const std::vector<request*>& group) {
         std::unique_lock lk(cache_mu);
         head = h;
         for (auto& [s, v] : overlay) versions[s] = v;
-    }
-    for (auto& d : duplicates) {
-        auto copy = accepted[d.original].value;
-        copy.duplicate = true;
-        *d.slot = std::move(copy);
     }
     stat_commits.fetch_add(1, std::memory_order_relaxed);
     stat_batches.fetch_add(accepted.size(), std::memory_order_relaxed);

@@ -34,21 +34,60 @@ struct harness {
         if (!s) throw std::runtime_error(s.error().message);
         store = std::move(*s);
         writer = std::make_unique<command_processor>(*store, reads, log, fixed_clock);
+        writer->rebuild_backoff_initial = std::chrono::milliseconds(10);
+        writer->rebuild_backoff_max = std::chrono::milliseconds(80);
         if (!writer->start()) throw std::runtime_error("writer did not start");
     }
 
-    // Submits and waits.
-    command_result run(command cmd, actor who = operator_principal{}) {
-        std::promise<command_result> done;
+    static command_request request_of(command cmd, actor who = operator_principal{}) {
         command_request r;
         r.command = std::move(cmd);
         r.actor = std::move(who);
         r.meta.actor.principal = "test";
-        r.done = [&](command_result result) { done.set_value(std::move(result)); };
+        return r;
+    }
+
+    // Submits and returns the answer to come.
+    std::future<command_result> submit(command_request r) {
+        auto done = std::make_shared<std::promise<command_result>>();
+        auto answer = done->get_future();
+        r.done = [done](command_result result) { done->set_value(std::move(result)); };
         writer->submit(std::move(r));
-        return done.get_future().get();
+        return answer;
+    }
+
+    // Submits and waits.
+    command_result run(command cmd, actor who = operator_principal{}) { return submit(request_of(std::move(cmd), std::move(who))).get(); }
+    command_result run(command_request r) { return submit(std::move(r)).get(); }
+
+    // Holds the writer thread until the returned function is called, so that everything
+    // submitted meanwhile is decided as one commit group.
+    std::function<void()> hold_writer() {
+        auto started = std::make_shared<std::promise<void>>();
+        auto release = std::make_shared<std::promise<void>>();
+        auto waiter = std::make_shared<std::thread>([this, started, release] {
+            auto go = release->get_future().share();
+            writer->run_on_writer([&](const domain::state&) {
+                started->set_value();
+                go.wait();
+            });
+        });
+        started->get_future().wait();
+        return [release, waiter] {
+            release->set_value();
+            waiter->join();
+        };
     }
 };
+
+command create(const std::string& id, const std::string& email) {
+    return create_user{account_id{"acme"}, user_id{id}, email, id, role_set{}, std::nullopt};
+}
+
+template <class T>
+bool is(const command_result& r) {
+    return std::holds_alternative<T>(r);
+}
 
 // A random mix over a handful of accounts: valid and invalid, operator and member actors.
 command random_command(std::mt19937& rng, const std::vector<std::string>& users, int& next_user) {
@@ -143,6 +182,141 @@ TEST(command_processor, storage_failure_answers_503_and_leaves_no_trace) {
     EXPECT_EQ(h.reads.fingerprint(), before);
     // The write model forgot the failed user: the same email is free and the id unused.
     EXPECT_TRUE(is_accepted(h.run(create_user{account_id{"acme"}, user_id{"u1"}, "u1@acme.com", "U1", role_set{}, std::nullopt})));
+}
+
+// The Idempotency-Key rules, judged by the writer alone (the store only keeps the records):
+// fresh, replay of the committed outcome, reused with another request, and the same key twice
+// in one commit group (the second waits for the first and is its replay).
+TEST(command_processor, idempotency_keys_are_judged_before_deciding) {
+    harness h;
+    ASSERT_TRUE(is_accepted(h.run(open_account{account_id{"acme"}, "Acme", account_kind::customer})));
+    auto keyed = [](command cmd, std::string key, std::string fingerprint, std::string bytes) {
+        auto r = harness::request_of(std::move(cmd));
+        r.idempotency_key = std::move(key);
+        r.fingerprint = std::move(fingerprint);
+        r.render = [bytes](const decided_view&) { return bytes; };
+        return r;
+    };
+    auto first = h.run(keyed(create("u1", "u1@acme.com"), "k1", "fp-1", "first"));
+    ASSERT_TRUE(is<outcome::accepted>(first)) << describe(first);
+    EXPECT_EQ(std::get<outcome::accepted>(first).bytes, "first");
+    EXPECT_FALSE(std::get<outcome::accepted>(first).replayed);
+    const auto head = h.store->head().position;
+
+    auto replay = h.run(keyed(create("u1", "u1@acme.com"), "k1", "fp-1", "second"));
+    ASSERT_TRUE(is<outcome::accepted>(replay)) << describe(replay);
+    EXPECT_EQ(std::get<outcome::accepted>(replay).bytes, "first");
+    EXPECT_TRUE(std::get<outcome::accepted>(replay).replayed);
+    EXPECT_TRUE(is<outcome::idempotency_key_reused>(h.run(keyed(create("u9", "u9@acme.com"), "k1", "fp-other", "x"))));
+    EXPECT_EQ(h.store->head().position, head);
+
+    // Twice in one group: decided once, the second answered with the first's outcome.
+    auto release = h.hold_writer();
+    auto a = h.submit(keyed(create("u2", "u2@acme.com"), "k2", "fp-2", "two"));
+    auto b = h.submit(keyed(create("u2", "u2@acme.com"), "k2", "fp-2", "two again"));
+    release();
+    auto ra = a.get(), rb = b.get();
+    ASSERT_TRUE(is<outcome::accepted>(ra)) << describe(ra);
+    ASSERT_TRUE(is<outcome::accepted>(rb)) << describe(rb);
+    EXPECT_FALSE(std::get<outcome::accepted>(ra).replayed);
+    EXPECT_TRUE(std::get<outcome::accepted>(rb).replayed);
+    EXPECT_EQ(std::get<outcome::accepted>(rb).bytes, "two");
+    auto record = h.store->find_idempotency("k2");
+    ASSERT_TRUE(record && *record);
+    EXPECT_EQ((*record)->last_position, h.store->head().position);
+    EXPECT_EQ((*record)->outcome, "two");
+}
+
+// If-Match counts the group's earlier commands that are decided but not yet durable.
+TEST(command_processor, if_match_is_judged_against_the_groups_undurable_versions) {
+    harness h;
+    ASSERT_TRUE(is_accepted(h.run(open_account{account_id{"acme"}, "Acme", account_kind::customer})));
+    ASSERT_TRUE(is_accepted(h.run(create("u1", "u1@acme.com"))));
+    const std::string stream = "user-u1";
+    const auto v = h.store->stream_version(stream).value;
+    ASSERT_GT(v, 0u);
+    auto matching = [&](command cmd, std::uint64_t expected) {
+        auto r = harness::request_of(std::move(cmd));
+        r.if_match = std::pair{stream, domain::stream_version{expected}};
+        return r;
+    };
+    auto stale = h.run(matching(lock_user{user_id{"u1"}}, v - 1));
+    ASSERT_TRUE(is<outcome::version_mismatch>(stale)) << describe(stale);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(stale).actual.value, v);
+
+    auto release = h.hold_writer();
+    auto lock = h.submit(matching(lock_user{user_id{"u1"}}, v));
+    auto unlock = h.submit(matching(unlock_user{user_id{"u1"}}, v + 1));   // sees the lock
+    auto again = h.submit(matching(lock_user{user_id{"u1"}}, v));          // saw neither
+    release();
+    EXPECT_TRUE(is_accepted(lock.get()));
+    EXPECT_TRUE(is_accepted(unlock.get()));
+    auto late = again.get();
+    ASSERT_TRUE(is<outcome::version_mismatch>(late)) << describe(late);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(late).expected.value, v);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(late).actual.value, v + 2);
+    EXPECT_EQ(h.store->stream_version(stream).value, v + 2);
+}
+
+// A failed commit whose rebuild fails too (the log cannot be read): the writer fails closed. It
+// answers every command `unavailable` rather than deciding against what it could read (here
+// nothing, so a second open_account "acme" would pass), keeps retrying, and once the log reads
+// again it serves with the whole state.
+TEST(command_processor, a_lost_write_model_refuses_commands_until_it_is_rebuilt) {
+    harness h;
+    ASSERT_TRUE(is_accepted(h.run(open_account{account_id{"acme"}, "Acme", account_kind::customer})));
+    ASSERT_TRUE(is_accepted(h.run(create("u1", "u1@acme.com"))));
+    EXPECT_TRUE(h.writer->healthy());
+    const auto head = h.store->head().position;
+
+    h.faults->fail_reads(true);
+    h.faults->fail_next(1);
+    EXPECT_TRUE(is<outcome::unavailable>(h.run(create("u2", "u2@acme.com"))));
+    EXPECT_FALSE(h.writer->healthy());
+    ASSERT_TRUE(h.writer->why_not_healthy().has_value());
+    EXPECT_NE(h.writer->why_not_healthy()->find("write model"), std::string::npos) << *h.writer->why_not_healthy();
+
+    // Against the empty model these would be accepted; against the log they are refused.
+    for (int i = 0; i < 5; ++i) {
+        auto r = h.run(open_account{account_id{"acme"}, "Acme again", account_kind::customer});
+        ASSERT_TRUE(is<outcome::unavailable>(r)) << describe(r);
+        EXPECT_TRUE(is<outcome::unavailable>(h.run(create("u1", "u1@acme.com"))));
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));  // rebuild attempts fail meanwhile
+    }
+    EXPECT_FALSE(h.writer->healthy());
+    EXPECT_EQ(h.store->head().position, head);
+
+    h.faults->fail_reads(false);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!h.writer->healthy() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ASSERT_TRUE(h.writer->healthy());
+
+    auto dup = h.run(open_account{account_id{"acme"}, "Acme again", account_kind::customer});
+    EXPECT_TRUE(is<outcome::refused>(dup)) << describe(dup);
+    auto taken = h.run(create("u3", "u1@acme.com"));
+    EXPECT_TRUE(is<outcome::refused>(taken)) << describe(taken);
+    EXPECT_TRUE(is_accepted(h.run(create("u2", "u2@acme.com"))));
+    EXPECT_GT(h.store->head().position, head);
+    projections::read_model rebuilt;
+    ASSERT_TRUE(rebuilt.catch_up(*h.store));
+    EXPECT_EQ(rebuilt.fingerprint(), h.reads.fingerprint());
+}
+
+// The rebuild is also retried when no command arrives (by the backoff timer alone).
+TEST(command_processor, a_lost_write_model_recovers_without_traffic) {
+    harness h;
+    ASSERT_TRUE(is_accepted(h.run(open_account{account_id{"acme"}, "Acme", account_kind::customer})));
+    h.faults->fail_reads(true);
+    h.faults->fail_next(1);
+    EXPECT_TRUE(is<outcome::unavailable>(h.run(create("u2", "u2@acme.com"))));
+    EXPECT_FALSE(h.writer->healthy());
+    h.faults->fail_reads(false);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!h.writer->healthy() && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    EXPECT_TRUE(h.writer->healthy());
+    EXPECT_TRUE(is<outcome::refused>(h.run(open_account{account_id{"acme"}, "Acme", account_kind::customer})));
 }
 
 }  // namespace

@@ -32,10 +32,10 @@ TEST(StorageFault, FailedGroupFailsEveryBatchAndLeavesNothing) {
 
     f.faults->fail_next(1);
     std::vector<append_batch> group;
-    group.push_back(one(locked("a"), 1));
+    group.push_back(one(locked("a"), 2));
     group.push_back(batch_of({ev(locked("b")), ev(opened("x"))}, "key", "fp"));
     group.push_back(one(locked("c")));
-    group.push_back(one(locked("a"), 1));  // would conflict with the first batch of the group
+    group.push_back(one(locked("a"), 2));  // refused on its own: the first batch of the group took version 2
     auto r = s->append_group(std::move(group));
     ASSERT_EQ(r.size(), 4u);
     for (auto& x : r) {
@@ -51,13 +51,15 @@ TEST(StorageFault, FailedGroupFailsEveryBatchAndLeavesNothing) {
     ASSERT_TRUE(s->read_from(log_position{1}, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
     EXPECT_EQ(n, 1u);
 
-    // The store works again, and the failed idempotency key was never recorded.
+    // The failed idempotency key was never recorded, and the store works again.
+    auto key = s->find_idempotency("key");
+    ASSERT_TRUE(key.has_value());
+    EXPECT_FALSE(key->has_value());
     auto again = s->append(batch_of({ev(locked("b"))}, "key", "fp-other"));
     ASSERT_TRUE(again.has_value()) << again.error().message;
-    EXPECT_FALSE(again->duplicate);
     EXPECT_EQ(again->first_position.value, 2u);
     EXPECT_EQ(again->recorded_at >= before.recorded_at, true);
-    auto next = s->append(one(locked("a"), 1));
+    auto next = s->append(one(locked("a"), 2));
     ASSERT_TRUE(next.has_value());
     EXPECT_EQ(commits, 2);
     auto all = s->verify();
@@ -84,7 +86,7 @@ TEST(StorageFault, ConcurrentWaitersOfAFailedGroupAllSeeTheFailure) {
     EXPECT_EQ(failed.load(), callers);
     EXPECT_EQ(s->head().position.value, 1u);
     f.faults->fail_next(0);
-    auto ok = s->append(one(locked("t0"), 0));
+    auto ok = s->append(one(locked("t0"), 1));
     ASSERT_TRUE(ok.has_value());
     EXPECT_EQ(ok->first_position.value, 2u);
     s.reset();
@@ -129,6 +131,44 @@ TEST(StorageFault, InjectedFaultIsARocksDBWalErrorAndLeavesNothingToReplay) {
     EXPECT_FALSE(key->has_value());
     EXPECT_EQ(reopened->get_meta("k"), std::nullopt);
     EXPECT_TRUE(reopened->verify().ok);
+}
+
+// Read faults fail the store's log reads (all of them, memtable included) until cleared, and
+// nothing else: writes, the head, stream versions and idempotency records keep working.
+TEST(StorageFault, ReadFaultFailsEveryLogReadUntilCleared) {
+    temp_dir dir;
+    faulty_store f(dir.db());
+    auto& s = f.s;
+    ASSERT_TRUE(s->append(batch_of({ev(locked("a")), ev(opened("x"))}, "key", "fp")).has_value());
+
+    f.faults->fail_reads(true);
+    EXPECT_TRUE(f.faults->reads_failing());
+    int delivered = 0;
+    auto from = s->read_from(log_position{1}, 100, [&](const recorded_event&) { return ++delivered, true; });
+    ASSERT_FALSE(from.has_value());
+    EXPECT_EQ(from.error().code, errc::storage_unavailable);
+    EXPECT_NE(from.error().message.find("injected log read failure"), std::string::npos) << from.error().message;
+    auto stream = s->read_stream("user-a", stream_version{1}, 100, [&](const recorded_event&) { return ++delivered, true; });
+    ASSERT_FALSE(stream.has_value());
+    EXPECT_EQ(stream.error().code, errc::storage_unavailable);
+    auto at = s->read_at(log_position{1});
+    ASSERT_FALSE(at.has_value());
+    EXPECT_EQ(at.error().code, errc::storage_unavailable);
+    EXPECT_EQ(delivered, 0);
+
+    EXPECT_EQ(s->head().position.value, 2u);
+    EXPECT_EQ(s->stream_version("user-a").value, 1u);
+    auto key = s->find_idempotency("key");
+    ASSERT_TRUE(key.has_value() && key->has_value());
+    EXPECT_EQ((*key)->last_position.value, 2u);
+    ASSERT_TRUE(s->append(one(locked("a"), 2)).has_value());
+
+    f.faults->fail_reads(false);
+    ASSERT_TRUE(s->read_from(log_position{1}, 100, [&](const recorded_event&) { return ++delivered, true; }).has_value());
+    EXPECT_EQ(delivered, 3);
+    auto third = s->read_at(log_position{3});
+    ASSERT_TRUE(third.has_value() && third->has_value());
+    EXPECT_EQ((*third)->version.value, 2u);
 }
 
 // Without a handle the store runs on RocksDB's default file system: nothing is wrapped.

@@ -30,9 +30,10 @@ inline domain::event opened(const std::string& account) {
     return domain::account_opened{domain::account_id(account), "Name of " + account, domain::account_kind::customer};
 }
 
-inline new_event ev(domain::event e, std::optional<std::uint64_t> expected = std::nullopt) {
+// `version`: the stream version the caller numbered the event with (new_event::version).
+inline new_event ev(domain::event e, std::optional<std::uint64_t> version = std::nullopt) {
     new_event n{std::move(e), std::nullopt, {}};
-    if (expected) n.expected_version = domain::stream_version{*expected};
+    if (version) n.version = domain::stream_version{*version};
     n.meta.actor = {"operator", "tok-1", "127.0.0.1"};
     n.meta.request_id = "req-1";
     return n;
@@ -48,9 +49,9 @@ inline append_batch batch_of(std::vector<new_event> events, std::string key = {}
     return b;
 }
 
-inline append_batch one(domain::event e, std::optional<std::uint64_t> expected = std::nullopt) {
+inline append_batch one(domain::event e, std::optional<std::uint64_t> version = std::nullopt) {
     std::vector<new_event> v;
-    v.push_back(ev(std::move(e), expected));
+    v.push_back(ev(std::move(e), version));
     return batch_of(std::move(v));
 }
 

@@ -1,10 +1,11 @@
 #include "roster/api/command_processor.hpp"
 
+#include <algorithm>
 #include <future>
-#include <unordered_set>
 
 #include "roster/domain/decide.hpp"
 #include "roster/domain/overloaded.hpp"
+#include "write_rules.hpp"
 
 namespace roster::api {
 std::string describe(const command_result& result) {
@@ -32,7 +33,7 @@ struct command_processor::pending {
 
 command_processor::command_processor(eventstore::store& store, projections::read_model& reads, logger& log,
                                      clock_fn now)
-    : store_(store), reads_(reads), log_(log), now_(std::move(now)) {}
+    : store_(store), reads_(reads), log_(log), now_(std::move(now)), rules_(std::make_unique<write_rules>(store)) {}
 
 command_processor::~command_processor() { stop(); }
 
@@ -77,6 +78,11 @@ void command_processor::run_on_writer(std::function<void(const domain::state&)> 
     done.wait();
 }
 
+std::optional<std::string> command_processor::why_not_healthy() const {
+    std::lock_guard lock(mutex_);
+    return lost_reason_;
+}
+
 processor_stats command_processor::stats() const {
     std::lock_guard lock(mutex_);
     return stats_;
@@ -84,19 +90,43 @@ processor_stats command_processor::stats() const {
 
 eventstore::result<void> command_processor::reload_write_model() {
     write_model_ = domain::state{};
-    versions_.clear();
     return store_.read_from(eventstore::log_position{1}, SIZE_MAX, [this](const eventstore::recorded_event& e) {
         domain::apply(write_model_, e.payload);
         return true;
     });
 }
 
-domain::stream_version command_processor::speculative_version(const std::string& stream) {
-    auto it = versions_.find(stream);
-    if (it != versions_.end()) return it->second;
-    auto v = store_.stream_version(stream);
-    versions_.emplace(stream, v);
-    return v;
+bool command_processor::rebuild() {
+    auto r = reload_write_model();
+    if (r) {
+        if (lost_) {
+            lost_ = false;
+            {
+                std::lock_guard lock(mutex_);
+                lost_reason_.reset();
+            }
+            log_.info("write model rebuilt from the log; accepting commands again");
+        }
+        return true;
+    }
+    // What was read is a prefix of the log at best: deciding against it could accept what the
+    // full log forbids (a taken email, a removed member), so nothing is decided until it is whole.
+    if (!lost_) {
+        lost_ = true;
+        rebuild_backoff_ = rebuild_backoff_initial;
+        {
+            std::lock_guard lock(mutex_);
+            lost_reason_ = "The write model could not be rebuilt from the event log (" + r.error().message +
+                           "); commands are refused until it is.";
+        }
+        log_.error("write model lost: it cannot be rebuilt from the log; refusing commands until it is",
+                   {{"error", r.error().message}, {"retry_ms", rebuild_backoff_.count()}});
+    } else {
+        rebuild_backoff_ = std::min(rebuild_backoff_ * 2, rebuild_backoff_max);
+        log_.warn("write model rebuild failed again", {{"error", r.error().message}, {"retry_ms", rebuild_backoff_.count()}});
+    }
+    next_rebuild_ = std::chrono::steady_clock::now() + rebuild_backoff_;
+    return false;
 }
 
 void command_processor::writer_loop() {
@@ -105,7 +135,10 @@ void command_processor::writer_loop() {
         std::deque<std::function<void()>> tasks;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); });
+            auto has_work = [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); };
+            // While lost, wake for the next rebuild attempt too.
+            if (lost_) wake_.wait_until(lock, next_rebuild_, has_work);
+            else wake_.wait(lock, has_work);
             tasks.swap(tasks_);
             while (!queue_.empty() && group.size() < max_group_commands) {
                 group.push_back(std::move(queue_.front()));
@@ -113,8 +146,19 @@ void command_processor::writer_loop() {
             }
             if (group.empty() && tasks.empty() && stopping_) return;
         }
+        if (lost_ && std::chrono::steady_clock::now() >= next_rebuild_) (void)rebuild();
         for (auto& t : tasks) t();
-        if (!group.empty()) process_group(group);
+        if (group.empty()) continue;
+        if (!lost_) {
+            process_group(group);
+        } else {
+            {
+                std::lock_guard lock(mutex_);
+                stats_.commands += group.size();
+            }
+            for (auto& request : group)
+                request.done(outcome::unavailable{"The write model is being rebuilt from the event log; nothing was changed."});
+        }
         group.clear();
     }
 }
@@ -126,16 +170,13 @@ void command_processor::process_group(std::vector<command_request>& group) {
     std::vector<pending> decided;
     std::vector<eventstore::append_batch> batches;
     std::vector<command_request> deferred;
-    std::unordered_set<std::string> keys_in_group;
     decided.reserve(group.size());
 
     auto append_as_is = [&](command_request request, const domain::event& e) {
         pending p{std::move(request), {}, {}, batches.size()};
-        const auto stream = domain::stream_of(e);
-        p.versions.push_back(speculative_version(stream).next());
-        versions_[stream] = p.versions.back();
+        p.versions.push_back(rules_->number_next(domain::stream_of(e)));
         eventstore::append_batch batch;
-        batch.events.push_back({e, std::nullopt, p.request.meta});
+        batch.events.push_back({e, p.versions.back(), p.request.meta});
         batches.push_back(std::move(batch));
         decided.push_back(std::move(p));
     };
@@ -146,28 +187,18 @@ void command_processor::process_group(std::vector<command_request>& group) {
             append_as_is(std::move(request), e);
             continue;
         }
-        if (!request.idempotency_key.empty()) {
-            if (keys_in_group.contains(request.idempotency_key)) {
-                // The same key twice in one group: answer the second once the first is durable.
-                deferred.push_back(std::move(request));
-                continue;
-            }
-            auto found = store_.find_idempotency(request.idempotency_key);
-            if (!found) {
-                request.done(outcome::unavailable{"The event store cannot be read: " + found.error().message});
-                continue;
-            }
-            if (const auto& seen = *found) {
-                if (seen->fingerprint != request.fingerprint) request.done(outcome::idempotency_key_reused{});
-                else request.done(outcome::accepted{seen->outcome, true});
-                continue;
-            }
+        auto key = rules_->check_key(request.idempotency_key, request.fingerprint);
+        if (std::holds_alternative<write_rules::after_group>(key)) {
+            deferred.push_back(std::move(request));
+            continue;
+        }
+        if (auto* answer = std::get_if<command_result>(&key)) {
+            request.done(std::move(*answer));
+            continue;
         }
         if (request.if_match) {
-            const auto& [stream, expected] = *request.if_match;
-            const auto actual = speculative_version(stream);
-            if (actual != expected) {
-                request.done(outcome::version_mismatch{stream, expected, actual});
+            if (auto mismatch = rules_->check_if_match(request.if_match->first, request.if_match->second)) {
+                request.done(std::move(*mismatch));
                 continue;
             }
         }
@@ -182,19 +213,14 @@ void command_processor::process_group(std::vector<command_request>& group) {
         auto& events = decision.value();
         pending p{std::move(request), {}, {}, SIZE_MAX};
         eventstore::append_batch batch;
-        // Belt and braces: the store re-checks what the writer believes each stream was at
-        // before this batch (the same expected version for every event of a stream).
-        std::unordered_map<std::string, domain::stream_version> batch_start;
         for (const auto& e : events) {
-            const auto stream = domain::stream_of(e);
-            const auto before = speculative_version(stream);
-            const auto start = batch_start.try_emplace(stream, before).first->second;
-            batch.events.push_back({e, start, p.request.meta});
-            versions_[stream] = before.next();
-            p.versions.push_back(before.next());
+            // The answer and the read model use this numbering before the store assigns its
+            // own; the store asserts they agree (eventstore::new_event::version).
+            p.versions.push_back(rules_->number_next(domain::stream_of(e)));
+            batch.events.push_back({e, p.versions.back(), p.request.meta});
             domain::apply(write_model_, e);
         }
-        decided_view view{write_model_, events, [this](std::string_view s) { return speculative_version(std::string(s)); }};
+        decided_view view{write_model_, events, [this](std::string_view s) { return rules_->version(std::string(s)); }};
         if (p.request.render) p.outcome = p.request.render(view);
         if (!events.empty()) {
             batch.idempotency_key = p.request.idempotency_key;
@@ -202,7 +228,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
             batch.outcome = p.outcome;
             p.batch = batches.size();
             batches.push_back(std::move(batch));
-            if (!p.request.idempotency_key.empty()) keys_in_group.insert(p.request.idempotency_key);
+            if (!p.request.idempotency_key.empty()) rules_->claim_key(p.request.idempotency_key);
         }
         decided.push_back(std::move(p));
     }
@@ -211,6 +237,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
     std::vector<eventstore::result<eventstore::append_result>> results;
     if (!batches.empty()) results = store_.append_group(batches);
     const auto appended_at = clock::now();
+    rules_->end_group();
 
     bool diverged = false;
     std::vector<eventstore::recorded_event> committed;
@@ -219,6 +246,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
         const auto& r = results[p.batch];
         if (!r) {
             diverged = true;
+            // storage_unavailable is the disk; anything else is a defect of the writer or the store.
             log_.error("commit refused", {{"code", std::string(eventstore::to_string(r.error().code))},
                                           {"message", r.error().message},
                                           {"request_id", p.request.meta.request_id}});
@@ -244,6 +272,14 @@ void command_processor::process_group(std::vector<command_request>& group) {
 
     const auto folded_at = clock::now();
 
+    if (diverged) {
+        // Effects of refused batches were applied speculatively; the log is the truth. Rebuilt
+        // before anyone is answered, so a caller told `unavailable` finds the writer already
+        // serving again or already failed closed (/readyz), never in between.
+        log_.error("commit group failed; rebuilding the write model from the log");
+        (void)rebuild();
+    }
+
     // Counted before anyone is answered, so a caller that got its answer sees its command counted.
     {
         std::lock_guard lock(mutex_);
@@ -256,8 +292,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
     for (auto& p : decided) {
         if (p.batch != SIZE_MAX && !results[p.batch]) {
             const auto& err = results[p.batch].error();
-            if (err.code == eventstore::errc::idempotency_mismatch) p.request.done(outcome::idempotency_key_reused{});
-            else if (err.code == eventstore::errc::storage_unavailable)
+            if (err.code == eventstore::errc::storage_unavailable)
                 p.request.done(outcome::unavailable{"The event store could not make the change durable; nothing was changed."});
             else p.request.done(outcome::failed{});
             continue;
@@ -278,11 +313,6 @@ void command_processor::process_group(std::vector<command_request>& group) {
                                         {"reply_ms", ms(finished - folded_at)}});
     }
 
-    if (diverged) {
-        // Effects of refused batches were applied speculatively; the log is the truth.
-        log_.error("commit group failed; rebuilding the write model from the log");
-        if (auto r = reload_write_model(); !r) log_.error("write model reload failed", {{"error", r.error().message}});
-    }
 }
 
 }  // namespace roster::api

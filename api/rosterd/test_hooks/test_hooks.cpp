@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <cstdlib>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
@@ -94,6 +95,31 @@ test_routes::test_routes(router& routes, logger& log) : impl_(std::make_unique<i
 }
 
 test_routes::~test_routes() = default;
+
+void add_fault_test_routes(router& routes, std::shared_ptr<eventstore::write_faults> faults) {
+    routes.add("POST", "/test/fail-next-writes",
+               route_doc::of("Test only: make the next n store writes fail")
+                   .param(query_param("n", "How many writes fail", false, "integer"))
+                   .in_tag("test"),
+               [faults](request_context& ctx, responder reply) {
+                   int n = 1;
+                   if (auto v = ctx.query.get("n")) n = std::atoi(std::string(*v).c_str());
+                   faults->fail_next(n);
+                   reply(json_response(200, {{"failing_writes", n}}));
+               });
+    routes.add("POST", "/test/fail-reads",
+               route_doc::of("Test only: make every read of the store's log fail, or stop that")
+                   .param(query_param("on", "true: reads fail; false: reads work again", true, "boolean"))
+                   .in_tag("test")
+                   .responds({200, 400}),
+               [faults](request_context& ctx, responder reply) {
+                   const auto on = ctx.query.get("on").value_or("");
+                   if (on != "true" && on != "false")
+                       return void(reply(bad_request("invalid_parameter", "on must be true or false.").to_response()));
+                   faults->fail_reads(on == "true");
+                   reply(json_response(200, {{"failing_reads", on == "true"}}));
+               });
+}
 
 void add_live_test_routes(router& routes, service& svc) {
     routes.add("POST", "/test/append",

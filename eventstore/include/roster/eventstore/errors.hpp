@@ -12,11 +12,12 @@
 
 namespace roster::eventstore {
 
-// Stable codes: callers map them to HTTP statuses (version_conflict -> 412,
-// idempotency_mismatch -> 422, storage_unavailable -> 503, ...). Append only.
+// Stable codes (append only). The store judges no client precondition (If-Match and
+// Idempotency-Key are the writer's), so only storage_unavailable is a client-facing condition
+// (503); the others are defects or bad input of the caller.
 enum class errc {
-    version_conflict,
-    idempotency_mismatch,
+    version_conflict,      // a batch numbered an event otherwise than the store does (writer defect)
+    idempotency_mismatch,  // retired: no longer produced (keys are judged by the writer)
     storage_unavailable,
     corrupt,
     invalid_argument,
@@ -29,7 +30,7 @@ std::string_view to_string(errc);
 struct error {
     errc code{};
     std::string message;
-    // Filled for version_conflict: the stream and its expected and actual versions.
+    // Filled for version_conflict: the stream, the version the caller numbered and the one the store assigns.
     std::string stream;
     std::uint64_t expected = 0;
     std::uint64_t actual = 0;

@@ -39,18 +39,22 @@ struct event_metadata {
 // One event to append. Its stream is domain::stream_of(payload), its type domain::type_name(payload).
 struct new_event {
     domain::event payload;
-    // The stream's version before this batch (0 = the stream must not exist yet), so every event
-    // of one stream in a batch states the same value. Checked against the state including earlier
-    // batches of the same commit group. nullopt = no check.
-    std::optional<stream_version> expected_version;
+    // The stream version the caller numbered this event with (nullopt: the caller did not).
+    // Not a client precondition (If-Match is the writer's, see api/core write_rules): the writer
+    // renders answers and folds its read model with its own numbering before the store assigns
+    // the real one, so a disagreement is a defect. The store then refuses the batch with
+    // version_conflict and writes nothing of it, instead of making a divergent answer durable.
+    std::optional<stream_version> version;
     event_metadata meta;
 };
 
 // The unit of atomicity: every event of a batch is appended, or none.
 struct append_batch {
     std::vector<new_event> events;
-    // Empty = no idempotency. Same key + same fingerprint -> the original result with
-    // duplicate = true and nothing written; same key + other fingerprint -> idempotency_mismatch.
+    // Empty = none. Otherwise the record {positions, recorded_at, fingerprint, outcome} is written
+    // under this key in the same WriteBatch as the events, for find_idempotency. The store does
+    // not judge keys: the single writer answers retries before deciding (api/core write_rules)
+    // and never submits a key twice; a second record under a key would replace the first.
     std::string idempotency_key;
     std::string fingerprint;  // the caller's hash of the request
     std::string outcome;      // opaque bytes handed back on a retry (e.g. the HTTP response)
@@ -59,8 +63,6 @@ struct append_batch {
 struct append_result {
     log_position first_position;
     log_position last_position;
-    bool duplicate = false;
-    std::string outcome;
     timestamp recorded_at{};
 };
 
@@ -113,8 +115,9 @@ struct store_options {
     commit_mode mode = commit_mode::writer_thread;
     // Upper bound of batches merged into one WriteBatch by the writer thread.
     std::size_t max_group_batches = 1024;
-    // Tests only: when set, the store's WAL appends consult it and fail as a failing disk would
-    // (write_faults.hpp). Null in production: RocksDB then uses its default file system directly.
+    // Tests only: when set, the store's WAL appends and its log reads consult it and fail as a
+    // failing disk would (write_faults.hpp). Null in production: RocksDB then uses its default
+    // file system directly and no read looks at it.
     std::shared_ptr<write_faults> faults = nullptr;
 };
 
@@ -175,11 +178,13 @@ public:
     store& operator=(const store&) = delete;
 
     // Blocks until the batch is durable (or refused). Group-committed with concurrent callers.
+    // Positions are dense and each stream's versions contiguous whoever appends concurrently.
     result<append_result> append(append_batch batch);
-    // All batches that pass their checks go into one synced WriteBatch; the results are in order.
-    // A storage failure fails every batch of the group with storage_unavailable (also those that
-    // a check refused, since the checks saw the group's earlier batches) and leaves nothing
-    // written and the head unchanged.
+    // Every batch that can be stored goes into one synced WriteBatch; the results are in order.
+    // A batch is refused alone (nothing of it written) only when it cannot be stored as given:
+    // empty, an invalid stream id, an unencodable event, or a `version` other than the one the
+    // store assigns. A storage failure fails every batch of the group with storage_unavailable
+    // and leaves nothing written and the head unchanged.
     std::vector<result<append_result>> append_group(std::vector<append_batch> batches);
 
     head_info head() const;
@@ -206,8 +211,8 @@ public:
     // thread: it must not block and must not append or unsubscribe itself.
     subscription subscribe(std::function<void(log_position)> on_commit);
 
-    // The committed record of an idempotency key (nullopt: never used), so a caller can answer a
-    // retry before deciding it again.
+    // The committed record of an idempotency key (nullopt: never used), so the writer can answer
+    // a retry before deciding it again.
     result<std::optional<idempotency_record>> find_idempotency(std::string_view key) const;
 
     // Generic durable key/values for later users (projection snapshots, ...). Keys are

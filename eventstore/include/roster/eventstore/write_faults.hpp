@@ -3,6 +3,11 @@
 // The store implements it below RocksDB, in the file system it hands to RocksDB, so the commit
 // path has no test branch: it gets a real rocksdb::Status error from DB::Write and handles it
 // exactly as it would a disk error.
+//
+// Read faults cannot live there: recent events are served from the memtable, which no file
+// read backs, so a file-level fault would miss exactly the events a test just wrote. The store's
+// log reads (read_from, read_stream, read_at) consult the handle instead and end as a failed
+// iterator would, with storage_unavailable. Without a handle (production) they never look.
 #pragma once
 
 #include <atomic>
@@ -27,8 +32,15 @@ public:
 
     int pending() const noexcept { return remaining_.load(std::memory_order_relaxed); }
 
+    // While on, every read of the log fails with storage_unavailable before it delivers an event
+    // (as a log that cannot be read: the write model cannot be rebuilt, a catch-up cannot run).
+    // Writes, head, stream versions and idempotency look-ups are not affected.
+    void fail_reads(bool on) noexcept { reads_fail_.store(on, std::memory_order_relaxed); }
+    bool reads_failing() const noexcept { return reads_fail_.load(std::memory_order_relaxed); }
+
 private:
     std::atomic<int> remaining_{0};
+    std::atomic<bool> reads_fail_{false};
 };
 
 }  // namespace roster::eventstore

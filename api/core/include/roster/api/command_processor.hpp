@@ -1,16 +1,23 @@
 // The single writer of Roster (SPEC §2, DEVELOPERS "design decisions"): every command is decided
 // against one in-memory write model by one thread, so rules that span accounts (removal
 // cascades, key contacts elsewhere) are judged on one consistent state, and each command's
-// events go to the store as one atomic batch.
+// events go to the store as one atomic batch. The write path, in order (README "Architecture"
+// has the whole picture):
 //
-// Group commit: the writer drains all waiting commands, decides them one after another (each
-// sees the effects of the ones before it), then appends all their batches in one synced
-// RocksDB WriteBatch. The decided effects are applied to the write model before the fsync;
-// if the write fails, every command of the group is answered `unavailable` and the write model
-// is rebuilt from the log, so nothing that was not durable survives anywhere.
-//
-// After a durable commit the events are folded into the read model, and only then are the
-// commands answered: a client that got 2xx can read its own write.
+// 1. Judge the client preconditions, Idempotency-Key and If-Match (write_rules, the only place
+//    they are judged), counting the group's earlier, not yet durable commands.
+// 2. Decide, and apply the events to the write model at once (speculatively), so the next
+//    command of the group is decided against them.
+// 3. Append the batches of the whole group (each with its idempotency record) in one synced
+//    RocksDB WriteBatch. The store assigns positions and versions and keeps the hash chain; it
+//    judges no client rule.
+// 4. If that fails, every command of the group is answered `unavailable` and the write model is
+//    rebuilt from the log, so nothing that was not durable survives. If the log cannot be read
+//    either, the writer fails closed: the write model is "lost", every command is answered
+//    `unavailable` (503, /readyz not ready) and the rebuild is retried with a bounded backoff
+//    until it succeeds. Nothing is ever decided against a partial model.
+// 5. Fold the committed events into the read model, then answer: a client that got 2xx can read
+//    its own write.
 //
 // It knows nothing of HTTP: a command ends as a `command_result`, which the routes turn into an
 // answer. Owned by rosterd main. Thread-safe: `submit` may be called from any thread; completions run
@@ -39,6 +46,8 @@
 #include "roster/projections/read_model.hpp"
 
 namespace roster::api {
+
+class write_rules;
 
 // What a response renderer may look at: the write model right after the command's events
 // were applied (not yet durable) and the versions its streams will have once committed.
@@ -134,19 +143,31 @@ public:
     void submit(command_request request);
 
     // Runs `f` on the writer thread with the write model (e.g. bootstrap checks) and waits.
+    // While the write model is lost `f` sees what could be read of it: check healthy() first.
     void run_on_writer(std::function<void(const domain::state&)> f);
+
+    // Why commands are refused right now (the write model is lost: it could not be rebuilt from
+    // the log), or nullopt while the writer serves. For /readyz; thread-safe and cheap.
+    std::optional<std::string> why_not_healthy() const;
+    bool healthy() const { return !why_not_healthy(); }
 
     processor_stats stats() const;
     std::size_t max_group_commands = 1024;
     // A group slower than this end to end is logged with the time of each phase.
     std::chrono::milliseconds slow_group_threshold{100};
+    // While the write model is lost, the rebuild is retried after this delay, doubled after each
+    // failed attempt up to the maximum. Set before start().
+    std::chrono::milliseconds rebuild_backoff_initial{100};
+    std::chrono::milliseconds rebuild_backoff_max{5000};
 
 private:
     struct pending;
     void writer_loop();
     void process_group(std::vector<command_request>& group);
     eventstore::result<void> reload_write_model();
-    domain::stream_version speculative_version(const std::string& stream);
+    // Rebuilds the write model from the log; on failure enters (or stays in) the lost state and
+    // schedules the next attempt. Returns whether the writer may decide again.
+    bool rebuild();
 
     eventstore::store& store_;
     projections::read_model& reads_;
@@ -154,13 +175,19 @@ private:
     clock_fn now_;
 
     domain::state write_model_;
-    std::unordered_map<std::string, domain::stream_version> versions_;  // streams touched since start, incl. undurable
+    std::unique_ptr<write_rules> rules_;
+
+    // The lost state, on the writer thread only (lost_reason_ is also read by why_not_healthy).
+    bool lost_ = false;
+    std::chrono::milliseconds rebuild_backoff_{0};
+    std::chrono::steady_clock::time_point next_rebuild_{};
 
     mutable std::mutex mutex_;
     std::condition_variable wake_;
     std::deque<command_request> queue_;
     std::deque<std::function<void()>> tasks_;
     bool stopping_ = false;
+    std::optional<std::string> lost_reason_;
     processor_stats stats_;
     std::thread writer_;
 };

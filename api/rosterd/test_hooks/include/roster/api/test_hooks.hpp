@@ -8,6 +8,7 @@
 #include "roster/api/log.hpp"
 #include "roster/api/router.hpp"
 #include "roster/api/service.hpp"
+#include "roster/eventstore/write_faults.hpp"
 
 namespace roster::api {
 
@@ -29,6 +30,12 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+
+// Storage faults of the store opened with `faults` (eventstore/write_faults.hpp):
+//   POST /test/fail-next-writes?n=N  the next N WAL writes of the store fail (default 1; 0 clears)
+//   POST /test/fail-reads?on=true|false  while on, every read of the log fails (so the writer
+//                                        cannot rebuild its write model after a failed commit)
+void add_fault_test_routes(router& routes, std::shared_ptr<eventstore::write_faults> faults);
 
 // POST /test/append?n=N submits N token-issuing commands through the writer at once and answers
 // once all are durable, with the head (the live stream's tests and benchmark drive it).
