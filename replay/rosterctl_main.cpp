@@ -20,6 +20,7 @@
 #include "roster/replay/backup.hpp"
 #include "roster/replay/cli.hpp"
 #include "roster/replay/verify.hpp"
+#include "roster/replay/witness.hpp"
 
 namespace po = boost::program_options;
 
@@ -176,6 +177,37 @@ std::vector<command> make_commands() {
                  return roster::replay::backup_answer{r.response->status, std::move(r.response->body)};
              };
              return roster::replay::run_backup(req, post, std::cout, std::cerr);
+         }},
+        {"witness", "check a server's latest signed checkpoint extends the last one kept",
+         "Fetches the checkpoint, verifies its signature with the pinned key (--public-key, or the one\n"
+         "in FILE, or on the first run the server's), verifies a consistency proof from the checkpoint\n"
+         "kept in FILE, and only then replaces FILE. Exit 0 ok, 1 bad signature / smaller tree / fork,\n"
+         "2 bad arguments or state, 3 server unreachable.\n",
+         [](po::options_description& d) {
+             d.add_options()("url", po::value<std::string>()->required(), "http(s)://HOST:PORT of the rosterd")(
+                 "token-file", po::value<std::string>()->required(), "auditor or operator token")(
+                 "state", po::value<std::string>()->required(), "FILE keeping the pinned key and last checkpoint")(
+                 "public-key", po::value<std::string>(), "verifier key to pin (GET /v1/audit/public-key)")(
+                 "ca-file", po::value<std::string>(), "PEM certificates to trust for https:// instead of the system's")(
+                 "timeout-ms", po::value<positive_arg>(), "limit on each step of a request; default 60000");
+         },
+         [](const po::variables_map& vm) {
+             roster::replay::witness_request req;
+             req.token_file = text(vm, "token-file");
+             req.state_file = text(vm, "state");
+             if (vm.count("public-key")) req.public_key = text(vm, "public-key");
+             roster::api::http_client_options client;
+             if (vm.count("ca-file")) client.ca_file = text(vm, "ca-file");
+             if (vm.count("timeout-ms")) client.timeout = std::chrono::milliseconds(vm["timeout-ms"].as<positive_arg>().value);
+             client.max_response_bytes = 4 * 1024 * 1024;
+             const auto url = text(vm, "url");
+             auto get = [client, url](const std::string& target,
+                                      const std::string& bearer) -> std::variant<roster::replay::witness_answer, std::string> {
+                 auto r = roster::api::http_request("GET", url, target, {{"Authorization", "Bearer " + bearer}}, "", client);
+                 if (!r.response) return r.error;
+                 return roster::replay::witness_answer{r.response->status, std::move(r.response->body)};
+             };
+             return roster::replay::run_witness(req, get, std::cout, std::cerr);
          }},
         {"restore", "copy a backup in and verify it",
          "Refuses a non-empty DIR/eventstore unless --force; never while a server holds it.\n",

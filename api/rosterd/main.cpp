@@ -15,6 +15,7 @@
 #include <fstream>
 #include <future>
 
+#include "roster/api/checkpointer.hpp"
 #include "roster/api/http_commands.hpp"
 #include "roster/api/admin_routes.hpp"
 #include "roster/api/command_processor.hpp"
@@ -29,6 +30,7 @@
 #include "roster/api/refusal_guard.hpp"
 #include "roster/api/router.hpp"
 #include "roster/api/server.hpp"
+#include "roster/api/proof_routes.hpp"
 #include "roster/api/resource_routes.hpp"
 #include "roster/api/system_routes.hpp"
 #ifdef ROSTER_TEST_HOOKS
@@ -107,6 +109,9 @@ int main(int argc, char** argv) {
     unsigned refusal_window_ms = static_cast<unsigned>(refusal_options.window.count());
     unsigned as_of_threads = 2;
     std::size_t as_of_queue = 4;
+    std::string signing_key_path;
+    roster::api::checkpointer_options checkpoint_options;
+    unsigned checkpoint_interval_ms = static_cast<unsigned>(checkpoint_options.interval.count());
 
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
     command_line_only.add_options()
@@ -176,7 +181,18 @@ int main(int argc, char** argv) {
         ("as-of-threads", po::value(&as_of_threads)->default_value(as_of_threads),
          "Threads for cold as_of folds, shared fairly between principals.")
         ("as-of-queue-per-principal", po::value(&as_of_queue)->default_value(as_of_queue),
-         "as_of reads one principal may have waiting for a fold; more are answered 429.");
+         "as_of reads one principal may have waiting for a fold; more are answered 429.")
+        ("signing-key", po::value(&signing_key_path)->default_value(""),
+         "Ed25519 key (PKCS#8 PEM, mode 0600) that signs the log's checkpoints; created on first start when "
+         "missing, never replaced. Empty = <data-dir>/checkpoint.key. Keep it apart from the data (and back it "
+         "up) so that whoever can write the store cannot also sign a rewritten history.")
+        ("log-origin", po::value(&checkpoint_options.origin)->default_value(checkpoint_options.origin),
+         "Origin line of the signed checkpoints and name of the signing key: a name unique to this log "
+         "(e.g. its host name and path).")
+        ("checkpoint-every", po::value(&checkpoint_options.every)->default_value(checkpoint_options.every),
+         "Sign a checkpoint of the log's Merkle tree every this many events.")
+        ("checkpoint-interval-ms", po::value(&checkpoint_interval_ms)->default_value(checkpoint_interval_ms),
+         "Also sign one after this many milliseconds when the tree grew (and always at shutdown).");
     po::options_description hidden;
 #ifdef ROSTER_TEST_HOOKS
     // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
@@ -256,6 +272,24 @@ int main(int argc, char** argv) {
         std::cerr << "rosterd: cannot open the event store: " << store.error().message << "\n";
         return 1;
     }
+    const std::filesystem::path key_path =
+        signing_key_path.empty() ? std::filesystem::path(data_dir) / "checkpoint.key" : std::filesystem::path(signing_key_path);
+    auto signing = roster::api::load_or_create_signing_key(key_path, checkpoint_options.origin);
+    if (!signing) {
+        std::cerr << "rosterd: checkpoint signing key " << key_path << ": " << signing.error().message << "\n";
+        return 1;
+    }
+    std::cout << "signing key: " << key_path.string() << (signing->created ? " (created)" : "") << std::endl;
+    checkpoint_options.interval = std::chrono::milliseconds(std::max(1u, checkpoint_interval_ms));
+    // Trails the head on its own thread; declared after the store so it stops before the store closes.
+    roster::api::checkpointer checkpoints(**store, std::move(signing->key), checkpoint_options,
+                                          [&log](std::string_view message) {
+                                              log.warn("checkpointer", {{"error", message}});
+                                          });
+    if (auto r = checkpoints.start(); !r) {
+        std::cerr << "rosterd: cannot resume the merkle tree: " << r.error().message << "\n";
+        return 1;
+    }
     roster::projections::read_model reads;
     if (auto r = reads.catch_up(**store); !r) {
         std::cerr << "rosterd: cannot fold the projections: " << r.error().message << "\n";
@@ -304,6 +338,7 @@ int main(int argc, char** argv) {
     roster::api::add_system_routes(routes, ready);
     roster::api::add_resource_routes(routes, svc);
     roster::api::add_admin_routes(routes, svc, backup_dir);
+    roster::api::add_proof_routes(routes, svc, checkpoints);
 
     // Follows the store from its head now; the writer only ever wakes it.
     roster::api::live_hub hub(**store, log, live_options);
@@ -365,6 +400,8 @@ int main(int argc, char** argv) {
     // Every accepted command is answered before the writer stops; the store closes (and
     // flushes) when `store` goes out of scope after it.
     writer.stop();
+    // After the writer: the last checkpoint covers every event written.
+    checkpoints.stop();
     log.info("stopped");
     return 0;
 }

@@ -97,6 +97,19 @@ result<void> store::read_from(log_position from_position, std::size_t limit, con
     return {};
 }
 
+result<void> store::read_raw_from(std::uint64_t from_position, std::size_t limit,
+                                  const std::function<bool(std::uint64_t, std::string_view)>& fn) const {
+    if (limit == 0) return {};
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->log));
+    std::size_t n = 0;
+    for (it->Seek(be64(std::max<std::uint64_t>(from_position, 1))); it->Valid() && n < limit; it->Next(), ++n) {
+        if (it->key().size() != 8) return make_error(errc::corrupt, "log key is not 8 bytes");
+        if (!fn(get_be64(it->key().data()), std::string_view(it->value().data(), it->value().size()))) return {};
+    }
+    if (!it->status().ok()) return storage_error(it->status());
+    return {};
+}
+
 result<void> store::read_stream(std::string_view stream, domain::stream_version from_version, std::size_t limit,
                                 const event_callback& cb) const {
     if (limit == 0) return {};

@@ -67,6 +67,11 @@ const std::vector<endpoint> endpoints = {
     // Another principal's token is not found rather than forbidden: token ids are not probeable.
     {"DELETE", "/v1/tokens/{tok}", "", not_found, not_found, not_found},
     {"GET", "/v1/events", "", forbidden, forbidden, forbidden},
+    // Auditor and operator only, as /v1/audit/verify.
+    {"GET", "/v1/audit/checkpoint", "", forbidden, forbidden, forbidden},
+    {"GET", "/v1/audit/proof/inclusion?position=1", "", forbidden, forbidden, forbidden},
+    {"GET", "/v1/audit/proof/consistency?from=1", "", forbidden, forbidden, forbidden},
+    {"GET", "/v1/audit/public-key", "", forbidden, forbidden, forbidden},
 };
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {

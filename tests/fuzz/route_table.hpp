@@ -58,6 +58,7 @@ inline constexpr route_entry rosterd_routes[] = {
     {"POST", "/test/append"},
     {"POST", "/test/echo"},
     {"POST", "/test/fail-next-writes"},
+    {"POST", "/test/fail-reads"},
 };
 
 }  // namespace roster::fuzz

@@ -3,7 +3,7 @@
 
 #include <boost/json.hpp>
 
-#include "roster/api/json_input.hpp"
+#include "roster/api/wire_requests.hpp"
 #include "roster/replay/backup.hpp"
 #include "roster/replay/backup_path.hpp"
 
@@ -54,9 +54,9 @@ void add_admin_routes(router& routes, service& svc, std::filesystem::path backup
                        return void(reply(make_problem(403, "operator_only", "Forbidden", "You do not have access to this feature.")
                                              .to_response()));
                    }
-                   json_reader in(cmd->body);
-                   auto to = in.required_string("to");
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
+                   auto request = wire::parse_backup_request(cmd->body);
+                   if (!request) return void(reply(request.error().to_response()));
+                   const auto& to = request->to;
                    if (backup_root.empty())
                        return void(reply(conflict("backups_disabled",
                                                   "This server has no --backup-dir; backups over HTTP are disabled.")

@@ -11,36 +11,14 @@
 #include "roster/replay/event_json.hpp"
 #include "routes_common.hpp"
 #include "roster/api/service.hpp"
-#include "wire.hpp"
+#include "roster/api/wire.hpp"
+#include "roster/api/wire_requests.hpp"
 
 namespace roster::api {
 namespace json = boost::json;
 using namespace roster::domain;
 
 namespace {
-
-std::optional<principal> read_principal(json_reader& in, std::string_view key) {
-    const auto* obj = in.required_object(key);
-    if (!obj) return std::nullopt;
-    json_reader p(*obj, in.field_name(key) + ".");
-    auto op = p.optional_bool("operator");
-    auto aud = p.optional_bool("auditor");
-    auto svc = p.optional_string("service");
-    auto user = p.optional_string("user_id");
-    if (auto bad = p.finish()) {
-        in.fail(key, bad->detail);
-        return std::nullopt;
-    }
-    const int given = (op.value_or(false) ? 1 : 0) + (aud.value_or(false) ? 1 : 0) + (svc ? 1 : 0) + (user ? 1 : 0);
-    if (given != 1) {
-        in.fail(key, "principal must be exactly one of {\"operator\":true}, {\"auditor\":true}, {\"service\":\"name\"}, {\"user_id\":\"...\"}.");
-        return std::nullopt;
-    }
-    if (op.value_or(false)) return operator_principal{};
-    if (aud.value_or(false)) return auditor_principal{};
-    if (svc) return service_principal{*svc};
-    return user_principal{user_id{*user}};
-}
 
 std::optional<std::uint64_t> query_u64(const request_context& ctx, std::string_view name, const responder& reply) {
     auto v = ctx.query.get(name);
@@ -62,15 +40,10 @@ void add_account_routes(router& routes, service& svc) {
                route_doc::of("Open an account").in_tag("accounts").json_body().responds({201}).describe("Operator only."),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   json_reader in(*body);
-                   auto id = in.optional_string("id");
-                   auto name = in.required_string("name");
-                   auto kind_text = in.required_string("kind");
-                   auto kind = parse_account_kind(kind_text);
-                   if (in.ok() && !kind) in.fail("kind", "kind must be 'customer' or 'partner'.");
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
-                   account_id account{id ? *id : "acc-" + random_hex(8)};
-                   submit_command(svc, ctx, reply, *who, open_account{account, name, *kind},
+                   auto cmd = wire::parse_open_account(*body, account_id{"acc-" + random_hex(8)});
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   const account_id account = cmd->id;
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
                                   [account](const decided_view& v) {
                                       return json_with_etag(201, wire::account(*v.state.account(account), v.version_of(account)),
                                                            v.version_of(account));
@@ -97,11 +70,10 @@ void add_account_routes(router& routes, service& svc) {
                    path_param("a", "Customer account id")),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   json_reader in(*body);
-                   auto partner = in.required_string("partner_id");
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
                    account_id a{std::string(ctx.param("a"))};
-                   submit_command(svc, ctx, reply, *who, link_partner{a, account_id{partner}},
+                   auto cmd = wire::parse_link_partner(*body, a);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
                                   [a](const decided_view& v) {
                                       const auto version = v.version_of(a);
                                       return json_with_etag(200, wire::account(*v.state.account(a), version), version);
@@ -114,19 +86,19 @@ void add_account_routes(router& routes, service& svc) {
                    "Operator: for any principal; a user: for themself. The token is shown once."),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   json_reader in(*body);
-                   auto subject = read_principal(in, "principal");
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
                    token_id id{"tok_" + random_hex(12)};
                    auto secret = std::make_shared<std::string>("rst_" + random_hex(32));
+                   auto cmd = wire::parse_issue_token(*body, id, sha256_hex(*secret));
+                   if (!cmd) return void(reply(cmd.error().to_response()));
                    command_options options;
                    options.reveal_once = [secret](response& r) {
                        // The stored outcome has no secret; the first answer gets it spliced in.
                        auto pos = r.body.rfind('}');
                        if (pos != std::string::npos) r.body.insert(pos, ",\"token\":\"" + *secret + "\"");
                    };
-                   submit_command(svc, ctx, reply, *who, issue_token{id, *subject, sha256_hex(*secret)},
-                                  [id, subject = *subject](const decided_view&) {
+                   auto subject = cmd->subject;
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
+                                  [id, subject = std::move(subject)](const decided_view&) {
                                       return json_response(201, json::object{{"token_id", id.value},
                                                                              {"principal", replay::principal_json(subject)}});
                                   },
@@ -139,7 +111,9 @@ void add_account_routes(router& routes, service& svc) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    token_id id{std::string(ctx.param("id"))};
-                   submit_command(svc, ctx, reply, *who, revoke_token{id}, [id](const decided_view&) {
+                   auto cmd = wire::parse_revoke_token(id);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   submit_command(svc, ctx, reply, *who, *cmd, [id](const decided_view&) {
                        return json_response(200, json::object{{"token_id", id.value}, {"revoked", true}});
                    });
                });

@@ -5,7 +5,8 @@
 #include "roster/api/json_input.hpp"
 #include "roster/api/resource_routes.hpp"
 #include "routes_common.hpp"
-#include "wire.hpp"
+#include "roster/api/wire.hpp"
+#include "roster/api/wire_requests.hpp"
 
 namespace roster::api {
 namespace json = boost::json;
@@ -47,17 +48,10 @@ void add_contact_routes(router& routes, service& svc) {
                    .describe("Body {role: user_id or null, ...}. support:admin of {a}. If-Match: account version."),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   std::vector<contact_assignment> assignments;
-                   for (const auto& [key, value] : *body) {
-                       auto r = parse_contact_role(key);
-                       if (!r)
-                           return void(reply(bad_request("unknown_contact_role", "Unknown contact role '" + std::string(key) + "'.").to_response()));
-                       if (!value.is_null() && !value.is_string())
-                           return void(reply(bad_request("invalid_field_type", "'" + std::string(key) + "' must be a user id or null.").to_response()));
-                       assignments.push_back({*r, value.is_null() ? user_id{} : user_id{std::string(value.as_string())}});
-                   }
                    account_id a{std::string(ctx.param("a"))};
-                   submit_command(svc, ctx, reply, *who, save_contacts{a, std::move(assignments)},
+                   auto cmd = wire::parse_save_contacts(*body, a);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
                                   [a](const decided_view& v) { return contacts_response(v.state, a, v.version_of(a)); },
                                   if_match_on(a));
                });
@@ -68,13 +62,10 @@ void add_contact_routes(router& routes, service& svc) {
                    .describe("By the current holder, without admin rights. Body {to_user_id}."),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   json_reader in(*body);
-                   auto to = in.required_string("to_user_id");
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
-                   auto r = parse_contact_role(ctx.param("role"));
-                   if (!r) return void(reply(not_found_response("contact_role_not_found", "Unknown contact role.")));
                    account_id a{std::string(ctx.param("a"))};
-                   submit_command(svc, ctx, reply, *who, hand_over_contact{a, *r, user_id{to}},
+                   auto cmd = wire::parse_hand_over_contact(*body, a, ctx.param("role"));
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
                                   [a](const decided_view& v) { return contacts_response(v.state, a, v.version_of(a)); },
                                   if_match_on(a));
                });
@@ -97,39 +88,10 @@ void add_contact_routes(router& routes, service& svc) {
                    .describe("Body {subscriptions:[{user_id, topics:[outage|maintenance|security|release]}]}."),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   json_reader in(*body);
-                   const auto* subs = in.required_array("subscriptions");
-                   std::vector<watch_subscription> list;
-                   if (subs) {
-                       for (std::size_t i = 0; i < subs->size() && in.ok(); ++i) {
-                           const auto& item = (*subs)[i];
-                           const auto field = "subscriptions[" + std::to_string(i) + "]";
-                           if (!item.is_object()) {
-                               in.fail("subscriptions", field + " must be an object.");
-                               break;
-                           }
-                           json_reader sub(item.as_object(), in.field_name(field) + ".");
-                           auto uid = sub.required_string("user_id");
-                           auto topics = sub.required_string_array("topics");
-                           watch_subscription ws{user_id{uid}, {}};
-                           for (const auto& t : topics) {
-                               auto parsed = parse_topic(t);
-                               if (!parsed) {
-                                   sub.fail("topics", "Unknown topic '" + t + "' (outage, maintenance, security, release).");
-                                   break;
-                               }
-                               ws.topics.push_back(*parsed);
-                           }
-                           if (auto bad = sub.finish()) {
-                               in.fail("subscriptions", bad->detail);
-                               break;
-                           }
-                           list.push_back(std::move(ws));
-                       }
-                   }
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
                    account_id a{std::string(ctx.param("a"))};
-                   submit_command(svc, ctx, reply, *who, set_watchlist{a, std::move(list)},
+                   auto cmd = wire::parse_set_watchlist(*body, a);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
                                   [a](const decided_view& v) { return watchlist_response(v.state, a, v.version_of(a)); },
                                   if_match_on(a));
                });

@@ -10,7 +10,8 @@
 #include "roster/replay/event_json.hpp"
 #include "roster/replay/rfc3339.hpp"
 #include "routes_common.hpp"
-#include "wire.hpp"
+#include "roster/api/wire.hpp"
+#include "roster/api/wire_requests.hpp"
 
 namespace roster::api {
 namespace json = boost::json;
@@ -67,23 +68,16 @@ void add_user_routes(router& routes, service& svc) {
                              "invitation unless invite is false. Admin of {a}."),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   json_reader in(*body);
-                   auto email_text = in.required_string("email");
-                   auto name = in.required_string("name");
-                   auto roles = wire::read_roles(in, "roles", false);
-                   auto invite = in.optional_bool("invite").value_or(true);
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{"usr_" + random_hex(12)};
-                   create_user cmd{a, u, email_text, name, roles, std::nullopt};
+                   auto inv = make_invitation();
+                   auto cmd = wire::parse_create_user(*body, a, u, inv.request);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
                    command_options options;
-                   if (invite) {
-                       auto inv = make_invitation();
-                       cmd.invitation = inv.request;
-                       options.reveal_once = reveal_invitation_secret(inv.secret);
-                   }
-                   submit_command(svc, ctx, reply, *who, std::move(cmd),
-                                  [a, u, inv_id = cmd.invitation ? cmd.invitation->id : invitation_id{}](const decided_view& v) {
+                   if (cmd->invitation) options.reveal_once = reveal_invitation_secret(inv.secret);
+                   const auto inv_id = cmd->invitation ? cmd->invitation->id : invitation_id{};
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
+                                  [a, u, inv_id](const decided_view& v) {
                                       const auto* user = v.state.user(u);
                                       if (!user) return not_found_response("user_not_found", "No such user.");
                                       json::object out{{"user", wire::user(v.state, *user, a)}};
@@ -98,18 +92,10 @@ void add_user_routes(router& routes, service& svc) {
                    .responds({201}).param(path_param("a", "Customer account id")),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   json_reader in(*body);
-                   auto uid = in.optional_string("user_id");
-                   auto mail = in.optional_string("email");
-                   auto roles = wire::read_roles(in, "roles", false);
-                   if (in.ok() && (uid.has_value() == mail.has_value()))
-                       in.fail("user_id", "Give exactly one of user_id or email.");
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
                    account_id a{std::string(ctx.param("a"))};
-                   add_member cmd{a, {}, roles};
-                   if (uid) cmd.who = user_id{*uid};
-                   else cmd.who = *mail;
-                   submit_command(svc, ctx, reply, *who, std::move(cmd), [a](const decided_view& v) {
+                   auto cmd = wire::parse_add_member(*body, a);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd), [a](const decided_view& v) {
                        for (const auto& e : v.events)
                            if (auto* added = std::get_if<member_added>(&e)) return user_response(v, a, added->user, 201);
                        return json_with_etag(200, json::object{}, v.version_of(a));
@@ -239,13 +225,11 @@ void add_user_routes(router& routes, service& svc) {
                    .describe("Needs admin in every portal touched. If-Match: account version."),
                [&svc](request_context& ctx, responder reply) {
                    auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   json_reader in(*body);
-                   auto grant = wire::read_roles(in, "grant", false);
-                   auto revoke = wire::read_roles(in, "revoke", false);
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   submit_command(svc, ctx, reply, *who, change_roles{a, u, grant, revoke},
+                   auto cmd = wire::parse_change_roles(*body, a, u);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
                                   [a, u](const decided_view& v) { return user_response(v, a, u, 200); },
                                   if_match_on(a));
                });
@@ -258,7 +242,9 @@ void add_user_routes(router& routes, service& svc) {
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   submit_command(svc, ctx, reply, *who, remove_all_roles{a, u},
+                   auto cmd = wire::parse_remove_all_roles(a, u);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   submit_command(svc, ctx, reply, *who, *cmd,
                                   [a, u](const decided_view& v) { return user_response(v, a, u, 200); },
                                   if_match_on(a));
                });
@@ -270,11 +256,20 @@ void add_user_routes(router& routes, service& svc) {
                                  "If-Match: the profile_version of the profile view."),
                    [&svc, lock](request_context& ctx, responder reply) {
                        auto req = begin_json_command(svc, ctx, reply, true);                       if (!req) return;                       const auto* who = &req->who;                       const auto* body = &req->body;
-                       json_reader in(*body);
-                       auto reason = in.optional_string("reason");
-                       if (auto bad = in.finish()) return void(reply(bad->to_response()));
                        user_id u{std::string(ctx.param("u"))};
-                       command cmd = lock ? command{lock_user{u}} : command{unlock_user{u}};
+                       command cmd;
+                       std::string reason;
+                       if (lock) {
+                           auto parsed = wire::parse_lock_user(*body, u);
+                           if (!parsed) return void(reply(parsed.error().to_response()));
+                           cmd = parsed->command;
+                           reason = std::move(parsed->reason);
+                       } else {
+                           auto parsed = wire::parse_unlock_user(*body, u);
+                           if (!parsed) return void(reply(parsed.error().to_response()));
+                           cmd = parsed->command;
+                           reason = std::move(parsed->reason);
+                       }
                        submit_command(svc, ctx, reply, *who, std::move(cmd),
                                       [u](const decided_view& v) {
                                           const auto* user = v.state.user(u);
@@ -282,7 +277,7 @@ void add_user_routes(router& routes, service& svc) {
                                           return json_with_etag(200, json::object{{"user", wire::user(v.state, *user, user->employer)}},
                                                                v.version_of(u));
                                       },
-                                      if_match_on(u, reason.value_or("")));
+                                      if_match_on(u, std::move(reason)));
                    });
     }
 
@@ -337,7 +332,9 @@ void add_user_routes(router& routes, service& svc) {
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   submit_command(svc, ctx, reply, *who, remove_member{a, u},
+                   auto cmd = wire::parse_remove_member(a, u);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   submit_command(svc, ctx, reply, *who, *cmd,
                                   [a, u](const decided_view& v) {
                                       json::array accounts;
                                       bool retired = false;
@@ -364,9 +361,11 @@ void add_user_routes(router& routes, service& svc) {
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
                    auto inv = make_invitation();
+                   auto cmd = wire::parse_invite_user(a, u, inv.request);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
                    command_options options;
                    options.reveal_once = reveal_invitation_secret(inv.secret);
-                   submit_command(svc, ctx, reply, *who, invite_user{a, u, inv.request},
+                   submit_command(svc, ctx, reply, *who, *cmd,
                                   [id = inv.request.id](const decided_view& v) {
                                       return json_response(201, json::object{{"invitation", invitation_json(v.state, id)}});
                                   },
@@ -379,15 +378,14 @@ void add_user_routes(router& routes, service& svc) {
                [&svc](request_context& ctx, responder reply) {
                    auto body = parse_json_object_body(ctx);
                    if (!body) return void(reply(body.error().to_response()));
-                   json_reader in(*body);
-                   auto secret = in.required_string("secret");
-                   if (auto bad = in.finish()) return void(reply(bad->to_response()));
+                   auto cmd = wire::parse_accept_invitation(*body, &sha256_hex);
+                   if (!cmd) return void(reply(cmd.error().to_response()));
                    // The secret is the credential: `decide` ignores the actor for this command, and
                    // the envelope records the caller as anonymous (with its address).
                    caller anonymous{operator_principal{}, ""};
                    command_options options;
                    options.actor_label = "anonymous";
-                   submit_command(svc, ctx, reply, anonymous, accept_invitation{sha256_hex(secret)},
+                   submit_command(svc, ctx, reply, anonymous, std::move(*cmd),
                                   [](const decided_view& v) {
                                       for (const auto& e : v.events)
                                           if (auto* a = std::get_if<invitation_accepted>(&e))

@@ -196,6 +196,11 @@ public:
     // Events of `stream` with version >= from_version in version order, at most `limit`.
     result<void> read_stream(std::string_view stream, domain::stream_version from_version, std::size_t limit,
                              const event_callback& cb) const;
+    // The stored envelope bytes (hash fields included) of positions >= from_position in log order,
+    // at most `limit`, without decoding them: the leaf data of the log's Merkle tree. The view is
+    // valid only during the call. Return false to stop. corrupt when a key is not a position.
+    result<void> read_raw_from(std::uint64_t from_position, std::size_t limit,
+                               const std::function<bool(std::uint64_t, std::string_view)>& fn) const;
     // One event, or nullopt when the position is not in the log.
     result<std::optional<recorded_event>> read_at(log_position position) const;
 

@@ -1,4 +1,4 @@
-#include "wire.hpp"
+#include "roster/api/wire.hpp"
 
 #include "roster/replay/event_json.hpp"
 
@@ -88,35 +88,6 @@ json::object watchlist(const account_record& a, domain::account_version version)
         subs.emplace_back(json::object{{"user_id", u.value}, {"topics", std::move(ts)}});
     }
     return json::object{{"subscriptions", std::move(subs)}, {"version", version.value}};
-}
-
-role_set read_roles(json_reader& in, std::string_view key, bool required) {
-    const auto* obj = required ? in.required_object(key) : in.optional_object(key);
-    role_set out;
-    if (!obj) return out;
-    for (const auto& [portal_name, names] : *obj) {
-        const auto field = in.field_name(key) + "." + std::string(portal_name);
-        auto p = parse_portal(portal_name);
-        if (!p) {
-            in.fail(key, "Unknown portal '" + std::string(portal_name) + "' in " + field +
-                             " (portals: support, impact, learning).");
-            return {};
-        }
-        if (!names.is_array()) {
-            in.fail(key, field + " must be an array of role names.");
-            return {};
-        }
-        for (const auto& n : names.as_array()) {
-            auto r = n.is_string() ? parse_role(*p, std::string_view(n.as_string())) : std::nullopt;
-            if (!r) {
-                in.fail(key, "Unknown role in " + field + " (the catalog: support:admin|contributor|viewer, "
-                                                          "impact:admin|member, learning:admin|learner).");
-                return {};
-            }
-            out.insert(*r);
-        }
-    }
-    return out;
 }
 
 }  // namespace roster::api::wire

@@ -1,4 +1,5 @@
-// Explicit wire types: how domain state looks in JSON (SPEC §5 objects). Internal to roster_api.
+// Explicit wire types, response side: how domain state looks in JSON (SPEC §5 objects). The
+// request side (bodies and path ids into commands) is roster/api/wire_requests.hpp.
 #pragma once
 
 #include <boost/json/array.hpp>
@@ -27,10 +28,6 @@ boost::json::array portals(const std::vector<domain::portal>& ps);
 // One membership a removal takes away: {account, type, roles, cascade} (preview and DELETE answer).
 boost::json::object removed_membership(const domain::account_id& account, domain::membership_type type,
                                        domain::role_set roles, bool cascade);
-
-// {"support":["admin"], ...} → role_set. Unknown portals or roles are 400 `unknown_role`
-// naming the field; the reader records the failure and the returned set is empty.
-domain::role_set read_roles(json_reader& in, std::string_view key, bool required);
 
 // A domain enum parsed from a query parameter; 400 `invalid_query` naming the parameter.
 template <class T>

@@ -1,0 +1,125 @@
+// The Merkle tree over the event log and its signed checkpoints (issue 13, item 6), kept off the
+// command path: a checkpointer trails the store head on its own thread, appends the leaf hash of
+// every event (leaf i = the stored envelope bytes of position i + 1), persists the tree in the
+// store's meta key/values and signs a C2SP checkpoint every `every` events or `interval` (when the
+// tree grew) and at stop.
+//
+// Persisted layout (store meta keys), chosen so a write costs a few synced puts per 256 events
+// rather than two per event:
+//   merkle/block/<b>        the 256 leaf hashes of leaves [256 b, 256 b + 256), once complete;
+//                           subtrees below level 8 are folded from them on demand (≤ 255 hashes)
+//   merkle/node/<l>/<i>     each complete subtree of level l ≥ 8 (one per 256 leaves on average)
+//   merkle/size             the tree size all of the above covers (a multiple of 256)
+//   checkpoint/latest       the latest signed checkpoint note
+// Leaves past merkle/size are rehashed from the log (resume after kill -9, and proofs that end
+// in an incomplete block read at most 255 envelopes).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "roster/eventstore/checkpoint.hpp"
+#include "roster/eventstore/merkle.hpp"
+#include "roster/eventstore/store.hpp"
+
+namespace roster::api {
+
+inline constexpr unsigned merkle_block_bits = 8;  // 256 leaves per persisted block
+
+// The subtrees of the log's tree read from what a checkpointer persisted, and from the log for
+// leaves it has not persisted yet. Thread-safe as the store; one instance per proof (it caches the
+// last block it read).
+class stored_subtrees final : public eventstore::subtree_source {
+public:
+    explicit stored_subtrees(const eventstore::store& store) : store_(store) {}
+    eventstore::result<eventstore::hash256> subtree(unsigned level, std::uint64_t index) override;
+
+    // The leaf hashes of block b: persisted, or rehashed from the log (fewer than 256 at the head).
+    eventstore::result<std::vector<eventstore::hash256>> block(std::uint64_t b);
+
+private:
+    const eventstore::store& store_;
+    std::optional<std::uint64_t> cached_block_;
+    std::vector<eventstore::hash256> cached_;
+};
+
+struct checkpointer_options {
+    std::string origin = "roster.local/log";
+    std::uint64_t every = 1000;                // sign after this many new events
+    std::chrono::milliseconds interval{10'000};  // or after this long, when the tree grew
+};
+
+// The latest signed checkpoint: the note as served and its parsed body.
+struct signed_checkpoint {
+    std::string note;
+    eventstore::checkpoint body;
+};
+
+class checkpointer {
+public:
+    // `key` signs; its name must be options.origin (the C2SP convention the witness relies on).
+    checkpointer(eventstore::store& store, eventstore::signing_key key, checkpointer_options options,
+                 std::function<void(std::string_view)> on_error = {});
+    ~checkpointer();
+    checkpointer(const checkpointer&) = delete;
+    checkpointer& operator=(const checkpointer&) = delete;
+
+    // Resumes the tree from what is persisted (from 0 when nothing is, or it does not hold up)
+    // and starts the thread, which first catches up with the head.
+    eventstore::result<void> start();
+    // Catches up with the head, signs a last checkpoint when the tree grew, joins. Idempotent.
+    void stop();
+
+    std::optional<signed_checkpoint> latest() const;
+    const eventstore::signing_key& key() const noexcept { return key_; }
+    // Leaves appended so far (may be ahead of the latest checkpoint).
+    std::uint64_t tree_size() const noexcept { return size_.load(); }
+
+private:
+    void run();
+    // Appends leaves up to the head (at most `max_leaves`); false on a read/persist failure.
+    bool catch_up(std::size_t max_leaves);
+    bool persist_block();
+    void sign_now();
+    void report(std::string_view message);
+
+    eventstore::store& store_;
+    eventstore::signing_key key_;
+    checkpointer_options options_;
+    std::function<void(std::string_view)> on_error_;
+
+    // Owned by the thread (start() before it runs).
+    eventstore::merkle_appender tree_;
+    std::vector<eventstore::hash256> block_;  // leaf hashes of the incomplete block
+    std::vector<eventstore::subtree_node> upper_;  // completed level >= 8 subtrees not yet persisted
+    std::uint64_t signed_size_ = 0;
+    std::chrono::steady_clock::time_point signed_at_{};
+
+    std::atomic<std::uint64_t> size_{0};
+    mutable std::mutex mutex_;
+    std::condition_variable wake_;
+    std::uint64_t committed_ = 0;
+    bool stop_ = false;
+    std::optional<signed_checkpoint> latest_;
+    eventstore::subscription subscription_;
+    std::thread thread_;
+};
+
+// Loads the signing key at `path`, or creates it (mode 0600, never replacing a file) when there
+// is none. `created` tells which.
+struct loaded_key {
+    eventstore::signing_key key;
+    bool created = false;
+};
+eventstore::result<loaded_key> load_or_create_signing_key(const std::filesystem::path& path, const std::string& name);
+
+}  // namespace roster::api

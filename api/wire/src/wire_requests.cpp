@@ -1,0 +1,232 @@
+#include "roster/api/wire_requests.hpp"
+
+#include "roster/api/json_input.hpp"
+
+namespace roster::api::wire {
+namespace json = boost::json;
+using namespace roster::domain;
+
+namespace {
+
+// The one way every body parser ends: the reader's first failure or an unknown field, else the command.
+template <class T>
+parsed<T> finish(json_reader& in, T&& value) {
+    if (auto bad = in.finish()) return std::move(*bad);
+    return std::forward<T>(value);
+}
+
+std::optional<principal> read_principal(json_reader& in, std::string_view key) {
+    const auto* obj = in.required_object(key);
+    if (!obj) return std::nullopt;
+    json_reader p(*obj, in.field_name(key) + ".");
+    auto op = p.optional_bool("operator");
+    auto aud = p.optional_bool("auditor");
+    auto svc = p.optional_string("service");
+    auto user = p.optional_string("user_id");
+    if (auto bad = p.finish()) {
+        in.fail(key, bad->detail);
+        return std::nullopt;
+    }
+    const int given = (op.value_or(false) ? 1 : 0) + (aud.value_or(false) ? 1 : 0) + (svc ? 1 : 0) + (user ? 1 : 0);
+    if (given != 1) {
+        in.fail(key, "principal must be exactly one of {\"operator\":true}, {\"auditor\":true}, {\"service\":\"name\"}, {\"user_id\":\"...\"}.");
+        return std::nullopt;
+    }
+    if (op.value_or(false)) return operator_principal{};
+    if (aud.value_or(false)) return auditor_principal{};
+    if (svc) return service_principal{*svc};
+    return user_principal{user_id{*user}};
+}
+
+// {reason?}: lock and unlock read the same body.
+parsed<std::string> read_reason(const json::object& body) {
+    json_reader in(body);
+    auto reason = in.optional_string("reason");
+    return finish(in, reason.value_or(""));
+}
+
+}  // namespace
+
+role_set read_roles(json_reader& in, std::string_view key, bool required) {
+    const auto* obj = required ? in.required_object(key) : in.optional_object(key);
+    role_set out;
+    if (!obj) return out;
+    for (const auto& [portal_name, names] : *obj) {
+        const auto field = in.field_name(key) + "." + std::string(portal_name);
+        auto p = parse_portal(portal_name);
+        if (!p) {
+            in.fail(key, "Unknown portal '" + std::string(portal_name) + "' in " + field +
+                             " (portals: support, impact, learning).");
+            return {};
+        }
+        if (!names.is_array()) {
+            in.fail(key, field + " must be an array of role names.");
+            return {};
+        }
+        for (const auto& n : names.as_array()) {
+            auto r = n.is_string() ? parse_role(*p, std::string_view(n.as_string())) : std::nullopt;
+            if (!r) {
+                in.fail(key, "Unknown role in " + field + " (the catalog: support:admin|contributor|viewer, "
+                                                          "impact:admin|member, learning:admin|learner).");
+                return {};
+            }
+            out.insert(*r);
+        }
+    }
+    return out;
+}
+
+parsed<open_account> parse_open_account(const json::object& body, const account_id& generated) {
+    json_reader in(body);
+    auto id = in.optional_string("id");
+    auto name = in.required_string("name");
+    auto kind_text = in.required_string("kind");
+    auto kind = parse_account_kind(kind_text);
+    if (in.ok() && !kind) in.fail("kind", "kind must be 'customer' or 'partner'.");
+    if (auto bad = in.finish()) return std::move(*bad);
+    return open_account{id ? account_id{*id} : generated, std::move(name), *kind};
+}
+
+parsed<link_partner> parse_link_partner(const json::object& body, const account_id& customer) {
+    json_reader in(body);
+    auto partner = in.required_string("partner_id");
+    return finish(in, link_partner{customer, account_id{std::move(partner)}});
+}
+
+parsed<issue_token> parse_issue_token(const json::object& body, const token_id& id, std::string secret_sha256_hex) {
+    json_reader in(body);
+    auto subject = read_principal(in, "principal");
+    if (auto bad = in.finish()) return std::move(*bad);
+    return issue_token{id, std::move(*subject), std::move(secret_sha256_hex)};
+}
+
+parsed<revoke_token> parse_revoke_token(const token_id& id) { return revoke_token{id}; }
+
+parsed<create_user> parse_create_user(const json::object& body, const account_id& account, const user_id& new_user,
+                                      const invitation_request& invitation) {
+    json_reader in(body);
+    auto email_text = in.required_string("email");
+    auto name = in.required_string("name");
+    auto roles = read_roles(in, "roles", false);
+    auto invite = in.optional_bool("invite").value_or(true);
+    if (auto bad = in.finish()) return std::move(*bad);
+    create_user cmd{account, new_user, std::move(email_text), std::move(name), roles, std::nullopt};
+    if (invite) cmd.invitation = invitation;
+    return cmd;
+}
+
+parsed<add_member> parse_add_member(const json::object& body, const account_id& account) {
+    json_reader in(body);
+    auto uid = in.optional_string("user_id");
+    auto mail = in.optional_string("email");
+    auto roles = read_roles(in, "roles", false);
+    if (in.ok() && (uid.has_value() == mail.has_value())) in.fail("user_id", "Give exactly one of user_id or email.");
+    if (auto bad = in.finish()) return std::move(*bad);
+    add_member cmd{account, {}, roles};
+    if (uid) cmd.who = user_id{std::move(*uid)};
+    else cmd.who = std::move(*mail);
+    return cmd;
+}
+
+parsed<change_roles> parse_change_roles(const json::object& body, const account_id& account, const user_id& user) {
+    json_reader in(body);
+    auto grant = read_roles(in, "grant", false);
+    auto revoke = read_roles(in, "revoke", false);
+    return finish(in, change_roles{account, user, grant, revoke});
+}
+
+parsed<remove_all_roles> parse_remove_all_roles(const account_id& account, const user_id& user) {
+    return remove_all_roles{account, user};
+}
+
+parsed<with_reason<lock_user>> parse_lock_user(const json::object& body, const user_id& user) {
+    auto reason = read_reason(body);
+    if (!reason) return reason.error();
+    return with_reason<lock_user>{lock_user{user}, std::move(*reason)};
+}
+
+parsed<with_reason<unlock_user>> parse_unlock_user(const json::object& body, const user_id& user) {
+    auto reason = read_reason(body);
+    if (!reason) return reason.error();
+    return with_reason<unlock_user>{unlock_user{user}, std::move(*reason)};
+}
+
+parsed<remove_member> parse_remove_member(const account_id& account, const user_id& user) {
+    return remove_member{account, user};
+}
+
+parsed<invite_user> parse_invite_user(const account_id& account, const user_id& user, const invitation_request& invitation) {
+    return invite_user{account, user, invitation};
+}
+
+parsed<accept_invitation> parse_accept_invitation(const json::object& body, secret_hasher hash) {
+    json_reader in(body);
+    auto secret = in.required_string("secret");
+    if (auto bad = in.finish()) return std::move(*bad);
+    return accept_invitation{hash(secret)};
+}
+
+parsed<save_contacts> parse_save_contacts(const json::object& body, const account_id& account) {
+    // Every member is a role, so there is no json_reader: unknown keys are unknown roles.
+    std::vector<contact_assignment> assignments;
+    for (const auto& [key, value] : body) {
+        auto r = parse_contact_role(key);
+        if (!r) return bad_request("unknown_contact_role", "Unknown contact role '" + std::string(key) + "'.");
+        if (!value.is_null() && !value.is_string())
+            return bad_request("invalid_field_type", "'" + std::string(key) + "' must be a user id or null.");
+        assignments.push_back({*r, value.is_null() ? user_id{} : user_id{std::string(value.as_string())}});
+    }
+    return save_contacts{account, std::move(assignments)};
+}
+
+parsed<hand_over_contact> parse_hand_over_contact(const json::object& body, const account_id& account,
+                                                  std::string_view role) {
+    json_reader in(body);
+    auto to = in.required_string("to_user_id");
+    if (auto bad = in.finish()) return std::move(*bad);
+    auto r = parse_contact_role(role);
+    if (!r) return make_problem(404, "contact_role_not_found", "Not Found", "Unknown contact role.");
+    return hand_over_contact{account, *r, user_id{std::move(to)}};
+}
+
+parsed<set_watchlist> parse_set_watchlist(const json::object& body, const account_id& account) {
+    json_reader in(body);
+    const auto* subs = in.required_array("subscriptions");
+    std::vector<watch_subscription> list;
+    if (subs) {
+        for (std::size_t i = 0; i < subs->size() && in.ok(); ++i) {
+            const auto& item = (*subs)[i];
+            const auto field = "subscriptions[" + std::to_string(i) + "]";
+            if (!item.is_object()) {
+                in.fail("subscriptions", field + " must be an object.");
+                break;
+            }
+            json_reader sub(item.as_object(), in.field_name(field) + ".");
+            auto uid = sub.required_string("user_id");
+            auto topics = sub.required_string_array("topics");
+            watch_subscription ws{user_id{uid}, {}};
+            for (const auto& t : topics) {
+                auto parsed_topic = parse_topic(t);
+                if (!parsed_topic) {
+                    sub.fail("topics", "Unknown topic '" + t + "' (outage, maintenance, security, release).");
+                    break;
+                }
+                ws.topics.push_back(*parsed_topic);
+            }
+            if (auto bad = sub.finish()) {
+                in.fail("subscriptions", bad->detail);
+                break;
+            }
+            list.push_back(std::move(ws));
+        }
+    }
+    return finish(in, set_watchlist{account, std::move(list)});
+}
+
+parsed<backup_request> parse_backup_request(const json::object& body) {
+    json_reader in(body);
+    auto to = in.required_string("to");
+    return finish(in, backup_request{std::move(to)});
+}
+
+}  // namespace roster::api::wire
