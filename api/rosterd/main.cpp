@@ -305,7 +305,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (!register_operator_token(writer, token->path, log)) return 1;
-    log.info("store opened", {{"position", (*store)->head().position}});
+    log.info("store opened", {{"position", (*store)->head().position.value}});
 
     roster::api::service svc{**store, reads, writer, log, wall_clock};
     // Snapshots are written by their own thread from their own fold, never from `reads`.
@@ -328,8 +328,8 @@ int main(int argc, char** argv) {
     guard.start();
     roster::api::readiness ready;
     ready.add_check([&store, &reads, ready_max_lag]() -> std::optional<std::string> {
-        const auto projected = reads.position();
-        const auto head = (*store)->head().position;
+        const auto projected = reads.position().value;  // a lag is a count of events
+        const auto head = (*store)->head().position.value;
         if (head > projected && head - projected > ready_max_lag)
             return "The projections are " + std::to_string(head - projected) + " events behind the log.";
         return std::nullopt;

@@ -134,9 +134,9 @@ json::object event_data_json(const event& e) {
 json::object event_json(const eventstore::recorded_event& e) {
     auto text_or_null = [](const std::string& s) { return s.empty() ? json::value(nullptr) : json::value(s); };
     return json::object{
-        {"position", e.position},
+        {"position", e.position.value},
         {"stream", e.stream},
-        {"version", e.version},
+        {"version", e.version.value},
         {"type", e.type},
         {"recorded_at", format_rfc3339(e.recorded_at)},
         {"actor", json::object{{"principal", e.meta.actor.principal},

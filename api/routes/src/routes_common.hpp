@@ -33,7 +33,8 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
                  const read_authorizer& authorize, const read_answer& answer);
 
 // The streamed export answer (body produced by replay::export_reader through response::stream).
-response export_response(const eventstore::store& store, replay::export_format format, std::uint64_t from, std::uint64_t to);
+response export_response(const eventstore::store& store, replay::export_format format, eventstore::log_position from,
+                         eventstore::log_position to);
 
 // route_doc parameter of every projection GET.
 param_doc as_of_param();
