@@ -309,8 +309,9 @@ TEST_F(rosterd_test, print_routes_is_the_served_table) {
     http_client c(s.port());
     auto r = c.request("GET", "/v1/openapi.json");
     ASSERT_EQ(r.status, 200u);
+    const auto doc = r.json();
     std::set<std::string> served;
-    for (const auto& [path, ops] : r.json().at("paths").as_object())
+    for (const auto& [path, ops] : doc.at("paths").as_object())
         for (const auto& op : ops.as_object()) {
             std::string method(op.key());
             for (char& ch : method) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
