@@ -113,10 +113,14 @@ int main(int argc, char** argv) {
     roster::api::checkpointer_options checkpoint_options;
     unsigned checkpoint_interval_ms = static_cast<unsigned>(checkpoint_options.interval.count());
 
+    bool print_routes = false;
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
     command_line_only.add_options()
         ("help,h", "Show this help and exit.")
         ("version", "Print the version and exit.")
+        ("print-routes", po::bool_switch(&print_routes),
+         "Start as usual (data directory included), print the routes served (METHOD /template, one a line) "
+         "instead of listening, and stop. The fuzz build takes its route table from this.")
         ("config", po::value(&config_path),
          "Read options from this INI file (one 'name = value' per line, names as the flags below without "
          "'--', '#' comments; see ops/rosterd.conf.example). Flags given on the command line win over the file.");
@@ -301,7 +305,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     if (!register_operator_token(writer, token->path, log)) return 1;
-    log.info("store opened", {{"position", (*store)->head().position}});
+    log.info("store opened", {{"position", (*store)->head().position.value}});
 
     roster::api::service svc{**store, reads, writer, log, wall_clock};
     // Snapshots are written by their own thread from their own fold, never from `reads`.
@@ -324,8 +328,8 @@ int main(int argc, char** argv) {
     guard.start();
     roster::api::readiness ready;
     ready.add_check([&store, &reads, ready_max_lag]() -> std::optional<std::string> {
-        const auto projected = reads.position();
-        const auto head = (*store)->head().position;
+        const auto projected = reads.position().value;  // a lag is a count of events
+        const auto head = (*store)->head().position.value;
         if (head > projected && head - projected > ready_max_lag)
             return "The projections are " + std::to_string(head - projected) + " events behind the log.";
         return std::nullopt;
@@ -379,16 +383,21 @@ int main(int argc, char** argv) {
     }
 #endif
 
-    if (auto r = server.listen(); !r) {
-        std::cerr << "rosterd: " << r.error() << "\n";
-        return 1;
-    }
-    std::string shown_host = options.address.find(':') != std::string::npos ? "[" + options.address + "]" : options.address;
-    std::cout << "listening on " << shown_host << ":" << server.port() << std::endl;
-    ready.set(true);
-    log.info("started", {{"port", server.port()}, {"threads", options.threads}, {"test_routes", enable_test_routes}});
+    if (print_routes) {
+        for (const auto& r : routes.routes()) std::cout << r.method << ' ' << r.path_template << '\n';
+        std::cout << std::flush;
+    } else {
+        if (auto r = server.listen(); !r) {
+            std::cerr << "rosterd: " << r.error() << "\n";
+            return 1;
+        }
+        std::string shown_host = options.address.find(':') != std::string::npos ? "[" + options.address + "]" : options.address;
+        std::cout << "listening on " << shown_host << ":" << server.port() << std::endl;
+        ready.set(true);
+        log.info("started", {{"port", server.port()}, {"threads", options.threads}, {"test_routes", enable_test_routes}});
 
-    server.run();
+        server.run();
+    }
     ready.set(false);
     // The server drained every request, slow reads included; nothing is left in the pool.
     slow_reads.join();

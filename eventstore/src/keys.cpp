@@ -57,7 +57,7 @@ std::optional<stored_idempotency> decode_idempotency(std::string_view v) {
 
 std::string encode_head(const head_info& h) {
     std::string v(48, '\0');
-    put_be64(v.data(), h.position);
+    put_be64(v.data(), h.position.value);
     std::memcpy(v.data() + 8, h.hash.data(), 32);
     put_be64(v.data() + 40, static_cast<std::uint64_t>(micros(h.recorded_at)));
     return v;
@@ -65,7 +65,7 @@ std::string encode_head(const head_info& h) {
 std::optional<head_info> decode_head(std::string_view v) {
     if (v.size() != 48) return std::nullopt;
     head_info h;
-    h.position = get_be64(v.data());
+    h.position = log_position{get_be64(v.data())};
     std::memcpy(h.hash.data(), v.data() + 8, 32);
     h.recorded_at = from_micros(static_cast<std::int64_t>(get_be64(v.data() + 40)));
     return h;

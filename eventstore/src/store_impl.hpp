@@ -30,10 +30,10 @@ namespace roster::eventstore {
 
 struct subscription::registry {
     std::mutex mu;
-    std::map<std::uint64_t, std::function<void(std::uint64_t)>> callbacks;
+    std::map<std::uint64_t, std::function<void(log_position)>> callbacks;
     std::uint64_t next_id = 1;
 
-    void notify(std::uint64_t position) {
+    void notify(log_position position) {
         // Held while calling so that unsubscribe() returning means "never called again".
         std::lock_guard lk(mu);
         for (auto& [id, cb] : callbacks) cb(position);
@@ -176,7 +176,7 @@ struct store::impl {
     void writer_loop();
     std::vector<result<append_result>> submit(std::vector<append_batch> batches);
     result<void> decode_at(const rocksdb::Slice& key, const rocksdb::Slice& value, word_view& words, recorded_event& out) const;
-    result<timestamp> recorded_at_of(std::uint64_t position) const;
+    result<timestamp> recorded_at_of(log_position position) const;
     // The injected read fault of options.faults (write_faults::fail_reads), or nullopt.
     std::optional<error> injected_read_failure() const {
         if (options.faults && options.faults->reads_failing())

@@ -5,9 +5,9 @@
 namespace roster::eventstore {
 
 result<void> fill_recorded(schema::Envelope::Reader env, recorded_event& out) {
-    out.position = env.getPosition();
+    out.position = log_position{env.getPosition()};
     assign(out.stream, env.getStream());
-    out.version = env.getStreamVersion();
+    out.version = domain::stream_version{env.getStreamVersion()};
     assign(out.type, env.getType());
     out.recorded_at = from_micros(env.getRecordedAt());
     auto actor = env.getActor();
@@ -55,14 +55,14 @@ result<void> store::impl::decode_at(const rocksdb::Slice& key, const rocksdb::Sl
     const std::uint64_t position = get_be64(key.data());
     auto r = with_envelope(value, words, [&](schema::Envelope::Reader env) { return fill_recorded(env, out); });
     if (!r) return r;
-    if (out.position != position)
-        return error{errc::corrupt, "envelope position does not match its key", {}, position, out.position};
+    if (out.position.value != position)
+        return error{errc::corrupt, "envelope position does not match its key", {}, position, out.position.value};
     return {};
 }
 
-result<timestamp> store::impl::recorded_at_of(std::uint64_t position) const {
+result<timestamp> store::impl::recorded_at_of(log_position position) const {
     rocksdb::PinnableSlice value;
-    auto s = db->Get(rocksdb::ReadOptions(), log, be64(position), &value);
+    auto s = db->Get(rocksdb::ReadOptions(), log, be64(position.value), &value);
     if (!s.ok()) return storage_error(s);
     word_view words;
     timestamp at{};
@@ -79,25 +79,26 @@ head_info store::head() const {
     return impl_->head;
 }
 
-std::uint64_t store::stream_version(std::string_view stream) const {
+stream_version store::stream_version(std::string_view stream) const {
     {
         std::shared_lock lk(impl_->cache_mu);
-        if (auto it = impl_->versions.find(std::string(stream)); it != impl_->versions.end()) return it->second;
+        if (auto it = impl_->versions.find(std::string(stream)); it != impl_->versions.end())
+            return domain::stream_version{it->second};
     }
     // Not cached: the database is the truth (only the commit path fills the cache, so a reader
     // never installs a value a concurrent commit has already superseded).
     auto v = impl_->stored_version(stream);
-    return v ? *v : 0;
+    return domain::stream_version{v ? *v : 0};
 }
 
-result<void> store::read_from(std::uint64_t from_position, std::size_t limit, const event_callback& cb) const {
+result<void> store::read_from(log_position from_position, std::size_t limit, const event_callback& cb) const {
     if (limit == 0) return {};
     if (auto f = impl_->injected_read_failure()) return *f;
     std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->log));
     word_view words;
     recorded_event ev;  // reused: its strings keep their capacity across events
     std::size_t n = 0;
-    for (it->Seek(be64(std::max<std::uint64_t>(from_position, 1))); it->Valid() && n < limit; it->Next(), ++n) {
+    for (it->Seek(be64(std::max<std::uint64_t>(from_position.value, 1))); it->Valid() && n < limit; it->Next(), ++n) {
         auto r = impl_->decode_at(it->key(), it->value(), words, ev);
         if (!r) return r;
         if (!cb(ev)) return {};
@@ -119,7 +120,7 @@ result<void> store::read_raw_from(std::uint64_t from_position, std::size_t limit
     return {};
 }
 
-result<void> store::read_stream(std::string_view stream, std::uint64_t from_version, std::size_t limit,
+result<void> store::read_stream(std::string_view stream, domain::stream_version from_version, std::size_t limit,
                                 const event_callback& cb) const {
     if (limit == 0) return {};
     if (auto f = impl_->injected_read_failure()) return *f;
@@ -135,7 +136,7 @@ result<void> store::read_stream(std::string_view stream, std::uint64_t from_vers
     word_view words;
     recorded_event ev;
     std::size_t n = 0;
-    const std::string start = stream_key(stream, std::max<std::uint64_t>(from_version, 1));
+    const std::string start = stream_key(stream, std::max<std::uint64_t>(from_version.value, 1));
     const rocksdb::Slice prefix(start.data(), stream.size() + 1);
     for (it->Seek(start); it->Valid() && n < limit && it->key().starts_with(prefix); it->Next(), ++n) {
         if (it->key().size() != prefix.size() + 8 || it->value().size() != 8)
@@ -153,10 +154,10 @@ result<void> store::read_stream(std::string_view stream, std::uint64_t from_vers
     return {};
 }
 
-result<std::optional<recorded_event>> store::read_at(std::uint64_t position) const {
+result<std::optional<recorded_event>> store::read_at(log_position position) const {
     if (auto f = impl_->injected_read_failure()) return *f;
     rocksdb::PinnableSlice value;
-    const std::string key = be64(position);
+    const std::string key = be64(position.value);
     auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->log, key, &value);
     if (s.IsNotFound()) return std::optional<recorded_event>();
     if (!s.ok()) return storage_error(s);
@@ -167,15 +168,15 @@ result<std::optional<recorded_event>> store::read_at(std::uint64_t position) con
     return std::optional<recorded_event>(std::move(ev));
 }
 
-std::optional<std::uint64_t> store::position_at(timestamp t) const {
-    std::uint64_t lo = 1, hi = head().position;  // invariant: answer in [lo-1, hi]
-    std::optional<std::uint64_t> best;
+std::optional<log_position> store::position_at(timestamp t) const {
+    std::uint64_t lo = 1, hi = head().position.value;  // invariant: answer in [lo-1, hi]
+    std::optional<log_position> best;
     while (lo <= hi) {
         const std::uint64_t mid = lo + (hi - lo) / 2;
-        auto at = impl_->recorded_at_of(mid);
+        auto at = impl_->recorded_at_of(log_position{mid});
         if (!at) return std::nullopt;  // a hole in the log: verify reports it; no answer here
         if (*at <= t) {
-            best = mid;
+            best = log_position{mid};
             lo = mid + 1;
         } else {
             hi = mid - 1;
@@ -192,7 +193,7 @@ result<std::optional<idempotency_record>> store::find_idempotency(std::string_vi
     auto rec = decode_idempotency(v);
     if (!rec) return make_error(errc::corrupt, "undecodable idempotency record");
     return std::optional<idempotency_record>{
-        idempotency_record{rec->first, rec->last, rec->at, std::move(rec->fingerprint), std::move(rec->outcome)}};
+        idempotency_record{log_position{rec->first}, log_position{rec->last}, rec->at, std::move(rec->fingerprint), std::move(rec->outcome)}};
 }
 
 std::optional<std::string> store::get_meta(std::string_view key) const {

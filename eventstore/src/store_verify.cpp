@@ -14,23 +14,25 @@ std::string to_hex(const hash256& h) {
     return out;
 }
 
-verify_report store::verify(std::uint64_t from, std::uint64_t to) const {
+verify_report store::verify(log_position from_position, log_position to_position) const {
+    // The chain walk below is arithmetic over raw positions; the typed ones are its interface.
+    std::uint64_t from = from_position.value, to = to_position.value;
     verify_report rep;
     auto fail = [&](std::uint64_t pos, std::string msg) {
         rep.ok = false;
-        rep.first_bad_position = pos;
+        rep.first_bad_position = log_position{pos};
         rep.message = std::move(msg);
         return rep;
     };
     from = std::max<std::uint64_t>(from, 1);
-    std::uint64_t last = head().position;
+    std::uint64_t last = head().position.value;
     {
         std::string v;
         auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->meta, std::string(head_key), &v);
         if (s.ok()) {
             auto mh = decode_head(v);
             if (!mh) return fail(last + 1, "undecodable head record");
-            last = std::max(last, mh->position);
+            last = std::max(last, mh->position.value);
         } else if (!s.IsNotFound()) {
             rep.ok = false;
             rep.message = s.ToString();

@@ -133,7 +133,7 @@ void store::impl::commit_group(const std::vector<request*>& group) {
             // read, an event Cap'n Proto cannot encode, a numbering the caller disagrees with)
             // refuses this batch alone: the WriteBatch, the head and the overlay return to the
             // save point.
-            append_result res{h.position + 1, h.position + b.events.size(), at};
+            append_result res{h.position.next(), log_position{h.position.value + b.events.size()}, at};
             const head_info saved_head = h;
             std::vector<std::pair<std::string, std::optional<std::uint64_t>>> saved_overlay;
             for (const auto& sid : stream_ids) {
@@ -150,22 +150,22 @@ void store::impl::commit_group(const std::vector<request*>& group) {
                         break;
                     }
                     const std::uint64_t version = *v + 1;
-                    if (const auto& stated = b.events[i].version; stated && *stated != version) {
+                    if (const auto& stated = b.events[i].version; stated && stated->value != version) {
                         // An invariant, not a client rule: see new_event::version.
                         failure = error{errc::version_conflict,
-                                        "event numbered " + std::to_string(*stated) + " in stream " + stream_ids[i] +
+                                        "event numbered " + std::to_string(stated->value) + " in stream " + stream_ids[i] +
                                             ", which is at version " + std::to_string(*v),
-                                        stream_ids[i], *stated, version};
+                                        stream_ids[i], stated->value, version};
                         break;
                     }
-                    const std::uint64_t position = h.position + 1;
+                    const std::uint64_t position = h.position.value + 1;
                     auto enc = encode(b.events[i], stream_ids[i], position, version, at, h.hash);
                     auto bytes = enc.words.asBytes();
                     wb.Put(log, be64(position),
                            rocksdb::Slice(reinterpret_cast<const char*>(bytes.begin()), bytes.size()));
                     wb.Put(streams, stream_key(stream_ids[i], version), be64(position));
                     overlay[stream_ids[i]] = version;
-                    h.position = position;
+                    h.position = log_position{position};
                     h.hash = enc.hash;
                 }
             } catch (const kj::Exception& ex) {
@@ -183,7 +183,7 @@ void store::impl::commit_group(const std::vector<request*>& group) {
             }
             (void)wb.PopSavePoint();
             if (!b.idempotency_key.empty())
-                wb.Put(idempotency, b.idempotency_key, encode_idempotency(b, res.first_position, res.last_position, at));
+                wb.Put(idempotency, b.idempotency_key, encode_idempotency(b, res.first_position.value, res.last_position.value, at));
             accepted.push_back({&slot, std::move(res)});
         }
     }
@@ -216,7 +216,7 @@ void store::impl::commit_group(const std::vector<request*>& group) {
     }
     stat_commits.fetch_add(1, std::memory_order_relaxed);
     stat_batches.fetch_add(accepted.size(), std::memory_order_relaxed);
-    stat_events.fetch_add(h.position - accepted.front().value.first_position + 1, std::memory_order_relaxed);
+    stat_events.fetch_add(h.position.value - accepted.front().value.first_position.value + 1, std::memory_order_relaxed);
     stat_group_batches.observe(static_cast<double>(accepted.size()));
     for (auto& a : accepted) *a.slot = std::move(a.value);
     subscribers->notify(h.position);
@@ -285,7 +285,7 @@ std::vector<result<append_result>> store::append_group(std::vector<append_batch>
     return impl_->submit(std::move(batches));
 }
 
-subscription store::subscribe(std::function<void(std::uint64_t)> on_commit) {
+subscription store::subscribe(std::function<void(log_position)> on_commit) {
     std::lock_guard lk(impl_->subscribers->mu);
     const auto id = impl_->subscribers->next_id++;
     impl_->subscribers->callbacks.emplace(id, std::move(on_commit));

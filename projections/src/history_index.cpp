@@ -22,7 +22,7 @@ std::optional<event_type_mask> event_type_bit(std::string_view name) {
 }
 
 void history_index::add(const eventstore::recorded_event& e, const domain::state&) {
-    const std::uint64_t entry = (e.position << 8) | e.payload.index();
+    const std::uint64_t entry = (e.position.value << 8) | e.payload.index();
     ++entries_;
     // The event names its accounts and users itself (domain::concerned): the live stream,
     // /v1/events and export filter with the same function, so they list the same events.
@@ -32,17 +32,17 @@ void history_index::add(const eventstore::recorded_event& e, const domain::state
     if (!e.meta.actor.principal.empty()) push(actors_[e.meta.actor.principal], entry);
 }
 
-std::vector<std::uint64_t> history_index::page(const history_page_request& r) const {
+std::vector<eventstore::log_position> history_index::page(const history_page_request& r) const {
     const auto& map = r.subject == history_subject::account ? accounts_
                       : r.subject == history_subject::user  ? users_
                                                             : actors_;
-    std::vector<std::uint64_t> out;
+    std::vector<eventstore::log_position> out;
     auto it = map.find(r.id);
     if (it == map.end() || r.from_position > r.to_position) return out;
     const auto& l = it->second;
-    auto pos = std::lower_bound(l.begin(), l.end(), r.from_position << 8);
+    auto pos = std::lower_bound(l.begin(), l.end(), r.from_position.value << 8);
     for (; pos != l.end() && out.size() <= r.limit; ++pos) {
-        const auto position = *pos >> 8;
+        const eventstore::log_position position{*pos >> 8};
         if (position > r.to_position) break;
         if (r.types & (event_type_mask{1} << (*pos & 0xff))) out.push_back(position);
     }

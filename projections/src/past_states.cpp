@@ -7,14 +7,14 @@
 namespace roster::projections {
 namespace {
 
-std::vector<std::uint64_t> parse_index(std::string_view text) {
-    std::vector<std::uint64_t> out;
+std::vector<eventstore::log_position> parse_index(std::string_view text) {
+    std::vector<eventstore::log_position> out;
     while (!text.empty()) {
         auto comma = text.find(',');
         auto item = text.substr(0, comma);
         std::uint64_t v = 0;
         auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
-        if (ec == std::errc{} && end == item.data() + item.size()) out.push_back(v);
+        if (ec == std::errc{} && end == item.data() + item.size()) out.push_back(eventstore::log_position{v});
         if (comma == std::string_view::npos) break;
         text.remove_prefix(comma + 1);
     }
@@ -25,9 +25,9 @@ std::vector<std::uint64_t> parse_index(std::string_view text) {
 
 }  // namespace
 
-std::string past_states::snapshot_key(std::uint64_t position) {
+std::string past_states::snapshot_key(eventstore::log_position position) {
     char buf[64];
-    std::snprintf(buf, sizeof buf, "projections/snapshot/%020llu", static_cast<unsigned long long>(position));
+    std::snprintf(buf, sizeof buf, "projections/snapshot/%020llu", static_cast<unsigned long long>(position.value));
     return buf;
 }
 
@@ -36,12 +36,12 @@ past_states::past_states(const eventstore::store& store, past_states_options opt
     if (auto index = store_.get_meta(index_key)) snapshots_ = parse_index(*index);
 }
 
-std::vector<std::uint64_t> past_states::snapshot_positions() const {
+std::vector<eventstore::log_position> past_states::snapshot_positions() const {
     std::lock_guard lock(mutex_);
     return snapshots_;
 }
 
-std::unique_ptr<read_model> past_states::load_snapshot(std::uint64_t position) const {
+std::unique_ptr<read_model> past_states::load_snapshot(eventstore::log_position position) const {
     auto bytes = store_.get_meta(snapshot_key(position));
     if (!bytes) return nullptr;
     auto m = std::make_unique<read_model>(read_model_options{.history_index = false});
@@ -49,7 +49,7 @@ std::unique_ptr<read_model> past_states::load_snapshot(std::uint64_t position) c
     return m;
 }
 
-std::unique_ptr<read_model> past_states::start_below(std::uint64_t position) const {
+std::unique_ptr<read_model> past_states::start_below(eventstore::log_position position) const {
     auto candidates = snapshot_positions();
     for (auto it = candidates.rbegin(); it != candidates.rend(); ++it) {
         if (*it > position) continue;
@@ -59,7 +59,7 @@ std::unique_ptr<read_model> past_states::start_below(std::uint64_t position) con
     return std::make_unique<read_model>(read_model_options{.history_index = false});
 }
 
-eventstore::result<std::shared_ptr<const read_model>> past_states::at(std::uint64_t position) {
+eventstore::result<std::shared_ptr<const read_model>> past_states::at(eventstore::log_position position) {
     position = std::min(position, store_.head().position);
     {
         std::lock_guard lock(mutex_);
@@ -81,33 +81,34 @@ eventstore::result<std::shared_ptr<const read_model>> past_states::at(std::uint6
 }
 
 eventstore::result<std::size_t> past_states::take_snapshots(eventstore::store& out, const std::atomic<bool>* stop,
-                                                             const std::function<void(std::uint64_t)>& progress) {
+                                                             const std::function<void(eventstore::log_position)>& progress) {
     const auto every = options_.snapshot_every;
-    const auto head = store_.head().position;
+    // Snapshot boundaries are arithmetic over raw positions (multiples of `every`).
+    const auto head = store_.head().position.value;
     auto existing = snapshot_positions();
-    const std::uint64_t last = existing.empty() ? 0 : existing.back();
+    const std::uint64_t last = existing.empty() ? 0 : existing.back().value;
     if (last + every > head) return std::size_t{0};
-    std::unique_ptr<read_model> m = last ? load_snapshot(last) : nullptr;
+    std::unique_ptr<read_model> m = last ? load_snapshot(eventstore::log_position{last}) : nullptr;
     if (!m) m = std::make_unique<read_model>(read_model_options{.history_index = false});
     std::size_t written = 0;
-    for (std::uint64_t target = (m->position() / every + 1) * every; target <= head; target += every) {
+    for (std::uint64_t target = (m->position().value / every + 1) * every; target <= head; target += every) {
         if (stop && stop->load()) break;
         // Folding in slices lets a caller show progress and stop between them.
-        while (m->position() < target) {
-            const auto to = std::min(target, m->position() + 65'536);
+        while (m->position().value < target) {
+            const eventstore::log_position to{std::min(target, m->position().value + 65'536)};
             if (auto r = m->catch_up(store_, to); !r) return r.error();
             if (m->position() < to) return eventstore::error{eventstore::errc::corrupt, "the log ended before the head", {}, 0, 0};
             if (progress) progress(m->position());
             if (stop && stop->load()) return written;
         }
-        if (auto r = out.put_meta(snapshot_key(target), m->encode_snapshot()); !r) return r.error();
+        if (auto r = out.put_meta(snapshot_key(eventstore::log_position{target}), m->encode_snapshot()); !r) return r.error();
         std::string index;
         {
             std::lock_guard lock(mutex_);
-            snapshots_.push_back(target);
+            snapshots_.push_back(eventstore::log_position{target});
             std::sort(snapshots_.begin(), snapshots_.end());
             snapshots_.erase(std::unique(snapshots_.begin(), snapshots_.end()), snapshots_.end());
-            for (auto p : snapshots_) index += (index.empty() ? "" : ",") + std::to_string(p);
+            for (auto p : snapshots_) index += (index.empty() ? "" : ",") + std::to_string(p.value);
         }
         // The index is written after the snapshot it names, so a crash in between leaves at
         // worst an unlisted snapshot, never a listed missing one.
@@ -119,8 +120,9 @@ eventstore::result<std::size_t> past_states::take_snapshots(eventstore::store& o
 
 snapshotter::snapshotter(eventstore::store& store, past_states& past, std::function<void(std::string_view)> on_error)
     : store_(store), past_(past), on_error_(std::move(on_error)) {
-    committed_ = store_.head().position;
-    subscription_ = store_.subscribe([this](std::uint64_t position) {
+    committed_ = store_.head().position.value;
+    subscription_ = store_.subscribe([this](eventstore::log_position committed) {
+        const auto position = committed.value;
         // Runs on the committing thread: only records the position and wakes the worker.
         const auto every = past_.snapshot_every();
         bool crossed = false;
@@ -151,7 +153,7 @@ void snapshotter::run() {
         auto r = past_.take_snapshots(store_, &stop_);
         if (!r && on_error_) on_error_(r.error().message);
         const auto done = past_.snapshot_positions();
-        const std::uint64_t last = done.empty() ? 0 : done.back();
+        const std::uint64_t last = done.empty() ? 0 : done.back().value;
         std::unique_lock lock(mutex_);
         // After a failure, retry at the next boundary rather than in a busy loop.
         const auto target = r ? last + every : (committed_ / every + 1) * every;

@@ -7,9 +7,9 @@
 
 namespace roster::projections {
 
-std::uint64_t read_view::stream_version(std::string_view stream) const {
+domain::stream_version read_view::stream_version(std::string_view stream) const {
     auto it = versions.find(std::string(stream));
-    return it == versions.end() ? 0 : it->second;
+    return domain::stream_version{it == versions.end() ? 0 : it->second};
 }
 
 read_model::read_model(read_model_options options) {
@@ -18,11 +18,11 @@ read_model::read_model(read_model_options options) {
 
 bool read_model::apply(std::span<const eventstore::recorded_event> events) {
     std::unique_lock lock(mutex_);
-    std::uint64_t expected = position_ + 1;
+    auto expected = position_.next();
     for (const auto& e : events) {
         if (e.position < expected) continue;
         if (e.position != expected) return false;
-        ++expected;
+        expected = expected.next();
     }
     for (const auto& e : events)
         if (e.position > position_) apply_locked(e);
@@ -32,26 +32,26 @@ bool read_model::apply(std::span<const eventstore::recorded_event> events) {
 void read_model::apply_locked(const eventstore::recorded_event& e) {
     domain::apply(state_, e.payload);
     directory_.apply(e.payload);
-    versions_[e.stream] = e.version;
+    versions_[e.stream] = e.version.value;
     if (history_) history_->add(e, state_);
     position_ = e.position;
     recorded_at_ = e.recorded_at;
 }
 
-eventstore::result<void> read_model::catch_up(const eventstore::store& store, std::uint64_t to) {
+eventstore::result<void> read_model::catch_up(const eventstore::store& store, eventstore::log_position to) {
     // Folding in chunks keeps the exclusive lock short, so readers are not starved by a rebuild.
     // Each event is folded straight from the reader's buffer (no copy): the lock is held while
     // the chunk is read, which costs readers a few milliseconds at most.
     constexpr std::size_t chunk = 4096;
     while (true) {
         std::unique_lock lock(mutex_);
-        const auto from = position_ + 1;
+        const auto from = position_.next();
         if (from > to) return {};
         bool gap = false;
         std::size_t folded = 0;
         auto r = store.read_from(from, chunk, [&](const eventstore::recorded_event& e) {
             if (e.position > to) return false;
-            if (e.position != position_ + 1) {
+            if (e.position != position_.next()) {
                 gap = true;
                 return false;
             }
@@ -65,7 +65,7 @@ eventstore::result<void> read_model::catch_up(const eventstore::store& store, st
     }
 }
 
-std::uint64_t read_model::position() const {
+eventstore::log_position read_model::position() const {
     std::shared_lock lock(mutex_);
     return position_;
 }
@@ -86,7 +86,7 @@ std::vector<Key> sorted_keys(const Map& m) {
 std::string read_model::fingerprint() const {
     std::shared_lock lock(mutex_);
     std::ostringstream out;
-    out << "position " << position_ << '\n';
+    out << "position " << position_.value << '\n';
     for (const auto& id : sorted_keys<decltype(state_.accounts), domain::account_id>(state_.accounts)) {
         const auto& a = state_.accounts.at(id);
         out << "account " << id.value << ' ' << a.name << ' ' << domain::to_string(a.kind) << '\n';

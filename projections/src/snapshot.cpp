@@ -112,7 +112,7 @@ std::string read_model::encode_snapshot() const {
     std::shared_lock lock(mutex_);
     std::string out(magic);
     writer w(out);
-    w.u64(position_);
+    w.u64(position_.value);
     w.time(recorded_at_);
     w.u64(versions_.size());
     for (const auto& [stream, version] : versions_) {
@@ -313,11 +313,11 @@ bool read_model::restore_snapshot(std::string_view bytes) {
     for (const auto& e : directory_events) d.apply(e);
 
     std::unique_lock lock(mutex_);
-    if (position_ != 0) return false;
+    if (position_ != eventstore::log_position{}) return false;
     state_ = std::move(s);
     directory_ = std::move(d);
     versions_ = std::move(versions);
-    position_ = position;
+    position_ = eventstore::log_position{position};
     recorded_at_ = recorded_at;
     // The history index cannot be rebuilt from a snapshot; past states never carry one.
     history_.reset();

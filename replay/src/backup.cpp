@@ -82,7 +82,7 @@ std::optional<backup_manifest> read_manifest(const fs::path& p, std::string& why
         return std::nullopt;
     }
     backup_manifest m;
-    m.position = pos->to_number<std::uint64_t>();
+    m.position = eventstore::log_position{pos->to_number<std::uint64_t>()};
     m.hash = std::string(hash->as_string());
     if (auto* at = o->if_contains("created_at"); at && at->is_string()) m.created_at = std::string(at->as_string());
     return m;
@@ -106,7 +106,7 @@ bool store_is_locked(const fs::path& dir) {
 std::string manifest_json(const backup_manifest& m) {
     boost::json::object o;
     o["format"] = 1;
-    o["position"] = m.position;
+    o["position"] = m.position.value;
     o["hash"] = m.hash;
     o["created_at"] = m.created_at;
     return boost::json::serialize(o);
@@ -263,7 +263,7 @@ int run_restore(const fs::path& src, const fs::path& data_dir, bool force, std::
     const bool head_matches = head.position == manifest->position && eventstore::to_hex(head.hash) == manifest->hash;
     boost::json::object o;
     o["ok"] = report.ok && head_matches;
-    o["position"] = head.position;
+    o["position"] = head.position.value;
     o["hash"] = eventstore::to_hex(head.hash);
     o["checked"] = report.checked;
     if (!report.ok) o["verify"] = boost::json::parse(verify_report_json(report));

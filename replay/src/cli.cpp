@@ -26,14 +26,14 @@ eventstore::result<std::unique_ptr<eventstore::store>> open_store(const std::fil
 }
 
 // Folds [position()+1, to] with a progress bar.
-eventstore::result<void> fold(projections::read_model& m, const eventstore::store& s, std::uint64_t to,
-                              std::string label, const std::function<void(std::uint64_t)>& at_each_slice = {}) {
-    progress_bar bar(std::move(label), to);
+eventstore::result<void> fold(projections::read_model& m, const eventstore::store& s, eventstore::log_position to,
+                              std::string label, const std::function<void(eventstore::log_position)>& at_each_slice = {}) {
+    progress_bar bar(std::move(label), to.value);
     while (m.position() < to) {
-        const auto target = std::min(to, m.position() + 50'000);
+        const eventstore::log_position target{std::min(to.value, m.position().value + 50'000)};
         if (auto r = m.catch_up(s, target); !r) return r;
         if (m.position() < target) break;
-        bar.update(m.position());
+        bar.update(m.position().value);
         if (at_each_slice) at_each_slice(m.position());
     }
     bar.finish();
@@ -105,7 +105,7 @@ int run_history(const std::filesystem::path& data_dir, const history_cli_request
     for (auto p : positions) {
         auto e = (*s)->read_at(p);
         if (!e || !*e) {
-            err << "rosterctl history: cannot read position " << p << '\n';
+            err << "rosterctl history: cannot read position " << p.value << '\n';
             return 2;
         }
         out << json::serialize(event_json(**e)) << '\n';
@@ -126,8 +126,8 @@ int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r,
     }
     const auto head = (*s)->head().position;
     auto position = std::min(head, last_position_until(**s, *point));
-    if (std::holds_alternative<std::uint64_t>(*point) && std::get<std::uint64_t>(*point) > head) {
-        err << "rosterctl as-of: position beyond the head (" << head << ")\n";
+    if (std::holds_alternative<eventstore::log_position>(*point) && std::get<eventstore::log_position>(*point) > head) {
+        err << "rosterctl as-of: position beyond the head (" << head.value << ")\n";
         return 64;
     }
     projections::past_states past(**s);
@@ -140,8 +140,8 @@ int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r,
     auto body = (*m)->read([&](const projections::read_view& v) -> std::optional<json::object> {
         const auto* acc = v.state.account(a);
         if (!acc) return std::nullopt;
-        json::object o{{"position", v.position},
-                       {"recorded_at", v.position ? json::value(format_rfc3339(v.recorded_at)) : json::value(nullptr)}};
+        json::object o{{"position", v.position.value},
+                       {"recorded_at", v.position.value ? json::value(format_rfc3339(v.recorded_at)) : json::value(nullptr)}};
         if (!r.user.empty()) {
             const auto* e = v.directory.entry(a, domain::user_id{r.user});
             if (!e) return std::nullopt;
@@ -157,7 +157,7 @@ int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r,
         o["account"] = json::object{{"id", acc->id.value},
                                     {"name", acc->name},
                                     {"kind", domain::to_string(acc->kind)},
-                                    {"version", v.stream_version(domain::account_stream(a))},
+                                    {"version", v.version_of(a).value},
                                     {"partners", std::move(partners)}};
         projections::directory_query all;
         all.include_removed = true;
@@ -181,7 +181,7 @@ int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r,
         return o;
     });
     if (!body) {
-        err << "rosterctl as-of: no such account" << (r.user.empty() ? "" : " or user") << " at position " << position << '\n';
+        err << "rosterctl as-of: no such account" << (r.user.empty() ? "" : " or user") << " at position " << position.value << '\n';
         return 1;
     }
     out << json::serialize(*body) << '\n';
@@ -196,7 +196,7 @@ int run_export(const std::filesystem::path& data_dir, export_format format, cons
         err << "rosterctl export: cannot open the store: " << s.error().message << '\n';
         return 2;
     }
-    std::uint64_t from = 1, to = (*s)->head().position;
+    eventstore::log_position from{1}, to = (*s)->head().position;
     if (!since.empty()) {
         auto p = parse_log_point(since);
         if (!p) return err << "rosterctl export: --since must be a position or an RFC 3339 time\n", 64;
@@ -213,7 +213,7 @@ int run_export(const std::filesystem::path& data_dir, export_format format, cons
         if (format != export_format::jsonl) return err << "rosterctl export: --include-envelope needs --format jsonl\n", 64;
         reader.include_envelope(true);
     }
-    progress_bar bar("exporting", to >= from ? to - from + 1 : 0);
+    progress_bar bar("exporting", to >= from ? to.value - from.value + 1 : 0);
     std::string chunk;
     while (true) {
         chunk.clear();
@@ -246,11 +246,11 @@ int run_rebuild(const std::filesystem::path& data_dir, bool write_snapshots, std
     std::vector<std::uint64_t> bad;
     projections::read_model m(projections::read_model_options{.history_index = false});
     const auto start = std::chrono::steady_clock::now();
-    progress_bar bar("rebuilding", head);
+    progress_bar bar("rebuilding", head.value);
     auto next_snapshot = snapshots.begin();
     // Stops at every snapshot position to compare the fresh fold with what the snapshot restores.
     while (m.position() < head) {
-        std::uint64_t target = std::min(head, m.position() + 50'000);
+        eventstore::log_position target{std::min(head.value, m.position().value + 50'000)};
         while (next_snapshot != snapshots.end() && *next_snapshot <= m.position()) ++next_snapshot;
         if (next_snapshot != snapshots.end()) target = std::min(target, *next_snapshot);
         if (auto r = m.catch_up(**s, target); !r) {
@@ -258,13 +258,13 @@ int run_rebuild(const std::filesystem::path& data_dir, bool write_snapshots, std
             return 2;
         }
         if (m.position() < target) break;
-        bar.update(m.position());
+        bar.update(m.position().value);
         if (next_snapshot != snapshots.end() && *next_snapshot == m.position()) {
             ++checked;
             auto restored = past.load_snapshot(m.position());
             if (!restored || restored->fingerprint() != m.fingerprint()) {
                 ++mismatched;
-                bad.push_back(m.position());
+                bad.push_back(m.position().value);
             }
         }
     }
@@ -272,8 +272,8 @@ int run_rebuild(const std::filesystem::path& data_dir, bool write_snapshots, std
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::size_t written = 0;
     if (write_snapshots) {
-        progress_bar sbar("snapshots", head);
-        auto w = past.take_snapshots(**s, nullptr, [&](std::uint64_t p) { sbar.update(p); });
+        progress_bar sbar("snapshots", head.value);
+        auto w = past.take_snapshots(**s, nullptr, [&](eventstore::log_position p) { sbar.update(p.value); });
         sbar.finish();
         if (!w) {
             err << "rosterctl rebuild: writing snapshots failed: " << w.error().message << '\n';
@@ -283,10 +283,10 @@ int run_rebuild(const std::filesystem::path& data_dir, bool write_snapshots, std
     }
     json::array bad_json;
     for (auto p : bad) bad_json.emplace_back(p);
-    out << json::serialize(json::object{{"position", m.position()},
-                                        {"events", m.position()},
+    out << json::serialize(json::object{{"position", m.position().value},
+                                        {"events", m.position().value},
                                         {"seconds", seconds},
-                                        {"events_per_s", seconds > 0 ? static_cast<double>(m.position()) / seconds : 0.0},
+                                        {"events_per_s", seconds > 0 ? static_cast<double>(m.position().value) / seconds : 0.0},
                                         {"snapshots_checked", checked},
                                         {"snapshots_mismatched", std::move(bad_json)},
                                         {"snapshots_written", written}})
@@ -301,7 +301,7 @@ int run_verify_progress(const std::filesystem::path& data_dir, std::uint64_t fro
         err << "rosterctl verify: cannot open the store in " << data_dir << ": " << s.error().message << '\n';
         return 2;
     }
-    const auto head = (*s)->head().position;
+    const auto head = (*s)->head().position.value;  // the slicing below is arithmetic on raw positions
     to = std::min(to, head);
     from = std::max<std::uint64_t>(from, 1);
     eventstore::verify_report total;
@@ -311,7 +311,7 @@ int run_verify_progress(const std::filesystem::path& data_dir, std::uint64_t fro
     constexpr std::uint64_t slice = 100'000;
     for (std::uint64_t lo = from; lo <= to; lo += slice) {
         const auto hi = std::min(to, lo + slice - 1);
-        auto r = (*s)->verify(lo, hi);
+        auto r = (*s)->verify(eventstore::log_position{lo}, eventstore::log_position{hi});
         total.checked += r.checked;
         bar.update(total.checked);
         if (!r.ok) {
@@ -324,7 +324,7 @@ int run_verify_progress(const std::filesystem::path& data_dir, std::uint64_t fro
     }
     // A log shorter than its recorded head is only seen by a verify that reaches the head.
     if (total.ok && to == head) {
-        auto tail = (*s)->verify(head + 1, UINT64_MAX);
+        auto tail = (*s)->verify(eventstore::log_position{head + 1}, eventstore::log_position::max());
         if (!tail.ok) {
             total.ok = false;
             total.first_bad_position = tail.first_bad_position;

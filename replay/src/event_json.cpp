@@ -218,9 +218,9 @@ json::object event_json(const eventstore::recorded_event& e) {
                 break;
             }
     json::object out{
-        {"position", e.position},
+        {"position", e.position.value},
         {"stream", e.stream},
-        {"version", e.version},
+        {"version", e.version.value},
         {"type", e.type},
         {"recorded_at", format_rfc3339(e.recorded_at)},
         {"actor", std::move(actor)},

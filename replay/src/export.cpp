@@ -92,10 +92,10 @@ std::string csv_row(const eventstore::recorded_event& e) {
         row += csv_field(field);
         row += last ? "\r\n" : ",";
     };
-    add(std::to_string(e.position));
+    add(std::to_string(e.position.value));
     add(format_rfc3339(e.recorded_at));
     add(e.stream);
-    add(std::to_string(e.version));
+    add(std::to_string(e.version.value));
     add(e.type);
     add(e.meta.actor.principal);
     add(e.meta.actor.token_id);
@@ -125,11 +125,12 @@ std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::st
     return line;
 }
 
-export_reader::export_reader(const eventstore::store& store, export_format format, std::uint64_t from, std::uint64_t to,
+export_reader::export_reader(const eventstore::store& store, export_format format, eventstore::log_position from,
+                             eventstore::log_position to,
                              std::size_t batch, std::size_t max_bytes)
     : store_(store),
       format_(format),
-      next_(std::max<std::uint64_t>(from, 1)),
+      next_(std::max(from, eventstore::log_position{1})),
       to_(to),
       batch_(std::max<std::size_t>(batch, 1)),
       max_bytes_(std::max<std::size_t>(max_bytes, 1)) {}
@@ -146,7 +147,7 @@ eventstore::result<bool> export_reader::next(std::string& out) {
     eventstore::result<void> raw_read;
     auto r = store_.read_from(next_, batch_, [&](const eventstore::recorded_event& e) {
         if (e.position > to_) return false;
-        next_ = e.position + 1;
+        next_ = e.position.next();
         ++got;  // scanned: a batch short of events, not of matches, is the log's or range's end
         if (account_ && !domain::concerns_account(e.payload, *account_)) return true;
         if (format_ == export_format::csv) {
@@ -154,7 +155,7 @@ eventstore::result<bool> export_reader::next(std::string& out) {
         } else if (include_envelope_) {
             // TODO(perf): a second seek per event; a joint raw+decoded scan would halve it.
             std::string bytes;
-            raw_read = store_.read_raw_from(e.position, 1, [&](std::uint64_t, std::string_view raw) {
+            raw_read = store_.read_raw_from(e.position.value, 1, [&](std::uint64_t, std::string_view raw) {
                 bytes.assign(raw);
                 return false;
             });

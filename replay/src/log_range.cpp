@@ -12,22 +12,22 @@ std::optional<log_point> parse_log_point(std::string_view text) {
         std::uint64_t v = 0;
         auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
         if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-        return log_point{v};
+        return log_point{eventstore::log_position{v}};
     }
     if (auto t = parse_rfc3339(text)) return log_point{*t};
     return std::nullopt;
 }
 
-std::uint64_t first_position_since(const eventstore::store& store, const log_point& p) {
-    if (const auto* pos = std::get_if<std::uint64_t>(&p)) return std::max<std::uint64_t>(*pos, 1);
+eventstore::log_position first_position_since(const eventstore::store& store, const log_point& p) {
+    if (const auto* pos = std::get_if<eventstore::log_position>(&p)) return std::max(*pos, eventstore::log_position{1});
     // Events recorded at or after t start right after the last one recorded before t.
     const auto t = std::get<domain::timestamp>(p);
-    return store.position_at(t - std::chrono::microseconds(1)).value_or(0) + 1;
+    return store.position_at(t - std::chrono::microseconds(1)).value_or(eventstore::log_position{}).next();
 }
 
-std::uint64_t last_position_until(const eventstore::store& store, const log_point& p) {
-    if (const auto* pos = std::get_if<std::uint64_t>(&p)) return *pos;
-    return store.position_at(std::get<domain::timestamp>(p)).value_or(0);
+eventstore::log_position last_position_until(const eventstore::store& store, const log_point& p) {
+    if (const auto* pos = std::get_if<eventstore::log_position>(&p)) return *pos;
+    return store.position_at(std::get<domain::timestamp>(p)).value_or(eventstore::log_position{});
 }
 
 }  // namespace roster::replay

@@ -12,7 +12,7 @@ std::string verify_report_json(const eventstore::verify_report& r) {
     boost::json::object o;
     o["ok"] = r.ok;
     o["checked"] = r.checked;
-    if (r.first_bad_position) o["first_bad_position"] = *r.first_bad_position;
+    if (r.first_bad_position) o["first_bad_position"] = r.first_bad_position->value;
     else o["first_bad_position"] = nullptr;
     if (!r.ok) o["message"] = r.message;
     return boost::json::serialize(o);
@@ -20,9 +20,9 @@ std::string verify_report_json(const eventstore::verify_report& r) {
 
 std::string head_json(const eventstore::head_info& h) {
     boost::json::object o;
-    o["position"] = h.position;
+    o["position"] = h.position.value;
     o["hash"] = eventstore::to_hex(h.hash);
-    if (h.position == 0) o["recorded_at"] = nullptr;
+    if (h.position == eventstore::log_position{}) o["recorded_at"] = nullptr;
     else o["recorded_at"] = format_rfc3339(h.recorded_at);
     return boost::json::serialize(o);
 }
@@ -50,7 +50,7 @@ int run_verify(const std::filesystem::path& data_dir, std::uint64_t from, std::u
         err << "rosterctl verify: cannot open the store in " << data_dir << ": " << s.error().message << '\n';
         return 2;
     }
-    const auto report = (*s)->verify(from, to);
+    const auto report = (*s)->verify(eventstore::log_position{from}, eventstore::log_position{to});
     out << verify_report_json(report) << '\n';
     return report.ok ? 0 : 1;
 }

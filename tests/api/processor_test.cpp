@@ -233,16 +233,16 @@ TEST(command_processor, if_match_is_judged_against_the_groups_undurable_versions
     ASSERT_TRUE(is_accepted(h.run(open_account{account_id{"acme"}, "Acme", account_kind::customer})));
     ASSERT_TRUE(is_accepted(h.run(create("u1", "u1@acme.com"))));
     const std::string stream = "user-u1";
-    const auto v = h.store->stream_version(stream);
+    const auto v = h.store->stream_version(stream).value;
     ASSERT_GT(v, 0u);
     auto matching = [&](command cmd, std::uint64_t expected) {
         auto r = harness::request_of(std::move(cmd));
-        r.if_match = std::pair{stream, expected};
+        r.if_match = std::pair{stream, domain::stream_version{expected}};
         return r;
     };
     auto stale = h.run(matching(lock_user{user_id{"u1"}}, v - 1));
     ASSERT_TRUE(is<outcome::version_mismatch>(stale)) << describe(stale);
-    EXPECT_EQ(std::get<outcome::version_mismatch>(stale).actual, v);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(stale).actual.value, v);
 
     auto release = h.hold_writer();
     auto lock = h.submit(matching(lock_user{user_id{"u1"}}, v));
@@ -253,9 +253,9 @@ TEST(command_processor, if_match_is_judged_against_the_groups_undurable_versions
     EXPECT_TRUE(is_accepted(unlock.get()));
     auto late = again.get();
     ASSERT_TRUE(is<outcome::version_mismatch>(late)) << describe(late);
-    EXPECT_EQ(std::get<outcome::version_mismatch>(late).expected, v);
-    EXPECT_EQ(std::get<outcome::version_mismatch>(late).actual, v + 2);
-    EXPECT_EQ(h.store->stream_version(stream), v + 2);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(late).expected.value, v);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(late).actual.value, v + 2);
+    EXPECT_EQ(h.store->stream_version(stream).value, v + 2);
 }
 
 // A failed commit whose rebuild fails too (the log cannot be read): the writer fails closed. It

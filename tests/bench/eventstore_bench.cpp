@@ -218,9 +218,9 @@ void BM_full_scan(benchmark::State& state) {
 
     auto scan_store = [&] {
         std::uint64_t n = 0, sum = 0;
-        auto r = s->read_from(1, SIZE_MAX, [&](const eventstore::recorded_event& e) {
+        auto r = s->read_from(eventstore::log_position{1}, SIZE_MAX, [&](const eventstore::recorded_event& e) {
             ++n;
-            sum += e.version + e.stream.size() + e.meta.request_id.size();
+            sum += e.version.value + e.stream.size() + e.meta.request_id.size();
             return true;
         });
         if (!r || n != events) throw std::runtime_error("store scan failed");

@@ -159,7 +159,7 @@ void versus_raw(benchmark::State& state, F work) {
 void BM_rebuild(benchmark::State& state) {
     versus_raw(state, [](fixture& f) {
         projections::read_model m;
-        if (!m.catch_up(*f.store) || m.position() != total_events) throw std::runtime_error("rebuild");
+        if (!m.catch_up(*f.store) || m.position().value != total_events) throw std::runtime_error("rebuild");
     });
 }
 BENCHMARK(BM_rebuild)->UseManualTime()->Iterations(2)->Unit(benchmark::kMillisecond);
@@ -174,7 +174,8 @@ BENCHMARK(BM_verify)->UseManualTime()->Iterations(2)->Unit(benchmark::kMilliseco
 
 void BM_export_jsonl(benchmark::State& state) {
     versus_raw(state, [](fixture& f) {
-        replay::export_reader r(*f.store, replay::export_format::jsonl, 1, UINT64_MAX);
+        replay::export_reader r(*f.store, replay::export_format::jsonl, eventstore::log_position{1},
+                                eventstore::log_position::max());
         std::string chunk;
         std::uint64_t bytes = 0;
         while (true) {
@@ -204,7 +205,7 @@ projections::past_states& with_snapshots() {
     return past;
 }
 
-std::uint64_t random_position(std::mt19937_64& rng) { return 1 + rng() % total_events; }
+eventstore::log_position random_position(std::mt19937_64& rng) { return eventstore::log_position{1 + rng() % total_events}; }
 
 void BM_as_of_cold(benchmark::State& state) {
     auto& store = *data().store;
@@ -224,7 +225,7 @@ BENCHMARK(BM_as_of_cold)->UseManualTime()->Iterations(10)->Unit(benchmark::kMill
 
 void BM_as_of_warm(benchmark::State& state) {
     auto& past = with_snapshots();
-    const std::uint64_t p = 876'543;
+    const eventstore::log_position p{876'543};
     if (!past.at(p)) throw std::runtime_error("as_of");
     for (auto _ : state) {
         auto m = past.at(p);

@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
                     std::fprintf(stderr, "append: %s\n", r.error().message.c_str());
                     _exit(4);
                 }
-                for (std::uint64_t p = r->first_position; p <= r->last_position; ++p) {
+                for (std::uint64_t p = r->first_position.value; p <= r->last_position.value; ++p) {
                     unsigned char rec[8];
                     for (int k = 0; k < 8; ++k) rec[k] = static_cast<unsigned char>(p >> (56 - 8 * k));
                     if (::write(1, rec, sizeof rec) != static_cast<ssize_t>(sizeof rec)) _exit(5);

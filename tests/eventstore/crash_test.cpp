@@ -76,28 +76,28 @@ TEST(Crash, KilledWriterLosesNoAcknowledgedEvent) {
         ASSERT_TRUE(opened_store.has_value()) << "cycle " << cycle << ": " << opened_store.error().message;
         auto& s = **opened_store;
         const auto h = s.head();
-        ASSERT_GE(h.position, last_head) << "cycle " << cycle;  // nothing durable ever disappears
-        last_head = h.position;
+        ASSERT_GE(h.position.value, last_head) << "cycle " << cycle;  // nothing durable ever disappears
+        last_head = h.position.value;
         if (!all_acked.empty()) {
-            ASSERT_GE(h.position, *all_acked.rbegin()) << "cycle " << cycle;
+            ASSERT_GE(h.position.value, *all_acked.rbegin()) << "cycle " << cycle;
         }
         for (auto p : acked) {
-            auto e = s.read_at(p);
+            auto e = s.read_at(log_position{p});
             ASSERT_TRUE(e.has_value()) << "cycle " << cycle << " position " << p;
             ASSERT_TRUE(e->has_value()) << "cycle " << cycle << ": acknowledged position " << p << " lost";
-            EXPECT_EQ((*e)->position, p);
+            EXPECT_EQ((*e)->position.value, p);
         }
         auto v = s.verify();
         ASSERT_TRUE(v.ok) << "cycle " << cycle << ": " << v.message;
-        ASSERT_EQ(v.checked, h.position) << "cycle " << cycle;  // dense from 1 to the head
+        ASSERT_EQ(v.checked, h.position.value) << "cycle " << cycle;  // dense from 1 to the head
         // Stream versions are dense too: the index agrees with the log.
         for (int t = 0; t < 4; ++t) {
             std::uint64_t expect = 1;
-            ASSERT_TRUE(s.read_stream("user-t" + std::to_string(t), 1, SIZE_MAX, [&](const recorded_event& e) {
-                             EXPECT_EQ(e.version, expect++);
+            ASSERT_TRUE(s.read_stream("user-t" + std::to_string(t), stream_version{1}, SIZE_MAX, [&](const recorded_event& e) {
+                             EXPECT_EQ(e.version.value, expect++);
                              return true;
                          }).has_value());
-            EXPECT_EQ(s.stream_version("user-t" + std::to_string(t)), expect - 1);
+            EXPECT_EQ(s.stream_version("user-t" + std::to_string(t)).value, expect - 1);
         }
     }
     EXPECT_GT(all_acked.size(), 0u) << "the child never acknowledged anything: the test proved nothing";

@@ -28,7 +28,7 @@ TEST(StorageFault, FailedGroupFailsEveryBatchAndLeavesNothing) {
     ASSERT_TRUE(s->append(one(locked("a"))).has_value());
     const auto before = s->head();
     int commits = 0;
-    auto sub = s->subscribe([&](std::uint64_t) { ++commits; });
+    auto sub = s->subscribe([&](log_position) { ++commits; });
 
     f.faults->fail_next(1);
     std::vector<append_batch> group;
@@ -42,13 +42,13 @@ TEST(StorageFault, FailedGroupFailsEveryBatchAndLeavesNothing) {
         ASSERT_FALSE(x.has_value());
         EXPECT_EQ(x.error().code, errc::storage_unavailable);
     }
-    EXPECT_EQ(s->head().position, before.position);
+    EXPECT_EQ(s->head().position.value, before.position.value);
     EXPECT_EQ(s->head().hash, before.hash);
-    EXPECT_EQ(s->stream_version("user-a"), 1u);
-    EXPECT_EQ(s->stream_version("user-b"), 0u);
+    EXPECT_EQ(s->stream_version("user-a").value, 1u);
+    EXPECT_EQ(s->stream_version("user-b").value, 0u);
     EXPECT_EQ(commits, 0);
     std::size_t n = 0;
-    ASSERT_TRUE(s->read_from(1, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
+    ASSERT_TRUE(s->read_from(log_position{1}, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
     EXPECT_EQ(n, 1u);
 
     // The failed idempotency key was never recorded, and the store works again.
@@ -57,7 +57,7 @@ TEST(StorageFault, FailedGroupFailsEveryBatchAndLeavesNothing) {
     EXPECT_FALSE(key->has_value());
     auto again = s->append(batch_of({ev(locked("b"))}, "key", "fp-other"));
     ASSERT_TRUE(again.has_value()) << again.error().message;
-    EXPECT_EQ(again->first_position, 2u);
+    EXPECT_EQ(again->first_position.value, 2u);
     EXPECT_EQ(again->recorded_at >= before.recorded_at, true);
     auto next = s->append(one(locked("a"), 2));
     ASSERT_TRUE(next.has_value());
@@ -84,14 +84,14 @@ TEST(StorageFault, ConcurrentWaitersOfAFailedGroupAllSeeTheFailure) {
         });
     for (auto& t : threads) t.join();
     EXPECT_EQ(failed.load(), callers);
-    EXPECT_EQ(s->head().position, 1u);
+    EXPECT_EQ(s->head().position.value, 1u);
     f.faults->fail_next(0);
     auto ok = s->append(one(locked("t0"), 1));
     ASSERT_TRUE(ok.has_value());
-    EXPECT_EQ(ok->first_position, 2u);
+    EXPECT_EQ(ok->first_position.value, 2u);
     s.reset();
     auto reopened = std::move(*store::open(dir.db()));
-    EXPECT_EQ(reopened->head().position, 2u);
+    EXPECT_EQ(reopened->head().position.value, 2u);
     EXPECT_TRUE(reopened->verify().ok);
 }
 
@@ -124,8 +124,8 @@ TEST(StorageFault, InjectedFaultIsARocksDBWalErrorAndLeavesNothingToReplay) {
         ASSERT_TRUE(s->append(one(locked("c"))).has_value()) << "the store resumes after the failure";
     }
     auto reopened = std::move(*store::open(dir.db()));
-    EXPECT_EQ(reopened->head().position, 2u);
-    EXPECT_EQ(reopened->stream_version("user-b"), 0u);
+    EXPECT_EQ(reopened->head().position.value, 2u);
+    EXPECT_EQ(reopened->stream_version("user-b").value, 0u);
     auto key = reopened->find_idempotency("key");
     ASSERT_TRUE(key.has_value());
     EXPECT_FALSE(key->has_value());
@@ -144,31 +144,31 @@ TEST(StorageFault, ReadFaultFailsEveryLogReadUntilCleared) {
     f.faults->fail_reads(true);
     EXPECT_TRUE(f.faults->reads_failing());
     int delivered = 0;
-    auto from = s->read_from(1, 100, [&](const recorded_event&) { return ++delivered, true; });
+    auto from = s->read_from(log_position{1}, 100, [&](const recorded_event&) { return ++delivered, true; });
     ASSERT_FALSE(from.has_value());
     EXPECT_EQ(from.error().code, errc::storage_unavailable);
     EXPECT_NE(from.error().message.find("injected log read failure"), std::string::npos) << from.error().message;
-    auto stream = s->read_stream("user-a", 1, 100, [&](const recorded_event&) { return ++delivered, true; });
+    auto stream = s->read_stream("user-a", stream_version{1}, 100, [&](const recorded_event&) { return ++delivered, true; });
     ASSERT_FALSE(stream.has_value());
     EXPECT_EQ(stream.error().code, errc::storage_unavailable);
-    auto at = s->read_at(1);
+    auto at = s->read_at(log_position{1});
     ASSERT_FALSE(at.has_value());
     EXPECT_EQ(at.error().code, errc::storage_unavailable);
     EXPECT_EQ(delivered, 0);
 
-    EXPECT_EQ(s->head().position, 2u);
-    EXPECT_EQ(s->stream_version("user-a"), 1u);
+    EXPECT_EQ(s->head().position.value, 2u);
+    EXPECT_EQ(s->stream_version("user-a").value, 1u);
     auto key = s->find_idempotency("key");
     ASSERT_TRUE(key.has_value() && key->has_value());
-    EXPECT_EQ((*key)->last_position, 2u);
+    EXPECT_EQ((*key)->last_position.value, 2u);
     ASSERT_TRUE(s->append(one(locked("a"), 2)).has_value());
 
     f.faults->fail_reads(false);
-    ASSERT_TRUE(s->read_from(1, 100, [&](const recorded_event&) { return ++delivered, true; }).has_value());
+    ASSERT_TRUE(s->read_from(log_position{1}, 100, [&](const recorded_event&) { return ++delivered, true; }).has_value());
     EXPECT_EQ(delivered, 3);
-    auto third = s->read_at(3);
+    auto third = s->read_at(log_position{3});
     ASSERT_TRUE(third.has_value() && third->has_value());
-    EXPECT_EQ((*third)->version, 2u);
+    EXPECT_EQ((*third)->version.value, 2u);
 }
 
 // Without a handle the store runs on RocksDB's default file system: nothing is wrapped.

@@ -21,7 +21,7 @@ std::unique_ptr<store> open_store(const std::filesystem::path& dir, store_option
 
 std::vector<recorded_event> read_all(const store& s, std::uint64_t from = 1, std::size_t limit = SIZE_MAX) {
     std::vector<recorded_event> out;
-    auto r = s.read_from(from, limit, [&](const recorded_event& e) {
+    auto r = s.read_from(log_position{from}, limit, [&](const recorded_event& e) {
         out.push_back(e);
         return true;
     });
@@ -41,28 +41,28 @@ protected:
 
 TEST_P(StoreTest, PositionsAreDenseFromOneAndVersionsPerStream) {
     auto s = open_store(dir_.db(), opts());
-    EXPECT_EQ(s->head().position, 0u);
+    EXPECT_EQ(s->head().position.value, 0u);
     auto a = s->append(one(opened("a")));
     ASSERT_TRUE(a.has_value());
-    EXPECT_EQ(a->first_position, 1u);
-    EXPECT_EQ(a->last_position, 1u);
+    EXPECT_EQ(a->first_position.value, 1u);
+    EXPECT_EQ(a->last_position.value, 1u);
     auto b = s->append(batch_of({ev(locked("u1")), ev(locked("u2")), ev(locked("u1"))}));
     ASSERT_TRUE(b.has_value());
-    EXPECT_EQ(b->first_position, 2u);
-    EXPECT_EQ(b->last_position, 4u);
-    EXPECT_EQ(s->head().position, 4u);
-    EXPECT_EQ(s->stream_version("account-a"), 1u);
-    EXPECT_EQ(s->stream_version("user-u1"), 2u);
-    EXPECT_EQ(s->stream_version("user-u2"), 1u);
-    EXPECT_EQ(s->stream_version("user-none"), 0u);
+    EXPECT_EQ(b->first_position.value, 2u);
+    EXPECT_EQ(b->last_position.value, 4u);
+    EXPECT_EQ(s->head().position.value, 4u);
+    EXPECT_EQ(s->stream_version("account-a").value, 1u);
+    EXPECT_EQ(s->stream_version("user-u1").value, 2u);
+    EXPECT_EQ(s->stream_version("user-u2").value, 1u);
+    EXPECT_EQ(s->stream_version("user-none").value, 0u);
 
     auto all = read_all(*s);
     ASSERT_EQ(all.size(), 4u);
-    for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].position, i + 1);
+    for (std::size_t i = 0; i < all.size(); ++i) EXPECT_EQ(all[i].position.value, i + 1);
     EXPECT_EQ(all[1].stream, "user-u1");
-    EXPECT_EQ(all[1].version, 1u);
+    EXPECT_EQ(all[1].version.value, 1u);
     EXPECT_EQ(all[3].stream, "user-u1");
-    EXPECT_EQ(all[3].version, 2u);
+    EXPECT_EQ(all[3].version.value, 2u);
     EXPECT_EQ(all[2].type, "user_locked");
     EXPECT_EQ(all[0].payload, opened("a"));
     EXPECT_EQ(all[0].meta.actor.principal, "operator");
@@ -118,12 +118,12 @@ TEST_P(StoreTest, StatedVersionMustBeTheOneTheStoreAssigns) {
     auto skipping = s->append(one(locked("u1"), 4));
     ASSERT_FALSE(skipping.has_value());
     EXPECT_EQ(skipping.error().code, errc::version_conflict);
-    EXPECT_EQ(s->head().position, before.position);
+    EXPECT_EQ(s->head().position.value, before.position.value);
     EXPECT_EQ(s->head().hash, before.hash);
-    EXPECT_EQ(s->stream_version("user-u1"), 2u);
+    EXPECT_EQ(s->stream_version("user-u1").value, 2u);
     // Unnumbered events are simply numbered.
     ASSERT_TRUE(s->append(one(locked("u1"))).has_value());
-    EXPECT_EQ(s->stream_version("user-u1"), 3u);
+    EXPECT_EQ(s->stream_version("user-u1").value, 3u);
 }
 
 TEST_P(StoreTest, MultiStreamBatchIsAllOrNothing) {
@@ -133,9 +133,9 @@ TEST_P(StoreTest, MultiStreamBatchIsAllOrNothing) {
     auto r = s->append(batch_of({ev(locked("u2"), 1), ev(opened("a"), 1), ev(locked("u1"), 1)}, "k", "fp"));
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, errc::version_conflict);
-    EXPECT_EQ(s->head().position, 1u);
-    EXPECT_EQ(s->stream_version("user-u2"), 0u);
-    EXPECT_EQ(s->stream_version("account-a"), 0u);
+    EXPECT_EQ(s->head().position.value, 1u);
+    EXPECT_EQ(s->stream_version("user-u2").value, 0u);
+    EXPECT_EQ(s->stream_version("account-a").value, 0u);
     EXPECT_EQ(read_all(*s).size(), 1u);
     auto key = s->find_idempotency("k");
     ASSERT_TRUE(key.has_value());
@@ -143,7 +143,7 @@ TEST_P(StoreTest, MultiStreamBatchIsAllOrNothing) {
     // Several events of one stream in a batch are numbered one after another.
     auto ok = s->append(batch_of({ev(locked("u2"), 1), ev(locked("u2"), 2), ev(locked("u1"), 2)}));
     ASSERT_TRUE(ok.has_value()) << ok.error().message;
-    EXPECT_EQ(s->stream_version("user-u2"), 2u);
+    EXPECT_EQ(s->stream_version("user-u2").value, 2u);
 }
 
 // The store keeps idempotency records; it does not judge them (the writer does, api/core
@@ -157,14 +157,14 @@ TEST_P(StoreTest, IdempotencyRecordIsWrittenWithItsBatchAndFound) {
     ASSERT_TRUE(s->append(one(locked("u0"))).has_value());
     auto first = s->append(batch_of({ev(locked("u1")), ev(locked("u2"))}, "key-1", "fp-A", "HTTP 201 {...}"));
     ASSERT_TRUE(first.has_value());
-    EXPECT_EQ(first->first_position, 2u);
-    EXPECT_EQ(first->last_position, 3u);
+    EXPECT_EQ(first->first_position.value, 2u);
+    EXPECT_EQ(first->last_position.value, 3u);
     auto check = [&](store& st) {
         auto found = st.find_idempotency("key-1");
         ASSERT_TRUE(found.has_value());
         ASSERT_TRUE(found->has_value());
-        EXPECT_EQ((*found)->first_position, 2u);
-        EXPECT_EQ((*found)->last_position, 3u);
+        EXPECT_EQ((*found)->first_position.value, 2u);
+        EXPECT_EQ((*found)->last_position.value, 3u);
         EXPECT_EQ((*found)->recorded_at, first->recorded_at);
         EXPECT_EQ((*found)->fingerprint, "fp-A");
         EXPECT_EQ((*found)->outcome, "HTTP 201 {...}");
@@ -177,7 +177,7 @@ TEST_P(StoreTest, IdempotencyRecordIsWrittenWithItsBatchAndFound) {
     s.reset();
     s = open_store(dir_.db(), opts());
     check(*s);
-    EXPECT_EQ(s->head().position, 3u);
+    EXPECT_EQ(s->head().position.value, 3u);
 }
 
 TEST_P(StoreTest, GroupNumberingSeesEarlierBatchesOfTheSameGroup) {
@@ -191,20 +191,20 @@ TEST_P(StoreTest, GroupNumberingSeesEarlierBatchesOfTheSameGroup) {
     auto r = s->append_group(std::move(group));
     ASSERT_EQ(r.size(), 5u);
     ASSERT_TRUE(r[0].has_value());
-    EXPECT_EQ(r[0]->first_position, 1u);
+    EXPECT_EQ(r[0]->first_position.value, 1u);
     ASSERT_FALSE(r[1].has_value());
     EXPECT_EQ(r[1].error().code, errc::version_conflict);
     ASSERT_TRUE(r[2].has_value());
-    EXPECT_EQ(r[2]->first_position, 2u);
+    EXPECT_EQ(r[2]->first_position.value, 2u);
     ASSERT_TRUE(r[3].has_value());
-    EXPECT_EQ(r[3]->first_position, 3u);
+    EXPECT_EQ(r[3]->first_position.value, 3u);
     ASSERT_FALSE(r[4].has_value());
     EXPECT_EQ(r[4].error().code, errc::invalid_argument);
-    EXPECT_EQ(s->head().position, 3u);
-    EXPECT_EQ(s->stream_version("user-u1"), 2u);
+    EXPECT_EQ(s->head().position.value, 3u);
+    EXPECT_EQ(s->stream_version("user-u1").value, 2u);
     auto key = s->find_idempotency("k");
     ASSERT_TRUE(key.has_value() && key->has_value());
-    EXPECT_EQ((*key)->first_position, 3u);
+    EXPECT_EQ((*key)->first_position.value, 3u);
     EXPECT_TRUE(s->verify().ok);
 }
 
@@ -216,19 +216,19 @@ TEST_P(StoreTest, ReopenRestoresHeadAndContinuesTheChain) {
         before = s->head();
     }
     auto s = open_store(dir_.db(), opts());
-    EXPECT_EQ(s->head().position, before.position);
+    EXPECT_EQ(s->head().position.value, before.position.value);
     EXPECT_EQ(s->head().hash, before.hash);
     EXPECT_EQ(s->head().recorded_at, before.recorded_at);
-    EXPECT_EQ(s->stream_version("user-u0"), 3u);
-    EXPECT_EQ(s->stream_version("user-u1"), 2u);
+    EXPECT_EQ(s->stream_version("user-u0").value, 3u);
+    EXPECT_EQ(s->stream_version("user-u1").value, 2u);
     auto r = s->append(one(locked("u1"), 3));
     ASSERT_TRUE(r.has_value());
-    EXPECT_EQ(r->first_position, 6u);
+    EXPECT_EQ(r->first_position.value, 6u);
     EXPECT_GE(r->recorded_at, before.recorded_at);
     auto all = read_all(*s);
     ASSERT_EQ(all.size(), 6u);
     EXPECT_EQ(all[5].prev_hash, before.hash);
-    EXPECT_EQ(all[5].version, 3u);
+    EXPECT_EQ(all[5].version.value, 3u);
     auto v = s->verify();
     EXPECT_TRUE(v.ok) << v.message;
     EXPECT_EQ(v.checked, 6u);
@@ -239,41 +239,41 @@ TEST_P(StoreTest, ReadFromAndReadStreamRespectBounds) {
     for (int i = 0; i < 10; ++i) ASSERT_TRUE(s->append(one(locked(i % 2 ? "odd" : "even"))).has_value());
     auto mid = read_all(*s, 4, 3);
     ASSERT_EQ(mid.size(), 3u);
-    EXPECT_EQ(mid.front().position, 4u);
-    EXPECT_EQ(mid.back().position, 6u);
+    EXPECT_EQ(mid.front().position.value, 4u);
+    EXPECT_EQ(mid.back().position.value, 6u);
     EXPECT_EQ(read_all(*s, 0).size(), 10u);  // 0 reads from the start
     EXPECT_EQ(read_all(*s, 10).size(), 1u);
     EXPECT_TRUE(read_all(*s, 11).empty());
     EXPECT_TRUE(read_all(*s, 1, 0).empty());
 
     std::vector<recorded_event> stopped;
-    ASSERT_TRUE(s->read_from(1, 100, [&](const recorded_event& e) {
+    ASSERT_TRUE(s->read_from(log_position{1}, 100, [&](const recorded_event& e) {
                      stopped.push_back(e);
                      return stopped.size() < 2;
                  }).has_value());
     EXPECT_EQ(stopped.size(), 2u);
 
     std::vector<std::uint64_t> versions, positions;
-    ASSERT_TRUE(s->read_stream("user-odd", 2, 3, [&](const recorded_event& e) {
+    ASSERT_TRUE(s->read_stream("user-odd", stream_version{2}, 3, [&](const recorded_event& e) {
                      EXPECT_EQ(e.stream, "user-odd");
-                     versions.push_back(e.version);
-                     positions.push_back(e.position);
+                     versions.push_back(e.version.value);
+                     positions.push_back(e.position.value);
                      return true;
                  }).has_value());
     EXPECT_EQ(versions, (std::vector<std::uint64_t>{2, 3, 4}));
     EXPECT_EQ(positions, (std::vector<std::uint64_t>{4, 6, 8}));
     std::size_t n = 0;
-    ASSERT_TRUE(s->read_stream("user-odd", 5, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
+    ASSERT_TRUE(s->read_stream("user-odd", stream_version{5}, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
     EXPECT_EQ(n, 1u);
     n = 0;
-    ASSERT_TRUE(s->read_stream("user-od", 1, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
+    ASSERT_TRUE(s->read_stream("user-od", stream_version{1}, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
     EXPECT_EQ(n, 0u);  // a prefix of another stream id is another stream
 
-    auto at = s->read_at(7);
+    auto at = s->read_at(log_position{7});
     ASSERT_TRUE(at.has_value());
     ASSERT_TRUE(at->has_value());
-    EXPECT_EQ((*at)->position, 7u);
-    auto missing = s->read_at(11);
+    EXPECT_EQ((*at)->position.value, 7u);
+    auto missing = s->read_at(log_position{11});
     ASSERT_TRUE(missing.has_value());
     EXPECT_FALSE(missing->has_value());
 }
@@ -290,13 +290,13 @@ TEST_P(StoreTest, PositionAtFindsLastEventRecordedAtOrBefore) {
     }
     for (std::size_t i = 1; i < times.size(); ++i) EXPECT_GE(times[i], times[i - 1]);
     EXPECT_FALSE(s->position_at(times.front() - std::chrono::microseconds(1)).has_value());
-    EXPECT_EQ(s->position_at(times.back() + std::chrono::hours(1)), 9u);
+    EXPECT_EQ(s->position_at(times.back() + std::chrono::hours(1)), log_position{9});
     for (std::size_t i = 0; i < times.size(); ++i) {
         // The last position whose time is <= times[i]: events sharing a timestamp count together.
         std::uint64_t expected = 0;
         for (std::size_t j = 0; j < times.size(); ++j)
             if (times[j] <= times[i]) expected = j + 1;
-        EXPECT_EQ(s->position_at(times[i]), expected) << i;
+        EXPECT_EQ(s->position_at(times[i]), log_position{expected}) << i;
     }
 }
 
@@ -304,9 +304,9 @@ TEST_P(StoreTest, SubscribersHearEveryCommitUntilUnsubscribed) {
     auto s = open_store(dir_.db(), opts());
     std::vector<std::uint64_t> heard;
     std::mutex mu;
-    auto sub = s->subscribe([&](std::uint64_t p) {
+    auto sub = s->subscribe([&](log_position p) {
         std::lock_guard lk(mu);
-        heard.push_back(p);
+        heard.push_back(p.value);
     });
     ASSERT_TRUE(s->append(one(locked("a"))).has_value());
     ASSERT_TRUE(s->append(batch_of({ev(locked("a")), ev(locked("b"))})).has_value());
@@ -332,7 +332,7 @@ TEST_P(StoreTest, MetaValuesAreDurableAndSeparateFromTheLog) {
     auto s = open_store(dir_.db(), opts());
     EXPECT_EQ(s->get_meta("snapshot/users"), std::string("bin\0ary", 7));
     EXPECT_EQ(s->get_meta("head"), "not the store's head");
-    EXPECT_EQ(s->head().position, 1u);
+    EXPECT_EQ(s->head().position.value, 1u);
     EXPECT_TRUE(s->verify().ok);
 }
 
@@ -343,9 +343,9 @@ TEST_P(StoreTest, CheckpointIsAnIndependentConsistentCopy) {
     ASSERT_TRUE(s->checkpoint(copy_dir).has_value());
     ASSERT_TRUE(s->append(one(locked("a"))).has_value());
     auto copy = open_store(copy_dir, opts());
-    EXPECT_EQ(copy->head().position, 3u);
+    EXPECT_EQ(copy->head().position.value, 3u);
     EXPECT_TRUE(copy->verify().ok);
-    EXPECT_EQ(s->head().position, 4u);
+    EXPECT_EQ(s->head().position.value, 4u);
 }
 
 TEST_P(StoreTest, ReadOnlyOpenReadsButRefusesWrites) {
@@ -356,9 +356,9 @@ TEST_P(StoreTest, ReadOnlyOpenReadsButRefusesWrites) {
     // Opened while the writer still holds the directory, like rosterctl beside a running server.
     auto r = open_store(dir_.db(), ro);
     EXPECT_TRUE(r->read_only());
-    EXPECT_EQ(r->head().position, 4u);
+    EXPECT_EQ(r->head().position.value, 4u);
     EXPECT_EQ(r->head().hash, s->head().hash);
-    EXPECT_EQ(r->stream_version("user-a"), 4u);
+    EXPECT_EQ(r->stream_version("user-a").value, 4u);
     EXPECT_EQ(read_all(*r).size(), 4u);
     auto v = r->verify();
     EXPECT_TRUE(v.ok) << v.message;
@@ -374,8 +374,8 @@ TEST_P(StoreTest, StreamIdWithNulIsRefused) {
     auto r = s->append(batch_of({ev(locked("ok")), ev(locked(std::string("a\0b", 3)))}));
     ASSERT_FALSE(r.has_value());
     EXPECT_EQ(r.error().code, errc::invalid_argument);
-    EXPECT_EQ(s->head().position, 0u);
-    EXPECT_EQ(s->stream_version("user-ok"), 0u);
+    EXPECT_EQ(s->head().position.value, 0u);
+    EXPECT_EQ(s->stream_version("user-ok").value, 0u);
 }
 
 TEST(StoreOpen, ReadOnlyOpenOfMissingDirectoryFails) {
@@ -395,8 +395,8 @@ TEST_P(StoreTest, ConcurrentAppendsAndReadsStayDenseAndVerified) {
     std::thread reader([&] {
         while (!done) {
             std::uint64_t expect = 1;
-            auto r = s->read_from(1, SIZE_MAX, [&](const recorded_event& e) {
-                if (e.position != expect++) ++read_errors;
+            auto r = s->read_from(log_position{1}, SIZE_MAX, [&](const recorded_event& e) {
+                if (e.position.value != expect++) ++read_errors;
                 return true;
             });
             if (!r) ++read_errors;
@@ -411,7 +411,7 @@ TEST_P(StoreTest, ConcurrentAppendsAndReadsStayDenseAndVerified) {
                 auto r = s->append(one(locked("w" + std::to_string(w))));
                 ASSERT_TRUE(r.has_value());
                 std::lock_guard lk(mu);
-                positions.insert(r->first_position);
+                positions.insert(r->first_position.value);
             }
         });
     for (auto& t : threads) t.join();
@@ -421,7 +421,7 @@ TEST_P(StoreTest, ConcurrentAppendsAndReadsStayDenseAndVerified) {
     ASSERT_EQ(positions.size(), std::size_t{writers * per_writer});
     EXPECT_EQ(*positions.begin(), 1u);
     EXPECT_EQ(*positions.rbegin(), std::uint64_t{writers * per_writer});
-    for (int w = 0; w < writers; ++w) EXPECT_EQ(s->stream_version("user-w" + std::to_string(w)), std::uint64_t{per_writer});
+    for (int w = 0; w < writers; ++w) EXPECT_EQ(s->stream_version("user-w" + std::to_string(w)).value, std::uint64_t{per_writer});
     EXPECT_TRUE(s->verify().ok);
 }
 
@@ -441,7 +441,7 @@ TEST_P(StoreTest, RacingWritersOnOneStreamStayContiguous) {
             auto r = s->append(one(opened("race")));
             ASSERT_TRUE(r.has_value()) << r.error().message;
             std::lock_guard lk(mu);
-            positions.push_back(r->first_position);
+            positions.push_back(r->first_position.value);
         };
         std::thread a(racer), b(racer);
         a.join();
@@ -450,12 +450,12 @@ TEST_P(StoreTest, RacingWritersOnOneStreamStayContiguous) {
     std::sort(positions.begin(), positions.end());
     ASSERT_EQ(positions.size(), std::size_t{2 * rounds});
     for (std::size_t i = 0; i < positions.size(); ++i) EXPECT_EQ(positions[i], i + 1);
-    EXPECT_EQ(s->stream_version("account-race"), std::uint64_t{2 * rounds});
-    EXPECT_EQ(s->head().position, std::uint64_t{2 * rounds});
+    EXPECT_EQ(s->stream_version("account-race").value, std::uint64_t{2 * rounds});
+    EXPECT_EQ(s->head().position.value, std::uint64_t{2 * rounds});
     std::uint64_t expected_version = 1;
-    ASSERT_TRUE(s->read_stream("account-race", 1, SIZE_MAX, [&](const recorded_event& e) {
-                     EXPECT_EQ(e.version, expected_version);
-                     EXPECT_EQ(e.position, expected_version);  // the only stream: version = position
+    ASSERT_TRUE(s->read_stream("account-race", stream_version{1}, SIZE_MAX, [&](const recorded_event& e) {
+                     EXPECT_EQ(e.version.value, expected_version);
+                     EXPECT_EQ(e.position.value, expected_version);  // the only stream: version = position
                      ++expected_version;
                      return true;
                  }).has_value());

@@ -48,7 +48,7 @@ protected:
     verify_report reverify(std::uint64_t from = 1) {
         auto s = store::open(dir_.db());
         EXPECT_TRUE(s.has_value());
-        return (*s)->verify(from);
+        return (*s)->verify(log_position{from});
     }
 
     void flip(std::uint64_t position, std::size_t byte) {
@@ -77,7 +77,7 @@ TEST_F(TamperTest, EveryFlippedByteIsReportedAtItsPosition) {
         flip(7, byte);
         auto v = reverify();
         EXPECT_FALSE(v.ok) << "byte " << byte;
-        EXPECT_EQ(v.first_bad_position, 7u) << "byte " << byte << ": " << v.message;
+        EXPECT_EQ(v.first_bad_position, log_position{7u}) << "byte " << byte << ": " << v.message;
         EXPECT_EQ(v.checked, 6u);
         flip(7, byte);
     }
@@ -95,7 +95,7 @@ TEST_F(TamperTest, ModifiedPayloadTextIsDetected) {
     });
     auto v = reverify();
     EXPECT_FALSE(v.ok);
-    EXPECT_EQ(v.first_bad_position, 1u);
+    EXPECT_EQ(v.first_bad_position, log_position{1u});
 }
 
 TEST_F(TamperTest, DeletedPositionIsReported) {
@@ -104,7 +104,7 @@ TEST_F(TamperTest, DeletedPositionIsReported) {
     });
     auto v = reverify();
     EXPECT_FALSE(v.ok);
-    EXPECT_EQ(v.first_bad_position, 12u);
+    EXPECT_EQ(v.first_bad_position, log_position{12u});
     EXPECT_EQ(v.checked, 11u);
 }
 
@@ -115,7 +115,7 @@ TEST_F(TamperTest, DeletedTailIsReported) {
     });
     auto v = reverify();
     EXPECT_FALSE(v.ok);
-    EXPECT_EQ(v.first_bad_position, total - 1);
+    EXPECT_EQ(v.first_bad_position, log_position{total - 1});
 }
 
 TEST_F(TamperTest, SwappedEventsAreReported) {
@@ -128,7 +128,7 @@ TEST_F(TamperTest, SwappedEventsAreReported) {
     });
     auto v = reverify();
     EXPECT_FALSE(v.ok);
-    EXPECT_EQ(v.first_bad_position, 20u);
+    EXPECT_EQ(v.first_bad_position, log_position{20u});
 }
 
 TEST_F(TamperTest, RangeVerificationStartsFromTheStoredPredecessor) {
@@ -138,10 +138,10 @@ TEST_F(TamperTest, RangeVerificationStartsFromTheStoredPredecessor) {
     EXPECT_EQ(later.checked, total - 9);
     auto s = store::open(dir_.db());
     ASSERT_TRUE(s.has_value());
-    auto part = (*s)->verify(3, 8);
+    auto part = (*s)->verify(log_position{3}, log_position{8});
     EXPECT_FALSE(part.ok);
-    EXPECT_EQ(part.first_bad_position, 5u);
-    auto before = (*s)->verify(1, 4);
+    EXPECT_EQ(part.first_bad_position, log_position{5u});
+    auto before = (*s)->verify(log_position{1}, log_position{4});
     EXPECT_TRUE(before.ok);
     EXPECT_EQ(before.checked, 4u);
 }

@@ -32,7 +32,8 @@ inline domain::event opened(const std::string& account) {
 
 // `version`: the stream version the caller numbered the event with (new_event::version).
 inline new_event ev(domain::event e, std::optional<std::uint64_t> version = std::nullopt) {
-    new_event n{std::move(e), version, {}};
+    new_event n{std::move(e), std::nullopt, {}};
+    if (version) n.version = domain::stream_version{*version};
     n.meta.actor = {"operator", "tok-1", "127.0.0.1"};
     n.meta.request_id = "req-1";
     return n;

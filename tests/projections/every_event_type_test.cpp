@@ -37,7 +37,7 @@ T sample() {
 
 eventstore::recorded_event record(std::uint64_t position, event e) {
     eventstore::recorded_event r;
-    r.position = position;
+    r.position = eventstore::log_position{position};
     r.stream = stream_of(e);
     r.type = std::string(type_name(e));
     r.payload = std::move(e);
@@ -75,8 +75,8 @@ void check_event_type() {
     EXPECT_EQ(*bit, event_type_mask{1} << I);
     history_index history;
     history.add(r, s);
-    history_page_request only_this{history_subject::actor, "operator", 1, UINT64_MAX, *bit, 10};
-    EXPECT_EQ(history.page(only_this), std::vector<std::uint64_t>{position});
+    history_page_request only_this{history_subject::actor, "operator", eventstore::log_position{1}, eventstore::log_position::max(), *bit, 10};
+    EXPECT_EQ(history.page(only_this), std::vector<eventstore::log_position>{eventstore::log_position{position}});
     only_this.types = all_event_types & ~*bit;
     EXPECT_TRUE(history.page(only_this).empty());
 

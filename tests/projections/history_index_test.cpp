@@ -10,7 +10,7 @@ using namespace roster::domain;
 
 eventstore::recorded_event rec(std::uint64_t position, event e, std::string actor = "operator") {
     eventstore::recorded_event r;
-    r.position = position;
+    r.position = eventstore::log_position{position};
     r.stream = stream_of(e);
     r.type = std::string(type_name(e));
     r.payload = std::move(e);
@@ -47,8 +47,10 @@ protected:
     }
     std::vector<std::uint64_t> page(history_subject s, std::string id, std::uint64_t from = 1, std::uint64_t to = UINT64_MAX,
                                     event_type_mask types = all_event_types, std::size_t limit = 100) {
-        history_page_request r{s, std::move(id), from, to, types, limit};
-        return model.read([&](const read_view& v) { return v.history->page(r); });
+        history_page_request r{s, std::move(id), eventstore::log_position{from}, eventstore::log_position{to}, types, limit};
+        std::vector<std::uint64_t> out;
+        for (auto p : model.read([&](const read_view& v) { return v.history->page(r); })) out.push_back(p.value);
+        return out;
     }
     read_model model;
 };

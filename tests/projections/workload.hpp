@@ -39,8 +39,8 @@ public:
 
     // Runs commands until `events` more events are in the log.
     void run(std::size_t events) {
-        const auto target = store_.head().position + events;
-        while (store_.head().position < target) step();
+        const auto target = store_.head().position.value + events;
+        while (store_.head().position.value < target) step();
     }
 
     const domain::state& state() const { return s_; }

@@ -12,9 +12,9 @@ namespace json = boost::json;
 
 TEST(event_json, renders_envelope_and_data) {
     eventstore::recorded_event e;
-    e.position = 7;
+    e.position = eventstore::log_position{7};
     e.stream = "account-acme";
-    e.version = 3;
+    e.version = eventstore::stream_version{3};
     e.type = "roles_granted";
     e.recorded_at = timestamp{std::chrono::microseconds{1'700'000'000'000'001}};
     e.meta.actor = {"user:u1", "tok1", "127.0.0.1"};

@@ -152,7 +152,7 @@ protected:
 };
 
 TEST_F(export_test, csv_round_trips_any_text_in_bounded_batches) {
-    export_reader r(*store_, export_format::csv, 1, UINT64_MAX, 300);
+    export_reader r(*store_, export_format::csv, eventstore::log_position{1}, eventstore::log_position::max(), 300);
     std::size_t calls = 0, max_rows = 0;
     auto text = drain(r, &calls, &max_rows);
     EXPECT_LE(max_rows, 300u);
@@ -165,7 +165,7 @@ TEST_F(export_test, csv_round_trips_any_text_in_bounded_batches) {
     for (std::uint64_t p = 1; p <= 2500; ++p) {
         const auto& row = rows[p];
         ASSERT_EQ(row.size(), 17u);
-        auto e = store_->read_at(p);
+        auto e = store_->read_at(eventstore::log_position{p});
         ASSERT_TRUE(e && *e);
         EXPECT_EQ(row[0], std::to_string(p));
         EXPECT_EQ(row[1], format_rfc3339((*e)->recorded_at));
@@ -184,7 +184,7 @@ TEST_F(export_test, csv_round_trips_any_text_in_bounded_batches) {
 }
 
 TEST_F(export_test, the_envelope_is_the_stored_bytes_its_hash_is_computed_over) {
-    export_reader r(*store_, export_format::jsonl, 1, 40, 7);
+    export_reader r(*store_, export_format::jsonl, eventstore::log_position{1}, eventstore::log_position{40}, 7);
     r.include_envelope(true);
     auto text = drain(r);
     std::string prev(64, '0');
@@ -222,7 +222,7 @@ TEST_F(export_test, the_envelope_is_the_stored_bytes_its_hash_is_computed_over) 
 }
 
 TEST_F(export_test, the_account_filter_keeps_only_that_accounts_events) {
-    export_reader r(*store_, export_format::csv, 1, UINT64_MAX, 100);
+    export_reader r(*store_, export_format::csv, eventstore::log_position{1}, eventstore::log_position::max(), 100);
     r.filter_account("acc-1234");
     auto rows = parse_csv(drain(r));
     ASSERT_EQ(rows.size(), 2u);
@@ -230,7 +230,7 @@ TEST_F(export_test, the_account_filter_keeps_only_that_accounts_events) {
 }
 
 TEST_F(export_test, jsonl_lines_are_the_event_objects_of_the_range) {
-    export_reader r(*store_, export_format::jsonl, 100, 1299, 256);
+    export_reader r(*store_, export_format::jsonl, eventstore::log_position{100}, eventstore::log_position{1299}, 256);
     auto text = drain(r);
     std::size_t n = 0, start = 0;
     std::uint64_t expect = 100;
@@ -238,7 +238,7 @@ TEST_F(export_test, jsonl_lines_are_the_event_objects_of_the_range) {
         auto end = text.find('\n', start);
         ASSERT_NE(end, std::string::npos);
         auto line = json::parse(text.substr(start, end - start));
-        auto e = store_->read_at(expect);
+        auto e = store_->read_at(eventstore::log_position{expect});
         EXPECT_EQ(line, json::value(event_json(**e)));
         ++expect;
         ++n;
@@ -260,7 +260,7 @@ TEST_F(export_test, an_old_event_with_controls_and_a_formula_is_defused_in_csv_a
     b.events.push_back(std::move(n));
     ASSERT_TRUE(store_->append(std::move(b)).has_value());
 
-    export_reader r(*store_, export_format::csv, 2501, 2501);
+    export_reader r(*store_, export_format::csv, eventstore::log_position{2501}, eventstore::log_position{2501});
     const auto text = drain(r);
     for (std::string_view hidden : {"\x1b", "\x7f", "\xc2\x9b", "\xe2\x80\xae", "\xe2\x80\xa8", "\xe2\x81\xa6"})
         EXPECT_EQ(text.find(hidden), std::string::npos) << text;
@@ -271,20 +271,20 @@ TEST_F(export_test, an_old_event_with_controls_and_a_formula_is_defused_in_csv_a
     EXPECT_EQ(rows[1][8], "'+req");
     EXPECT_EQ(rows[1][9], "'=HYPERLINK(\"http://evil\") \\u001b[2J \\u202efdp.exe \\u007f\\u009b\\u2028");
     // The data column is JSON: the escapes land inside its strings and mean the same text.
-    EXPECT_EQ(json::parse(rows[1][10]), json::value(event_data_json((*store_->read_at(2501))->payload)));
+    EXPECT_EQ(json::parse(rows[1][10]), json::value(event_data_json((*store_->read_at(eventstore::log_position{2501}))->payload)));
     EXPECT_NE(rows[1][10].find("\\u2066"), std::string::npos) << rows[1][10];
 
-    export_reader j(*store_, export_format::jsonl, 2501, 2501);
+    export_reader j(*store_, export_format::jsonl, eventstore::log_position{2501}, eventstore::log_position{2501});
     const auto line = drain(j);
     for (std::string_view hidden : {"\x1b", "\x7f", "\xc2\x9b", "\xe2\x80\xae", "\xe2\x80\xa8", "\xe2\x81\xa6"})
         EXPECT_EQ(line.find(hidden), std::string::npos) << line;
     EXPECT_NE(line.find("\\u202e"), std::string::npos) << line;
-    EXPECT_EQ(json::parse(line), json::value(event_json(**store_->read_at(2501))));
+    EXPECT_EQ(json::parse(line), json::value(event_json(**store_->read_at(eventstore::log_position{2501}))));
 }
 
 TEST_F(export_test, pieces_stop_at_the_byte_budget_after_at_least_one_row) {
     // The whole range in one piece (no budget to speak of) is the reference.
-    export_reader whole(*store_, export_format::jsonl, 1, 2000, 5000, SIZE_MAX);
+    export_reader whole(*store_, export_format::jsonl, eventstore::log_position{1}, eventstore::log_position{2000}, 5000, SIZE_MAX);
     const auto reference = drain(whole);
     std::size_t longest_row = 0;
     for (std::size_t start = 0; start < reference.size();) {
@@ -294,7 +294,7 @@ TEST_F(export_test, pieces_stop_at_the_byte_budget_after_at_least_one_row) {
     }
 
     constexpr std::size_t budget = 4096;
-    export_reader r(*store_, export_format::jsonl, 1, 2000, 1000, budget);
+    export_reader r(*store_, export_format::jsonl, eventstore::log_position{1}, eventstore::log_position{2000}, 1000, budget);
     std::string all;
     std::size_t calls = 0;
     for (;;) {
@@ -316,7 +316,7 @@ TEST_F(export_test, pieces_stop_at_the_byte_budget_after_at_least_one_row) {
     EXPECT_GT(calls, reference.size() / (budget + longest_row));
 
     // A budget smaller than any row still makes progress, one row per piece.
-    export_reader tiny(*store_, export_format::csv, 11, 20, 1000, 1);
+    export_reader tiny(*store_, export_format::csv, eventstore::log_position{11}, eventstore::log_position{20}, 1000, 1);
     std::size_t tiny_calls = 0, max_rows = 0;
     drain(tiny, &tiny_calls, &max_rows);
     EXPECT_EQ(max_rows, 1u);
@@ -324,9 +324,9 @@ TEST_F(export_test, pieces_stop_at_the_byte_budget_after_at_least_one_row) {
 }
 
 TEST_F(export_test, an_empty_range_has_only_the_csv_header) {
-    export_reader r(*store_, export_format::csv, 3000, 4000);
+    export_reader r(*store_, export_format::csv, eventstore::log_position{3000}, eventstore::log_position{4000});
     EXPECT_EQ(drain(r), std::string(csv_header()));
-    export_reader j(*store_, export_format::jsonl, 10, 9);
+    export_reader j(*store_, export_format::jsonl, eventstore::log_position{10}, eventstore::log_position{9});
     EXPECT_EQ(drain(j), "");
 }
 
@@ -334,15 +334,15 @@ TEST_F(export_test, log_points_resolve_positions_and_times) {
     EXPECT_FALSE(parse_log_point(""));
     EXPECT_FALSE(parse_log_point("12x"));
     EXPECT_FALSE(parse_log_point("2026-02-30T00:00:00Z"));
-    EXPECT_EQ(std::get<std::uint64_t>(*parse_log_point("42")), 42u);
-    auto at5 = (*store_->read_at(5))->recorded_at;
+    EXPECT_EQ(std::get<eventstore::log_position>(*parse_log_point("42")), eventstore::log_position{42});
+    auto at5 = (*store_->read_at(eventstore::log_position{5}))->recorded_at;
     auto p = *parse_log_point(format_rfc3339(at5));
     // Several events may share a microsecond; the bounds bracket position 5 either way.
-    EXPECT_LE(first_position_since(*store_, p), 5u);
-    EXPECT_GE(last_position_until(*store_, p), 5u);
-    EXPECT_EQ(last_position_until(*store_, *parse_log_point("1970-01-01T00:00:00Z")), 0u);
-    EXPECT_EQ(first_position_since(*store_, *parse_log_point("1970-01-01T00:00:00Z")), 1u);
-    EXPECT_EQ(first_position_since(*store_, *parse_log_point("0")), 1u);
+    EXPECT_LE(first_position_since(*store_, p), eventstore::log_position{5});
+    EXPECT_GE(last_position_until(*store_, p), eventstore::log_position{5});
+    EXPECT_EQ(last_position_until(*store_, *parse_log_point("1970-01-01T00:00:00Z")), eventstore::log_position{0});
+    EXPECT_EQ(first_position_since(*store_, *parse_log_point("1970-01-01T00:00:00Z")), eventstore::log_position{1});
+    EXPECT_EQ(first_position_since(*store_, *parse_log_point("0")), eventstore::log_position{1});
 }
 
 TEST(progress_bar, frames_show_percentage_rate_and_eta) {

@@ -115,7 +115,7 @@ es::result<void> checkpointer::start() {
     }
     std::uint64_t persisted = 0;
     if (auto v = store_.get_meta(size_key)) persisted = parse_u64(*v).value_or(0);
-    if (persisted % block_leaves != 0 || persisted > store_.head().position) persisted = 0;
+    if (persisted % block_leaves != 0 || persisted > store_.head().position.value) persisted = 0;
     if (persisted > 0) {
         stored_subtrees source(store_);
         auto resumed = es::merkle_appender::resume(persisted, source);
@@ -127,12 +127,13 @@ es::result<void> checkpointer::start() {
         }
     }
     size_ = tree_.size();
-    committed_ = store_.head().position;
-    subscription_ = store_.subscribe([this](std::uint64_t position) {
+    // A tree's size is a count of leaves: the log's head position as a number.
+    committed_ = store_.head().position.value;
+    subscription_ = store_.subscribe([this](es::log_position position) {
         // On the committing thread: record and wake only.
         {
             std::lock_guard lock(mutex_);
-            committed_ = position;
+            committed_ = position.value;
         }
         wake_.notify_one();
     });
@@ -230,7 +231,7 @@ void checkpointer::run() {
             stopping = stop_;
         }
         bool healthy = true;
-        while (healthy && tree_.size() < store_.head().position) {
+        while (healthy && tree_.size() < store_.head().position.value) {
             healthy = catch_up(catch_up_slice);
             if (tree_.size() - signed_size_ >= options_.every) sign_now();
             std::lock_guard lock(mutex_);

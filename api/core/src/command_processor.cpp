@@ -13,8 +13,8 @@ std::string describe(const command_result& result) {
                           [](const outcome::accepted& a) { return std::string(a.replayed ? "replayed" : "accepted"); },
                           [](const outcome::refused& r) { return "refused: " + r.error.code + " (" + r.error.detail + ")"; },
                           [](const outcome::version_mismatch& m) {
-                              return "version mismatch on " + m.stream + ": expected " + std::to_string(m.expected) +
-                                     ", now " + std::to_string(m.actual);
+                              return "version mismatch on " + m.stream + ": expected " + std::to_string(m.expected.value) +
+                                     ", now " + std::to_string(m.actual.value);
                           },
                           [](const outcome::idempotency_key_reused&) { return std::string("idempotency key reused"); },
                           [](const outcome::unavailable& u) { return "unavailable: " + u.detail; },
@@ -27,7 +27,7 @@ std::string describe(const command_result& result) {
 struct command_processor::pending {
     command_request request;
     std::string outcome;                   // what `render` made of it, sent once durable
-    std::vector<std::uint64_t> versions;   // stream version of each event, in batch order
+    std::vector<domain::stream_version> versions;  // stream version of each event, in batch order
     std::size_t batch = SIZE_MAX;          // index into the group's batches; SIZE_MAX = nothing to append
 };
 
@@ -90,7 +90,7 @@ processor_stats command_processor::stats() const {
 
 eventstore::result<void> command_processor::reload_write_model() {
     write_model_ = domain::state{};
-    return store_.read_from(1, SIZE_MAX, [this](const eventstore::recorded_event& e) {
+    return store_.read_from(eventstore::log_position{1}, SIZE_MAX, [this](const eventstore::recorded_event& e) {
         domain::apply(write_model_, e.payload);
         return true;
     });
@@ -257,7 +257,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
         const auto& batch = batches[p.batch];
         for (std::size_t i = 0; i < batch.events.size(); ++i) {
             eventstore::recorded_event e;
-            e.position = r->first_position + i;
+            e.position = eventstore::log_position{r->first_position.value + i};
             e.payload = batch.events[i].payload;
             e.stream = domain::stream_of(e.payload);
             e.type = std::string(domain::type_name(e.payload));

@@ -32,13 +32,13 @@ void add_store_metrics(metrics_registry& registry, const eventstore::store& stor
                    "gauge");
         out.sample("roster_store_size_bytes", {}, static_cast<double>(s.size_bytes));
         out.family("roster_store_head_position", "Position of the last committed event.", "gauge");
-        out.sample("roster_store_head_position", {}, static_cast<double>(s.head_position));
+        out.sample("roster_store_head_position", {}, static_cast<double>(s.head_position.value));
         out.family("roster_projection_position", "Last log position folded into the read model.", "gauge");
-        out.sample("roster_projection_position", {}, static_cast<double>(projected));
+        out.sample("roster_projection_position", {}, static_cast<double>(projected.value));
         out.family("roster_projection_lag_events", "Committed events not yet visible to queries (head - projection position).",
                    "gauge");
         out.sample("roster_projection_lag_events", {},
-                   static_cast<double>(s.head_position > projected ? s.head_position - projected : 0));
+                   static_cast<double>(s.head_position > projected ? s.head_position.value - projected.value : 0));
     });
 }
 

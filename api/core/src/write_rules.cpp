@@ -14,19 +14,19 @@ write_rules::key_verdict write_rules::check_key(const std::string& key, const st
     return command_result{outcome::accepted{seen->outcome, true}};
 }
 
-std::optional<outcome::version_mismatch> write_rules::check_if_match(const std::string& stream, std::uint64_t expected) {
+std::optional<outcome::version_mismatch> write_rules::check_if_match(const std::string& stream, domain::stream_version expected) {
     const auto actual = version(stream);
     if (actual == expected) return std::nullopt;
     return outcome::version_mismatch{stream, expected, actual};
 }
 
-std::uint64_t write_rules::version(const std::string& stream) {
+domain::stream_version write_rules::version(const std::string& stream) {
     if (auto it = versions_.find(stream); it != versions_.end()) return it->second;
     return store_.stream_version(stream);
 }
 
-std::uint64_t write_rules::number_next(const std::string& stream) {
-    const auto next = version(stream) + 1;
+domain::stream_version write_rules::number_next(const std::string& stream) {
+    const auto next = version(stream).next();
     versions_[stream] = next;
     return next;
 }

@@ -34,12 +34,12 @@ public:
     key_verdict check_key(const std::string& key, const std::string& fingerprint) const;
 
     // If-Match: nullopt when `stream` is at `expected`, counting this group's undurable events.
-    std::optional<outcome::version_mismatch> check_if_match(const std::string& stream, std::uint64_t expected);
+    std::optional<outcome::version_mismatch> check_if_match(const std::string& stream, domain::stream_version expected);
 
     // The version of `stream` counting this group's numbered events.
-    std::uint64_t version(const std::string& stream);
+    domain::stream_version version(const std::string& stream);
     // Numbers the next event of `stream` (version + 1) for the rest of the group.
-    std::uint64_t number_next(const std::string& stream);
+    domain::stream_version number_next(const std::string& stream);
     // A batch recording `key` is in the group, so a later command with it waits (`after_group`).
     void claim_key(const std::string& key) { keys_.insert(key); }
     // The group is over, durable or not: from now on the store's versions and records are the
@@ -51,7 +51,7 @@ public:
 
 private:
     const eventstore::store& store_;
-    std::unordered_map<std::string, std::uint64_t> versions_;  // streams numbered in this group
+    std::unordered_map<std::string, domain::stream_version> versions_;  // streams numbered in this group
     std::unordered_set<std::string> keys_;                     // keys recorded by this group
 };
 

@@ -35,7 +35,7 @@ live_hub::~live_hub() { stop(); }
 
 void live_hub::start() {
     // Subscribed before the head is read, so no commit falls between the two.
-    subscription_ = store_.subscribe([this](std::uint64_t position) {
+    subscription_ = store_.subscribe([this](eventstore::log_position position) {
         {
             std::lock_guard lock(wake_mutex_);
             committed_ = std::max(committed_, position);
@@ -66,19 +66,19 @@ void live_hub::stop() {
     sinks_.clear();
 }
 
-std::uint64_t live_hub::published() const {
+eventstore::log_position live_hub::published() const {
     std::lock_guard lock(mutex_);
     return published_;
 }
 
-bool live_hub::try_join(const std::shared_ptr<live_sink>& sink, std::uint64_t seen) {
+bool live_hub::try_join(const std::shared_ptr<live_sink>& sink, eventstore::log_position seen) {
     std::lock_guard lock(mutex_);
     if (seen != published_) return false;
     sinks_.push_back({sink, seen});
     return true;
 }
 
-std::uint64_t live_hub::join_now(const std::shared_ptr<live_sink>& sink) {
+eventstore::log_position live_hub::join_now(const std::shared_ptr<live_sink>& sink) {
     std::lock_guard lock(mutex_);
     // The hub trails the store by a moment; events committed before this call are not "from now on".
     const auto after = std::max(published_, store_.head().position);
@@ -102,7 +102,7 @@ bool live_hub::charge(std::size_t bytes) {
 // Only this thread writes published_, so it reads it without the lock.
 void live_hub::run() {
     for (;;) {
-        std::uint64_t target = 0;
+        eventstore::log_position target;
         {
             std::unique_lock lock(wake_mutex_);
             wake_.wait(lock, [&] { return stopping_ || committed_ > published_; });
@@ -110,8 +110,8 @@ void live_hub::run() {
             target = committed_;
         }
         // Commits are durable before they are notified, so everything up to `target` is readable.
-        std::uint64_t from = published_ + 1;
-        auto r = store_.read_from(from, static_cast<std::size_t>(target - from + 1), [&](const eventstore::recorded_event& e) {
+        const auto from = published_.next();
+        auto r = store_.read_from(from, static_cast<std::size_t>(target.value - from.value + 1), [&](const eventstore::recorded_event& e) {
             std::optional<live_message> message;  // serialized once, for the first subscriber that wants it
             std::lock_guard lock(mutex_);
             std::erase_if(sinks_, [&](const subscriber& s) {
@@ -124,7 +124,7 @@ void live_hub::run() {
         });
         if (!r) {
             // Nothing was skipped: the next wake-up (or this retry) reads from the same position.
-            log_.error("live_read_failed", {{"from", from}, {"error", r.error().message}});
+            log_.error("live_read_failed", {{"from", from.value}, {"error", r.error().message}});
             std::unique_lock lock(wake_mutex_);
             wake_.wait_for(lock, std::chrono::milliseconds(100), [&] { return stopping_; });
         }

@@ -47,7 +47,7 @@ class live_session final : public live_sink,
     using std::enable_shared_from_this<live_session<WebSocket>>::shared_from_this;
 
 public:
-    live_session(WebSocket ws, live_hub& hub, logger& log, live_filter filter, std::optional<std::uint64_t> from,
+    live_session(WebSocket ws, live_hub& hub, logger& log, live_filter filter, std::optional<eventstore::log_position> from,
                  std::string request_id, std::shared_ptr<void> server_hold)
         : ws_(std::move(ws)),
           timer_(ws_.get_executor()),
@@ -238,7 +238,7 @@ private:
                 close_queued_ = true;
                 leave_hub = true;
                 close_frame = ws::encode_close(static_cast<std::uint16_t>(close_code_),
-                                               close_why_ + "; last_position=" + std::to_string(delivered_));
+                                               close_why_ + "; last_position=" + std::to_string(delivered_.value));
             } else {
                 std::size_t bytes = 0;
                 while (!queue_.empty() && in_flight_.size() < write_batch_frames && bytes < write_batch_bytes) {
@@ -262,7 +262,7 @@ private:
         if (leave_hub) {
             hub_.leave(this);
             if (close_code_ == websocket::close_code::policy_error)
-                log_.warn("live_subscriber_dropped", {{"request_id", request_id_}, {"last_position", delivered_}});
+                log_.warn("live_subscriber_dropped", {{"request_id", request_id_}, {"last_position", delivered_.value}});
             arm_close_deadline();
             in_flight_control_.push_back(std::move(close_frame));
         }
@@ -318,8 +318,8 @@ private:
         std::size_t queued = 0;
         std::size_t bytes = 0;
         bool refused = false;
-        const auto limit = static_cast<std::size_t>(std::min<std::uint64_t>(published - scanned_, catch_up_batch));
-        auto r = hub_.store().read_from(scanned_ + 1, limit, [&](const eventstore::recorded_event& e) {
+        const auto limit = static_cast<std::size_t>(std::min<std::uint64_t>(published.value - scanned_.value, catch_up_batch));
+        auto r = hub_.store().read_from(scanned_.next(), limit, [&](const eventstore::recorded_event& e) {
             if (!filter_.matches(e)) {
                 scanned_ = e.position;
                 return true;
@@ -404,7 +404,7 @@ private:
         boost::system::error_code ignored;
         beast::get_lowest_layer(ws_).socket().shutdown(net::socket_base::shutdown_both, ignored);
         beast::get_lowest_layer(ws_).socket().close(ignored);
-        log_.info("live_subscriber_closed", {{"request_id", request_id_}, {"last_position", delivered_}});
+        log_.info("live_subscriber_closed", {{"request_id", request_id_}, {"last_position", delivered_.value}});
         server_hold_.reset();
     }
 
@@ -415,7 +415,7 @@ private:
     live_hub& hub_;
     logger& log_;
     const live_filter filter_;
-    const std::optional<std::uint64_t> from_;
+    const std::optional<eventstore::log_position> from_;
     const std::string request_id_;
     std::shared_ptr<void> server_hold_;
     upgrade_request req_;
@@ -424,8 +424,8 @@ private:
     std::vector<live_message> in_flight_;         // the events of the write in progress
     std::vector<std::string> in_flight_control_;  // its control frames (pongs, pings, close)
     std::vector<net::const_buffer> buffers_;
-    std::uint64_t scanned_ = 0;    // the log has been considered up to here (catch-up)
-    std::uint64_t delivered_ = 0;  // the last event whose frame was written out
+    eventstore::log_position scanned_;    // the log has been considered up to here (catch-up)
+    eventstore::log_position delivered_;  // the last event whose frame was written out
     websocket::close_code close_code_ = websocket::close_code::normal;
     std::string close_why_;
     bool close_written_ = false;
@@ -448,7 +448,7 @@ private:
 
 class live_upgrade final : public websocket_upgrade {
 public:
-    live_upgrade(live_hub& hub, logger& log, live_filter filter, std::optional<std::uint64_t> from, std::string request_id)
+    live_upgrade(live_hub& hub, logger& log, live_filter filter, std::optional<eventstore::log_position> from, std::string request_id)
         : hub_(hub), log_(log), filter_(std::move(filter)), from_(from), request_id_(std::move(request_id)) {}
 
     std::shared_ptr<upgraded_connection> accept(websocket_stream ws, upgrade_request req,
@@ -472,14 +472,14 @@ private:
     live_hub& hub_;
     logger& log_;
     live_filter filter_;
-    std::optional<std::uint64_t> from_;
+    std::optional<eventstore::log_position> from_;
     std::string request_id_;
 };
 
 }  // namespace
 
 std::shared_ptr<websocket_upgrade> make_live_upgrade(live_hub& hub, logger& log, live_filter filter,
-                                                     std::optional<std::uint64_t> from, std::string request_id) {
+                                                     std::optional<eventstore::log_position> from, std::string request_id) {
     return std::make_shared<live_upgrade>(hub, log, std::move(filter), from, std::move(request_id));
 }
 

@@ -157,7 +157,7 @@ void add_live_test_routes(router& routes, service& svc) {
                            if (!std::holds_alternative<outcome::accepted>(r)) state->worst = 503;
                            if (--state->left > 0) return;
                            const auto head = svc.store.head().position;
-                           reply(json_response(state->worst < 300 ? 200 : 503, {{"appended", state->worst < 300}, {"head", head}}));
+                           reply(json_response(state->worst < 300 ? 200 : 503, {{"appended", state->worst < 300}, {"head", head.value}}));
                        };
                        svc.writer.submit(std::move(request));
                    }

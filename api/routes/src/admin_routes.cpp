@@ -80,7 +80,7 @@ void add_admin_routes(router& routes, service& svc, std::filesystem::path backup
                        return void(reply(service_unavailable("The backup failed: " + m.error().message).to_response()));
                    }
                    svc.log.info("backup created",
-                                {{"request_id", ctx.request_id}, {"path", path.string()}, {"position", m->position}});
+                                {{"request_id", ctx.request_id}, {"path", path.string()}, {"position", m->position.value}});
                    auto body = boost::json::parse(replay::manifest_json(*m)).as_object();
                    body["path"] = path.string();
                    reply(json_response(201, body));

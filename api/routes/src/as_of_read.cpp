@@ -16,11 +16,11 @@ namespace {
 // The rights check on a past state. Authentication belongs to the present (the caller passed it
 // to get here); in the past a principal that did not exist yet, or was locked then, simply had
 // no rights there.
-domain::result<void> authorize_then(const read_authorizer& authorize, const domain::state& past, std::uint64_t position) {
+domain::result<void> authorize_then(const read_authorizer& authorize, const domain::state& past, eventstore::log_position position) {
     auto ok = authorize(past);
     if (!ok && ok.error().kind == domain::error_kind::unauthenticated)
         return domain::make_error(domain::error_kind::forbidden, "not_allowed_as_of",
-                                  "You had no access to this as of position " + std::to_string(position) +
+                                  "You had no access to this as of position " + std::to_string(position.value) +
                                       " (your user did not exist yet or was locked then).");
     return ok;
 }
@@ -40,10 +40,10 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
     if (!point)
         return void(reply(bad_request("invalid_as_of", "as_of must be a log position or an RFC 3339 time.").to_response()));
     const auto head = svc.store.head().position;
-    std::uint64_t position = 0;
-    if (const auto* p = std::get_if<std::uint64_t>(&*point)) {
+    eventstore::log_position position;
+    if (const auto* p = std::get_if<eventstore::log_position>(&*point)) {
         if (*p > head)
-            return void(reply(bad_request("invalid_as_of", "as_of is beyond the head of the log (" + std::to_string(head) + ").")
+            return void(reply(bad_request("invalid_as_of", "as_of is beyond the head of the log (" + std::to_string(head.value) + ").")
                                   .to_response()));
         position = *p;
     } else {
@@ -63,11 +63,11 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
                 if (auto ok = authorize_then(authorize, v.state, position); !ok) return problem_from(ok.error()).to_response();
                 return answer(v);
             });
-            r.headers.emplace_back("Roster-As-Of", std::to_string(position));
+            r.headers.emplace_back("Roster-As-Of", std::to_string(position.value));
             reply(std::move(r));
         } catch (const std::exception& e) {
             // The responder answers 500 when its last copy goes without a reply.
-            svc.log.error("as_of_read_failed", {{"position", position}, {"error", e.what()}});
+            svc.log.error("as_of_read_failed", {{"position", position.value}, {"error", e.what()}});
         }
     };
     if (!svc.run_slow_read) return fold_and_answer();

@@ -55,10 +55,10 @@ std::optional<response> parse_response(std::string_view bytes) {
 
 problem precondition_failed(const outcome::version_mismatch& m) {
     auto p = make_problem(412, "version_mismatch", "Precondition Failed",
-                          "The resource changed since it was read (If-Match " + std::to_string(m.expected) + ", now " +
-                              std::to_string(m.actual) + "); read it again and retry.");
+                          "The resource changed since it was read (If-Match " + std::to_string(m.expected.value) + ", now " +
+                              std::to_string(m.actual.value) + "); read it again and retry.");
     p.extra["stream"] = m.stream;
-    p.extra["current_version"] = m.actual;
+    p.extra["current_version"] = m.actual.value;
     return p;
 }
 
@@ -134,10 +134,19 @@ std::optional<json_command> begin_json_command(service& svc, const request_conte
     return json_command{std::move(*who), std::move(*body)};
 }
 
-response json_with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version) {
+namespace {
+response with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version) {
     auto r = json_response(status, body);
     r.headers.emplace_back("ETag", "\"" + std::to_string(etag_version) + "\"");
     return r;
+}
+}  // namespace
+
+response json_with_etag(unsigned status, const boost::json::object& body, domain::account_version etag_version) {
+    return with_etag(status, body, etag_version.value);
+}
+response json_with_etag(unsigned status, const boost::json::object& body, domain::user_version etag_version) {
+    return with_etag(status, body, etag_version.value);
 }
 
 boost::system::result<std::optional<std::uint64_t>, problem> if_match_version(const request_context& ctx) {
@@ -179,11 +188,20 @@ route_doc command_doc(route_doc doc) {
     return doc;
 }
 
-command_options if_match_on(std::string stream, std::string reason) {
+namespace {
+command_options if_match_on_stream(std::string stream, std::string reason) {
     command_options o;
     o.if_match_stream = std::move(stream);
     o.reason = std::move(reason);
     return o;
+}
+}  // namespace
+
+command_options if_match_on(const domain::account_id& a, std::string reason) {
+    return if_match_on_stream(domain::account_stream(a), std::move(reason));
+}
+command_options if_match_on(const domain::user_id& u, std::string reason) {
+    return if_match_on_stream(domain::user_stream(u), std::move(reason));
 }
 
 void submit_command(service& svc, const request_context& ctx, const responder& reply, const caller& who,
@@ -235,7 +253,7 @@ void submit_command(service& svc, const request_context& ctx, const responder& r
             reply(bad_request("if_match_not_supported", "This command does not take If-Match.").to_response());
             return;
         }
-        request.if_match = std::pair{options.if_match_stream, **expected};
+        request.if_match = std::pair{options.if_match_stream, domain::stream_version{**expected}};
     }
 
     // render and done both run on the writer thread, one after the other, so `first` needs no lock.

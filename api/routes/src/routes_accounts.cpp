@@ -45,8 +45,8 @@ void add_account_routes(router& routes, service& svc) {
                    const account_id account = cmd->id;
                    submit_command(svc, ctx, reply, *who, std::move(*cmd),
                                   [account](const decided_view& v) {
-                                      return json_with_etag(201, wire::account(*v.state.account(account), v.stream_version(account_stream(account))),
-                                                           v.stream_version(account_stream(account)));
+                                      return json_with_etag(201, wire::account(*v.state.account(account), v.version_of(account)),
+                                                           v.version_of(account));
                                   });
                });
 
@@ -60,7 +60,7 @@ void add_account_routes(router& routes, service& svc) {
                    answer_read(svc, ctx, reply, *who,
                                [=](const state& s) { return authorize_read(s, who->actor, read_kind::account, a); },
                                [=](const projections::read_view& v) {
-                                   const auto version = v.stream_version(account_stream(a));
+                                   const auto version = v.version_of(a);
                                    return json_with_etag(200, wire::account(*v.state.account(a), version), version);
                                });
                });
@@ -75,10 +75,10 @@ void add_account_routes(router& routes, service& svc) {
                    if (!cmd) return void(reply(cmd.error().to_response()));
                    submit_command(svc, ctx, reply, *who, std::move(*cmd),
                                   [a](const decided_view& v) {
-                                      const auto version = v.stream_version(account_stream(a));
+                                      const auto version = v.version_of(a);
                                       return json_with_etag(200, wire::account(*v.state.account(a), version), version);
                                   },
-                                  if_match_on(account_stream(a)));
+                                  if_match_on(a));
                });
 
     routes.add("POST", "/v1/tokens",
@@ -179,11 +179,11 @@ void add_account_routes(router& routes, service& svc) {
                    // would otherwise be held twice (JSON tree and text) per concurrent request.
                    std::string events = "[";
                    std::size_t rows = 0;
-                   std::uint64_t last = 0;
+                   eventstore::log_position last;
                    // Filters scan forward; the scan is bounded so a rare filter cannot pin a thread.
                    std::size_t scanned = 0;
                    constexpr std::size_t max_scanned = 100'000;
-                   auto r = svc.store.read_from(std::max<std::uint64_t>(*from, 1), SIZE_MAX, [&](const eventstore::recorded_event& e) {
+                   auto r = svc.store.read_from(std::max(eventstore::log_position{*from}, eventstore::log_position{1}), SIZE_MAX, [&](const eventstore::recorded_event& e) {
                        last = e.position;
                        if (++scanned > max_scanned) return false;
                        if (stream && e.stream != *stream) return true;
@@ -200,8 +200,8 @@ void add_account_routes(router& routes, service& svc) {
                    page.status = 200;
                    page.content_type = "application/json";
                    page.body = "{\"events\":" + std::move(events) + ",\"next_from\":" +
-                               (last < head ? std::to_string(last + 1) : std::string("null")) +
-                               ",\"head\":" + std::to_string(head) + "}";
+                               (last < head ? std::to_string(last.next().value) : std::string("null")) +
+                               ",\"head\":" + std::to_string(head.value) + "}";
                    reply(std::move(page));
                });
 }

@@ -21,8 +21,8 @@ bool allowed(service& svc, const caller& who, const responder& reply) {
 
 }  // namespace
 
-response export_response(const eventstore::store& store, replay::export_format format, std::uint64_t from, std::uint64_t to,
-                         std::optional<std::string> account, bool include_envelope) {
+response export_response(const eventstore::store& store, replay::export_format format, eventstore::log_position from,
+                         eventstore::log_position to, std::optional<std::string> account, bool include_envelope) {
     response r;
     r.status = 200;
     r.content_type = format == replay::export_format::csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
@@ -51,8 +51,8 @@ void add_audit_routes(router& routes, service& svc) {
                    if (!who || !allowed(svc, *who, reply)) return;
                    // The head first, so head_hash is the hash of the last position verified.
                    const auto head = svc.store.head();
-                   auto body = boost::json::parse(replay::verify_report_json(svc.store.verify(1, head.position))).as_object();
-                   body["head_position"] = head.position;
+                   auto body = boost::json::parse(replay::verify_report_json(svc.store.verify(eventstore::log_position{1}, head.position))).as_object();
+                   body["head_position"] = head.position.value;
                    body["head_hash"] = eventstore::to_hex(head.hash);
                    reply(json_response(200, body));
                });
@@ -76,7 +76,7 @@ void add_audit_routes(router& routes, service& svc) {
                    auto format = replay::parse_export_format(ctx.query.get("format").value_or("jsonl"));
                    if (!format)
                        return void(reply(bad_request("invalid_query", "format must be jsonl or csv.").to_response()));
-                   std::uint64_t from = 1, to = svc.store.head().position;
+                   eventstore::log_position from{1}, to = svc.store.head().position;
                    if (auto since = ctx.query.get("since"); since && !since->empty()) {
                        auto p = replay::parse_log_point(*since);
                        if (!p) return void(reply(bad_request("invalid_query", "since must be a log position or an RFC 3339 time.").to_response()));

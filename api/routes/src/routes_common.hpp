@@ -33,8 +33,9 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
                  const read_authorizer& authorize, const read_answer& answer);
 
 // The streamed export answer (body produced by replay::export_reader through response::stream).
-response export_response(const eventstore::store& store, replay::export_format format, std::uint64_t from, std::uint64_t to,
-                         std::optional<std::string> account = std::nullopt, bool include_envelope = false);
+response export_response(const eventstore::store& store, replay::export_format format, eventstore::log_position from,
+                         eventstore::log_position to, std::optional<std::string> account = std::nullopt,
+                         bool include_envelope = false);
 
 // route_doc parameter of every projection GET.
 param_doc as_of_param();

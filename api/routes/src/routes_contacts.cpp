@@ -14,13 +14,13 @@ using namespace roster::domain;
 
 namespace {
 
-response contacts_response(const state& s, const account_id& a, std::uint64_t version) {
+response contacts_response(const state& s, const account_id& a, domain::account_version version) {
     const auto* acc = s.account(a);
     if (!acc) return not_found_response("account_not_found", "No such account.");
     return json_with_etag(200, wire::contacts(s, *acc, version), version);
 }
 
-response watchlist_response(const state& s, const account_id& a, std::uint64_t version) {
+response watchlist_response(const state& s, const account_id& a, domain::account_version version) {
     const auto* acc = s.account(a);
     if (!acc) return not_found_response("account_not_found", "No such account.");
     return json_with_etag(200, wire::watchlist(*acc, version), version);
@@ -38,7 +38,7 @@ void add_contact_routes(router& routes, service& svc) {
                    account_id a{std::string(ctx.param("a"))};
                    answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::contacts, a); },
                                [=](const projections::read_view& v) {
-                                   return contacts_response(v.state, a, v.stream_version(account_stream(a)));
+                                   return contacts_response(v.state, a, v.version_of(a));
                                });
                });
 
@@ -52,8 +52,8 @@ void add_contact_routes(router& routes, service& svc) {
                    auto cmd = wire::parse_save_contacts(*body, a);
                    if (!cmd) return void(reply(cmd.error().to_response()));
                    submit_command(svc, ctx, reply, *who, std::move(*cmd),
-                                  [a](const decided_view& v) { return contacts_response(v.state, a, v.stream_version(account_stream(a))); },
-                                  if_match_on(account_stream(a)));
+                                  [a](const decided_view& v) { return contacts_response(v.state, a, v.version_of(a)); },
+                                  if_match_on(a));
                });
 
     routes.add("POST", "/v1/accounts/{a}/contacts/{role}/handover",
@@ -66,8 +66,8 @@ void add_contact_routes(router& routes, service& svc) {
                    auto cmd = wire::parse_hand_over_contact(*body, a, ctx.param("role"));
                    if (!cmd) return void(reply(cmd.error().to_response()));
                    submit_command(svc, ctx, reply, *who, std::move(*cmd),
-                                  [a](const decided_view& v) { return contacts_response(v.state, a, v.stream_version(account_stream(a))); },
-                                  if_match_on(account_stream(a)));
+                                  [a](const decided_view& v) { return contacts_response(v.state, a, v.version_of(a)); },
+                                  if_match_on(a));
                });
 
     routes.add("GET", "/v1/accounts/{a}/watchlist",
@@ -79,7 +79,7 @@ void add_contact_routes(router& routes, service& svc) {
                    account_id a{std::string(ctx.param("a"))};
                    answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::watchlist, a); },
                                [=](const projections::read_view& v) {
-                                   return watchlist_response(v.state, a, v.stream_version(account_stream(a)));
+                                   return watchlist_response(v.state, a, v.version_of(a));
                                });
                });
 
@@ -92,8 +92,8 @@ void add_contact_routes(router& routes, service& svc) {
                    auto cmd = wire::parse_set_watchlist(*body, a);
                    if (!cmd) return void(reply(cmd.error().to_response()));
                    submit_command(svc, ctx, reply, *who, std::move(*cmd),
-                                  [a](const decided_view& v) { return watchlist_response(v.state, a, v.stream_version(account_stream(a))); },
-                                  if_match_on(account_stream(a)));
+                                  [a](const decided_view& v) { return watchlist_response(v.state, a, v.version_of(a)); },
+                                  if_match_on(a));
                });
 
     routes.add("GET", "/v1/accounts/{a}/recipients",

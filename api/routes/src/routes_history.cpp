@@ -38,7 +38,7 @@ boost::system::result<projections::history_page_request, problem> page_request(c
         auto [end, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), after);
         if (ec != std::errc{} || end != cursor->data() + cursor->size() || after == UINT64_MAX)
             return bad_request("invalid_cursor", "The cursor is not one this server issued.");
-        r.from_position = std::max(r.from_position, after + 1);
+        r.from_position = std::max(r.from_position, eventstore::log_position{after}.next());
     }
     if (auto types = ctx.query.get("type"); types && !types->empty()) {
         r.types = 0;
@@ -71,7 +71,7 @@ void answer_history(service& svc, const request_context& ctx, const responder& r
     req->id = std::move(id);
     std::optional<problem> refused;
     bool indexed = true;
-    auto positions = svc.reads.read([&](const projections::read_view& v) -> std::vector<std::uint64_t> {
+    auto positions = svc.reads.read([&](const projections::read_view& v) -> std::vector<eventstore::log_position> {
         if (auto ok = authorize(v.state); !ok) {
             refused = problem_from(ok.error());
             return {};
@@ -104,7 +104,7 @@ void answer_history(service& svc, const request_context& ctx, const responder& r
         positions.resize(taken);
     }
     body += "],\"next_cursor\":";
-    body += more ? json::serialize(json::value(std::to_string(positions.back()))) : std::string("null");
+    body += more ? json::serialize(json::value(std::to_string(positions.back().value))) : std::string("null");
     body += "}";
     response r;
     r.status = 200;

@@ -61,18 +61,18 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
                     filter.types.emplace_back(name);
                 }
             }
-            std::optional<std::uint64_t> from;
+            std::optional<eventstore::log_position> from;
             if (auto raw = ctx.query.get("from")) {
                 std::uint64_t v = 0;
                 auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
                 if (raw->empty() || ec != std::errc{} || end != raw->data() + raw->size())
                     return void(reply(bad_request("invalid_query", "from must be a non-negative integer.").to_response()));
-                if (const auto head = svc.store.head().position; v > head) {
+                if (const auto head = svc.store.head().position; eventstore::log_position{v} > head) {
                     auto p = bad_request("from_beyond_head", "from is after the last position of the log.");
-                    p.extra["head"] = head;
+                    p.extra["head"] = head.value;
                     return void(reply(p.to_response()));
                 }
-                from = v;
+                from = eventstore::log_position{v};
             }
             response r;
             r.upgrade = make_live_upgrade(hub, svc.log, std::move(filter), from, ctx.request_id);

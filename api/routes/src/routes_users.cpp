@@ -55,7 +55,7 @@ std::function<void(response&)> reveal_invitation_secret(std::shared_ptr<std::str
 response user_response(const decided_view& v, const account_id& a, const user_id& u, unsigned status) {
     const auto* user = v.state.user(u);
     if (!user) return not_found_response("user_not_found", "No such user.");
-    return json_with_etag(status, json::object{{"user", wire::user(v.state, *user, a)}}, v.stream_version(account_stream(a)));
+    return json_with_etag(status, json::object{{"user", wire::user(v.state, *user, a)}}, v.version_of(a));
 }
 
 }  // namespace
@@ -82,7 +82,7 @@ void add_user_routes(router& routes, service& svc) {
                                       if (!user) return not_found_response("user_not_found", "No such user.");
                                       json::object out{{"user", wire::user(v.state, *user, a)}};
                                       if (!inv_id.empty()) out["invitation"] = invitation_json(v.state, inv_id);
-                                      return json_with_etag(201, out, v.stream_version(account_stream(a)));
+                                      return json_with_etag(201, out, v.version_of(a));
                                   },
                                   std::move(options));
                });
@@ -98,8 +98,8 @@ void add_user_routes(router& routes, service& svc) {
                    submit_command(svc, ctx, reply, *who, std::move(*cmd), [a](const decided_view& v) {
                        for (const auto& e : v.events)
                            if (auto* added = std::get_if<member_added>(&e)) return user_response(v, a, added->user, 201);
-                       return json_with_etag(200, json::object{}, v.stream_version(account_stream(a)));
-                   }, if_match_on(account_stream(a)));
+                       return json_with_etag(200, json::object{}, v.version_of(a));
+                   }, if_match_on(a));
                });
 
     routes.add("GET", "/v1/accounts/{a}/users",
@@ -165,7 +165,7 @@ void add_user_routes(router& routes, service& svc) {
                        json::object out{{"users", std::move(users)},
                                         {"total_active", page->total_active},
                                         {"next_cursor", page->next_cursor ? json::value(page->next_cursor->value) : json::value(nullptr)}};
-                       return json_with_etag(200, out, v.stream_version(account_stream(a)));
+                       return json_with_etag(200, out, v.version_of(a));
                    });
                });
 
@@ -186,9 +186,9 @@ void add_user_routes(router& routes, service& svc) {
                        json::array contact_roles;
                        for (auto r : acc->contact_roles_of(u)) contact_roles.emplace_back(to_string(r));
                        view["contact_roles"] = std::move(contact_roles);
-                       view["profile_version"] = v.stream_version(user_stream(u));
+                       view["profile_version"] = v.version_of(u).value;
                        if (!user->open_invitation.empty()) view["invitation"] = invitation_json(v.state, user->open_invitation);
-                       return json_with_etag(200, json::object{{"user", std::move(view)}}, v.stream_version(account_stream(a)));
+                       return json_with_etag(200, json::object{{"user", std::move(view)}}, v.version_of(a));
                    });
                });
 
@@ -231,7 +231,7 @@ void add_user_routes(router& routes, service& svc) {
                    if (!cmd) return void(reply(cmd.error().to_response()));
                    submit_command(svc, ctx, reply, *who, std::move(*cmd),
                                   [a, u](const decided_view& v) { return user_response(v, a, u, 200); },
-                                  if_match_on(account_stream(a)));
+                                  if_match_on(a));
                });
 
     routes.add("DELETE", "/v1/accounts/{a}/users/{u}/roles",
@@ -246,7 +246,7 @@ void add_user_routes(router& routes, service& svc) {
                    if (!cmd) return void(reply(cmd.error().to_response()));
                    submit_command(svc, ctx, reply, *who, *cmd,
                                   [a, u](const decided_view& v) { return user_response(v, a, u, 200); },
-                                  if_match_on(account_stream(a)));
+                                  if_match_on(a));
                });
 
     for (const bool lock : {true, false}) {
@@ -275,9 +275,9 @@ void add_user_routes(router& routes, service& svc) {
                                           const auto* user = v.state.user(u);
                                           if (!user) return not_found_response("user_not_found", "No such user.");
                                           return json_with_etag(200, json::object{{"user", wire::user(v.state, *user, user->employer)}},
-                                                               v.stream_version(user_stream(u)));
+                                                               v.version_of(u));
                                       },
-                                      if_match_on(user_stream(u), std::move(reason)));
+                                      if_match_on(u, std::move(reason)));
                    });
     }
 
@@ -311,13 +311,13 @@ void add_user_routes(router& routes, service& svc) {
                        json::array accounts;
                        for (const auto& m : r->accounts_removed_from)
                            accounts.emplace_back(wire::removed_membership(m.account, m.type, m.roles, m.cascade));
-                       const auto version = v.stream_version(account_stream(a));
+                       const auto version = v.version_of(a);
                        json::object out{{"roles_revoked", std::move(per_portal)},
                                         {"accounts_removed_from", std::move(accounts)},
                                         {"profile_retired", r->profile_retired},
                                         {"blockers", blockers_json(r->blockers)},
                                         {"missing_portals", wire::portals(r->missing_portals)},
-                                        {"version", version}};
+                                        {"version", version.value}};
                        return json_with_etag(200, out, version);
                    });
                });
@@ -346,9 +346,9 @@ void add_user_routes(router& routes, service& svc) {
                                       return json_response(200, json::object{{"removed", u.value},
                                                                              {"accounts_removed_from", std::move(accounts)},
                                                                              {"profile_retired", retired},
-                                                                             {"version", v.stream_version(account_stream(a))}});
+                                                                             {"version", v.version_of(a).value}});
                                   },
-                                  if_match_on(account_stream(a)));
+                                  if_match_on(a));
                });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/invitation",

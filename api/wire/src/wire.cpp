@@ -14,9 +14,9 @@ json::array ids(const std::set<account_id>& s) {
 }
 }  // namespace
 
-json::object account(const account_record& a, std::uint64_t version) {
+json::object account(const account_record& a, domain::account_version version) {
     return json::object{{"id", a.id.value},          {"name", a.name},
-                        {"kind", to_string(a.kind)}, {"version", version},
+                        {"kind", to_string(a.kind)}, {"version", version.value},
                         {"partners", ids(a.partners)}, {"customers", ids(a.customers)}};
 }
 
@@ -62,7 +62,7 @@ json::object removed_membership(const account_id& account, membership_type type,
                         {"cascade", cascade}};
 }
 
-json::object contacts(const state& s, const account_record& a, std::uint64_t version) {
+json::object contacts(const state& s, const account_record& a, domain::account_version version) {
     json::object roles;
     for (auto r : all_contact_roles) {
         if (!applies_to(r, a.kind)) continue;
@@ -77,17 +77,17 @@ json::object contacts(const state& s, const account_record& a, std::uint64_t ver
         if (!w.user.empty()) o["user"] = w.user.value;
         warnings.emplace_back(std::move(o));
     }
-    return json::object{{"contacts", std::move(roles)}, {"warnings", std::move(warnings)}, {"version", version}};
+    return json::object{{"contacts", std::move(roles)}, {"warnings", std::move(warnings)}, {"version", version.value}};
 }
 
-json::object watchlist(const account_record& a, std::uint64_t version) {
+json::object watchlist(const account_record& a, domain::account_version version) {
     json::array subs;
     for (const auto& [u, topics] : a.watchlist) {
         json::array ts;
         for (auto t : topics) ts.emplace_back(to_string(t));
         subs.emplace_back(json::object{{"user_id", u.value}, {"topics", std::move(ts)}});
     }
-    return json::object{{"subscriptions", std::move(subs)}, {"version", version}};
+    return json::object{{"subscriptions", std::move(subs)}, {"version", version.value}};
 }
 
 }  // namespace roster::api::wire

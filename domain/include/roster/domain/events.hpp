@@ -24,6 +24,7 @@
 #include <variant>
 #include <vector>
 
+#include "roster/domain/positions.hpp"
 #include "roster/domain/types.hpp"
 
 namespace roster::domain {
@@ -296,6 +297,27 @@ std::string account_stream(const account_id&);
 std::string user_stream(const user_id&);
 std::string token_stream(const token_id&);
 inline constexpr std::string_view security_stream = "security";
+
+// The one place per kind where an untyped version (what the store or a view reports for a stream
+// name) becomes a typed one: the stream's name and the version's kind come from the same id, so
+// "the version of account a" cannot be a user's. `Reader` is anything with
+// `stream_version(std::string_view) -> stream_version` (the store, a decided view).
+template <class Reader>
+account_version version_of(const Reader& r, const account_id& a) {
+    return account_version{r.stream_version(account_stream(a)).value};
+}
+template <class Reader>
+user_version version_of(const Reader& r, const user_id& u) {
+    return user_version{r.stream_version(user_stream(u)).value};
+}
+template <class Reader>
+token_version version_of(const Reader& r, const token_id& t) {
+    return token_version{r.stream_version(token_stream(t)).value};
+}
+template <class Reader>
+security_version security_version_of(const Reader& r) {
+    return security_version{r.stream_version(security_stream).value};
+}
 
 // Every account and every user an event concerns, each once, in order of first mention. The
 // one source of the account= and user filters: the history index, the live stream, /v1/events

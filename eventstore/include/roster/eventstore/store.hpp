@@ -13,12 +13,15 @@
 #include <vector>
 
 #include "roster/domain/events.hpp"
+#include "roster/domain/positions.hpp"
 #include "roster/domain/types.hpp"
 #include "roster/eventstore/errors.hpp"
 #include "roster/eventstore/write_faults.hpp"
 
 namespace roster::eventstore {
 
+using domain::log_position;
+using domain::stream_version;
 using domain::timestamp;
 using hash256 = std::array<std::uint8_t, 32>;
 
@@ -43,7 +46,7 @@ struct new_event {
     // renders answers and folds its read model with its own numbering before the store assigns
     // the real one, so a disagreement is a defect. The store then refuses the batch with
     // version_conflict and writes nothing of it, instead of making a divergent answer durable.
-    std::optional<std::uint64_t> version;
+    std::optional<stream_version> version;
     event_metadata meta;
 };
 
@@ -60,24 +63,24 @@ struct append_batch {
 };
 
 struct append_result {
-    std::uint64_t first_position = 0;
-    std::uint64_t last_position = 0;
+    log_position first_position;
+    log_position last_position;
     timestamp recorded_at{};
 };
 
 // What an idempotency key committed: the original positions and the caller's fingerprint and outcome.
 struct idempotency_record {
-    std::uint64_t first_position = 0;
-    std::uint64_t last_position = 0;
+    log_position first_position;
+    log_position last_position;
     timestamp recorded_at{};
     std::string fingerprint;
     std::string outcome;
 };
 
 struct recorded_event {
-    std::uint64_t position = 0;
+    log_position position;
     std::string stream;
-    std::uint64_t version = 0;
+    stream_version version;
     std::string type;
     timestamp recorded_at{};
     event_metadata meta;
@@ -88,7 +91,7 @@ struct recorded_event {
 };
 
 struct head_info {
-    std::uint64_t position = 0;  // 0 = empty log
+    log_position position;  // 0 = empty log
     hash256 hash{};              // all zero for an empty log
     timestamp recorded_at{};
 };
@@ -96,7 +99,7 @@ struct head_info {
 struct verify_report {
     bool ok = true;
     std::uint64_t checked = 0;
-    std::optional<std::uint64_t> first_bad_position;
+    std::optional<log_position> first_bad_position;
     std::string message;
 };
 
@@ -138,7 +141,7 @@ struct store_stats {
     std::uint64_t write_failures = 0;  // WriteBatches that failed (every batch of the group got an error)
     histogram_snapshot group_batches;  // batches per successful commit group
     histogram_snapshot write_seconds;  // duration of the synced write (WAL append + fsync), failed ones too
-    std::uint64_t head_position = 0;
+    log_position head_position;
     std::uint64_t size_bytes = 0;  // every file in the store directory (SSTs, WAL, manifest)
 };
 
@@ -188,12 +191,12 @@ public:
 
     head_info head() const;
     // 0 = the stream does not exist.
-    std::uint64_t stream_version(std::string_view stream) const;
+    domain::stream_version stream_version(std::string_view stream) const;
 
     // Events with position >= from_position in log order, at most `limit`.
-    result<void> read_from(std::uint64_t from_position, std::size_t limit, const event_callback& cb) const;
+    result<void> read_from(log_position from_position, std::size_t limit, const event_callback& cb) const;
     // Events of `stream` with version >= from_version in version order, at most `limit`.
-    result<void> read_stream(std::string_view stream, std::uint64_t from_version, std::size_t limit,
+    result<void> read_stream(std::string_view stream, domain::stream_version from_version, std::size_t limit,
                              const event_callback& cb) const;
     // The stored envelope bytes (hash fields included) of positions >= from_position in log order,
     // at most `limit`, without decoding them: the leaf data of the log's Merkle tree. The view is
@@ -201,19 +204,19 @@ public:
     result<void> read_raw_from(std::uint64_t from_position, std::size_t limit,
                                const std::function<bool(std::uint64_t, std::string_view)>& fn) const;
     // One event, or nullopt when the position is not in the log.
-    result<std::optional<recorded_event>> read_at(std::uint64_t position) const;
+    result<std::optional<recorded_event>> read_at(log_position position) const;
 
     // The last position whose recorded_at <= t (nullopt: none). Binary search over the log.
-    std::optional<std::uint64_t> position_at(timestamp t) const;
+    std::optional<log_position> position_at(timestamp t) const;
 
     // Recomputes the hash chain over [from, to] (clamped to the head) and reports the first
     // broken position: modified value, missing position, reordering, bad prev_hash, or a log
     // shorter than the recorded head.
-    verify_report verify(std::uint64_t from = 1, std::uint64_t to = UINT64_MAX) const;
+    verify_report verify(log_position from = log_position{1}, log_position to = log_position::max()) const;
 
     // `on_commit(last_committed_position)` runs after every durable commit, on the committing
     // thread: it must not block and must not append or unsubscribe itself.
-    subscription subscribe(std::function<void(std::uint64_t)> on_commit);
+    subscription subscribe(std::function<void(log_position)> on_commit);
 
     // The committed record of an idempotency key (nullopt: never used), so the writer can answer
     // a retry before deciding it again.

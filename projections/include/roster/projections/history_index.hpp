@@ -31,8 +31,8 @@ std::optional<event_type_mask> event_type_bit(std::string_view type_name);
 struct history_page_request {
     history_subject subject = history_subject::account;
     std::string id;  // account id, user id, or actor principal label ("user:usr_1", "operator")
-    std::uint64_t from_position = 1;  // inclusive (cursor + 1, or since)
-    std::uint64_t to_position = UINT64_MAX;  // inclusive (until)
+    eventstore::log_position from_position{1};                          // inclusive (cursor + 1, or since)
+    eventstore::log_position to_position = eventstore::log_position::max();  // inclusive (until)
     event_type_mask types = all_event_types;
     std::size_t limit = 100;
 };
@@ -48,7 +48,7 @@ public:
 
     // At most `limit` + 1 positions in ascending order (one beyond the page tells the caller a
     // next page exists).
-    std::vector<std::uint64_t> page(const history_page_request& r) const;
+    std::vector<eventstore::log_position> page(const history_page_request& r) const;
 
     std::size_t entries() const noexcept { return entries_; }
 

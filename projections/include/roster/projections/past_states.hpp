@@ -40,34 +40,34 @@ public:
 
     // The state after the event at `position` (0 = before the first event). The caller checks
     // position <= head; a position beyond the head yields the head state.
-    eventstore::result<std::shared_ptr<const read_model>> at(std::uint64_t position);
+    eventstore::result<std::shared_ptr<const read_model>> at(eventstore::log_position position);
 
     // Writes every missing snapshot up to the head into `out` (the same store, opened
     // writable). `progress(position)` is called while folding. Stops early when `stop` becomes
     // true. Returns the number of snapshots written.
     eventstore::result<std::size_t> take_snapshots(eventstore::store& out, const std::atomic<bool>* stop = nullptr,
-                                                   const std::function<void(std::uint64_t)>& progress = {});
+                                                   const std::function<void(eventstore::log_position)>& progress = {});
 
     // Positions with a snapshot, ascending.
-    std::vector<std::uint64_t> snapshot_positions() const;
+    std::vector<eventstore::log_position> snapshot_positions() const;
     std::uint64_t snapshot_every() const noexcept { return options_.snapshot_every; }
 
     // The stored snapshot at `position` loaded into a fresh model (nullptr when there is none
     // or it does not decode). For tests and rosterctl rebuild's cross-check.
-    std::unique_ptr<read_model> load_snapshot(std::uint64_t position) const;
+    std::unique_ptr<read_model> load_snapshot(eventstore::log_position position) const;
 
-    static std::string snapshot_key(std::uint64_t position);
+    static std::string snapshot_key(eventstore::log_position position);
     static constexpr std::string_view index_key = "projections/snapshots";
 
 private:
-    std::unique_ptr<read_model> start_below(std::uint64_t position) const;
+    std::unique_ptr<read_model> start_below(eventstore::log_position position) const;
 
     const eventstore::store& store_;
     past_states_options options_;
     mutable std::mutex mutex_;
-    std::vector<std::uint64_t> snapshots_;  // ascending
+    std::vector<eventstore::log_position> snapshots_;  // ascending
     // Most recently used first.
-    std::list<std::pair<std::uint64_t, std::shared_ptr<const read_model>>> cache_;
+    std::list<std::pair<eventstore::log_position, std::shared_ptr<const read_model>>> cache_;
 };
 
 // Runs past_states::take_snapshots on its own thread whenever the log has grown by

@@ -29,10 +29,12 @@ namespace roster::projections {
 struct read_view {
     const domain::state& state;
     const projections::directory& directory;
-    std::uint64_t position;
+    eventstore::log_position position;
     domain::timestamp recorded_at;
-    // 0 = the stream does not exist.
-    std::uint64_t stream_version(std::string_view stream) const;
+    // 0 = the stream does not exist. Untyped: callers ask version_of(id).
+    domain::stream_version stream_version(std::string_view stream) const;
+    domain::account_version version_of(const domain::account_id& a) const { return domain::version_of(*this, a); }
+    domain::user_version version_of(const domain::user_id& u) const { return domain::version_of(*this, u); }
 
     const std::unordered_map<std::string, std::uint64_t>& versions;
     // Only the live read model keeps the history index (past states built for as-of do not).
@@ -57,7 +59,8 @@ public:
     bool apply(const eventstore::recorded_event& e) { return apply(std::span(&e, 1)); }
 
     // Folds the log from the current position + 1 up to `to` (inclusive) from the store.
-    eventstore::result<void> catch_up(const eventstore::store& store, std::uint64_t to = UINT64_MAX);
+    eventstore::result<void> catch_up(const eventstore::store& store,
+                                      eventstore::log_position to = eventstore::log_position::max());
 
     template <class F>
     decltype(auto) read(F&& f) const {
@@ -65,7 +68,7 @@ public:
         return f(read_view{state_, directory_, position_, recorded_at_, versions_, history_.get()});
     }
 
-    std::uint64_t position() const;
+    eventstore::log_position position() const;
 
     // A canonical text dump of everything the projections hold, used to prove that a rebuild
     // from position 0 equals the incrementally maintained state.
@@ -85,7 +88,7 @@ private:
     domain::state state_;
     projections::directory directory_;
     std::unordered_map<std::string, std::uint64_t> versions_;
-    std::uint64_t position_ = 0;
+    eventstore::log_position position_;
     domain::timestamp recorded_at_{};
     std::unique_ptr<history_index> history_ = std::make_unique<history_index>();
 };

@@ -23,7 +23,7 @@
 namespace roster::replay {
 
 struct backup_manifest {
-    std::uint64_t position = 0;  // head of the copied log
+    eventstore::log_position position;  // head of the copied log
     std::string hash;            // its chain hash, hex
     std::string created_at;      // RFC 3339
 };

@@ -54,7 +54,8 @@ std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::st
 // position at the start for a fixed range).
 class export_reader {
 public:
-    export_reader(const eventstore::store& store, export_format format, std::uint64_t from, std::uint64_t to,
+    export_reader(const eventstore::store& store, export_format format, eventstore::log_position from,
+                  eventstore::log_position to,
                   std::size_t batch = 1000, std::size_t max_bytes = 1024 * 1024);
 
     // Appends the next rows (and the CSV header on the first call) to `out`. Returns false once
@@ -66,14 +67,14 @@ public:
     // JSON Lines only: each line also carries its stored envelope bytes (jsonl_row's `envelope`).
     void include_envelope(bool on) { include_envelope_ = on; }
 
-    std::uint64_t next_position() const noexcept { return next_; }
+    eventstore::log_position next_position() const noexcept { return next_; }
     std::uint64_t rows() const noexcept { return rows_; }
 
 private:
     const eventstore::store& store_;
     export_format format_;
-    std::uint64_t next_;
-    std::uint64_t to_;
+    eventstore::log_position next_;
+    eventstore::log_position to_;
     std::size_t batch_;
     std::size_t max_bytes_;
     bool header_done_ = false;

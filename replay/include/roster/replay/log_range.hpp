@@ -12,14 +12,14 @@
 
 namespace roster::replay {
 
-using log_point = std::variant<std::uint64_t, domain::timestamp>;
+using log_point = std::variant<eventstore::log_position, domain::timestamp>;
 
 // All digits: a position; otherwise RFC 3339. nullopt for anything else.
 std::optional<log_point> parse_log_point(std::string_view text);
 
 // The first position at or after the point (inclusive lower bound of a range).
-std::uint64_t first_position_since(const eventstore::store& store, const log_point& p);
+eventstore::log_position first_position_since(const eventstore::store& store, const log_point& p);
 // The last position at or before the point (inclusive upper bound; 0 = before the first event).
-std::uint64_t last_position_until(const eventstore::store& store, const log_point& p);
+eventstore::log_position last_position_until(const eventstore::store& store, const log_point& p);
 
 }  // namespace roster::replay

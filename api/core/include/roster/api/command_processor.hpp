@@ -51,10 +51,25 @@ class write_rules;
 
 // What a response renderer may look at: the write model right after the command's events
 // were applied (not yet durable) and the versions its streams will have once committed.
-struct decided_view {
+// Versions are asked for by id, so a renderer cannot put a user's version in an account's ETag.
+class decided_view {
+public:
+    using version_lookup = std::function<domain::stream_version(std::string_view stream)>;
+    decided_view(const domain::state& s, const std::vector<domain::event>& e, version_lookup lookup)
+        : state(s), events(e), lookup_(std::move(lookup)) {}
+
     const domain::state& state;
     const std::vector<domain::event>& events;
-    std::function<std::uint64_t(std::string_view stream)> stream_version;
+
+    domain::account_version version_of(const domain::account_id& a) const { return domain::version_of(reader{this}, a); }
+    domain::user_version version_of(const domain::user_id& u) const { return domain::version_of(reader{this}, u); }
+
+private:
+    struct reader {  // what domain::version_of reads: the one typed conversion per kind
+        const decided_view* view;
+        domain::stream_version stream_version(std::string_view s) const { return view->lookup_(s); }
+    };
+    version_lookup lookup_;
 };
 
 // What became of one command. `accepted` carries the bytes `render` produced (and, for a
@@ -69,8 +84,8 @@ struct refused {  // `decide` said no; nothing was appended
 };
 struct version_mismatch {  // the expected version of `stream` is not its version now
     std::string stream;
-    std::uint64_t expected = 0;
-    std::uint64_t actual = 0;
+    domain::stream_version expected;
+    domain::stream_version actual;
 };
 struct idempotency_key_reused {};  // the key was committed with another fingerprint
 struct unavailable {               // nothing was changed: storage failed or the writer stopped
@@ -93,7 +108,8 @@ struct command_request {
     domain::actor actor;
     eventstore::event_metadata meta;
     // The stream the client read and the version it saw (If-Match): refused when it moved on.
-    std::optional<std::pair<std::string, std::uint64_t>> if_match;
+    // Built from the resource's typed id (routes: if_match_on), never from a free stream name.
+    std::optional<std::pair<std::string, domain::stream_version>> if_match;
     // Scoped by the caller (principal + client key); empty = none.
     std::string idempotency_key;
     std::string fingerprint;

@@ -37,7 +37,7 @@ const std::vector<std::string>& event_type_names();
 // event's JSON (the GET /v1/events shape). Server frames are unmasked, so one frame serves every
 // subscriber.
 struct live_message {
-    std::uint64_t position = 0;
+    eventstore::log_position position;
     std::shared_ptr<const std::string> frame;
 };
 
@@ -90,15 +90,15 @@ public:
     void stop();
 
     // The last position handed to the subscribers; every event up to it is durable.
-    std::uint64_t published() const;
+    eventstore::log_position published() const;
 
     // Subscribes `sink` if the caller has seen the log exactly up to `seen` and the hub has
     // published nothing after it, so that the sink gets every later event once: the switch from
     // catch-up to live without gap or duplicate. False: read the log further and try again.
-    bool try_join(const std::shared_ptr<live_sink>& sink, std::uint64_t seen);
+    bool try_join(const std::shared_ptr<live_sink>& sink, eventstore::log_position seen);
     // Subscribes `sink` from now on and returns the position it starts after (live only): the
     // store's head, which the hub may not have published yet; nothing up to it reaches the sink.
-    std::uint64_t join_now(const std::shared_ptr<live_sink>& sink);
+    eventstore::log_position join_now(const std::shared_ptr<live_sink>& sink);
     void leave(const live_sink* sink);
 
     // Every open /v1/stream session, catching up or live (the roster_live_subscribers gauge).
@@ -130,15 +130,15 @@ private:
     mutable std::mutex mutex_;
     struct subscriber {
         std::shared_ptr<live_sink> sink;
-        std::uint64_t after = 0;  // events up to this position are not its
+        eventstore::log_position after;  // events up to this position are not its
     };
     std::vector<subscriber> sinks_;  // guarded by mutex_
-    std::uint64_t published_ = 0;                    // guarded by mutex_
+    eventstore::log_position published_;  // guarded by mutex_
 
     // What the store's writer touches: a position and a wake-up, nothing a subscriber holds.
     std::mutex wake_mutex_;
     std::condition_variable wake_;
-    std::uint64_t committed_ = 0;  // guarded by wake_mutex_: highest commit notified
+    eventstore::log_position committed_;  // guarded by wake_mutex_: highest commit notified
     bool stopping_ = false;        // guarded by wake_mutex_
     std::atomic<std::uint64_t> dropped_{0};
     std::atomic<std::size_t> sessions_{0};

@@ -33,15 +33,18 @@ struct json_command {
 std::optional<json_command> begin_json_command(service& svc, const request_context& ctx, const responder& reply,
                                                bool allow_empty_body = false);
 
-// A JSON answer carrying `ETag: "<version>"` (the resource's stream version).
-response json_with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version);
+// A JSON answer carrying `ETag: "<version>"` (the resource's stream version). Only typed
+// versions: an untyped store version has no overload, so the ETag's kind is always known.
+response json_with_etag(unsigned status, const boost::json::object& body, domain::account_version etag_version);
+response json_with_etag(unsigned status, const boost::json::object& body, domain::user_version etag_version);
 
 // The version in an If-Match header ("12", W/"12" or 12); nullopt when absent; a problem when
 // present but not one of our ETags ("*" is not supported: every resource here exists or is 404).
 boost::system::result<std::optional<std::uint64_t>, problem> if_match_version(const request_context& ctx);
 
 struct command_options {
-    // The stream whose version If-Match refers to (empty: If-Match is not supported here).
+    // The stream whose version If-Match refers to (empty: If-Match is not supported here). Set
+    // only by if_match_on from the resource's typed id.
     std::string if_match_stream;
     std::string reason;
     // Overrides the envelope's actor.principal (e.g. "anonymous" for secret-authorized commands).
@@ -54,8 +57,10 @@ struct command_options {
 // command body takes (submit_command records them in each event's envelope).
 route_doc command_doc(route_doc doc);
 
-// Options for a command whose resource lives in `stream` (If-Match refers to its version).
-command_options if_match_on(std::string stream, std::string reason = {});
+// Options for a command on account `a` or user `u`: If-Match is compared with the version of
+// that id's stream, the one its ETag was built from (decided_view::version_of).
+command_options if_match_on(const domain::account_id& a, std::string reason = {});
+command_options if_match_on(const domain::user_id& u, std::string reason = {});
 
 // Hands `cmd` to the single writer and answers through `reply` once it is durable (or refused).
 // Honours Idempotency-Key (scoped to the caller's principal) and If-Match.

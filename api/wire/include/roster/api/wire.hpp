@@ -8,6 +8,7 @@
 
 #include "roster/api/json_input.hpp"
 #include "roster/api/problem.hpp"
+#include "roster/domain/positions.hpp"
 #include "roster/domain/queries.hpp"
 #include "roster/domain/state.hpp"
 #include "roster/projections/directory.hpp"
@@ -15,14 +16,14 @@
 namespace roster::api::wire {
 
 // account: {id, name, kind, version, partners, customers}
-boost::json::object account(const domain::account_record& a, std::uint64_t version);
+boost::json::object account(const domain::account_record& a, domain::account_version version);
 // user: {id, email, name, employer, status, registration, type, roles, removed} as seen in `in_account`.
 boost::json::object user(const domain::state& s, const domain::user_record& u, const domain::account_id& in_account);
 boost::json::object user(const projections::directory_entry& e);
 // contacts view: {contacts:{role: user|null}, warnings:[...], version}
-boost::json::object contacts(const domain::state& s, const domain::account_record& a, std::uint64_t version);
+boost::json::object contacts(const domain::state& s, const domain::account_record& a, domain::account_version version);
 // {subscriptions:[{user_id, topics}], version}
-boost::json::object watchlist(const domain::account_record& a, std::uint64_t version);
+boost::json::object watchlist(const domain::account_record& a, domain::account_version version);
 boost::json::array portals(const std::vector<domain::portal>& ps);
 // One membership a removal takes away: {account, type, roles, cascade} (preview and DELETE answer).
 boost::json::object removed_membership(const domain::account_id& account, domain::membership_type type,
