@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   g++ cmake make pkg-config
   clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz)
+  clang-format              # ops/format.sh; ctest checks the formatting (style.clang_format)
   librocksdb-dev
   capnproto libcapnp-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
