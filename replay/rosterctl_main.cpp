@@ -84,13 +84,16 @@ std::vector<command> make_commands() {
              return roster::replay::run_verify_progress(text(vm, "data-dir"), from, to, std::cout, std::cerr);
          }},
         {"head", "print the log head", "", add_data_dir,
-         [](const po::variables_map& vm) { return roster::replay::run_head(text(vm, "data-dir"), std::cout, std::cerr); }},
+         [](const po::variables_map& vm) {
+             return roster::replay::run_head(text(vm, "data-dir"), std::cout, std::cerr);
+         }},
         {"history", "events of one account, user or actor as JSON Lines (same selection as the API)",
          "Give exactly one of --account, --user, --actor. P is a log position, T an RFC 3339 time.\n",
          [](po::options_description& d) {
              add_data_dir(d);
-             d.add_options()("account", po::value<std::string>(), "account id")("user", po::value<std::string>(), "user id")(
-                 "actor", po::value<std::string>(), "actor label")("since", po::value<std::string>(), "P|T, inclusive")(
+             d.add_options()("account", po::value<std::string>(), "account id")(
+                 "user", po::value<std::string>(), "user id")("actor", po::value<std::string>(), "actor label")(
+                 "since", po::value<std::string>(), "P|T, inclusive")(
                  "until", po::value<std::string>(), "P|T, inclusive")("type", po::value<std::string>(),
                                                                       "event types, comma-separated")(
                  "limit", po::value<positive_arg>(), "at most this many events (default 1000)");
@@ -114,14 +117,15 @@ std::vector<command> make_commands() {
                  "user", po::value<std::string>(), "only this user's profile in the account");
          },
          [](const po::variables_map& vm) {
-             return roster::replay::run_as_of(text(vm, "data-dir"), {text(vm, "at"), text(vm, "account"), text(vm, "user")},
-                                              std::cout, std::cerr);
+             return roster::replay::run_as_of(
+                 text(vm, "data-dir"), {text(vm, "at"), text(vm, "account"), text(vm, "user")}, std::cout, std::cerr);
          }},
         {"export", "events to stdout as JSON Lines or CSV", "P is a log position, T an RFC 3339 time.\n",
          [](po::options_description& d) {
              add_data_dir(d);
              d.add_options()("format", po::value<std::string>()->default_value("jsonl"), "jsonl or csv")(
-                 "since", po::value<std::string>(), "P|T, inclusive")("until", po::value<std::string>(), "P|T, inclusive")(
+                 "since", po::value<std::string>(), "P|T, inclusive")("until", po::value<std::string>(),
+                                                                      "P|T, inclusive")(
                  "account", po::value<std::string>(), "only the events concerning this account (its history's)")(
                  "include-envelope", "jsonl: each line also carries `envelope`, base64 of the stored hashed bytes");
          },
@@ -133,8 +137,9 @@ std::vector<command> make_commands() {
                  return refused;
              }
              std::ios::sync_with_stdio(false);
-             return roster::replay::run_export(text(vm, "data-dir"), *f, text(vm, "since"), text(vm, "until"), std::cout,
-                                               std::cerr, text(vm, "account"), vm.count("include-envelope") > 0);
+             return roster::replay::run_export(text(vm, "data-dir"), *f, text(vm, "since"), text(vm, "until"),
+                                               std::cout, std::cerr, text(vm, "account"),
+                                               vm.count("include-envelope") > 0);
          }},
         {"rebuild", "fold the log from 0 and cross-check the stored snapshots (exit 1 on a mismatch)",
          "--write-snapshots also writes the missing snapshots and needs rosterd stopped.\n",
@@ -145,8 +150,8 @@ std::vector<command> make_commands() {
          },
          [](const po::variables_map& vm) {
              const auto every = vm.count("snapshot-every") ? vm["snapshot-every"].as<positive_arg>().value : 100'000;
-             return roster::replay::run_rebuild(text(vm, "data-dir"), vm["write-snapshots"].as<bool>(), every, std::cout,
-                                                std::cerr);
+             return roster::replay::run_rebuild(text(vm, "data-dir"), vm["write-snapshots"].as<bool>(), every,
+                                                std::cout, std::cerr);
          }},
         {"backup", "consistent online copy of the event store",
          "With --url the running rosterd checkpoints itself (DEST inside its --backup-dir, token\n"
@@ -169,12 +174,13 @@ std::vector<command> make_commands() {
              if (vm.count("token-file")) req.token_file = text(vm, "token-file");
              roster::api::http_client_options client;
              if (vm.count("ca-file")) client.ca_file = text(vm, "ca-file");
-             if (vm.count("timeout-ms")) client.timeout = std::chrono::milliseconds(vm["timeout-ms"].as<positive_arg>().value);
+             if (vm.count("timeout-ms"))
+                 client.timeout = std::chrono::milliseconds(vm["timeout-ms"].as<positive_arg>().value);
              auto post = [client](const std::string& url, const std::string& target, const std::string& bearer,
                                   const std::string& body) -> std::variant<roster::replay::backup_answer, std::string> {
                  auto r = roster::api::http_request(
-                     "POST", url, target, {{"Authorization", "Bearer " + bearer}, {"Content-Type", "application/json"}}, body,
-                     client);
+                     "POST", url, target, {{"Authorization", "Bearer " + bearer}, {"Content-Type", "application/json"}},
+                     body, client);
                  if (!r.response) return r.error;
                  return roster::replay::backup_answer{r.response->status, std::move(r.response->body)};
              };
@@ -200,12 +206,15 @@ std::vector<command> make_commands() {
              if (vm.count("public-key")) req.public_key = text(vm, "public-key");
              roster::api::http_client_options client;
              if (vm.count("ca-file")) client.ca_file = text(vm, "ca-file");
-             if (vm.count("timeout-ms")) client.timeout = std::chrono::milliseconds(vm["timeout-ms"].as<positive_arg>().value);
+             if (vm.count("timeout-ms"))
+                 client.timeout = std::chrono::milliseconds(vm["timeout-ms"].as<positive_arg>().value);
              client.max_response_bytes = 4 * 1024 * 1024;
              const auto url = text(vm, "url");
-             auto get = [client, url](const std::string& target,
-                                      const std::string& bearer) -> std::variant<roster::replay::witness_answer, std::string> {
-                 auto r = roster::api::http_request("GET", url, target, {{"Authorization", "Bearer " + bearer}}, "", client);
+             auto get = [client, url](
+                            const std::string& target,
+                            const std::string& bearer) -> std::variant<roster::replay::witness_answer, std::string> {
+                 auto r =
+                     roster::api::http_request("GET", url, target, {{"Authorization", "Bearer " + bearer}}, "", client);
                  if (!r.response) return r.error;
                  return roster::replay::witness_answer{r.response->status, std::move(r.response->body)};
              };
@@ -219,8 +228,8 @@ std::vector<command> make_commands() {
                  "force", po::bool_switch(), "replace a non-empty DIR/eventstore");
          },
          [](const po::variables_map& vm) {
-             return roster::replay::run_restore(text(vm, "from"), text(vm, "data-dir"), vm["force"].as<bool>(), std::cout,
-                                                std::cerr);
+             return roster::replay::run_restore(text(vm, "from"), text(vm, "data-dir"), vm["force"].as<bool>(),
+                                                std::cout, std::cerr);
          }},
     };
 }

@@ -15,23 +15,23 @@
 #include <fstream>
 #include <future>
 
-#include "roster/api/checkpointer.hpp"
-#include "roster/api/http_commands.hpp"
 #include "roster/api/admin_routes.hpp"
+#include "roster/api/checkpointer.hpp"
 #include "roster/api/command_processor.hpp"
 #include "roster/api/fair_pool.hpp"
+#include "roster/api/http_commands.hpp"
+#include "roster/api/http_metrics.hpp"
 #include "roster/api/live_hub.hpp"
 #include "roster/api/live_stream.hpp"
-#include "roster/api/http_metrics.hpp"
-#include "roster/api/store_metrics.hpp"
 #include "roster/api/log.hpp"
 #include "roster/api/operator_token.hpp"
 #include "roster/api/principal_limits.hpp"
+#include "roster/api/proof_routes.hpp"
 #include "roster/api/refusal_guard.hpp"
+#include "roster/api/resource_routes.hpp"
 #include "roster/api/router.hpp"
 #include "roster/api/server.hpp"
-#include "roster/api/proof_routes.hpp"
-#include "roster/api/resource_routes.hpp"
+#include "roster/api/store_metrics.hpp"
 #include "roster/api/system_routes.hpp"
 #ifdef ROSTER_TEST_HOOKS
 #include "roster/api/test_hooks.hpp"
@@ -66,7 +66,10 @@ bool register_operator_token(roster::api::command_processor& writer, const std::
         known = it != s.token_by_secret.end();
         if (known) revoked = s.token(it->second)->revoked;
     });
-    if (revoked) log.warn("the operator token in the data directory was revoked; issue a new one with rosterctl or delete the file and restart");
+    if (revoked)
+        log.warn(
+            "the operator token in the data directory was revoked; issue a new one with rosterctl or delete the file "
+            "and restart");
     if (known) return true;
 
     std::promise<roster::api::command_result> answered;
@@ -115,88 +118,84 @@ int main(int argc, char** argv) {
 
     bool print_routes = false;
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
-    command_line_only.add_options()
-        ("help,h", "Show this help and exit.")
-        ("version", "Print the version and exit.")
-        ("print-routes", po::bool_switch(&print_routes),
-         "Start as usual (data directory included), print the routes served (METHOD /template, one a line) "
-         "instead of listening, and stop. The fuzz build takes its route table from this.")
-        ("config", po::value(&config_path),
-         "Read options from this INI file (one 'name = value' per line, names as the flags below without "
-         "'--', '#' comments; see ops/rosterd.conf.example). Flags given on the command line win over the file.");
+    command_line_only.add_options()("help,h", "Show this help and exit.")("version", "Print the version and exit.")(
+        "print-routes", po::bool_switch(&print_routes),
+        "Start as usual (data directory included), print the routes served (METHOD /template, one a line) "
+        "instead of listening, and stop. The fuzz build takes its route table from this.")(
+        "config", po::value(&config_path),
+        "Read options from this INI file (one 'name = value' per line, names as the flags below without "
+        "'--', '#' comments; see ops/rosterd.conf.example). Flags given on the command line win over the file.");
     po::options_description visible("Options (command line or config file)");
-    visible.add_options()
-        ("listen", po::value(&listen)->default_value("127.0.0.1:8080"),
-         "Address to serve HTTP on, host:port or [ipv6]:port. Port 0 picks a free port; the line "
-         "'listening on <host>:<port>' on stdout tells which.")
-        ("data-dir", po::value(&data_dir)->default_value("./data"),
-         "Directory of the event store and operator.token; created when missing.")
-        ("threads", po::value(&options.threads)->default_value(std::max(1u, std::thread::hardware_concurrency())),
-         "I/O threads serving HTTP.")
-        ("max-body-bytes", po::value(&max_body)->default_value(1024 * 1024),
-         "Largest accepted request body in bytes; larger bodies are answered 413.")
-        ("header-timeout-ms", po::value(&header_ms)->default_value(10'000),
-         "Time allowed to receive a request header (and the first request of a connection).")
-        ("body-timeout-ms", po::value(&body_ms)->default_value(30'000), "Time allowed to receive a request body.")
-        ("idle-timeout-ms", po::value(&idle_ms)->default_value(60'000),
-         "Time a kept-alive connection may wait for its next request.")
-        ("shutdown-grace-ms", po::value(&grace_ms)->default_value(10'000),
-         "On SIGTERM/SIGINT, how long in-flight requests may take to finish.")
-        ("backup-dir", po::value(&backup_dir)->default_value(""),
-         "Directory under which POST /v1/admin/backup (and 'rosterctl backup --url') may write backups; "
-         "empty disables backups over HTTP.")
-        ("ready-max-lag", po::value(&ready_max_lag)->default_value(10'000),
-         "/readyz answers 503 while the projections are more than this many events behind the log.")
-        ("tls-cert", po::value(&options.tls_cert_file),
-         "PEM certificate chain; with --tls-key, serve HTTPS and WSS instead of plain HTTP.")
-        ("tls-key", po::value(&options.tls_key_file), "PEM private key of --tls-cert.")
-        ("live-queue-events", po::value(&live_queue)->default_value(live_queue),
-         "Events queued for one /v1/stream subscriber; a subscriber that falls further behind is closed "
-         "with its last delivered position.")
-        ("live-queue-bytes", po::value(&live_queue_bytes)->default_value(live_queue_bytes),
-         "Bytes of events held for one /v1/stream subscriber (queued or being written); a subscriber "
-         "that falls further behind is closed with its last delivered position.")
-        ("live-catch-up-bytes", po::value(&live_catch_up_bytes)->default_value(live_catch_up_bytes),
-         "A /v1/stream catch-up reads the log in slices of at most this many bytes of events (and 256 events).")
-        ("live-total-bytes", po::value(&live_total_bytes)->default_value(live_total_bytes),
-         "Bytes of events held for all /v1/stream subscribers together (each is charged for every event "
-         "it holds, shared or not); the subscriber whose next event would pass it is closed with its "
-         "last delivered position.")
-        ("page-bytes", po::value(&page_bytes)->default_value(page_bytes),
-         "A page of GET /v1/events or of a history ends once its events take this many bytes of JSON "
-         "(always at least one event); its next_from / next_cursor continues it.")
-        ("live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
-         "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an answer.")
-        ("snapshot-every", po::value(&snapshot_every)->default_value(100'000),
-         "Take a projection snapshot (for as_of reads) every this many events, on a background thread.")
-        ("command-rate", po::value(&limit_options.commands.per_second)->default_value(limit_options.commands.per_second),
-         "Commands per second one principal may send (token bucket; 0 = unlimited); beyond it 429 with "
-         "Retry-After. The operator is not limited.")
-        ("command-burst", po::value(&limit_options.commands.burst)->default_value(limit_options.commands.burst),
-         "Commands one principal may send at once before --command-rate applies.")
-        ("refusal-rate", po::value(&limit_options.refusals.per_second)->default_value(limit_options.refusals.per_second),
-         "Refused requests (401 with a known token, 403, 404 hiding a resource) per second one principal may "
-         "cause; once its budget is spent every request of it is answered 429 until the budget refills. 0 = unlimited.")
-        ("refusal-burst", po::value(&limit_options.refusals.burst)->default_value(limit_options.refusals.burst),
-         "Refusals one principal may cause at once before --refusal-rate applies.")
-        ("refusal-window-ms", po::value(&refusal_window_ms)->default_value(refusal_window_ms),
-         "Refusals of one principal on one route within this window are recorded as one access_denied "
-         "event with their count (the first at once, the rest when the window closes).")
-        ("as-of-threads", po::value(&as_of_threads)->default_value(as_of_threads),
-         "Threads for cold as_of folds, shared fairly between principals.")
-        ("as-of-queue-per-principal", po::value(&as_of_queue)->default_value(as_of_queue),
-         "as_of reads one principal may have waiting for a fold; more are answered 429.")
-        ("signing-key", po::value(&signing_key_path)->default_value(""),
-         "Ed25519 key (PKCS#8 PEM, mode 0600) that signs the log's checkpoints; created on first start when "
-         "missing, never replaced. Empty = <data-dir>/checkpoint.key. Keep it apart from the data (and back it "
-         "up) so that whoever can write the store cannot also sign a rewritten history.")
-        ("log-origin", po::value(&checkpoint_options.origin)->default_value(checkpoint_options.origin),
-         "Origin line of the signed checkpoints and name of the signing key: a name unique to this log "
-         "(e.g. its host name and path).")
-        ("checkpoint-every", po::value(&checkpoint_options.every)->default_value(checkpoint_options.every),
-         "Sign a checkpoint of the log's Merkle tree every this many events.")
-        ("checkpoint-interval-ms", po::value(&checkpoint_interval_ms)->default_value(checkpoint_interval_ms),
-         "Also sign one after this many milliseconds when the tree grew (and always at shutdown).");
+    visible.add_options()("listen", po::value(&listen)->default_value("127.0.0.1:8080"),
+                          "Address to serve HTTP on, host:port or [ipv6]:port. Port 0 picks a free port; the line "
+                          "'listening on <host>:<port>' on stdout tells which.")(
+        "data-dir", po::value(&data_dir)->default_value("./data"),
+        "Directory of the event store and operator.token; created when missing.")(
+        "threads", po::value(&options.threads)->default_value(std::max(1u, std::thread::hardware_concurrency())),
+        "I/O threads serving HTTP.")("max-body-bytes", po::value(&max_body)->default_value(1024 * 1024),
+                                     "Largest accepted request body in bytes; larger bodies are answered 413.")(
+        "header-timeout-ms", po::value(&header_ms)->default_value(10'000),
+        "Time allowed to receive a request header (and the first request of a connection).")(
+        "body-timeout-ms", po::value(&body_ms)->default_value(30'000), "Time allowed to receive a request body.")(
+        "idle-timeout-ms", po::value(&idle_ms)->default_value(60'000),
+        "Time a kept-alive connection may wait for its next request.")(
+        "shutdown-grace-ms", po::value(&grace_ms)->default_value(10'000),
+        "On SIGTERM/SIGINT, how long in-flight requests may take to finish.")(
+        "backup-dir", po::value(&backup_dir)->default_value(""),
+        "Directory under which POST /v1/admin/backup (and 'rosterctl backup --url') may write backups; "
+        "empty disables backups over HTTP.")(
+        "ready-max-lag", po::value(&ready_max_lag)->default_value(10'000),
+        "/readyz answers 503 while the projections are more than this many events behind the log.")(
+        "tls-cert", po::value(&options.tls_cert_file),
+        "PEM certificate chain; with --tls-key, serve HTTPS and WSS instead of plain HTTP.")(
+        "tls-key", po::value(&options.tls_key_file), "PEM private key of --tls-cert.")(
+        "live-queue-events", po::value(&live_queue)->default_value(live_queue),
+        "Events queued for one /v1/stream subscriber; a subscriber that falls further behind is closed "
+        "with its last delivered position.")(
+        "live-queue-bytes", po::value(&live_queue_bytes)->default_value(live_queue_bytes),
+        "Bytes of events held for one /v1/stream subscriber (queued or being written); a subscriber "
+        "that falls further behind is closed with its last delivered position.")(
+        "live-catch-up-bytes", po::value(&live_catch_up_bytes)->default_value(live_catch_up_bytes),
+        "A /v1/stream catch-up reads the log in slices of at most this many bytes of events (and 256 events).")(
+        "live-total-bytes", po::value(&live_total_bytes)->default_value(live_total_bytes),
+        "Bytes of events held for all /v1/stream subscribers together (each is charged for every event "
+        "it holds, shared or not); the subscriber whose next event would pass it is closed with its "
+        "last delivered position.")(
+        "page-bytes", po::value(&page_bytes)->default_value(page_bytes),
+        "A page of GET /v1/events or of a history ends once its events take this many bytes of JSON "
+        "(always at least one event); its next_from / next_cursor continues it.")(
+        "live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
+        "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an "
+        "answer.")("snapshot-every", po::value(&snapshot_every)->default_value(100'000),
+                   "Take a projection snapshot (for as_of reads) every this many events, on a background thread.")(
+        "command-rate", po::value(&limit_options.commands.per_second)->default_value(limit_options.commands.per_second),
+        "Commands per second one principal may send (token bucket; 0 = unlimited); beyond it 429 with "
+        "Retry-After. The operator is not limited.")(
+        "command-burst", po::value(&limit_options.commands.burst)->default_value(limit_options.commands.burst),
+        "Commands one principal may send at once before --command-rate applies.")(
+        "refusal-rate", po::value(&limit_options.refusals.per_second)->default_value(limit_options.refusals.per_second),
+        "Refused requests (401 with a known token, 403, 404 hiding a resource) per second one principal may "
+        "cause; once its budget is spent every request of it is answered 429 until the budget refills. 0 = unlimited.")(
+        "refusal-burst", po::value(&limit_options.refusals.burst)->default_value(limit_options.refusals.burst),
+        "Refusals one principal may cause at once before --refusal-rate applies.")(
+        "refusal-window-ms", po::value(&refusal_window_ms)->default_value(refusal_window_ms),
+        "Refusals of one principal on one route within this window are recorded as one access_denied "
+        "event with their count (the first at once, the rest when the window closes).")(
+        "as-of-threads", po::value(&as_of_threads)->default_value(as_of_threads),
+        "Threads for cold as_of folds, shared fairly between principals.")(
+        "as-of-queue-per-principal", po::value(&as_of_queue)->default_value(as_of_queue),
+        "as_of reads one principal may have waiting for a fold; more are answered 429.")(
+        "signing-key", po::value(&signing_key_path)->default_value(""),
+        "Ed25519 key (PKCS#8 PEM, mode 0600) that signs the log's checkpoints; created on first start when "
+        "missing, never replaced. Empty = <data-dir>/checkpoint.key. Keep it apart from the data (and back it "
+        "up) so that whoever can write the store cannot also sign a rewritten history.")(
+        "log-origin", po::value(&checkpoint_options.origin)->default_value(checkpoint_options.origin),
+        "Origin line of the signed checkpoints and name of the signing key: a name unique to this log "
+        "(e.g. its host name and path).")("checkpoint-every",
+                                          po::value(&checkpoint_options.every)->default_value(checkpoint_options.every),
+                                          "Sign a checkpoint of the log's Merkle tree every this many events.")(
+        "checkpoint-interval-ms", po::value(&checkpoint_interval_ms)->default_value(checkpoint_interval_ms),
+        "Also sign one after this many milliseconds when the tree grew (and always at shutdown).");
     po::options_description hidden;
 #ifdef ROSTER_TEST_HOOKS
     // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
@@ -276,8 +275,8 @@ int main(int argc, char** argv) {
         std::cerr << "rosterd: cannot open the event store: " << store.error().message << "\n";
         return 1;
     }
-    const std::filesystem::path key_path =
-        signing_key_path.empty() ? std::filesystem::path(data_dir) / "checkpoint.key" : std::filesystem::path(signing_key_path);
+    const std::filesystem::path key_path = signing_key_path.empty() ? std::filesystem::path(data_dir) / "checkpoint.key"
+                                                                    : std::filesystem::path(signing_key_path);
     auto signing = roster::api::load_or_create_signing_key(key_path, checkpoint_options.origin);
     if (!signing) {
         std::cerr << "rosterd: checkpoint signing key " << key_path << ": " << signing.error().message << "\n";
@@ -352,12 +351,14 @@ int main(int argc, char** argv) {
     roster::api::metrics_registry metrics;
     roster::api::http_metrics http_metrics(metrics);
     roster::api::add_store_metrics(metrics, **store, reads);
-    metrics.add_gauge("roster_ready", "1 while /readyz answers 200, else 0.", [&ready] { return ready.why_not() ? 0.0 : 1.0; });
+    metrics.add_gauge("roster_ready", "1 while /readyz answers 200, else 0.",
+                      [&ready] { return ready.why_not() ? 0.0 : 1.0; });
     metrics.add_gauge("roster_live_subscribers", "Open /v1/stream subscriptions, catching up or live.",
                       [&hub] { return static_cast<double>(hub.subscriber_count()); });
-    metrics.add_counter_callback("roster_refusals_total",
-                                 "Refused requests attributed to a principal (401 with a known token, 403, 404 hiding a resource, 429).",
-                                 [&guard] { return static_cast<double>(guard.stats().refusals); });
+    metrics.add_counter_callback(
+        "roster_refusals_total",
+        "Refused requests attributed to a principal (401 with a known token, 403, 404 hiding a resource, 429).",
+        [&guard] { return static_cast<double>(guard.stats().refusals); });
     metrics.add_counter_callback("roster_refusal_records_total",
                                  "access_denied events the refusals were coalesced into.",
                                  [&guard] { return static_cast<double>(guard.stats().records); });
@@ -366,9 +367,8 @@ int main(int argc, char** argv) {
                                  [&hub] { return static_cast<double>(hub.dropped_total()); });
     roster::api::add_metrics_route(routes, metrics);
     options.on_request_done = [&http_metrics](const roster::api::request_context& ctx, unsigned status,
-                                              std::chrono::microseconds latency, std::size_t bytes) {
-        http_metrics.record(ctx, status, latency, bytes);
-    };
+                                              std::chrono::microseconds latency,
+                                              std::size_t bytes) { http_metrics.record(ctx, status, latency, bytes); };
 
     roster::api::server server(options, routes, log);
     // Declared after the server so it is destroyed first: its threads hold responders that post
@@ -391,10 +391,12 @@ int main(int argc, char** argv) {
             std::cerr << "rosterd: " << r.error() << "\n";
             return 1;
         }
-        std::string shown_host = options.address.find(':') != std::string::npos ? "[" + options.address + "]" : options.address;
+        std::string shown_host =
+            options.address.find(':') != std::string::npos ? "[" + options.address + "]" : options.address;
         std::cout << "listening on " << shown_host << ":" << server.port() << std::endl;
         ready.set(true);
-        log.info("started", {{"port", server.port()}, {"threads", options.threads}, {"test_routes", enable_test_routes}});
+        log.info("started",
+                 {{"port", server.port()}, {"threads", options.threads}, {"test_routes", enable_test_routes}});
 
         server.run();
     }

@@ -6,8 +6,8 @@
 
 #include "roster/domain/commands.hpp"
 #include "roster/domain/errors.hpp"
-#include "roster/domain/state.hpp"
 #include "roster/domain/overloaded.hpp"
+#include "roster/domain/state.hpp"
 
 namespace roster::domain::detail {
 

@@ -85,11 +85,12 @@ struct decider {
     }
     timestamp now;
 
-    result<invitation_issued> new_invitation(const invitation_request& req, const user_id& user, const account_id& account,
-                                             const invitation_id& replaces) const {
+    result<invitation_issued> new_invitation(const invitation_request& req, const user_id& user,
+                                             const account_id& account, const invitation_id& replaces) const {
         if (!is_valid_id(req.id.str())) return bad_input(codes::invalid_id, "The invitation id is not valid.");
         if (!is_hex_sha256(req.secret_sha256_hex))
-            return bad_input(codes::invalid_secret_hash, "The invitation secret hash must be 64 lower-case hex digits.");
+            return bad_input(codes::invalid_secret_hash,
+                             "The invitation secret hash must be 64 lower-case hex digits.");
         const timestamp expires = req.expires_at.value_or(now + default_invitation_validity);
         if (expires <= now) return bad_input(codes::invalid_expiry, "The invitation must expire in the future.");
         if (s.invitation(req.id) || s.invitation_by_secret.contains(req.secret_sha256_hex))
@@ -115,7 +116,8 @@ struct decider {
         const account_record* part = s.account(c.partner);
         if (!cust || !part) return not_found(codes::account_not_found, "No such account.");
         if (cust->kind != account_kind::customer || part->kind != account_kind::partner)
-            return conflict(codes::account_kind_mismatch, "Only a partner account can be linked to a customer account.");
+            return conflict(codes::account_kind_mismatch,
+                            "Only a partner account can be linked to a customer account.");
         if (cust->partners.contains(c.partner)) return events{};
         return events{partner_linked{c.customer, c.partner}};
     }
@@ -133,8 +135,9 @@ struct decider {
         if (const user_record* existing = s.user_by_email(*address)) {
             if (acc->member(existing->id))
                 return conflict(codes::already_member, "A user with this email is already a member of this account.");
-            return conflict(codes::email_in_use,
-                            "A user with this email already exists; a linked partner's employee is added as a member instead.");
+            return conflict(
+                codes::email_in_use,
+                "A user with this email already exists; a linked partner's employee is added as a member instead.");
         }
         events out{user_created{c.new_user, *address, *name, c.account},
                    member_added{c.account, c.new_user, membership_type::employee, role_change{}}};
@@ -173,7 +176,8 @@ struct decider {
         auto scope = administered_member(c.account, c.user);
         if (!scope) return scope.error();
         const auto [acc, mine, m] = *scope;
-        if (!catalog_roles(c.grant) || !catalog_roles(c.revoke)) return bad_input(codes::invalid_roles, "Unknown role.");
+        if (!catalog_roles(c.grant) || !catalog_roles(c.revoke))
+            return bad_input(codes::invalid_roles, "Unknown role.");
         if (auto missing = missing_admin_portals(mine, c.grant | c.revoke); !missing.empty())
             return missing_portals_error(std::move(missing));
         if (!(c.grant & c.revoke).empty())
@@ -284,7 +288,8 @@ struct decider {
 
     result<events> operator()(const accept_invitation& c) const {
         if (!is_hex_sha256(c.secret_sha256_hex))
-            return bad_input(codes::invalid_secret_hash, "The invitation secret hash must be 64 lower-case hex digits.");
+            return bad_input(codes::invalid_secret_hash,
+                             "The invitation secret hash must be 64 lower-case hex digits.");
         auto it = s.invitation_by_secret.find(c.secret_sha256_hex);
         if (it == s.invitation_by_secret.end()) return not_found(codes::invitation_not_found, "No such invitation.");
         const invitation_record* inv = s.invitation(it->second);
@@ -292,7 +297,8 @@ struct decider {
         auto gone = [](std::string_view code, std::string detail) {
             return make_error(error_kind::gone, code, std::move(detail));
         };
-        if (inv->status == invitation_status::used) return gone(codes::invitation_used, "This invitation was already used.");
+        if (inv->status == invitation_status::used)
+            return gone(codes::invitation_used, "This invitation was already used.");
         if (inv->status == invitation_status::revoked)
             return gone(codes::invitation_revoked, "This invitation was replaced or withdrawn.");
         if (now >= inv->expires_at) return gone(codes::invitation_expired, "This invitation has expired.");
@@ -322,8 +328,8 @@ struct decider {
             seen[i] = true;
             if (!applies_to(a.role, acc.kind))
                 return bad_input(codes::contact_role_not_applicable,
-                                 std::string(to_string(a.role)) + " does not exist on a " + std::string(to_string(acc.kind)) +
-                                     " account.");
+                                 std::string(to_string(a.role)) + " does not exist on a " +
+                                     std::string(to_string(acc.kind)) + " account.");
         }
         auto after = acc.contacts;
         std::vector<contact_assignment> changed;
@@ -335,7 +341,8 @@ struct decider {
             if (it->user.empty() && is_primary_admin_contact(r))
                 return conflict(codes::primary_admin_contact_required,
                                 "The primary admin contact can be replaced but never cleared.");
-            if (!it->user.empty() && !eligible_contact(s, acc, it->user, r)) ineligibles.push_back(ineligible(acc, it->user, r));
+            if (!it->user.empty() && !eligible_contact(s, acc, it->user, r))
+                ineligibles.push_back(ineligible(acc, it->user, r));
             after[static_cast<std::size_t>(r)] = it->user;
             changed.push_back(contact_assignment{r, it->user, acc.contact(r)});
         }
@@ -346,8 +353,10 @@ struct decider {
             return e;
         }
         for (const auto& a : changed)
-            if (auto pair = paired_contact_role(a.role); pair && !a.user.empty() && after[static_cast<std::size_t>(*pair)] == a.user)
-                return conflict(codes::primary_equals_secondary, "A primary contact and its secondary must be different people.");
+            if (auto pair = paired_contact_role(a.role);
+                pair && !a.user.empty() && after[static_cast<std::size_t>(*pair)] == a.user)
+                return conflict(codes::primary_equals_secondary,
+                                "A primary contact and its secondary must be different people.");
         if (changed.empty()) return events{};
         return events{contacts_saved{c.account, std::move(changed)}};
     }
@@ -367,7 +376,8 @@ struct decider {
         if (!is_holder && !is_support_admin)
             return make_error(error_kind::forbidden, codes::not_contact_holder, std::string(no_access_detail));
         if (holder.empty())
-            return conflict(codes::not_contact_holder, "Nobody holds this contact role; assign it by saving the contacts.");
+            return conflict(codes::not_contact_holder,
+                            "Nobody holds this contact role; assign it by saving the contacts.");
         if (c.to == holder) return events{};
         if (!eligible_contact(s, acc, c.to, c.role)) {
             auto e = conflict(codes::contact_not_eligible,
@@ -376,7 +386,8 @@ struct decider {
             return e;
         }
         if (auto pair = paired_contact_role(c.role); pair && acc.contact(*pair) == c.to)
-            return conflict(codes::primary_equals_secondary, "A primary contact and its secondary must be different people.");
+            return conflict(codes::primary_equals_secondary,
+                            "A primary contact and its secondary must be different people.");
         return events{contact_handed_over{c.account, c.role, holder, c.to}};
     }
 
@@ -400,7 +411,8 @@ struct decider {
         }
         for (const auto& [u, topics] : next)
             if (!acc.member(u))
-                return conflict(codes::watchlist_user_not_member, "Only members of the account can be on its watchlist.");
+                return conflict(codes::watchlist_user_not_member,
+                                "Only members of the account can be on its watchlist.");
         std::erase_if(next, [](const auto& kv) { return kv.second.empty(); });
         if (next == acc.watchlist) return events{};
         watchlist_changed out{c.account, {}, {}};
@@ -409,8 +421,10 @@ struct decider {
         auto now_it = next.begin();
         static const std::vector<topic> none;
         while (before != acc.watchlist.end() || now_it != next.end()) {
-            const bool take_before = now_it == next.end() || (before != acc.watchlist.end() && before->first < now_it->first);
-            const bool take_now = before == acc.watchlist.end() || (now_it != next.end() && now_it->first < before->first);
+            const bool take_before =
+                now_it == next.end() || (before != acc.watchlist.end() && before->first < now_it->first);
+            const bool take_now =
+                before == acc.watchlist.end() || (now_it != next.end() && now_it->first < before->first);
             if (take_before) {
                 out.changes.push_back(watch_change{before->first, before->second, none});
                 ++before;
@@ -456,7 +470,8 @@ struct decider {
             const auto* up = std::get_if<user_principal>(&who);
             const auto* subject = std::get_if<user_principal>(&t->subject);
             // Another principal's token is reported as unknown: its id is not the caller's business.
-            if (!up || !subject || subject->user != up->user) return not_found(codes::token_not_found, "No such token.");
+            if (!up || !subject || subject->user != up->user)
+                return not_found(codes::token_not_found, "No such token.");
         }
         if (t->revoked) return events{};
         const auto* subject = std::get_if<user_principal>(&t->subject);

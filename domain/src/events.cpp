@@ -11,29 +11,28 @@ std::string user_stream(const user_id& u) { return "user-" + u.value; }
 std::string token_stream(const token_id& t) { return "token-" + t.value; }
 
 std::string stream_of(const event& e) {
-    return std::visit(
-        overloaded{
-            [](const account_opened& x) { return account_stream(x.account); },
-            [](const partner_linked& x) { return account_stream(x.customer); },
-            [](const user_created& x) { return user_stream(x.user); },
-            [](const member_added& x) { return account_stream(x.account); },
-            [](const roles_granted& x) { return account_stream(x.account); },
-            [](const roles_revoked& x) { return account_stream(x.account); },
-            [](const all_roles_removed& x) { return account_stream(x.account); },
-            [](const user_locked& x) { return user_stream(x.user); },
-            [](const user_unlocked& x) { return user_stream(x.user); },
-            [](const invitation_issued& x) { return user_stream(x.user); },
-            [](const invitation_accepted& x) { return user_stream(x.user); },
-            [](const member_removed& x) { return account_stream(x.account); },
-            [](const profile_retired& x) { return user_stream(x.user); },
-            [](const contacts_saved& x) { return account_stream(x.account); },
-            [](const contact_handed_over& x) { return account_stream(x.account); },
-            [](const watchlist_changed& x) { return account_stream(x.account); },
-            [](const token_issued& x) { return token_stream(x.token); },
-            [](const token_revoked& x) { return token_stream(x.token); },
-            [](const access_denied&) { return std::string(security_stream); },
-        },
-        e);
+    return std::visit(overloaded{
+                          [](const account_opened& x) { return account_stream(x.account); },
+                          [](const partner_linked& x) { return account_stream(x.customer); },
+                          [](const user_created& x) { return user_stream(x.user); },
+                          [](const member_added& x) { return account_stream(x.account); },
+                          [](const roles_granted& x) { return account_stream(x.account); },
+                          [](const roles_revoked& x) { return account_stream(x.account); },
+                          [](const all_roles_removed& x) { return account_stream(x.account); },
+                          [](const user_locked& x) { return user_stream(x.user); },
+                          [](const user_unlocked& x) { return user_stream(x.user); },
+                          [](const invitation_issued& x) { return user_stream(x.user); },
+                          [](const invitation_accepted& x) { return user_stream(x.user); },
+                          [](const member_removed& x) { return account_stream(x.account); },
+                          [](const profile_retired& x) { return user_stream(x.user); },
+                          [](const contacts_saved& x) { return account_stream(x.account); },
+                          [](const contact_handed_over& x) { return account_stream(x.account); },
+                          [](const watchlist_changed& x) { return account_stream(x.account); },
+                          [](const token_issued& x) { return token_stream(x.token); },
+                          [](const token_revoked& x) { return token_stream(x.token); },
+                          [](const access_denied&) { return std::string(security_stream); },
+                      },
+                      e);
 }
 
 namespace {

@@ -19,7 +19,8 @@ role_set roles_of(const state& s, const actor& who, const account_id& account) {
     return m ? m->roles : role_set{};
 }
 
-result<email_lookup> lookup_email(const state& s, const actor& who, const account_id& account, std::string_view raw_email) {
+result<email_lookup> lookup_email(const state& s, const actor& who, const account_id& account,
+                                  std::string_view raw_email) {
     if (auto ok = authorize_read(s, who, read_kind::email_lookup, account); !ok) return ok.error();
     auto address = email::parse(raw_email);
     if (!address) return bad_input(codes::invalid_email, "The email address is not valid.");
@@ -98,7 +99,9 @@ std::vector<contact_warning> contact_health(const state& s, const account_id& ac
     const account_record* acc = s.account(account);
     if (!acc) return out;
     if (acc->contact(contact_role::primary_support).empty() || acc->contact(contact_role::secondary_support).empty())
-        out.push_back({"fewer_than_two_support_contacts", std::nullopt, {},
+        out.push_back({"fewer_than_two_support_contacts",
+                       std::nullopt,
+                       {},
                        "Fewer than two support contacts (primary and secondary) are set."});
     if (acc->contact(contact_role::security).empty())
         out.push_back({"no_security_contact", std::nullopt, {}, "No security contact is set."});
@@ -106,13 +109,14 @@ std::vector<contact_warning> contact_health(const state& s, const account_id& ac
         const user_id& holder = acc->contact(r);
         if (holder.empty()) continue;
         if (const user_record* u = s.user(holder); u && u->locked())
-            out.push_back({"contact_locked", r, holder,
-                           "The " + std::string(to_string(r)) + " contact is locked; reassign it."});
+            out.push_back(
+                {"contact_locked", r, holder, "The " + std::string(to_string(r)) + " contact is locked; reassign it."});
     }
     return out;
 }
 
-result<removal_impact> removal_preview(const state& s, const actor& who, const account_id& account, const user_id& user) {
+result<removal_impact> removal_preview(const state& s, const actor& who, const account_id& account,
+                                       const user_id& user) {
     if (is_auditor(who) || std::holds_alternative<service_principal>(who))
         return make_error(error_kind::forbidden, codes::read_only_principal,
                           "Auditor and service principals cannot change anything.");
@@ -164,7 +168,9 @@ result<void> authorize_read(const state& s, const actor& who, read_kind what, co
     const bool op = is_operator(who);
     const bool aud = is_auditor(who);
     const bool svc = std::holds_alternative<service_principal>(who);
-    auto not_allowed = [] { return make_error(error_kind::forbidden, codes::not_allowed, std::string(no_access_detail)); };
+    auto not_allowed = [] {
+        return make_error(error_kind::forbidden, codes::not_allowed, std::string(no_access_detail));
+    };
     // Account-scoped reads: 404 before 403 so that invisible accounts stay invisible.
     auto scoped = [&](bool auditor_ok, bool member_ok, bool support_admin_only) -> result<void> {
         if (svc || (aud && !auditor_ok)) {

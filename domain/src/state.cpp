@@ -83,7 +83,15 @@ struct applier {
         p->customers.insert(e.customer);
     }
     void operator()(const user_created& e) {
-        s.users.insert_or_assign(e.user, user_record{.id = e.user, .address = e.address, .name = e.name, .employer = e.employer, .status = user_status::active, .reg = registration::invited, .retired = false, .third_party = {}, .open_invitation = {}});
+        s.users.insert_or_assign(e.user, user_record{.id = e.user,
+                                                     .address = e.address,
+                                                     .name = e.name,
+                                                     .employer = e.employer,
+                                                     .status = user_status::active,
+                                                     .reg = registration::invited,
+                                                     .retired = false,
+                                                     .third_party = {},
+                                                     .open_invitation = {}});
         s.email_index[e.address.str()] = e.user;
     }
     void operator()(const member_added& e) {
@@ -163,7 +171,8 @@ struct applier {
         auto* acc = find_mut(s.accounts, e.account);
         if (!acc) return;
         for (const auto& a : e.assignments)
-            if (static_cast<std::size_t>(a.role) < contact_role_count) acc->contacts[static_cast<std::size_t>(a.role)] = a.user;
+            if (static_cast<std::size_t>(a.role) < contact_role_count)
+                acc->contacts[static_cast<std::size_t>(a.role)] = a.user;
     }
     void operator()(const contact_handed_over& e) {
         auto* acc = find_mut(s.accounts, e.account);

@@ -16,13 +16,13 @@ std::optional<Enum> parse_from(const std::array<std::string_view, N>& names, std
 constexpr std::array<std::string_view, 2> account_kind_names{"customer", "partner"};
 constexpr std::array<std::string_view, 3> portal_names{"support", "impact", "learning"};
 constexpr std::array<std::string_view, role_count> role_qualified_names{
-    "support:admin", "support:contributor", "support:viewer", "impact:admin",
+    "support:admin", "support:contributor", "support:viewer",  "impact:admin",
     "impact:member", "learning:admin",      "learning:learner"};
-constexpr std::array<std::string_view, role_count> role_short_names{
-    "admin", "contributor", "viewer", "admin", "member", "admin", "learner"};
-constexpr std::array<portal, role_count> role_portals{
-    portal::support, portal::support, portal::support, portal::impact,
-    portal::impact,  portal::learning, portal::learning};
+constexpr std::array<std::string_view, role_count> role_short_names{"admin",  "contributor", "viewer", "admin",
+                                                                    "member", "admin",       "learner"};
+constexpr std::array<portal, role_count> role_portals{portal::support, portal::support, portal::support,
+                                                      portal::impact,  portal::impact,  portal::learning,
+                                                      portal::learning};
 constexpr std::array<std::string_view, contact_role_count> contact_role_names{
     "primary_customer_admin", "primary_partner_contact", "primary_business",
     "secondary_business",     "primary_support",         "secondary_support",
@@ -33,7 +33,8 @@ constexpr std::array<std::string_view, 2> user_status_names{"active", "locked"};
 constexpr std::array<std::string_view, 2> registration_names{"invited", "registered"};
 
 bool is_local_char(char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("!#$%&'*+/=?^_`{|}~.-").find(c) != std::string_view::npos;
+    return std::isalnum(static_cast<unsigned char>(c)) ||
+           std::string_view("!#$%&'*+/=?^_`{|}~.-").find(c) != std::string_view::npos;
 }
 
 bool is_domain_label_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-'; }
@@ -82,10 +83,14 @@ std::string_view to_string(membership_type t) { return membership_type_names.at(
 std::string_view to_string(user_status s) { return user_status_names.at(static_cast<std::size_t>(s)); }
 std::string_view to_string(registration r) { return registration_names.at(static_cast<std::size_t>(r)); }
 
-std::optional<account_kind> parse_account_kind(std::string_view s) { return parse_from<account_kind>(account_kind_names, s); }
+std::optional<account_kind> parse_account_kind(std::string_view s) {
+    return parse_from<account_kind>(account_kind_names, s);
+}
 std::optional<portal> parse_portal(std::string_view s) { return parse_from<portal>(portal_names, s); }
 std::optional<role> parse_role(std::string_view s) { return parse_from<role>(role_qualified_names, s); }
-std::optional<contact_role> parse_contact_role(std::string_view s) { return parse_from<contact_role>(contact_role_names, s); }
+std::optional<contact_role> parse_contact_role(std::string_view s) {
+    return parse_from<contact_role>(contact_role_names, s);
+}
 std::optional<topic> parse_topic(std::string_view s) { return parse_from<topic>(topic_names, s); }
 
 std::optional<role> parse_role(portal p, std::string_view name) {

@@ -59,11 +59,21 @@ std::pair<char32_t, std::size_t> decode_utf8(std::string_view text, std::size_t 
 // Go's unicode.IsSpace, which sumdb/note applies to key names.
 bool is_unicode_space(char32_t c) {
     switch (c) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ':
-    case 0x85: case 0xA0: case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
-        return true;
-    default:
-        return c >= 0x2000 && c <= 0x200A;
+        case '\t':
+        case '\n':
+        case '\v':
+        case '\f':
+        case '\r':
+        case ' ':
+        case 0x85:
+        case 0xA0:
+        case 0x1680:
+        case 0x2028:
+        case 0x2029:
+        case 0x202F:
+        case 0x205F:
+        case 0x3000: return true;
+        default: return c >= 0x2000 && c <= 0x200A;
     }
 }
 
@@ -190,8 +200,7 @@ result<std::vector<std::uint8_t>> base64_decode(std::string_view text) {
         if (pad < 2) out.push_back(static_cast<std::uint8_t>(v >> 8));
         if (pad < 1) out.push_back(static_cast<std::uint8_t>(v));
         // Canonical only: the bits the padding leaves unused must be zero.
-        if ((pad == 1 && (v & 0xFF) != 0) || (pad == 2 && (v & 0xFFFF) != 0))
-            return bad_input("non-canonical base64");
+        if ((pad == 1 && (v & 0xFF) != 0) || (pad == 2 && (v & 0xFFFF) != 0)) return bad_input("non-canonical base64");
     }
     return out;
 }
@@ -223,9 +232,11 @@ std::uint32_t ed25519_key_id(std::string_view name, const ed25519_public_key& pu
 // ---- tlog-checkpoint ----------------------------------------------------------------------------
 
 result<std::string> format_checkpoint(const checkpoint& c) {
-    if (c.origin.empty() || !clean_text(c.origin, false)) return bad_input("checkpoint origin is empty or not one clean line");
+    if (c.origin.empty() || !clean_text(c.origin, false))
+        return bad_input("checkpoint origin is empty or not one clean line");
     for (const auto& ext : c.extensions)
-        if (ext.empty() || !clean_text(ext, false)) return bad_input("checkpoint extension line is empty or not one clean line");
+        if (ext.empty() || !clean_text(ext, false))
+            return bad_input("checkpoint extension line is empty or not one clean line");
     std::string out;
     out.reserve(c.origin.size() + 80);
     out.append(c.origin).append("\n");
@@ -314,7 +325,9 @@ bool verifier_key::verify(std::string_view message, std::span<const std::uint8_t
 }
 
 signing_key::signing_key(std::string name, evp_pkey_st* key, const ed25519_public_key& pub)
-    : name_(std::move(name)), key_(key, [](evp_pkey_st* k) { EVP_PKEY_free(k); }), public_key_(pub),
+    : name_(std::move(name)),
+      key_(key, [](evp_pkey_st* k) { EVP_PKEY_free(k); }),
+      public_key_(pub),
       key_id_(ed25519_key_id(name_, pub)) {}
 
 signing_key::signing_key(signing_key&&) noexcept = default;
@@ -430,7 +443,13 @@ result<std::string> sign_note(std::string_view text, const signing_key& key) {
     std::copy(sig->begin(), sig->end(), raw.begin() + 4);
     std::string out;
     out.reserve(text.size() + key.name().size() + 100);
-    out.append(text).append("\n").append(signature_prefix).append(key.name()).append(" ").append(base64_encode(raw)).append("\n");
+    out.append(text)
+        .append("\n")
+        .append(signature_prefix)
+        .append(key.name())
+        .append(" ")
+        .append(base64_encode(raw))
+        .append("\n");
     if (out.size() > max_note_bytes) return bad_input("signed note would exceed the note size limit");
     return out;
 }

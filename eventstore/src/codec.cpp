@@ -60,9 +60,13 @@ std::optional<domain::role_set> roles(std::uint16_t bits) {
 }
 
 template <class T>
-domain::account_id aid(T t) { return domain::account_id(str(t)); }
+domain::account_id aid(T t) {
+    return domain::account_id(str(t));
+}
 template <class T>
-domain::user_id uid(T t) { return domain::user_id(str(t)); }
+domain::user_id uid(T t) {
+    return domain::user_id(str(t));
+}
 
 template <class Builder>
 void write_change(Builder&& init, const std::optional<domain::role_change>& c) {
@@ -118,159 +122,159 @@ std::optional<std::vector<domain::topic>> read_topics(Reader list) {
 }  // namespace
 
 void write_payload(schema::Payload::Builder b, const domain::event& e) {
-    std::visit(
-        overloaded{
-            [&](const domain::account_opened& x) {
-                auto o = b.initAccountOpened();
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                set_text([&](auto t) { o.setName(t); }, x.name);
-                o.setKind(static_cast<std::uint8_t>(x.kind));
-            },
-            [&](const domain::partner_linked& x) {
-                auto o = b.initPartnerLinked();
-                set_text([&](auto t) { o.setCustomer(t); }, x.customer.value);
-                set_text([&](auto t) { o.setPartner(t); }, x.partner.value);
-            },
-            [&](const domain::user_created& x) {
-                auto o = b.initUserCreated();
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                set_text([&](auto t) { o.setEmail(t); }, x.address.str());
-                set_text([&](auto t) { o.setName(t); }, x.name);
-                set_text([&](auto t) { o.setEmployer(t); }, x.employer.value);
-            },
-            [&](const domain::member_added& x) {
-                auto o = b.initMemberAdded();
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                o.setType(static_cast<std::uint8_t>(x.type));
-                write_change([&] { return o.initChange(); }, x.change);
-            },
-            [&](const domain::roles_granted& x) {
-                auto o = b.initRolesGranted();
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                o.setRoles(x.roles.bits());
-                write_change([&] { return o.initChange(); }, x.change);
-            },
-            [&](const domain::roles_revoked& x) {
-                auto o = b.initRolesRevoked();
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                o.setRoles(x.roles.bits());
-                write_change([&] { return o.initChange(); }, x.change);
-            },
-            [&](const domain::all_roles_removed& x) {
-                auto o = b.initAllRolesRemoved();
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                o.setRoles(x.roles.bits());
-                write_change([&] { return o.initChange(); }, x.change);
-            },
-            [&](const domain::user_locked& x) {
-                auto o = b.initUserLocked();
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
-            },
-            [&](const domain::user_unlocked& x) {
-                auto o = b.initUserUnlocked();
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
-            },
-            [&](const domain::invitation_issued& x) {
-                auto o = b.initInvitationIssued();
-                set_text([&](auto t) { o.setInvitation(t); }, x.invitation.value);
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                set_text([&](auto t) { o.setSecretSha256Hex(t); }, x.secret_sha256_hex);
-                o.setExpiresAt(micros(x.expires_at));
-                set_text([&](auto t) { o.setReplaces(t); }, x.replaces.value);
-            },
-            [&](const domain::invitation_accepted& x) {
-                auto o = b.initInvitationAccepted();
-                set_text([&](auto t) { o.setInvitation(t); }, x.invitation.value);
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
-            },
-            [&](const domain::member_removed& x) {
-                auto o = b.initMemberRemoved();
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                o.setType(static_cast<std::uint8_t>(x.type));
-                o.setRoles(x.roles.bits());
-                o.setCascade(x.cascade);
-                write_change([&] { return o.initChange(); }, x.change);
-            },
-            [&](const domain::profile_retired& x) {
-                auto o = b.initProfileRetired();
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-                set_text([&](auto t) { o.setEmail(t); }, x.address.str());
-                write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
-            },
-            [&](const domain::contacts_saved& x) {
-                auto o = b.initContactsSaved();
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                auto list = o.initAssignments(static_cast<unsigned>(x.assignments.size()));
-                for (unsigned i = 0; i < x.assignments.size(); ++i) {
-                    list[i].setRole(static_cast<std::uint8_t>(x.assignments[i].role));
-                    set_text([&](auto t) { list[i].setUser(t); }, x.assignments[i].user.value);
-                    if (const auto& previous = x.assignments[i].previous) {
-                        list[i].setPreviousRecorded(true);
-                        set_text([&](auto t) { list[i].setPrevious(t); }, previous->value);
-                    }
-                }
-            },
-            [&](const domain::contact_handed_over& x) {
-                auto o = b.initContactHandedOver();
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                o.setRole(static_cast<std::uint8_t>(x.role));
-                set_text([&](auto t) { o.setFrom(t); }, x.from.value);
-                set_text([&](auto t) { o.setTo(t); }, x.to.value);
-            },
-            [&](const domain::watchlist_changed& x) {
-                auto o = b.initWatchlistChanged();
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                auto list = o.initSubscriptions(static_cast<unsigned>(x.subscriptions.size()));
-                for (unsigned i = 0; i < x.subscriptions.size(); ++i) {
-                    const auto& s = x.subscriptions[i];
-                    set_text([&](auto t) { list[i].setUser(t); }, s.user.value);
-                    auto topics = list[i].initTopics(static_cast<unsigned>(s.topics.size()));
-                    for (unsigned j = 0; j < s.topics.size(); ++j) topics.set(j, static_cast<std::uint8_t>(s.topics[j]));
-                }
-                if (!x.changes.empty()) {
-                    auto changes = o.initChanges(static_cast<unsigned>(x.changes.size()));
-                    for (unsigned i = 0; i < x.changes.size(); ++i) {
-                        const auto& c = x.changes[i];
-                        set_text([&](auto t) { changes[i].setUser(t); }, c.user.value);
-                        write_topics([&](unsigned n) { return changes[i].initBefore(n); }, c.before);
-                        write_topics([&](unsigned n) { return changes[i].initAfter(n); }, c.after);
-                    }
-                }
-            },
-            [&](const domain::token_issued& x) {
-                auto o = b.initTokenIssued();
-                set_text([&](auto t) { o.setToken(t); }, x.token.value);
-                write_principal(o.initSubject(), x.subject);
-                set_text([&](auto t) { o.setSecretSha256Hex(t); }, x.secret_sha256_hex);
-            },
-            [&](const domain::token_revoked& x) {
-                auto o = b.initTokenRevoked();
-                set_text([&](auto t) { o.setToken(t); }, x.token.value);
-                set_text([&](auto t) { o.setUser(t); }, x.user.value);
-            },
-            [&](const domain::access_denied& x) {
-                auto o = b.initAccessDenied();
-                write_principal(o.initSubject(), x.subject);
-                set_text([&](auto t) { o.setAction(t); }, x.action);
-                set_text([&](auto t) { o.setAccount(t); }, x.account.value);
-                set_text([&](auto t) { o.setCode(t); }, x.code);
-                set_text([&](auto t) { o.setTarget(t); }, x.target);
-                o.setStatus(x.status);
-                o.setCount(x.count);
-                o.setFirstAt(x.first_at.time_since_epoch().count());
-                o.setLastAt(x.last_at.time_since_epoch().count());
-            },
-        },
-        e);
+    std::visit(overloaded{
+                   [&](const domain::account_opened& x) {
+                       auto o = b.initAccountOpened();
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       set_text([&](auto t) { o.setName(t); }, x.name);
+                       o.setKind(static_cast<std::uint8_t>(x.kind));
+                   },
+                   [&](const domain::partner_linked& x) {
+                       auto o = b.initPartnerLinked();
+                       set_text([&](auto t) { o.setCustomer(t); }, x.customer.value);
+                       set_text([&](auto t) { o.setPartner(t); }, x.partner.value);
+                   },
+                   [&](const domain::user_created& x) {
+                       auto o = b.initUserCreated();
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       set_text([&](auto t) { o.setEmail(t); }, x.address.str());
+                       set_text([&](auto t) { o.setName(t); }, x.name);
+                       set_text([&](auto t) { o.setEmployer(t); }, x.employer.value);
+                   },
+                   [&](const domain::member_added& x) {
+                       auto o = b.initMemberAdded();
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       o.setType(static_cast<std::uint8_t>(x.type));
+                       write_change([&] { return o.initChange(); }, x.change);
+                   },
+                   [&](const domain::roles_granted& x) {
+                       auto o = b.initRolesGranted();
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       o.setRoles(x.roles.bits());
+                       write_change([&] { return o.initChange(); }, x.change);
+                   },
+                   [&](const domain::roles_revoked& x) {
+                       auto o = b.initRolesRevoked();
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       o.setRoles(x.roles.bits());
+                       write_change([&] { return o.initChange(); }, x.change);
+                   },
+                   [&](const domain::all_roles_removed& x) {
+                       auto o = b.initAllRolesRemoved();
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       o.setRoles(x.roles.bits());
+                       write_change([&] { return o.initChange(); }, x.change);
+                   },
+                   [&](const domain::user_locked& x) {
+                       auto o = b.initUserLocked();
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
+                   },
+                   [&](const domain::user_unlocked& x) {
+                       auto o = b.initUserUnlocked();
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
+                   },
+                   [&](const domain::invitation_issued& x) {
+                       auto o = b.initInvitationIssued();
+                       set_text([&](auto t) { o.setInvitation(t); }, x.invitation.value);
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       set_text([&](auto t) { o.setSecretSha256Hex(t); }, x.secret_sha256_hex);
+                       o.setExpiresAt(micros(x.expires_at));
+                       set_text([&](auto t) { o.setReplaces(t); }, x.replaces.value);
+                   },
+                   [&](const domain::invitation_accepted& x) {
+                       auto o = b.initInvitationAccepted();
+                       set_text([&](auto t) { o.setInvitation(t); }, x.invitation.value);
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
+                   },
+                   [&](const domain::member_removed& x) {
+                       auto o = b.initMemberRemoved();
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       o.setType(static_cast<std::uint8_t>(x.type));
+                       o.setRoles(x.roles.bits());
+                       o.setCascade(x.cascade);
+                       write_change([&] { return o.initChange(); }, x.change);
+                   },
+                   [&](const domain::profile_retired& x) {
+                       auto o = b.initProfileRetired();
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       set_text([&](auto t) { o.setEmail(t); }, x.address.str());
+                       write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
+                   },
+                   [&](const domain::contacts_saved& x) {
+                       auto o = b.initContactsSaved();
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       auto list = o.initAssignments(static_cast<unsigned>(x.assignments.size()));
+                       for (unsigned i = 0; i < x.assignments.size(); ++i) {
+                           list[i].setRole(static_cast<std::uint8_t>(x.assignments[i].role));
+                           set_text([&](auto t) { list[i].setUser(t); }, x.assignments[i].user.value);
+                           if (const auto& previous = x.assignments[i].previous) {
+                               list[i].setPreviousRecorded(true);
+                               set_text([&](auto t) { list[i].setPrevious(t); }, previous->value);
+                           }
+                       }
+                   },
+                   [&](const domain::contact_handed_over& x) {
+                       auto o = b.initContactHandedOver();
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       o.setRole(static_cast<std::uint8_t>(x.role));
+                       set_text([&](auto t) { o.setFrom(t); }, x.from.value);
+                       set_text([&](auto t) { o.setTo(t); }, x.to.value);
+                   },
+                   [&](const domain::watchlist_changed& x) {
+                       auto o = b.initWatchlistChanged();
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       auto list = o.initSubscriptions(static_cast<unsigned>(x.subscriptions.size()));
+                       for (unsigned i = 0; i < x.subscriptions.size(); ++i) {
+                           const auto& s = x.subscriptions[i];
+                           set_text([&](auto t) { list[i].setUser(t); }, s.user.value);
+                           auto topics = list[i].initTopics(static_cast<unsigned>(s.topics.size()));
+                           for (unsigned j = 0; j < s.topics.size(); ++j)
+                               topics.set(j, static_cast<std::uint8_t>(s.topics[j]));
+                       }
+                       if (!x.changes.empty()) {
+                           auto changes = o.initChanges(static_cast<unsigned>(x.changes.size()));
+                           for (unsigned i = 0; i < x.changes.size(); ++i) {
+                               const auto& c = x.changes[i];
+                               set_text([&](auto t) { changes[i].setUser(t); }, c.user.value);
+                               write_topics([&](unsigned n) { return changes[i].initBefore(n); }, c.before);
+                               write_topics([&](unsigned n) { return changes[i].initAfter(n); }, c.after);
+                           }
+                       }
+                   },
+                   [&](const domain::token_issued& x) {
+                       auto o = b.initTokenIssued();
+                       set_text([&](auto t) { o.setToken(t); }, x.token.value);
+                       write_principal(o.initSubject(), x.subject);
+                       set_text([&](auto t) { o.setSecretSha256Hex(t); }, x.secret_sha256_hex);
+                   },
+                   [&](const domain::token_revoked& x) {
+                       auto o = b.initTokenRevoked();
+                       set_text([&](auto t) { o.setToken(t); }, x.token.value);
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                   },
+                   [&](const domain::access_denied& x) {
+                       auto o = b.initAccessDenied();
+                       write_principal(o.initSubject(), x.subject);
+                       set_text([&](auto t) { o.setAction(t); }, x.action);
+                       set_text([&](auto t) { o.setAccount(t); }, x.account.value);
+                       set_text([&](auto t) { o.setCode(t); }, x.code);
+                       set_text([&](auto t) { o.setTarget(t); }, x.target);
+                       o.setStatus(x.status);
+                       o.setCount(x.count);
+                       o.setFirstAt(x.first_at.time_since_epoch().count());
+                       o.setLastAt(x.last_at.time_since_epoch().count());
+                   },
+               },
+               e);
 }
 
 result<domain::event> read_payload(schema::Payload::Reader r) {
@@ -290,7 +294,8 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
             auto o = r.getUserCreated();
             auto address = domain::email::parse(str(o.getEmail()));
             if (!address) return corrupt("user_created: undecodable email");
-            return domain::event(domain::user_created{uid(o.getUser()), *address, str(o.getName()), aid(o.getEmployer())});
+            return domain::event(
+                domain::user_created{uid(o.getUser()), *address, str(o.getName()), aid(o.getEmployer())});
         }
         case P::MEMBER_ADDED: {
             auto o = r.getMemberAdded();
@@ -330,15 +335,15 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
         }
         case P::INVITATION_ISSUED: {
             auto o = r.getInvitationIssued();
-            return domain::event(domain::invitation_issued{domain::invitation_id(str(o.getInvitation())), uid(o.getUser()),
-                                                           aid(o.getAccount()), str(o.getSecretSha256Hex()),
-                                                           from_micros(o.getExpiresAt()),
+            return domain::event(domain::invitation_issued{domain::invitation_id(str(o.getInvitation())),
+                                                           uid(o.getUser()), aid(o.getAccount()),
+                                                           str(o.getSecretSha256Hex()), from_micros(o.getExpiresAt()),
                                                            domain::invitation_id(str(o.getReplaces()))});
         }
         case P::INVITATION_ACCEPTED: {
             auto o = r.getInvitationAccepted();
-            return domain::event(domain::invitation_accepted{domain::invitation_id(str(o.getInvitation())), uid(o.getUser()),
-                                                             read_accounts(o.getAccounts())});
+            return domain::event(domain::invitation_accepted{domain::invitation_id(str(o.getInvitation())),
+                                                             uid(o.getUser()), read_accounts(o.getAccounts())});
         }
         case P::MEMBER_REMOVED: {
             auto o = r.getMemberRemoved();
@@ -372,7 +377,8 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
             auto o = r.getContactHandedOver();
             auto role = ordinal<domain::contact_role>(o.getRole(), domain::contact_role_count);
             if (!role) return corrupt("contact_handed_over: unknown contact role");
-            return domain::event(domain::contact_handed_over{aid(o.getAccount()), *role, uid(o.getFrom()), uid(o.getTo())});
+            return domain::event(
+                domain::contact_handed_over{aid(o.getAccount()), *role, uid(o.getFrom()), uid(o.getTo())});
         }
         case P::WATCHLIST_CHANGED: {
             auto o = r.getWatchlistChanged();
@@ -399,8 +405,8 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
         }
         case P::TOKEN_ISSUED: {
             auto o = r.getTokenIssued();
-            return domain::event(domain::token_issued{domain::token_id(str(o.getToken())), read_principal(o.getSubject()),
-                                                      str(o.getSecretSha256Hex())});
+            return domain::event(domain::token_issued{domain::token_id(str(o.getToken())),
+                                                      read_principal(o.getSubject()), str(o.getSecretSha256Hex())});
         }
         case P::TOKEN_REVOKED:
             return domain::event(domain::token_revoked{domain::token_id(str(r.getTokenRevoked().getToken())),

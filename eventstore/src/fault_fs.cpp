@@ -76,7 +76,8 @@ private:
     // info log is the extensionless LOG).
     static bool is_wal(std::string_view name) { return name.ends_with(".log"); }
 
-    rocksdb::IOStatus wrap(const std::string& name, rocksdb::IOStatus s, std::unique_ptr<rocksdb::FSWritableFile>* result) {
+    rocksdb::IOStatus wrap(const std::string& name, rocksdb::IOStatus s,
+                           std::unique_ptr<rocksdb::FSWritableFile>* result) {
         if (s.ok() && is_wal(name)) *result = std::make_unique<faulty_wal_file>(std::move(*result), faults_);
         return s;
     }
@@ -87,7 +88,8 @@ private:
 }  // namespace
 
 std::unique_ptr<rocksdb::Env> make_fault_injection_env(std::shared_ptr<write_faults> faults) {
-    return rocksdb::NewCompositeEnv(std::make_shared<fault_injection_fs>(rocksdb::FileSystem::Default(), std::move(faults)));
+    return rocksdb::NewCompositeEnv(
+        std::make_shared<fault_injection_fs>(rocksdb::FileSystem::Default(), std::move(faults)));
 }
 
 }  // namespace roster::eventstore

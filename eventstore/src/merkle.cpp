@@ -176,8 +176,8 @@ result<std::vector<hash256>> consistency_proof(std::uint64_t m, std::uint64_t n,
     return path;
 }
 
-result<void> verify_inclusion(const hash256& leaf, std::uint64_t index, std::uint64_t n,
-                              std::span<const hash256> proof, const hash256& root) {
+result<void> verify_inclusion(const hash256& leaf, std::uint64_t index, std::uint64_t n, std::span<const hash256> proof,
+                              const hash256& root) {
     if (n > max_tree_size) return bad_argument("tree size " + std::to_string(n) + " is too large");
     if (index >= n) return bad_argument("leaf " + std::to_string(index) + " is not in a tree of " + std::to_string(n));
     std::uint64_t fn = index;

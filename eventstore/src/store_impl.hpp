@@ -131,7 +131,8 @@ struct store::impl {
     std::mutex commit_mu;  // serializes commit_group (writer thread or inline callers)
     sha256 hasher;         // used under commit_mu only
     static constexpr std::size_t scratch_words = 1024;
-    std::unique_ptr<std::uint64_t[]> scratch = std::make_unique<std::uint64_t[]>(scratch_words);  // zeroed; under commit_mu
+    std::unique_ptr<std::uint64_t[]> scratch =
+        std::make_unique<std::uint64_t[]>(scratch_words);  // zeroed; under commit_mu
 
     std::filesystem::path dir;
     std::atomic<std::uint64_t> stat_commits{0}, stat_batches{0}, stat_events{0}, stat_write_failures{0};
@@ -175,7 +176,8 @@ struct store::impl {
     void commit_group(const std::vector<request*>& group);
     void writer_loop();
     std::vector<result<append_result>> submit(std::vector<append_batch> batches);
-    result<void> decode_at(const rocksdb::Slice& key, const rocksdb::Slice& value, word_view& words, recorded_event& out) const;
+    result<void> decode_at(const rocksdb::Slice& key, const rocksdb::Slice& value, word_view& words,
+                           recorded_event& out) const;
     result<timestamp> recorded_at_of(log_position position) const;
     // The injected read fault of options.faults (write_faults::fail_reads), or nullopt.
     std::optional<error> injected_read_failure() const {

@@ -34,8 +34,9 @@ public:
         if (fd_ < 0) return;
         char line[1024];
         const auto now = std::chrono::system_clock::now().time_since_epoch();
-        int n = std::snprintf(line, sizeof line, "%lld ",
-                              static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(now).count()));
+        int n =
+            std::snprintf(line, sizeof line, "%lld ",
+                          static_cast<long long>(std::chrono::duration_cast<std::chrono::microseconds>(now).count()));
         if (n < 0) return;
         int m = std::vsnprintf(line + n, sizeof line - static_cast<std::size_t>(n), format, ap);
         if (m < 0) return;
@@ -70,12 +71,16 @@ result<std::unique_ptr<store>> store::open(const std::filesystem::path& dir, sto
     if (!options.read_only) {
         std::error_code ec;
         if (db_options.create_if_missing) std::filesystem::create_directories(dir, ec);
-        if (std::filesystem::is_directory(dir, ec)) db_options.info_log = std::make_shared<tolerant_file_logger>(dir / "LOG");
+        if (std::filesystem::is_directory(dir, ec))
+            db_options.info_log = std::make_shared<tolerant_file_logger>(dir / "LOG");
     }
     rocksdb::ColumnFamilyOptions cf_options;
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
-        {rocksdb::kDefaultColumnFamilyName, cf_options}, {cf_log, cf_options},   {cf_streams, cf_options},
-        {cf_idempotency, cf_options},                    {cf_meta, cf_options},
+        {rocksdb::kDefaultColumnFamilyName, cf_options},
+        {cf_log, cf_options},
+        {cf_streams, cf_options},
+        {cf_idempotency, cf_options},
+        {cf_meta, cf_options},
     };
     rocksdb::DB* raw = nullptr;
     rocksdb::Status s = options.read_only

@@ -1,7 +1,6 @@
 // The read side: decoding envelopes, reads and iteration, position_at, idempotency and meta lookups.
 #include "store_impl.hpp"
 
-
 namespace roster::eventstore {
 
 result<void> fill_recorded(schema::Envelope::Reader env, recorded_event& out) {
@@ -50,7 +49,8 @@ result<std::uint64_t> store::impl::stored_version(std::string_view stream) const
     return get_be64(k.data() + stream.size() + 1);
 }
 
-result<void> store::impl::decode_at(const rocksdb::Slice& key, const rocksdb::Slice& value, word_view& words, recorded_event& out) const {
+result<void> store::impl::decode_at(const rocksdb::Slice& key, const rocksdb::Slice& value, word_view& words,
+                                    recorded_event& out) const {
     if (key.size() != 8) return make_error(errc::corrupt, "log key is not 8 bytes");
     const std::uint64_t position = get_be64(key.data());
     auto r = with_envelope(value, words, [&](schema::Envelope::Reader env) { return fill_recorded(env, out); });
@@ -192,8 +192,9 @@ result<std::optional<idempotency_record>> store::find_idempotency(std::string_vi
     if (!s.ok()) return storage_error(s);
     auto rec = decode_idempotency(v);
     if (!rec) return make_error(errc::corrupt, "undecodable idempotency record");
-    return std::optional<idempotency_record>{
-        idempotency_record{log_position{rec->first}, log_position{rec->last}, rec->at, std::move(rec->fingerprint), std::move(rec->outcome)}};
+    return std::optional<idempotency_record>{idempotency_record{log_position{rec->first}, log_position{rec->last},
+                                                                rec->at, std::move(rec->fingerprint),
+                                                                std::move(rec->outcome)}};
 }
 
 std::optional<std::string> store::get_meta(std::string_view key) const {

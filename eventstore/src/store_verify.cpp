@@ -1,7 +1,6 @@
 // The hash chain: to_hex and verify.
 #include "store_impl.hpp"
 
-
 namespace roster::eventstore {
 
 std::string to_hex(const hash256& h) {

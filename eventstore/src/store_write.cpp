@@ -39,7 +39,7 @@ result<std::uint64_t> store::impl::committed_version(const std::string& stream) 
 }
 
 encoded_envelope store::impl::encode(const new_event& e, const std::string& stream, std::uint64_t position,
-                        std::uint64_t version, timestamp at, const hash256& prev) {
+                                     std::uint64_t version, timestamp at, const hash256& prev) {
     static constexpr std::uint8_t zeros[32] = {};
     // Reused first segment: the builder re-zeroes what it used, so no allocation per event.
     capnp::MallocMessageBuilder mb(kj::arrayPtr(reinterpret_cast<capnp::word*>(scratch.get()), scratch_words));
@@ -153,8 +153,8 @@ void store::impl::commit_group(const std::vector<request*>& group) {
                     if (const auto& stated = b.events[i].version; stated && stated->value != version) {
                         // An invariant, not a client rule: see new_event::version.
                         failure = error{errc::version_conflict,
-                                        "event numbered " + std::to_string(stated->value) + " in stream " + stream_ids[i] +
-                                            ", which is at version " + std::to_string(*v),
+                                        "event numbered " + std::to_string(stated->value) + " in stream " +
+                                            stream_ids[i] + ", which is at version " + std::to_string(*v),
                                         stream_ids[i], stated->value, version};
                         break;
                     }
@@ -169,21 +169,25 @@ void store::impl::commit_group(const std::vector<request*>& group) {
                     h.hash = enc.hash;
                 }
             } catch (const kj::Exception& ex) {
-                failure = make_error(errc::invalid_argument, std::string("event cannot be encoded: ") + ex.getDescription().cStr());
+                failure = make_error(errc::invalid_argument,
+                                     std::string("event cannot be encoded: ") + ex.getDescription().cStr());
             }
             if (failure) {
                 (void)wb.RollbackToSavePoint();
                 h = saved_head;
                 for (auto it = saved_overlay.rbegin(); it != saved_overlay.rend(); ++it) {
-                    if (it->second) overlay[it->first] = *it->second;
-                    else overlay.erase(it->first);
+                    if (it->second)
+                        overlay[it->first] = *it->second;
+                    else
+                        overlay.erase(it->first);
                 }
                 slot = std::move(*failure);
                 continue;
             }
             (void)wb.PopSavePoint();
             if (!b.idempotency_key.empty())
-                wb.Put(idempotency, b.idempotency_key, encode_idempotency(b, res.first_position.value, res.last_position.value, at));
+                wb.Put(idempotency, b.idempotency_key,
+                       encode_idempotency(b, res.first_position.value, res.last_position.value, at));
             accepted.push_back({&slot, std::move(res)});
         }
     }
@@ -216,7 +220,8 @@ void store::impl::commit_group(const std::vector<request*>& group) {
     }
     stat_commits.fetch_add(1, std::memory_order_relaxed);
     stat_batches.fetch_add(accepted.size(), std::memory_order_relaxed);
-    stat_events.fetch_add(h.position.value - accepted.front().value.first_position.value + 1, std::memory_order_relaxed);
+    stat_events.fetch_add(h.position.value - accepted.front().value.first_position.value + 1,
+                          std::memory_order_relaxed);
     stat_group_batches.observe(static_cast<double>(accepted.size()));
     for (auto& a : accepted) *a.slot = std::move(a.value);
     subscribers->notify(h.position);
@@ -231,7 +236,8 @@ void store::impl::writer_loop() {
             queue_cv.wait(lk, [&] { return stopping || !queue.empty(); });
             if (queue.empty()) return;  // stopping, and everything queued was served
             std::size_t batches = 0;
-            while (!queue.empty() && (group.empty() || batches + queue.front()->batches.size() <= options.max_group_batches)) {
+            while (!queue.empty() &&
+                   (group.empty() || batches + queue.front()->batches.size() <= options.max_group_batches)) {
                 batches += queue.front()->batches.size();
                 group.push_back(queue.front());
                 queue.pop_front();

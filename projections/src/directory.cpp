@@ -29,7 +29,8 @@ trigram trigram_at(std::string_view s, std::size_t i) {
 bool sorts_before(const directory_entry& a, const directory_entry& b) {
     const auto& pa = *a.profile;
     const auto& pb = *b.profile;
-    return std::tie(pa.name_folded, pa.email_folded, pa.id.value) < std::tie(pb.name_folded, pb.email_folded, pb.id.value);
+    return std::tie(pa.name_folded, pa.email_folded, pa.id.value) <
+           std::tie(pb.name_folded, pb.email_folded, pb.id.value);
 }
 
 bool text_matches(const directory_profile& p, std::string_view q_folded) {
@@ -108,7 +109,8 @@ struct directory::account_index {
         ordered.insert(&n);
         auto post = [&](std::string_view text) {
             for (std::size_t i = 0; i + 3 <= text.size(); ++i) {
-                auto [it, inserted] = posting_of.try_emplace(trigram_at(text, i), static_cast<std::uint32_t>(postings.size()));
+                auto [it, inserted] =
+                    posting_of.try_emplace(trigram_at(text, i), static_cast<std::uint32_t>(postings.size()));
                 if (inserted) postings.emplace_back();
                 n.posting_ids.push_back(it->second);
             }
@@ -140,7 +142,8 @@ struct directory::account_index {
         for (std::size_t r = 1; r < shift.size(); ++r) shift[r] += shift[r - 1];
 
         std::vector<const node*> merged(ranked.size() + fresh_entries.size());
-        std::merge(ranked.begin(), ranked.end(), fresh_entries.begin(), fresh_entries.end(), merged.begin(), node_order{});
+        std::merge(ranked.begin(), ranked.end(), fresh_entries.begin(), fresh_entries.end(), merged.begin(),
+                   node_order{});
         ranked = std::move(merged);
 
         std::vector<std::size_t> old_size(postings.size());
@@ -155,7 +158,8 @@ struct directory::account_index {
         for (std::size_t i = 0; i < postings.size(); ++i) {
             auto& ranks = postings[i].ranks;
             if (ranks.size() != old_size[i])
-                std::inplace_merge(ranks.begin(), ranks.begin() + static_cast<std::ptrdiff_t>(old_size[i]), ranks.end());
+                std::inplace_merge(ranks.begin(), ranks.begin() + static_cast<std::ptrdiff_t>(old_size[i]),
+                                   ranks.end());
         }
         fresh_entries.clear();
     }
@@ -175,7 +179,8 @@ struct directory::account_index {
     // The first rank in list order after `after` (0 without a cursor); `after` may be fresh.
     std::uint32_t first_rank_after(const node* after) const {
         if (!after) return 0;
-        return static_cast<std::uint32_t>(std::upper_bound(ranked.begin(), ranked.end(), after, node_order{}) - ranked.begin());
+        return static_cast<std::uint32_t>(std::upper_bound(ranked.begin(), ranked.end(), after, node_order{}) -
+                                          ranked.begin());
     }
 
     // Up to `wanted` ranked entries from `start` on that are in every posting and pass `accept`,
@@ -227,7 +232,8 @@ struct directory::account_index {
                 if (after_cursor(n) && accept(n->row)) out.push_back(n);
             return;
         }
-        auto it = after ? std::upper_bound(fresh_entries.begin(), fresh_entries.end(), after, node_order{}) : fresh_entries.begin();
+        auto it = after ? std::upper_bound(fresh_entries.begin(), fresh_entries.end(), after, node_order{})
+                        : fresh_entries.begin();
         for (std::size_t found = 0; it != fresh_entries.end() && found < wanted; ++it)
             if (accept((*it)->row)) {
                 out.push_back(*it);
@@ -277,7 +283,8 @@ void directory::apply(const domain::event& event) {
                 entry.removed = false;
                 ++index.active;
             } else if constexpr (std::is_same_v<T, domain::roles_granted> || std::is_same_v<T, domain::roles_revoked> ||
-                                 std::is_same_v<T, domain::all_roles_removed> || std::is_same_v<T, domain::member_removed>) {
+                                 std::is_same_v<T, domain::all_roles_removed> ||
+                                 std::is_same_v<T, domain::member_removed>) {
                 auto ait = accounts_.find(e.account.value);
                 if (ait == accounts_.end()) return;
                 auto& index = *ait->second;
@@ -296,21 +303,27 @@ void directory::apply(const domain::event& event) {
                     entry.removed = true;
                 }
             } else if constexpr (std::is_same_v<T, domain::user_locked> || std::is_same_v<T, domain::user_unlocked> ||
-                                 std::is_same_v<T, domain::invitation_accepted> || std::is_same_v<T, domain::profile_retired>) {
+                                 std::is_same_v<T, domain::invitation_accepted> ||
+                                 std::is_same_v<T, domain::profile_retired>) {
                 auto pit = profiles_.find(e.user.value);
                 if (pit == profiles_.end()) return;
                 auto& p = *pit->second;
-                if constexpr (std::is_same_v<T, domain::user_locked>) p.status = domain::user_status::locked;
-                else if constexpr (std::is_same_v<T, domain::user_unlocked>) p.status = domain::user_status::active;
-                else if constexpr (std::is_same_v<T, domain::invitation_accepted>) p.registration = domain::registration::registered;
-                else p.retired = true;
+                if constexpr (std::is_same_v<T, domain::user_locked>)
+                    p.status = domain::user_status::locked;
+                else if constexpr (std::is_same_v<T, domain::user_unlocked>)
+                    p.status = domain::user_status::active;
+                else if constexpr (std::is_same_v<T, domain::invitation_accepted>)
+                    p.registration = domain::registration::registered;
+                else
+                    p.retired = true;
             } else if constexpr (one_of<T, domain::account_opened, domain::partner_linked, domain::invitation_issued,
                                         domain::contacts_saved, domain::contact_handed_over, domain::watchlist_changed,
                                         domain::token_issued, domain::token_revoked, domain::access_denied>) {
                 // Nothing a directory row holds (profile, membership, roles) changes; an
                 // account's index appears with its first member.
             } else {
-                static_assert(domain::unhandled_event<T>, "a new event type: fold it into the directory or list it above");
+                static_assert(domain::unhandled_event<T>,
+                              "a new event type: fold it into the directory or list it above");
             }
         },
         event);

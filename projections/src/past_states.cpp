@@ -31,7 +31,8 @@ std::string past_states::snapshot_key(eventstore::log_position position) {
     return buf;
 }
 
-past_states::past_states(const eventstore::store& store, past_states_options options) : store_(store), options_(options) {
+past_states::past_states(const eventstore::store& store, past_states_options options)
+    : store_(store), options_(options) {
     if (options_.snapshot_every == 0) options_.snapshot_every = 1;
     if (auto index = store_.get_meta(index_key)) snapshots_ = parse_index(*index);
 }
@@ -80,8 +81,9 @@ eventstore::result<std::shared_ptr<const read_model>> past_states::at(eventstore
     return built;
 }
 
-eventstore::result<std::size_t> past_states::take_snapshots(eventstore::store& out, const std::atomic<bool>* stop,
-                                                             const std::function<void(eventstore::log_position)>& progress) {
+eventstore::result<std::size_t> past_states::take_snapshots(
+    eventstore::store& out, const std::atomic<bool>* stop,
+    const std::function<void(eventstore::log_position)>& progress) {
     const auto every = options_.snapshot_every;
     // Snapshot boundaries are arithmetic over raw positions (multiples of `every`).
     const auto head = store_.head().position.value;
@@ -97,11 +99,13 @@ eventstore::result<std::size_t> past_states::take_snapshots(eventstore::store& o
         while (m->position().value < target) {
             const eventstore::log_position to{std::min(target, m->position().value + 65'536)};
             if (auto r = m->catch_up(store_, to); !r) return r.error();
-            if (m->position() < to) return eventstore::error{eventstore::errc::corrupt, "the log ended before the head", {}, 0, 0};
+            if (m->position() < to)
+                return eventstore::error{eventstore::errc::corrupt, "the log ended before the head", {}, 0, 0};
             if (progress) progress(m->position());
             if (stop && stop->load()) return written;
         }
-        if (auto r = out.put_meta(snapshot_key(eventstore::log_position{target}), m->encode_snapshot()); !r) return r.error();
+        if (auto r = out.put_meta(snapshot_key(eventstore::log_position{target}), m->encode_snapshot()); !r)
+            return r.error();
         std::string index;
         {
             std::lock_guard lock(mutex_);

@@ -60,7 +60,8 @@ eventstore::result<void> read_model::catch_up(const eventstore::store& store, ev
             return true;
         });
         if (!r) return r;
-        if (gap) return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
+        if (gap)
+            return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
         if (folded < chunk) return {};
     }
 }

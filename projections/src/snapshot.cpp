@@ -88,9 +88,12 @@ private:
 
 void write_principal(writer& w, const domain::principal& p) {
     w.u64(p.index());
-    if (const auto* s = std::get_if<domain::service_principal>(&p)) w.str(s->name);
-    else if (const auto* u = std::get_if<domain::user_principal>(&p)) w.str(u->user.value);
-    else w.str("");
+    if (const auto* s = std::get_if<domain::service_principal>(&p))
+        w.str(s->name);
+    else if (const auto* u = std::get_if<domain::user_principal>(&p))
+        w.str(u->user.value);
+    else
+        w.str("");
 }
 
 domain::principal read_principal(reader& r) {
@@ -223,7 +226,8 @@ bool read_model::restore_snapshot(std::string_view bytes) {
         for (auto k = r.count(); k-- && r.ok();) a.customers.insert(domain::account_id{r.str()});
         for (auto k = r.count(); k-- && r.ok();) {
             domain::user_id u{r.str()};
-            domain::membership m{r.enumeration<domain::membership_type>(2), domain::role_set(static_cast<std::uint16_t>(r.u64()))};
+            domain::membership m{r.enumeration<domain::membership_type>(2),
+                                 domain::role_set(static_cast<std::uint16_t>(r.u64()))};
             if (r.u64() == 1) {
                 directory_events.emplace_back(domain::member_added{id, u, m.type});
                 directory_events.emplace_back(domain::roles_granted{id, u, m.roles});
@@ -244,7 +248,8 @@ bool read_model::restore_snapshot(std::string_view bytes) {
         for (auto k = r.count(); k-- && r.ok();) {
             domain::user_id u{r.str()};
             std::vector<domain::topic> topics;
-            for (auto t = r.count(); t-- && r.ok();) topics.push_back(r.enumeration<domain::topic>(domain::topic_count));
+            for (auto t = r.count(); t-- && r.ok();)
+                topics.push_back(r.enumeration<domain::topic>(domain::topic_count));
             a.watchlist.emplace(std::move(u), std::move(topics));
         }
     }
@@ -263,13 +268,20 @@ bool read_model::restore_snapshot(std::string_view bytes) {
         domain::invitation_id open_invitation{r.str()};
         const bool listed = r.u64() == 1;
         if (!address || !r.ok()) return false;
-        domain::user_record u{.id = id, .address = *address, .name = std::move(name), .employer = std::move(employer),
-                              .status = status, .reg = reg, .retired = retired, .third_party = std::move(third_party),
+        domain::user_record u{.id = id,
+                              .address = *address,
+                              .name = std::move(name),
+                              .employer = std::move(employer),
+                              .status = status,
+                              .reg = reg,
+                              .retired = retired,
+                              .third_party = std::move(third_party),
                               .open_invitation = std::move(open_invitation)};
         if (listed) {
             profile_events.emplace_back(domain::user_created{u.id, u.address, u.name, u.employer});
             if (u.locked()) profile_events.emplace_back(domain::user_locked{u.id});
-            if (u.reg == domain::registration::registered) profile_events.emplace_back(domain::invitation_accepted{{}, u.id});
+            if (u.reg == domain::registration::registered)
+                profile_events.emplace_back(domain::invitation_accepted{{}, u.id});
             if (u.retired) profile_events.emplace_back(domain::profile_retired{u.id, u.address});
         }
         s.users.emplace(std::move(id), std::move(u));

@@ -130,8 +130,9 @@ eventstore::result<backup_manifest> create_backup(const eventstore::store& store
     if (!copy) return copy.error();
     const auto head = (*copy)->head();
     copy->reset();
-    backup_manifest m{head.position, eventstore::to_hex(head.hash),
-                      format_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()))};
+    backup_manifest m{
+        head.position, eventstore::to_hex(head.hash),
+        format_rfc3339(std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()))};
     if (!write_file_atomically_at(dest.fd(), "backup.json", manifest_json(m) + "\n"))
         return fail("cannot write " + (dest.path() / "backup.json").string());
     dest.keep();
@@ -170,7 +171,8 @@ int run_backup(const backup_request& req, const backup_poster& post, std::ostrea
             err << "rosterctl backup: this build has no HTTP client for --url\n";
             return 2;
         }
-        auto sent = post(*req.url, "/v1/admin/backup", token, boost::json::serialize(boost::json::object{{"to", dest.string()}}));
+        auto sent = post(*req.url, "/v1/admin/backup", token,
+                         boost::json::serialize(boost::json::object{{"to", dest.string()}}));
         auto* answer = std::get_if<backup_answer>(&sent);
         if (!answer) {
             err << "rosterctl backup: " << std::get<std::string>(sent) << '\n';

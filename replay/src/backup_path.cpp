@@ -83,11 +83,12 @@ std::optional<backup_path_error> check_bytes(std::string_view path) {
     for (std::size_t i = 0; i < path.size(); ++i) {
         const auto c = static_cast<unsigned char>(path[i]);
         if (c < 0x20 || c == 0x7f)
-            return err(backup_path_errc::invalid_name,
-                       "The path holds a control character (byte " + std::to_string(c) + " at offset " + std::to_string(i) + ").");
+            return err(backup_path_errc::invalid_name, "The path holds a control character (byte " + std::to_string(c) +
+                                                           " at offset " + std::to_string(i) + ").");
     }
     if (auto at = invalid_utf8_at(path); at != std::string_view::npos)
-        return err(backup_path_errc::invalid_name, "The path is not valid UTF-8 (at offset " + std::to_string(at) + ").");
+        return err(backup_path_errc::invalid_name,
+                   "The path is not valid UTF-8 (at offset " + std::to_string(at) + ").");
     return std::nullopt;
 }
 
@@ -103,7 +104,8 @@ std::vector<std::string_view> split(std::string_view path) {
 }
 
 bool portable_char(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
 }
 
 void close_fd(int& fd) noexcept {
@@ -152,8 +154,8 @@ fs::path backup_target::path() const {
 backup_path_result<backup_target> check_backup_destination(const fs::path& root, std::string_view to) {
     if (auto bad = check_bytes(to)) return *bad;
     if (to.empty() || to.front() != '/')
-        return err(backup_path_errc::not_allowed, "to must be an absolute path inside the server's --backup-dir (" +
-                                                      root.string() + ").");
+        return err(backup_path_errc::not_allowed,
+                   "to must be an absolute path inside the server's --backup-dir (" + root.string() + ").");
     auto parts = split(to.substr(1));
     for (auto p : parts) {
         if (p.empty() || p == "." || p == "..")
@@ -168,8 +170,8 @@ backup_path_result<backup_target> check_backup_destination(const fs::path& root,
     bool inside = parts.size() > root_parts.size();
     for (std::size_t i = 0; inside && i < root_parts.size(); ++i) inside = parts[i] == root_parts[i];
     if (!inside)
-        return err(backup_path_errc::not_allowed, "to must be an absolute path strictly inside the server's --backup-dir (" +
-                                                      root_text + ").");
+        return err(backup_path_errc::not_allowed,
+                   "to must be an absolute path strictly inside the server's --backup-dir (" + root_text + ").");
     backup_target t;
     t.root = root.lexically_normal();
     for (std::size_t i = root_parts.size(); i < parts.size(); ++i) {
@@ -181,9 +183,9 @@ backup_path_result<backup_target> check_backup_destination(const fs::path& root,
         bool portable = name.front() != '-' && name.front() != '.';
         for (char c : name) portable = portable && portable_char(c);
         if (!portable)
-            return err(backup_path_errc::invalid_name,
-                       "The name '" + printable(name) +
-                           "' is not allowed below --backup-dir: use letters, digits, '.', '_' and '-', not starting with '.' or '-'.");
+            return err(backup_path_errc::invalid_name, "The name '" + printable(name) +
+                                                           "' is not allowed below --backup-dir: use letters, digits, "
+                                                           "'.', '_' and '-', not starting with '.' or '-'.");
         t.below.emplace_back(name);
     }
     return t;
@@ -249,9 +251,10 @@ void backup_destination::discard() noexcept {
 
 fs::path backup_destination::stable_path() const {
     const fs::path proc = "/proc/self/fd/" + std::to_string(fd_);
-    struct stat via_proc {}, direct {};
-    if (fd_ >= 0 && ::stat(proc.c_str(), &via_proc) == 0 && ::fstat(fd_, &direct) == 0 && via_proc.st_dev == direct.st_dev &&
-        via_proc.st_ino == direct.st_ino)
+    struct stat via_proc {
+    }, direct{};
+    if (fd_ >= 0 && ::stat(proc.c_str(), &via_proc) == 0 && ::fstat(fd_, &direct) == 0 &&
+        via_proc.st_dev == direct.st_dev && via_proc.st_ino == direct.st_ino)
         return proc;
     return path_;
 }
@@ -270,7 +273,8 @@ bool remove_directory_contents(int dir_fd, int depth) noexcept {
         ::rewinddir(d);
         try {
             while (auto* e = ::readdir(d)) {
-                if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
+                if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+                    names.emplace_back(e->d_name);
             }
         } catch (...) {
             ::closedir(d);
@@ -311,10 +315,13 @@ backup_path_result<backup_destination> open_backup_destination(const backup_targ
             if (p == p.parent_path()) break;
         }
         fs::create_directories(target.root, ec);
-        if (ec) return err(backup_path_errc::io, "Cannot create --backup-dir " + target.root.string() + ": " + ec.message());
+        if (ec)
+            return err(backup_path_errc::io,
+                       "Cannot create --backup-dir " + target.root.string() + ": " + ec.message());
     }
     int cur = ::open(target.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (cur < 0) return err(backup_path_errc::io, "Cannot open --backup-dir " + target.root.string() + ": " + errno_text(errno));
+    if (cur < 0)
+        return err(backup_path_errc::io, "Cannot open --backup-dir " + target.root.string() + ": " + errno_text(errno));
 
     fs::path so_far = target.root;
     bool creating = false;  // once a component was made here, the rest are new and empty
@@ -333,8 +340,9 @@ backup_path_result<backup_destination> open_backup_destination(const backup_targ
                 // ENOTDIR, not ELOOP, so look at what the entry is.
                 if (e == ELOOP || e == EXDEV || (e == ENOTDIR && is_symlink_at(cur, name))) {
                     close_fd(cur);
-                    return err(backup_path_errc::not_allowed,
-                               so_far.string() + " is a symbolic link (or leads out of --backup-dir); it is not followed.");
+                    return err(
+                        backup_path_errc::not_allowed,
+                        so_far.string() + " is a symbolic link (or leads out of --backup-dir); it is not followed.");
                 }
                 if (e == ENOTDIR) {
                     close_fd(cur);
@@ -354,8 +362,9 @@ backup_path_result<backup_destination> open_backup_destination(const backup_targ
                     // Swapped for something else between mkdirat and the open: leave it alone.
                     const int e = errno;
                     close_fd(cur);
-                    return err(e == ELOOP || e == EXDEV || e == ENOTDIR ? backup_path_errc::not_allowed : backup_path_errc::io,
-                               "Cannot open " + so_far.string() + " just created: " + errno_text(e));
+                    return err(
+                        e == ELOOP || e == EXDEV || e == ENOTDIR ? backup_path_errc::not_allowed : backup_path_errc::io,
+                        "Cannot open " + so_far.string() + " just created: " + errno_text(e));
                 }
             } else if (errno == EEXIST && !creating) {
                 continue;  // made by someone else meanwhile: open it as an existing directory
@@ -440,8 +449,10 @@ backup_path_result<backup_destination> open_local_backup_destination(const fs::p
             if (!e) break;
             empty = std::strcmp(e->d_name, ".") == 0 || std::strcmp(e->d_name, "..") == 0;
         }
-        if (dir) ::closedir(dir);
-        else if (dup >= 0) ::close(dup);
+        if (dir)
+            ::closedir(dir);
+        else if (dup >= 0)
+            ::close(dup);
         if (!empty) {
             close_fd(d.fd_);  // so that destruction does not touch what is in it
             return err(backup_path_errc::exists, dest.string() + " exists and is not empty");

@@ -18,7 +18,8 @@ namespace roster::replay {
 namespace json = boost::json;
 namespace {
 
-eventstore::result<std::unique_ptr<eventstore::store>> open_store(const std::filesystem::path& data_dir, bool writable = false) {
+eventstore::result<std::unique_ptr<eventstore::store>> open_store(const std::filesystem::path& data_dir,
+                                                                  bool writable = false) {
     eventstore::store_options o;
     o.read_only = !writable;
     o.create_if_missing = false;
@@ -27,7 +28,8 @@ eventstore::result<std::unique_ptr<eventstore::store>> open_store(const std::fil
 
 // Folds [position()+1, to] with a progress bar.
 eventstore::result<void> fold(projections::read_model& m, const eventstore::store& s, eventstore::log_position to,
-                              std::string label, const std::function<void(eventstore::log_position)>& at_each_slice = {}) {
+                              std::string label,
+                              const std::function<void(eventstore::log_position)>& at_each_slice = {}) {
     progress_bar bar(std::move(label), to.value);
     while (m.position() < to) {
         const eventstore::log_position target{std::min(to.value, m.position().value + 50'000)};
@@ -55,7 +57,8 @@ json::object user_json(const projections::directory_entry& e) {
 
 }  // namespace
 
-int run_history(const std::filesystem::path& data_dir, const history_cli_request& r, std::ostream& out, std::ostream& err) {
+int run_history(const std::filesystem::path& data_dir, const history_cli_request& r, std::ostream& out,
+                std::ostream& err) {
     const int given = !r.account.empty() + !r.user.empty() + !r.actor.empty();
     if (given != 1) {
         err << "rosterctl history: give exactly one of --account, --user, --actor\n";
@@ -140,14 +143,16 @@ int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r,
     auto body = (*m)->read([&](const projections::read_view& v) -> std::optional<json::object> {
         const auto* acc = v.state.account(a);
         if (!acc) return std::nullopt;
-        json::object o{{"position", v.position.value},
-                       {"recorded_at", v.position.value ? json::value(format_rfc3339(v.recorded_at)) : json::value(nullptr)}};
+        json::object o{
+            {"position", v.position.value},
+            {"recorded_at", v.position.value ? json::value(format_rfc3339(v.recorded_at)) : json::value(nullptr)}};
         if (!r.user.empty()) {
             const auto* e = v.directory.entry(a, domain::user_id{r.user});
             if (!e) return std::nullopt;
             auto u = user_json(*e);
             json::array contact_roles;
-            for (auto c : acc->contact_roles_of(domain::user_id{r.user})) contact_roles.emplace_back(domain::to_string(c));
+            for (auto c : acc->contact_roles_of(domain::user_id{r.user}))
+                contact_roles.emplace_back(domain::to_string(c));
             u["contact_roles"] = std::move(contact_roles);
             o["user"] = std::move(u);
             return o;
@@ -169,7 +174,8 @@ int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r,
         json::object contacts;
         for (auto c : domain::all_contact_roles)
             if (domain::applies_to(c, acc->kind))
-                contacts[domain::to_string(c)] = acc->contact(c).empty() ? json::value(nullptr) : json::value(acc->contact(c).value);
+                contacts[domain::to_string(c)] =
+                    acc->contact(c).empty() ? json::value(nullptr) : json::value(acc->contact(c).value);
         o["contacts"] = std::move(contacts);
         json::array watch;
         for (const auto& [u, topics] : acc->watchlist) {
@@ -181,7 +187,8 @@ int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r,
         return o;
     });
     if (!body) {
-        err << "rosterctl as-of: no such account" << (r.user.empty() ? "" : " or user") << " at position " << position.value << '\n';
+        err << "rosterctl as-of: no such account" << (r.user.empty() ? "" : " or user") << " at position "
+            << position.value << '\n';
         return 1;
     }
     out << json::serialize(*body) << '\n';
@@ -210,7 +217,8 @@ int run_export(const std::filesystem::path& data_dir, export_format format, cons
     export_reader reader(**s, format, from, to, 4096);
     if (!account.empty()) reader.filter_account(account);
     if (include_envelope) {
-        if (format != export_format::jsonl) return err << "rosterctl export: --include-envelope needs --format jsonl\n", 64;
+        if (format != export_format::jsonl)
+            return err << "rosterctl export: --include-envelope needs --format jsonl\n", 64;
         reader.include_envelope(true);
     }
     progress_bar bar("exporting", to >= from ? to.value - from.value + 1 : 0);
@@ -283,13 +291,14 @@ int run_rebuild(const std::filesystem::path& data_dir, bool write_snapshots, std
     }
     json::array bad_json;
     for (auto p : bad) bad_json.emplace_back(p);
-    out << json::serialize(json::object{{"position", m.position().value},
-                                        {"events", m.position().value},
-                                        {"seconds", seconds},
-                                        {"events_per_s", seconds > 0 ? static_cast<double>(m.position().value) / seconds : 0.0},
-                                        {"snapshots_checked", checked},
-                                        {"snapshots_mismatched", std::move(bad_json)},
-                                        {"snapshots_written", written}})
+    out << json::serialize(
+               json::object{{"position", m.position().value},
+                            {"events", m.position().value},
+                            {"seconds", seconds},
+                            {"events_per_s", seconds > 0 ? static_cast<double>(m.position().value) / seconds : 0.0},
+                            {"snapshots_checked", checked},
+                            {"snapshots_mismatched", std::move(bad_json)},
+                            {"snapshots_written", written}})
         << '\n';
     return mismatched ? 1 : 0;
 }

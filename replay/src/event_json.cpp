@@ -3,8 +3,8 @@
 #include <boost/json/array.hpp>
 #include <type_traits>
 
-#include "roster/replay/rfc3339.hpp"
 #include "roster/domain/overloaded.hpp"
+#include "roster/replay/rfc3339.hpp"
 
 namespace roster::replay {
 namespace json = boost::json;
@@ -43,10 +43,18 @@ json::object roles_json(role_set roles) {
 
 json::object principal_json(const principal& p) {
     return std::visit(overloaded{
-                          [](const operator_principal&) { return json::object{{"operator", true}}; },
-                          [](const auditor_principal&) { return json::object{{"auditor", true}}; },
-                          [](const service_principal& s) { return json::object{{"service", s.name}}; },
-                          [](const user_principal& u) { return json::object{{"user_id", u.user.value}}; },
+                          [](const operator_principal&) {
+                              return json::object{{"operator", true}};
+                          },
+                          [](const auditor_principal&) {
+                              return json::object{{"auditor", true}};
+                          },
+                          [](const service_principal& s) {
+                              return json::object{{"service", s.name}};
+                          },
+                          [](const user_principal& u) {
+                              return json::object{{"user_id", u.user.value}};
+                          },
                       },
                       p);
 }
@@ -106,8 +114,12 @@ json::object event_data_json(const event& e) {
                     x.change);
             },
             // The type says the lock state before and after; the why is the envelope's reason.
-            [](const user_locked& x) { return with_accounts(json::object{{"user", x.user.value}}, x.accounts); },
-            [](const user_unlocked& x) { return with_accounts(json::object{{"user", x.user.value}}, x.accounts); },
+            [](const user_locked& x) {
+                return with_accounts(json::object{{"user", x.user.value}}, x.accounts);
+            },
+            [](const user_unlocked& x) {
+                return with_accounts(json::object{{"user", x.user.value}}, x.accounts);
+            },
             [](const invitation_issued& x) {
                 return json::object{{"invitation", x.invitation.value},
                                     {"user", x.user.value},
@@ -116,11 +128,15 @@ json::object event_data_json(const event& e) {
                                     {"replaces", optional_id(x.replaces.value)}};
             },
             [](const invitation_accepted& x) {
-                return with_accounts(json::object{{"invitation", x.invitation.value}, {"user", x.user.value}}, x.accounts);
+                return with_accounts(json::object{{"invitation", x.invitation.value}, {"user", x.user.value}},
+                                     x.accounts);
             },
             [](const member_removed& x) {
-                return with_change(json::object{{"account", x.account.value}, {"user", x.user.value}, {"type", to_string(x.type)},
-                                                {"roles", roles_json(x.roles)},   {"cascade", x.cascade}},
+                return with_change(json::object{{"account", x.account.value},
+                                                {"user", x.user.value},
+                                                {"type", to_string(x.type)},
+                                                {"roles", roles_json(x.roles)},
+                                                {"cascade", x.cascade}},
                                    x.change);
             },
             [](const profile_retired& x) {
@@ -178,12 +194,9 @@ json::object event_data_json(const event& e) {
                 return o;
             },
             [](const access_denied& x) {
-                json::object o{{"principal", principal_json(x.subject)},
-                               {"action", x.action},
-                               {"account", optional_id(x.account.value)},
-                               {"code", x.code},
-                               {"target", optional_id(x.target)},
-                               {"count", x.count}};
+                json::object o{{"principal", principal_json(x.subject)},  {"action", x.action},
+                               {"account", optional_id(x.account.value)}, {"code", x.code},
+                               {"target", optional_id(x.target)},         {"count", x.count}};
                 // Older records (before refusals were coalesced) carry neither.
                 if (x.status != 0) o["status"] = x.status;
                 if (x.first_at != timestamp{}) {

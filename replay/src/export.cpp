@@ -61,8 +61,7 @@ bool starts_like_formula(std::string_view text) {
 std::string csv_field(std::string_view raw) {
     // TAB, CR and LF stay: RFC 4180 quoting carries them and a spreadsheet shows them as space
     // and line breaks. Every other hidden control is shown as its escape.
-    const std::string text =
-        escape_hidden(raw, [](char32_t cp) { return cp != U'\t' && cp != U'\r' && cp != U'\n'; });
+    const std::string text = escape_hidden(raw, [](char32_t cp) { return cp != U'\t' && cp != U'\r' && cp != U'\n'; });
     const bool formula = starts_like_formula(text);
     const bool quote = formula || text.find_first_of(",\"\r\n") != std::string::npos ||
                        (!text.empty() && (text.front() == ' ' || text.back() == ' '));
@@ -126,8 +125,7 @@ std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::st
 }
 
 export_reader::export_reader(const eventstore::store& store, export_format format, eventstore::log_position from,
-                             eventstore::log_position to,
-                             std::size_t batch, std::size_t max_bytes)
+                             eventstore::log_position to, std::size_t batch, std::size_t max_bytes)
     : store_(store),
       format_(format),
       next_(std::max(from, eventstore::log_position{1})),

@@ -9,18 +9,24 @@ namespace {
 
 std::string human_rate(double per_second) {
     char buf[32];
-    if (per_second >= 1e6) std::snprintf(buf, sizeof buf, "%.2fM/s", per_second / 1e6);
-    else if (per_second >= 1e3) std::snprintf(buf, sizeof buf, "%.1fk/s", per_second / 1e3);
-    else std::snprintf(buf, sizeof buf, "%.0f/s", per_second);
+    if (per_second >= 1e6)
+        std::snprintf(buf, sizeof buf, "%.2fM/s", per_second / 1e6);
+    else if (per_second >= 1e3)
+        std::snprintf(buf, sizeof buf, "%.1fk/s", per_second / 1e3);
+    else
+        std::snprintf(buf, sizeof buf, "%.0f/s", per_second);
     return buf;
 }
 
 std::string human_duration(double seconds) {
     char buf[32];
     const auto s = static_cast<long long>(std::llround(seconds));
-    if (s >= 3600) std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s / 60) % 60);
-    else if (s >= 60) std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
-    else std::snprintf(buf, sizeof buf, "%llds", s);
+    if (s >= 3600)
+        std::snprintf(buf, sizeof buf, "%lldh%02lldm", s / 3600, (s / 60) % 60);
+    else if (s >= 60)
+        std::snprintf(buf, sizeof buf, "%lldm%02llds", s / 60, s % 60);
+    else
+        std::snprintf(buf, sizeof buf, "%llds", s);
     return buf;
 }
 
@@ -77,8 +83,8 @@ void progress_bar::finish() {
     if (finished_) return;
     finished_ = true;
     if (!enabled_) return;
-    const auto line = frame(label_, done_, total_,
-                            std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
+    const auto line =
+        frame(label_, done_, total_, std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());
     std::fprintf(stderr, "\r%s\x1b[K\n", line.c_str());
     std::fflush(stderr);
 }

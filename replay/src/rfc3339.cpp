@@ -71,8 +71,8 @@ std::optional<domain::timestamp> parse_rfc3339(std::string_view s) {
         return std::nullopt;
     }
     if (pos != s.size()) return std::nullopt;
-    return time_point_cast<microseconds>(sys_days{ymd}) + hours{h} + minutes{mi} + seconds{sec} +
-           microseconds{micros} - offset;
+    return time_point_cast<microseconds>(sys_days{ymd}) + hours{h} + minutes{mi} + seconds{sec} + microseconds{micros} -
+           offset;
 }
 
 }  // namespace roster::replay

@@ -12,8 +12,10 @@ std::string verify_report_json(const eventstore::verify_report& r) {
     boost::json::object o;
     o["ok"] = r.ok;
     o["checked"] = r.checked;
-    if (r.first_bad_position) o["first_bad_position"] = r.first_bad_position->value;
-    else o["first_bad_position"] = nullptr;
+    if (r.first_bad_position)
+        o["first_bad_position"] = r.first_bad_position->value;
+    else
+        o["first_bad_position"] = nullptr;
     if (!r.ok) o["message"] = r.message;
     return boost::json::serialize(o);
 }
@@ -22,8 +24,10 @@ std::string head_json(const eventstore::head_info& h) {
     boost::json::object o;
     o["position"] = h.position.value;
     o["hash"] = eventstore::to_hex(h.hash);
-    if (h.position == eventstore::log_position{}) o["recorded_at"] = nullptr;
-    else o["recorded_at"] = format_rfc3339(h.recorded_at);
+    if (h.position == eventstore::log_position{})
+        o["recorded_at"] = nullptr;
+    else
+        o["recorded_at"] = format_rfc3339(h.recorded_at);
     return boost::json::serialize(o);
 }
 

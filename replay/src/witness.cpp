@@ -55,7 +55,8 @@ bool write_durably(const std::filesystem::path& path, const std::string& bytes, 
         done += static_cast<std::size_t>(n);
     }
     if (::fsync(fd) != 0 || ::close(fd) != 0) return why = "cannot fsync " + tmp.string(), false;
-    if (std::rename(tmp.c_str(), path.c_str()) != 0) return why = "cannot rename " + tmp.string() + " to " + path.string(), false;
+    if (std::rename(tmp.c_str(), path.c_str()) != 0)
+        return why = "cannot rename " + tmp.string() + " to " + path.string(), false;
     // The rename is durable only once the directory is.
     const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (dfd >= 0) {
@@ -86,7 +87,8 @@ int run_witness(const witness_request& req, const witness_getter& get, std::ostr
         if (auto* why = std::get_if<std::string>(&a)) return fail(witness_unreachable, "GET " + target + ": " + *why);
         auto& answer = std::get<witness_answer>(a);
         if (answer.status != 200)
-            return fail(witness_unreachable, "GET " + target + " answered " + std::to_string(answer.status) + ": " + answer.body);
+            return fail(witness_unreachable,
+                        "GET " + target + " answered " + std::to_string(answer.status) + ": " + answer.body);
         body = std::move(answer.body);
         return std::nullopt;
     };
@@ -102,7 +104,8 @@ int run_witness(const witness_request& req, const witness_getter& get, std::ostr
             kept.verifier_key = std::string(v.at("verifier_key").as_string());
             if (auto it = v.find("checkpoint"); it != v.end()) kept.checkpoint = std::string(it->value().as_string());
         } catch (const std::exception& e) {
-            return fail(witness_usage, "the state file " + req.state_file.string() + " is not a witness state: " + e.what());
+            return fail(witness_usage,
+                        "the state file " + req.state_file.string() + " is not a witness state: " + e.what());
         }
         if (req.public_key && *req.public_key != kept.verifier_key)
             return fail(witness_usage, "--public-key differs from the key pinned in " + req.state_file.string() +
@@ -126,7 +129,8 @@ int run_witness(const witness_request& req, const witness_getter& get, std::ostr
     std::optional<es::checkpoint> old;
     if (!kept.checkpoint.empty()) {
         auto c = es::open_checkpoint(kept.checkpoint, known);
-        if (!c) return fail(witness_usage, "the checkpoint kept in the state file does not verify: " + c.error().message);
+        if (!c)
+            return fail(witness_usage, "the checkpoint kept in the state file does not verify: " + c.error().message);
         old = *c;
     }
 
@@ -135,9 +139,11 @@ int run_witness(const witness_request& req, const witness_getter& get, std::ostr
     auto latest = es::open_checkpoint(note, known);
     if (!latest)
         return fail(witness_refused, "the server's checkpoint is not signed by the pinned key " + key->name + "+" +
-                                         kept.verifier_key.substr(key->name.size() + 1, 8) + ": " + latest.error().message);
+                                         kept.verifier_key.substr(key->name.size() + 1, 8) + ": " +
+                                         latest.error().message);
     if (latest->origin != key->name)
-        return fail(witness_refused, "the checkpoint's origin '" + latest->origin + "' is not the pinned key's name '" + key->name + "'");
+        return fail(witness_refused, "the checkpoint's origin '" + latest->origin + "' is not the pinned key's name '" +
+                                         key->name + "'");
 
     if (old) {
         if (latest->size < old->size)
@@ -145,24 +151,27 @@ int run_witness(const witness_request& req, const witness_getter& get, std::ostr
                                              std::to_string(latest->size) + " leaves: history was truncated or forked");
         if (latest->size == old->size) {
             if (latest->root != old->root)
-                return fail(witness_refused, "fork: two different roots signed for tree size " + std::to_string(old->size));
+                return fail(witness_refused,
+                            "fork: two different roots signed for tree size " + std::to_string(old->size));
         } else {
             std::string body;
-            const auto target = "/v1/audit/proof/consistency?from=" + std::to_string(old->size) +
-                                "&to=" + std::to_string(latest->size);
+            const auto target =
+                "/v1/audit/proof/consistency?from=" + std::to_string(old->size) + "&to=" + std::to_string(latest->size);
             if (auto code = fetch(target, body)) return *code;
             std::vector<es::hash256> proof;
             try {
                 const auto parsed = json::parse(body);  // named: the loop below reads into it
                 for (const auto& h : parsed.as_object().at("hashes").as_array()) {
                     auto bytes = es::base64_decode(h.as_string());
-                    if (!bytes || bytes->size() != 32) throw std::runtime_error("a proof hash is not 32 bytes of base64");
+                    if (!bytes || bytes->size() != 32)
+                        throw std::runtime_error("a proof hash is not 32 bytes of base64");
                     es::hash256 x;
                     std::copy(bytes->begin(), bytes->end(), x.begin());
                     proof.push_back(x);
                 }
             } catch (const std::exception& e) {
-                return fail(witness_refused, std::string("fork or rewrite: the consistency proof is malformed: ") + e.what());
+                return fail(witness_refused,
+                            std::string("fork or rewrite: the consistency proof is malformed: ") + e.what());
             }
             if (auto ok = es::verify_consistency(old->size, latest->size, old->root, latest->root, proof); !ok)
                 return fail(witness_refused, "fork: the checkpoint of size " + std::to_string(latest->size) +

@@ -7,8 +7,8 @@
 #include <fstream>
 #include <sstream>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -70,9 +70,10 @@ protected:
     // A self-signed certificate for `subject_alt_name` (e.g. "IP:127.0.0.1"), its own CA.
     fs::path make_cert(const std::string& name, const std::string& subject_alt_name) {
         const auto cert = tmp_.path() / (name + ".pem"), key = tmp_.path() / (name + ".key");
-        const std::string cmd = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=roster-test -addext "
-                                "subjectAltName=" + subject_alt_name + " -keyout " + key.string() + " -out " +
-                                cert.string() + " >/dev/null 2>&1";
+        const std::string cmd =
+            "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=roster-test -addext "
+            "subjectAltName=" +
+            subject_alt_name + " -keyout " + key.string() + " -out " + cert.string() + " >/dev/null 2>&1";
         if (std::system(cmd.c_str()) != 0) throw std::runtime_error("openssl could not make a test certificate");
         return cert;
     }
@@ -163,8 +164,9 @@ TEST_F(backup_client, times_out_against_a_listener_that_never_answers) {
 TEST(http_client, refuses_urls_it_would_misread_without_any_traffic) {
     api::http_client_options o;
     o.timeout = std::chrono::milliseconds(200);
-    for (const std::string url : {"ftp://127.0.0.1:1", "127.0.0.1:8080", "http://127.0.0.1:1/v1", "http://u@127.0.0.1:1",
-                                  "http://127.0.0.1:1?x=1", "http://", "https://127.0.0.1:1#f"}) {
+    for (const std::string url :
+         {"ftp://127.0.0.1:1", "127.0.0.1:8080", "http://127.0.0.1:1/v1", "http://u@127.0.0.1:1",
+          "http://127.0.0.1:1?x=1", "http://", "https://127.0.0.1:1#f"}) {
         auto r = api::http_request("POST", url, "/v1/admin/backup", {}, "{}", o);
         EXPECT_FALSE(r.response) << url;
         EXPECT_NE(r.error.find("--url"), std::string::npos) << url << ": " << r.error;

@@ -8,8 +8,8 @@
 #include <fstream>
 #include <thread>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "roster/eventstore/checkpoint.hpp"
 #include "roster/eventstore/merkle.hpp"
@@ -73,11 +73,16 @@ es::hash256 offline_root(const std::filesystem::path& data_dir, std::uint64_t n)
     auto store = es::store::open(es::store_dir(data_dir), {.read_only = true}).value();
     es::merkle_appender tree;
     std::uint64_t expected = 1;
-    store->read_raw_from(1, n, [&](std::uint64_t position, std::string_view bytes) {
-        EXPECT_EQ(position, expected++);
-        tree.append(es::leaf_hash(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()))).value();
-        return true;
-    }).value();
+    store
+        ->read_raw_from(
+            1, n,
+            [&](std::uint64_t position, std::string_view bytes) {
+                EXPECT_EQ(position, expected++);
+                tree.append(es::leaf_hash(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size())))
+                    .value();
+                return true;
+            })
+        .value();
     EXPECT_EQ(tree.size(), n);
     return tree.root();
 }
@@ -85,15 +90,20 @@ es::hash256 offline_root(const std::filesystem::path& data_dir, std::uint64_t n)
 es::hash256 offline_leaf(const std::filesystem::path& data_dir, std::uint64_t position) {
     auto store = es::store::open(es::store_dir(data_dir), {.read_only = true}).value();
     es::hash256 h{};
-    store->read_raw_from(position, 1, [&](std::uint64_t, std::string_view bytes) {
-        h = es::leaf_hash(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
-        return false;
-    }).value();
+    store
+        ->read_raw_from(
+            position, 1,
+            [&](std::uint64_t, std::string_view bytes) {
+                h = es::leaf_hash(std::span(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()));
+                return false;
+            })
+        .value();
     return h;
 }
 
 void expect_consistent(bearer_client& op, const es::checkpoint& older, const es::checkpoint& newer) {
-    auto r = op.get("/v1/audit/proof/consistency?from=" + std::to_string(older.size) + "&to=" + std::to_string(newer.size));
+    auto r =
+        op.get("/v1/audit/proof/consistency?from=" + std::to_string(older.size) + "&to=" + std::to_string(newer.size));
     ASSERT_EQ(r.status, 200u) << r.body;
     auto proof = hashes_of(r.json().at("hashes"));
     EXPECT_TRUE(es::verify_consistency(older.size, newer.size, older.root, newer.root, proof))
@@ -121,7 +131,8 @@ TEST(checkpoints, proofs_verify_against_the_signed_root_which_equals_the_offline
 
         positions[0] = 1, positions[1] = 257, positions[2] = first.size, positions[3] = second.size;
         for (auto p : positions) {
-            auto r = op.get("/v1/audit/proof/inclusion?position=" + std::to_string(p) + "&tree_size=" + std::to_string(second.size));
+            auto r = op.get("/v1/audit/proof/inclusion?position=" + std::to_string(p) +
+                            "&tree_size=" + std::to_string(second.size));
             ASSERT_EQ(r.status, 200u) << r.body;
             auto body = r.json().as_object();
             EXPECT_EQ(body.at("leaf_index").to_number<std::uint64_t>(), p - 1);
@@ -136,8 +147,8 @@ TEST(checkpoints, proofs_verify_against_the_signed_root_which_equals_the_offline
         // Against the older checkpoint too (tree_size defaults to the latest).
         auto r = op.get("/v1/audit/proof/inclusion?position=3&tree_size=" + std::to_string(first.size));
         ASSERT_EQ(r.status, 200u);
-        EXPECT_TRUE(es::verify_inclusion(hash_of(r.json().at("leaf_hash")), 2, first.size, hashes_of(r.json().at("hashes")),
-                                         first.root));
+        EXPECT_TRUE(es::verify_inclusion(hash_of(r.json().at("leaf_hash")), 2, first.size,
+                                         hashes_of(r.json().at("hashes")), first.root));
 
         // Past the latest signed size, and malformed parameters.
         const auto latest = wait_checkpoint(op, key, second.size);
@@ -212,7 +223,8 @@ TEST(checkpoints, the_tree_resumes_after_kill_9_and_stays_consistent) {
 std::pair<int, std::string> witness(unsigned short port, const std::filesystem::path& token_file,
                                     const std::filesystem::path& state, const std::string& extra = "") {
     const std::string cmd = std::string(ROSTERCTL_PATH) + " witness --url http://127.0.0.1:" + std::to_string(port) +
-                            " --token-file " + token_file.string() + " --state " + state.string() + " " + extra + " 2>&1";
+                            " --token-file " + token_file.string() + " --state " + state.string() + " " + extra +
+                            " 2>&1";
     FILE* p = ::popen(cmd.c_str(), "r");
     std::string out;
     char buf[4096];

@@ -13,13 +13,12 @@
 #include <set>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include "rosterd_process.hpp"
 #include "spawn.hpp"
-
 
 namespace roster::test {
 namespace {
@@ -40,11 +39,11 @@ struct command {
     bool landed_before_retry = false;
 };
 
-const json::object create_roles{{"support", json::array{"viewer"}},
-                                {"impact", json::array{"member"}},
-                                {"learning", json::array{"learner"}}};
+const json::object create_roles{
+    {"support", json::array{"viewer"}}, {"impact", json::array{"member"}}, {"learning", json::array{"learner"}}};
 // What one create-user command appends, atomically (SPEC §1 unified creation + invitation).
-const std::multiset<std::string> create_event_types{"user_created", "member_added", "roles_granted", "invitation_issued"};
+const std::multiset<std::string> create_event_types{"user_created", "member_added", "roles_granted",
+                                                    "invitation_issued"};
 const std::multiset<std::string> grant_event_types{"roles_granted"};
 
 http_reply send(http_client& http, const std::string& token, std::string_view method, const std::string& target,
@@ -55,10 +54,10 @@ http_reply send(http_client& http, const std::string& token, std::string_view me
 }
 
 http_reply send_command(http_client& http, const std::string& token, const command& c, const std::string& request_id) {
-    const std::string target = c.what == command::kind::create
-                                   ? "/v1/accounts/acme/users"
-                                   : "/v1/accounts/acme/users/" + c.user_id + "/roles";
-    return send(http, token, "POST", target, c.body, {{"Idempotency-Key", c.idempotency_key}, {"X-Request-Id", request_id}});
+    const std::string target =
+        c.what == command::kind::create ? "/v1/accounts/acme/users" : "/v1/accounts/acme/users/" + c.user_id + "/roles";
+    return send(http, token, "POST", target, c.body,
+                {{"Idempotency-Key", c.idempotency_key}, {"X-Request-Id", request_id}});
 }
 
 // rosterctl verify on the stopped server's data directory; returns {exit code, stdout}.
@@ -114,8 +113,8 @@ TEST_F(crash_under_load, acknowledged_commands_survive_sigkill_and_nothing_is_ha
         server->kill_hard();
     }
 
-    std::vector<command> sent;            // every command of every cycle
-    std::vector<std::string> grantable;   // acknowledged users not yet granted, for the next cycle
+    std::vector<command> sent;           // every command of every cycle
+    std::vector<std::string> grantable;  // acknowledged users not yet granted, for the next cycle
     std::size_t acknowledged = 0, unanswered = 0, unanswered_but_landed = 0;
 
     for (int cycle = 0; cycle < cycles; ++cycle) {
@@ -137,7 +136,8 @@ TEST_F(crash_under_load, acknowledged_commands_survive_sigkill_and_nothing_is_ha
             }
             for (int i = 0; !stop; ++i) {
                 command c;
-                const std::string tag = "c" + std::to_string(cycle) + "-t" + std::to_string(t) + "-" + std::to_string(i);
+                const std::string tag =
+                    "c" + std::to_string(cycle) + "-t" + std::to_string(t) + "-" + std::to_string(i);
                 c.request_id = "crash-" + tag;
                 c.idempotency_key = "key-" + tag;
                 const auto g = i % 2 == 1 ? next_grant.fetch_add(1) : to_grant.size();
@@ -148,7 +148,8 @@ TEST_F(crash_under_load, acknowledged_commands_survive_sigkill_and_nothing_is_ha
                 } else {
                     c.what = command::kind::create;
                     c.email = tag + "@acme.com";
-                    c.body = json::serialize(json::object{{"email", c.email}, {"name", "User " + tag}, {"roles", create_roles}});
+                    c.body = json::serialize(
+                        json::object{{"email", c.email}, {"name", "User " + tag}, {"roles", create_roles}});
                 }
                 bool died = false;
                 try {
@@ -185,7 +186,8 @@ TEST_F(crash_under_load, acknowledged_commands_survive_sigkill_and_nothing_is_ha
         std::map<std::string, std::multiset<std::string>> types_by_request;
         for (const auto& e : events)
             if (e.at("request_id").is_string())
-                types_by_request[std::string(e.at("request_id").as_string())].insert(std::string(e.at("type").as_string()));
+                types_by_request[std::string(e.at("request_id").as_string())].insert(
+                    std::string(e.at("type").as_string()));
 
         for (auto& c : cycle_commands) {
             const auto& expected = c.what == command::kind::create ? create_event_types : grant_event_types;
@@ -193,7 +195,8 @@ TEST_F(crash_under_load, acknowledged_commands_survive_sigkill_and_nothing_is_ha
             if (c.status >= 200 && c.status < 300) {
                 ++acknowledged;
                 // Acknowledged: all of its events are in the log, and the projection shows it.
-                ASSERT_NE(it, types_by_request.end()) << "cycle " << cycle << ": acknowledged " << c.request_id << " lost";
+                ASSERT_NE(it, types_by_request.end())
+                    << "cycle " << cycle << ": acknowledged " << c.request_id << " lost";
                 EXPECT_EQ(it->second, expected) << c.request_id;
                 auto view = send(http, token, "GET", "/v1/accounts/acme/users/" + c.user_id);
                 ASSERT_EQ(view.status, 200u) << c.request_id << ": " << view.body;
@@ -232,7 +235,8 @@ TEST_F(crash_under_load, acknowledged_commands_survive_sigkill_and_nothing_is_ha
         std::map<std::string, std::multiset<std::string>> after_by_request;
         for (std::size_t i = events.size(); i < after.size(); ++i)
             if (after[i].at("request_id").is_string())
-                after_by_request[std::string(after[i].at("request_id").as_string())].insert(std::string(after[i].at("type").as_string()));
+                after_by_request[std::string(after[i].at("request_id").as_string())].insert(
+                    std::string(after[i].at("type").as_string()));
         std::size_t expected_new = 0;
         for (const auto& c : cycle_commands) {
             if (!c.retried) continue;

@@ -1,7 +1,7 @@
 #include "roster/api/json_input.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace roster::api {
 namespace {
@@ -164,8 +164,9 @@ TEST(parse_json_object_body, refuses_malformed_json_and_non_objects) {
 }
 
 TEST(parse_json_object_body, refuses_duplicate_keys_at_any_depth) {
-    for (auto [text, field] : {std::pair{R"({"a":1,"a":2})", "a"}, std::pair{R"({"x":{"b":1,"c":[{"d":1,"d":1}]}})", "d"},
-                               std::pair{R"({"":1,"":2})", ""}}) {
+    for (auto [text, field] :
+         {std::pair{R"({"a":1,"a":2})", "a"}, std::pair{R"({"x":{"b":1,"c":[{"d":1,"d":1}]}})", "d"},
+          std::pair{R"({"":1,"":2})", ""}}) {
         auto r = parse_json_object_body(body("application/json", text));
         ASSERT_FALSE(r) << text;
         EXPECT_EQ(r.error().code, "duplicate_field") << text;

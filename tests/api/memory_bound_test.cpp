@@ -1,12 +1,12 @@
 // rosterd's memory stays bounded in bytes on every read path when events are large: a log of
 // ~1 MB events (written before field limits existed) served at once to stalled live
 // subscribers, history pages, /v1/events pages and a slowly read export.
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
-#include <arpa/inet.h>
 
 #include <algorithm>
 #include <atomic>
@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include <boost/json/value.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/value.hpp>
 
 #include "roster/domain/events.hpp"
 #include "roster/eventstore/store.hpp"
@@ -97,9 +97,17 @@ void write_large_log(const std::filesystem::path& data_dir) {
     for (std::size_t i = 0; i < event_count; i += per_batch) {
         eventstore::append_batch b;
         for (std::size_t j = i; j < std::min(event_count, i + per_batch); ++j) {
-            eventstore::new_event n{domain::access_denied{domain::service_principal{"portal-support"}, "change_roles",
-                                                          domain::account_id{"acme"}, "forbidden", {}, 403, 1, {}, {}},
-                                    std::nullopt, {}};
+            eventstore::new_event n{domain::access_denied{domain::service_principal{"portal-support"},
+                                                          "change_roles",
+                                                          domain::account_id{"acme"},
+                                                          "forbidden",
+                                                          {},
+                                                          403,
+                                                          1,
+                                                          {},
+                                                          {}},
+                                    std::nullopt,
+                                    {}};
             n.meta.actor = {"operator", "tok-import", "127.0.0.1"};
             n.meta.request_id = "req-" + std::to_string(j);
             n.meta.reason = reason;
@@ -163,10 +171,12 @@ std::vector<std::uint64_t> walk(http_client& c, const std::string& token, const 
     std::string target = first_target;
     for (;;) {
         auto r = c.request("GET", target, {}, {{"Authorization", "Bearer " + token}});
-        if (r.status != 200) throw std::runtime_error(target + ": " + std::to_string(r.status) + " " + r.body.substr(0, 300));
+        if (r.status != 200)
+            throw std::runtime_error(target + ": " + std::to_string(r.status) + " " + r.body.substr(0, 300));
         auto v = r.json();
         ++*pages;
-        for (const auto& e : v.at("events").as_array()) positions.push_back(static_cast<std::uint64_t>(e.at("position").as_int64()));
+        for (const auto& e : v.at("events").as_array())
+            positions.push_back(static_cast<std::uint64_t>(e.at("position").as_int64()));
         const auto& next = v.at(next_key);
         if (next.is_null()) return positions;
         const auto at = next.is_string() ? std::string(next.as_string()) : std::to_string(next.as_int64());
@@ -235,8 +245,7 @@ TEST(memory_bound, large_events_on_every_read_path_at_once_stay_within_a_bounded
                 exported += static_cast<std::uint64_t>(n);
                 std::this_thread::sleep_for(20ms);
             }
-        } catch (const std::exception&) {
-        }
+        } catch (const std::exception&) {}
     });
 
     // History pages and /v1/events pages of limit=1000, four of each at a time, over and over.
@@ -251,7 +260,8 @@ TEST(memory_bound, large_events_on_every_read_path_at_once_stay_within_a_bounded
                 http_client c(server.port());
                 do {
                     std::size_t pages = 0;
-                    auto seen = history ? walk(c, token, "/v1/audit/history?actor=operator&limit=1000", "next_cursor", "cursor", &pages)
+                    auto seen = history ? walk(c, token, "/v1/audit/history?actor=operator&limit=1000", "next_cursor",
+                                               "cursor", &pages)
                                         : walk(c, token, "/v1/events?limit=1000", "next_from", "from", &pages);
                     std::lock_guard lock(results_mutex);
                     (history ? history_walks : events_walks).push_back(std::move(seen));
@@ -273,8 +283,8 @@ TEST(memory_bound, large_events_on_every_read_path_at_once_stay_within_a_bounded
     stalled.clear();
     const auto hwm = killed ? 0 : resident_bytes(server.pid(), "VmHWM:");
 
-    std::cout << "[ memory ] startup RSS " << startup / mib << " MiB, peak sampled RSS " << peak / mib
-              << " MiB (VmHWM " << hwm / mib << " MiB), bound " << bound / mib << " MiB; history pages " << history_pages
+    std::cout << "[ memory ] startup RSS " << startup / mib << " MiB, peak sampled RSS " << peak / mib << " MiB (VmHWM "
+              << hwm / mib << " MiB), bound " << bound / mib << " MiB; history pages " << history_pages
               << ", /v1/events pages " << events_pages << ", export read " << exported / mib << " MiB\n";
     ASSERT_FALSE(killed) << "rosterd passed " << (startup + hard_stop) / mib << " MiB and was stopped";
     ASSERT_TRUE(refused.empty()) << refused;

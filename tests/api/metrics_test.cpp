@@ -19,8 +19,8 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/serialize.hpp>
 
 #include "roster/api/http_metrics.hpp"
 #include "roster/api/store_metrics.hpp"
@@ -49,7 +49,8 @@ std::map<std::string, double> samples(const std::string& text) {
 
 // Every line is a HELP, a TYPE, or a sample of a family whose TYPE came before it.
 void expect_well_formed(const std::string& text) {
-    static const std::regex sample_re(R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.e+]+|\+Inf|-Inf|NaN)$)");
+    static const std::regex sample_re(
+        R"(^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? (-?[0-9.e+]+|\+Inf|-Inf|NaN)$)");
     static const std::regex help_re(R"(^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .*$)");
     static const std::regex type_re(R"(^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$)");
     std::istringstream in(text);
@@ -81,7 +82,9 @@ TEST(metrics_exposition, counter_labels_are_escaped_and_families_declared_once) 
     c.inc({"/a/\"q\"\\b\nc", "200"}, 2);
     c.inc({"/b", "404"});
     const auto text = r.render();
-    EXPECT_NE(text.find("# HELP t_total Help with a \\\\ backslash\\nand newline.\n# TYPE t_total counter\n"), std::string::npos) << text;
+    EXPECT_NE(text.find("# HELP t_total Help with a \\\\ backslash\\nand newline.\n# TYPE t_total counter\n"),
+              std::string::npos)
+        << text;
     EXPECT_NE(text.find("t_total{route=\"/a/\\\"q\\\"\\\\b\\nc\",status=\"200\"} 3\n"), std::string::npos) << text;
     EXPECT_NE(text.find("t_total{route=\"/b\",status=\"404\"} 1\n"), std::string::npos) << text;
     EXPECT_EQ(text.find("# TYPE t_total"), text.rfind("# TYPE t_total"));
@@ -183,9 +186,9 @@ TEST_F(metrics_server, counts_requests_by_route_template_and_status_and_reports_
     const double events_before = before.at("roster_store_appended_events_total");
     ASSERT_EQ(op_post("/v1/accounts", {{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 201u);
     for (int i = 0; i < 5; ++i) {
-        auto r = op_post("/v1/accounts/acme/users",
-                         {{"email", "u" + std::to_string(i) + "@acme.test"}, {"name", "User " + std::to_string(i)},
-                          {"roles", json::object{{"support", json::array{"viewer"}}}}});
+        auto r = op_post("/v1/accounts/acme/users", {{"email", "u" + std::to_string(i) + "@acme.test"},
+                                                     {"name", "User " + std::to_string(i)},
+                                                     {"roles", json::object{{"support", json::array{"viewer"}}}}});
         ASSERT_EQ(r.status, 201u) << r.body;
     }
     ASSERT_EQ(op_post("/v1/accounts", {{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 409u);
@@ -194,7 +197,8 @@ TEST_F(metrics_server, counts_requests_by_route_template_and_status_and_reports_
 
     // A request is counted once its answer is written, which can be just after the client has
     // read it: wait for the last one to show up before checking the counts.
-    const std::string last_request = "roster_http_requests_total{route=\"/v1/accounts/{a}\",method=\"GET\",status=\"401\"}";
+    const std::string last_request =
+        "roster_http_requests_total{route=\"/v1/accounts/{a}\",method=\"GET\",status=\"401\"}";
     std::string text = scrape();
     for (int attempt = 0; attempt < 500 && !samples(text).contains(last_request); ++attempt) {
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -208,7 +212,9 @@ TEST_F(metrics_server, counts_requests_by_route_template_and_status_and_reports_
     EXPECT_EQ(s.at("roster_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"}"), 1);
     EXPECT_EQ(s.at("roster_http_requests_total{route=\"/v1/accounts/{a}\",method=\"GET\",status=\"401\"}"), 1);
     EXPECT_EQ(s.at("roster_http_request_duration_seconds_count{route=\"/v1/accounts/{a}/users\",method=\"POST\"}"), 5);
-    EXPECT_EQ(s.at("roster_http_request_duration_seconds_bucket{route=\"/v1/accounts/{a}/users\",method=\"POST\",le=\"+Inf\"}"), 5);
+    EXPECT_EQ(s.at("roster_http_request_duration_seconds_bucket{route=\"/v1/accounts/{a}/"
+                   "users\",method=\"POST\",le=\"+Inf\"}"),
+              5);
     EXPECT_GT(s.at("roster_http_request_duration_seconds_sum{route=\"/v1/accounts/{a}/users\",method=\"POST\"}"), 0);
     // The earlier scrape itself was counted once it was written.
     EXPECT_GE(s.at("roster_http_requests_total{route=\"/metrics\",method=\"GET\",status=\"200\"}"), 1);
@@ -233,7 +239,7 @@ TEST(metrics_store, a_failed_commit_write_is_counted_and_answered_503) {
     http_client http(p.port());
     const auto token = read_token(tmp.path() / "data");
     const std::vector<std::pair<std::string, std::string>> auth{{"Authorization", "Bearer " + token},
-                                                               {"Content-Type", "application/json"}};
+                                                                {"Content-Type", "application/json"}};
     ASSERT_EQ(http.request("POST", "/test/fail-next-writes?n=1", "{}", auth).status, 200u);
     auto r = http.request("POST", "/v1/accounts", R"({"id":"acme","name":"Acme","kind":"customer"})", auth);
     ASSERT_EQ(r.status, 503u) << r.body;
@@ -310,8 +316,8 @@ TEST(config_file, sets_the_listen_port_and_a_flag_overrides_the_file) {
     const auto conf = tmp.path() / "rosterd.conf";
     {
         std::ofstream f(conf);
-        f << "# test config\nlisten = 127.0.0.1:" << file_port << "\nthreads = 1\ndata-dir = " << (tmp.path() / "d1").string()
-          << "\n";
+        f << "# test config\nlisten = 127.0.0.1:" << file_port
+          << "\nthreads = 1\ndata-dir = " << (tmp.path() / "d1").string() << "\n";
     }
     auto from_file = run_bare({"--config", conf.string()});
     EXPECT_EQ(from_file.port, file_port);
@@ -341,8 +347,9 @@ TEST(config_file, help_documents_every_option) {
     std::ifstream in(out);
     std::stringstream ss;
     ss << in.rdbuf();
-    for (const char* opt : {"--config", "--listen", "--data-dir", "--threads", "--max-body-bytes", "--header-timeout-ms",
-                            "--body-timeout-ms", "--idle-timeout-ms", "--shutdown-grace-ms", "--backup-dir", "--ready-max-lag"})
+    for (const char* opt :
+         {"--config", "--listen", "--data-dir", "--threads", "--max-body-bytes", "--header-timeout-ms",
+          "--body-timeout-ms", "--idle-timeout-ms", "--shutdown-grace-ms", "--backup-dir", "--ready-max-lag"})
         EXPECT_NE(ss.str().find(opt), std::string::npos) << opt;
 }
 

@@ -26,7 +26,8 @@ std::vector<std::string> undescribed(const router& routes, const boost::json::ob
         }
         const auto& op = p->value().as_object().at(lower(r.method)).as_object();
         if (!op.contains("summary") || op.at("summary").as_string().empty()) gaps.push_back(where + ": no summary");
-        if (!op.contains("responses") || op.at("responses").as_object().empty()) gaps.push_back(where + ": no responses");
+        if (!op.contains("responses") || op.at("responses").as_object().empty())
+            gaps.push_back(where + ": no responses");
         for (const auto& name : r.param_names()) {
             bool found = false;
             if (auto it = op.find("parameters"); it != op.end())

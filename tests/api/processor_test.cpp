@@ -57,7 +57,9 @@ struct harness {
     }
 
     // Submits and waits.
-    command_result run(command cmd, actor who = operator_principal{}) { return submit(request_of(std::move(cmd), std::move(who))).get(); }
+    command_result run(command cmd, actor who = operator_principal{}) {
+        return submit(request_of(std::move(cmd), std::move(who))).get();
+    }
     command_result run(command_request r) { return submit(std::move(r)).get(); }
 
     // Holds the writer thread until the returned function is called, so that everything
@@ -101,26 +103,34 @@ command random_command(std::mt19937& rng, const std::vector<std::string>& users,
         case 0:
         case 1: {
             auto id = "u" + std::to_string(next_user++);
-            return create_user{account_id{any_account()}, user_id{id}, id + "@example.com", "User " + id, roles(), std::nullopt};
+            return create_user{
+                account_id{any_account()}, user_id{id}, id + "@example.com", "User " + id, roles(), std::nullopt};
         }
         case 2: return add_member{account_id{pick(customers)}, user_id{any_user()}, roles()};
         case 3: return change_roles{account_id{any_account()}, user_id{any_user()}, roles(), roles()};
         case 4: return lock_user{user_id{any_user()}};
         case 5: return unlock_user{user_id{any_user()}};
         case 6: return remove_member{account_id{any_account()}, user_id{any_user()}};
-        case 7: return save_contacts{account_id{any_account()}, {{static_cast<contact_role>(rng() % contact_role_count), user_id{any_user()}}}};
-        case 8: return set_watchlist{account_id{any_account()}, {{user_id{any_user()}, {topic::outage, topic::security}}}};
+        case 7:
+            return save_contacts{account_id{any_account()},
+                                 {{static_cast<contact_role>(rng() % contact_role_count), user_id{any_user()}}}};
+        case 8:
+            return set_watchlist{account_id{any_account()}, {{user_id{any_user()}, {topic::outage, topic::security}}}};
         case 9: return remove_all_roles{account_id{any_account()}, user_id{any_user()}};
         case 10: return link_partner{account_id{pick(customers)}, account_id{pick(partners)}};
-        default: return invite_user{account_id{any_account()}, user_id{any_user()},
-                                    invitation_request{invitation_id{"i" + std::to_string(rng())}, std::string(64, 'a' + rng() % 6), std::nullopt}};
+        default:
+            return invite_user{account_id{any_account()}, user_id{any_user()},
+                               invitation_request{invitation_id{"i" + std::to_string(rng())},
+                                                  std::string(64, 'a' + rng() % 6), std::nullopt}};
     }
 }
 
 TEST(command_processor, incremental_projections_equal_a_rebuild_from_position_zero) {
     harness h;
-    for (auto [id, kind] : {std::pair{"acme", account_kind::customer}, {"globex", account_kind::customer},
-                            {"initech", account_kind::customer}, {"partnerco", account_kind::partner},
+    for (auto [id, kind] : {std::pair{"acme", account_kind::customer},
+                            {"globex", account_kind::customer},
+                            {"initech", account_kind::customer},
+                            {"partnerco", account_kind::partner},
                             {"vendorx", account_kind::partner}})
         ASSERT_TRUE(is_accepted(h.run(open_account{account_id{id}, id, kind})));
 
@@ -158,7 +168,8 @@ TEST(command_processor, concurrent_submitters_share_commits_and_all_land) {
         pool.emplace_back([&, t] {
             for (int i = 0; i < per_thread; ++i) {
                 auto id = "t" + std::to_string(t) + "-" + std::to_string(i);
-                if (is_accepted(h.run(create_user{account_id{"acme"}, user_id{id}, id + "@acme.com", id, role_set{}, std::nullopt})))
+                if (is_accepted(h.run(
+                        create_user{account_id{"acme"}, user_id{id}, id + "@acme.com", id, role_set{}, std::nullopt})))
                     ++ok;
             }
         });
@@ -178,10 +189,12 @@ TEST(command_processor, storage_failure_answers_503_and_leaves_no_trace) {
     ASSERT_TRUE(is_accepted(h.run(open_account{account_id{"acme"}, "Acme", account_kind::customer})));
     const auto before = h.reads.fingerprint();
     h.faults->fail_next(1);
-    EXPECT_TRUE(std::holds_alternative<outcome::unavailable>(h.run(create_user{account_id{"acme"}, user_id{"u1"}, "u1@acme.com", "U1", role_set{}, std::nullopt})));
+    EXPECT_TRUE(std::holds_alternative<outcome::unavailable>(
+        h.run(create_user{account_id{"acme"}, user_id{"u1"}, "u1@acme.com", "U1", role_set{}, std::nullopt})));
     EXPECT_EQ(h.reads.fingerprint(), before);
     // The write model forgot the failed user: the same email is free and the id unused.
-    EXPECT_TRUE(is_accepted(h.run(create_user{account_id{"acme"}, user_id{"u1"}, "u1@acme.com", "U1", role_set{}, std::nullopt})));
+    EXPECT_TRUE(is_accepted(
+        h.run(create_user{account_id{"acme"}, user_id{"u1"}, "u1@acme.com", "U1", role_set{}, std::nullopt})));
 }
 
 // The Idempotency-Key rules, judged by the writer alone (the store only keeps the records):
@@ -246,8 +259,8 @@ TEST(command_processor, if_match_is_judged_against_the_groups_undurable_versions
 
     auto release = h.hold_writer();
     auto lock = h.submit(matching(lock_user{user_id{"u1"}}, v));
-    auto unlock = h.submit(matching(unlock_user{user_id{"u1"}}, v + 1));   // sees the lock
-    auto again = h.submit(matching(lock_user{user_id{"u1"}}, v));          // saw neither
+    auto unlock = h.submit(matching(unlock_user{user_id{"u1"}}, v + 1));  // sees the lock
+    auto again = h.submit(matching(lock_user{user_id{"u1"}}, v));         // saw neither
     release();
     EXPECT_TRUE(is_accepted(lock.get()));
     EXPECT_TRUE(is_accepted(unlock.get()));

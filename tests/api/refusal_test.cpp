@@ -3,9 +3,9 @@
 // through an account it belongs to, and as_of never turns authentication into a question of the past.
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include "rosterd_process.hpp"
 
@@ -15,7 +15,8 @@ namespace {
 namespace json = boost::json;
 using client = bearer_client;
 
-const json::object all_admin{{"support", json::array{"admin"}}, {"impact", json::array{"admin"}}, {"learning", json::array{"admin"}}};
+const json::object all_admin{
+    {"support", json::array{"admin"}}, {"impact", json::array{"admin"}}, {"learning", json::array{"admin"}}};
 const json::object viewer{{"support", json::array{"viewer"}}};
 
 class refusals : public ::testing::Test {
@@ -27,7 +28,8 @@ protected:
         other_http_ = std::make_unique<http_client>(server_->port());
         op_ = std::make_unique<client>(client{*http_, read_token(tmp_.path() / "data")});
         for (auto id : {"acme", "globex"})
-            ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", id}, {"name", id}, {"kind", "customer"}}).status, 201u);
+            ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", id}, {"name", id}, {"kind", "customer"}}).status,
+                      201u);
         ada_ = create_user("acme", "ada", all_admin);
         before_tess_ = head();
         tess_ = create_user("acme", "tess", viewer);
@@ -39,7 +41,9 @@ protected:
         return op().create_user(account, name + "@" + account + ".com", name, roles);
     }
     std::string token_for(const std::string& user) { return op().token_for(user); }
-    std::uint64_t head() { return static_cast<std::uint64_t>(op().get("/v1/events?limit=1").json().at("head").as_int64()); }
+    std::uint64_t head() {
+        return static_cast<std::uint64_t>(op().get("/v1/events?limit=1").json().at("head").as_int64());
+    }
     // The access_denied events after `after`, waiting (bounded) until at least `at_least` are there:
     // records are appended by the writer right after the refusal is answered.
     json::array denials_after(std::uint64_t after, std::size_t at_least) {
@@ -73,7 +77,8 @@ TEST_F(refusals, every_kind_of_refusal_is_recorded_with_caller_account_and_targe
     const auto before = head();
 
     // A cross-account command: 404 that hides acme's tess from globex's admin.
-    EXPECT_EQ(as(gus_token).post("/v1/accounts/acme/users/" + tess_ + "/roles", json::object{{"grant", viewer}}).status, 404u);
+    EXPECT_EQ(as(gus_token).post("/v1/accounts/acme/users/" + tess_ + "/roles", json::object{{"grant", viewer}}).status,
+              404u);
     // A member's user-list read: 403.
     EXPECT_EQ(as(tess_token).get("/v1/accounts/acme/users").status, 403u);
     // A non-operator's backup request: 403.
@@ -82,11 +87,16 @@ TEST_F(refusals, every_kind_of_refusal_is_recorded_with_caller_account_and_targe
     EXPECT_EQ(as(std::string(revoked.at("token").as_string())).get("/v1/accounts/acme").status, 401u);
     // Not refusals of anyone: a made-up token, and an id that exists nowhere.
     EXPECT_EQ(as("rtk_made_up").get("/v1/accounts/acme").status, 401u);
-    EXPECT_EQ(as(gus_token).post("/v1/accounts/acme/users/usr_000000000000/roles", json::object{{"grant", viewer}}).status, 404u);
+    EXPECT_EQ(
+        as(gus_token).post("/v1/accounts/acme/users/usr_000000000000/roles", json::object{{"grant", viewer}}).status,
+        404u);
 
     // What a refused caller types is not copied into the record unless it is an id's shape.
-    EXPECT_EQ(as(tess_token).post("/v1/accounts/" + std::string(3000, 'x') + "%1B%5B2J/partners",
-                                  json::object{{"partner_id", "p"}}).status, 403u);
+    EXPECT_EQ(
+        as(tess_token)
+            .post("/v1/accounts/" + std::string(3000, 'x') + "%1B%5B2J/partners", json::object{{"partner_id", "p"}})
+            .status,
+        403u);
 
     auto events = denials_after(before, 5);
     ASSERT_EQ(events.size(), 5u) << json::serialize(events);
@@ -117,13 +127,16 @@ TEST_F(refusals, a_flood_of_refusals_is_counted_in_a_few_records_and_then_answer
     int refused = 0, limited = 0;
     std::string retry_after;
     for (int i = 0; i < sent; ++i) {
-        auto r = tess.post("/v1/accounts/acme/users", json::object{{"email", "x" + std::to_string(i) + "@acme.com"},
-                                                                  {"name", "X"}, {"roles", viewer}});
-        if (r.status == 403) ++refused;
+        auto r =
+            tess.post("/v1/accounts/acme/users",
+                      json::object{{"email", "x" + std::to_string(i) + "@acme.com"}, {"name", "X"}, {"roles", viewer}});
+        if (r.status == 403)
+            ++refused;
         else if (r.status == 429) {
             ++limited;
             retry_after = r.header("retry-after").value_or("");
-        } else ADD_FAILURE() << r.status << " " << r.body;
+        } else
+            ADD_FAILURE() << r.status << " " << r.body;
     }
     // The budget: a burst of 20 plus whatever refilled at 5/s meanwhile; the rest waited.
     EXPECT_GE(refused, 20);
@@ -160,7 +173,8 @@ TEST_F(refusals, commands_beyond_a_principals_rate_are_answered_429_with_retry_a
     EXPECT_EQ(text(r.json().at("code")), "rate_limited");
     EXPECT_EQ(r.header("retry-after").value_or(""), "1");
     // The operator is not limited (seeding, migrations).
-    for (int i = 0; i < 5; ++i) EXPECT_EQ(op().post("/v1/users/" + tess_ + (i % 2 ? "/lock" : "/unlock"), json::object{}).status, 200u);
+    for (int i = 0; i < 5; ++i)
+        EXPECT_EQ(op().post("/v1/users/" + tess_ + (i % 2 ? "/lock" : "/unlock"), json::object{}).status, 200u);
     // And the budget refills.
     std::this_thread::sleep_for(std::chrono::milliseconds(1100));
     EXPECT_EQ(ada.post("/v1/users/" + tess_ + "/unlock", json::object{}).status, 200u);

@@ -21,8 +21,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/json/parse.hpp>
@@ -83,7 +83,8 @@ http_client::http_client(unsigned short port) : impl_(std::make_unique<impl>()) 
 http_client::~http_client() = default;
 
 void http_client::send_raw(std::string_view bytes) {
-    auto ec = impl_->run([&](auto handler) { net::async_write(impl_->socket, net::buffer(bytes.data(), bytes.size()), handler); });
+    auto ec = impl_->run(
+        [&](auto handler) { net::async_write(impl_->socket, net::buffer(bytes.data(), bytes.size()), handler); });
     if (ec) throw std::runtime_error("http_client: write: " + ec.message());
 }
 
@@ -126,10 +127,11 @@ bool http_client::wait_closed() {
     char byte;
     std::size_t got = 0;
     auto ec = impl_->run([&](auto handler) {
-        impl_->socket.async_read_some(net::buffer(&byte, 1), [&got, handler](boost::system::error_code e, std::size_t n) mutable {
-            got = n;
-            handler(e, n);
-        });
+        impl_->socket.async_read_some(net::buffer(&byte, 1),
+                                      [&got, handler](boost::system::error_code e, std::size_t n) mutable {
+                                          got = n;
+                                          handler(e, n);
+                                      });
     });
     return ec && got == 0;
 }
@@ -147,7 +149,8 @@ http_reply bearer_client::call(std::string_view method, std::string_view target,
 
 namespace {
 std::string created(const http_reply& r, const char* what, std::initializer_list<std::string_view> path) {
-    if (r.status != 201) throw std::runtime_error(std::string(what) + " answered " + std::to_string(r.status) + ": " + r.body);
+    if (r.status != 201)
+        throw std::runtime_error(std::string(what) + " answered " + std::to_string(r.status) + ": " + r.body);
     const auto doc = r.json();
     const boost::json::value* v = &doc;
     for (auto key : path) v = &v->at(key);
@@ -176,9 +179,10 @@ std::string read_token(const std::filesystem::path& data_dir) {
 rosterd_process::rosterd_process(const std::filesystem::path& data_dir, std::vector<std::string> extra_args) {
     log_path_ = data_dir.string() + ".stderr.log";
     // The test routes exist only in the test build of rosterd.
-    const bool test_routes = std::find(extra_args.begin(), extra_args.end(), "--enable-test-routes") != extra_args.end();
-    std::vector<std::string> args{test_routes ? ROSTERD_TEST_PATH : ROSTERD_PATH, "--listen", "127.0.0.1:0", "--data-dir",
-                                  data_dir.string()};
+    const bool test_routes =
+        std::find(extra_args.begin(), extra_args.end(), "--enable-test-routes") != extra_args.end();
+    std::vector<std::string> args{test_routes ? ROSTERD_TEST_PATH : ROSTERD_PATH, "--listen", "127.0.0.1:0",
+                                  "--data-dir", data_dir.string()};
     for (auto& a : extra_args) args.push_back(std::move(a));
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());

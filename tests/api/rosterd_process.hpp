@@ -74,7 +74,9 @@ struct bearer_client {
     http_reply put(std::string_view target, const boost::json::value& body, headers extra = {}) {
         return call("PUT", target, &body, std::move(extra));
     }
-    http_reply del(std::string_view target, headers extra = {}) { return call("DELETE", target, nullptr, std::move(extra)); }
+    http_reply del(std::string_view target, headers extra = {}) {
+        return call("DELETE", target, nullptr, std::move(extra));
+    }
 
     // Scene setting with this client's (operator) token; each throws std::runtime_error with the
     // answer unless it is 201. The id of the new user; the secret of the new token.

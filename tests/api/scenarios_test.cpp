@@ -1,9 +1,9 @@
 // The seed scenarios of issue 4 driven over HTTP against a real rosterd on 127.0.0.1.
 #include <fstream>
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 #include <thread>
 
 #include "rosterd_process.hpp"
@@ -37,12 +37,14 @@ protected:
         ASSERT_EQ(r.status, 201u) << r.body;
     }
     // Creates a user through the operator and returns its id.
-    std::string create_user(const std::string& account, const std::string& email, const std::string& name, json::object roles) {
+    std::string create_user(const std::string& account, const std::string& email, const std::string& name,
+                            json::object roles) {
         return op().create_user(account, email, name, roles);
     }
     std::string token_for(const std::string& user) { return op().token_for(user); }
     json::object all_admin() {
-        return json::object{{"support", json::array{"admin"}}, {"impact", json::array{"admin"}}, {"learning", json::array{"admin"}}};
+        return json::object{
+            {"support", json::array{"admin"}}, {"impact", json::array{"admin"}}, {"learning", json::array{"admin"}}};
     }
 
     temp_dir tmp_;
@@ -106,14 +108,16 @@ TEST_F(scenario, partner_employee_becomes_third_party_member_of_a_linked_custome
     as ada = user_client(token_for(admin));
 
     // Not linked yet: refused with a clear error.
-    auto refused = ada.post("/v1/accounts/acme/members",
-                            json::object{{"user_id", pat}, {"roles", json::object{{"support", json::array{"contributor"}}}}});
+    auto refused =
+        ada.post("/v1/accounts/acme/members",
+                 json::object{{"user_id", pat}, {"roles", json::object{{"support", json::array{"contributor"}}}}});
     EXPECT_EQ(refused.status, 409u) << refused.body;
     EXPECT_EQ(code_of(refused), "not_linked_partner_employee");
 
     ASSERT_EQ(op().post("/v1/accounts/acme/partners", json::object{{"partner_id", "partnerco"}}).status, 200u);
-    auto added = ada.post("/v1/accounts/acme/members",
-                          json::object{{"email", "PAT@partnerco.com"}, {"roles", json::object{{"support", json::array{"contributor"}}}}});
+    auto added = ada.post(
+        "/v1/accounts/acme/members",
+        json::object{{"email", "PAT@partnerco.com"}, {"roles", json::object{{"support", json::array{"contributor"}}}}});
     ASSERT_EQ(added.status, 201u) << added.body;
     EXPECT_EQ(added.json().at("user").at("type").as_string(), "third_party");
     EXPECT_EQ(added.json().at("user").at("employer").as_string(), "partnerco");
@@ -153,8 +157,9 @@ TEST_F(scenario, roles_change_per_portal_with_the_right_403s) {
     EXPECT_EQ(entry.at("reference").as_string(), "CHG-1042");
     bool target_labelled = false;
     for (const auto& l : entry.at("labels").as_array())
-        target_labelled = target_labelled || (l.at("user").as_string() == target && l.at("name").as_string() == "Tess" &&
-                                              l.at("email").as_string() == "t@acme.com");
+        target_labelled =
+            target_labelled || (l.at("user").as_string() == target && l.at("name").as_string() == "Tess" &&
+                                l.at("email").as_string() == "t@acme.com");
     EXPECT_TRUE(target_labelled) << entry;
     auto granted = op().get("/v1/accounts/acme/history?type=roles_granted").json().at("events").as_array();
     ASSERT_FALSE(granted.empty());
@@ -183,7 +188,8 @@ TEST_F(scenario, roles_change_per_portal_with_the_right_403s) {
         return events.json().at("events").as_array().size();
     };
     const auto deadline = std::chrono::steady_clock::now() + safety_limit;
-    while (recorded() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    while (recorded() < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
     EXPECT_GE(recorded(), 2u);
 
     // Unknown roles are bad input.
@@ -258,12 +264,15 @@ TEST_F(scenario, removing_an_employee_cascades_out_of_served_customers_and_frees
     open_account("globex", "customer");
     open_account("partnerco", "partner");
     for (auto c : {"acme", "globex"})
-        ASSERT_EQ(op().post(std::string("/v1/accounts/") + c + "/partners", json::object{{"partner_id", "partnerco"}}).status, 200u);
+        ASSERT_EQ(
+            op().post(std::string("/v1/accounts/") + c + "/partners", json::object{{"partner_id", "partnerco"}}).status,
+            200u);
     auto partner_admin = create_user("partnerco", "boss@partnerco.com", "Boss", all_admin());
     auto pat = create_user("partnerco", "pat@partnerco.com", "Pat", json::object{{"support", json::array{"viewer"}}});
     for (auto c : {"acme", "globex"}) {
-        auto r = op().post(std::string("/v1/accounts/") + c + "/members",
-                           json::object{{"user_id", pat}, {"roles", json::object{{"support", json::array{"contributor"}}}}});
+        auto r =
+            op().post(std::string("/v1/accounts/") + c + "/members",
+                      json::object{{"user_id", pat}, {"roles", json::object{{"support", json::array{"contributor"}}}}});
         ASSERT_EQ(r.status, 201u) << r.body;
     }
     as boss = user_client(token_for(partner_admin));
@@ -280,7 +289,8 @@ TEST_F(scenario, removing_an_employee_cascades_out_of_served_customers_and_frees
         EXPECT_EQ(d.json().at("reason").as_string(), "removed") << c;
     }
     // The email is free for a new profile.
-    auto again = boss.post("/v1/accounts/partnerco/users", json::object{{"email", "pat@partnerco.com"}, {"name", "Pat II"}});
+    auto again =
+        boss.post("/v1/accounts/partnerco/users", json::object{{"email", "pat@partnerco.com"}, {"name", "Pat II"}});
     ASSERT_EQ(again.status, 201u) << again.body;
     EXPECT_NE(again.json().at("user").at("id").as_string(), pat);
 }
@@ -307,12 +317,14 @@ TEST_F(scenario, status_codes_of_the_contract) {
     EXPECT_EQ(anonymous.get("/v1/accounts/acme").status, 401u);
     EXPECT_EQ(bogus.get("/v1/accounts/acme").status, 401u);
     EXPECT_EQ(op().get("/v1/accounts/nope").status, 404u);
-    EXPECT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "again"}, {"kind", "customer"}}).status, 409u);
+    EXPECT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "again"}, {"kind", "customer"}}).status,
+              409u);
     EXPECT_EQ(op().post("/v1/accounts/acme/users/u1/deactivate", json::object{}).status, 410u);
 
     auto account = op().get("/v1/accounts/acme");
     ASSERT_TRUE(account.header("etag").has_value());
-    auto stale = op().post("/v1/accounts/acme/partners", json::object{{"partner_id", "acme"}}, {{"If-Match", "\"999\""}});
+    auto stale =
+        op().post("/v1/accounts/acme/partners", json::object{{"partner_id", "acme"}}, {{"If-Match", "\"999\""}});
     EXPECT_EQ(stale.status, 412u) << stale.body;
 
     // Idempotency: the same key and body replays the outcome, another body is 422.

@@ -5,9 +5,9 @@
 #include <fstream>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include "rosterd_process.hpp"
 
@@ -17,9 +17,23 @@ namespace {
 namespace json = boost::json;
 
 // The callers of the matrix; `operator_` and `admin` are only used to set the scene.
-enum caller { no_token, revoked_token, locked_user, removed_user, member, other_account_admin, other_portal_admin, caller_count };
-const char* const caller_names[] = {"no token", "revoked token", "locked user", "removed user",
-                                    "member without admin", "admin of another account", "admin of another portal"};
+enum caller {
+    no_token,
+    revoked_token,
+    locked_user,
+    removed_user,
+    member,
+    other_account_admin,
+    other_portal_admin,
+    caller_count
+};
+const char* const caller_names[] = {"no token",
+                                    "revoked token",
+                                    "locked user",
+                                    "removed user",
+                                    "member without admin",
+                                    "admin of another account",
+                                    "admin of another portal"};
 
 // What a caller must get. `allowed` cells are not sent when they would change state (the
 // scenario tests cover the successful paths); allowed reads are sent and must answer 200.
@@ -48,7 +62,8 @@ const std::vector<endpoint> endpoints = {
     {"GET", "/v1/accounts/{a}/users", "", forbidden, not_found, allowed},
     {"GET", "/v1/accounts/{a}/users/{u}", "", forbidden, not_found, allowed},
     {"GET", "/v1/users/lookup?email=tess%40acme.com&account={a}", "", forbidden, not_found, allowed},
-    {"POST", "/v1/accounts/{a}/users/{u}/roles", R"({"grant":{"support":["contributor"]}})", forbidden, not_found, forbidden},
+    {"POST", "/v1/accounts/{a}/users/{u}/roles", R"({"grant":{"support":["contributor"]}})", forbidden, not_found,
+     forbidden},
     {"DELETE", "/v1/accounts/{a}/users/{u}/roles", "", forbidden, not_found, forbidden},
     {"POST", "/v1/users/{u}/lock", R"({"reason":"x"})", forbidden, not_found, allowed},
     {"POST", "/v1/users/{u}/unlock", "{}", forbidden, not_found, allowed},
@@ -94,26 +109,29 @@ protected:
     void SetUp() override {
         // Short refusal windows and no refusal budget: the matrix counts every record.
         server_ = std::make_unique<rosterd_process>(
-            tmp_.path() / "data", std::vector<std::string>{"--threads", "2", "--refusal-window-ms", "200", "--refusal-rate", "0"});
+            tmp_.path() / "data",
+            std::vector<std::string>{"--threads", "2", "--refusal-window-ms", "200", "--refusal-rate", "0"});
         http_ = std::make_unique<http_client>(server_->port());
         op_ = read_token(tmp_.path() / "data");
     }
 
-    http_reply call(const std::string& token, const std::string& method, const std::string& target, const std::string& body = {}) {
+    http_reply call(const std::string& token, const std::string& method, const std::string& target,
+                    const std::string& body = {}) {
         std::vector<std::pair<std::string, std::string>> h;
         if (!token.empty()) h.emplace_back("Authorization", "Bearer " + token);
         if (!body.empty()) h.emplace_back("Content-Type", "application/json");
         return http_->request(method, target, body, h);
     }
-    json::object must(const std::string& token, const std::string& method, const std::string& target, const std::string& body,
-                      unsigned status) {
+    json::object must(const std::string& token, const std::string& method, const std::string& target,
+                      const std::string& body, unsigned status) {
         auto r = call(token, method, target, body);
         EXPECT_EQ(r.status, status) << method << " " << target << ": " << r.body;
         return r.json().as_object();
     }
     std::string user(const std::string& account, const std::string& name, const std::string& roles) {
-        auto o = must(op_, "POST", "/v1/accounts/" + account + "/users",
-                      R"({"email":")" + name + "@" + account + R"(.com","name":")" + name + R"(","roles":)" + roles + "}", 201);
+        auto o = must(
+            op_, "POST", "/v1/accounts/" + account + "/users",
+            R"({"email":")" + name + "@" + account + R"(.com","name":")" + name + R"(","roles":)" + roles + "}", 201);
         return std::string(o.at("user").at("id").as_string());
     }
     std::pair<std::string, std::string> token(const std::string& user_id) {
@@ -121,7 +139,8 @@ protected:
         return {std::string(o.at("token_id").as_string()), std::string(o.at("token").as_string())};
     }
     std::uint64_t head() {
-        return static_cast<std::uint64_t>(must(op_, "GET", "/v1/events?limit=1", "", 200).at("head").to_number<std::int64_t>());
+        return static_cast<std::uint64_t>(
+            must(op_, "GET", "/v1/events?limit=1", "", 200).at("head").to_number<std::int64_t>());
     }
 
     temp_dir tmp_;
@@ -133,7 +152,8 @@ protected:
 TEST_F(security_matrix, every_management_endpoint_turns_away_every_unentitled_caller) {
     const std::string all_admin = R"({"support":["admin"],"impact":["admin"],"learning":["admin"]})";
     for (auto [id, kind] : {std::pair{"acme", "customer"}, {"globex", "customer"}, {"partnerco", "partner"}})
-        must(op_, "POST", "/v1/accounts", std::string(R"({"id":")") + id + R"(","name":")" + id + R"(","kind":")" + kind + "\"}", 201);
+        must(op_, "POST", "/v1/accounts",
+             std::string(R"({"id":")") + id + R"(","name":")" + id + R"(","kind":")" + kind + "\"}", 201);
     const auto ada = user("acme", "ada", all_admin);
     const auto tess = user("acme", "tess", R"({"support":["viewer"],"impact":[],"learning":[]})");
     const auto mel = user("acme", "mel", R"({"support":["viewer"],"impact":[],"learning":[]})");
@@ -162,7 +182,8 @@ TEST_F(security_matrix, every_management_endpoint_turns_away_every_unentitled_ca
     auto fill = [&](const std::string& s, const std::string& account, const std::string& u, const std::string& tok) {
         return replace_all(replace_all(replace_all(s, "{a}", account), "{u}", u), "{tok}", tok);
     };
-    const std::string ghost_account = "no-such-account", ghost_user = "usr_000000000000", ghost_token = "tok_000000000000";
+    const std::string ghost_account = "no-such-account", ghost_user = "usr_000000000000",
+                      ghost_token = "tok_000000000000";
     auto same_answer = [&](const http_reply& a, const http_reply& b) {
         EXPECT_EQ(a.status, b.status) << a.body << "\nvs\n" << b.body;
         EXPECT_EQ(comparable(a), comparable(b)) << a.body << "\nvs\n" << b.body;
@@ -179,8 +200,8 @@ TEST_F(security_matrix, every_management_endpoint_turns_away_every_unentitled_ca
     for (const auto& ep : endpoints) {
         const auto target = fill(ep.target, "acme", tess, ada_token.first);
         const auto body = fill(ep.body, "acme", tess, ada_token.first);
-        const expect row[caller_count] = {unauthorized, unauthorized, unauthorized, unauthorized,
-                                          ep.member, ep.other_account_admin, ep.other_portal_admin};
+        const expect row[caller_count] = {unauthorized, unauthorized,           unauthorized,         unauthorized,
+                                          ep.member,    ep.other_account_admin, ep.other_portal_admin};
         for (int c = 0; c < caller_count; ++c) {
             SCOPED_TRACE(ep.method + " " + target + " as " + caller_names[c]);
             if (row[c] == allowed && ep.method != "GET") continue;
@@ -210,7 +231,8 @@ TEST_F(security_matrix, every_management_endpoint_turns_away_every_unentitled_ca
             } else if (ep.target.find("{u}") != std::string::npos || ep.target.find("{tok}") != std::string::npos) {
                 // Insiders of acme may know acme's people, but not probe other accounts': a user
                 // of globex answers like a user id that does not exist.
-                auto foreign = call(tokens[c], ep.method, fill(ep.target, "acme", gus, ghost_token), fill(ep.body, "acme", gus, ghost_token));
+                auto foreign = call(tokens[c], ep.method, fill(ep.target, "acme", gus, ghost_token),
+                                    fill(ep.body, "acme", gus, ghost_token));
                 auto ghost = call(tokens[c], ep.method, fill(ep.target, "acme", ghost_user, ghost_token),
                                   fill(ep.body, "acme", ghost_user, ghost_token));
                 // For the token route "foreign" names a made-up token: nothing hidden there.

@@ -13,12 +13,12 @@
 #include <thread>
 #include <utility>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "../../api/http/src/request_framing.hpp"
-#include "spawn.hpp"
 #include "rosterd_process.hpp"
+#include "spawn.hpp"
 
 namespace roster::test {
 namespace {
@@ -121,13 +121,15 @@ TEST_F(rosterd_test, json_bodies_are_parsed_strictly) {
     const std::vector<std::pair<std::string, std::string>> json{{"Content-Type", "application/json"}};
     expect_problem(c.request("POST", "/test/echo", R"({"name": "a",)", json), 400, "malformed_json");
     expect_problem(c.request("POST", "/test/echo", R"(["name"])", json), 400, "json_object_expected");
-    auto unknown = expect_problem(c.request("POST", "/test/echo", R"({"name":"a","nmae":"b"})", json), 400, "unknown_field");
+    auto unknown =
+        expect_problem(c.request("POST", "/test/echo", R"({"name":"a","nmae":"b"})", json), 400, "unknown_field");
     EXPECT_EQ(unknown.at("field").as_string(), "nmae");
     auto typed = expect_problem(c.request("POST", "/test/echo", R"({"name":7})", json), 400, "invalid_field_type");
     EXPECT_EQ(typed.at("field").as_string(), "name");
     expect_problem(c.request("POST", "/test/echo", R"({"name":"a"})", {{"Content-Type", "text/plain"}}), 415,
                    "unsupported_media_type");
-    auto ok = c.request("POST", "/test/echo", R"({"name":"a","count":2})", {{"Content-Type", "application/json; charset=utf-8"}});
+    auto ok = c.request("POST", "/test/echo", R"({"name":"a","count":2})",
+                        {{"Content-Type", "application/json; charset=utf-8"}});
     ASSERT_EQ(ok.status, 200u) << ok.body;
     EXPECT_EQ(ok.json().at("count").as_int64(), 2);
 }
@@ -154,8 +156,9 @@ TEST_F(rosterd_test, keep_alive_serves_several_requests_on_one_connection) {
 TEST_F(rosterd_test, pipelined_requests_are_answered_in_order) {
     auto& s = start();
     http_client c(s.port());
-    c.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\n\r\n"
-               "GET /nope HTTP/1.1\r\nHost: x\r\nX-Request-Id: second\r\n\r\n");
+    c.send_raw(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: first\r\n\r\n"
+        "GET /nope HTTP/1.1\r\nHost: x\r\nX-Request-Id: second\r\n\r\n");
     auto a = c.read_reply();
     auto b = c.read_reply();
     EXPECT_EQ(a.status, 200u);
@@ -244,7 +247,8 @@ TEST_F(rosterd_test, header_timeout_closes_an_idle_connection) {
 TEST_F(rosterd_test, body_timeout_is_a_408_problem) {
     auto& s = start({"--body-timeout-ms", "200", "--enable-test-routes"});
     http_client c(s.port());
-    c.send_raw("POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"na");
+    c.send_raw(
+        "POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n{\"na");
     expect_problem(c.read_reply(), 408, "request_timeout");
     EXPECT_TRUE(c.wait_closed());
 }
@@ -287,8 +291,8 @@ TEST_F(rosterd_test, openapi_lists_the_served_routes) {
 // fuzz_request_target routes against the table `--print-routes` prints (tests/fuzz/CMakeLists.txt):
 // it must be exactly what the server serves, and the start-up must stop without listening.
 TEST_F(rosterd_test, print_routes_is_the_served_table) {
-    auto child = test_support::spawn_with_stdout_pipe(
-        {ROSTERD_TEST_PATH, "--enable-test-routes", "--data-dir", (tmp_.path() / "printed").string(), "--print-routes"});
+    auto child = test_support::spawn_with_stdout_pipe({ROSTERD_TEST_PATH, "--enable-test-routes", "--data-dir",
+                                                       (tmp_.path() / "printed").string(), "--print-routes"});
     std::string out;
     char buf[4096];
     for (ssize_t n; (n = ::read(child.stdout_fd, buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
@@ -302,7 +306,8 @@ TEST_F(rosterd_test, print_routes_is_the_served_table) {
     std::istringstream lines(out);
     for (std::string line; std::getline(lines, line);)
         if (const auto space = line.find(' '); space != std::string::npos && space > 0 &&
-            line.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == space && line.compare(space, 2, " /") == 0)
+                                               line.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZ") == space &&
+                                               line.compare(space, 2, " /") == 0)
             printed.insert(line);
 
     auto& s = start({"--enable-test-routes"});
@@ -332,7 +337,8 @@ TEST(request_framing, transfer_encoding_is_chunked_alone_or_refused) {
         return p ? p->code : std::string("ok");
     };
     for (auto te : {"chunked", "Chunked", " chunked\t", "chunked,", ", chunked"}) EXPECT_EQ(check(te), "ok") << te;
-    for (auto te : {"gzip", "identity", "xchunked", "chunked, identity", "gzip, chunked", "chunked, chunked", "", "chunked;x=1"})
+    for (auto te :
+         {"gzip", "identity", "xchunked", "chunked, identity", "gzip, chunked", "chunked, chunked", "", "chunked;x=1"})
         EXPECT_EQ(check(te), "bad_transfer_encoding") << te;
     EXPECT_EQ(check("chunked", true, 10), "bad_transfer_encoding");
     EXPECT_EQ(check("chunked", false), "bad_transfer_encoding");  // never accept what the parser frames otherwise
@@ -372,7 +378,8 @@ public:
         addr.sin_family = AF_INET;
         addr.sin_port = htons(port);
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("raw_connection: connect");
+        if (::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+            throw std::runtime_error("raw_connection: connect");
     }
     ~raw_connection() { ::close(fd_); }
     raw_connection(const raw_connection&) = delete;
@@ -391,7 +398,8 @@ public:
     http_reply read_head() {
         std::size_t end;
         while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
-            if (!receive(safety_limit)) throw std::runtime_error("raw_connection: closed before a whole head: " + buffer_);
+            if (!receive(safety_limit))
+                throw std::runtime_error("raw_connection: closed before a whole head: " + buffer_);
         std::string head = buffer_.substr(0, end + 2);
         buffer_.erase(0, end + 4);
         http_reply r;
@@ -446,7 +454,8 @@ private:
 // A request the server must refuse with `code` before reading its body as anything: the body
 // holds a whole second request, which another parser (a proxy) would have framed as part of the
 // first. Exactly one answer, then the connection closes, and the smuggled request never ran.
-void expect_refused_unread(rosterd_process& s, const std::string& name, const std::string& head, std::string_view code) {
+void expect_refused_unread(rosterd_process& s, const std::string& name, const std::string& head,
+                           std::string_view code) {
     SCOPED_TRACE(name);
     const std::string smuggled_id = "smuggled-" + name;
     const std::string smuggled = "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Request-Id: " + smuggled_id + "\r\n\r\n";
@@ -472,8 +481,10 @@ TEST_F(rosterd_test, a_body_whose_end_is_unknown_is_refused_and_never_read_as_a_
     // Transfer-Encoding and Content-Length: ours when the parser accepts both, Beast's otherwise.
     expect_refused_unread(s, "te-identity-cl", post + "Transfer-Encoding: identity\r\nContent-Length: 2\r\n\r\n{}",
                           "bad_transfer_encoding");
-    expect_refused_unread(s, "cl-te", post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "malformed_request");
-    expect_refused_unread(s, "te-cl", post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n", "malformed_request");
+    expect_refused_unread(s, "cl-te", post + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+                          "malformed_request");
+    expect_refused_unread(s, "te-cl", post + "Transfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n0\r\n\r\n",
+                          "malformed_request");
     expect_refused_unread(s, "http10",
                           "POST /test/echo HTTP/1.0\r\nHost: x\r\nContent-Type: application/json\r\n"
                           "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
@@ -530,7 +541,8 @@ TEST_F(rosterd_test, a_singleton_header_sent_twice_is_refused) {
     const std::string post = "POST /test/echo HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
     expect_refused_unread(s, "cl-twice", post + "Content-Length: 2\r\nContent-Length: 2\r\n\r\n{}", "duplicate_header");
     expect_refused_unread(s, "cl-list", post + "Content-Length: 2, 2\r\n\r\n{}", "bad_content_length");
-    expect_refused_unread(s, "ct-twice", post + "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}", "duplicate_header");
+    expect_refused_unread(s, "ct-twice", post + "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\n{}",
+                          "duplicate_header");
 }
 
 TEST_F(rosterd_test, head_answers_the_get_head_without_a_body) {
@@ -603,7 +615,9 @@ TEST_F(rosterd_test, logs_are_json_lines_without_secrets) {
     while (std::getline(lines, line)) {
         auto v = boost::json::parse(line);  // throws (and fails the test) on a non-JSON line
         auto& o = v.as_object();
-        auto text_of = [&](const char* key) { return o.contains(key) && o.at(key).is_string() ? std::string(o.at(key).as_string()) : std::string(); };
+        auto text_of = [&](const char* key) {
+            return o.contains(key) && o.at(key).is_string() ? std::string(o.at(key).as_string()) : std::string();
+        };
         if (text_of("request_id") == "log-check-1" && text_of("msg") == "request") {
             found = true;
             EXPECT_EQ(o.at("route").as_string(), "/v1/accounts/{a}/users/{u}/deactivate");

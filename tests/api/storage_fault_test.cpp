@@ -11,9 +11,9 @@
 
 #include <fstream>
 
+#include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include "rosterd_process.hpp"
 
@@ -49,7 +49,9 @@ protected:
         if (!body.empty()) h.emplace_back("Content-Type", "application/json");
         return http_->request(method, target, body, h);
     }
-    http_reply post(const std::string& target, const std::string& body, headers h = {}) { return call("POST", target, body, std::move(h)); }
+    http_reply post(const std::string& target, const std::string& body, headers h = {}) {
+        return call("POST", target, body, std::move(h));
+    }
     http_reply get(const std::string& target) { return call("GET", target); }
 
     std::int64_t head() {

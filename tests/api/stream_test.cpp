@@ -9,15 +9,15 @@
 #include <string>
 #include <thread>
 
+#include <gtest/gtest.h>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/buffers_to_string.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
-#include <gtest/gtest.h>
 
 #include "rosterd_process.hpp"
 
@@ -187,7 +187,8 @@ public:
         std::vector<std::uint64_t> seen;
         for (;;) {
             auto f = next();
-            if (f.what != frame::message) throw std::runtime_error("ws_client: stream ended before position " + std::to_string(position));
+            if (f.what != frame::message)
+                throw std::runtime_error("ws_client: stream ended before position " + std::to_string(position));
             seen.push_back(static_cast<std::uint64_t>(f.event.at("position").as_int64()));
             if (events) events->push_back(f.event);
             if (seen.back() >= position) return seen;
@@ -242,7 +243,8 @@ protected:
 
     http_reply call(std::string_view method, std::string_view target, const json::value* body = nullptr,
                     const std::string& token = {}) {
-        std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + (token.empty() ? op_token_ : token)}};
+        std::vector<std::pair<std::string, std::string>> h{
+            {"Authorization", "Bearer " + (token.empty() ? op_token_ : token)}};
         std::string payload;
         if (body) {
             payload = json::serialize(*body);
@@ -376,9 +378,12 @@ TEST_F(live_test, authorization_matrix) {
     start();
     open_account("acme");
     open_account("beta");
-    auto acme_admin = token_for({{"user_id", create_user("acme", "admin@acme.test", json::object{{"impact", json::array{"admin"}}})}});
-    auto acme_member = token_for({{"user_id", create_user("acme", "m@acme.test", json::object{{"learning", json::array{"learner"}}})}});
-    auto beta_admin = token_for({{"user_id", create_user("beta", "admin@beta.test", json::object{{"support", json::array{"admin"}}})}});
+    auto acme_admin = token_for(
+        {{"user_id", create_user("acme", "admin@acme.test", json::object{{"impact", json::array{"admin"}}})}});
+    auto acme_member = token_for(
+        {{"user_id", create_user("acme", "m@acme.test", json::object{{"learning", json::array{"learner"}}})}});
+    auto beta_admin = token_for(
+        {{"user_id", create_user("beta", "admin@beta.test", json::object{{"support", json::array{"admin"}}})}});
     auto auditor = token_for({{"auditor", true}});
 
     auto status_of = [&](const std::string& target, const std::string& token) {

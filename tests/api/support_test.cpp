@@ -5,8 +5,8 @@
 #include <set>
 #include <thread>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 #include "roster/api/operator_token.hpp"
 #include "roster/api/problem.hpp"
@@ -63,7 +63,9 @@ TEST(responder, only_the_first_answer_counts) {
 
 TEST(responder, dropping_every_copy_answers_500) {
     std::vector<unsigned> seen;
-    { auto reply = make_responder([&](response r) { seen.push_back(r.status); }); }
+    {
+        auto reply = make_responder([&](response r) { seen.push_back(r.status); });
+    }
     EXPECT_EQ(seen, std::vector<unsigned>{500});
 }
 

@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <fstream>
 
+#include <gtest/gtest.h>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -12,7 +13,6 @@
 #include <boost/beast/websocket.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <boost/json/parse.hpp>
-#include <gtest/gtest.h>
 
 #include "rosterd_process.hpp"
 

@@ -4,8 +4,8 @@
 
 #include <functional>
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+#include <boost/json/parse.hpp>
 
 namespace roster::api::wire {
 namespace {
@@ -163,8 +163,8 @@ TEST(wire_requests, build_the_command_the_route_submitted) {
     ASSERT_TRUE(user);
     EXPECT_TRUE(user->roles.contains(*parse_role("support:admin")));
     EXPECT_EQ(user->invitation, fresh_invitation);
-    auto uninvited = parse_create_user(obj(R"({"email":"a@example.com","name":"Ada","invite":false})"), acc, usr,
-                                       fresh_invitation);
+    auto uninvited =
+        parse_create_user(obj(R"({"email":"a@example.com","name":"Ada","invite":false})"), acc, usr, fresh_invitation);
     ASSERT_TRUE(uninvited);
     EXPECT_FALSE(uninvited->invitation.has_value());
 

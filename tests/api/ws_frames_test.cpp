@@ -20,7 +20,8 @@ std::string masked(std::uint8_t first_byte, const std::string& payload, std::uin
         f.push_back(static_cast<char>(n & 0xFF));
     } else {
         f.push_back(static_cast<char>(0x80 | 127));
-        for (int shift = 56; shift >= 0; shift -= 8) f.push_back(static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xFF));
+        for (int shift = 56; shift >= 0; shift -= 8)
+            f.push_back(static_cast<char>((static_cast<std::uint64_t>(n) >> shift) & 0xFF));
     }
     const char mask[4] = {static_cast<char>(key >> 24), static_cast<char>(key >> 16), static_cast<char>(key >> 8),
                           static_cast<char>(key)};
@@ -51,7 +52,8 @@ TEST(ws_frames, close_frames_carry_the_code_and_keep_the_end_of_a_long_reason) {
 }
 
 TEST(ws_frames, reader_unmasks_frames_split_anywhere) {
-    const std::string bytes = masked(0x89, "are you there") + masked(0x81, std::string(1000, 'q')) + masked(0x88, "\x03\xe8");
+    const std::string bytes =
+        masked(0x89, "are you there") + masked(0x81, std::string(1000, 'q')) + masked(0x88, "\x03\xe8");
     for (std::size_t cut = 0; cut <= bytes.size(); cut += 7) {
         client_frame_reader reader(64 * 1024);
         frame_error error;
@@ -76,16 +78,15 @@ TEST(ws_frames, reader_refuses_what_the_protocol_forbids) {
         client_frame_reader reader(max);
         frame_error error;
         reader.feed(bytes);
-        while (reader.next(error)) {
-        }
+        while (reader.next(error)) {}
         return reader.failed() ? error : frame_error{0, ""};
     };
     std::string unmasked("\x81\x02hi", 4);
     EXPECT_EQ(refusal(unmasked).close_code, 1002);
-    EXPECT_EQ(refusal(masked(0xC1, "x")).close_code, 1002);              // RSV1 without an extension
-    EXPECT_EQ(refusal(masked(0x83, "x")).close_code, 1002);              // reserved opcode
-    EXPECT_EQ(refusal(masked(0x09, "x")).close_code, 1002);              // fragmented ping
-    EXPECT_EQ(refusal(masked(0x89, std::string(126, 'p'))).close_code, 1002);  // control frame too long
+    EXPECT_EQ(refusal(masked(0xC1, "x")).close_code, 1002);                     // RSV1 without an extension
+    EXPECT_EQ(refusal(masked(0x83, "x")).close_code, 1002);                     // reserved opcode
+    EXPECT_EQ(refusal(masked(0x09, "x")).close_code, 1002);                     // fragmented ping
+    EXPECT_EQ(refusal(masked(0x89, std::string(126, 'p'))).close_code, 1002);   // control frame too long
     EXPECT_EQ(refusal(masked(0x81, std::string(2000, 'm'))).close_code, 1009);  // beyond the limit
     // Refused from the header alone, before a byte of the payload arrives.
     EXPECT_EQ(refusal(masked(0x81, std::string(70'000, 'm')).substr(0, 14)).close_code, 1009);

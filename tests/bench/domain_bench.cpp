@@ -61,12 +61,15 @@ state& big_state() {
             must(st, link_partner{customer(c), partner(c % partners)}, op);
             populate(customer(c), employees_per_customer);
             for (int i = 1; i <= 20; ++i)  // a few partner staff serve each customer
-                must(st, add_member{customer(c), employee(partner(c % partners), (c / partners) * 20 + i),
-                                    role_set::of({role::support_viewer})},
+                must(st,
+                     add_member{customer(c), employee(partner(c % partners), (c / partners) * 20 + i),
+                                role_set::of({role::support_viewer})},
                      admin_of(customer(c)));
-            must(st, save_contacts{customer(c), {{contact_role::primary_customer_admin, employee(customer(c), 0)},
-                                                 {contact_role::primary_support, employee(customer(c), 1)},
-                                                 {contact_role::secondary_support, employee(customer(c), 2)}}},
+            must(st,
+                 save_contacts{customer(c),
+                               {{contact_role::primary_customer_admin, employee(customer(c), 0)},
+                                {contact_role::primary_support, employee(customer(c), 1)},
+                                {contact_role::secondary_support, employee(customer(c), 2)}}},
                  admin_of(customer(c)));
         }
         return st;
@@ -84,24 +87,45 @@ std::pair<command, actor> mix(std::uint64_t i, std::mt19937_64& rng) {
     const user_id target = employee(a, u);
     const actor admin = admin_of(a);
     switch (i % 20) {
-        case 0: case 1: case 2: case 3: case 4: case 5:
-            return {change_roles{a, target, role_set::of({role::support_viewer}), role_set::of({role::learning_learner})}, admin};
-        case 6: case 7: case 8:
-            return {change_roles{a, target, role_set::of({role::learning_learner}), role_set::of({role::support_viewer})}, admin};
+        case 0:
+        case 1:
+        case 2:
+        case 3:
+        case 4:
+        case 5:
+            return {
+                change_roles{a, target, role_set::of({role::support_viewer}), role_set::of({role::learning_learner})},
+                admin};
+        case 6:
+        case 7:
+        case 8:
+            return {
+                change_roles{a, target, role_set::of({role::learning_learner}), role_set::of({role::support_viewer})},
+                admin};
         case 9: return {lock_user{target}, admin};
         case 10: return {unlock_user{target}, admin};
-        case 11: case 12:
-            return {create_user{a, user_id("new" + std::to_string(i)), "new" + std::to_string(i) + "@bench.example.com", "New",
-                                role_set::of({role::support_contributor}),
-                                invitation_request{invitation_id("inv" + std::to_string(i)), hex_of(i + 1), std::nullopt}},
+        case 11:
+        case 12:
+            return {
+                create_user{a, user_id("new" + std::to_string(i)), "new" + std::to_string(i) + "@bench.example.com",
+                            "New", role_set::of({role::support_contributor}),
+                            invitation_request{invitation_id("inv" + std::to_string(i)), hex_of(i + 1), std::nullopt}},
+                admin};
+        case 13:
+            return {remove_member{a, user_id("new" + std::to_string(i - 1))}, admin};  // the user created just before
+        case 14:
+            return {invite_user{
+                        a, target, {invitation_id("re" + std::to_string(i)), hex_of((1ULL << 40) + i), std::nullopt}},
                     admin};
-        case 13: return {remove_member{a, user_id("new" + std::to_string(i - 1))}, admin};  // the user created just before
-        case 14: return {invite_user{a, target, {invitation_id("re" + std::to_string(i)), hex_of((1ULL << 40) + i), std::nullopt}}, admin};
         case 15: return {save_contacts{a, {{contact_role::security, target}}}, admin};
         case 16: return {set_watchlist{a, {{target, {topic::outage, topic::security}}}}, admin};
-        case 17: return {change_roles{a, target, role_set::of({role::impact_admin}), {}}, actor(user_principal{employee(a, 1)})};  // refused: 403
+        case 17:
+            return {change_roles{a, target, role_set::of({role::impact_admin}), {}},
+                    actor(user_principal{employee(a, 1)})};         // refused: 403
         case 18: return {remove_member{a, employee(a, 1)}, admin};  // refused: key contact, 409
-        default: return {accept_invitation{hex_of(i - 7)}, actor(user_principal{user_id("new" + std::to_string(i - 8))})};  // case 11's
+        default:
+            return {accept_invitation{hex_of(i - 7)},
+                    actor(user_principal{user_id("new" + std::to_string(i - 8))})};  // case 11's
     }
 }
 
@@ -123,7 +147,8 @@ void BM_decide_apply_mix(benchmark::State& bench) {
     bench.SetItemsProcessed(bench.iterations());
     bench.counters["users"] = static_cast<double>(s.users.size());
     bench.counters["events/s"] = benchmark::Counter(static_cast<double>(events), benchmark::Counter::kIsRate);
-    bench.counters["refused"] = benchmark::Counter(static_cast<double>(refusals) / static_cast<double>(bench.iterations()));
+    bench.counters["refused"] =
+        benchmark::Counter(static_cast<double>(refusals) / static_cast<double>(bench.iterations()));
 }
 BENCHMARK(BM_decide_apply_mix);
 

@@ -56,8 +56,8 @@ std::size_t envelope_bytes() {
         (void)s->append(std::move(b));
     }
     rocksdb::Options o;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}},
-                                                     {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}}, {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
     std::vector<rocksdb::ColumnFamilyHandle*> h;
     rocksdb::DB* db = nullptr;
     if (!rocksdb::DB::OpenForReadOnly(o, (dir.path() / "db").string(), cfs, &h, &db).ok()) return 256;
@@ -78,8 +78,8 @@ struct raw_db {
         o.create_if_missing = true;
         o.create_missing_column_families = true;
         o.max_background_jobs = 2;
-        std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}},
-                                                         {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
+        std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
+            {rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}}, {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
         rocksdb::DB* raw = nullptr;
         auto s = read_only ? rocksdb::DB::OpenForReadOnly(o, dir.string(), cfs, &handles, &raw)
                            : rocksdb::DB::Open(o, dir.string(), cfs, &handles, &raw);
@@ -106,7 +106,8 @@ double run_store(int writers, int per_writer, int batch_size, eventstore::commit
         threads.emplace_back([&, w] {
             for (int i = 0; i < per_writer; ++i) {
                 eventstore::append_batch b;
-                for (int k = 0; k < batch_size; ++k) b.events.push_back(sample(w, static_cast<std::uint64_t>(i * batch_size + k)));
+                for (int k = 0; k < batch_size; ++k)
+                    b.events.push_back(sample(w, static_cast<std::uint64_t>(i * batch_size + k)));
                 if (!s->append(std::move(b))) failed = true;
             }
         });
@@ -157,7 +158,8 @@ void BM_durable_append(benchmark::State& state) {
     const int writers = static_cast<int>(state.range(0));
     const int per_writer = static_cast<int>(state.range(1));
     const int batch = static_cast<int>(state.range(2));
-    const auto mode = state.range(3) == 0 ? eventstore::commit_mode::writer_thread : eventstore::commit_mode::inline_per_call;
+    const auto mode =
+        state.range(3) == 0 ? eventstore::commit_mode::writer_thread : eventstore::commit_mode::inline_per_call;
     static const std::size_t value_size = envelope_bytes();
     // The disk is shared with other work, so fsync latency drifts: store and raw runs alternate
     // and the best rate of each is reported.

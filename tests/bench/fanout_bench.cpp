@@ -27,8 +27,8 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/websocket.hpp>
 
-#include "rosterd_process.hpp"
 #include "roster/replay/rfc3339.hpp"
+#include "rosterd_process.hpp"
 
 namespace {
 
@@ -60,7 +60,8 @@ struct recorder {
 };
 
 std::int64_t now_us() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 // "position":N and "recorded_at":"..." found by scanning the text: parsing 5 million JSON
@@ -166,7 +167,8 @@ double append_at_rate(unsigned short port, std::size_t rate, double seconds) {
     const auto tick = std::chrono::microseconds(per_tick * connections * 1'000'000 / std::max<std::size_t>(1, rate));
     std::atomic<std::uint64_t> appended{0};
     const auto begin = std::chrono::steady_clock::now();
-    const auto end = begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
+    const auto end =
+        begin + std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(seconds));
     std::vector<std::thread> threads;
     for (unsigned c = 0; c < connections; ++c)
         threads.emplace_back([&, c] {
@@ -222,7 +224,9 @@ result_row run_phase(unsigned short port, const std::string& token, const config
     for (auto& s : subs) s->flush();
     row.p50_ms = percentile(rec.samples, 0.50);
     row.p99_ms = percentile(rec.samples, 0.99);
-    row.max_ms = rec.samples.empty() ? 0 : static_cast<double>(*std::max_element(rec.samples.begin(), rec.samples.end())) / 1000.0;
+    row.max_ms = rec.samples.empty()
+                     ? 0
+                     : static_cast<double>(*std::max_element(rec.samples.begin(), rec.samples.end())) / 1000.0;
     row.order_errors = rec.order_errors.load();
     row.closed = rec.closed.load();
     return row;
@@ -235,11 +239,16 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         std::string k = argv[i];
         std::string v = argv[i + 1];
-        if (k == "--subscribers") cfg.subscribers = std::stoul(v);
-        else if (k == "--rate") cfg.rate = std::stoul(v);
-        else if (k == "--seconds") cfg.seconds = std::stod(v);
-        else if (k == "--server-threads") cfg.server_threads = static_cast<unsigned>(std::stoul(v));
-        else if (k == "--client-threads") cfg.client_threads = static_cast<unsigned>(std::stoul(v));
+        if (k == "--subscribers")
+            cfg.subscribers = std::stoul(v);
+        else if (k == "--rate")
+            cfg.rate = std::stoul(v);
+        else if (k == "--seconds")
+            cfg.seconds = std::stod(v);
+        else if (k == "--server-threads")
+            cfg.server_threads = static_cast<unsigned>(std::stoul(v));
+        else if (k == "--client-threads")
+            cfg.client_threads = static_cast<unsigned>(std::stoul(v));
         else {
             std::cerr << "unknown option " << k << "\n";
             return 2;
@@ -251,12 +260,14 @@ int main(int argc, char** argv) {
     fds.rlim_cur = fds.rlim_max;
     ::setrlimit(RLIMIT_NOFILE, &fds);
     if (fds.rlim_cur < 2 * cfg.subscribers + 100) {
-        std::cerr << "file descriptor limit " << fds.rlim_cur << " is too low for " << cfg.subscribers << " subscribers\n";
+        std::cerr << "file descriptor limit " << fds.rlim_cur << " is too low for " << cfg.subscribers
+                  << " subscribers\n";
         return 1;
     }
 
     temp_dir tmp;
-    rosterd_process server(tmp.path() / "data", {"--enable-test-routes", "--threads", std::to_string(cfg.server_threads)});
+    rosterd_process server(tmp.path() / "data",
+                           {"--enable-test-routes", "--threads", std::to_string(cfg.server_threads)});
     const std::string token = roster::test::read_token(tmp.path() / "data");
 
     std::printf("live fan-out: %zu events/s target, %.0f s measured per phase, rosterd threads %u, client threads %u\n",
@@ -264,7 +275,8 @@ int main(int argc, char** argv) {
     auto base = run_phase(server.port(), token, cfg, 1);
     auto full = run_phase(server.port(), token, cfg, cfg.subscribers);
 
-    std::printf("\n| subscribers | appended ev/s | delivered msg/s | p50 ms | p99 ms | max ms | order errors | cut off |\n");
+    std::printf(
+        "\n| subscribers | appended ev/s | delivered msg/s | p50 ms | p99 ms | max ms | order errors | cut off |\n");
     std::printf("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (const auto& r : {base, full})
         std::printf("| %zu | %.0f | %.0f | %.2f | %.2f | %.2f | %llu | %llu |\n", r.subscribers, r.appended_per_s,

@@ -60,7 +60,8 @@ struct fixture {
             std::vector<eventstore::append_batch> group;
             for (std::size_t i = 0; i < pending.size(); i += 1000) {
                 eventstore::append_batch b;
-                for (std::size_t j = i; j < std::min(pending.size(), i + 1000); ++j) b.events.push_back(std::move(pending[j]));
+                for (std::size_t j = i; j < std::min(pending.size(), i + 1000); ++j)
+                    b.events.push_back(std::move(pending[j]));
                 group.push_back(std::move(b));
             }
             pending.clear();
@@ -78,10 +79,13 @@ struct fixture {
         };
         auto acc = [](int i) { return account_id{"acc-" + std::to_string(i)}; };
         auto usr = [](int i) { return user_id{"usr-" + std::to_string(i)}; };
-        for (int a = 0; a < accounts; ++a) add(account_opened{acc(a), "Account " + std::to_string(a), account_kind::customer}, "operator");
+        for (int a = 0; a < accounts; ++a)
+            add(account_opened{acc(a), "Account " + std::to_string(a), account_kind::customer}, "operator");
         for (int u = 0; u < users; ++u) {
             const auto a = acc(u % accounts);
-            add(user_created{usr(u), *email::parse("user" + std::to_string(u) + "@example.com"), "User Number " + std::to_string(u), a}, "operator");
+            add(user_created{usr(u), *email::parse("user" + std::to_string(u) + "@example.com"),
+                             "User Number " + std::to_string(u), a},
+                "operator");
             add(member_added{a, usr(u), membership_type::employee}, "operator");
             add(roles_granted{a, usr(u), role_set::of({role::support_viewer, role::learning_learner})}, "operator");
         }
@@ -107,8 +111,8 @@ struct fixture {
     // The baseline: iterate the log column family and touch every value, nothing decoded.
     double raw_scan_seconds() const {
         rocksdb::Options o;
-        std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}},
-                                                         {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
+        std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
+            {rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}}, {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
         std::vector<rocksdb::ColumnFamilyHandle*> handles;
         rocksdb::DB* raw = nullptr;
         auto s = rocksdb::DB::OpenForReadOnly(o, dir.string(), cfs, &handles, &raw);
@@ -205,7 +209,9 @@ projections::past_states& with_snapshots() {
     return past;
 }
 
-eventstore::log_position random_position(std::mt19937_64& rng) { return eventstore::log_position{1 + rng() % total_events}; }
+eventstore::log_position random_position(std::mt19937_64& rng) {
+    return eventstore::log_position{1 + rng() % total_events};
+}
 
 void BM_as_of_cold(benchmark::State& state) {
     auto& store = *data().store;

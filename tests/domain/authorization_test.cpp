@@ -21,15 +21,16 @@ struct AuthzTest : ::testing::Test {
 };
 
 TEST_F(AuthzTest, GrantAndRevokeNeedAdminInEachPortalTouched) {
-    auto e = w.refused(change_roles{account_id("acme"), user_id("t"), roles({learning_learner}), roles({impact_member})},
-                       as("sam"));
+    auto e = w.refused(
+        change_roles{account_id("acme"), user_id("t"), roles({learning_learner}), roles({impact_member})}, as("sam"));
     EXPECT_EQ(e.kind, error_kind::forbidden);
     EXPECT_EQ(e.code, codes::missing_portal_admin);
     EXPECT_EQ(e.missing_portals, (std::vector<portal>{portal::impact, portal::learning}));
     EXPECT_EQ(w.roles_of("acme", "t"), roles({support_viewer, impact_member}));
 
-    auto evs = w.ok(change_roles{account_id("acme"), user_id("t"), roles({support_contributor}), roles({support_viewer})},
-                    as("sam"));
+    auto evs =
+        w.ok(change_roles{account_id("acme"), user_id("t"), roles({support_contributor}), roles({support_viewer})},
+             as("sam"));
     ASSERT_EQ(evs.size(), 2u);
     EXPECT_EQ(std::get<roles_granted>(evs[0]).roles, roles({support_contributor}));
     EXPECT_EQ(std::get<roles_revoked>(evs[1]).roles, roles({support_viewer}));
@@ -52,10 +53,11 @@ TEST_F(AuthzTest, NoChangeIsAnEmptyResultNotAnError) {
     EXPECT_TRUE(evs.empty());
     EXPECT_TRUE(w.ok(lock_user{user_id("t")}, as("alice")).size() == 1);
     EXPECT_TRUE(w.ok(lock_user{user_id("t")}, as("alice")).empty());
-    EXPECT_EQ(w.refused(change_roles{account_id("acme"), user_id("t"), roles({support_viewer}), roles({support_viewer})},
-                        as("alice"))
-                  .code,
-              codes::invalid_roles);
+    EXPECT_EQ(
+        w.refused(change_roles{account_id("acme"), user_id("t"), roles({support_viewer}), roles({support_viewer})},
+                  as("alice"))
+            .code,
+        codes::invalid_roles);
 }
 
 TEST_F(AuthzTest, NonAdminsGetTheExactDetailOnEveryManagementCommand) {
@@ -88,7 +90,8 @@ TEST_F(AuthzTest, OtherCompaniesAccountsAndMembersAreNotFound) {
     EXPECT_EQ(e.code, codes::account_not_found);
     EXPECT_EQ(w.refused(remove_member{account_id("acme"), user_id("bert")}, as("alice")).code, codes::member_not_found);
     EXPECT_EQ(w.refused(lock_user{user_id("bert")}, as("alice")).kind, error_kind::not_found);
-    EXPECT_EQ(w.refused(change_roles{account_id("nope"), user_id("t"), {}, {}}, as("alice")).kind, error_kind::not_found);
+    EXPECT_EQ(w.refused(change_roles{account_id("nope"), user_id("t"), {}, {}}, as("alice")).kind,
+              error_kind::not_found);
 }
 
 TEST_F(AuthzTest, AuditorAndServiceAreRefusedEveryCommand) {
@@ -163,7 +166,8 @@ TEST_F(AuthzTest, TokensOperatorForAnyoneUsersForThemselves) {
               error_kind::forbidden);
     EXPECT_EQ(w.refused(issue_token{token_id("own"), auditor_principal{}, hash_of("y")}).code, codes::token_exists);
     EXPECT_EQ(w.refused(issue_token{token_id("z"), auditor_principal{}, hash_of("own")}).code, codes::token_exists);
-    EXPECT_EQ(w.refused(issue_token{token_id("z"), service_principal{""}, hash_of("z")}).code, codes::invalid_principal);
+    EXPECT_EQ(w.refused(issue_token{token_id("z"), service_principal{""}, hash_of("z")}).code,
+              codes::invalid_principal);
     EXPECT_EQ(w.refused(issue_token{token_id("z"), user_principal{user_id("ghost")}, hash_of("z")}).kind,
               error_kind::not_found);
 

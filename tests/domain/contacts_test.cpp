@@ -25,10 +25,11 @@ struct ContactsTest : ::testing::Test {
 };
 
 TEST_F(ContactsTest, AtomicSaveOfSeveralRolesOnlyByASupportAdmin) {
-    save_contacts c{acme, {{contact_role::primary_customer_admin, user_id("alice")},
-                           {contact_role::primary_support, user_id("c1")},
-                           {contact_role::secondary_support, user_id("paul")},
-                           {contact_role::security, user_id("c2")}}};
+    save_contacts c{acme,
+                    {{contact_role::primary_customer_admin, user_id("alice")},
+                     {contact_role::primary_support, user_id("c1")},
+                     {contact_role::secondary_support, user_id("paul")},
+                     {contact_role::security, user_id("c2")}}};
     EXPECT_EQ(w.refused(c, as("ian")).missing_portals, std::vector<portal>{portal::support});
     EXPECT_EQ(w.refused(c, as("d")).detail, no_access_detail);
     auto evs = w.ok(c, as("alice"));
@@ -39,9 +40,10 @@ TEST_F(ContactsTest, AtomicSaveOfSeveralRolesOnlyByASupportAdmin) {
 }
 
 TEST_F(ContactsTest, OneIneligibleAssignmentRefusesTheWholeSave) {
-    auto e = w.refused(save_contacts{acme, {{contact_role::primary_support, user_id("c1")},
-                                            {contact_role::secondary_support, user_id("v")},
-                                            {contact_role::primary_customer_admin, user_id("c2")}}},
+    auto e = w.refused(save_contacts{acme,
+                                     {{contact_role::primary_support, user_id("c1")},
+                                      {contact_role::secondary_support, user_id("v")},
+                                      {contact_role::primary_customer_admin, user_id("c2")}}},
                        as("alice"));
     EXPECT_EQ(http_status(e.kind), 409);
     EXPECT_EQ(e.code, codes::contact_not_eligible);
@@ -62,17 +64,21 @@ TEST_F(ContactsTest, HolderMustBeAnActiveMember) {
     w.ok(lock_user{user_id("c3")});
     EXPECT_EQ(w.refused(save_contacts{acme, {{contact_role::security, user_id("c3")}}}, as("alice")).code,
               codes::contact_not_eligible);
-    EXPECT_EQ(w.refused(save_contacts{acme, {{contact_role::primary_partner_contact, user_id("alice")}}}, as("alice")).code,
-              codes::contact_role_not_applicable);
-    EXPECT_EQ(w.refused(save_contacts{acme, {{contact_role::security, user_id("c1")}, {contact_role::security, user_id("c2")}}},
-                        as("alice"))
-                  .code,
-              codes::invalid_contacts);
+    EXPECT_EQ(
+        w.refused(save_contacts{acme, {{contact_role::primary_partner_contact, user_id("alice")}}}, as("alice")).code,
+        codes::contact_role_not_applicable);
+    EXPECT_EQ(
+        w.refused(
+             save_contacts{acme, {{contact_role::security, user_id("c1")}, {contact_role::security, user_id("c2")}}},
+             as("alice"))
+            .code,
+        codes::invalid_contacts);
 }
 
 TEST_F(ContactsTest, PrimaryAndSecondaryAreDifferentPeople) {
-    EXPECT_EQ(w.refused(save_contacts{acme, {{contact_role::primary_technical, user_id("c1")},
-                                             {contact_role::secondary_technical, user_id("c1")}}},
+    EXPECT_EQ(w.refused(save_contacts{acme,
+                                      {{contact_role::primary_technical, user_id("c1")},
+                                       {contact_role::secondary_technical, user_id("c1")}}},
                         as("alice"))
                   .code,
               codes::primary_equals_secondary);
@@ -81,7 +87,8 @@ TEST_F(ContactsTest, PrimaryAndSecondaryAreDifferentPeople) {
               codes::primary_equals_secondary);
     // Swapping both in one save is fine.
     w.contacts("acme", {{contact_role::secondary_technical, "c2"}}, as("alice"));
-    w.contacts("acme", {{contact_role::primary_technical, "c2"}, {contact_role::secondary_technical, "c1"}}, as("alice"));
+    w.contacts("acme", {{contact_role::primary_technical, "c2"}, {contact_role::secondary_technical, "c1"}},
+               as("alice"));
     EXPECT_EQ(holder(contact_role::primary_technical), user_id("c2"));
     // The same person may hold unrelated roles.
     w.contacts("acme", {{contact_role::security, "c2"}, {contact_role::primary_business, "c2"}}, as("alice"));
@@ -110,14 +117,18 @@ TEST_F(ContactsTest, RevokingARequiredRoleIsRefusedUntilReassigned) {
     w.contacts("acme", {{contact_role::security, "c2"}}, as("alice"));
     w.ok(change_roles{acme, user_id("c2"), roles({support_contributor}), roles({support_admin})}, as("alice"));
     // ... but the primary admin contact needs support:admin itself.
-    EXPECT_EQ(w.refused(change_roles{acme, user_id("alice"), roles({support_contributor}), roles({support_admin})}).code,
-              codes::contact_role_required);
+    EXPECT_EQ(
+        w.refused(change_roles{acme, user_id("alice"), roles({support_contributor}), roles({support_admin})}).code,
+        codes::contact_role_required);
     w.ok(change_roles{acme, user_id("c1"), {}, roles({support_contributor})}, as("alice"));  // c1 no longer a contact
 }
 
 TEST_F(ContactsTest, LockIsAlwaysAllowedForKeyContactsAndShowsAsAWarning) {
-    w.contacts("acme", {{contact_role::primary_customer_admin, "alice"}, {contact_role::primary_support, "c1"},
-                        {contact_role::secondary_support, "c2"}, {contact_role::security, "c3"}},
+    w.contacts("acme",
+               {{contact_role::primary_customer_admin, "alice"},
+                {contact_role::primary_support, "c1"},
+                {contact_role::secondary_support, "c2"},
+                {contact_role::security, "c3"}},
                as("alice"));
     EXPECT_TRUE(contact_health(w.s, acme).empty());
     w.ok(lock_user{user_id("alice")}, as("al2"));
@@ -156,7 +167,8 @@ TEST_F(ContactsTest, SelfServiceHandOverWithoutAdminRights) {
               codes::primary_equals_secondary);
     auto evs = w.ok(hand_over_contact{acme, contact_role::primary_support, user_id("d")}, as("c1"));
     ASSERT_EQ(evs.size(), 1u);
-    EXPECT_EQ(std::get<contact_handed_over>(evs[0]), (contact_handed_over{acme, contact_role::primary_support, user_id("c1"), user_id("d")}));
+    EXPECT_EQ(std::get<contact_handed_over>(evs[0]),
+              (contact_handed_over{acme, contact_role::primary_support, user_id("c1"), user_id("d")}));
     EXPECT_EQ(holder(contact_role::primary_support), user_id("d"));
     // c1 no longer holds it.
     EXPECT_EQ(w.refused(hand_over_contact{acme, contact_role::primary_support, user_id("c1")}, as("c1")).kind,
@@ -180,21 +192,27 @@ TEST_F(ContactsTest, WatchlistNeedsSupportAdminAndMembers) {
     w.user("other", "o", {});
     EXPECT_EQ(w.refused(set_watchlist{acme, {{user_id("o"), {topic::outage}}}}, as("alice")).code,
               codes::watchlist_user_not_member);
-    EXPECT_EQ(w.refused(set_watchlist{acme, {{user_id("d"), {topic::outage}}, {user_id("d"), {topic::security}}}}, as("alice")).code,
+    EXPECT_EQ(w.refused(set_watchlist{acme, {{user_id("d"), {topic::outage}}, {user_id("d"), {topic::security}}}},
+                        as("alice"))
+                  .code,
               codes::invalid_watchlist);
 }
 
 TEST_F(ContactsTest, RecipientsAreWatchlistPlusKeyContactsDeduplicatedWithoutLockedOrRemoved) {
-    w.contacts("acme", {{contact_role::primary_customer_admin, "alice"}, {contact_role::security, "c1"},
-                        {contact_role::primary_support, "c2"}},
+    w.contacts("acme",
+               {{contact_role::primary_customer_admin, "alice"},
+                {contact_role::security, "c1"},
+                {contact_role::primary_support, "c2"}},
                as("alice"));
-    w.ok(set_watchlist{acme, {{user_id("d"), {topic::outage, topic::security}},
-                              {user_id("c1"), {topic::outage}},
-                              {user_id("v"), {topic::maintenance}},
-                              {user_id("paul"), {topic::release}}}},
+    w.ok(set_watchlist{acme,
+                       {{user_id("d"), {topic::outage, topic::security}},
+                        {user_id("c1"), {topic::outage}},
+                        {user_id("v"), {topic::maintenance}},
+                        {user_id("paul"), {topic::release}}}},
          as("alice"));
     using ids = std::vector<user_id>;
-    EXPECT_EQ(recipients(w.s, acme, topic::outage), (ids{user_id("alice"), user_id("c1"), user_id("c2"), user_id("d")}));
+    EXPECT_EQ(recipients(w.s, acme, topic::outage),
+              (ids{user_id("alice"), user_id("c1"), user_id("c2"), user_id("d")}));
     EXPECT_EQ(recipients(w.s, acme, topic::security), (ids{user_id("c1"), user_id("d")}));
     EXPECT_EQ(recipients(w.s, acme, topic::maintenance), (ids{user_id("v")}));
     EXPECT_EQ(recipients(w.s, acme, topic::release), (ids{user_id("paul")}));
@@ -221,7 +239,8 @@ TEST_F(ContactsTest, AccessDecisionsWithTheirReasons) {
     EXPECT_EQ(d.reason, access_reason::not_member);
     EXPECT_EQ(d.message, "You are not a member of an Account");
     EXPECT_EQ(access_decision(w.s, user_id("ghost"), acme, portal::support).reason, access_reason::not_member);
-    EXPECT_EQ(access_decision(w.s, user_id("c1"), account_id("nope"), portal::support).reason, access_reason::not_member);
+    EXPECT_EQ(access_decision(w.s, user_id("c1"), account_id("nope"), portal::support).reason,
+              access_reason::not_member);
 
     w.ok(lock_user{user_id("c1")});
     d = access_decision(w.s, user_id("c1"), acme, portal::support);

@@ -56,7 +56,8 @@ TEST(Creation, UnifiedCreationMakesProfileEmployeeMembershipAndRolesInAllPortals
     world w;
     w.customer("acme");
     auto r = roles({support_contributor, impact_member, learning_learner});
-    auto evs = w.ok(create_user{account_id("acme"), user_id("u1"), "  New.Person@Acme.COM ", "New Person", r, std::nullopt});
+    auto evs =
+        w.ok(create_user{account_id("acme"), user_id("u1"), "  New.Person@Acme.COM ", "New Person", r, std::nullopt});
     ASSERT_EQ(evs.size(), 3u);
     const auto& created = std::get<user_created>(evs[0]);
     EXPECT_EQ(created.address.str(), "new.person@acme.com");
@@ -96,7 +97,8 @@ TEST(Creation, GrantingRolesNeedsAdminInEachPortalOfTheNewUser) {
                        as("sup"));
     EXPECT_EQ(e.code, codes::missing_portal_admin);
     EXPECT_EQ(e.missing_portals, (std::vector<portal>{portal::impact, portal::learning}));
-    w.ok(create_user{account_id("acme"), user_id("n"), "n@x.com", "N", roles({support_viewer}), std::nullopt}, as("sup"));
+    w.ok(create_user{account_id("acme"), user_id("n"), "n@x.com", "N", roles({support_viewer}), std::nullopt},
+         as("sup"));
 }
 
 TEST(Lookup, SaysExistsMembershipAndPortalsOnlyForVisibleAccounts) {
@@ -176,7 +178,8 @@ TEST(ThirdParty, OnlyEmployeesOfALinkedPartner) {
                   .missing_portals,
               std::vector<portal>{portal::learning});
 
-    auto evs = w.ok(add_member{account_id("acme"), std::string(" PAUL@pp.example.com"), roles({support_viewer})}, as("alice"));
+    auto evs =
+        w.ok(add_member{account_id("acme"), std::string(" PAUL@pp.example.com"), roles({support_viewer})}, as("alice"));
     ASSERT_EQ(evs.size(), 2u);
     EXPECT_EQ(std::get<member_added>(evs[0]).type, membership_type::third_party);
     EXPECT_EQ(w.s.user(user_id("paul"))->employer, account_id("pp"));
@@ -187,7 +190,11 @@ TEST(Invitations, SingleUseWithExpiryAndOnlyAHashKept) {
     world w;
     w.customer("acme");
     const std::string h = hash_of("secret-1");
-    auto evs = w.ok(create_user{account_id("acme"), user_id("u"), "u@x.com", "U", {},
+    auto evs = w.ok(create_user{account_id("acme"),
+                                user_id("u"),
+                                "u@x.com",
+                                "U",
+                                {},
                                 invitation_request{invitation_id("i1"), h, std::nullopt}});
     ASSERT_EQ(evs.size(), 3u);
     const auto& issued = std::get<invitation_issued>(evs[2]);
@@ -203,8 +210,10 @@ TEST(Invitations, SingleUseWithExpiryAndOnlyAHashKept) {
     auto again = w.refused(accept_invitation{h});
     EXPECT_EQ(again.kind, error_kind::gone);
     EXPECT_EQ(again.code, codes::invitation_used);
-    EXPECT_EQ(w.refused(invite_user{account_id("acme"), user_id("u"), {invitation_id("i2"), hash_of("s2"), std::nullopt}}).code,
-              codes::already_registered);
+    EXPECT_EQ(
+        w.refused(invite_user{account_id("acme"), user_id("u"), {invitation_id("i2"), hash_of("s2"), std::nullopt}})
+            .code,
+        codes::already_registered);
 }
 
 TEST(Invitations, ExpireAndReinviteRevokesThePreviousSecret) {
@@ -213,8 +222,10 @@ TEST(Invitations, ExpireAndReinviteRevokesThePreviousSecret) {
     w.user("acme", "alice", roles({impact_admin}));
     w.user("acme", "u", {});
     const std::string h1 = hash_of("s1"), h2 = hash_of("s2");
-    w.ok(invite_user{account_id("acme"), user_id("u"), {invitation_id("i1"), h1, w.now + std::chrono::hours(1)}}, as("alice"));
-    auto evs = w.ok(invite_user{account_id("acme"), user_id("u"), {invitation_id("i2"), h2, std::nullopt}}, as("alice"));
+    w.ok(invite_user{account_id("acme"), user_id("u"), {invitation_id("i1"), h1, w.now + std::chrono::hours(1)}},
+         as("alice"));
+    auto evs =
+        w.ok(invite_user{account_id("acme"), user_id("u"), {invitation_id("i2"), h2, std::nullopt}}, as("alice"));
     ASSERT_EQ(evs.size(), 1u);
     EXPECT_EQ(std::get<invitation_issued>(evs[0]).replaces, invitation_id("i1"));
     EXPECT_EQ(w.refused(accept_invitation{h1}).code, codes::invitation_revoked);
@@ -223,10 +234,13 @@ TEST(Invitations, ExpireAndReinviteRevokesThePreviousSecret) {
     auto expired = w.refused(accept_invitation{h2});
     EXPECT_EQ(expired.code, codes::invitation_expired);
     EXPECT_EQ(expired.kind, error_kind::gone);
-    EXPECT_EQ(w.refused(invite_user{account_id("acme"), user_id("u"), {invitation_id("i3"), hash_of("s3"), w.now}}).code,
-              codes::invalid_expiry);
-    EXPECT_EQ(w.refused(invite_user{account_id("acme"), user_id("u"), {invitation_id("i2"), hash_of("s4"), std::nullopt}}).code,
-              codes::invitation_exists);
+    EXPECT_EQ(
+        w.refused(invite_user{account_id("acme"), user_id("u"), {invitation_id("i3"), hash_of("s3"), w.now}}).code,
+        codes::invalid_expiry);
+    EXPECT_EQ(
+        w.refused(invite_user{account_id("acme"), user_id("u"), {invitation_id("i2"), hash_of("s4"), std::nullopt}})
+            .code,
+        codes::invitation_exists);
     w.ok(invite_user{account_id("acme"), user_id("u"), {invitation_id("i3"), hash_of("s3"), std::nullopt}});
     w.ok(accept_invitation{hash_of("s3")});
     EXPECT_EQ(w.s.user(user_id("u"))->reg, registration::registered);

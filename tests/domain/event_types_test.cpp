@@ -45,7 +45,8 @@ TEST(event_types, names_are_distinct_snake_case_and_stable) {
 TEST(event_types, type_name_reads_the_table) {
     EXPECT_EQ(type_name(event{user_locked{user_id{"u"}}}), "user_locked");
     EXPECT_EQ(type_name(event{access_denied{}}), "access_denied");
-    EXPECT_EQ(type_name(event{user_created{user_id{"u"}, *email::parse("a@b.c"), "n", account_id{"a"}}}), "user_created");
+    EXPECT_EQ(type_name(event{user_created{user_id{"u"}, *email::parse("a@b.c"), "n", account_id{"a"}}}),
+              "user_created");
 }
 
 TEST(event_types, unknown_names_have_no_index) {

@@ -44,7 +44,8 @@ struct world {
     // Runs a command that must succeed.
     std::vector<event> ok(const command& c, const actor& who = op) {
         auto r = run(c, who);
-        EXPECT_TRUE(r.has_value()) << command_name(c) << " refused: " << (r ? "" : r.error().code + " " + r.error().detail);
+        EXPECT_TRUE(r.has_value()) << command_name(c)
+                                   << " refused: " << (r ? "" : r.error().code + " " + r.error().detail);
         return r ? *r : std::vector<event>{};
     }
     // Runs a command that must be refused; returns the error and checks nothing changed.
@@ -58,12 +59,15 @@ struct world {
     void partner(const std::string& id) { ok(open_account{account_id(id), "Partner " + id, account_kind::partner}); }
     void link(const std::string& c, const std::string& p) { ok(link_partner{account_id(c), account_id(p)}); }
     void user(const std::string& account, const std::string& id, role_set r, const actor& who = op) {
-        ok(create_user{account_id(account), user_id(id), id + "@" + account + ".example.com", "User " + id, r, std::nullopt}, who);
+        ok(create_user{account_id(account), user_id(id), id + "@" + account + ".example.com", "User " + id, r,
+                       std::nullopt},
+           who);
     }
     void third_party(const std::string& account, const std::string& id, role_set r, const actor& who = op) {
         ok(add_member{account_id(account), user_id(id), r}, who);
     }
-    void contacts(const std::string& account, std::vector<std::pair<contact_role, std::string>> a, const actor& who = op) {
+    void contacts(const std::string& account, std::vector<std::pair<contact_role, std::string>> a,
+                  const actor& who = op) {
         save_contacts c{account_id(account), {}};
         for (auto& [r, u] : a) c.assignments.push_back({r, user_id(u)});
         ok(c, who);

@@ -54,7 +54,12 @@ TEST(Fold, RemovalDropsWatchlistEntryAndRevokesTheAccountsOpenInvitation) {
 TEST(Fold, RetirementFreesTheEmailAndRevokesTheOpenInvitation) {
     world w;
     w.customer("acme");
-    w.ok(create_user{account_id("acme"), user_id("u"), "u@x.com", "U", {}, invitation_request{invitation_id("i"), hash_of("i"), std::nullopt}});
+    w.ok(create_user{account_id("acme"),
+                     user_id("u"),
+                     "u@x.com",
+                     "U",
+                     {},
+                     invitation_request{invitation_id("i"), hash_of("i"), std::nullopt}});
     ASSERT_NE(w.s.user_by_email(*email::parse("u@x.com")), nullptr);
     w.ok(remove_member{account_id("acme"), user_id("u")});
     EXPECT_EQ(w.s.user_by_email(*email::parse("u@x.com")), nullptr);
@@ -68,8 +73,11 @@ TEST(Fold, ReplayingTheLogRebuildsTheSameAnswers) {
     auto keep = [&](std::vector<event> evs) { log.insert(log.end(), evs.begin(), evs.end()); };
     keep(w.ok(open_account{account_id("acme"), "Acme", account_kind::customer}));
     keep(w.ok(create_user{account_id("acme"), user_id("a"), "a@x.com", "A", roles({support_admin}), std::nullopt}));
-    keep(w.ok(create_user{account_id("acme"), user_id("b"), "b@x.com", "B", roles({support_contributor}), std::nullopt}));
-    keep(w.ok(save_contacts{account_id("acme"), {{contact_role::primary_customer_admin, user_id("a")}, {contact_role::security, user_id("b")}}}));
+    keep(w.ok(
+        create_user{account_id("acme"), user_id("b"), "b@x.com", "B", roles({support_contributor}), std::nullopt}));
+    keep(w.ok(
+        save_contacts{account_id("acme"),
+                      {{contact_role::primary_customer_admin, user_id("a")}, {contact_role::security, user_id("b")}}}));
     keep(w.ok(lock_user{user_id("b")}));
     state replayed;
     apply_all(replayed, log);

@@ -14,11 +14,17 @@ namespace roster::domain {
 namespace {
 
 template <class A, class B>
-concept equality_comparable_with_ = requires(const A& a, const B& b) { a == b; };
+concept equality_comparable_with_ = requires(const A& a, const B& b) {
+    a == b;
+};
 template <class A, class B>
-concept ordered_with = requires(const A& a, const B& b) { a < b; };
+concept ordered_with = requires(const A& a, const B& b) {
+    a < b;
+};
 template <class A, class B>
-concept addable = requires(const A& a, const B& b) { a + b; };
+concept addable = requires(const A& a, const B& b) {
+    a + b;
+};
 
 // No implicit way in from a bare number or out to one.
 static_assert(!std::is_convertible_v<std::uint64_t, log_position>);

@@ -34,8 +34,8 @@ std::string digest(const state& s) {
     std::map<std::string, const user_record*> users;
     for (auto& [id, u] : s.users) users[id.str()] = &u;
     for (auto& [id, u] : users) {
-        out << "U " << id << ' ' << u->address.str() << ' ' << u->name << ' ' << u->employer.str() << ' ' << int(u->status)
-            << int(u->reg) << u->retired << ' ' << u->open_invitation.str();
+        out << "U " << id << ' ' << u->address.str() << ' ' << u->name << ' ' << u->employer.str() << ' '
+            << int(u->status) << int(u->reg) << u->retired << ' ' << u->open_invitation.str();
         for (auto& a : u->third_party) out << " t:" << a.str();
         out << '\n';
     }
@@ -49,7 +49,8 @@ std::string digest(const state& s) {
             << i->expires_at.time_since_epoch().count() << int(i->status) << '\n';
     std::map<std::string, const token_record*> toks;
     for (auto& [id, t] : s.tokens) toks[id.str()] = &t;
-    for (auto& [id, t] : toks) out << "T " << id << ' ' << t->subject.index() << ' ' << t->secret_sha256_hex << t->revoked << '\n';
+    for (auto& [id, t] : toks)
+        out << "T " << id << ' ' << t->subject.index() << ' ' << t->secret_sha256_hex << t->revoked << '\n';
     return out.str();
 }
 
@@ -99,15 +100,19 @@ struct generator {
             case 0:
             case 1: {
                 std::optional<invitation_request> inv;
-                if (chance(40)) inv = invitation_request{invitation_id("i" + std::to_string(next_id)), hash_of("i" + std::to_string(next_id)), std::nullopt};
+                if (chance(40))
+                    inv = invitation_request{invitation_id("i" + std::to_string(next_id)),
+                                             hash_of("i" + std::to_string(next_id)), std::nullopt};
                 ++next_id;
-                return create_user{a, user_id("u" + std::to_string(next_id++)), email_text(), "Name", some_roles(), inv};
+                return create_user{a,  user_id("u" + std::to_string(next_id++)), email_text(), "Name", some_roles(),
+                                   inv};
             }
             case 2: {
                 // Mostly partner employees, so that third-party memberships (and their cascades) happen.
                 const user_id u = chance(80) ? member_of(account_id(chance(50) ? "p1" : "p2")) : user();
                 if (chance(30)) {
-                    if (const user_record* rec = s.user(u)) return add_member{a, "  " + rec->address.str(), some_roles()};
+                    if (const user_record* rec = s.user(u))
+                        return add_member{a, "  " + rec->address.str(), some_roles()};
                 }
                 return add_member{a, u, some_roles()};
             }
@@ -121,9 +126,11 @@ struct generator {
             case 7: return remove_member{a, member_of(a)};
             case 8: {
                 const std::string id = "i" + std::to_string(next_id++);
-                return invite_user{a, member_of(a), {invitation_id(id), hash_of(id), now + std::chrono::hours(1 + pick(200))}};
+                return invite_user{
+                    a, member_of(a), {invitation_id(id), hash_of(id), now + std::chrono::hours(1 + pick(200))}};
             }
-            case 9: return accept_invitation{hash_of("i" + std::to_string(pick(static_cast<std::size_t>(next_id) + 1)))};
+            case 9:
+                return accept_invitation{hash_of("i" + std::to_string(pick(static_cast<std::size_t>(next_id) + 1)))};
             case 10:
             case 11: {
                 save_contacts c{a, {}};
@@ -157,7 +164,8 @@ void check_invariants(const state& s, std::set<account_id>& had_primary_admin, i
         if (u.retired) {
             for (const auto& [aid, acc] : s.accounts) {
                 EXPECT_EQ(acc.member(id), nullptr) << "retired " << id.str() << " is still a member of " << aid.str();
-                EXPECT_TRUE(acc.contact_roles_of(id).empty()) << "retired " << id.str() << " holds a contact in " << aid.str();
+                EXPECT_TRUE(acc.contact_roles_of(id).empty())
+                    << "retired " << id.str() << " holds a contact in " << aid.str();
             }
             continue;
         }
@@ -181,15 +189,18 @@ void check_invariants(const state& s, std::set<account_id>& had_primary_admin, i
             if (h.empty()) continue;
             if (is_primary_admin_contact(r)) has_primary_admin = true;
             const membership* m = acc.member(h);
-            ASSERT_NE(m, nullptr) << h.str() << " holds " << to_string(r) << " in " << aid.str() << " without membership";
+            ASSERT_NE(m, nullptr) << h.str() << " holds " << to_string(r) << " in " << aid.str()
+                                  << " without membership";
             EXPECT_TRUE(satisfies(m->roles, required_role(r))) << h.str() << " lacks the role for " << to_string(r);
             EXPECT_TRUE(applies_to(r, acc.kind));
             if (auto pair = paired_contact_role(r)) {
                 EXPECT_NE(acc.contact(*pair), h) << "primary == secondary";
             }
         }
-        if (has_primary_admin) had_primary_admin.insert(aid);
-        else EXPECT_FALSE(had_primary_admin.contains(aid)) << aid.str() << " lost its primary admin contact";
+        if (has_primary_admin)
+            had_primary_admin.insert(aid);
+        else
+            EXPECT_FALSE(had_primary_admin.contains(aid)) << aid.str() << " lost its primary admin contact";
         for (const auto& [u, m] : acc.members) {
             const user_record* rec = s.user(u);
             ASSERT_NE(rec, nullptr);
@@ -234,8 +245,10 @@ void run_sequence(std::uint64_t seed, int steps) {
                 EXPECT_EQ(before, digest(w.s)) << "a refused command changed the state";
             }
         } else {
-            if (r->empty()) ++no_ops;
-            else ++accepted;
+            if (r->empty())
+                ++no_ops;
+            else
+                ++accepted;
             apply_all(w.s, *r);
             log.insert(log.end(), r->begin(), r->end());
         }
@@ -258,7 +271,8 @@ void run_sequence(std::uint64_t seed, int steps) {
     for (auto& e : log) ++kinds[std::string(type_name(e))];
     std::string summary;
     for (auto& [k, n] : kinds) summary += k + "=" + std::to_string(n) + " ";
-    std::fprintf(stderr, "seed %llu: accepted %d refused %d no-op %d; %s\n", (unsigned long long)seed, accepted, refused, no_ops, summary.c_str());
+    std::fprintf(stderr, "seed %llu: accepted %d refused %d no-op %d; %s\n", (unsigned long long)seed, accepted,
+                 refused, no_ops, summary.c_str());
 }
 
 TEST(Property, RandomSequencesKeepTheInvariants) {

@@ -46,16 +46,17 @@ TEST_F(RemovalTest, ThirdPartyRemovalKeepsTheEmployer) {
     EXPECT_NE(w.s.member(account_id("pp"), user_id("paul")), nullptr);
     EXPECT_NE(w.s.member(account_id("beta"), user_id("paul")), nullptr);
     EXPECT_FALSE(w.s.user(user_id("paul"))->retired);
-    EXPECT_EQ(access_decision(w.s, user_id("paul"), account_id("acme"), portal::support).reason, access_reason::removed);
+    EXPECT_EQ(access_decision(w.s, user_id("paul"), account_id("acme"), portal::support).reason,
+              access_reason::removed);
     EXPECT_TRUE(access_decision(w.s, user_id("paul"), account_id("beta"), portal::impact).allowed);
 }
 
 TEST_F(RemovalTest, EmployeeRemovalRetiresCascadesAndFreesTheEmail) {
     auto evs = w.ok(remove_member{account_id("pp"), user_id("paul")}, as("pia"));
     ASSERT_EQ(evs.size(), 4u);
-    EXPECT_EQ(std::get<member_removed>(evs[0]), (member_removed{account_id("pp"), user_id("paul"), membership_type::employee,
-                                                                roles({support_contributor}), false,
-                                                                role_change{roles({support_contributor}), {}}}));
+    EXPECT_EQ(std::get<member_removed>(evs[0]),
+              (member_removed{account_id("pp"), user_id("paul"), membership_type::employee,
+                              roles({support_contributor}), false, role_change{roles({support_contributor}), {}}}));
     EXPECT_EQ(std::get<member_removed>(evs[1]),
               (member_removed{account_id("acme"), user_id("paul"), membership_type::third_party,
                               roles({support_contributor, learning_learner}), true,
@@ -92,8 +93,9 @@ TEST_F(RemovalTest, KeyContactHereBlocksWith409NamingTheRoles) {
 
 TEST_F(RemovalTest, KeyContactInAnotherAccountBlocksTheEmployeeRemovalNamingThatAccount) {
     // paul only has impact:member in beta: security needs support:contributor, so grant it first.
-    EXPECT_EQ(w.refused(save_contacts{account_id("beta"), {{contact_role::security, user_id("paul")}}}, as("bert")).code,
-              codes::contact_not_eligible);
+    EXPECT_EQ(
+        w.refused(save_contacts{account_id("beta"), {{contact_role::security, user_id("paul")}}}, as("bert")).code,
+        codes::contact_not_eligible);
     w.ok(change_roles{account_id("beta"), user_id("paul"), roles({support_contributor}), {}}, as("bert"));
     w.contacts("beta", {{contact_role::security, "paul"}}, as("bert"));
     auto e = w.refused(remove_member{account_id("pp"), user_id("paul")}, as("pia"));
@@ -133,7 +135,8 @@ TEST_F(RemovalTest, PreviewNamesTheImpact) {
 // Compares the preview with what remove_member does, for many actors, targets and states.
 enum class outcome { refused, missing_portals, blocked, removed_third_party, retired };
 
-outcome expect_preview_matches_removal(const state& s, const actor& who, const account_id& a, const user_id& u, timestamp now) {
+outcome expect_preview_matches_removal(const state& s, const actor& who, const account_id& a, const user_id& u,
+                                       timestamp now) {
     auto p = removal_preview(s, who, a, u);
     auto d = decide(s, remove_member{a, u}, who, now);
     if (!p) {
@@ -200,10 +203,12 @@ TEST(RemovalPreview, EqualsTheRemovalForManyCases) {
             }
         for (int i = 0; i < 4; ++i)
             for (const char* c : {"c1", "c2"})
-                if (rng() % 2) w.third_party(c, "p1u" + std::to_string(i), role_set(static_cast<std::uint16_t>(rng() % 128)));
+                if (rng() % 2)
+                    w.third_party(c, "p1u" + std::to_string(i), role_set(static_cast<std::uint16_t>(rng() % 128)));
         // Random contacts where eligible (some blockers, some not).
         for (const char* acc : {"c1", "c2", "p1"})
-            for (contact_role r : {contact_role::security, contact_role::primary_support, contact_role::primary_technical}) {
+            for (contact_role r :
+                 {contact_role::security, contact_role::primary_support, contact_role::primary_technical}) {
                 const account_record* a = w.s.account(account_id(acc));
                 std::vector<user_id> candidates;
                 for (const auto& [u, m] : a->members)
@@ -224,7 +229,8 @@ TEST(RemovalPreview, EqualsTheRemovalForManyCases) {
     }
     EXPECT_GT(compared, 10000);
     // Every path of the removal is exercised.
-    for (auto o : {outcome::refused, outcome::missing_portals, outcome::blocked, outcome::removed_third_party, outcome::retired})
+    for (auto o :
+         {outcome::refused, outcome::missing_portals, outcome::blocked, outcome::removed_third_party, outcome::retired})
         EXPECT_GT(seen[o], 20) << static_cast<int>(o);
 }
 

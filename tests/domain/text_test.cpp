@@ -20,27 +20,67 @@ std::vector<refused_text> refused_classes() {
         {"TAB", "a\tb"},
         {"LF", "a\nb"},
         {"CR", "a\rb"},
-        {"US U+001F", "a\x1f" "b"},
-        {"DEL", "a\x7f" "b"},
-        {"C1 U+0080", "a\xc2\x80" "b"},
-        {"C1 U+009B (CSI)", "a\xc2\x9b" "b"},
-        {"C1 U+009F", "a\xc2\x9f" "b"},
-        {"ALM U+061C", "a\xd8\x9c" "b"},
-        {"LRM U+200E", "a\xe2\x80\x8e" "b"},
-        {"RLM U+200F", "a\xe2\x80\x8f" "b"},
-        {"LRE U+202A", "a\xe2\x80\xaa" "b"},
-        {"RLO U+202E", "a\xe2\x80\xae" "b"},
-        {"LRI U+2066", "a\xe2\x81\xa6" "b"},
-        {"PDI U+2069", "a\xe2\x81\xa9" "b"},
-        {"LS U+2028", "a\xe2\x80\xa8" "b"},
-        {"PS U+2029", "a\xe2\x80\xa9" "b"},
-        {"lone continuation byte", "a\x80" "b"},
+        {"US U+001F",
+         "a\x1f"
+         "b"},
+        {"DEL",
+         "a\x7f"
+         "b"},
+        {"C1 U+0080",
+         "a\xc2\x80"
+         "b"},
+        {"C1 U+009B (CSI)",
+         "a\xc2\x9b"
+         "b"},
+        {"C1 U+009F",
+         "a\xc2\x9f"
+         "b"},
+        {"ALM U+061C",
+         "a\xd8\x9c"
+         "b"},
+        {"LRM U+200E",
+         "a\xe2\x80\x8e"
+         "b"},
+        {"RLM U+200F",
+         "a\xe2\x80\x8f"
+         "b"},
+        {"LRE U+202A",
+         "a\xe2\x80\xaa"
+         "b"},
+        {"RLO U+202E",
+         "a\xe2\x80\xae"
+         "b"},
+        {"LRI U+2066",
+         "a\xe2\x81\xa6"
+         "b"},
+        {"PDI U+2069",
+         "a\xe2\x81\xa9"
+         "b"},
+        {"LS U+2028",
+         "a\xe2\x80\xa8"
+         "b"},
+        {"PS U+2029",
+         "a\xe2\x80\xa9"
+         "b"},
+        {"lone continuation byte",
+         "a\x80"
+         "b"},
         {"truncated sequence", "a\xe2\x80"},
-        {"overlong '/'", "a\xc0\xaf" "b"},
-        {"overlong 3-byte", "a\xe0\x80\xaf" "b"},
-        {"surrogate U+D800", "a\xed\xa0\x80" "b"},
-        {"past U+10FFFF", "a\xf4\x90\x80\x80" "b"},
-        {"0xFF byte", "a\xff" "b"},
+        {"overlong '/'",
+         "a\xc0\xaf"
+         "b"},
+        {"overlong 3-byte",
+         "a\xe0\x80\xaf"
+         "b"},
+        {"surrogate U+D800",
+         "a\xed\xa0\x80"
+         "b"},
+        {"past U+10FFFF",
+         "a\xf4\x90\x80\x80"
+         "b"},
+        {"0xFF byte",
+         "a\xff"
+         "b"},
     };
 }
 
@@ -66,8 +106,21 @@ TEST(Text, ReasonsRefuseEveryHiddenControlAndInvalidUtf8) {
 
 TEST(Text, NeighboursOfTheRefusedRangesAreAccepted) {
     // U+00A0 (after C1), U+200D (before LRM), U+2027, U+202F, U+2065, U+206A, U+061B: ordinary text.
-    for (std::string ok : {"a\xc2\xa0" "b", "a\xe2\x80\x8d" "b", "a\xe2\x80\xa7" "b", "a\xe2\x80\xaf" "b",
-                           "a\xe2\x81\xa5" "b", "a\xe2\x81\xaa" "b", "a\xd8\x9b" "b", "Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\x89"}) {
+    for (std::string ok : {"a\xc2\xa0"
+                           "b",
+                           "a\xe2\x80\x8d"
+                           "b",
+                           "a\xe2\x80\xa7"
+                           "b",
+                           "a\xe2\x80\xaf"
+                           "b",
+                           "a\xe2\x81\xa5"
+                           "b",
+                           "a\xe2\x81\xaa"
+                           "b",
+                           "a\xd8\x9b"
+                           "b",
+                           "Zo\xc3\xab \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x8e\x89"}) {
         EXPECT_TRUE(valid_name(ok).has_value()) << ok;
         EXPECT_TRUE(valid_reason(ok).has_value()) << ok;
     }
@@ -126,15 +179,18 @@ TEST(Text, Utf8DecoderReportsCodePointsAndSizes) {
 
 TEST(Text, AccountAndUserCreationUseTheNameRule) {
     world w;
-    const std::string rlo = "Bob \xe2\x80\xae" "exe.gpj";
+    const std::string rlo =
+        "Bob \xe2\x80\xae"
+        "exe.gpj";
     EXPECT_EQ(w.refused(open_account{account_id("acme"), rlo, account_kind::customer}).code, codes::invalid_name);
     EXPECT_EQ(w.refused(open_account{account_id("acme"), std::string("A\0B", 3), account_kind::customer}).code,
               codes::invalid_name);
     w.customer("acme");
     EXPECT_EQ(w.refused(create_user{account_id("acme"), user_id("b"), "b@acme.com", rlo, {}, std::nullopt}).code,
               codes::invalid_name);
-    EXPECT_EQ(w.refused(create_user{account_id("acme"), user_id("b"), "b@acme.com", "Line\nbreak", {}, std::nullopt}).code,
-              codes::invalid_name);
+    EXPECT_EQ(
+        w.refused(create_user{account_id("acme"), user_id("b"), "b@acme.com", "Line\nbreak", {}, std::nullopt}).code,
+        codes::invalid_name);
     std::string cjk;
     for (int i = 0; i < 200; ++i) cjk += "\xe6\x97\xa5";
     w.ok(create_user{account_id("acme"), user_id("b"), "b@acme.com", "  " + cjk + " ", {}, std::nullopt});
@@ -149,11 +205,15 @@ TEST(Text, EmailsAreBoundedAt254Characters) {
     domain += "abcd.com";  // 64 + 1 + 188 = 253
     ASSERT_EQ(local.size() + 1 + domain.size(), 253u);
     EXPECT_TRUE(email::parse(local + "@" + domain));
-    EXPECT_TRUE(email::parse(local + "@x" + domain));  // 254
+    EXPECT_TRUE(email::parse(local + "@x" + domain));    // 254
     EXPECT_FALSE(email::parse(local + "@xx" + domain));  // 255
     EXPECT_FALSE(email::parse(std::string(65, 'l') + "@acme.com"));
-    EXPECT_FALSE(email::parse("a\xe2\x80\xae" "b@acme.com"));
-    EXPECT_FALSE(email::parse("a\x1b" "b@acme.com"));
+    EXPECT_FALSE(
+        email::parse("a\xe2\x80\xae"
+                     "b@acme.com"));
+    EXPECT_FALSE(
+        email::parse("a\x1b"
+                     "b@acme.com"));
 }
 
 }  // namespace

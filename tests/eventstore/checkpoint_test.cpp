@@ -24,9 +24,11 @@ constexpr std::string_view go_text =
     "If you think cryptography is the answer to your problem,\n"
     "then you don't know what your problem is.\n";
 constexpr std::string_view peter_sig =
-    "\xE2\x80\x94 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
+    "\xE2\x80\x94 PeterNeumann "
+    "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n";
 constexpr std::string_view enoch_sig =
-    "\xE2\x80\x94 EnochRoot rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
+    "\xE2\x80\x94 EnochRoot "
+    "rwz+eBzmZa0SO3NbfRGzPCpDckykFXSdeX+MNtCOXm2/5n2tiOHp+vAF1aGrQ5ovTG01oOTGwnWLox33WWd1RvMc+QQ=\n";
 
 signing_key peter() {
     auto raw = base64_decode(peter_skey_b64);
@@ -81,7 +83,8 @@ TEST(checkpoint, opens_sumdb_notes_with_known_and_unknown_signers) {
 
 // c2sp.org/signed-note's example.
 TEST(checkpoint, c2sp_signed_note_example_verifies) {
-    const std::vector<verifier_key> known = {vkey("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")};
+    const std::vector<verifier_key> known = {
+        vkey("example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k")};
     const std::string note =
         "This is an example message.\n\n\xE2\x80\x94 example.com/foo "
         "Uw2QOkn8srV1yJGh2VYRlL1Tnagv1YEq6TfXppzi2ONncAlTgK7Ztg1ERYNZXsYjOBH3mFXmRKuwHjG1Yu72IneyaQM=\n";
@@ -114,7 +117,8 @@ TEST(checkpoint, tampered_notes_and_wrong_keys_are_refused) {
     EXPECT_EQ(open_note(good, std::vector<verifier_key>{renamed}).error().code, errc::corrupt);
 
     // A forged key id: the line claims the other key's name and id, so that key must verify it, and fails.
-    auto raw = base64_decode("x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=");
+    auto raw =
+        base64_decode("x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=");
     ASSERT_TRUE(raw.has_value());
     const std::uint32_t id = other->key_id();
     (*raw)[0] = static_cast<std::uint8_t>(id >> 24);
@@ -130,7 +134,9 @@ TEST(checkpoint, tampered_notes_and_wrong_keys_are_refused) {
     EXPECT_EQ(open_note(go_note(std::string(peter_sig) + forged.substr(go_text.size() + 1)), both).error().code,
               errc::corrupt);
     // A truncated signature.
-    const std::string cut = go_note("\xE2\x80\x94 PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6Ryy\n");
+    const std::string cut = go_note(
+        "\xE2\x80\x94 PeterNeumann "
+        "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6Ryy\n");
     EXPECT_FALSE(open_note(cut, known).has_value());
 }
 
@@ -141,20 +147,24 @@ TEST(checkpoint, malformed_notes_are_refused) {
         auto r = open_note(note, known);
         return !r.has_value() && r.error().code == errc::invalid_argument;
     };
-    EXPECT_TRUE(malformed(good.substr(0, good.size() - 1)));                        // last line without "\n"
-    EXPECT_TRUE(malformed(std::string(go_text) + std::string(peter_sig)));         // no blank line
-    EXPECT_TRUE(malformed(go_note("- PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n")));
-    EXPECT_TRUE(malformed(go_note("\xE2\x80\x94 Peter+Neumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n")));
+    EXPECT_TRUE(malformed(good.substr(0, good.size() - 1)));                // last line without "\n"
+    EXPECT_TRUE(malformed(std::string(go_text) + std::string(peter_sig)));  // no blank line
+    EXPECT_TRUE(malformed(
+        go_note("- PeterNeumann "
+                "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n")));
+    EXPECT_TRUE(malformed(
+        go_note("\xE2\x80\x94 Peter+Neumann "
+                "x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n")));
     EXPECT_TRUE(malformed(go_note("\xE2\x80\x94 PeterNeumann\n")));
     EXPECT_TRUE(malformed(go_note("\xE2\x80\x94 PeterNeumann AAAA\n")));  // shorter than id + 1 byte
     EXPECT_TRUE(malformed(go_note("\xE2\x80\x94 PeterNeumann x08go/ZJ!!\n")));
-    EXPECT_TRUE(malformed(go_note(std::string(peter_sig) + "\n")));                   // empty signature line
-    EXPECT_TRUE(malformed("tab\there\n\n" + std::string(peter_sig)));                 // control character
+    EXPECT_TRUE(malformed(go_note(std::string(peter_sig) + "\n")));    // empty signature line
+    EXPECT_TRUE(malformed("tab\there\n\n" + std::string(peter_sig)));  // control character
     EXPECT_TRUE(malformed("bad \xC3\x28 utf-8\n\n" + std::string(peter_sig)));
     EXPECT_TRUE(malformed("overlong \xC0\xAF\n\n" + std::string(peter_sig)));
     std::string big(max_note_bytes, 'a');
     big[max_note_bytes - 200] = '\n';
-    EXPECT_TRUE(malformed(big + "\n" + std::string(peter_sig)));                     // over 1 MiB
+    EXPECT_TRUE(malformed(big + "\n" + std::string(peter_sig)));  // over 1 MiB
     std::string many;
     for (std::size_t i = 0; i <= max_note_signatures; ++i) many += enoch_sig;
     EXPECT_TRUE(malformed(go_note(std::string(peter_sig) + many)));
@@ -183,7 +193,8 @@ TEST(checkpoint, verifier_keys_parse_strictly) {
         EXPECT_FALSE(verifier_key::parse(b).has_value()) << b;
     }
     // Wrong key length and unknown algorithm, each with a matching key id (sumdb's own cases).
-    EXPECT_FALSE(verifier_key::parse("PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==").has_value());
+    EXPECT_FALSE(
+        verifier_key::parse("PeterNeumann+cc469956+ARpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TWBADKEY==").has_value());
     EXPECT_FALSE(verifier_key::parse("PeterNeumann+173116ae+ZRpc2QcUPDhMQegwxbzhKqiBfsVkmqq/LDE4izWy10TW").has_value());
 }
 
@@ -220,17 +231,17 @@ TEST(checkpoint, checkpoint_body_round_trips_and_parses_strictly) {
     EXPECT_EQ(*parsed, c);
 
     EXPECT_TRUE(parse_checkpoint("o\n0\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n").has_value());
-    EXPECT_TRUE(parse_checkpoint("o\n18446744073709551615\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n").has_value());
+    EXPECT_TRUE(
+        parse_checkpoint("o\n18446744073709551615\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n").has_value());
     for (std::string_view bad : {
              "o\n18446744073709551616\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",  // overflow
              "o\n01\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",                    // leading zero
              "o\n+1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",
-             "o\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",                       // no final newline
-             "\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",                      // empty origin
-             "o\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF=\n",                      // 31 bytes
-             "o\n1\nAAAA\n",
-             "o\n1\n",
-             "o\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\next\n",              // empty extension
+             "o\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=",   // no final newline
+             "\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n",  // empty origin
+             "o\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuF=\n",  // 31 bytes
+             "o\n1\nAAAA\n", "o\n1\n",
+             "o\n1\n47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=\n\next\n",  // empty extension
          })
         EXPECT_FALSE(parse_checkpoint(bad).has_value()) << bad;
     checkpoint bad_origin = c;

@@ -33,9 +33,16 @@ TEST(Codec, RoundTripsEveryPrincipalKind) {
                                                     domain::service_principal{"billing"},
                                                     domain::user_principal{domain::user_id("u-42")}};
     for (const auto& p : principals) {
-        const domain::event e = domain::access_denied{p, "POST /v1/users/{u}/lock", domain::account_id(), "forbidden", "usr_1", 403, 7,
-                                                        domain::timestamp(std::chrono::microseconds(1'700'000'000'000'000)),
-                                                        domain::timestamp(std::chrono::microseconds(1'700'000'004'000'000))};
+        const domain::event e =
+            domain::access_denied{p,
+                                  "POST /v1/users/{u}/lock",
+                                  domain::account_id(),
+                                  "forbidden",
+                                  "usr_1",
+                                  403,
+                                  7,
+                                  domain::timestamp(std::chrono::microseconds(1'700'000'000'000'000)),
+                                  domain::timestamp(std::chrono::microseconds(1'700'000'004'000'000))};
         auto back = decode_event(encode_event(e));
         ASSERT_TRUE(back.has_value());
         EXPECT_EQ(*back, e);
@@ -77,7 +84,8 @@ TEST(Codec, UndecodableEmailIsCorrupt) {
 
 TEST(Codec, OutOfRangeOrdinalIsCorrupt) {
     auto with_kind = [](std::uint8_t k) {
-        return encode_event(domain::account_opened{domain::account_id("acme"), "Acme", static_cast<domain::account_kind>(k)});
+        return encode_event(
+            domain::account_opened{domain::account_id("acme"), "Acme", static_cast<domain::account_kind>(k)});
     };
     // The kind byte is where the encodings of two kinds differ (same size: canonical form keeps
     // the data word because the text pointers follow it).
@@ -116,12 +124,12 @@ TEST(Codec, ListOfZeroSizedStructsCannotAmplifyAPayload) {
         return out;
     };
     const std::uint64_t count = 3'000'000;
-    const std::string bytes = word(0x0001'0001'0000'0000)  // root: Payload, 1 data word, 1 pointer
-                              + word(15)                    // union tag: watchlistChanged
+    const std::string bytes = word(0x0001'0001'0000'0000)    // root: Payload, 1 data word, 1 pointer
+                              + word(15)                     // union tag: watchlistChanged
                               + word(0x0002'0000'0000'0000)  // -> WatchlistChanged, 2 pointers
-                              + word(0)                     // account: null
+                              + word(0)                      // account: null
                               + word(0x0000'0007'0000'0001)  // subscriptions: composite list, 0 words
-                              + word(count << 2);           // tag: `count` elements of 0 words
+                              + word(count << 2);            // tag: `count` elements of 0 words
     auto back = decode_event(bytes);
     ASSERT_FALSE(back.has_value());
     EXPECT_EQ(back.error().code, errc::corrupt);
@@ -133,7 +141,8 @@ TEST(Codec, LargeListsStillRoundTrip) {
     w.subscriptions.push_back({domain::user_id("u"), {domain::topic::outage}});
     // All-default elements encode as zero-sized structs, a few bytes for the whole list.
     domain::contacts_saved c{domain::account_id("a"), {}};
-    for (int i = 0; i < 20'000; ++i) c.assignments.push_back({domain::contact_role::primary_customer_admin, domain::user_id()});
+    for (int i = 0; i < 20'000; ++i)
+        c.assignments.push_back({domain::contact_role::primary_customer_admin, domain::user_id()});
     for (const domain::event& e : {domain::event(w), domain::event(c)}) {
         auto back = decode_event(encode_event(e));
         ASSERT_TRUE(back.has_value()) << back.error().message;

@@ -34,7 +34,8 @@ int main(int argc, char** argv) {
                 // exercised by the crash too.
                 b.events.push_back({domain::user_locked{domain::user_id("t" + std::to_string(t))}, std::nullopt, {}});
                 if (i % 2 == 1)
-                    b.events.push_back({domain::user_unlocked{domain::user_id("x" + std::to_string(t))}, std::nullopt, {}});
+                    b.events.push_back(
+                        {domain::user_unlocked{domain::user_id("x" + std::to_string(t))}, std::nullopt, {}});
                 b.events.back().meta.request_id = "crash-" + std::to_string(t) + "-" + std::to_string(i);
                 auto r = st.append(std::move(b));
                 if (!r) {

@@ -5,16 +5,15 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <poll.h>
+#include <chrono>
 #include <random>
 #include <set>
 
 #include <gtest/gtest.h>
 
-#include "test_util.hpp"
 #include "spawn.hpp"
-
+#include "test_util.hpp"
 
 namespace roster::eventstore {
 namespace {
@@ -39,13 +38,13 @@ std::vector<std::uint64_t> run_and_kill(const std::filesystem::path& db, std::ch
     };
     const auto deadline = std::chrono::steady_clock::now() + run_for;
     while (std::chrono::steady_clock::now() < deadline) {
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
         read_some(static_cast<int>(std::max<std::int64_t>(1, left.count())));
     }
     ::kill(pid, SIGKILL);
     // Everything written before the kill is still in the pipe: drain it to EOF.
-    while (read_some(5000)) {
-    }
+    while (read_some(5000)) {}
     ::close(out);
     int status = 0;
     ::waitpid(pid, &status, 0);
@@ -93,10 +92,11 @@ TEST(Crash, KilledWriterLosesNoAcknowledgedEvent) {
         // Stream versions are dense too: the index agrees with the log.
         for (int t = 0; t < 4; ++t) {
             std::uint64_t expect = 1;
-            ASSERT_TRUE(s.read_stream("user-t" + std::to_string(t), stream_version{1}, SIZE_MAX, [&](const recorded_event& e) {
-                             EXPECT_EQ(e.version.value, expect++);
-                             return true;
-                         }).has_value());
+            ASSERT_TRUE(
+                s.read_stream("user-t" + std::to_string(t), stream_version{1}, SIZE_MAX, [&](const recorded_event& e) {
+                     EXPECT_EQ(e.version.value, expect++);
+                     return true;
+                 }).has_value());
             EXPECT_EQ(s.stream_version("user-t" + std::to_string(t)).value, expect - 1);
         }
     }

@@ -148,7 +148,8 @@ TEST(StorageFault, ReadFaultFailsEveryLogReadUntilCleared) {
     ASSERT_FALSE(from.has_value());
     EXPECT_EQ(from.error().code, errc::storage_unavailable);
     EXPECT_NE(from.error().message.find("injected log read failure"), std::string::npos) << from.error().message;
-    auto stream = s->read_stream("user-a", stream_version{1}, 100, [&](const recorded_event&) { return ++delivered, true; });
+    auto stream =
+        s->read_stream("user-a", stream_version{1}, 100, [&](const recorded_event&) { return ++delivered, true; });
     ASSERT_FALSE(stream.has_value());
     EXPECT_EQ(stream.error().code, errc::storage_unavailable);
     auto at = s->read_at(log_position{1});
@@ -164,7 +165,8 @@ TEST(StorageFault, ReadFaultFailsEveryLogReadUntilCleared) {
     ASSERT_TRUE(s->append(one(locked("a"), 2)).has_value());
 
     f.faults->fail_reads(false);
-    ASSERT_TRUE(s->read_from(log_position{1}, 100, [&](const recorded_event&) { return ++delivered, true; }).has_value());
+    ASSERT_TRUE(
+        s->read_from(log_position{1}, 100, [&](const recorded_event&) { return ++delivered, true; }).has_value());
     EXPECT_EQ(delivered, 3);
     auto third = s->read_at(log_position{3});
     ASSERT_TRUE(third.has_value() && third->has_value());

@@ -15,7 +15,8 @@ namespace {
 
 hash256 hx(std::string_view hex) {
     hash256 out{};
-    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::uint8_t>(std::stoi(std::string(hex.substr(2 * i, 2)), nullptr, 16));
+    for (std::size_t i = 0; i < out.size(); ++i)
+        out[i] = static_cast<std::uint8_t>(std::stoi(std::string(hex.substr(2 * i, 2)), nullptr, 16));
     return out;
 }
 
@@ -193,7 +194,8 @@ TEST(merkle, hashing_matches_reference_leaves_nodes_and_roots) {
 map_source reference_source() {
     map_source s;
     for (unsigned level = 0; level < reference_nodes.size(); ++level)
-        for (std::uint64_t i = 0; i < reference_nodes[level].size(); ++i) s.nodes[{level, i}] = reference_nodes[level][i];
+        for (std::uint64_t i = 0; i < reference_nodes[level].size(); ++i)
+            s.nodes[{level, i}] = reference_nodes[level][i];
     return s;
 }
 
@@ -204,16 +206,19 @@ TEST(merkle, inclusion_proofs_match_reference_vectors) {
         std::vector<hash256> proof;
     };
     const std::vector<vec> vectors = {
-        {0, 8, hxs({"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"})},
-        {5, 8, hxs({"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
-                    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
+        {0, 8,
+         hxs({"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+              "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+              "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"})},
+        {5, 8,
+         hxs({"bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b",
+              "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+              "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
         {2, 3, hxs({"fac54203e7cc696cf0dfcb42c92a1d9dbaf70ad9e621f4bd8d98662f00e3c125"})},
-        {1, 5, hxs({"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
-                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"})},
+        {1, 5,
+         hxs({"6e340b9cffb37a989ca544e6bb780a2c78901d3fb33738768511a30617afa01d",
+              "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+              "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"})},
         {0, 1, {}},
     };
     auto source = reference_source();
@@ -221,7 +226,8 @@ TEST(merkle, inclusion_proofs_match_reference_vectors) {
         auto proof = inclusion_proof(v.index, v.size, source);
         ASSERT_TRUE(proof.has_value());
         EXPECT_EQ(*proof, v.proof) << v.index << " in " << v.size;
-        EXPECT_TRUE(verify_inclusion(reference_nodes[0][v.index], v.index, v.size, v.proof, reference_roots[v.size]).has_value());
+        EXPECT_TRUE(verify_inclusion(reference_nodes[0][v.index], v.index, v.size, v.proof, reference_roots[v.size])
+                        .has_value());
     }
 }
 
@@ -233,17 +239,21 @@ TEST(merkle, consistency_proofs_match_reference_vectors) {
     };
     const std::vector<vec> vectors = {
         {1, 1, {}},
-        {1, 8, hxs({"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
-                    "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                    "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"})},
-        {6, 8, hxs({"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-                    "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
-                    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
-        {2, 5, hxs({"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
-                    "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"})},
-        {6, 7, hxs({"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
-                    "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
-                    "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
+        {1, 8,
+         hxs({"96a296d224f285c67bee93c30f8a309157f0daa35dc5b87e410b78630a09cfc7",
+              "5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+              "6b47aaf29ee3c2af9af889bc1fb9254dabd31177f16232dd6aab035ca39bf6e4"})},
+        {6, 8,
+         hxs({"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+              "ca854ea128ed050b41b35ffc1b87b8eb2bde461e9e3b5596ece6b9d5975a0ae0",
+              "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
+        {2, 5,
+         hxs({"5f083f0a1a33ca076a95279832580db3e0ef4584bdff1f54c8a360f50de3031e",
+              "bc1a0643b12e4d2d7c77918f44e0f4f79a838b6cf9ec5b5c283e1f4d88599e6b"})},
+        {6, 7,
+         hxs({"0ebc5d3437fbe2db158b9f126a1d118e308181031d0a949f8dededebc558ef6a",
+              "b08693ec2e721597130641e8211e7eedccb4c26413963eee6c1e2ed16ffb1a5f",
+              "d37ee418976dd95753c1c73862b9398fa2a2cf9b4ff0fdfe8b30cd95209614b7"})},
     };
     auto source = reference_source();
     for (const auto& v : vectors) {
@@ -292,11 +302,13 @@ TEST(merkle, inclusion_proofs_equal_naive_verify_and_reject_tampering) {
             for (std::size_t k = 0; k < p.size(); ++k) {
                 auto bad = p;
                 bad[k] = flipped(bad[k], 7 * k + i);
-                EXPECT_FALSE(verify_inclusion(leaf, i, n, bad, t.roots[n]).has_value()) << i << " in " << n << " @" << k;
+                EXPECT_FALSE(verify_inclusion(leaf, i, n, bad, t.roots[n]).has_value())
+                    << i << " in " << n << " @" << k;
             }
             for (std::uint64_t j = 0; j < n; ++j)
                 if (j != i) {
-                    EXPECT_FALSE(verify_inclusion(leaf, j, n, p, t.roots[n]).has_value()) << i << " as " << j << " in " << n;
+                    EXPECT_FALSE(verify_inclusion(leaf, j, n, p, t.roots[n]).has_value())
+                        << i << " as " << j << " in " << n;
                 }
             // Against the root of a neighbouring size (what a checkpoint of that size would hold).
             if (i < n - 1) {
@@ -333,7 +345,8 @@ TEST(merkle, consistency_proofs_equal_naive_verify_and_reject_tampering) {
             for (std::size_t k = 0; k < p.size(); ++k) {
                 auto bad = p;
                 bad[k] = flipped(bad[k], 5 * k + m);
-                EXPECT_FALSE(verify_consistency(m, n, t.roots[m], t.roots[n], bad).has_value()) << m << " -> " << n << " @" << k;
+                EXPECT_FALSE(verify_consistency(m, n, t.roots[m], t.roots[n], bad).has_value())
+                    << m << " -> " << n << " @" << k;
             }
             if (m > 1) {
                 EXPECT_FALSE(verify_consistency(m - 1, n, t.roots[m - 1], t.roots[n], p).has_value());
@@ -386,7 +399,8 @@ public:
 
 TEST(merkle, lookups_stay_logarithmic_in_huge_trees) {
     synthetic_source s;
-    for (std::uint64_t n : {std::uint64_t{1'000'000}, (std::uint64_t{1} << 40) + 12345, max_tree_size - 1, max_tree_size}) {
+    for (std::uint64_t n :
+         {std::uint64_t{1'000'000}, (std::uint64_t{1} << 40) + 12345, max_tree_size - 1, max_tree_size}) {
         for (std::uint64_t i : {std::uint64_t{0}, n / 3, n / 2, n - 2, n - 1}) {
             s.lookups = 0;
             auto p = inclusion_proof(i, n, s);

@@ -187,7 +187,7 @@ TEST_P(StoreTest, GroupNumberingSeesEarlierBatchesOfTheSameGroup) {
     group.push_back(one(locked("u1"), 1));  // numbered as if the first batch were not there: refused
     group.push_back(one(locked("u1"), 2));  // sees the first batch
     group.push_back(batch_of({ev(locked("u2"), 1)}, "k", "fp", "out"));
-    group.push_back(append_batch{});        // empty: refused
+    group.push_back(append_batch{});  // empty: refused
     auto r = s->append_group(std::move(group));
     ASSERT_EQ(r.size(), 5u);
     ASSERT_TRUE(r[0].has_value());
@@ -263,10 +263,14 @@ TEST_P(StoreTest, ReadFromAndReadStreamRespectBounds) {
     EXPECT_EQ(versions, (std::vector<std::uint64_t>{2, 3, 4}));
     EXPECT_EQ(positions, (std::vector<std::uint64_t>{4, 6, 8}));
     std::size_t n = 0;
-    ASSERT_TRUE(s->read_stream("user-odd", stream_version{5}, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
+    ASSERT_TRUE(s->read_stream("user-odd", stream_version{5}, 100, [&](const recorded_event&) {
+                     return ++n, true;
+                 }).has_value());
     EXPECT_EQ(n, 1u);
     n = 0;
-    ASSERT_TRUE(s->read_stream("user-od", stream_version{1}, 100, [&](const recorded_event&) { return ++n, true; }).has_value());
+    ASSERT_TRUE(s->read_stream("user-od", stream_version{1}, 100, [&](const recorded_event&) {
+                     return ++n, true;
+                 }).has_value());
     EXPECT_EQ(n, 0u);  // a prefix of another stream id is another stream
 
     auto at = s->read_at(log_position{7});
@@ -421,7 +425,8 @@ TEST_P(StoreTest, ConcurrentAppendsAndReadsStayDenseAndVerified) {
     ASSERT_EQ(positions.size(), std::size_t{writers * per_writer});
     EXPECT_EQ(*positions.begin(), 1u);
     EXPECT_EQ(*positions.rbegin(), std::uint64_t{writers * per_writer});
-    for (int w = 0; w < writers; ++w) EXPECT_EQ(s->stream_version("user-w" + std::to_string(w)).value, std::uint64_t{per_writer});
+    for (int w = 0; w < writers; ++w)
+        EXPECT_EQ(s->stream_version("user-w" + std::to_string(w)).value, std::uint64_t{per_writer});
     EXPECT_TRUE(s->verify().ok);
 }
 
@@ -436,8 +441,7 @@ TEST_P(StoreTest, RacingWritersOnOneStreamStayContiguous) {
         std::atomic<int> go{0};
         auto racer = [&] {
             ++go;
-            while (go.load() < 2) {
-            }
+            while (go.load() < 2) {}
             auto r = s->append(one(opened("race")));
             ASSERT_TRUE(r.has_value()) << r.error().message;
             std::lock_guard lk(mu);

@@ -20,8 +20,8 @@ std::string be64(std::uint64_t v) {
 template <class F>
 void with_raw_log(const std::filesystem::path& dir, F&& f) {
     rocksdb::Options o;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{{rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}},
-                                                     {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}}, {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     auto s = rocksdb::DB::Open(o, dir.string(), cfs, &handles, &db);

@@ -72,10 +72,12 @@ void run_every_parser(const boost::json::object& body) {
     judge(wire::parse_unlock_user(body, user), [](const auto& c) { return c.command.user == user; });
     judge(wire::parse_accept_invitation(body, &hash),
           [](const domain::accept_invitation& c) { return !c.secret_sha256_hex.empty(); });
-    judge(wire::parse_save_contacts(body, account), [](const domain::save_contacts& c) { return c.account == account; });
+    judge(wire::parse_save_contacts(body, account),
+          [](const domain::save_contacts& c) { return c.account == account; });
     judge(wire::parse_hand_over_contact(body, account, "security"),
           [](const domain::hand_over_contact& c) { return c.account == account; });
-    judge(wire::parse_set_watchlist(body, account), [](const domain::set_watchlist& c) { return c.account == account; });
+    judge(wire::parse_set_watchlist(body, account),
+          [](const domain::set_watchlist& c) { return c.account == account; });
     judge(wire::parse_backup_request(body), [](const wire::backup_request&) { return true; });
 
     // An unknown {role}: the body is judged first (400), else 404 contact_role_not_found.

@@ -26,11 +26,11 @@
 #include <fstream>
 #include <sstream>
 
+#include "request_framing.hpp"
 #include "roster/api/json_input.hpp"
 #include "roster/api/router.hpp"
 #include "roster/domain/types.hpp"
 #include "roster/replay/log_range.hpp"
-#include "request_framing.hpp"
 
 namespace {
 
@@ -76,10 +76,14 @@ struct exact_copy {
 // The query values handlers read themselves, through the same parsers.
 void read_values(const api::name_values& query) {
     for (const auto& [name, value] : query.items()) {
-        if (name == "as_of" || name == "since" || name == "until") (void)replay::parse_log_point(value);
-        else if (name == "portal") (void)domain::parse_portal(value);
-        else if (name == "role") (void)domain::parse_role(value);
-        else if (name == "topic") (void)domain::parse_topic(value);
+        if (name == "as_of" || name == "since" || name == "until")
+            (void)replay::parse_log_point(value);
+        else if (name == "portal")
+            (void)domain::parse_portal(value);
+        else if (name == "role")
+            (void)domain::parse_role(value);
+        else if (name == "topic")
+            (void)domain::parse_topic(value);
     }
 }
 
@@ -111,9 +115,12 @@ void route(std::string_view method, std::string_view target) {
     auto q = api::parse_query(t.view());
     // Both decode the same query; handlers see match's, parse_query is the public helper.
     if (m && q && m->query.items() != q->items()) fail("match and parse_query decode the query differently");
-    if (q) read_values(*q);
-    else if (q.error().status != 400) fail("parse_query refused with a status other than 400");
-    else check_document(q.error());
+    if (q)
+        read_values(*q);
+    else if (q.error().status != 400)
+        fail("parse_query refused with a status other than 400");
+    else
+        check_document(q.error());
 }
 
 void parse_http(const std::uint8_t* data, std::size_t size) {

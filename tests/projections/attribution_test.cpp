@@ -37,8 +37,8 @@ TEST(attribution, history_live_events_and_export_agree_for_every_account) {
     std::size_t user_facts_in_accounts = 0;
     ASSERT_GE(w.state().accounts.size(), 2u);
     for (const auto& [id, account] : w.state().accounts) {
-        history_page_request r{history_subject::account, id.value, eventstore::log_position{1}, eventstore::log_position::max(),
-                               all_event_types, SIZE_MAX - 1};
+        history_page_request r{history_subject::account,        id.value,        eventstore::log_position{1},
+                               eventstore::log_position::max(), all_event_types, SIZE_MAX - 1};
         const auto from_history = index.page(r);
 
         std::vector<eventstore::log_position> from_filter, from_live;
@@ -54,8 +54,8 @@ TEST(attribution, history_live_events_and_export_agree_for_every_account) {
         }
 
         std::vector<eventstore::log_position> from_export;
-        replay::export_reader reader(store, replay::export_format::jsonl, eventstore::log_position{1}, store.head().position, 97,
-                                     4096);
+        replay::export_reader reader(store, replay::export_format::jsonl, eventstore::log_position{1},
+                                     store.head().position, 97, 4096);
         reader.filter_account(id.value);
         std::string chunk;
         for (bool more = true; more;) {
@@ -64,8 +64,8 @@ TEST(attribution, history_live_events_and_export_agree_for_every_account) {
             ASSERT_TRUE(r) << r.error().message;
             more = *r;
             for (std::size_t at = 0, nl; (nl = chunk.find('\n', at)) != std::string::npos; at = nl + 1)
-                from_export.push_back(
-                    eventstore::log_position{boost::json::parse(chunk.substr(at, nl - at)).at("position").to_number<std::uint64_t>()});
+                from_export.push_back(eventstore::log_position{
+                    boost::json::parse(chunk.substr(at, nl - at)).at("position").to_number<std::uint64_t>()});
         }
 
         EXPECT_FALSE(from_history.empty()) << id.value;

@@ -14,7 +14,8 @@ using namespace roster::domain;
 const account_id acme{"acme"};
 const account_id partner{"partner"};
 
-user_created new_user(const std::string& id, const std::string& name, const std::string& mail, const account_id& employer) {
+user_created new_user(const std::string& id, const std::string& name, const std::string& mail,
+                      const account_id& employer) {
     return user_created{user_id{id}, *email::parse(mail), name, employer};
 }
 
@@ -47,7 +48,8 @@ TEST_F(directory_test, lists_members_in_name_order_and_counts_active) {
 TEST_F(directory_test, removed_members_only_with_include_removed) {
     add_employee("u1", "Alice", "alice@acme.com", role_set::of({role::support_admin}));
     add_employee("u2", "Bob", "bob@acme.com");
-    dir.apply(member_removed{acme, user_id{"u1"}, membership_type::employee, role_set::of({role::support_admin}), false});
+    dir.apply(
+        member_removed{acme, user_id{"u1"}, membership_type::employee, role_set::of({role::support_admin}), false});
     EXPECT_EQ(ids({}), (std::vector<std::string>{"u2"}));
     directory_query with_removed;
     with_removed.include_removed = true;
@@ -105,7 +107,8 @@ TEST_F(directory_test, unknown_cursor_is_reported) {
 
 TEST_F(directory_test, readded_member_is_listed_again_with_fresh_roles) {
     add_employee("u1", "Alice", "alice@acme.com", role_set::of({role::support_admin}));
-    dir.apply(member_removed{acme, user_id{"u1"}, membership_type::employee, role_set::of({role::support_admin}), false});
+    dir.apply(
+        member_removed{acme, user_id{"u1"}, membership_type::employee, role_set::of({role::support_admin}), false});
     dir.apply(member_added{acme, user_id{"u1"}, membership_type::third_party});
     EXPECT_EQ(ids({}), (std::vector<std::string>{"u1"}));
     EXPECT_TRUE(dir.entry(acme, user_id{"u1"})->roles.empty());
@@ -124,10 +127,12 @@ TEST(directory_reference, paged_queries_equal_brute_force) {
     std::vector<std::string> all_ids;
     for (int i = 0; i < user_count; ++i) {
         std::string id = "u" + std::to_string(i);
-        std::string name = first[rng() % first.size()] + " " + last[rng() % last.size()] + (rng() % 50 == 0 ? " Rare" : "");
+        std::string name =
+            first[rng() % first.size()] + " " + last[rng() % last.size()] + (rng() % 50 == 0 ? " Rare" : "");
         std::string mail = "user" + std::to_string(i) + (i % 3 == 0 ? "@acme.com" : "@mail.example.org");
         dir.apply(new_user(id, name, mail, acme));
-        dir.apply(member_added{acme, user_id{id}, i % 10 == 0 ? membership_type::third_party : membership_type::employee});
+        dir.apply(
+            member_added{acme, user_id{id}, i % 10 == 0 ? membership_type::third_party : membership_type::employee});
         dir.apply(roles_granted{acme, user_id{id}, role_set(static_cast<std::uint16_t>(rng() % 128))});
         if (rng() % 20 == 0) dir.apply(user_locked{user_id{id}});
         if (rng() % 25 == 0) dir.apply(member_removed{acme, user_id{id}, membership_type::employee, {}, false});
@@ -160,7 +165,7 @@ TEST(directory_reference, paged_queries_equal_brute_force) {
     };
 
     std::vector<directory_query> queries(10);
-    queries[1].q = "rare";                 // short posting list path
+    queries[1].q = "rare";  // short posting list path
     queries[2].q = "mart";
     queries[3].q = "acme.com";
     queries[4].q = "o'b";
@@ -171,7 +176,7 @@ TEST(directory_reference, paged_queries_equal_brute_force) {
     queries[6].include_removed = true;
     queries[7].q = "user11";
     queries[8].q = "ch";
-    queries[9].q = "example.org";          // every trigram is common: ordered walk
+    queries[9].q = "example.org";  // every trigram is common: ordered walk
     for (auto& q : queries) {
         for (std::size_t limit : {7u, 500u}) {
             q.limit = limit;

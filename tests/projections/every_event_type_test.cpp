@@ -75,7 +75,8 @@ void check_event_type() {
     EXPECT_EQ(*bit, event_type_mask{1} << I);
     history_index history;
     history.add(r, s);
-    history_page_request only_this{history_subject::actor, "operator", eventstore::log_position{1}, eventstore::log_position::max(), *bit, 10};
+    history_page_request only_this{history_subject::actor,          "operator", eventstore::log_position{1},
+                                   eventstore::log_position::max(), *bit,       10};
     EXPECT_EQ(history.page(only_this), std::vector<eventstore::log_position>{eventstore::log_position{position}});
     only_this.types = all_event_types & ~*bit;
     EXPECT_TRUE(history.page(only_this).empty());

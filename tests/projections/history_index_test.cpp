@@ -24,19 +24,19 @@ protected:
         const account_id acme{"acme"}, part{"part"};
         const user_id ada{"ada"}, pat{"pat"};
         std::vector<event> events{
-            account_opened{acme, "Acme", account_kind::customer},                          // 1
-            account_opened{part, "Part", account_kind::partner},                           // 2
-            partner_linked{acme, part},                                                    // 3
-            user_created{ada, *email::parse("ada@acme.com"), "Ada", acme},                 // 4
-            member_added{acme, ada, membership_type::employee},                            // 5
-            roles_granted{acme, ada, role_set::of({role::support_admin})},                 // 6
-            user_created{pat, *email::parse("pat@part.com"), "Pat", part},                 // 7
-            member_added{part, pat, membership_type::employee},                            // 8
-            member_added{acme, pat, membership_type::third_party},                         // 9
-            user_locked{pat, {part, acme}},                                                // 10
-            member_removed{acme, pat, membership_type::third_party, {}, false},            // 11
-            user_unlocked{pat, {part}},                                                    // 12
-            user_locked{ada, {acme}},                                                      // 13
+            account_opened{acme, "Acme", account_kind::customer},                // 1
+            account_opened{part, "Part", account_kind::partner},                 // 2
+            partner_linked{acme, part},                                          // 3
+            user_created{ada, *email::parse("ada@acme.com"), "Ada", acme},       // 4
+            member_added{acme, ada, membership_type::employee},                  // 5
+            roles_granted{acme, ada, role_set::of({role::support_admin})},       // 6
+            user_created{pat, *email::parse("pat@part.com"), "Pat", part},       // 7
+            member_added{part, pat, membership_type::employee},                  // 8
+            member_added{acme, pat, membership_type::third_party},               // 9
+            user_locked{pat, {part, acme}},                                      // 10
+            member_removed{acme, pat, membership_type::third_party, {}, false},  // 11
+            user_unlocked{pat, {part}},                                          // 12
+            user_locked{ada, {acme}},                                            // 13
             user_unlocked{ada},  // 14: as written before events named their accounts
         };
         std::uint64_t p = 0;
@@ -45,9 +45,11 @@ protected:
             ASSERT_TRUE(model.apply(rec(p, e, p == 6 ? "user:ada" : "operator")));
         }
     }
-    std::vector<std::uint64_t> page(history_subject s, std::string id, std::uint64_t from = 1, std::uint64_t to = UINT64_MAX,
-                                    event_type_mask types = all_event_types, std::size_t limit = 100) {
-        history_page_request r{s, std::move(id), eventstore::log_position{from}, eventstore::log_position{to}, types, limit};
+    std::vector<std::uint64_t> page(history_subject s, std::string id, std::uint64_t from = 1,
+                                    std::uint64_t to = UINT64_MAX, event_type_mask types = all_event_types,
+                                    std::size_t limit = 100) {
+        history_page_request r{s,     std::move(id), eventstore::log_position{from}, eventstore::log_position{to},
+                               types, limit};
         std::vector<std::uint64_t> out;
         for (auto p : model.read([&](const read_view& v) { return v.history->page(r); })) out.push_back(p.value);
         return out;
@@ -85,10 +87,25 @@ TEST_F(history_test, filters_by_range_and_type_and_returns_one_row_beyond_the_li
 }
 
 TEST(history_types, the_type_bits_follow_the_domain_names) {
-    std::vector<event> samples{account_opened{}, partner_linked{}, user_created{user_id{"u"}, *email::parse("a@b.c"), "n", account_id{"a"}},
-                               member_added{}, roles_granted{}, roles_revoked{}, all_roles_removed{}, user_locked{}, user_unlocked{},
-                               invitation_issued{}, invitation_accepted{}, member_removed{}, profile_retired{user_id{"u"}, *email::parse("a@b.c")},
-                               contacts_saved{}, contact_handed_over{}, watchlist_changed{}, token_issued{}, token_revoked{}, access_denied{}};
+    std::vector<event> samples{account_opened{},
+                               partner_linked{},
+                               user_created{user_id{"u"}, *email::parse("a@b.c"), "n", account_id{"a"}},
+                               member_added{},
+                               roles_granted{},
+                               roles_revoked{},
+                               all_roles_removed{},
+                               user_locked{},
+                               user_unlocked{},
+                               invitation_issued{},
+                               invitation_accepted{},
+                               member_removed{},
+                               profile_retired{user_id{"u"}, *email::parse("a@b.c")},
+                               contacts_saved{},
+                               contact_handed_over{},
+                               watchlist_changed{},
+                               token_issued{},
+                               token_revoked{},
+                               access_denied{}};
     ASSERT_EQ(samples.size(), std::variant_size_v<event>);
     for (std::size_t i = 0; i < samples.size(); ++i) {
         ASSERT_EQ(samples[i].index(), i);

@@ -141,7 +141,8 @@ TEST(past_states, snapshots_survive_a_reopen_and_a_damaged_one_only_costs_a_long
     past_states past(*store, {.snapshot_every = 50});
     EXPECT_EQ(past.snapshot_positions().size(), head / 50);
     EXPECT_EQ(past.load_snapshot(eventstore::log_position{100}), nullptr);
-    for (std::uint64_t p : {100u, 120u, 151u}) EXPECT_EQ((*past.at(eventstore::log_position{p}))->fingerprint(), fold_fingerprint(*store, p));
+    for (std::uint64_t p : {100u, 120u, 151u})
+        EXPECT_EQ((*past.at(eventstore::log_position{p}))->fingerprint(), fold_fingerprint(*store, p));
 }
 
 TEST(snapshotter, writes_snapshots_in_the_background_as_the_log_grows) {
@@ -159,7 +160,8 @@ TEST(snapshotter, writes_snapshots_in_the_background_as_the_log_grows) {
             std::this_thread::sleep_for(std::chrono::milliseconds(10));
         EXPECT_EQ(past.snapshot_positions().size(), expected);
     }
-    for (auto p : past.snapshot_positions()) EXPECT_EQ(past.load_snapshot(p)->fingerprint(), fold_fingerprint(*store, p.value));
+    for (auto p : past.snapshot_positions())
+        EXPECT_EQ(past.load_snapshot(p)->fingerprint(), fold_fingerprint(*store, p.value));
 }
 
 }  // namespace

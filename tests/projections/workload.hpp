@@ -47,9 +47,13 @@ public:
 
 private:
     template <class T>
-    const T& pick(const std::vector<T>& v) { return v[std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng_)]; }
+    const T& pick(const std::vector<T>& v) {
+        return v[std::uniform_int_distribution<std::size_t>(0, v.size() - 1)(rng_)];
+    }
     bool chance(int percent) { return std::uniform_int_distribution<int>(0, 99)(rng_) < percent; }
-    domain::role_set some_roles() { return domain::role_set(static_cast<std::uint16_t>(std::uniform_int_distribution<int>(0, 127)(rng_))); }
+    domain::role_set some_roles() {
+        return domain::role_set(static_cast<std::uint16_t>(std::uniform_int_distribution<int>(0, 127)(rng_)));
+    }
 
     void submit(const domain::command& c, const domain::actor& who = domain::operator_principal{}) {
         now_ += std::chrono::seconds(1);
@@ -82,10 +86,13 @@ private:
         if (users_.empty() || kind < 30) {
             user_id u{"usr-" + std::to_string(users_.size())};
             std::optional<invitation_request> inv;
-            if (chance(60)) inv = invitation_request{invitation_id{"inv-" + std::to_string(++invitations_)}, fake_hash(invitations_), std::nullopt};
+            if (chance(60))
+                inv = invitation_request{invitation_id{"inv-" + std::to_string(++invitations_)},
+                                         fake_hash(invitations_), std::nullopt};
             // Reused emails after retirement exercise the email index.
             const auto mail = "user" + std::to_string(users_.size() % 97) + "@" + a.value + ".example.com";
-            submit(create_user{a, u, mail, "Name " + std::to_string(users_.size()) + (chance(30) ? " Ünïcode" : ""), some_roles(), inv});
+            submit(create_user{a, u, mail, "Name " + std::to_string(users_.size()) + (chance(30) ? " Ünïcode" : ""),
+                               some_roles(), inv});
             users_.push_back(u);
             return;
         }
@@ -99,16 +106,21 @@ private:
         if (kind < 73) return submit(remove_member{a, u});
         if (kind < 78) {
             ++invitations_;
-            return submit(invite_user{a, u, invitation_request{invitation_id{"inv-" + std::to_string(invitations_)}, fake_hash(invitations_), std::nullopt}});
+            return submit(invite_user{a, u,
+                                      invitation_request{invitation_id{"inv-" + std::to_string(invitations_)},
+                                                         fake_hash(invitations_), std::nullopt}});
         }
         if (kind < 83) {
-            const auto n = std::uniform_int_distribution<std::uint64_t>(1, std::max<std::uint64_t>(invitations_, 1))(rng_);
+            const auto n =
+                std::uniform_int_distribution<std::uint64_t>(1, std::max<std::uint64_t>(invitations_, 1))(rng_);
             return submit(accept_invitation{fake_hash(n)});
         }
         if (kind < 90) {
             save_contacts c{a, {}};
             for (int i = 0; i < 3; ++i)
-                c.assignments.push_back({all_contact_roles[std::uniform_int_distribution<std::size_t>(0, contact_role_count - 1)(rng_)], u});
+                c.assignments.push_back(
+                    {all_contact_roles[std::uniform_int_distribution<std::size_t>(0, contact_role_count - 1)(rng_)],
+                     u});
             return submit(c);
         }
         if (kind < 95) {
@@ -118,9 +130,12 @@ private:
         }
         if (kind < 98) {
             ++tokens_;
-            return submit(issue_token{token_id{"tok-" + std::to_string(tokens_)}, user_principal{u}, fake_hash(1'000'000 + tokens_)});
+            return submit(issue_token{token_id{"tok-" + std::to_string(tokens_)}, user_principal{u},
+                                      fake_hash(1'000'000 + tokens_)});
         }
-        if (tokens_) return submit(revoke_token{token_id{"tok-" + std::to_string(std::uniform_int_distribution<int>(1, tokens_)(rng_))}});
+        if (tokens_)
+            return submit(
+                revoke_token{token_id{"tok-" + std::to_string(std::uniform_int_distribution<int>(1, tokens_)(rng_))}});
     }
 
     eventstore::store& store_;

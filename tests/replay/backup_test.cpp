@@ -7,8 +7,8 @@
 #include <sstream>
 #include <thread>
 
-#include <boost/json.hpp>
 #include <gtest/gtest.h>
+#include <boost/json.hpp>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -47,7 +47,9 @@ struct op_client {
     http_client http;
     std::string token;
     op_client(unsigned short port, std::string t) : http(port), token(std::move(t)) {}
-    http_reply get(const std::string& target) { return http.request("GET", target, {}, {{"Authorization", "Bearer " + token}}); }
+    http_reply get(const std::string& target) {
+        return http.request("GET", target, {}, {{"Authorization", "Bearer " + token}});
+    }
     http_reply post(const std::string& target, const json::object& body) {
         return http.request("POST", target, json::serialize(body),
                             {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}});
@@ -91,7 +93,8 @@ TEST(backup, online_backup_under_write_load_restores_to_an_equal_verified_store)
     temp_dir tmp;
     const fs::path data = tmp.path() / "data", backups = tmp.path() / "backups", restored = tmp.path() / "restored";
     rosterd_process source(data, {"--threads", "2", "--backup-dir", backups.string()});
-    const std::string token = read_file(data / "operator.token").substr(0, read_file(data / "operator.token").find('\n'));
+    const std::string token =
+        read_file(data / "operator.token").substr(0, read_file(data / "operator.token").find('\n'));
     op_client op(source.port(), token);
     ASSERT_EQ(op.post("/v1/accounts", {{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 201u);
 
@@ -127,7 +130,8 @@ TEST(backup, online_backup_under_write_load_restores_to_an_equal_verified_store)
     wait_for(200);
 
     // Offline mode refuses a directory the server holds: it could not copy it consistently.
-    auto offline = rosterctl(tmp.path(), "backup --data-dir " + data.string() + " --to " + (tmp.path() / "nope").string());
+    auto offline =
+        rosterctl(tmp.path(), "backup --data-dir " + data.string() + " --to " + (tmp.path() / "nope").string());
     EXPECT_EQ(offline.exit_code, 2) << offline.err;
     EXPECT_NE(offline.err.find("--url"), std::string::npos) << offline.err;
     EXPECT_FALSE(fs::exists(tmp.path() / "nope"));
@@ -137,8 +141,8 @@ TEST(backup, online_backup_under_write_load_restores_to_an_equal_verified_store)
     const auto head_before = op.get("/v1/events?from=1&limit=1").json().at("head").to_number<std::uint64_t>();
 
     const fs::path dest = backups / "b1";
-    auto b = rosterctl(tmp.path(), "backup --data-dir " + data.string() + " --to " + dest.string() + " --url http://127.0.0.1:" +
-                                       std::to_string(source.port()));
+    auto b = rosterctl(tmp.path(), "backup --data-dir " + data.string() + " --to " + dest.string() +
+                                       " --url http://127.0.0.1:" + std::to_string(source.port()));
     ASSERT_EQ(b.exit_code, 0) << b.out << b.err;
     const auto manifest = json::parse(b.out).as_object();
     const auto position = manifest.at("position").to_number<std::uint64_t>();
@@ -178,10 +182,12 @@ TEST(backup, online_backup_under_write_load_restores_to_an_equal_verified_store)
     auto again = rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string());
     EXPECT_EQ(again.exit_code, 2);
     EXPECT_NE(again.err.find("--force"), std::string::npos) << again.err;
-    auto forced = rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string() + " --force");
+    auto forced =
+        rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string() + " --force");
     EXPECT_EQ(forced.exit_code, 0) << forced.err;
     // The old spelling `--force yes` (from before --force was a switch) still works.
-    auto forced_old = rosterctl(tmp.path(), "restore --force yes --from " + dest.string() + " --data-dir " + restored.string());
+    auto forced_old =
+        rosterctl(tmp.path(), "restore --force yes --from " + dest.string() + " --data-dir " + restored.string());
     EXPECT_EQ(forced_old.exit_code, 0) << forced_old.err;
 
     // The old operator token still works on the restored server (its hash is in the log).
@@ -190,7 +196,8 @@ TEST(backup, online_backup_under_write_load_restores_to_an_equal_verified_store)
     op_client restored_op(copy.port(), token);
 
     // A restore is refused while a server holds the directory, even with --force.
-    auto busy = rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string() + " --force");
+    auto busy =
+        rosterctl(tmp.path(), "restore --from " + dest.string() + " --data-dir " + restored.string() + " --force");
     EXPECT_EQ(busy.exit_code, 2) << busy.err;
 
     // The restored log equals the source's log up to the backup head, event for event.
@@ -222,7 +229,8 @@ TEST(backup, offline_backup_of_a_stopped_server_and_restore_refuses_a_bad_source
     std::uint64_t head = 0;
     {
         rosterd_process p(data, {"--threads", "1"});
-        op_client op(p.port(), read_file(data / "operator.token").substr(0, read_file(data / "operator.token").find('\n')));
+        op_client op(p.port(),
+                     read_file(data / "operator.token").substr(0, read_file(data / "operator.token").find('\n')));
         ASSERT_EQ(op.post("/v1/accounts", {{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status, 201u);
         head = op.get("/v1/events?from=1&limit=1").json().at("head").to_number<std::uint64_t>();
         // Without --backup-dir the HTTP route is off.
@@ -235,13 +243,15 @@ TEST(backup, offline_backup_of_a_stopped_server_and_restore_refuses_a_bad_source
     ASSERT_EQ(b.exit_code, 0) << b.err;
     EXPECT_EQ(json::parse(b.out).at("position").to_number<std::uint64_t>(), head);
 
-    auto r = rosterctl(tmp.path(), "restore --from " + (tmp.path() / "b").string() + " --data-dir " + (tmp.path() / "r").string());
+    auto r = rosterctl(tmp.path(),
+                       "restore --from " + (tmp.path() / "b").string() + " --data-dir " + (tmp.path() / "r").string());
     ASSERT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(json::parse(r.out).at("position").to_number<std::uint64_t>(), head);
 
     // A directory without a manifest is not a backup.
     fs::create_directories(tmp.path() / "junk");
-    auto junk = rosterctl(tmp.path(), "restore --from " + (tmp.path() / "junk").string() + " --data-dir " + (tmp.path() / "r2").string());
+    auto junk = rosterctl(
+        tmp.path(), "restore --from " + (tmp.path() / "junk").string() + " --data-dir " + (tmp.path() / "r2").string());
     EXPECT_EQ(junk.exit_code, 2);
     EXPECT_FALSE(fs::exists(tmp.path() / "r2" / "eventstore"));
 }
@@ -261,7 +271,6 @@ TEST(backup, non_operator_cannot_take_a_backup) {
     EXPECT_FALSE(fs::exists(tmp.path() / "b" / "x"));
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // Backup destinations: lexical checks, then creation beneath --backup-dir without following
 // symlinks, and nothing left behind on failure.
@@ -273,7 +282,8 @@ std::set<std::string> tree(const fs::path& root) {
     std::set<std::string> out;
     std::error_code ec;
     if (!fs::exists(fs::symlink_status(root, ec))) return out;
-    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator(); it.increment(ec))
+    for (auto it = fs::recursive_directory_iterator(root, ec); !ec && it != fs::recursive_directory_iterator();
+         it.increment(ec))
         out.insert(it->path().lexically_relative(root).string());
     return out;
 }
@@ -300,8 +310,8 @@ TEST(backup_path, lexical_checks_refuse_escapes_and_bad_names_before_any_system_
     EXPECT_EQ(check_code(root, "/srv/backups/b1\nx"), backup_path_errc::invalid_name);
     EXPECT_EQ(check_code(root, "/srv/backups/b1\x7f"), backup_path_errc::invalid_name);
     EXPECT_EQ(check_code(root, "/srv/backups/b1\x1b[2J"), backup_path_errc::invalid_name);
-    EXPECT_EQ(check_code(root, "/srv/backups/\xff"), backup_path_errc::invalid_name);          // not UTF-8
-    EXPECT_EQ(check_code(root, "/srv/backups/\xc0\xaf"), backup_path_errc::invalid_name);      // overlong '/'
+    EXPECT_EQ(check_code(root, "/srv/backups/\xff"), backup_path_errc::invalid_name);         // not UTF-8
+    EXPECT_EQ(check_code(root, "/srv/backups/\xc0\xaf"), backup_path_errc::invalid_name);     // overlong '/'
     EXPECT_EQ(check_code(root, "/srv/backups/caf\xc3\xa9"), backup_path_errc::invalid_name);  // UTF-8, not portable
     EXPECT_EQ(check_code(root, "/srv/backups/a b"), backup_path_errc::invalid_name);
     EXPECT_EQ(check_code(root, "/srv/backups/-rf"), backup_path_errc::invalid_name);
@@ -346,19 +356,19 @@ TEST(backup_path, symlinks_beneath_the_root_are_refused_never_followed) {
     const fs::path root = tmp.path() / "backups", outside = tmp.path() / "outside";
     fs::create_directories(root / "a");
     fs::create_directories(outside);
-    fs::create_directory_symlink(outside, root / "link");                   // to a directory outside
-    fs::create_directory_symlink(outside, root / "a" / "link");             // deeper down
-    fs::create_directory_symlink(outside / "new", root / "dangling");       // to something not there yet
-    fs::create_directory_symlink(root / "a", root / "inner");               // even one that stays inside
+    fs::create_directory_symlink(outside, root / "link");              // to a directory outside
+    fs::create_directory_symlink(outside, root / "a" / "link");        // deeper down
+    fs::create_directory_symlink(outside / "new", root / "dangling");  // to something not there yet
+    fs::create_directory_symlink(root / "a", root / "inner");          // even one that stays inside
     { std::ofstream(root / "file") << "x"; }
     const auto before = tree(tmp.path());
 
-    EXPECT_EQ(open_code(root, root / "link" / "x"), backup_path_errc::not_allowed);        // intermediate
-    EXPECT_EQ(open_code(root, root / "link"), backup_path_errc::not_allowed);              // last component
-    EXPECT_EQ(open_code(root, root / "dangling"), backup_path_errc::not_allowed);          // last, dangling
+    EXPECT_EQ(open_code(root, root / "link" / "x"), backup_path_errc::not_allowed);  // intermediate
+    EXPECT_EQ(open_code(root, root / "link"), backup_path_errc::not_allowed);        // last component
+    EXPECT_EQ(open_code(root, root / "dangling"), backup_path_errc::not_allowed);    // last, dangling
     EXPECT_EQ(open_code(root, root / "a" / "link" / "b" / "c"), backup_path_errc::not_allowed);
     EXPECT_EQ(open_code(root, root / "inner" / "x"), backup_path_errc::not_allowed);
-    EXPECT_EQ(open_code(root, root / "file" / "x"), backup_path_errc::not_allowed);        // not a directory
+    EXPECT_EQ(open_code(root, root / "file" / "x"), backup_path_errc::not_allowed);  // not a directory
     EXPECT_EQ(open_code(root, root / "file"), backup_path_errc::exists);
     EXPECT_EQ(open_code(root, root / "a"), backup_path_errc::exists);
     EXPECT_EQ(open_code(root, root / ".." / "outside" / "x"), backup_path_errc::not_allowed);
@@ -478,7 +488,7 @@ TEST(backup, http_route_refuses_unsafe_destinations_with_400_and_leaves_nothing_
         {b + std::string("/a\0/x", 5), 400, "invalid_backup_name"},  // used to answer 503 and leave backups/a
         {b + "/a\nb", 400, "invalid_backup_name"},
         {b + "/" + std::string(300, 'n'), 400, "invalid_backup_name"},  // used to answer 503
-        {b + "/link/x", 400, "backup_path_not_allowed"},               // used to write into outside/x
+        {b + "/link/x", 400, "backup_path_not_allowed"},                // used to write into outside/x
         {b + "/link", 400, "backup_path_not_allowed"},
         {b + "/dangling", 400, "backup_path_not_allowed"},
         {b + "/../outside/x", 400, "backup_path_not_allowed"},
@@ -528,7 +538,8 @@ TEST(backup, rosterctl_refuses_an_overlong_or_control_character_name_before_touc
                                                (tmp.path() / "new" / std::string(300, 'n')).string());
     EXPECT_EQ(long_name.exit_code, 2) << long_name.err;
     EXPECT_NE(long_name.err.find("bytes"), std::string::npos) << long_name.err;
-    auto newline = rosterctl(tmp.path(), "backup --data-dir " + data.string() + " --to '" + (tmp.path() / "a\nb").string() + "'");
+    auto newline =
+        rosterctl(tmp.path(), "backup --data-dir " + data.string() + " --to '" + (tmp.path() / "a\nb").string() + "'");
     EXPECT_EQ(newline.exit_code, 2) << newline.err;
     EXPECT_NE(newline.err.find("control character"), std::string::npos) << newline.err;
     auto after = tree(tmp.path());

@@ -45,13 +45,15 @@ protected:
     roster::test_support::temp_dir tmp_;
 };
 
-const std::vector<std::string> all_commands{"verify", "head", "history", "as-of", "export", "rebuild", "backup", "restore"};
+const std::vector<std::string> all_commands{"verify", "head",    "history", "as-of",
+                                            "export", "rebuild", "backup",  "restore"};
 
 TEST_F(cli_args, help_exits_zero_overall_and_per_command) {
     for (const std::string flag : {"--help", "-h", "help"}) {
         auto r = ctl(flag);
         EXPECT_EQ(r.exit_code, 0) << flag << r.err;
-        for (const auto& c : all_commands) EXPECT_NE(r.out.find("  " + c + " "), std::string::npos) << flag << ": " << c;
+        for (const auto& c : all_commands)
+            EXPECT_NE(r.out.find("  " + c + " "), std::string::npos) << flag << ": " << c;
     }
     for (const auto& c : all_commands)
         for (const std::string flag : {"--help", "-h"}) {
@@ -141,7 +143,8 @@ TEST_F(cli_args, valid_command_lines_still_run_with_the_same_output) {
         for (int i = 0; i < 3; ++i) {
             roster::eventstore::append_batch b;
             roster::domain::account_id a{"acme" + std::to_string(i)};
-            b.events.push_back({roster::domain::account_opened{a, "Acme", roster::domain::account_kind::customer}, std::nullopt, {}});
+            b.events.push_back(
+                {roster::domain::account_opened{a, "Acme", roster::domain::account_kind::customer}, std::nullopt, {}});
             ASSERT_TRUE((*s)->append(std::move(b)).has_value());
         }
     }

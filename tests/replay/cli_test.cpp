@@ -18,8 +18,8 @@ using namespace roster::domain;
 class cli_test : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() / ("roster-cli-" + std::to_string(::getpid()) + "-" +
-                                                         std::to_string(std::random_device{}()));
+        dir_ = std::filesystem::temp_directory_path() /
+               ("roster-cli-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
         std::filesystem::create_directories(dir_);
         auto s = eventstore::store::open(eventstore::store_dir(dir_));
         ASSERT_TRUE(s.has_value());
@@ -27,12 +27,14 @@ protected:
         std::vector<event> events{account_opened{acme, "Acme", account_kind::customer}};
         for (int i = 0; i < 20; ++i) {
             user_id u{"u" + std::to_string(i)};
-            events.push_back(user_created{u, *email::parse("u" + std::to_string(i) + "@acme.com"), "User " + std::to_string(i), acme});
+            events.push_back(user_created{u, *email::parse("u" + std::to_string(i) + "@acme.com"),
+                                          "User " + std::to_string(i), acme});
             events.push_back(member_added{acme, u, membership_type::employee});
             events.push_back(roles_granted{acme, u, role_set::of({role::support_admin})});
         }
         events.push_back(user_locked{user_id{"u3"}, {acme}});  // position 62: names the account it concerns
-        events.push_back(member_removed{acme, user_id{"u4"}, membership_type::employee, role_set::of({role::support_admin}), false});
+        events.push_back(
+            member_removed{acme, user_id{"u4"}, membership_type::employee, role_set::of({role::support_admin}), false});
         for (auto& e : events) {
             eventstore::append_batch b;
             eventstore::new_event n{e, std::nullopt, {}};

@@ -19,7 +19,8 @@ TEST(event_json, renders_envelope_and_data) {
     e.recorded_at = timestamp{std::chrono::microseconds{1'700'000'000'000'001}};
     e.meta.actor = {"user:u1", "tok1", "127.0.0.1"};
     e.meta.request_id = "req-1";
-    e.payload = roles_granted{account_id{"acme"}, user_id{"u2"}, role_set::of({role::support_admin, role::learning_learner})};
+    e.payload =
+        roles_granted{account_id{"acme"}, user_id{"u2"}, role_set::of({role::support_admin, role::learning_learner})};
     e.hash[0] = 0xab;
 
     auto o = event_json(e);
@@ -35,8 +36,8 @@ TEST(event_json, renders_envelope_and_data) {
 }
 
 TEST(event_json, never_shows_secret_hashes) {
-    auto inv = event_data_json(invitation_issued{invitation_id{"i1"}, user_id{"u1"}, account_id{"acme"},
-                                                 "deadbeef", timestamp{}, invitation_id{}});
+    auto inv = event_data_json(invitation_issued{invitation_id{"i1"}, user_id{"u1"}, account_id{"acme"}, "deadbeef",
+                                                 timestamp{}, invitation_id{}});
     auto tok = event_data_json(token_issued{token_id{"t1"}, user_principal{user_id{"u1"}}, "cafebabe"});
     EXPECT_EQ(json::serialize(inv).find("deadbeef"), std::string::npos);
     EXPECT_EQ(json::serialize(tok).find("cafebabe"), std::string::npos);
@@ -48,7 +49,8 @@ TEST(event_json, every_event_type_has_data) {
     const std::vector<event> events{
         account_opened{account_id{"a"}, "A", account_kind::partner},
         partner_linked{account_id{"c"}, account_id{"p"}},
-        contacts_saved{account_id{"a"}, {{contact_role::security, user_id{"u"}}, {contact_role::secondary_support, user_id{}}}},
+        contacts_saved{account_id{"a"},
+                       {{contact_role::security, user_id{"u"}}, {contact_role::secondary_support, user_id{}}}},
         watchlist_changed{account_id{"a"}, {{user_id{"u"}, {topic::outage, topic::release}}}},
         access_denied{auditor_principal{}, "change_roles", account_id{}, "forbidden", {}, 0, 1, {}, {}},
     };

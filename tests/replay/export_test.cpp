@@ -28,9 +28,12 @@ std::vector<std::vector<std::string>> parse_csv(std::string_view text) {
     for (std::size_t i = 0; i < text.size(); ++i) {
         char c = text[i];
         if (in_quotes) {
-            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"') field += '"', ++i;
-            else if (c == '"') in_quotes = false;
-            else field += c;
+            if (c == '"' && i + 1 < text.size() && text[i + 1] == '"')
+                field += '"', ++i;
+            else if (c == '"')
+                in_quotes = false;
+            else
+                field += c;
         } else if (c == '"' && field.empty() && !quoted) {
             in_quotes = quoted = true;
         } else if (c == ',') {
@@ -86,12 +89,24 @@ TEST(csv_field, shows_hidden_controls_as_escapes) {
     using namespace std::string_literals;
     EXPECT_EQ(csv_field("a\x1b[31mb"), "a\\u001b[31mb");
     EXPECT_EQ(csv_field("a\0b"s), "a\\u0000b");
-    EXPECT_EQ(csv_field("a\x7f" "b"), "a\\u007fb");
-    EXPECT_EQ(csv_field("a\xc2\x9b" "b"), "a\\u009bb");  // C1 CSI
-    EXPECT_EQ(csv_field("Bob \xe2\x80\xae" "exe.gpj"), "Bob \\u202eexe.gpj");
-    EXPECT_EQ(csv_field("a\xe2\x81\xa6" "b\xe2\x81\xa9"), "a\\u2066b\\u2069");
-    EXPECT_EQ(csv_field("a\xd8\x9c" "b\xe2\x80\x8e\xe2\x80\x8f"), "a\\u061cb\\u200e\\u200f");
-    EXPECT_EQ(csv_field("a\xe2\x80\xa8" "b\xe2\x80\xa9"), "a\\u2028b\\u2029");
+    EXPECT_EQ(csv_field("a\x7f"
+                        "b"),
+              "a\\u007fb");
+    EXPECT_EQ(csv_field("a\xc2\x9b"
+                        "b"),
+              "a\\u009bb");  // C1 CSI
+    EXPECT_EQ(csv_field("Bob \xe2\x80\xae"
+                        "exe.gpj"),
+              "Bob \\u202eexe.gpj");
+    EXPECT_EQ(csv_field("a\xe2\x81\xa6"
+                        "b\xe2\x81\xa9"),
+              "a\\u2066b\\u2069");
+    EXPECT_EQ(csv_field("a\xd8\x9c"
+                        "b\xe2\x80\x8e\xe2\x80\x8f"),
+              "a\\u061cb\\u200e\\u200f");
+    EXPECT_EQ(csv_field("a\xe2\x80\xa8"
+                        "b\xe2\x80\xa9"),
+              "a\\u2028b\\u2029");
     // An escaped control at the start hides nothing: "\u001b=..." is not a formula.
     EXPECT_EQ(csv_field("\x1b=1"), "\\u001b=1");
     // TAB, CR and LF are kept (quoted); invalid UTF-8 is passed through untouched.
@@ -99,23 +114,27 @@ TEST(csv_field, shows_hidden_controls_as_escapes) {
     EXPECT_EQ(csv_field("a\r\nb"), "\"a\r\nb\"");
     EXPECT_EQ(csv_field("a\xff\xe2\x80"), "a\xff\xe2\x80");
     // Ordinary non-ASCII text is unchanged.
-    EXPECT_EQ(csv_field("Zo\xc3\xab \xe2\x80\x8d \xc2\xa0 \xf0\x9f\x8e\x89"), "Zo\xc3\xab \xe2\x80\x8d \xc2\xa0 \xf0\x9f\x8e\x89");
+    EXPECT_EQ(csv_field("Zo\xc3\xab \xe2\x80\x8d \xc2\xa0 \xf0\x9f\x8e\x89"),
+              "Zo\xc3\xab \xe2\x80\x8d \xc2\xa0 \xf0\x9f\x8e\x89");
 }
 
 class export_test : public ::testing::Test {
 protected:
     void SetUp() override {
-        dir_ = std::filesystem::temp_directory_path() / ("roster-export-" + std::to_string(::getpid()) + "-" +
-                                                         std::to_string(std::random_device{}()));
+        dir_ = std::filesystem::temp_directory_path() /
+               ("roster-export-" + std::to_string(::getpid()) + "-" + std::to_string(std::random_device{}()));
         auto s = eventstore::store::open(dir_);
         ASSERT_TRUE(s.has_value());
         store_ = std::move(*s);
-        const std::vector<std::string> reasons{"", "a,b", "say \"hi\"", "two\nlines\r\nthree", "Zoë 日本 🎉", " x ", "\"", ",,,"};
+        const std::vector<std::string> reasons{"",           "a,b", "say \"hi\"", "two\nlines\r\nthree",
+                                               "Zoë 日本 🎉", " x ", "\"",         ",,,"};
         for (std::size_t i = 0; i < 2500; ++i) {
             eventstore::append_batch b;
-            eventstore::new_event n{domain::account_opened{domain::account_id{"acc-" + std::to_string(i)},
-                                                           "Name, \"" + reasons[i % reasons.size()] + "\"", domain::account_kind::customer},
-                                    std::nullopt, {}};
+            eventstore::new_event n{
+                domain::account_opened{domain::account_id{"acc-" + std::to_string(i)},
+                                       "Name, \"" + reasons[i % reasons.size()] + "\"", domain::account_kind::customer},
+                std::nullopt,
+                {}};
             n.meta.actor = {"operator", "tok,1", "127.0.0.1"};
             n.meta.request_id = "req-" + std::to_string(i);
             n.meta.reason = reasons[i % reasons.size()];
@@ -159,9 +178,10 @@ TEST_F(export_test, csv_round_trips_any_text_in_bounded_batches) {
     EXPECT_GE(calls, 2500u / 300);
     auto rows = parse_csv(text);
     ASSERT_EQ(rows.size(), 2501u);
-    EXPECT_EQ(rows[0], (std::vector<std::string>{"position", "recorded_at", "stream", "version", "type", "actor", "token_id",
-                                                 "address", "request_id", "reason", "data", "correlation_id",
-                                                 "causation_id", "reference", "prev_hash", "hash", "labels"}));
+    EXPECT_EQ(rows[0],
+              (std::vector<std::string>{"position", "recorded_at", "stream", "version", "type", "actor", "token_id",
+                                        "address", "request_id", "reason", "data", "correlation_id", "causation_id",
+                                        "reference", "prev_hash", "hash", "labels"}));
     for (std::uint64_t p = 1; p <= 2500; ++p) {
         const auto& row = rows[p];
         ASSERT_EQ(row.size(), 17u);
@@ -204,13 +224,15 @@ TEST_F(export_test, the_envelope_is_the_stored_bytes_its_hash_is_computed_over) 
         const std::string hash_hex(line.at("hash").as_string());
         EXPECT_EQ(std::string(line.at("prev_hash").as_string()), prev);
         std::string h;
-        for (std::size_t i = 0; i < 64; i += 2) h.push_back(static_cast<char>(std::stoi(hash_hex.substr(i, 2), nullptr, 16)));
+        for (std::size_t i = 0; i < 64; i += 2)
+            h.push_back(static_cast<char>(std::stoi(hash_hex.substr(i, 2), nullptr, 16)));
         ASSERT_NE(stored.find(h), std::string::npos);
         EXPECT_EQ(stored.find(h, stored.find(h) + 1), std::string::npos);
         std::string zeroed = stored;
         zeroed.replace(zeroed.find(h), 32, std::string(32, '\0'));
         std::string p;
-        for (std::size_t i = 0; i < 64; i += 2) p.push_back(static_cast<char>(std::stoi(prev.substr(i, 2), nullptr, 16)));
+        for (std::size_t i = 0; i < 64; i += 2)
+            p.push_back(static_cast<char>(std::stoi(prev.substr(i, 2), nullptr, 16)));
         unsigned char digest[32];
         unsigned int len = 0;
         const std::string input = p + zeroed;
@@ -250,10 +272,16 @@ TEST_F(export_test, jsonl_lines_are_the_event_objects_of_the_range) {
 
 TEST_F(export_test, an_old_event_with_controls_and_a_formula_is_defused_in_csv_and_jsonl) {
     // Events recorded before names and reasons were checked may hold anything.
-    const std::string reason = "=HYPERLINK(\"http://evil\") \x1b[2J \xe2\x80\xae" "fdp.exe \x7f\xc2\x9b\xe2\x80\xa8";
+    const std::string reason =
+        "=HYPERLINK(\"http://evil\") \x1b[2J \xe2\x80\xae"
+        "fdp.exe \x7f\xc2\x9b\xe2\x80\xa8";
     eventstore::append_batch b;
-    eventstore::new_event n{domain::account_opened{domain::account_id{"old"}, "-2+3 \xe2\x81\xa6" "x", domain::account_kind::customer},
-                            std::nullopt, {}};
+    eventstore::new_event n{domain::account_opened{domain::account_id{"old"},
+                                                   "-2+3 \xe2\x81\xa6"
+                                                   "x",
+                                                   domain::account_kind::customer},
+                            std::nullopt,
+                            {}};
     n.meta.actor = {"operator", "@tok", "127.0.0.1"};
     n.meta.request_id = "+req";
     n.meta.reason = reason;
@@ -271,7 +299,8 @@ TEST_F(export_test, an_old_event_with_controls_and_a_formula_is_defused_in_csv_a
     EXPECT_EQ(rows[1][8], "'+req");
     EXPECT_EQ(rows[1][9], "'=HYPERLINK(\"http://evil\") \\u001b[2J \\u202efdp.exe \\u007f\\u009b\\u2028");
     // The data column is JSON: the escapes land inside its strings and mean the same text.
-    EXPECT_EQ(json::parse(rows[1][10]), json::value(event_data_json((*store_->read_at(eventstore::log_position{2501}))->payload)));
+    EXPECT_EQ(json::parse(rows[1][10]),
+              json::value(event_data_json((*store_->read_at(eventstore::log_position{2501}))->payload)));
     EXPECT_NE(rows[1][10].find("\\u2066"), std::string::npos) << rows[1][10];
 
     export_reader j(*store_, export_format::jsonl, eventstore::log_position{2501}, eventstore::log_position{2501});
@@ -284,7 +313,8 @@ TEST_F(export_test, an_old_event_with_controls_and_a_formula_is_defused_in_csv_a
 
 TEST_F(export_test, pieces_stop_at_the_byte_budget_after_at_least_one_row) {
     // The whole range in one piece (no budget to speak of) is the reference.
-    export_reader whole(*store_, export_format::jsonl, eventstore::log_position{1}, eventstore::log_position{2000}, 5000, SIZE_MAX);
+    export_reader whole(*store_, export_format::jsonl, eventstore::log_position{1}, eventstore::log_position{2000},
+                        5000, SIZE_MAX);
     const auto reference = drain(whole);
     std::size_t longest_row = 0;
     for (std::size_t start = 0; start < reference.size();) {
@@ -294,7 +324,8 @@ TEST_F(export_test, pieces_stop_at_the_byte_budget_after_at_least_one_row) {
     }
 
     constexpr std::size_t budget = 4096;
-    export_reader r(*store_, export_format::jsonl, eventstore::log_position{1}, eventstore::log_position{2000}, 1000, budget);
+    export_reader r(*store_, export_format::jsonl, eventstore::log_position{1}, eventstore::log_position{2000}, 1000,
+                    budget);
     std::string all;
     std::size_t calls = 0;
     for (;;) {
@@ -316,7 +347,8 @@ TEST_F(export_test, pieces_stop_at_the_byte_budget_after_at_least_one_row) {
     EXPECT_GT(calls, reference.size() / (budget + longest_row));
 
     // A budget smaller than any row still makes progress, one row per piece.
-    export_reader tiny(*store_, export_format::csv, eventstore::log_position{11}, eventstore::log_position{20}, 1000, 1);
+    export_reader tiny(*store_, export_format::csv, eventstore::log_position{11}, eventstore::log_position{20}, 1000,
+                       1);
     std::size_t tiny_calls = 0, max_rows = 0;
     drain(tiny, &tiny_calls, &max_rows);
     EXPECT_EQ(max_rows, 1u);

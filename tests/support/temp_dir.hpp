@@ -17,7 +17,8 @@ class temp_dir {
 public:
     explicit temp_dir(const std::string& prefix = "roster-test") {
         auto pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-        if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
+        if (::mkdtemp(pattern.data()) == nullptr)
+            throw std::runtime_error(std::string("mkdtemp: ") + std::strerror(errno));
         path_ = pattern;
     }
     ~temp_dir() {

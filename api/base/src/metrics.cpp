@@ -6,7 +6,6 @@
 #include <mutex>
 #include <stdexcept>
 
-
 namespace roster::api {
 
 std::string format_metric_value(double v) {
@@ -31,10 +30,14 @@ namespace {
 
 void escape_into(std::string& out, std::string_view s, bool quote) {
     for (char c : s) {
-        if (c == '\\') out += "\\\\";
-        else if (c == '\n') out += "\\n";
-        else if (quote && c == '"') out += "\\\"";
-        else out.push_back(c);
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '\n')
+            out += "\\n";
+        else if (quote && c == '"')
+            out += "\\\"";
+        else
+            out.push_back(c);
     }
 }
 
@@ -166,14 +169,15 @@ void histogram::write(exposition& out, std::string_view name, const exposition::
 // registry
 
 void metrics_registry::counter_family::inc(const std::vector<std::string_view>& label_values, std::uint64_t by) {
-    find_series(mu_, series_, label_values, label_names_.size(), [] { return std::make_unique<series>(); })
-        .value.fetch_add(by, std::memory_order_relaxed);
+    find_series(mu_, series_, label_values, label_names_.size(), [] {
+        return std::make_unique<series>();
+    }).value.fetch_add(by, std::memory_order_relaxed);
 }
 
 void metrics_registry::histogram_family::observe(const std::vector<std::string_view>& label_values, double v) {
-    find_series(mu_, series_, label_values, label_names_.size(),
-                [this] { return std::unique_ptr<series>(new series{{}, histogram(bounds_)}); })
-        .value.observe(v);
+    find_series(mu_, series_, label_values, label_names_.size(), [this] {
+        return std::unique_ptr<series>(new series{{}, histogram(bounds_)});
+    }).value.observe(v);
 }
 
 metrics_registry::counter_family& metrics_registry::add_counter(std::string name, std::string help,
@@ -206,7 +210,9 @@ void metrics_registry::add_counter_callback(std::string name, std::string help, 
     callbacks_.push_back({std::move(name), std::move(help), "counter", std::move(read)});
 }
 
-void metrics_registry::add_collector(std::function<void(exposition&)> collect) { collectors_.push_back(std::move(collect)); }
+void metrics_registry::add_collector(std::function<void(exposition&)> collect) {
+    collectors_.push_back(std::move(collect));
+}
 
 std::string metrics_registry::render() const {
     exposition out;
@@ -214,12 +220,14 @@ std::string metrics_registry::render() const {
         out.family(f->name_, f->help_, "counter");
         std::shared_lock lk(f->mu_);
         for (const auto& [key, s] : f->series_)
-            out.sample(f->name_, zip_labels(f->label_names_, s->label_values), static_cast<double>(s->value.load(std::memory_order_relaxed)));
+            out.sample(f->name_, zip_labels(f->label_names_, s->label_values),
+                       static_cast<double>(s->value.load(std::memory_order_relaxed)));
     }
     for (const auto& f : histograms_) {
         out.family(f->name_, f->help_, "histogram");
         std::shared_lock lk(f->mu_);
-        for (const auto& [key, s] : f->series_) s->value.write(out, f->name_, zip_labels(f->label_names_, s->label_values));
+        for (const auto& [key, s] : f->series_)
+            s->value.write(out, f->name_, zip_labels(f->label_names_, s->label_values));
     }
     for (const auto& c : callbacks_) {
         out.family(c.name, c.help, c.type);

@@ -110,7 +110,8 @@ es::result<void> checkpointer::start() {
             latest_ = signed_checkpoint{*note, *body};
             signed_size_ = body->size;
         } else {
-            report("the stored checkpoint does not verify with the signing key; it is not served: " + body.error().message);
+            report("the stored checkpoint does not verify with the signing key; it is not served: " +
+                   body.error().message);
         }
     }
     std::uint64_t persisted = 0;
@@ -162,7 +163,8 @@ bool checkpointer::persist_block() {
     leaves.reserve(block_leaves * 32);
     for (const auto& h : block_) leaves.append(reinterpret_cast<const char*>(h.data()), h.size());
     const std::uint64_t b = (tree_.size() - 1) >> merkle_block_bits;
-    if (auto r = store_.put_meta(block_key(b), leaves); !r) return report("merkle block write failed: " + r.error().message), false;
+    if (auto r = store_.put_meta(block_key(b), leaves); !r)
+        return report("merkle block write failed: " + r.error().message), false;
     for (const auto& n : upper_)
         if (auto r = store_.put_meta(node_key(n.level, n.index),
                                      std::string_view(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
@@ -212,7 +214,8 @@ void checkpointer::sign_now() {
     c.extensions.push_back("timestamp " + std::to_string(now.time_since_epoch().count()));
     auto note = es::sign_checkpoint(c, key_);
     if (!note) return report("signing a checkpoint failed: " + note.error().message);
-    if (auto r = store_.put_meta(latest_key, *note); !r) return report("storing a checkpoint failed: " + r.error().message);
+    if (auto r = store_.put_meta(latest_key, *note); !r)
+        return report("storing a checkpoint failed: " + r.error().message);
     signed_size_ = c.size;
     signed_at_ = std::chrono::steady_clock::now();
     std::lock_guard lock(mutex_);

@@ -9,26 +9,27 @@
 
 namespace roster::api {
 std::string describe(const command_result& result) {
-    return std::visit(domain::overloaded{
-                          [](const outcome::accepted& a) { return std::string(a.replayed ? "replayed" : "accepted"); },
-                          [](const outcome::refused& r) { return "refused: " + r.error.code + " (" + r.error.detail + ")"; },
-                          [](const outcome::version_mismatch& m) {
-                              return "version mismatch on " + m.stream + ": expected " + std::to_string(m.expected.value) +
-                                     ", now " + std::to_string(m.actual.value);
-                          },
-                          [](const outcome::idempotency_key_reused&) { return std::string("idempotency key reused"); },
-                          [](const outcome::unavailable& u) { return "unavailable: " + u.detail; },
-                          [](const outcome::failed&) { return std::string("failed"); },
-                      },
-                      result);
+    return std::visit(
+        domain::overloaded{
+            [](const outcome::accepted& a) { return std::string(a.replayed ? "replayed" : "accepted"); },
+            [](const outcome::refused& r) { return "refused: " + r.error.code + " (" + r.error.detail + ")"; },
+            [](const outcome::version_mismatch& m) {
+                return "version mismatch on " + m.stream + ": expected " + std::to_string(m.expected.value) + ", now " +
+                       std::to_string(m.actual.value);
+            },
+            [](const outcome::idempotency_key_reused&) { return std::string("idempotency key reused"); },
+            [](const outcome::unavailable& u) { return "unavailable: " + u.detail; },
+            [](const outcome::failed&) { return std::string("failed"); },
+        },
+        result);
 }
 
 // A command that got through `decide`, waiting for its batch to be durable.
 struct command_processor::pending {
     command_request request;
-    std::string outcome;                   // what `render` made of it, sent once durable
+    std::string outcome;                           // what `render` made of it, sent once durable
     std::vector<domain::stream_version> versions;  // stream version of each event, in batch order
-    std::size_t batch = SIZE_MAX;          // index into the group's batches; SIZE_MAX = nothing to append
+    std::size_t batch = SIZE_MAX;                  // index into the group's batches; SIZE_MAX = nothing to append
 };
 
 command_processor::command_processor(eventstore::store& store, projections::read_model& reads, logger& log,
@@ -123,7 +124,8 @@ bool command_processor::rebuild() {
                    {{"error", r.error().message}, {"retry_ms", rebuild_backoff_.count()}});
     } else {
         rebuild_backoff_ = std::min(rebuild_backoff_ * 2, rebuild_backoff_max);
-        log_.warn("write model rebuild failed again", {{"error", r.error().message}, {"retry_ms", rebuild_backoff_.count()}});
+        log_.warn("write model rebuild failed again",
+                  {{"error", r.error().message}, {"retry_ms", rebuild_backoff_.count()}});
     }
     next_rebuild_ = std::chrono::steady_clock::now() + rebuild_backoff_;
     return false;
@@ -137,8 +139,10 @@ void command_processor::writer_loop() {
             std::unique_lock lock(mutex_);
             auto has_work = [this] { return stopping_ || !queue_.empty() || !tasks_.empty(); };
             // While lost, wake for the next rebuild attempt too.
-            if (lost_) wake_.wait_until(lock, next_rebuild_, has_work);
-            else wake_.wait(lock, has_work);
+            if (lost_)
+                wake_.wait_until(lock, next_rebuild_, has_work);
+            else
+                wake_.wait(lock, has_work);
             tasks.swap(tasks_);
             while (!queue_.empty() && group.size() < max_group_commands) {
                 group.push_back(std::move(queue_.front()));
@@ -157,7 +161,8 @@ void command_processor::writer_loop() {
                 stats_.commands += group.size();
             }
             for (auto& request : group)
-                request.done(outcome::unavailable{"The write model is being rebuilt from the event log; nothing was changed."});
+                request.done(
+                    outcome::unavailable{"The write model is being rebuilt from the event log; nothing was changed."});
         }
         group.clear();
     }
@@ -295,8 +300,10 @@ void command_processor::process_group(std::vector<command_request>& group) {
         if (p.batch != SIZE_MAX && !results[p.batch]) {
             const auto& err = results[p.batch].error();
             if (err.code == eventstore::errc::storage_unavailable)
-                p.request.done(outcome::unavailable{"The event store could not make the change durable; nothing was changed."});
-            else p.request.done(outcome::failed{});
+                p.request.done(
+                    outcome::unavailable{"The event store could not make the change durable; nothing was changed."});
+            else
+                p.request.done(outcome::failed{});
             continue;
         }
         p.request.done(outcome::accepted{std::move(p.outcome)});
@@ -314,7 +321,6 @@ void command_processor::process_group(std::vector<command_request>& group) {
                                         {"fold_ms", ms(folded_at - appended_at)},
                                         {"reply_ms", ms(finished - folded_at)}});
     }
-
 }
 
 }  // namespace roster::api

@@ -58,8 +58,10 @@ void fair_pool::work() {
             it->second.pop_front();
             ++running_[key];
             // Back of the line: every other waiting key gets a turn before this one's next job.
-            if (it->second.empty()) queues_.erase(it);
-            else turns_.push_back(key);
+            if (it->second.empty())
+                queues_.erase(it);
+            else
+                turns_.push_back(key);
         }
         try {
             job();

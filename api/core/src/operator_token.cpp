@@ -47,7 +47,8 @@ boost::system::result<operator_token_file, std::string> ensure_operator_token(co
     int sync_errno = errno;
     int close_rc = ::close(fd);
     if (sync_rc != 0 || close_rc != 0) {
-        std::string err = "cannot persist " + out.path.string() + ": " + std::strerror(sync_rc != 0 ? sync_errno : errno);
+        std::string err =
+            "cannot persist " + out.path.string() + ": " + std::strerror(sync_rc != 0 ? sync_errno : errno);
         ::unlink(out.path.c_str());
         return failure(err);
     }

@@ -71,7 +71,8 @@ void principal_limits::charge_refusal(std::string_view principal, clock::time_po
     b.tokens = std::max(0.0, b.tokens - 1.0);
 }
 
-std::optional<std::chrono::seconds> principal_limits::refusals_spent(std::string_view principal, clock::time_point now) {
+std::optional<std::chrono::seconds> principal_limits::refusals_spent(std::string_view principal,
+                                                                     clock::time_point now) {
     if (!limited(options_.refusals)) return std::nullopt;
     std::lock_guard lock(mutex_);
     auto it = by_principal_.find(std::string(principal));

@@ -5,15 +5,18 @@
 
 namespace roster::api {
 
-void add_store_metrics(metrics_registry& registry, const eventstore::store& store, const projections::read_model& reads) {
+void add_store_metrics(metrics_registry& registry, const eventstore::store& store,
+                       const projections::read_model& reads) {
     registry.add_collector([&store, &reads](exposition& out) {
         // The read model's position is read first: it never passes the head, so the lag below is
         // never negative (at worst it includes a commit that landed during the scrape).
         const auto projected = reads.position();
         const auto s = store.stats();
-        out.family("roster_store_commits_total", "Commit groups written and synced (one WriteBatch + fsync each).", "counter");
+        out.family("roster_store_commits_total", "Commit groups written and synced (one WriteBatch + fsync each).",
+                   "counter");
         out.sample("roster_store_commits_total", {}, static_cast<double>(s.commits));
-        out.family("roster_store_appended_batches_total", "Append batches committed (one per accepted command).", "counter");
+        out.family("roster_store_appended_batches_total", "Append batches committed (one per accepted command).",
+                   "counter");
         out.sample("roster_store_appended_batches_total", {}, static_cast<double>(s.batches));
         out.family("roster_store_appended_events_total", "Events appended to the log.", "counter");
         out.sample("roster_store_appended_events_total", {}, static_cast<double>(s.events));
@@ -35,8 +38,8 @@ void add_store_metrics(metrics_registry& registry, const eventstore::store& stor
         out.sample("roster_store_head_position", {}, static_cast<double>(s.head_position.value));
         out.family("roster_projection_position", "Last log position folded into the read model.", "gauge");
         out.sample("roster_projection_position", {}, static_cast<double>(projected.value));
-        out.family("roster_projection_lag_events", "Committed events not yet visible to queries (head - projection position).",
-                   "gauge");
+        out.family("roster_projection_lag_events",
+                   "Committed events not yet visible to queries (head - projection position).", "gauge");
         out.sample("roster_projection_lag_events", {},
                    static_cast<double>(s.head_position > projected ? s.head_position.value - projected.value : 0));
     });

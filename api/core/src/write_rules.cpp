@@ -14,7 +14,8 @@ write_rules::key_verdict write_rules::check_key(const std::string& key, const st
     return command_result{outcome::accepted{seen->outcome, true}};
 }
 
-std::optional<outcome::version_mismatch> write_rules::check_if_match(const std::string& stream, domain::stream_version expected) {
+std::optional<outcome::version_mismatch> write_rules::check_if_match(const std::string& stream,
+                                                                     domain::stream_version expected) {
     const auto actual = version(stream);
     if (actual == expected) return std::nullopt;
     return outcome::version_mismatch{stream, expected, actual};

@@ -52,7 +52,7 @@ public:
 private:
     const eventstore::store& store_;
     std::unordered_map<std::string, domain::stream_version> versions_;  // streams numbered in this group
-    std::unordered_set<std::string> keys_;                     // keys recorded by this group
+    std::unordered_set<std::string> keys_;                              // keys recorded by this group
 };
 
 }  // namespace roster::api

@@ -25,9 +25,9 @@ using tcp = net::ip::tcp;
 
 struct endpoint {
     bool tls = false;
-    std::string host;      // for the resolver, SNI and the certificate check: no brackets
+    std::string host;  // for the resolver, SNI and the certificate check: no brackets
     std::string port;
-    std::string authority; // for the Host header: host[:port] as written
+    std::string authority;  // for the Host header: host[:port] as written
 };
 
 std::optional<endpoint> parse_url(const std::string& url, std::string& why) {
@@ -45,8 +45,8 @@ std::optional<endpoint> parse_url(const std::string& url, std::string& why) {
     }
     // The request target is fixed by the caller; anything else in the URL would be ignored
     // silently, so it is refused instead.
-    if (!u->has_authority() || u->host_address().empty() || u->has_userinfo() || u->has_query() ||
-        u->has_fragment() || !(u->encoded_path().empty() || u->encoded_path() == "/")) {
+    if (!u->has_authority() || u->host_address().empty() || u->has_userinfo() || u->has_query() || u->has_fragment() ||
+        !(u->encoded_path().empty() || u->encoded_path() == "/")) {
         why = "--url must be scheme://host[:port] with no path, user or query, got '" + url + "'";
         return std::nullopt;
     }
@@ -123,8 +123,8 @@ net::awaitable<void> run(const endpoint& e, ssl::context* tls, const http::reque
 }  // namespace
 
 http_client_result http_request(const std::string& method, const std::string& url, const std::string& target,
-                                const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
-                                const http_client_options& options) {
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                const std::string& body, const http_client_options& options) {
     http_client_result result;
     auto e = parse_url(url, result.error);
     if (!e) return result;

@@ -12,13 +12,15 @@ http_metrics::http_metrics(metrics_registry& registry)
     : requests_(registry.add_counter("roster_http_requests_total",
                                      "HTTP requests answered, by route template, method and status code.",
                                      {"route", "method", "status"})),
-      latency_(registry.add_histogram("roster_http_request_duration_seconds",
-                                      "Time from the first byte of a request to its response written, by route template and method.",
-                                      {"route", "method"}, http_latency_buckets())),
+      latency_(registry.add_histogram(
+          "roster_http_request_duration_seconds",
+          "Time from the first byte of a request to its response written, by route template and method.",
+          {"route", "method"}, http_latency_buckets())),
       bytes_(registry.add_counter("roster_http_response_bytes_total", "Response bytes written, by route template.",
                                   {"route"})) {}
 
-void http_metrics::record(const request_context& ctx, unsigned status, std::chrono::microseconds latency, std::size_t bytes) {
+void http_metrics::record(const request_context& ctx, unsigned status, std::chrono::microseconds latency,
+                          std::size_t bytes) {
     // Label values come only from fixed sets (route templates, known methods, 3-digit statuses),
     // so a client sending random paths or methods cannot grow the series without bound.
     std::string_view route = ctx.route.empty() ? std::string_view("unmatched") : std::string_view(ctx.route);
@@ -34,18 +36,19 @@ void http_metrics::record(const request_context& ctx, unsigned status, std::chro
 }
 
 void add_metrics_route(router& routes, const metrics_registry& registry) {
-    routes.add("GET", "/metrics",
-               route_doc::of("Prometheus metrics (text format 0.0.4).")
-                   .describe("Request counts and latencies by route template, store appends, group-commit sizes, "
-                             "write+fsync latency, store size, projection lag. No token needed: it holds no ids or names.")
-                   .in_tag("operations"),
-               [&registry](request_context&, responder reply) {
-                   response r;
-                   r.status = 200;
-                   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-                   r.body = registry.render();
-                   reply(std::move(r));
-               });
+    routes.add(
+        "GET", "/metrics",
+        route_doc::of("Prometheus metrics (text format 0.0.4).")
+            .describe("Request counts and latencies by route template, store appends, group-commit sizes, "
+                      "write+fsync latency, store size, projection lag. No token needed: it holds no ids or names.")
+            .in_tag("operations"),
+        [&registry](request_context&, responder reply) {
+            response r;
+            r.status = 200;
+            r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+            r.body = registry.render();
+            reply(std::move(r));
+        });
 }
 
 }  // namespace roster::api

@@ -80,7 +80,8 @@ std::optional<std::string> find_duplicate_key(std::string_view text, const boost
 
 }  // namespace
 
-boost::system::result<boost::json::object, problem> parse_json_object_body(const request_context& ctx, bool allow_empty) {
+boost::system::result<boost::json::object, problem> parse_json_object_body(const request_context& ctx,
+                                                                           bool allow_empty) {
     if (ctx.body.empty() && allow_empty) return boost::json::object{};
     auto ct = ctx.header("content-type");
     std::string media = ct ? to_lower_ascii(trim(ct->substr(0, ct->find(';')))) : std::string();
@@ -124,7 +125,8 @@ const boost::json::value* json_reader::find(std::string_view key, bool required)
     // An explicit null means "absent" for optional fields; for required ones it is missing.
     if (it == obj_.end() || it->value().is_null()) {
         if (required && !error_)
-            error_ = field_problem("missing_field", field_name(key), "The field '" + field_name(key) + "' is required.");
+            error_ =
+                field_problem("missing_field", field_name(key), "The field '" + field_name(key) + "' is required.");
         return nullptr;
     }
     return &it->value();
@@ -168,7 +170,8 @@ std::optional<std::int64_t> json_reader::optional_int64(std::string_view key) {
     auto v = find(key, false);
     if (!v) return std::nullopt;
     if (v->is_int64()) return v->as_int64();
-    if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(v->as_uint64());
+    if (v->is_uint64() && v->as_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+        return static_cast<std::int64_t>(v->as_uint64());
     // 3.0 is refused too: an integer field takes integer literals only.
     return type_error(key, "an integer"), std::nullopt;
 }

@@ -8,21 +8,21 @@ namespace {
 
 std::string_view reason(unsigned status) {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 400: return "Malformed input";
-    case 401: return "Missing, invalid or revoked token";
-    case 403: return "Not allowed";
-    case 404: return "Unknown id";
-    case 409: return "Refused by a domain rule";
-    case 410: return "Gone";
-    case 412: return "Version mismatch";
-    case 413: return "Body too large";
-    case 422: return "Idempotency key reused with another body";
-    case 503: return "Not ready or storage unavailable";
-    default: return "Response";
+        case 200: return "OK";
+        case 201: return "Created";
+        case 202: return "Accepted";
+        case 204: return "No Content";
+        case 400: return "Malformed input";
+        case 401: return "Missing, invalid or revoked token";
+        case 403: return "Not allowed";
+        case 404: return "Unknown id";
+        case 409: return "Refused by a domain rule";
+        case 410: return "Gone";
+        case 412: return "Version mismatch";
+        case 413: return "Body too large";
+        case 422: return "Idempotency key reused with another body";
+        case 503: return "Not ready or storage unavailable";
+        default: return "Response";
     }
 }
 
@@ -92,11 +92,13 @@ boost::json::object make_openapi_document(const router& routes) {
             boost::json::object resp;
             resp["description"] = reason(status);
             if (status >= 400)
-                resp["content"] = {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}};
+                resp["content"] = {
+                    {"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}};
             responses[std::to_string(status)] = std::move(resp);
         }
-        responses["default"] = {{"description", "Problem"},
-                                {"content", {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
+        responses["default"] = {
+            {"description", "Problem"},
+            {"content", {{"application/problem+json", {{"schema", {{"$ref", "#/components/schemas/Problem"}}}}}}}};
         op["responses"] = std::move(responses);
         auto& path_item = paths[r.path_template];
         if (!path_item.is_object()) path_item = boost::json::object{};

@@ -52,7 +52,7 @@ problem not_found(std::string detail) { return make_problem(404, "route_not_foun
 
 problem method_not_allowed(std::string_view allow) {
     auto p = make_problem(405, "method_not_allowed", "Method Not Allowed",
-                  "This resource supports only: " + std::string(allow) + ".");
+                          "This resource supports only: " + std::string(allow) + ".");
     p.headers.emplace_back("Allow", std::string(allow));
     return p;
 }
@@ -63,7 +63,7 @@ problem unsupported_media_type(std::string detail) {
 
 problem payload_too_large(std::size_t limit_bytes) {
     auto p = make_problem(413, "payload_too_large", "Payload Too Large",
-                  "The request body exceeds the limit of " + std::to_string(limit_bytes) + " bytes.");
+                          "The request body exceeds the limit of " + std::to_string(limit_bytes) + " bytes.");
     p.extra["limit_bytes"] = limit_bytes;
     return p;
 }
@@ -74,7 +74,7 @@ problem request_timeout() {
 
 problem internal_error(std::string_view request_id) {
     auto p = make_problem(500, "internal_error", "Internal Server Error",
-                  "The server failed to handle the request; it has been logged.");
+                          "The server failed to handle the request; it has been logged.");
     if (!request_id.empty()) p.extra["request_id"] = request_id;
     return p;
 }

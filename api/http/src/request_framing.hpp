@@ -36,13 +36,15 @@ inline std::size_t header_section_length(std::string_view bytes, std::size_t fro
 // reaches us as "gzip, chunked" while a proxy may have framed it otherwise. The fold is invisible
 // in the parsed fields, hence this look at the raw header section before Beast reads it.
 inline std::optional<problem> check_obs_fold(std::string_view header_section) {
-    for (auto at = header_section.find("\r\n"); at != std::string_view::npos; at = header_section.find("\r\n", at + 2)) {
+    for (auto at = header_section.find("\r\n"); at != std::string_view::npos;
+         at = header_section.find("\r\n", at + 2)) {
         if (at + 2 >= header_section.size()) break;
         const char next = header_section[at + 2];
         if (next == ' ' || next == '\t')
-            return bad_request("obs_fold",
-                               "A header line starts with whitespace: folded header fields (obs-fold, RFC 9112 section 5.2) "
-                               "are not accepted; send each field on one line.");
+            return bad_request(
+                "obs_fold",
+                "A header line starts with whitespace: folded header fields (obs-fold, RFC 9112 section 5.2) "
+                "are not accepted; send each field on one line.");
     }
     return std::nullopt;
 }
@@ -54,9 +56,7 @@ inline std::string_view trim_ows(std::string_view s) {
     return s;
 }
 
-inline problem bad_transfer_encoding(std::string why) {
-    return bad_request("bad_transfer_encoding", std::move(why));
-}
+inline problem bad_transfer_encoding(std::string why) { return bad_request("bad_transfer_encoding", std::move(why)); }
 }  // namespace detail
 
 // The checks on a parsed request header, before its body is read. `parser_chunked` is what the
@@ -98,8 +98,10 @@ inline std::optional<problem> check_framing(const boost::beast::http::request_he
         auto coding = detail::trim_ows(rest.substr(0, comma));
         if (!coding.empty()) {  // empty list elements are allowed (RFC 9110 section 5.6.1)
             ++codings;
-            if (boost::beast::iequals(coding, "chunked")) chunked_at = codings;
-            else other = true;
+            if (boost::beast::iequals(coding, "chunked"))
+                chunked_at = codings;
+            else
+                other = true;
         }
         if (comma == std::string_view::npos) break;
         rest.remove_prefix(comma + 1);
@@ -108,8 +110,7 @@ inline std::optional<problem> check_framing(const boost::beast::http::request_he
         return detail::bad_transfer_encoding(
             "The final transfer coding is not chunked, so the body's length is unknown; the only transfer coding "
             "accepted is chunked.");
-    if (chunked_at != codings)
-        return detail::bad_transfer_encoding("chunked must be the final transfer coding.");
+    if (chunked_at != codings) return detail::bad_transfer_encoding("chunked must be the final transfer coding.");
     if (other)
         return detail::bad_transfer_encoding(
             "Transfer codings other than chunked (gzip, deflate, compress, ...) are not supported, not even before "

@@ -3,21 +3,20 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include <boost/url/params_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
-#include <boost/url/params_view.hpp>
 #include <boost/url/url_view.hpp>
 
 namespace roster::api {
 
 namespace {
 
-bool is_param_segment(std::string_view seg) {
-    return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
-}
+bool is_param_segment(std::string_view seg) { return seg.size() > 2 && seg.front() == '{' && seg.back() == '}'; }
 
 std::vector<std::string> split_template(std::string_view t) {
-    if (t.empty() || t.front() != '/') throw std::invalid_argument("route template must start with '/': " + std::string(t));
+    if (t.empty() || t.front() != '/')
+        throw std::invalid_argument("route template must start with '/': " + std::string(t));
     std::vector<std::string> out;
     if (t == "/") return out;
     std::size_t pos = 1;
@@ -25,7 +24,8 @@ std::vector<std::string> split_template(std::string_view t) {
         auto next = t.find('/', pos);
         auto seg = t.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
         if (seg.empty()) throw std::invalid_argument("empty segment in route template: " + std::string(t));
-        if ((seg.find('{') != std::string_view::npos || seg.find('}') != std::string_view::npos) && !is_param_segment(seg))
+        if ((seg.find('{') != std::string_view::npos || seg.find('}') != std::string_view::npos) &&
+            !is_param_segment(seg))
             throw std::invalid_argument("a parameter must be a whole segment: " + std::string(t));
         out.emplace_back(seg);
         if (next == std::string_view::npos) break;
@@ -84,7 +84,8 @@ void router::add(std::string method, std::string path_template, route_doc doc, h
 boost::system::result<route_match, problem> router::match(std::string_view method, std::string_view target) const {
     auto parsed = boost::urls::parse_origin_form(target);
     if (!parsed)
-        return bad_request("invalid_target", "The request target is not a valid origin-form URI (check the percent-encoding).");
+        return bad_request("invalid_target",
+                           "The request target is not a valid origin-form URI (check the percent-encoding).");
     const boost::urls::url_view& url = *parsed;
 
     std::vector<std::string> segs;

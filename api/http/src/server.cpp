@@ -1,11 +1,11 @@
 #include "roster/api/server.hpp"
 
-#include <atomic>
 #include <array>
+#include <atomic>
 #include <charconv>
 #include <cmath>
-#include <csignal>
 #include <condition_variable>
+#include <csignal>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
@@ -17,16 +17,16 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -35,9 +35,9 @@
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/beast/websocket/rfc6455.hpp>
 
+#include "request_framing.hpp"
 #include "roster/api/live_upgrade.hpp"
 #include "roster/api/request_meta.hpp"
-#include "request_framing.hpp"
 
 namespace roster::api {
 
@@ -88,8 +88,8 @@ struct shared_state {
     std::mutex mutex;
     std::condition_variable changed;
     std::unordered_map<session_base*, std::weak_ptr<session_base>> sessions;  // guarded by mutex
-    std::size_t active = 0;                                          // guarded by mutex
-    bool stop_requested = false;                                     // guarded by mutex
+    std::size_t active = 0;                                                   // guarded by mutex
+    bool stop_requested = false;                                              // guarded by mutex
 };
 
 enum class phase { waiting, header, body, handling, writing, closing };
@@ -131,8 +131,10 @@ public:
             state_->sessions.emplace(this, this->weak_from_this());
         }
         net::dispatch(stream_.get_executor(), [self = this->shared_from_this()] {
-            if constexpr (tls) self->handshake();
-            else self->do_read();
+            if constexpr (tls)
+                self->handshake();
+            else
+                self->do_read();
         });
     }
 
@@ -151,9 +153,8 @@ public:
     }
 
     void post_response(response r) {
-        net::post(executor_, [self = this->shared_from_this(), r = std::move(r)]() mutable {
-            self->on_response(std::move(r));
-        });
+        net::post(executor_,
+                  [self = this->shared_from_this(), r = std::move(r)]() mutable { self->on_response(std::move(r)); });
     }
 
 private:
@@ -193,10 +194,11 @@ private:
         // bounded by header_timeout even on a long-idle keep-alive connection.
         phase_ = phase::waiting;
         arm(served_ == 0 ? opts().header_timeout : opts().idle_timeout);
-        beast::get_lowest_layer(stream_).socket().async_wait(tcp::socket::wait_read,
-                                    net::bind_executor(stream_.get_executor(), [self = this->shared_from_this()](boost::system::error_code ec) {
-                                        self->on_readable(ec);
-                                    }));
+        beast::get_lowest_layer(stream_).socket().async_wait(
+            tcp::socket::wait_read,
+            net::bind_executor(stream_.get_executor(), [self = this->shared_from_this()](boost::system::error_code ec) {
+                self->on_readable(ec);
+            }));
     }
 
     void on_readable(boost::system::error_code ec) {
@@ -208,7 +210,8 @@ private:
     void handshake() {
         phase_ = phase::header;
         arm(opts().header_timeout);
-        stream_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](boost::system::error_code ec) {
+        stream_.async_handshake(net::ssl::stream_base::server, [self = this->shared_from_this()](
+                                                                   boost::system::error_code ec) {
             self->disarm();
             if (ec) {
                 self->state_->log.info("tls_handshake_failed", {{"client", self->client_}, {"error", ec.message()}});
@@ -235,17 +238,19 @@ private:
     void fill_header() {
         const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
         const auto end = framing::header_section_length(bytes, header_scanned_);
-        if (end == std::string_view::npos && bytes.size() < opts().max_header_bytes && buffer_.size() < buffer_.max_size()) {
+        if (end == std::string_view::npos && bytes.size() < opts().max_header_bytes &&
+            buffer_.size() < buffer_.max_size()) {
             header_scanned_ = bytes.size();
-            return stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)),
-                                           [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                                               self->buffer_.commit(n);
-                                               if (ec) {
-                                                   self->disarm();
-                                                   return self->on_read_error(ec);
-                                               }
-                                               self->fill_header();
-                                           });
+            return stream_.async_read_some(
+                buffer_.prepare(beast::read_size(buffer_, 65536)),
+                [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                    self->buffer_.commit(n);
+                    if (ec) {
+                        self->disarm();
+                        return self->on_read_error(ec);
+                    }
+                    self->fill_header();
+                });
         }
         if (end != std::string_view::npos) {
             if (auto refused = framing::check_obs_fold(bytes.substr(0, end))) {
@@ -254,10 +259,9 @@ private:
             }
         }
         // The header is complete (Beast parses it without reading) or too large (Beast says 431).
-        http::async_read_header(stream_, buffer_, *parser_,
-                                [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-                                    self->on_header(ec);
-                                });
+        http::async_read_header(
+            stream_, buffer_, *parser_,
+            [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
     }
 
     // A message whose end cannot be trusted: answer 400 and close without reading anything
@@ -272,7 +276,8 @@ private:
         disarm();
         if (ec) return on_read_error(ec);
         // Before the body is read or the request routed (RFC 9112 section 6.3).
-        if (auto refused = framing::check_framing(parser_->get(), parser_->chunked())) return refuse_framing(std::move(*refused));
+        if (auto refused = framing::check_framing(parser_->get(), parser_->chunked()))
+            return refuse_framing(std::move(*refused));
         if (parser_->is_done()) return on_request();
         auto expect = parser_->get()[http::field::expect];
         if (to_lower_ascii(expect) == "100-continue") {
@@ -292,9 +297,9 @@ private:
     void read_body() {
         phase_ = phase::body;
         arm(opts().body_timeout);
-        http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) {
-            self->on_body(ec);
-        });
+        http::async_read(
+            stream_, buffer_, *parser_,
+            [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_body(ec); });
     }
 
     void on_body(boost::system::error_code ec) {
@@ -312,17 +317,21 @@ private:
             if (!partial) return do_close(false);
             return respond_error(request_timeout().to_response(), true);
         }
-        if (ec == http::error::body_limit) return respond_error(payload_too_large(opts().max_body_bytes).to_response(), true);
+        if (ec == http::error::body_limit)
+            return respond_error(payload_too_large(opts().max_body_bytes).to_response(), true);
         if (ec == http::error::header_limit) {
-            return respond_error(make_problem(431, "header_too_large", "Request Header Fields Too Large",
-                                              "The request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes.")
-                                     .to_response(),
-                                 true);
+            return respond_error(
+                make_problem(431, "header_too_large", "Request Header Fields Too Large",
+                             "The request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes.")
+                    .to_response(),
+                true);
         }
-        if (ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::partial_message)
-            return respond_error(bad_request("malformed_request", "The request is not valid HTTP/1.1: " + ec.message() + ".")
-                                     .to_response(),
-                                 true);
+        if (ec.category() == http::make_error_code(http::error::bad_target).category() &&
+            ec != http::error::partial_message)
+            return respond_error(
+                bad_request("malformed_request", "The request is not valid HTTP/1.1: " + ec.message() + ".")
+                    .to_response(),
+                true);
         // Connection reset, shutdown while reading, partial message at EOF: nobody to answer.
         do_close(false);
     }
@@ -365,7 +374,8 @@ private:
         ctx.body = std::move(req.body());
         ctx.client_address = client_;
         auto incoming_id = ctx.header("x-request-id");
-        ctx.request_id = incoming_id && is_sane_request_id(*incoming_id) ? std::string(*incoming_id) : generate_request_id();
+        ctx.request_id =
+            incoming_id && is_sane_request_id(*incoming_id) ? std::string(*incoming_id) : generate_request_id();
         keep_alive_ = req.keep_alive();
         version_ = req.version();
         linger_ = false;
@@ -389,10 +399,9 @@ private:
     }
 
     void handler_failed(const responder& reply, std::string_view what) {
-        state_->log.error("handler_exception", {{"request_id", ctx_->request_id},
-                                                {"method", ctx_->method},
-                                                {"route", ctx_->route},
-                                                {"error", what}});
+        state_->log.error(
+            "handler_exception",
+            {{"request_id", ctx_->request_id}, {"method", ctx_->method}, {"route", ctx_->route}, {"error", what}});
         close_after_ = true;
         reply(internal_error(ctx_->request_id).to_response());
     }
@@ -402,7 +411,8 @@ private:
         phase_ = phase::writing;
         if (r.close) close_after_ = true;
         ++served_;
-        keep_ = keep_alive_ && !close_after_ && !state_->stopping.load() && served_ < opts().max_requests_per_connection;
+        keep_ =
+            keep_alive_ && !close_after_ && !state_->stopping.load() && served_ < opts().max_requests_per_connection;
         status_ = r.status;
         if (r.upgrade) return start_upgrade(std::move(r));
         if (r.stream) return start_stream(std::move(r));
@@ -419,21 +429,23 @@ private:
         if (head_only_) {
             // The Content-Length of the GET answer, without its body (RFC 9110 section 9.3.2).
             res_sr_.emplace(res_);
-            return http::async_write_header(stream_, *res_sr_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                self->res_sr_.reset();
-                self->on_write(ec, n);
-            });
+            return http::async_write_header(
+                stream_, *res_sr_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                    self->res_sr_.reset();
+                    self->on_write(ec, n);
+                });
         }
-        http::async_write(stream_, res_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
-            self->on_write(ec, n);
-        });
+        http::async_write(
+            stream_, res_,
+            [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) { self->on_write(ec, n); });
     }
 
     void start_upgrade(response r) {
         if (!parser_ || !beast::websocket::is_upgrade(parser_->get())) {
-            response refusal = make_problem(426, "upgrade_required", "Upgrade Required",
-                                            "This resource is a WebSocket; connect with an HTTP/1.1 WebSocket upgrade request.")
-                                   .to_response();
+            response refusal =
+                make_problem(426, "upgrade_required", "Upgrade Required",
+                             "This resource is a WebSocket; connect with an HTTP/1.1 WebSocket upgrade request.")
+                    .to_response();
             refusal.headers.emplace_back("Upgrade", "websocket");
             refusal.headers.emplace_back("Connection", "Upgrade");
             phase_ = phase::handling;
@@ -462,9 +474,11 @@ private:
                                      {"client", client_}});
         if (opts().on_request_done) opts().on_request_done(*ctx_, 101, latency, 0);
         if constexpr (tls)
-            upgraded_ = r.upgrade->accept(websocket_tls_stream(std::move(stream_)), parser_->release(), this->shared_from_this());
+            upgraded_ = r.upgrade->accept(websocket_tls_stream(std::move(stream_)), parser_->release(),
+                                          this->shared_from_this());
         else
-            upgraded_ = r.upgrade->accept(websocket_stream(std::move(stream_)), parser_->release(), this->shared_from_this());
+            upgraded_ =
+                r.upgrade->accept(websocket_stream(std::move(stream_)), parser_->release(), this->shared_from_this());
     }
 
     // Chunked transfer: the header, then one piece at a time. A piece is pulled only after the
@@ -483,11 +497,12 @@ private:
         streamed_ = 0;
         head_sr_.emplace(head_);
         beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
-        http::async_write_header(stream_, *head_sr_, [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
-            self->streamed_ += n;
-            if (ec || !self->producer_) return self->end_stream(ec, {});
-            self->next_piece();
-        });
+        http::async_write_header(stream_, *head_sr_,
+                                 [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                     self->streamed_ += n;
+                                     if (ec || !self->producer_) return self->end_stream(ec, {});
+                                     self->next_piece();
+                                 });
     }
 
     void next_piece() {
@@ -517,10 +532,11 @@ private:
 
     void write_last_chunk() {
         beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
-        net::async_write(stream_, http::make_chunk_last(), [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
-            self->streamed_ += n;
-            self->end_stream(ec, {});
-        });
+        net::async_write(stream_, http::make_chunk_last(),
+                         [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                             self->streamed_ += n;
+                             self->end_stream(ec, {});
+                         });
     }
 
     // `failure` set: the producer threw. The final chunk is never sent, so the client sees a
@@ -530,10 +546,9 @@ private:
         head_sr_.reset();
         std::string{}.swap(piece_);
         if (!failure.empty()) {
-            state_->log.error("stream_producer_failed", {{"request_id", ctx_->request_id},
-                                                         {"route", ctx_->route},
-                                                         {"bytes", streamed_},
-                                                         {"error", failure}});
+            state_->log.error(
+                "stream_producer_failed",
+                {{"request_id", ctx_->request_id}, {"route", ctx_->route}, {"bytes", streamed_}, {"error", failure}});
             keep_ = false;
             return finish_request(streamed_, "stream producer failed: " + failure, true);
         }
@@ -546,14 +561,16 @@ private:
 
     void finish_request(std::size_t bytes, const std::string& error, bool failed) {
         beast::get_lowest_layer(stream_).expires_never();
-        auto latency = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
-        boost::json::object fields{{"request_id", ctx_->request_id},
-                                   {"method", ctx_->method.empty() ? boost::json::value() : boost::json::value(ctx_->method)},
-                                   {"route", ctx_->route.empty() ? boost::json::value() : boost::json::value(ctx_->route)},
-                                   {"status", status_},
-                                   {"latency_us", latency.count()},
-                                   {"bytes", bytes},
-                                   {"client", client_}};
+        auto latency =
+            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
+        boost::json::object fields{
+            {"request_id", ctx_->request_id},
+            {"method", ctx_->method.empty() ? boost::json::value() : boost::json::value(ctx_->method)},
+            {"route", ctx_->route.empty() ? boost::json::value() : boost::json::value(ctx_->route)},
+            {"status", status_},
+            {"latency_us", latency.count()},
+            {"bytes", bytes},
+            {"client", client_}};
         if (!error.empty()) fields["error"] = error;
         state_->log.info("request", std::move(fields));
         if (opts().on_request_done) opts().on_request_done(*ctx_, status_, latency, bytes);
@@ -571,7 +588,8 @@ private:
             // close_notify, so the client can tell our end of the body from a cut connection;
             // bounded, because the peer may never answer it.
             beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
-            return stream_.async_shutdown([self = this->shared_from_this()](boost::system::error_code) { self->finish_close(); });
+            return stream_.async_shutdown(
+                [self = this->shared_from_this()](boost::system::error_code) { self->finish_close(); });
         }
         boost::system::error_code ec;
         beast::get_lowest_layer(stream_).socket().shutdown(tcp::socket::shutdown_send, ec);
@@ -584,11 +602,12 @@ private:
     void drain() {
         beast::get_lowest_layer(stream_).socket().async_read_some(
             net::buffer(drain_buf_),
-            net::bind_executor(stream_.get_executor(), [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                self->drained_ += n;
-                if (ec || self->drained_ > 4 * 1024 * 1024) return self->finish_close();
-                self->drain();
-            }));
+            net::bind_executor(stream_.get_executor(),
+                               [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                   self->drained_ += n;
+                                   if (ec || self->drained_ > 4 * 1024 * 1024) return self->finish_close();
+                                   self->drain();
+                               }));
     }
 
     void finish_close() {
@@ -597,7 +616,7 @@ private:
         beast::get_lowest_layer(stream_).socket().close(ec);
     }
 
-    Stream stream_;  // moved out when the connection is upgraded to a WebSocket
+    Stream stream_;                  // moved out when the connection is upgraded to a WebSocket
     net::any_io_executor executor_;  // the strand, still valid after stream_ moved out
     beast::flat_buffer buffer_;
     net::steady_timer timer_;
@@ -626,8 +645,8 @@ private:
     bool keep_alive_ = false;
     bool close_after_ = false;
     bool linger_ = false;
-    bool head_only_ = false;           // answering HEAD: the head of the GET answer, no body
-    std::size_t header_scanned_ = 0;   // bytes of buffer_ already searched for the header's end
+    bool head_only_ = false;          // answering HEAD: the head of the GET answer, no body
+    std::size_t header_scanned_ = 0;  // bytes of buffer_ already searched for the header's end
 };
 
 }  // namespace
@@ -653,8 +672,10 @@ struct server::impl {
                 return;
             }
             if (!state->stopping.load()) {
-                if (tls_context) std::make_shared<session<tls_stream>>(state, std::move(socket), *tls_context)->run();
-                else std::make_shared<session<beast::tcp_stream>>(state, std::move(socket))->run();
+                if (tls_context)
+                    std::make_shared<session<tls_stream>>(state, std::move(socket), *tls_context)->run();
+                else
+                    std::make_shared<session<beast::tcp_stream>>(state, std::move(socket))->run();
             }
             do_accept();
         });
@@ -698,14 +719,18 @@ server::server(server_options options, const router& routes, logger& log)
 server::~server() = default;
 
 boost::system::result<void, std::string> server::listen() {
-    auto failure = [](std::string m) { return boost::system::result<void, std::string>(boost::system::in_place_error, std::move(m)); };
+    auto failure = [](std::string m) {
+        return boost::system::result<void, std::string>(boost::system::in_place_error, std::move(m));
+    };
     auto& opts = impl_->state->options;
     boost::system::error_code ec;
-    if (opts.tls_cert_file.empty() != opts.tls_key_file.empty()) return failure("TLS needs both a certificate and a key file");
+    if (opts.tls_cert_file.empty() != opts.tls_key_file.empty())
+        return failure("TLS needs both a certificate and a key file");
     if (!opts.tls_cert_file.empty()) {
         auto& ctx = impl_->tls_context.emplace(net::ssl::context::tls_server);
-        ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 | net::ssl::context::no_sslv3 |
-                        net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 | net::ssl::context::single_dh_use);
+        ctx.set_options(net::ssl::context::default_workarounds | net::ssl::context::no_sslv2 |
+                        net::ssl::context::no_sslv3 | net::ssl::context::no_tlsv1 | net::ssl::context::no_tlsv1_1 |
+                        net::ssl::context::single_dh_use);
         if (ctx.use_certificate_chain_file(opts.tls_cert_file, ec); ec)
             return failure("TLS certificate " + opts.tls_cert_file + ": " + ec.message());
         if (ctx.use_private_key_file(opts.tls_key_file, net::ssl::context::pem, ec); ec)

@@ -25,7 +25,8 @@ const std::vector<std::string>& event_type_names() {
 }
 
 live_message make_live_message(const eventstore::recorded_event& e) {
-    return {e.position, std::make_shared<const std::string>(ws::encode_frame(ws::opcode::text, boost::json::serialize(replay::event_json(e))))};
+    return {e.position, std::make_shared<const std::string>(
+                            ws::encode_frame(ws::opcode::text, boost::json::serialize(replay::event_json(e))))};
 }
 
 live_hub::live_hub(eventstore::store& store, logger& log, live_hub_options options)
@@ -111,17 +112,18 @@ void live_hub::run() {
         }
         // Commits are durable before they are notified, so everything up to `target` is readable.
         const auto from = published_.next();
-        auto r = store_.read_from(from, static_cast<std::size_t>(target.value - from.value + 1), [&](const eventstore::recorded_event& e) {
-            std::optional<live_message> message;  // serialized once, for the first subscriber that wants it
-            std::lock_guard lock(mutex_);
-            std::erase_if(sinks_, [&](const subscriber& s) {
-                if (e.position <= s.after || !s.sink->filter().matches(e)) return false;
-                if (!message) message = make_live_message(e);
-                return !s.sink->deliver(*message);
+        auto r = store_.read_from(
+            from, static_cast<std::size_t>(target.value - from.value + 1), [&](const eventstore::recorded_event& e) {
+                std::optional<live_message> message;  // serialized once, for the first subscriber that wants it
+                std::lock_guard lock(mutex_);
+                std::erase_if(sinks_, [&](const subscriber& s) {
+                    if (e.position <= s.after || !s.sink->filter().matches(e)) return false;
+                    if (!message) message = make_live_message(e);
+                    return !s.sink->deliver(*message);
+                });
+                published_ = e.position;
+                return true;
             });
-            published_ = e.position;
-            return true;
-        });
         if (!r) {
             // Nothing was skipped: the next wake-up (or this retry) reads from the same position.
             log_.error("live_read_failed", {{"from", from.value}, {"error", r.error().message}});

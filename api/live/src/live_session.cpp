@@ -47,8 +47,9 @@ class live_session final : public live_sink,
     using std::enable_shared_from_this<live_session<WebSocket>>::shared_from_this;
 
 public:
-    live_session(WebSocket ws, live_hub& hub, logger& log, live_filter filter, std::optional<eventstore::log_position> from,
-                 std::string request_id, std::shared_ptr<void> server_hold)
+    live_session(WebSocket ws, live_hub& hub, logger& log, live_filter filter,
+                 std::optional<eventstore::log_position> from, std::string request_id,
+                 std::shared_ptr<void> server_hold)
         : ws_(std::move(ws)),
           timer_(ws_.get_executor()),
           ping_timer_(ws_.get_executor()),
@@ -81,9 +82,8 @@ public:
         t.idle_timeout = websocket::stream_base::none();
         t.keep_alive_pings = false;
         ws_.set_option(t);
-        ws_.set_option(websocket::stream_base::decorator([](websocket::response_type& res) {
-            res.set(beast::http::field::server, "rosterd");
-        }));
+        ws_.set_option(websocket::stream_base::decorator(
+            [](websocket::response_type& res) { res.set(beast::http::field::server, "rosterd"); }));
         if (!from_) {
             // Joined before the handshake answer, so every event committed after the client got
             // its 101 reaches it; they wait in the queue until the handshake is done.
@@ -169,21 +169,22 @@ private:
 
     // Client frames carry nothing but pings, pongs and the close handshake.
     void do_read() {
-        stream().async_read_some(net::buffer(read_chunk_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-            if (ec) return self->teardown(ec);
-            self->heard_ = true;
-            self->reader_.feed(std::string_view(self->read_chunk_.data(), n));
-            ws::frame_error error;
-            while (auto f = self->reader_.next(error)) {
-                self->on_frame(*f);
-                if (self->torn_down_) return;
-            }
-            if (self->reader_.failed()) {
-                self->peer_closed_ = true;  // nothing more to expect from a client that broke the protocol
-                return self->begin_close(static_cast<websocket::close_code>(error.close_code), error.why);
-            }
-            self->do_read();
-        });
+        stream().async_read_some(
+            net::buffer(read_chunk_), [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                if (ec) return self->teardown(ec);
+                self->heard_ = true;
+                self->reader_.feed(std::string_view(self->read_chunk_.data(), n));
+                ws::frame_error error;
+                while (auto f = self->reader_.next(error)) {
+                    self->on_frame(*f);
+                    if (self->torn_down_) return;
+                }
+                if (self->reader_.failed()) {
+                    self->peer_closed_ = true;  // nothing more to expect from a client that broke the protocol
+                    return self->begin_close(static_cast<websocket::close_code>(error.close_code), error.why);
+                }
+                self->do_read();
+            });
     }
 
     void on_frame(ws::client_frame& f) {
@@ -232,7 +233,8 @@ private:
         {
             std::unique_lock lock(mutex_);
             if (close_written_ || close_queued_) return;  // nothing may follow a close frame
-            in_flight_control_.assign(std::make_move_iterator(control_.begin()), std::make_move_iterator(control_.end()));
+            in_flight_control_.assign(std::make_move_iterator(control_.begin()),
+                                      std::make_move_iterator(control_.end()));
             control_.clear();
             if (closing_) {
                 close_queued_ = true;
@@ -262,31 +264,33 @@ private:
         if (leave_hub) {
             hub_.leave(this);
             if (close_code_ == websocket::close_code::policy_error)
-                log_.warn("live_subscriber_dropped", {{"request_id", request_id_}, {"last_position", delivered_.value}});
+                log_.warn("live_subscriber_dropped",
+                          {{"request_id", request_id_}, {"last_position", delivered_.value}});
             arm_close_deadline();
             in_flight_control_.push_back(std::move(close_frame));
         }
         buffers_.clear();
         for (const auto& c : in_flight_control_) buffers_.emplace_back(c.data(), c.size());
         for (const auto& m : in_flight_) buffers_.emplace_back(m.frame->data(), m.frame->size());
-        net::async_write(stream(), buffers_, [self = shared_from_this(), closing = leave_hub](boost::system::error_code ec, std::size_t) {
-            {
-                std::lock_guard lock(self->mutex_);
-                self->hub_.release(self->writing_bytes_);
-                self->writing_bytes_ = 0;
-            }
-            if (ec) return self->teardown(ec);
-            if (!self->in_flight_.empty()) self->delivered_ = self->in_flight_.back().position;
-            self->in_flight_.clear();
-            self->in_flight_control_.clear();
-            if (closing) {
-                self->close_written_ = true;
-                // The client's close answer ends it (see on_frame); the deadline if it never comes.
-                if (self->peer_closed_) return self->teardown({});
-                return;
-            }
-            self->pump();
-        });
+        net::async_write(stream(), buffers_,
+                         [self = shared_from_this(), closing = leave_hub](boost::system::error_code ec, std::size_t) {
+                             {
+                                 std::lock_guard lock(self->mutex_);
+                                 self->hub_.release(self->writing_bytes_);
+                                 self->writing_bytes_ = 0;
+                             }
+                             if (ec) return self->teardown(ec);
+                             if (!self->in_flight_.empty()) self->delivered_ = self->in_flight_.back().position;
+                             self->in_flight_.clear();
+                             self->in_flight_control_.clear();
+                             if (closing) {
+                                 self->close_written_ = true;
+                                 // The client's close answer ends it (see on_frame); the deadline if it never comes.
+                                 if (self->peer_closed_) return self->teardown({});
+                                 return;
+                             }
+                             self->pump();
+                         });
     }
 
     // Reads the next slice of the log up to what the hub has published, or joins the hub once
@@ -318,7 +322,8 @@ private:
         std::size_t queued = 0;
         std::size_t bytes = 0;
         bool refused = false;
-        const auto limit = static_cast<std::size_t>(std::min<std::uint64_t>(published.value - scanned_.value, catch_up_batch));
+        const auto limit =
+            static_cast<std::size_t>(std::min<std::uint64_t>(published.value - scanned_.value, catch_up_batch));
         auto r = hub_.store().read_from(scanned_.next(), limit, [&](const eventstore::recorded_event& e) {
             if (!filter_.matches(e)) {
                 scanned_ = e.position;
@@ -436,19 +441,20 @@ private:
     bool torn_down_ = false;
 
     std::mutex mutex_;
-    std::deque<live_message> queue_;  // guarded by mutex_
-    std::size_t queued_bytes_ = 0;    // guarded by mutex_: frame bytes in queue_ (charged to the hub)
-    std::size_t writing_bytes_ = 0;   // guarded by mutex_: frame bytes of the write in flight (charged)
-    std::deque<std::string> control_; // guarded by mutex_: pongs and pings to send first
-    bool busy_ = true;                // guarded by mutex_: the strand is writing or about to
-    bool live_ = false;               // guarded by mutex_: joined the hub
-    bool closing_ = false;            // guarded by mutex_
-    bool close_queued_ = false;       // guarded by mutex_: the close frame is written or being written
+    std::deque<live_message> queue_;   // guarded by mutex_
+    std::size_t queued_bytes_ = 0;     // guarded by mutex_: frame bytes in queue_ (charged to the hub)
+    std::size_t writing_bytes_ = 0;    // guarded by mutex_: frame bytes of the write in flight (charged)
+    std::deque<std::string> control_;  // guarded by mutex_: pongs and pings to send first
+    bool busy_ = true;                 // guarded by mutex_: the strand is writing or about to
+    bool live_ = false;                // guarded by mutex_: joined the hub
+    bool closing_ = false;             // guarded by mutex_
+    bool close_queued_ = false;        // guarded by mutex_: the close frame is written or being written
 };
 
 class live_upgrade final : public websocket_upgrade {
 public:
-    live_upgrade(live_hub& hub, logger& log, live_filter filter, std::optional<eventstore::log_position> from, std::string request_id)
+    live_upgrade(live_hub& hub, logger& log, live_filter filter, std::optional<eventstore::log_position> from,
+                 std::string request_id)
         : hub_(hub), log_(log), filter_(std::move(filter)), from_(from), request_id_(std::move(request_id)) {}
 
     std::shared_ptr<upgraded_connection> accept(websocket_stream ws, upgrade_request req,
@@ -479,7 +485,8 @@ private:
 }  // namespace
 
 std::shared_ptr<websocket_upgrade> make_live_upgrade(live_hub& hub, logger& log, live_filter filter,
-                                                     std::optional<eventstore::log_position> from, std::string request_id) {
+                                                     std::optional<eventstore::log_position> from,
+                                                     std::string request_id) {
     return std::make_shared<live_upgrade>(hub, log, std::move(filter), from, std::move(request_id));
 }
 

@@ -16,7 +16,8 @@ void append_header(std::string& out, opcode op, std::size_t length) {
         out.push_back(static_cast<char>(length & 0xFF));
     } else {
         out.push_back(static_cast<char>(127));
-        for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((static_cast<std::uint64_t>(length) >> shift) & 0xFF));
+        for (int shift = 56; shift >= 0; shift -= 8)
+            out.push_back(static_cast<char>((static_cast<std::uint64_t>(length) >> shift) & 0xFF));
     }
 }
 
@@ -71,7 +72,8 @@ std::optional<client_frame> client_frame_reader::next(frame_error& error) {
         for (std::size_t i = 2; i < 10; ++i) length = (length << 8) | static_cast<std::uint8_t>(in[i]);
         header = 10;
     }
-    if (is_control(op) && (length > 125 || (b0 & 0x80) == 0)) return fail(1002, "control frames are short and unfragmented");
+    if (is_control(op) && (length > 125 || (b0 & 0x80) == 0))
+        return fail(1002, "control frames are short and unfragmented");
     if (length > max_payload_) return fail(1009, "frame too big");
     if (in.size() < header + 4 + length) return std::nullopt;
 

@@ -16,7 +16,8 @@ namespace {
 // The rights check on a past state. Authentication belongs to the present (the caller passed it
 // to get here); in the past a principal that did not exist yet, or was locked then, simply had
 // no rights there.
-domain::result<void> authorize_then(const read_authorizer& authorize, const domain::state& past, eventstore::log_position position) {
+domain::result<void> authorize_then(const read_authorizer& authorize, const domain::state& past,
+                                    eventstore::log_position position) {
     auto ok = authorize(past);
     if (!ok && ok.error().kind == domain::error_kind::unauthenticated)
         return domain::make_error(domain::error_kind::forbidden, "not_allowed_as_of",
@@ -38,12 +39,14 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
 
     auto point = replay::parse_log_point(*as_of);
     if (!point)
-        return void(reply(bad_request("invalid_as_of", "as_of must be a log position or an RFC 3339 time.").to_response()));
+        return void(
+            reply(bad_request("invalid_as_of", "as_of must be a log position or an RFC 3339 time.").to_response()));
     const auto head = svc.store.head().position;
     eventstore::log_position position;
     if (const auto* p = std::get_if<eventstore::log_position>(&*point)) {
         if (*p > head)
-            return void(reply(bad_request("invalid_as_of", "as_of is beyond the head of the log (" + std::to_string(head.value) + ").")
+            return void(reply(bad_request("invalid_as_of",
+                                          "as_of is beyond the head of the log (" + std::to_string(head.value) + ").")
                                   .to_response()));
         position = *p;
     } else {
@@ -52,7 +55,8 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
     // Rights are judged now as well: losing access today also ends access to the past.
     if (auto ok = svc.reads.read([&](const projections::read_view& v) { return authorize(v.state); }); !ok)
         return void(reply(problem_from(ok.error()).to_response()));
-    if (!svc.past) return void(reply(service_unavailable("As-of reads are not available on this server.").to_response()));
+    if (!svc.past)
+        return void(reply(service_unavailable("As-of reads are not available on this server.").to_response()));
     // Everything by value: the handler has returned by the time a slow read runs (the request
     // context itself stays valid until the reply).
     auto fold_and_answer = [&svc, position, reply, authorize, answer] {
@@ -60,7 +64,8 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
             auto past = svc.past->at(position);
             if (!past) return void(reply(service_unavailable(past.error().message).to_response()));
             auto r = (*past)->read([&](const projections::read_view& v) {
-                if (auto ok = authorize_then(authorize, v.state, position); !ok) return problem_from(ok.error()).to_response();
+                if (auto ok = authorize_then(authorize, v.state, position); !ok)
+                    return problem_from(ok.error()).to_response();
                 return answer(v);
             });
             r.headers.emplace_back("Roster-As-Of", std::to_string(position.value));

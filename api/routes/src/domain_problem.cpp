@@ -21,8 +21,8 @@ boost::json::array blockers_json(const std::vector<domain::blocker>& list) {
 }
 
 problem problem_from(const domain::domain_error& e) {
-    auto p = make_problem(static_cast<unsigned>(domain::http_status(e.kind)), e.code, std::string(domain::to_string(e.kind)),
-                          e.detail);
+    auto p = make_problem(static_cast<unsigned>(domain::http_status(e.kind)), e.code,
+                          std::string(domain::to_string(e.kind)), e.detail);
     if (!e.blockers.empty()) p.extra["blockers"] = blockers_json(e.blockers);
     if (!e.missing_portals.empty()) {
         boost::json::array portals;

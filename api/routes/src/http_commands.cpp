@@ -10,8 +10,8 @@
 #include "roster/api/domain_problem.hpp"
 #include "roster/api/json_input.hpp"
 #include "roster/api/request_meta.hpp"
-#include "roster/domain/queries.hpp"
 #include "roster/domain/overloaded.hpp"
+#include "roster/domain/queries.hpp"
 #include "roster/domain/text.hpp"
 
 namespace roster::api {
@@ -55,8 +55,8 @@ std::optional<response> parse_response(std::string_view bytes) {
 
 problem precondition_failed(const outcome::version_mismatch& m) {
     auto p = make_problem(412, "version_mismatch", "Precondition Failed",
-                          "The resource changed since it was read (If-Match " + std::to_string(m.expected.value) + ", now " +
-                              std::to_string(m.actual.value) + "); read it again and retry.");
+                          "The resource changed since it was read (If-Match " + std::to_string(m.expected.value) +
+                              ", now " + std::to_string(m.actual.value) + "); read it again and retry.");
     p.extra["stream"] = m.stream;
     p.extra["current_version"] = m.actual.value;
     return p;
@@ -110,8 +110,9 @@ std::optional<caller> authenticate(service& svc, const request_context& ctx, con
 }
 
 problem too_many_requests(std::chrono::seconds wait, std::string_view what) {
-    auto p = make_problem(429, "rate_limited", "Too Many Requests",
-                          std::string(what) + " from this principal; retry after " + std::to_string(wait.count()) + " s.");
+    auto p =
+        make_problem(429, "rate_limited", "Too Many Requests",
+                     std::string(what) + " from this principal; retry after " + std::to_string(wait.count()) + " s.");
     p.headers.emplace_back("Retry-After", std::to_string(wait.count()));
     p.extra["retry_after_seconds"] = wait.count();
     return p;
@@ -205,8 +206,7 @@ command_options if_match_on(const domain::user_id& u, std::string reason) {
 }
 
 void submit_command(service& svc, const request_context& ctx, const responder& reply, const caller& who,
-                    domain::command cmd, std::function<response(const decided_view&)> render,
-                    command_options options) {
+                    domain::command cmd, std::function<response(const decided_view&)> render, command_options options) {
     if (svc.limits)
         if (auto wait = svc.limits->take_command(domain::principal_label(who.actor),
                                                  std::holds_alternative<domain::operator_principal>(who.actor))) {
@@ -262,8 +262,10 @@ void submit_command(service& svc, const request_context& ctx, const responder& r
         *first = render(v);
         return serialize_response(**first);
     };
-    request.done = [reply, first, request_id = ctx.request_id, reveal = std::move(options.reveal_once)](command_result result) {
-        const bool replayed = std::holds_alternative<outcome::accepted>(result) && std::get<outcome::accepted>(result).replayed;
+    request.done = [reply, first, request_id = ctx.request_id,
+                    reveal = std::move(options.reveal_once)](command_result result) {
+        const bool replayed =
+            std::holds_alternative<outcome::accepted>(result) && std::get<outcome::accepted>(result).replayed;
         auto r = answer_of(std::move(result), *first, request_id);
         if (reveal && !replayed && r.status / 100 == 2) reveal(r);
         reply(std::move(r));

@@ -1,5 +1,5 @@
-#include "roster/api/http_commands.hpp"
 #include "roster/api/refusal_guard.hpp"
+#include "roster/api/http_commands.hpp"
 
 #include <vector>
 
@@ -28,16 +28,18 @@ std::string first_of(const request_context& ctx, std::string_view path_name, std
 // Whether a 404 hid something from this caller: the id the refusal says is missing exists now
 // and the caller cannot see it. (A 404 for what the caller can see is no refusal: an id that
 // exists nowhere, or an `as_of` before the thing existed.)
-bool hides_existing(const domain::state& s, const domain::principal& who, std::string_view code, const std::string& account,
-                    const std::string& user, const request_context& ctx) {
-    if (std::holds_alternative<domain::operator_principal>(who) || std::holds_alternative<domain::auditor_principal>(who))
+bool hides_existing(const domain::state& s, const domain::principal& who, std::string_view code,
+                    const std::string& account, const std::string& user, const request_context& ctx) {
+    if (std::holds_alternative<domain::operator_principal>(who) ||
+        std::holds_alternative<domain::auditor_principal>(who))
         return false;  // they see every account, user and token
     const auto* me = std::get_if<domain::user_principal>(&who);
     auto member_of = [&](const domain::account_id& a) {
         const auto* acc = s.account(a);
         return me && acc && acc->member(me->user);
     };
-    if (code == "account_not_found") return !account.empty() && s.account(domain::account_id{account}) && !member_of(domain::account_id{account});
+    if (code == "account_not_found")
+        return !account.empty() && s.account(domain::account_id{account}) && !member_of(domain::account_id{account});
     if (code == "user_not_found" || code == "member_not_found") {
         const auto* u = user.empty() ? nullptr : s.user(domain::user_id{user});
         if (!u) return false;
@@ -146,8 +148,15 @@ void refusal_guard::on_answer(const request_context& ctx, const response& r) {
         if (account.empty() && !user.empty())
             if (const auto* u = s.user(domain::user_id{user})) account = u->employer.value;  // lock, unlock, history
         pending_record p;
-        p.record = domain::access_denied{t->subject, ctx.method + " " + ctx.route, domain::account_id{account},
-                                         r.problem_code, std::move(target), static_cast<std::uint16_t>(status), 1, now, now};
+        p.record = domain::access_denied{t->subject,
+                                         ctx.method + " " + ctx.route,
+                                         domain::account_id{account},
+                                         r.problem_code,
+                                         std::move(target),
+                                         static_cast<std::uint16_t>(status),
+                                         1,
+                                         now,
+                                         now};
         p.meta.actor = {domain::principal_label(t->subject), t->id.value, ctx.client_address};
         p.meta.request_id = ctx.request_id;
         p.meta.correlation_id = ctx.request_id;
@@ -215,7 +224,8 @@ void refusal_guard::submit(domain::access_denied record, eventstore::event_metad
     request.meta = std::move(meta);
     request.record = domain::event(std::move(record));
     request.done = [log = &svc_.log](command_result r) {
-        if (!std::holds_alternative<outcome::accepted>(r)) log->error("refusal_not_recorded", {{"outcome", describe(r)}});
+        if (!std::holds_alternative<outcome::accepted>(r))
+            log->error("refusal_not_recorded", {{"outcome", describe(r)}});
     };
     svc_.writer.submit(std::move(request));
 }

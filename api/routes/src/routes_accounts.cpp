@@ -5,14 +5,14 @@
 
 #include "roster/api/domain_problem.hpp"
 #include "roster/api/json_input.hpp"
-#include "roster/api/secrets.hpp"
 #include "roster/api/request_meta.hpp"
 #include "roster/api/resource_routes.hpp"
-#include "roster/replay/event_json.hpp"
-#include "routes_common.hpp"
+#include "roster/api/secrets.hpp"
 #include "roster/api/service.hpp"
 #include "roster/api/wire.hpp"
 #include "roster/api/wire_requests.hpp"
+#include "roster/replay/event_json.hpp"
+#include "routes_common.hpp"
 
 namespace roster::api {
 namespace json = boost::json;
@@ -26,8 +26,9 @@ std::optional<std::uint64_t> query_u64(const request_context& ctx, std::string_v
     std::uint64_t out = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
     if (ec != std::errc{} || end != v->data() + v->size()) {
-        reply(bad_request("invalid_query", "Query parameter '" + std::string(name) + "' must be a non-negative integer.")
-                  .to_response());
+        reply(
+            bad_request("invalid_query", "Query parameter '" + std::string(name) + "' must be a non-negative integer.")
+                .to_response());
         return std::nullopt;
     }
     return out;
@@ -36,74 +37,96 @@ std::optional<std::uint64_t> query_u64(const request_context& ctx, std::string_v
 }  // namespace
 
 void add_account_routes(router& routes, service& svc) {
-    routes.add("POST", "/v1/accounts",
-               command_doc(route_doc::of("Open an account").in_tag("accounts").json_body().responds({201}).describe("Operator only.")),
-               [&svc](request_context& ctx, responder reply) {
-                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   auto cmd = wire::parse_open_account(*body, account_id{"acc-" + random_hex(8)});
-                   if (!cmd) return void(reply(cmd.error().to_response()));
-                   const account_id account = cmd->id;
-                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
-                                  [account](const decided_view& v) {
-                                      return json_with_etag(201, wire::account(*v.state.account(account), v.version_of(account)),
-                                                           v.version_of(account));
-                                  });
-               });
+    routes.add(
+        "POST", "/v1/accounts",
+        command_doc(
+            route_doc::of("Open an account").in_tag("accounts").json_body().responds({201}).describe("Operator only.")),
+        [&svc](request_context& ctx, responder reply) {
+            auto req = begin_json_command(svc, ctx, reply);
+            if (!req) return;
+            const auto* who = &req->who;
+            const auto* body = &req->body;
+            auto cmd = wire::parse_open_account(*body, account_id{"acc-" + random_hex(8)});
+            if (!cmd) return void(reply(cmd.error().to_response()));
+            const account_id account = cmd->id;
+            submit_command(svc, ctx, reply, *who, std::move(*cmd), [account](const decided_view& v) {
+                return json_with_etag(201, wire::account(*v.state.account(account), v.version_of(account)),
+                                      v.version_of(account));
+            });
+        });
 
     routes.add("GET", "/v1/accounts/{a}",
-               route_doc::of("Get an account").in_tag("accounts").param(path_param("a", "Account id")).describe(
-                   "Members, operator, auditor. ETag = account version.").param(as_of_param()),
+               route_doc::of("Get an account")
+                   .in_tag("accounts")
+                   .param(path_param("a", "Account id"))
+                   .describe("Members, operator, auditor. ETag = account version.")
+                   .param(as_of_param()),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, *who,
-                               [=](const state& s) { return authorize_read(s, who->actor, read_kind::account, a); },
-                               [=](const projections::read_view& v) {
-                                   const auto version = v.version_of(a);
-                                   return json_with_etag(200, wire::account(*v.state.account(a), version), version);
-                               });
+                   answer_read(
+                       svc, ctx, reply, *who,
+                       [=](const state& s) { return authorize_read(s, who->actor, read_kind::account, a); },
+                       [=](const projections::read_view& v) {
+                           const auto version = v.version_of(a);
+                           return json_with_etag(200, wire::account(*v.state.account(a), version), version);
+                       });
                });
 
     routes.add("POST", "/v1/accounts/{a}/partners",
-               command_doc(route_doc::of("Link a partner account to a customer account").in_tag("accounts").json_body().param(
-                   path_param("a", "Customer account id"))),
+               command_doc(route_doc::of("Link a partner account to a customer account")
+                               .in_tag("accounts")
+                               .json_body()
+                               .param(path_param("a", "Customer account id"))),
                [&svc](request_context& ctx, responder reply) {
-                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
+                   auto req = begin_json_command(svc, ctx, reply);
+                   if (!req) return;
+                   const auto* who = &req->who;
+                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};
                    auto cmd = wire::parse_link_partner(*body, a);
                    if (!cmd) return void(reply(cmd.error().to_response()));
-                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
-                                  [a](const decided_view& v) {
-                                      const auto version = v.version_of(a);
-                                      return json_with_etag(200, wire::account(*v.state.account(a), version), version);
-                                  },
-                                  if_match_on(a));
+                   submit_command(
+                       svc, ctx, reply, *who, std::move(*cmd),
+                       [a](const decided_view& v) {
+                           const auto version = v.version_of(a);
+                           return json_with_etag(200, wire::account(*v.state.account(a), version), version);
+                       },
+                       if_match_on(a));
                });
 
-    routes.add("POST", "/v1/tokens",
-               command_doc(route_doc::of("Issue an API token").in_tag("tokens").json_body().responds({201}).describe(
-                   "Operator: for any principal; a user: for themself. The token is shown once.")),
-               [&svc](request_context& ctx, responder reply) {
-                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   token_id id{"tok_" + random_hex(12)};
-                   auto secret = std::make_shared<std::string>("rst_" + random_hex(32));
-                   auto cmd = wire::parse_issue_token(*body, id, sha256_hex(*secret));
-                   if (!cmd) return void(reply(cmd.error().to_response()));
-                   command_options options;
-                   options.reveal_once = [secret](response& r) {
-                       // The stored outcome has no secret; the first answer gets it spliced in.
-                       auto pos = r.body.rfind('}');
-                       if (pos != std::string::npos) r.body.insert(pos, ",\"token\":\"" + *secret + "\"");
-                   };
-                   auto subject = cmd->subject;
-                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
-                                  [id, subject = std::move(subject)](const decided_view&) {
-                                      return json_response(201, json::object{{"token_id", id.value},
-                                                                             {"principal", replay::principal_json(subject)}});
-                                  },
-                                  std::move(options));
-               });
+    routes.add(
+        "POST", "/v1/tokens",
+        command_doc(route_doc::of("Issue an API token")
+                        .in_tag("tokens")
+                        .json_body()
+                        .responds({201})
+                        .describe("Operator: for any principal; a user: for themself. The token is shown once.")),
+        [&svc](request_context& ctx, responder reply) {
+            auto req = begin_json_command(svc, ctx, reply);
+            if (!req) return;
+            const auto* who = &req->who;
+            const auto* body = &req->body;
+            token_id id{"tok_" + random_hex(12)};
+            auto secret = std::make_shared<std::string>("rst_" + random_hex(32));
+            auto cmd = wire::parse_issue_token(*body, id, sha256_hex(*secret));
+            if (!cmd) return void(reply(cmd.error().to_response()));
+            command_options options;
+            options.reveal_once = [secret](response& r) {
+                // The stored outcome has no secret; the first answer gets it spliced in.
+                auto pos = r.body.rfind('}');
+                if (pos != std::string::npos) r.body.insert(pos, ",\"token\":\"" + *secret + "\"");
+            };
+            auto subject = cmd->subject;
+            submit_command(
+                svc, ctx, reply, *who, std::move(*cmd),
+                [id, subject = std::move(subject)](const decided_view&) {
+                    return json_response(
+                        201, json::object{{"token_id", id.value}, {"principal", replay::principal_json(subject)}});
+                },
+                std::move(options));
+        });
 
     routes.add("DELETE", "/v1/tokens/{id}",
                command_doc(route_doc::of("Revoke an API token").in_tag("tokens").param(path_param("id", "Token id"))),
@@ -118,41 +141,53 @@ void add_account_routes(router& routes, service& svc) {
                    });
                });
 
-    routes.add("GET", "/v1/access",
-               route_doc::of("Access decision for (user, account, portal)").in_tag("access")
-                   .param(query_param("user", "User id", true))
-                   .param(query_param("account", "Account id", true))
-                   .param(query_param("portal", "support, impact or learning", true))
-                   .param(as_of_param())
-                   .describe("Operator and service principals."),
-               [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto user = ctx.query.get("user");
-                   auto account = ctx.query.get("account");
-                   auto portal_text = ctx.query.get("portal");
-                   if (!user || !account || !portal_text)
-                       return void(reply(bad_request("missing_query", "user, account and portal are required.").to_response()));
-                   auto p = parse_portal(*portal_text);
-                   if (!p) return void(reply(bad_request("invalid_query", "portal must be support, impact or learning.").to_response()));
-                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::access); },
-                               [=](const projections::read_view& v) {
-                       auto d = access_decision(v.state, user_id{std::string(*user)}, account_id{std::string(*account)}, *p);
-                       json::array roles;
-                       for (std::size_t i = 0; i < role_count; ++i)
-                           if (d.roles.contains(static_cast<role>(i))) roles.emplace_back(role_name(static_cast<role>(i)));
-                       return json_response(200, json::object{{"allowed", d.allowed},
-                                                              {"roles", std::move(roles)},
-                                                              {"reason", d.allowed ? json::value(nullptr) : json::value(to_string(d.reason))},
-                                                              {"message", d.allowed ? json::value(nullptr) : json::value(d.message)}});
-                   });
-               });
+    routes.add(
+        "GET", "/v1/access",
+        route_doc::of("Access decision for (user, account, portal)")
+            .in_tag("access")
+            .param(query_param("user", "User id", true))
+            .param(query_param("account", "Account id", true))
+            .param(query_param("portal", "support, impact or learning", true))
+            .param(as_of_param())
+            .describe("Operator and service principals."),
+        [&svc](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who) return;
+            auto user = ctx.query.get("user");
+            auto account = ctx.query.get("account");
+            auto portal_text = ctx.query.get("portal");
+            if (!user || !account || !portal_text)
+                return void(
+                    reply(bad_request("missing_query", "user, account and portal are required.").to_response()));
+            auto p = parse_portal(*portal_text);
+            if (!p)
+                return void(
+                    reply(bad_request("invalid_query", "portal must be support, impact or learning.").to_response()));
+            answer_read(
+                svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::access); },
+                [=](const projections::read_view& v) {
+                    auto d =
+                        access_decision(v.state, user_id{std::string(*user)}, account_id{std::string(*account)}, *p);
+                    json::array roles;
+                    for (std::size_t i = 0; i < role_count; ++i)
+                        if (d.roles.contains(static_cast<role>(i))) roles.emplace_back(role_name(static_cast<role>(i)));
+                    return json_response(
+                        200,
+                        json::object{{"allowed", d.allowed},
+                                     {"roles", std::move(roles)},
+                                     {"reason", d.allowed ? json::value(nullptr) : json::value(to_string(d.reason))},
+                                     {"message", d.allowed ? json::value(nullptr) : json::value(d.message)}});
+                });
+        });
 
     routes.add("GET", "/v1/events",
-               route_doc::of("Events in log order").in_tag("audit")
+               route_doc::of("Events in log order")
+                   .in_tag("audit")
                    .param(query_param("from", "First position (default 1)", false, "integer"))
-                   .param(query_param("limit", "At most this many (default 100, max 1000); fewer once the page's "
-                                               "events take --page-bytes (default 4 MiB) of JSON", false, "integer"))
+                   .param(query_param("limit",
+                                      "At most this many (default 100, max 1000); fewer once the page's "
+                                      "events take --page-bytes (default 4 MiB) of JSON",
+                                      false, "integer"))
                    .param(query_param("stream", "Only this stream"))
                    .param(query_param("type", "Only this event type"))
                    .param(query_param("account", "Only events concerning this account"))
@@ -183,16 +218,18 @@ void add_account_routes(router& routes, service& svc) {
                    // Filters scan forward; the scan is bounded so a rare filter cannot pin a thread.
                    std::size_t scanned = 0;
                    constexpr std::size_t max_scanned = 100'000;
-                   auto r = svc.store.read_from(std::max(eventstore::log_position{*from}, eventstore::log_position{1}), SIZE_MAX, [&](const eventstore::recorded_event& e) {
-                       last = e.position;
-                       if (++scanned > max_scanned) return false;
-                       if (stream && e.stream != *stream) return true;
-                       if (type && e.type != *type) return true;
-                       if (account && !domain::concerns_account(e.payload, *account)) return true;
-                       if (rows++ > 0) events.push_back(',');
-                       events += json::serialize(replay::event_json(e));
-                       return rows < max_rows && events.size() < svc.page_bytes;
-                   });
+                   auto r = svc.store.read_from(std::max(eventstore::log_position{*from}, eventstore::log_position{1}),
+                                                SIZE_MAX, [&](const eventstore::recorded_event& e) {
+                                                    last = e.position;
+                                                    if (++scanned > max_scanned) return false;
+                                                    if (stream && e.stream != *stream) return true;
+                                                    if (type && e.type != *type) return true;
+                                                    if (account && !domain::concerns_account(e.payload, *account))
+                                                        return true;
+                                                    if (rows++ > 0) events.push_back(',');
+                                                    events += json::serialize(replay::event_json(e));
+                                                    return rows < max_rows && events.size() < svc.page_bytes;
+                                                });
                    if (!r) return void(reply(service_unavailable(r.error().message).to_response()));
                    events.push_back(']');
                    const auto head = svc.store.head().position;

@@ -14,7 +14,8 @@ using namespace roster::domain;
 namespace {
 
 bool allowed(service& svc, const caller& who, const responder& reply) {
-    auto ok = svc.reads.read([&](const projections::read_view& v) { return authorize_read(v.state, who.actor, read_kind::events); });
+    auto ok = svc.reads.read(
+        [&](const projections::read_view& v) { return authorize_read(v.state, who.actor, read_kind::events); });
     if (!ok) reply(problem_from(ok.error()).to_response());
     return static_cast<bool>(ok);
 }
@@ -42,62 +43,74 @@ response export_response(const eventstore::store& store, replay::export_format f
 }
 
 void add_audit_routes(router& routes, service& svc) {
-    routes.add("GET", "/v1/audit/verify",
-               route_doc::of("Verify the event hash chain").in_tag("audit").describe(
-                   "Auditor and operator. Walks the whole chain: {ok, checked, first_bad_position} (+ message when "
-                   "broken), and the head it walked to: head_position, head_hash (hex). Takes about a second per million events."),
-               [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who || !allowed(svc, *who, reply)) return;
-                   // The head first, so head_hash is the hash of the last position verified.
-                   const auto head = svc.store.head();
-                   auto body = boost::json::parse(replay::verify_report_json(svc.store.verify(eventstore::log_position{1}, head.position))).as_object();
-                   body["head_position"] = head.position.value;
-                   body["head_hash"] = eventstore::to_hex(head.hash);
-                   reply(json_response(200, body));
-               });
-    routes.add("GET", "/v1/audit/export",
-               route_doc::of("Export events as JSON Lines or CSV (streamed)").in_tag("audit")
-                   .param(query_param("format", "jsonl (default) or csv"))
-                   .param(query_param("since", "From this log position or RFC 3339 time (inclusive)"))
-                   .param(query_param("until", "Up to this log position or RFC 3339 time (inclusive)"))
-                   .param(query_param("account", "Only events concerning this account (the same events as its history)"))
-                   .param(query_param("include", "envelope: each JSON Lines object also carries `envelope`, base64 of "
-                                                 "the stored Cap'n Proto bytes the hash chain covers (eventstore/README.md)"))
-                   .describe("Auditor and operator. Chunked transfer, constant server memory. JSON Lines: one event "
-                             "object per line (as /v1/events: hash, prev_hash, correlation_id, causation_id, reason, "
-                             "reference, labels, data with before/after). CSV (RFC 4180, CRLF): position,recorded_at,"
-                             "stream,version,type,actor,token_id,address,request_id,reason,data,correlation_id,"
-                             "causation_id,reference,prev_hash,hash,labels (data and labels as JSON). The range ends at "
-                             "the head as of the request; a truncated transfer (no final chunk) means the export failed."),
-               [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who || !allowed(svc, *who, reply)) return;
-                   auto format = replay::parse_export_format(ctx.query.get("format").value_or("jsonl"));
-                   if (!format)
-                       return void(reply(bad_request("invalid_query", "format must be jsonl or csv.").to_response()));
-                   eventstore::log_position from{1}, to = svc.store.head().position;
-                   if (auto since = ctx.query.get("since"); since && !since->empty()) {
-                       auto p = replay::parse_log_point(*since);
-                       if (!p) return void(reply(bad_request("invalid_query", "since must be a log position or an RFC 3339 time.").to_response()));
-                       from = replay::first_position_since(svc.store, *p);
-                   }
-                   if (auto until = ctx.query.get("until"); until && !until->empty()) {
-                       auto p = replay::parse_log_point(*until);
-                       if (!p) return void(reply(bad_request("invalid_query", "until must be a log position or an RFC 3339 time.").to_response()));
-                       to = std::min(to, replay::last_position_until(svc.store, *p));
-                   }
-                   std::optional<std::string> account;
-                   if (auto a = ctx.query.get("account"); a && !a->empty()) account = std::string(*a);
-                   bool envelope = false;
-                   if (auto include = ctx.query.get("include"); include && !include->empty()) {
-                       if (*include != "envelope" || *format != replay::export_format::jsonl)
-                           return void(reply(bad_request("invalid_query", "include=envelope is the one option, for format=jsonl.")
-                                                 .to_response()));
-                       envelope = true;
-                   }
-                   reply(export_response(svc.store, *format, from, to, std::move(account), envelope));
-               });
+    routes.add(
+        "GET", "/v1/audit/verify",
+        route_doc::of("Verify the event hash chain")
+            .in_tag("audit")
+            .describe("Auditor and operator. Walks the whole chain: {ok, checked, first_bad_position} (+ message when "
+                      "broken), and the head it walked to: head_position, head_hash (hex). Takes about a second per "
+                      "million events."),
+        [&svc](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who || !allowed(svc, *who, reply)) return;
+            // The head first, so head_hash is the hash of the last position verified.
+            const auto head = svc.store.head();
+            auto body = boost::json::parse(
+                            replay::verify_report_json(svc.store.verify(eventstore::log_position{1}, head.position)))
+                            .as_object();
+            body["head_position"] = head.position.value;
+            body["head_hash"] = eventstore::to_hex(head.hash);
+            reply(json_response(200, body));
+        });
+    routes.add(
+        "GET", "/v1/audit/export",
+        route_doc::of("Export events as JSON Lines or CSV (streamed)")
+            .in_tag("audit")
+            .param(query_param("format", "jsonl (default) or csv"))
+            .param(query_param("since", "From this log position or RFC 3339 time (inclusive)"))
+            .param(query_param("until", "Up to this log position or RFC 3339 time (inclusive)"))
+            .param(query_param("account", "Only events concerning this account (the same events as its history)"))
+            .param(query_param("include",
+                               "envelope: each JSON Lines object also carries `envelope`, base64 of "
+                               "the stored Cap'n Proto bytes the hash chain covers (eventstore/README.md)"))
+            .describe("Auditor and operator. Chunked transfer, constant server memory. JSON Lines: one event "
+                      "object per line (as /v1/events: hash, prev_hash, correlation_id, causation_id, reason, "
+                      "reference, labels, data with before/after). CSV (RFC 4180, CRLF): position,recorded_at,"
+                      "stream,version,type,actor,token_id,address,request_id,reason,data,correlation_id,"
+                      "causation_id,reference,prev_hash,hash,labels (data and labels as JSON). The range ends at "
+                      "the head as of the request; a truncated transfer (no final chunk) means the export failed."),
+        [&svc](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who || !allowed(svc, *who, reply)) return;
+            auto format = replay::parse_export_format(ctx.query.get("format").value_or("jsonl"));
+            if (!format) return void(reply(bad_request("invalid_query", "format must be jsonl or csv.").to_response()));
+            eventstore::log_position from{1}, to = svc.store.head().position;
+            if (auto since = ctx.query.get("since"); since && !since->empty()) {
+                auto p = replay::parse_log_point(*since);
+                if (!p)
+                    return void(reply(bad_request("invalid_query", "since must be a log position or an RFC 3339 time.")
+                                          .to_response()));
+                from = replay::first_position_since(svc.store, *p);
+            }
+            if (auto until = ctx.query.get("until"); until && !until->empty()) {
+                auto p = replay::parse_log_point(*until);
+                if (!p)
+                    return void(reply(bad_request("invalid_query", "until must be a log position or an RFC 3339 time.")
+                                          .to_response()));
+                to = std::min(to, replay::last_position_until(svc.store, *p));
+            }
+            std::optional<std::string> account;
+            if (auto a = ctx.query.get("account"); a && !a->empty()) account = std::string(*a);
+            bool envelope = false;
+            if (auto include = ctx.query.get("include"); include && !include->empty()) {
+                if (*include != "envelope" || *format != replay::export_format::jsonl)
+                    return void(
+                        reply(bad_request("invalid_query", "include=envelope is the one option, for format=jsonl.")
+                                  .to_response()));
+                envelope = true;
+            }
+            reply(export_response(svc.store, *format, from, to, std::move(account), envelope));
+        });
 }
 
 }  // namespace roster::api

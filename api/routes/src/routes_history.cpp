@@ -83,7 +83,8 @@ void answer_history(service& svc, const request_context& ctx, const responder& r
         return v.history->page(*req);
     });
     if (refused) return void(reply(refused->to_response()));
-    if (!indexed) return void(reply(service_unavailable("The history index is not kept on this server.").to_response()));
+    if (!indexed)
+        return void(reply(service_unavailable("The history index is not kept on this server.").to_response()));
     bool more = positions.size() > req->limit;
     if (more) positions.resize(req->limit);
     // Serialized as it goes and cut at svc.page_bytes: a page of `limit` events of ~1 MB each
@@ -119,15 +120,17 @@ route_doc history_doc(std::string summary, std::string description) {
         .param(query_param("since", "From this log position or RFC 3339 time (inclusive)"))
         .param(query_param("until", "Up to this log position or RFC 3339 time (inclusive)"))
         .param(query_param("type", "Only these event types, comma-separated (e.g. roles_granted,roles_revoked)"))
-        .param(query_param("limit", "Page size (default 100, max 1000); a page also ends once its events take "
-                                     "4 MiB of JSON (rosterd --page-bytes), with at least one event",
+        .param(query_param("limit",
+                           "Page size (default 100, max 1000); a page also ends once its events take "
+                           "4 MiB of JSON (rosterd --page-bytes), with at least one event",
                            false, "integer"))
         .param(query_param("cursor", "next_cursor of the previous page"))
-        .describe(std::move(description) +
-                  " Answer: {events:[event...], next_cursor}. Events in log order; each carries who (actor), when "
-                  "(recorded_at), what (type, data), why (reason) and the request_id. A page ends after `limit` events or "
-                  "once its events take --page-bytes (default 4 MiB) of JSON, whichever comes first (always at least "
-                  "one event); either way next_cursor continues it, null when nothing follows.");
+        .describe(
+            std::move(description) +
+            " Answer: {events:[event...], next_cursor}. Events in log order; each carries who (actor), when "
+            "(recorded_at), what (type, data), why (reason) and the request_id. A page ends after `limit` events or "
+            "once its events take --page-bytes (default 4 MiB) of JSON, whichever comes first (always at least "
+            "one event); either way next_cursor continues it, null when nothing follows.");
 }
 
 }  // namespace
@@ -144,8 +147,9 @@ void add_history_routes(router& routes, service& svc) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
-                   answer_history(svc, ctx, reply, projections::history_subject::account, a.value,
-                                  [&](const state& s) { return authorize_read(s, who->actor, read_kind::account_history, a); });
+                   answer_history(svc, ctx, reply, projections::history_subject::account, a.value, [&](const state& s) {
+                       return authorize_read(s, who->actor, read_kind::account_history, a);
+                   });
                });
     routes.add("GET", "/v1/users/{u}/history",
                history_doc("History of a user",
@@ -157,8 +161,9 @@ void add_history_routes(router& routes, service& svc) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    user_id u{std::string(ctx.param("u"))};
-                   answer_history(svc, ctx, reply, projections::history_subject::user, u.value,
-                                  [&](const state& s) { return authorize_read(s, who->actor, read_kind::user_history, {}, u); });
+                   answer_history(svc, ctx, reply, projections::history_subject::user, u.value, [&](const state& s) {
+                       return authorize_read(s, who->actor, read_kind::user_history, {}, u);
+                   });
                });
     routes.add("GET", "/v1/audit/history",
                history_doc("History of an actor",

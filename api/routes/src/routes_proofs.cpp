@@ -18,7 +18,8 @@ namespace es = roster::eventstore;
 namespace {
 
 bool allowed(service& svc, const caller& who, const responder& reply) {
-    auto ok = svc.reads.read([&](const projections::read_view& v) { return authorize_read(v.state, who.actor, read_kind::events); });
+    auto ok = svc.reads.read(
+        [&](const projections::read_view& v) { return authorize_read(v.state, who.actor, read_kind::events); });
     if (!ok) reply(problem_from(ok.error()).to_response());
     return static_cast<bool>(ok);
 }
@@ -39,8 +40,8 @@ boost::json::array b64_all(const std::vector<es::hash256>& hashes) {
 
 // A positive decimal query parameter; nullopt (and the 400 sent) when present but malformed,
 // `fallback` when absent.
-std::optional<std::uint64_t> count_param(const request_context& ctx, const char* name, std::optional<std::uint64_t> fallback,
-                                         const responder& reply) {
+std::optional<std::uint64_t> count_param(const request_context& ctx, const char* name,
+                                         std::optional<std::uint64_t> fallback, const responder& reply) {
     auto v = ctx.query.get(name);
     if (!v || v->empty()) {
         if (!fallback) reply(field_problem("invalid_query", name, std::string(name) + " is required."));
@@ -79,7 +80,9 @@ response storage_problem(const es::error& e) {
 
 void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
     routes.add("GET", "/v1/audit/checkpoint",
-               route_doc::of("The latest signed checkpoint of the log's Merkle tree").in_tag("audit").responds({200, 404})
+               route_doc::of("The latest signed checkpoint of the log's Merkle tree")
+                   .in_tag("audit")
+                   .responds({200, 404})
                    .describe("Auditor and operator. A C2SP tlog-checkpoint in a C2SP signed note (Ed25519), as "
                              "text/plain: origin, tree size, base64 RFC 9162 root, a 'timestamp <unix microseconds>' "
                              "extension line, a blank line, the signature line. 404 no_checkpoint before the first."),
@@ -93,43 +96,48 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                    r.body = std::move(latest->note);
                    reply(std::move(r));
                });
-    routes.add("GET", "/v1/audit/proof/inclusion",
-               route_doc::of("Inclusion proof of one event in a signed tree").in_tag("audit").responds({200, 404})
-                   .param(query_param("position", "Log position of the event (leaf index + 1)", true, "integer"))
-                   .param(query_param("tree_size", "Tree size of a signed checkpoint (default: the latest)", false, "integer"))
-                   .describe("Auditor and operator. RFC 9162 §2.1.3 audit path: {position, leaf_index, tree_size, "
-                             "leaf_hash, hashes, root}, hashes base64, nearest sibling first. The leaf is "
-                             "SHA-256(0x00 || the event's stored envelope bytes). 400 beyond_checkpoint when "
-                             "tree_size is past the latest signed checkpoint."),
-               [&svc, &checkpoints](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who || !allowed(svc, *who, reply)) return;
-                   auto position = count_param(ctx, "position", std::nullopt, reply);
-                   if (!position) return;
-                   auto latest = latest_or_404(checkpoints, reply);
-                   if (!latest) return;
-                   auto n = count_param(ctx, "tree_size", latest->body.size, reply);
-                   if (!n) return;
-                   if (*n > latest->body.size) return void(reply(beyond("tree_size", *n, latest->body.size)));
-                   if (*position > *n)
-                       return void(reply(field_problem("invalid_query", "position",
-                                                       "position must be at most tree_size (" + std::to_string(*n) + ").")));
-                   api::stored_subtrees source(svc.store);
-                   auto leaf = source.subtree(0, *position - 1);
-                   if (!leaf) return void(reply(storage_problem(leaf.error())));
-                   auto path = es::inclusion_proof(*position - 1, *n, source);
-                   if (!path) return void(reply(storage_problem(path.error())));
-                   auto root = es::root(*n, source);
-                   if (!root) return void(reply(storage_problem(root.error())));
-                   reply(json_response(200, {{"position", *position},
-                                             {"leaf_index", *position - 1},
-                                             {"tree_size", *n},
-                                             {"leaf_hash", b64(*leaf)},
-                                             {"hashes", b64_all(*path)},
-                                             {"root", b64(*root)}}));
-               });
+    routes.add(
+        "GET", "/v1/audit/proof/inclusion",
+        route_doc::of("Inclusion proof of one event in a signed tree")
+            .in_tag("audit")
+            .responds({200, 404})
+            .param(query_param("position", "Log position of the event (leaf index + 1)", true, "integer"))
+            .param(query_param("tree_size", "Tree size of a signed checkpoint (default: the latest)", false, "integer"))
+            .describe("Auditor and operator. RFC 9162 §2.1.3 audit path: {position, leaf_index, tree_size, "
+                      "leaf_hash, hashes, root}, hashes base64, nearest sibling first. The leaf is "
+                      "SHA-256(0x00 || the event's stored envelope bytes). 400 beyond_checkpoint when "
+                      "tree_size is past the latest signed checkpoint."),
+        [&svc, &checkpoints](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who || !allowed(svc, *who, reply)) return;
+            auto position = count_param(ctx, "position", std::nullopt, reply);
+            if (!position) return;
+            auto latest = latest_or_404(checkpoints, reply);
+            if (!latest) return;
+            auto n = count_param(ctx, "tree_size", latest->body.size, reply);
+            if (!n) return;
+            if (*n > latest->body.size) return void(reply(beyond("tree_size", *n, latest->body.size)));
+            if (*position > *n)
+                return void(reply(field_problem("invalid_query", "position",
+                                                "position must be at most tree_size (" + std::to_string(*n) + ").")));
+            api::stored_subtrees source(svc.store);
+            auto leaf = source.subtree(0, *position - 1);
+            if (!leaf) return void(reply(storage_problem(leaf.error())));
+            auto path = es::inclusion_proof(*position - 1, *n, source);
+            if (!path) return void(reply(storage_problem(path.error())));
+            auto root = es::root(*n, source);
+            if (!root) return void(reply(storage_problem(root.error())));
+            reply(json_response(200, {{"position", *position},
+                                      {"leaf_index", *position - 1},
+                                      {"tree_size", *n},
+                                      {"leaf_hash", b64(*leaf)},
+                                      {"hashes", b64_all(*path)},
+                                      {"root", b64(*root)}}));
+        });
     routes.add("GET", "/v1/audit/proof/consistency",
-               route_doc::of("Consistency proof between two signed tree sizes").in_tag("audit").responds({200, 404})
+               route_doc::of("Consistency proof between two signed tree sizes")
+                   .in_tag("audit")
+                   .responds({200, 404})
                    .param(query_param("from", "The older tree size", true, "integer"))
                    .param(query_param("to", "The newer tree size (default: the latest checkpoint)", false, "integer"))
                    .describe("Auditor and operator. RFC 9162 §2.1.4 proof that the tree of size `to` extends the "
@@ -146,7 +154,8 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                    if (!to) return;
                    if (*to > latest->body.size) return void(reply(beyond("to", *to, latest->body.size)));
                    if (*from > *to)
-                       return void(reply(field_problem("invalid_query", "from", "from must be at most to (" + std::to_string(*to) + ").")));
+                       return void(reply(field_problem("invalid_query", "from",
+                                                       "from must be at most to (" + std::to_string(*to) + ").")));
                    api::stored_subtrees source(svc.store);
                    auto proof = es::consistency_proof(*from, *to, source);
                    if (!proof) return void(reply(storage_problem(proof.error())));
@@ -161,7 +170,8 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                                              {"to_root", b64(*to_root)}}));
                });
     routes.add("GET", "/v1/audit/public-key",
-               route_doc::of("The key checkpoints are signed with").in_tag("audit")
+               route_doc::of("The key checkpoints are signed with")
+                   .in_tag("audit")
                    .describe("Auditor and operator. {verifier_key, name, key_id, algorithm, public_key}: verifier_key "
                              "is the C2SP signed-note verifier string '<name>+<key id hex>+<base64(0x01 || key)>' "
                              "(what a witness pins), public_key the raw 32-byte Ed25519 key in base64."),

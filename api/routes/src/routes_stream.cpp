@@ -23,7 +23,8 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
         "GET", "/v1/stream",
         route_doc::of("Live events over WebSocket")
             .in_tag("audit")
-            .param(query_param("from", "Deliver every event after this position first (catch-up), then live; absent: live only",
+            .param(query_param("from",
+                               "Deliver every event after this position first (catch-up), then live; absent: live only",
                                false, "integer"))
             .param(query_param("account", "Only events concerning this account; required for account admins"))
             .param(query_param("types", "Comma-separated event types; absent: all"))
@@ -38,8 +39,9 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
             if (!who) return;
             auto account = ctx.query.get("account");
             auto allowed = svc.reads.read([&](const projections::read_view& v) {
-                if (account) return domain::authorize_read(v.state, who->actor, domain::read_kind::account_history,
-                                                           domain::account_id{std::string(*account)});
+                if (account)
+                    return domain::authorize_read(v.state, who->actor, domain::read_kind::account_history,
+                                                  domain::account_id{std::string(*account)});
                 return domain::authorize_read(v.state, who->actor, domain::read_kind::events);
             });
             if (!allowed) return void(reply(problem_from(allowed.error()).to_response()));
@@ -66,7 +68,8 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
                 std::uint64_t v = 0;
                 auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
                 if (raw->empty() || ec != std::errc{} || end != raw->data() + raw->size())
-                    return void(reply(bad_request("invalid_query", "from must be a non-negative integer.").to_response()));
+                    return void(
+                        reply(bad_request("invalid_query", "from must be a non-negative integer.").to_response()));
                 if (const auto head = svc.store.head().position; eventstore::log_position{v} > head) {
                     auto p = bad_request("from_beyond_head", "from is after the last position of the log.");
                     p.extra["head"] = head.value;

@@ -5,13 +5,13 @@
 
 #include "roster/api/domain_problem.hpp"
 #include "roster/api/json_input.hpp"
-#include "roster/api/secrets.hpp"
 #include "roster/api/request_meta.hpp"
+#include "roster/api/secrets.hpp"
+#include "roster/api/wire.hpp"
+#include "roster/api/wire_requests.hpp"
 #include "roster/replay/event_json.hpp"
 #include "roster/replay/rfc3339.hpp"
 #include "routes_common.hpp"
-#include "roster/api/wire.hpp"
-#include "roster/api/wire_requests.hpp"
 
 namespace roster::api {
 namespace json = boost::json;
@@ -61,182 +61,233 @@ response user_response(const decided_view& v, const account_id& a, const user_id
 }  // namespace
 
 void add_user_routes(router& routes, service& svc) {
-    routes.add("POST", "/v1/accounts/{a}/users",
-               command_doc(route_doc::of("Create a user (unified creation)").in_tag("users").json_body().responds({201})
-                   .param(path_param("a", "Employer account id"))
-                   .describe("Profile + employee membership + roles in all portals in one command; issues an "
-                             "invitation unless invite is false. Admin of {a}.")),
-               [&svc](request_context& ctx, responder reply) {
-                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
-                   account_id a{std::string(ctx.param("a"))};
-                   user_id u{"usr_" + random_hex(12)};
-                   auto inv = make_invitation();
-                   auto cmd = wire::parse_create_user(*body, a, u, inv.request);
-                   if (!cmd) return void(reply(cmd.error().to_response()));
-                   command_options options;
-                   if (cmd->invitation) options.reveal_once = reveal_invitation_secret(inv.secret);
-                   const auto inv_id = cmd->invitation ? cmd->invitation->id : invitation_id{};
-                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
-                                  [a, u, inv_id](const decided_view& v) {
-                                      const auto* user = v.state.user(u);
-                                      if (!user) return not_found_response("user_not_found", "No such user.");
-                                      json::object out{{"user", wire::user(v.state, *user, a)}};
-                                      if (!inv_id.empty()) out["invitation"] = invitation_json(v.state, inv_id);
-                                      return json_with_etag(201, out, v.version_of(a));
-                                  },
-                                  std::move(options));
-               });
+    routes.add(
+        "POST", "/v1/accounts/{a}/users",
+        command_doc(route_doc::of("Create a user (unified creation)")
+                        .in_tag("users")
+                        .json_body()
+                        .responds({201})
+                        .param(path_param("a", "Employer account id"))
+                        .describe("Profile + employee membership + roles in all portals in one command; issues an "
+                                  "invitation unless invite is false. Admin of {a}.")),
+        [&svc](request_context& ctx, responder reply) {
+            auto req = begin_json_command(svc, ctx, reply);
+            if (!req) return;
+            const auto* who = &req->who;
+            const auto* body = &req->body;
+            account_id a{std::string(ctx.param("a"))};
+            user_id u{"usr_" + random_hex(12)};
+            auto inv = make_invitation();
+            auto cmd = wire::parse_create_user(*body, a, u, inv.request);
+            if (!cmd) return void(reply(cmd.error().to_response()));
+            command_options options;
+            if (cmd->invitation) options.reveal_once = reveal_invitation_secret(inv.secret);
+            const auto inv_id = cmd->invitation ? cmd->invitation->id : invitation_id{};
+            submit_command(
+                svc, ctx, reply, *who, std::move(*cmd),
+                [a, u, inv_id](const decided_view& v) {
+                    const auto* user = v.state.user(u);
+                    if (!user) return not_found_response("user_not_found", "No such user.");
+                    json::object out{{"user", wire::user(v.state, *user, a)}};
+                    if (!inv_id.empty()) out["invitation"] = invitation_json(v.state, inv_id);
+                    return json_with_etag(201, out, v.version_of(a));
+                },
+                std::move(options));
+        });
 
     routes.add("POST", "/v1/accounts/{a}/members",
-               command_doc(route_doc::of("Add a linked partner's employee as a third-party member").in_tag("users").json_body()
-                   .responds({201}).param(path_param("a", "Customer account id"))),
+               command_doc(route_doc::of("Add a linked partner's employee as a third-party member")
+                               .in_tag("users")
+                               .json_body()
+                               .responds({201})
+                               .param(path_param("a", "Customer account id"))),
                [&svc](request_context& ctx, responder reply) {
-                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
+                   auto req = begin_json_command(svc, ctx, reply);
+                   if (!req) return;
+                   const auto* who = &req->who;
+                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};
                    auto cmd = wire::parse_add_member(*body, a);
                    if (!cmd) return void(reply(cmd.error().to_response()));
-                   submit_command(svc, ctx, reply, *who, std::move(*cmd), [a](const decided_view& v) {
-                       for (const auto& e : v.events)
-                           if (auto* added = std::get_if<member_added>(&e)) return user_response(v, a, added->user, 201);
-                       return json_with_etag(200, json::object{}, v.version_of(a));
-                   }, if_match_on(a));
+                   submit_command(
+                       svc, ctx, reply, *who, std::move(*cmd),
+                       [a](const decided_view& v) {
+                           for (const auto& e : v.events)
+                               if (auto* added = std::get_if<member_added>(&e))
+                                   return user_response(v, a, added->user, 201);
+                           return json_with_etag(200, json::object{}, v.version_of(a));
+                       },
+                       if_match_on(a));
                });
 
-    routes.add("GET", "/v1/accounts/{a}/users",
-               route_doc::of("List and search an account's users").in_tag("users")
-                   .param(path_param("a", "Account id"))
-                   .param(query_param("q", "Case-insensitive substring of name or email"))
-                   .param(query_param("portal", "Only users with a role in this portal"))
-                   .param(query_param("role", "Only users holding this role (portal:role, or role with portal=)"))
-                   .param(query_param("status", "active or locked"))
-                   .param(query_param("type", "employee or third_party"))
-                   .param(query_param("include_removed", "true to list removed members too", false, "boolean"))
-                   .param(query_param("limit", "Page size (default 50, max 500)", false, "integer"))
-                   .param(query_param("cursor", "next_cursor of the previous page")).param(as_of_param()),
-               [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   projections::directory_query q;
-                   q.q = std::string(ctx.query.get("q").value_or(""));
-                   auto p = wire::query_enum<portal>(ctx.query, "portal", &parse_portal);
-                   auto st = wire::query_enum<user_status>(ctx.query, "status", [](std::string_view s) -> std::optional<user_status> {
-                       if (s == "active") return user_status::active;
-                       if (s == "locked") return user_status::locked;
-                       return std::nullopt;
-                   });
-                   auto ty = wire::query_enum<membership_type>(ctx.query, "type", [](std::string_view s) -> std::optional<membership_type> {
-                       if (s == "employee") return membership_type::employee;
-                       if (s == "third_party") return membership_type::third_party;
-                       return std::nullopt;
-                   });
-                   if (!p) return void(reply(p.error().to_response()));
-                   if (!st) return void(reply(st.error().to_response()));
-                   if (!ty) return void(reply(ty.error().to_response()));
-                   q.portal = *p;
-                   q.status = *st;
-                   q.type = *ty;
-                   if (auto r = ctx.query.get("role"); r && !r->empty()) {
-                       auto parsed = r->find(':') != std::string_view::npos ? parse_role(*r)
-                                     : q.portal                              ? parse_role(*q.portal, *r)
-                                                                             : std::nullopt;
-                       if (!parsed)
-                           return void(reply(bad_request("invalid_query", "role must be portal:role (e.g. support:admin), or a role name with portal=.").to_response()));
-                       q.role = parsed;
-                   }
-                   auto inc = ctx.query.get("include_removed").value_or("false");
-                   if (inc != "true" && inc != "false")
-                       return void(reply(bad_request("invalid_query", "include_removed must be true or false.").to_response()));
-                   q.include_removed = inc == "true";
-                   if (auto l = ctx.query.get("limit"); l && !l->empty()) {
-                       std::size_t n = 0;
-                       auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
-                       if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > 500)
-                           return void(reply(bad_request("invalid_query", "limit must be 1 to 500.").to_response()));
-                       q.limit = n;
-                   }
-                   if (auto c = ctx.query.get("cursor"); c && !c->empty()) q.after = user_id{std::string(*c)};
-                   account_id a{std::string(ctx.param("a"))};
-                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_list, a); },
-                               [=](const projections::read_view& v) {
-                       auto page = v.directory.query(a, q);
-                       if (!page) return bad_request("invalid_cursor", "The cursor does not name a row of this list.").to_response();
-                       json::array users;
-                       for (const auto& e : page->users) users.emplace_back(wire::user(e));
-                       json::object out{{"users", std::move(users)},
-                                        {"total_active", page->total_active},
-                                        {"next_cursor", page->next_cursor ? json::value(page->next_cursor->value) : json::value(nullptr)}};
-                       return json_with_etag(200, out, v.version_of(a));
-                   });
-               });
+    routes.add(
+        "GET", "/v1/accounts/{a}/users",
+        route_doc::of("List and search an account's users")
+            .in_tag("users")
+            .param(path_param("a", "Account id"))
+            .param(query_param("q", "Case-insensitive substring of name or email"))
+            .param(query_param("portal", "Only users with a role in this portal"))
+            .param(query_param("role", "Only users holding this role (portal:role, or role with portal=)"))
+            .param(query_param("status", "active or locked"))
+            .param(query_param("type", "employee or third_party"))
+            .param(query_param("include_removed", "true to list removed members too", false, "boolean"))
+            .param(query_param("limit", "Page size (default 50, max 500)", false, "integer"))
+            .param(query_param("cursor", "next_cursor of the previous page"))
+            .param(as_of_param()),
+        [&svc](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who) return;
+            projections::directory_query q;
+            q.q = std::string(ctx.query.get("q").value_or(""));
+            auto p = wire::query_enum<portal>(ctx.query, "portal", &parse_portal);
+            auto st = wire::query_enum<user_status>(ctx.query, "status",
+                                                    [](std::string_view s) -> std::optional<user_status> {
+                                                        if (s == "active") return user_status::active;
+                                                        if (s == "locked") return user_status::locked;
+                                                        return std::nullopt;
+                                                    });
+            auto ty = wire::query_enum<membership_type>(ctx.query, "type",
+                                                        [](std::string_view s) -> std::optional<membership_type> {
+                                                            if (s == "employee") return membership_type::employee;
+                                                            if (s == "third_party") return membership_type::third_party;
+                                                            return std::nullopt;
+                                                        });
+            if (!p) return void(reply(p.error().to_response()));
+            if (!st) return void(reply(st.error().to_response()));
+            if (!ty) return void(reply(ty.error().to_response()));
+            q.portal = *p;
+            q.status = *st;
+            q.type = *ty;
+            if (auto r = ctx.query.get("role"); r && !r->empty()) {
+                auto parsed = r->find(':') != std::string_view::npos ? parse_role(*r)
+                              : q.portal                             ? parse_role(*q.portal, *r)
+                                                                     : std::nullopt;
+                if (!parsed)
+                    return void(
+                        reply(bad_request("invalid_query",
+                                          "role must be portal:role (e.g. support:admin), or a role name with portal=.")
+                                  .to_response()));
+                q.role = parsed;
+            }
+            auto inc = ctx.query.get("include_removed").value_or("false");
+            if (inc != "true" && inc != "false")
+                return void(
+                    reply(bad_request("invalid_query", "include_removed must be true or false.").to_response()));
+            q.include_removed = inc == "true";
+            if (auto l = ctx.query.get("limit"); l && !l->empty()) {
+                std::size_t n = 0;
+                auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+                if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > 500)
+                    return void(reply(bad_request("invalid_query", "limit must be 1 to 500.").to_response()));
+                q.limit = n;
+            }
+            if (auto c = ctx.query.get("cursor"); c && !c->empty()) q.after = user_id{std::string(*c)};
+            account_id a{std::string(ctx.param("a"))};
+            answer_read(
+                svc, ctx, reply, *who,
+                [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_list, a); },
+                [=](const projections::read_view& v) {
+                    auto page = v.directory.query(a, q);
+                    if (!page)
+                        return bad_request("invalid_cursor", "The cursor does not name a row of this list.")
+                            .to_response();
+                    json::array users;
+                    for (const auto& e : page->users) users.emplace_back(wire::user(e));
+                    json::object out{{"users", std::move(users)},
+                                     {"total_active", page->total_active},
+                                     {"next_cursor", page->next_cursor ? json::value(page->next_cursor->value)
+                                                                       : json::value(nullptr)}};
+                    return json_with_etag(200, out, v.version_of(a));
+                });
+        });
 
     routes.add("GET", "/v1/accounts/{a}/users/{u}",
-               route_doc::of("A user's profile view in an account").in_tag("users")
-                   .param(path_param("a", "Account id")).param(path_param("u", "User id")).param(as_of_param()),
+               route_doc::of("A user's profile view in an account")
+                   .in_tag("users")
+                   .param(path_param("a", "Account id"))
+                   .param(path_param("u", "User id"))
+                   .param(as_of_param()),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   answer_read(svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_profile, a, u); },
-                               [=](const projections::read_view& v) {
-                       const auto* user = v.state.user(u);
-                       const auto* acc = v.state.account(a);
-                       if (!user || !acc) return not_found_response("user_not_found", "No such user in this account.");
-                       auto view = wire::user(v.state, *user, a);
-                       json::array contact_roles;
-                       for (auto r : acc->contact_roles_of(u)) contact_roles.emplace_back(to_string(r));
-                       view["contact_roles"] = std::move(contact_roles);
-                       view["profile_version"] = v.version_of(u).value;
-                       if (!user->open_invitation.empty()) view["invitation"] = invitation_json(v.state, user->open_invitation);
-                       return json_with_etag(200, json::object{{"user", std::move(view)}}, v.version_of(a));
-                   });
+                   answer_read(
+                       svc, ctx, reply, *who,
+                       [=](const state& s) { return authorize_read(s, who->actor, read_kind::user_profile, a, u); },
+                       [=](const projections::read_view& v) {
+                           const auto* user = v.state.user(u);
+                           const auto* acc = v.state.account(a);
+                           if (!user || !acc)
+                               return not_found_response("user_not_found", "No such user in this account.");
+                           auto view = wire::user(v.state, *user, a);
+                           json::array contact_roles;
+                           for (auto r : acc->contact_roles_of(u)) contact_roles.emplace_back(to_string(r));
+                           view["contact_roles"] = std::move(contact_roles);
+                           view["profile_version"] = v.version_of(u).value;
+                           if (!user->open_invitation.empty())
+                               view["invitation"] = invitation_json(v.state, user->open_invitation);
+                           return json_with_etag(200, json::object{{"user", std::move(view)}}, v.version_of(a));
+                       });
                });
 
-    routes.add("GET", "/v1/users/lookup",
-               route_doc::of("Instant verification of an email").in_tag("users")
-                   .param(query_param("email", "The email to check", true))
-                   .param(query_param("account", "The admin's account", true)).param(as_of_param()),
-               [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto mail = ctx.query.get("email");
-                   auto account = ctx.query.get("account");
-                   if (!mail || !account)
-                       return void(reply(bad_request("missing_query", "email and account are required.").to_response()));
-                   const account_id in_account{std::string(*account)};
-                   answer_read(svc, ctx, reply, *who,
-                               // The query's own refusals (rights first, then a bad email) are the check.
-                               [=](const state& s) -> result<void> {
-                                   if (auto r = lookup_email(s, who->actor, in_account, *mail); !r) return r.error();
-                                   return {};
-                               },
-                               [=](const projections::read_view& v) {
-                       auto r = lookup_email(v.state, who->actor, in_account, *mail);
-                       if (!r) return problem_from(r.error()).to_response();
-                       return json_response(200, json::object{{"exists", r->exists},
-                                                              {"member_of_account", r->member_of_account},
-                                                              {"portals", wire::portals(r->portals)}});
-                   });
-               });
+    routes.add(
+        "GET", "/v1/users/lookup",
+        route_doc::of("Instant verification of an email")
+            .in_tag("users")
+            .param(query_param("email", "The email to check", true))
+            .param(query_param("account", "The admin's account", true))
+            .param(as_of_param()),
+        [&svc](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who) return;
+            auto mail = ctx.query.get("email");
+            auto account = ctx.query.get("account");
+            if (!mail || !account)
+                return void(reply(bad_request("missing_query", "email and account are required.").to_response()));
+            const account_id in_account{std::string(*account)};
+            answer_read(
+                svc, ctx, reply, *who,
+                // The query's own refusals (rights first, then a bad email) are the check.
+                [=](const state& s) -> result<void> {
+                    if (auto r = lookup_email(s, who->actor, in_account, *mail); !r) return r.error();
+                    return {};
+                },
+                [=](const projections::read_view& v) {
+                    auto r = lookup_email(v.state, who->actor, in_account, *mail);
+                    if (!r) return problem_from(r.error()).to_response();
+                    return json_response(200, json::object{{"exists", r->exists},
+                                                           {"member_of_account", r->member_of_account},
+                                                           {"portals", wire::portals(r->portals)}});
+                });
+        });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/roles",
-               command_doc(route_doc::of("Grant and revoke roles").in_tag("users").json_body()
-                   .param(path_param("a", "Account id")).param(path_param("u", "User id"))
-                   .describe("Needs admin in every portal touched. If-Match: account version.")),
+               command_doc(route_doc::of("Grant and revoke roles")
+                               .in_tag("users")
+                               .json_body()
+                               .param(path_param("a", "Account id"))
+                               .param(path_param("u", "User id"))
+                               .describe("Needs admin in every portal touched. If-Match: account version.")),
                [&svc](request_context& ctx, responder reply) {
-                   auto req = begin_json_command(svc, ctx, reply);                   if (!req) return;                   const auto* who = &req->who;                   const auto* body = &req->body;
+                   auto req = begin_json_command(svc, ctx, reply);
+                   if (!req) return;
+                   const auto* who = &req->who;
+                   const auto* body = &req->body;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
                    auto cmd = wire::parse_change_roles(*body, a, u);
                    if (!cmd) return void(reply(cmd.error().to_response()));
-                   submit_command(svc, ctx, reply, *who, std::move(*cmd),
-                                  [a, u](const decided_view& v) { return user_response(v, a, u, 200); },
-                                  if_match_on(a));
+                   submit_command(
+                       svc, ctx, reply, *who, std::move(*cmd),
+                       [a, u](const decided_view& v) { return user_response(v, a, u, 200); }, if_match_on(a));
                });
 
     routes.add("DELETE", "/v1/accounts/{a}/users/{u}/roles",
-               command_doc(route_doc::of("Remove all access roles (the membership stays)").in_tag("users")
-                   .param(path_param("a", "Account id")).param(path_param("u", "User id"))),
+               command_doc(route_doc::of("Remove all access roles (the membership stays)")
+                               .in_tag("users")
+                               .param(path_param("a", "Account id"))
+                               .param(path_param("u", "User id"))),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -244,46 +295,56 @@ void add_user_routes(router& routes, service& svc) {
                    user_id u{std::string(ctx.param("u"))};
                    auto cmd = wire::parse_remove_all_roles(a, u);
                    if (!cmd) return void(reply(cmd.error().to_response()));
-                   submit_command(svc, ctx, reply, *who, *cmd,
-                                  [a, u](const decided_view& v) { return user_response(v, a, u, 200); },
-                                  if_match_on(a));
+                   submit_command(
+                       svc, ctx, reply, *who, *cmd,
+                       [a, u](const decided_view& v) { return user_response(v, a, u, 200); }, if_match_on(a));
                });
 
     for (const bool lock : {true, false}) {
-        routes.add("POST", lock ? "/v1/users/{u}/lock" : "/v1/users/{u}/unlock",
-                   command_doc(route_doc::of(lock ? "Lock a user" : "Unlock a user").in_tag("users").param(path_param("u", "User id"))
-                       .describe("Admin of the user's employer (any portal) or the operator. Optional body {reason}. "
-                                 "If-Match: the profile_version of the profile view.")),
-                   [&svc, lock](request_context& ctx, responder reply) {
-                       auto req = begin_json_command(svc, ctx, reply, true);                       if (!req) return;                       const auto* who = &req->who;                       const auto* body = &req->body;
-                       user_id u{std::string(ctx.param("u"))};
-                       command cmd;
-                       std::string reason;
-                       if (lock) {
-                           auto parsed = wire::parse_lock_user(*body, u);
-                           if (!parsed) return void(reply(parsed.error().to_response()));
-                           cmd = parsed->command;
-                           reason = std::move(parsed->reason);
-                       } else {
-                           auto parsed = wire::parse_unlock_user(*body, u);
-                           if (!parsed) return void(reply(parsed.error().to_response()));
-                           cmd = parsed->command;
-                           reason = std::move(parsed->reason);
-                       }
-                       submit_command(svc, ctx, reply, *who, std::move(cmd),
-                                      [u](const decided_view& v) {
-                                          const auto* user = v.state.user(u);
-                                          if (!user) return not_found_response("user_not_found", "No such user.");
-                                          return json_with_etag(200, json::object{{"user", wire::user(v.state, *user, user->employer)}},
-                                                               v.version_of(u));
-                                      },
-                                      if_match_on(u, std::move(reason)));
-                   });
+        routes.add(
+            "POST", lock ? "/v1/users/{u}/lock" : "/v1/users/{u}/unlock",
+            command_doc(
+                route_doc::of(lock ? "Lock a user" : "Unlock a user")
+                    .in_tag("users")
+                    .param(path_param("u", "User id"))
+                    .describe("Admin of the user's employer (any portal) or the operator. Optional body {reason}. "
+                              "If-Match: the profile_version of the profile view.")),
+            [&svc, lock](request_context& ctx, responder reply) {
+                auto req = begin_json_command(svc, ctx, reply, true);
+                if (!req) return;
+                const auto* who = &req->who;
+                const auto* body = &req->body;
+                user_id u{std::string(ctx.param("u"))};
+                command cmd;
+                std::string reason;
+                if (lock) {
+                    auto parsed = wire::parse_lock_user(*body, u);
+                    if (!parsed) return void(reply(parsed.error().to_response()));
+                    cmd = parsed->command;
+                    reason = std::move(parsed->reason);
+                } else {
+                    auto parsed = wire::parse_unlock_user(*body, u);
+                    if (!parsed) return void(reply(parsed.error().to_response()));
+                    cmd = parsed->command;
+                    reason = std::move(parsed->reason);
+                }
+                submit_command(
+                    svc, ctx, reply, *who, std::move(cmd),
+                    [u](const decided_view& v) {
+                        const auto* user = v.state.user(u);
+                        if (!user) return not_found_response("user_not_found", "No such user.");
+                        return json_with_etag(200, json::object{{"user", wire::user(v.state, *user, user->employer)}},
+                                              v.version_of(u));
+                    },
+                    if_match_on(u, std::move(reason)));
+            });
     }
 
     routes.add("GET", "/v1/accounts/{a}/users/{u}/removal",
-               route_doc::of("Removal preview: exactly what DELETE would do").in_tag("users")
-                   .param(path_param("a", "Account id")).param(path_param("u", "User id"))
+               route_doc::of("Removal preview: exactly what DELETE would do")
+                   .in_tag("users")
+                   .param(path_param("a", "Account id"))
+                   .param(path_param("u", "User id"))
                    .param(as_of_param())
                    .describe("`version` is the account version; send it as If-Match on the DELETE."),
                [&svc](request_context& ctx, responder reply) {
@@ -291,70 +352,79 @@ void add_user_routes(router& routes, service& svc) {
                    if (!who) return;
                    account_id a{std::string(ctx.param("a"))};
                    user_id u{std::string(ctx.param("u"))};
-                   answer_read(svc, ctx, reply, *who,
-                               [=](const state& s) -> result<void> {
-                                   if (auto r = removal_preview(s, who->actor, a, u); !r) return r.error();
-                                   return {};
-                               },
-                               [=](const projections::read_view& v) {
-                       auto r = removal_preview(v.state, who->actor, a, u);
-                       if (!r) return problem_from(r.error()).to_response();
-                       json::object per_portal;
-                       for (auto p : all_portals) {
-                           json::array names;
-                           for (std::size_t i = 0; i < role_count; ++i) {
-                               auto role_i = static_cast<role>(i);
-                               if (portal_of(role_i) == p && r->roles_revoked.contains(role_i)) names.emplace_back(role_name(role_i));
+                   answer_read(
+                       svc, ctx, reply, *who,
+                       [=](const state& s) -> result<void> {
+                           if (auto r = removal_preview(s, who->actor, a, u); !r) return r.error();
+                           return {};
+                       },
+                       [=](const projections::read_view& v) {
+                           auto r = removal_preview(v.state, who->actor, a, u);
+                           if (!r) return problem_from(r.error()).to_response();
+                           json::object per_portal;
+                           for (auto p : all_portals) {
+                               json::array names;
+                               for (std::size_t i = 0; i < role_count; ++i) {
+                                   auto role_i = static_cast<role>(i);
+                                   if (portal_of(role_i) == p && r->roles_revoked.contains(role_i))
+                                       names.emplace_back(role_name(role_i));
+                               }
+                               per_portal[to_string(p)] = std::move(names);
                            }
-                           per_portal[to_string(p)] = std::move(names);
-                       }
-                       json::array accounts;
-                       for (const auto& m : r->accounts_removed_from)
-                           accounts.emplace_back(wire::removed_membership(m.account, m.type, m.roles, m.cascade));
-                       const auto version = v.version_of(a);
-                       json::object out{{"roles_revoked", std::move(per_portal)},
-                                        {"accounts_removed_from", std::move(accounts)},
-                                        {"profile_retired", r->profile_retired},
-                                        {"blockers", blockers_json(r->blockers)},
-                                        {"missing_portals", wire::portals(r->missing_portals)},
-                                        {"version", version.value}};
-                       return json_with_etag(200, out, version);
-                   });
+                           json::array accounts;
+                           for (const auto& m : r->accounts_removed_from)
+                               accounts.emplace_back(wire::removed_membership(m.account, m.type, m.roles, m.cascade));
+                           const auto version = v.version_of(a);
+                           json::object out{{"roles_revoked", std::move(per_portal)},
+                                            {"accounts_removed_from", std::move(accounts)},
+                                            {"profile_retired", r->profile_retired},
+                                            {"blockers", blockers_json(r->blockers)},
+                                            {"missing_portals", wire::portals(r->missing_portals)},
+                                            {"version", version.value}};
+                           return json_with_etag(200, out, version);
+                       });
                });
 
-    routes.add("DELETE", "/v1/accounts/{a}/users/{u}",
-               command_doc(route_doc::of("Remove a user from an account (permanent)").in_tag("users")
-                   .param(path_param("a", "Account id")).param(path_param("u", "User id"))
-                   .responds({200})
-                   .describe("403 with missing_portals, 409 with blockers. If-Match: the preview's version.")),
-               [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   account_id a{std::string(ctx.param("a"))};
-                   user_id u{std::string(ctx.param("u"))};
-                   auto cmd = wire::parse_remove_member(a, u);
-                   if (!cmd) return void(reply(cmd.error().to_response()));
-                   submit_command(svc, ctx, reply, *who, *cmd,
-                                  [a, u](const decided_view& v) {
-                                      json::array accounts;
-                                      bool retired = false;
-                                      for (const auto& e : v.events) {
-                                          if (auto* m = std::get_if<member_removed>(&e))
-                                              accounts.emplace_back(wire::removed_membership(m->account, m->type, m->roles, m->cascade));
-                                          if (std::holds_alternative<profile_retired>(e)) retired = true;
-                                      }
-                                      return json_response(200, json::object{{"removed", u.value},
-                                                                             {"accounts_removed_from", std::move(accounts)},
-                                                                             {"profile_retired", retired},
-                                                                             {"version", v.version_of(a).value}});
-                                  },
-                                  if_match_on(a));
-               });
+    routes.add(
+        "DELETE", "/v1/accounts/{a}/users/{u}",
+        command_doc(route_doc::of("Remove a user from an account (permanent)")
+                        .in_tag("users")
+                        .param(path_param("a", "Account id"))
+                        .param(path_param("u", "User id"))
+                        .responds({200})
+                        .describe("403 with missing_portals, 409 with blockers. If-Match: the preview's version.")),
+        [&svc](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who) return;
+            account_id a{std::string(ctx.param("a"))};
+            user_id u{std::string(ctx.param("u"))};
+            auto cmd = wire::parse_remove_member(a, u);
+            if (!cmd) return void(reply(cmd.error().to_response()));
+            submit_command(
+                svc, ctx, reply, *who, *cmd,
+                [a, u](const decided_view& v) {
+                    json::array accounts;
+                    bool retired = false;
+                    for (const auto& e : v.events) {
+                        if (auto* m = std::get_if<member_removed>(&e))
+                            accounts.emplace_back(wire::removed_membership(m->account, m->type, m->roles, m->cascade));
+                        if (std::holds_alternative<profile_retired>(e)) retired = true;
+                    }
+                    return json_response(200, json::object{{"removed", u.value},
+                                                           {"accounts_removed_from", std::move(accounts)},
+                                                           {"profile_retired", retired},
+                                                           {"version", v.version_of(a).value}});
+                },
+                if_match_on(a));
+        });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/invitation",
-               command_doc(route_doc::of("(Re-)invite a user").in_tag("users").param(path_param("a", "Account id"))
-                   .param(path_param("u", "User id")).responds({201})
-                   .describe("Revokes any open invitation. The secret is in this answer only.")),
+               command_doc(route_doc::of("(Re-)invite a user")
+                               .in_tag("users")
+                               .param(path_param("a", "Account id"))
+                               .param(path_param("u", "User id"))
+                               .responds({201})
+                               .describe("Revokes any open invitation. The secret is in this answer only.")),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -365,16 +435,19 @@ void add_user_routes(router& routes, service& svc) {
                    if (!cmd) return void(reply(cmd.error().to_response()));
                    command_options options;
                    options.reveal_once = reveal_invitation_secret(inv.secret);
-                   submit_command(svc, ctx, reply, *who, *cmd,
-                                  [id = inv.request.id](const decided_view& v) {
-                                      return json_response(201, json::object{{"invitation", invitation_json(v.state, id)}});
-                                  },
-                                  std::move(options));
+                   submit_command(
+                       svc, ctx, reply, *who, *cmd,
+                       [id = inv.request.id](const decided_view& v) {
+                           return json_response(201, json::object{{"invitation", invitation_json(v.state, id)}});
+                       },
+                       std::move(options));
                });
 
     routes.add("POST", "/v1/invitations/accept",
-               command_doc(route_doc::of("Accept an invitation").in_tag("users").json_body()
-                   .describe("Authorized by the secret alone; no token needed.")),
+               command_doc(route_doc::of("Accept an invitation")
+                               .in_tag("users")
+                               .json_body()
+                               .describe("Authorized by the secret alone; no token needed.")),
                [&svc](request_context& ctx, responder reply) {
                    auto body = parse_json_object_body(ctx);
                    if (!body) return void(reply(body.error().to_response()));
@@ -386,15 +459,17 @@ void add_user_routes(router& routes, service& svc) {
                    caller anonymous{operator_principal{}, ""};
                    command_options options;
                    options.actor_label = "anonymous";
-                   submit_command(svc, ctx, reply, anonymous, std::move(*cmd),
-                                  [](const decided_view& v) {
-                                      for (const auto& e : v.events)
-                                          if (auto* a = std::get_if<invitation_accepted>(&e))
-                                              if (const auto* user = v.state.user(a->user))
-                                                  return json_response(200, json::object{{"user", wire::user(v.state, *user, user->employer)}});
-                                      return json_response(200, json::object{});
-                                  },
-                                  std::move(options));
+                   submit_command(
+                       svc, ctx, reply, anonymous, std::move(*cmd),
+                       [](const decided_view& v) {
+                           for (const auto& e : v.events)
+                               if (auto* a = std::get_if<invitation_accepted>(&e))
+                                   if (const auto* user = v.state.user(a->user))
+                                       return json_response(
+                                           200, json::object{{"user", wire::user(v.state, *user, user->employer)}});
+                           return json_response(200, json::object{});
+                       },
+                       std::move(options));
                });
 }
 

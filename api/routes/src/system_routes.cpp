@@ -36,7 +36,9 @@ std::string encode_segment(std::string_view s) {
 
 void add_system_routes(router& routes, const readiness& ready) {
     routes.add("GET", "/healthz", route_doc::of("Liveness: the process is serving HTTP.").in_tag("operations"),
-               [](request_context&, responder reply) { reply(json_response(200, {{"status", "ok"}})); });
+               [](request_context&, responder reply) {
+                   reply(json_response(200, {{"status", "ok"}}));
+               });
 
     routes.add("GET", "/readyz",
                route_doc::of("Readiness: the store is open and the projections have caught up.")
@@ -49,8 +51,9 @@ void add_system_routes(router& routes, const readiness& ready) {
                });
 
     // Generated per request from the live table: cheap, and never stale.
-    routes.add("GET", "/v1/openapi.json", route_doc::of("This OpenAPI 3.1 document.").in_tag("operations"),
-               [&routes](request_context&, responder reply) { reply(json_response(200, make_openapi_document(routes))); });
+    routes.add(
+        "GET", "/v1/openapi.json", route_doc::of("This OpenAPI 3.1 document.").in_tag("operations"),
+        [&routes](request_context&, responder reply) { reply(json_response(200, make_openapi_document(routes))); });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/deactivate",
                route_doc::of("Removed: deactivation no longer exists (always 410).")
@@ -71,13 +74,11 @@ void add_system_routes(router& routes, const readiness& ready) {
                    std::string roles = "DELETE /v1/accounts/" + a + "/users/" + u + "/roles";
                    p.detail = "Deactivation no longer exists. To stop the user's access, lock them with " + lock +
                               "; to take away their access roles in this account, use " + roles + ".";
-                   p.extra["alternatives"] = {{{"method", "POST"}, {"path", "/v1/users/{u}/lock"}, {"href", lock.substr(5)}},
-                                              {{"method", "DELETE"},
-                                               {"path", "/v1/accounts/{a}/users/{u}/roles"},
-                                               {"href", roles.substr(7)}}};
+                   p.extra["alternatives"] = {
+                       {{"method", "POST"}, {"path", "/v1/users/{u}/lock"}, {"href", lock.substr(5)}},
+                       {{"method", "DELETE"}, {"path", "/v1/accounts/{a}/users/{u}/roles"}, {"href", roles.substr(7)}}};
                    reply(p.to_response());
                });
 }
-
 
 }  // namespace roster::api

@@ -15,9 +15,12 @@ json::array ids(const std::set<account_id>& s) {
 }  // namespace
 
 json::object account(const account_record& a, domain::account_version version) {
-    return json::object{{"id", a.id.value},          {"name", a.name},
-                        {"kind", to_string(a.kind)}, {"version", version.value},
-                        {"partners", ids(a.partners)}, {"customers", ids(a.customers)}};
+    return json::object{{"id", a.id.value},
+                        {"name", a.name},
+                        {"kind", to_string(a.kind)},
+                        {"version", version.value},
+                        {"partners", ids(a.partners)},
+                        {"customers", ids(a.customers)}};
 }
 
 json::object user(const state& s, const user_record& u, const account_id& in_account) {
@@ -30,7 +33,8 @@ json::object user(const state& s, const user_record& u, const account_id& in_acc
         {"employer", u.employer.value},
         {"status", to_string(u.status)},
         {"registration", to_string(u.reg)},
-        {"type", m ? to_string(m->type) : to_string(employee ? membership_type::employee : membership_type::third_party)},
+        {"type",
+         m ? to_string(m->type) : to_string(employee ? membership_type::employee : membership_type::third_party)},
         {"roles", replay::roles_json(m ? m->roles : role_set{})},
         {"removed", m == nullptr},
     };
@@ -58,7 +62,9 @@ json::array portals(const std::vector<portal>& ps) {
 }
 
 json::object removed_membership(const account_id& account, membership_type type, role_set roles, bool cascade) {
-    return json::object{{"account", account.value}, {"type", to_string(type)}, {"roles", replay::roles_json(roles)},
+    return json::object{{"account", account.value},
+                        {"type", to_string(type)},
+                        {"roles", replay::roles_json(roles)},
                         {"cascade", cascade}};
 }
 

@@ -31,7 +31,9 @@ std::optional<principal> read_principal(json_reader& in, std::string_view key) {
     }
     const int given = (op.value_or(false) ? 1 : 0) + (aud.value_or(false) ? 1 : 0) + (svc ? 1 : 0) + (user ? 1 : 0);
     if (given != 1) {
-        in.fail(key, "principal must be exactly one of {\"operator\":true}, {\"auditor\":true}, {\"service\":\"name\"}, {\"user_id\":\"...\"}.");
+        in.fail(key,
+                "principal must be exactly one of {\"operator\":true}, {\"auditor\":true}, {\"service\":\"name\"}, "
+                "{\"user_id\":\"...\"}.");
         return std::nullopt;
     }
     if (op.value_or(false)) return operator_principal{};
@@ -89,8 +91,9 @@ role_set read_roles(json_reader& in, std::string_view key, bool required) {
         for (const auto& n : names.as_array()) {
             auto r = n.is_string() ? parse_role(*p, std::string_view(n.as_string())) : std::nullopt;
             if (!r) {
-                in.fail(key, "Unknown role in " + field + " (the catalog: support:admin|contributor|viewer, "
-                                                          "impact:admin|member, learning:admin|learner).");
+                in.fail(key, "Unknown role in " + field +
+                                 " (the catalog: support:admin|contributor|viewer, "
+                                 "impact:admin|member, learning:admin|learner).");
                 return {};
             }
             out.insert(*r);
@@ -146,8 +149,10 @@ parsed<add_member> parse_add_member(const json::object& body, const account_id& 
     if (in.ok() && (uid.has_value() == mail.has_value())) in.fail("user_id", "Give exactly one of user_id or email.");
     if (auto bad = in.finish()) return std::move(*bad);
     add_member cmd{account, {}, roles};
-    if (uid) cmd.who = user_id{std::move(*uid)};
-    else cmd.who = std::move(*mail);
+    if (uid)
+        cmd.who = user_id{std::move(*uid)};
+    else
+        cmd.who = std::move(*mail);
     return cmd;
 }
 
@@ -178,7 +183,8 @@ parsed<remove_member> parse_remove_member(const account_id& account, const user_
     return remove_member{account, user};
 }
 
-parsed<invite_user> parse_invite_user(const account_id& account, const user_id& user, const invitation_request& invitation) {
+parsed<invite_user> parse_invite_user(const account_id& account, const user_id& user,
+                                      const invitation_request& invitation) {
     return invite_user{account, user, invitation};
 }
 

@@ -22,7 +22,7 @@ inline constexpr std::chrono::microseconds default_invitation_validity = std::ch
 
 struct invitation_request {
     invitation_id id;
-    std::string secret_sha256_hex;      // lower-case hex of SHA-256(secret); the secret never enters the domain
+    std::string secret_sha256_hex;        // lower-case hex of SHA-256(secret); the secret never enters the domain
     std::optional<timestamp> expires_at;  // nullopt = now + default_invitation_validity
     bool operator==(const invitation_request&) const = default;
 };

@@ -84,7 +84,7 @@ struct blocker {
     std::string kind;
     account_id account;
     user_id user;
-    role_set roles;                          // access roles involved (e.g. the required role)
+    role_set roles;                           // access roles involved (e.g. the required role)
     std::vector<contact_role> contact_roles;  // catalog order
     bool operator==(const blocker&) const = default;
 };

@@ -77,7 +77,7 @@ struct roles_granted {
     static constexpr std::string_view type_name = "roles_granted";
     account_id account;
     user_id user;
-    role_set roles;  // only the roles newly granted
+    role_set roles;                       // only the roles newly granted
     std::optional<role_change> change{};  // the membership's roles before and after
     bool operator==(const roles_granted&) const = default;
 };
@@ -86,7 +86,7 @@ struct roles_revoked {
     static constexpr std::string_view type_name = "roles_revoked";
     account_id account;
     user_id user;
-    role_set roles;  // only the roles actually revoked
+    role_set roles;                       // only the roles actually revoked
     std::optional<role_change> change{};  // the membership's roles before and after
     bool operator==(const roles_revoked&) const = default;
 };
@@ -96,7 +96,7 @@ struct all_roles_removed {
     static constexpr std::string_view type_name = "all_roles_removed";
     account_id account;
     user_id user;
-    role_set roles;  // what was held before
+    role_set roles;                       // what was held before
     std::optional<role_change> change{};  // the membership's roles before and after
     bool operator==(const all_roles_removed&) const = default;
 };
@@ -202,7 +202,7 @@ struct watchlist_changed {
     static constexpr std::string_view type_name = "watchlist_changed";
     account_id account;
     std::vector<watch_subscription> subscriptions;  // sorted by user id
-    std::vector<watch_change> changes{};  // only the users whose entry changed, sorted; empty in older events
+    std::vector<watch_change> changes{};            // only the users whose entry changed, sorted; empty in older events
     bool operator==(const watchlist_changed&) const = default;
 };
 
@@ -228,10 +228,10 @@ struct token_revoked {
 struct access_denied {
     static constexpr std::string_view type_name = "access_denied";
     principal subject;
-    std::string action;   // the request refused, "METHOD /route/{template}" (older events: a command name)
-    account_id account;   // the account concerned; empty when none
-    std::string code;     // the problem code of the (first) refusal, e.g. "not_admin"
-    std::string target;   // the user, token or role the request named; empty when none
+    std::string action;        // the request refused, "METHOD /route/{template}" (older events: a command name)
+    account_id account;        // the account concerned; empty when none
+    std::string code;          // the problem code of the (first) refusal, e.g. "not_admin"
+    std::string target;        // the user, token or role the request named; empty when none
     std::uint16_t status = 0;  // HTTP status of the (first) refusal: 401, 403, 404 or 429 (0 in older events)
     std::uint64_t count = 1;   // refusals this record stands for
     timestamp first_at{};      // the first and last refusal it counts (zero in older events)
@@ -239,11 +239,10 @@ struct access_denied {
     bool operator==(const access_denied&) const = default;
 };
 
-using event = std::variant<account_opened, partner_linked, user_created, member_added, roles_granted,
-                           roles_revoked, all_roles_removed, user_locked, user_unlocked,
-                           invitation_issued, invitation_accepted, member_removed, profile_retired,
-                           contacts_saved, contact_handed_over, watchlist_changed, token_issued,
-                           token_revoked, access_denied>;
+using event = std::variant<account_opened, partner_linked, user_created, member_added, roles_granted, roles_revoked,
+                           all_roles_removed, user_locked, user_unlocked, invitation_issued, invitation_accepted,
+                           member_removed, profile_retired, contacts_saved, contact_handed_over, watchlist_changed,
+                           token_issued, token_revoked, access_denied>;
 
 namespace detail {
 

@@ -56,7 +56,9 @@ using security_version = stream_version_of<security_stream_tag>;
 
 template <>
 struct std::hash<roster::domain::log_position> {
-    std::size_t operator()(roster::domain::log_position p) const noexcept { return std::hash<std::uint64_t>{}(p.value); }
+    std::size_t operator()(roster::domain::log_position p) const noexcept {
+        return std::hash<std::uint64_t>{}(p.value);
+    }
 };
 
 template <class Tag>

@@ -22,14 +22,15 @@ struct email_lookup {
     bool operator==(const email_lookup&) const = default;
 };
 // Admins of `account` (or the operator) only; never names or counts another company's accounts.
-result<email_lookup> lookup_email(const state& s, const actor& who, const account_id& account, std::string_view raw_email);
+result<email_lookup> lookup_email(const state& s, const actor& who, const account_id& account,
+                                  std::string_view raw_email);
 
 // ---- Access decision (used by the portals) ----
 enum class access_reason : std::uint8_t { none, locked, not_member, no_role, removed };
 std::string_view to_string(access_reason);  // "" for none
 struct access_result {
     bool allowed = false;
-    role_set roles;       // the user's roles in that portal (empty when denied)
+    role_set roles;  // the user's roles in that portal (empty when denied)
     access_reason reason = access_reason::none;
     std::string message;  // empty when allowed
     bool operator==(const access_result&) const = default;
@@ -64,14 +65,15 @@ struct removal_impact {
     role_set roles_revoked;  // in the account asked about; split per portal with roles_in()
     std::vector<removed_membership> accounts_removed_from;  // this account first, then cascades by id
     bool profile_retired = false;
-    std::vector<blocker> blockers;       // non-empty: remove_member answers 409 with exactly these
+    std::vector<blocker> blockers;        // non-empty: remove_member answers 409 with exactly these
     std::vector<portal> missing_portals;  // non-empty: remove_member answers 403 with exactly these
     bool operator==(const removal_impact&) const = default;
 };
 // Exactly what remove_member would do for the same (state, actor). Fails only when the caller
 // may not see the account or member (404), has no admin rights there (403 not_admin), or is
 // not authenticated.
-result<removal_impact> removal_preview(const state& s, const actor& who, const account_id& account, const user_id& user);
+result<removal_impact> removal_preview(const state& s, const actor& who, const account_id& account,
+                                       const user_id& user);
 
 // ---- Tokens ----
 struct authenticated {

@@ -33,12 +33,12 @@ struct account_record {
     account_id id;
     std::string name;
     account_kind kind{};
-    std::set<account_id> partners;   // customer: partner accounts linked to it
-    std::set<account_id> customers;  // partner: customer accounts it serves
-    std::unordered_map<user_id, membership> members;  // current memberships only
-    std::unordered_set<user_id> removed;               // once members, removed since (access reason `removed`)
+    std::set<account_id> partners;                       // customer: partner accounts linked to it
+    std::set<account_id> customers;                      // partner: customer accounts it serves
+    std::unordered_map<user_id, membership> members;     // current memberships only
+    std::unordered_set<user_id> removed;                 // once members, removed since (access reason `removed`)
     std::array<user_id, contact_role_count> contacts{};  // indexed by contact_role; empty = unassigned
-    std::map<user_id, std::vector<topic>> watchlist;      // sorted by user; topics sorted, non-empty
+    std::map<user_id, std::vector<topic>> watchlist;     // sorted by user; topics sorted, non-empty
 
     const membership* member(const user_id& u) const;
     const user_id& contact(contact_role r) const { return contacts[static_cast<std::size_t>(r)]; }
@@ -55,7 +55,7 @@ struct user_record {
     registration reg = registration::invited;
     bool retired = false;
     std::set<account_id> third_party;  // accounts where the user is a third-party member
-    invitation_id open_invitation;      // empty when none is open
+    invitation_id open_invitation;     // empty when none is open
 
     bool locked() const { return status == user_status::locked; }
 };
@@ -80,7 +80,7 @@ struct token_record {
 
 struct state {
     std::unordered_map<account_id, account_record> accounts;
-    std::unordered_map<user_id, user_record> users;  // retired profiles stay (history, `removed`)
+    std::unordered_map<user_id, user_record> users;        // retired profiles stay (history, `removed`)
     std::unordered_map<std::string, user_id> email_index;  // normalized email -> non-retired profile
     std::unordered_map<invitation_id, invitation_record> invitations;
     std::unordered_map<std::string, invitation_id> invitation_by_secret;

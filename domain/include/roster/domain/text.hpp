@@ -15,8 +15,8 @@
 
 namespace roster::domain {
 
-inline constexpr std::size_t max_name_chars = 200;   // code points, after trimming
-inline constexpr std::size_t max_name_bytes = 800;   // UTF-8 bytes (200 four-byte code points)
+inline constexpr std::size_t max_name_chars = 200;  // code points, after trimming
+inline constexpr std::size_t max_name_bytes = 800;  // UTF-8 bytes (200 four-byte code points)
 inline constexpr std::size_t max_reason_bytes = 1000;
 inline constexpr std::size_t max_reference_bytes = 200;
 

@@ -6,12 +6,12 @@
 #include <chrono>
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
-#include <functional>
 
 namespace roster::domain {
 
@@ -132,8 +132,8 @@ using principal = std::variant<operator_principal, auditor_principal, service_pr
 // Text forms used on the wire and in logs ("support:admin", "primary_support", ...).
 std::string_view to_string(account_kind);
 std::string_view to_string(portal);
-std::string_view to_string(role);         // "support:admin"
-std::string_view role_name(role);         // "admin" (without the portal)
+std::string_view to_string(role);  // "support:admin"
+std::string_view role_name(role);  // "admin" (without the portal)
 std::string_view to_string(contact_role);
 std::string_view to_string(topic);
 std::string_view to_string(membership_type);
@@ -149,8 +149,8 @@ bool is_well_formed_id(std::string_view s);
 
 std::optional<account_kind> parse_account_kind(std::string_view);
 std::optional<portal> parse_portal(std::string_view);
-std::optional<role> parse_role(std::string_view qualified);               // "support:admin"
-std::optional<role> parse_role(portal p, std::string_view name);          // (support, "admin")
+std::optional<role> parse_role(std::string_view qualified);       // "support:admin"
+std::optional<role> parse_role(portal p, std::string_view name);  // (support, "admin")
 std::optional<contact_role> parse_contact_role(std::string_view);
 std::optional<topic> parse_topic(std::string_view);
 

@@ -121,9 +121,9 @@ struct note_signature {
 };
 
 struct opened_note {
-    std::string text;                         // up to and including its final "\n"
-    std::vector<note_signature> verified;     // by a known key, each once
-    std::vector<note_signature> unverified;   // by keys not known here (ignored, kept for relaying)
+    std::string text;                        // up to and including its final "\n"
+    std::vector<note_signature> verified;    // by a known key, each once
+    std::vector<note_signature> unverified;  // by keys not known here (ignored, kept for relaying)
 };
 
 // text (ending in "\n"), a blank line, "— <name> <base64(key id || signature)>\n".

@@ -51,8 +51,8 @@ result<std::vector<hash256>> consistency_proof(std::uint64_t m, std::uint64_t n,
 
 // RFC 9162 §2.1.3.2. invalid_argument when index >= n or n > max_tree_size; corrupt when the
 // proof does not lead from leaf to root (wrong length, wrong hash, wrong position).
-result<void> verify_inclusion(const hash256& leaf, std::uint64_t index, std::uint64_t n,
-                              std::span<const hash256> proof, const hash256& root);
+result<void> verify_inclusion(const hash256& leaf, std::uint64_t index, std::uint64_t n, std::span<const hash256> proof,
+                              const hash256& root);
 
 // RFC 9162 §2.1.4.2, plus m == n (proof empty and equal roots). invalid_argument unless
 // 0 < m <= n <= max_tree_size; corrupt when the proof does not show root_n extends root_m.

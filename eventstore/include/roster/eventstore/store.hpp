@@ -33,7 +33,7 @@ struct actor_info {
 struct event_metadata {
     actor_info actor;
     std::string request_id, correlation_id, causation_id, reason;
-    std::string reference{};                // e.g. a change ticket (domain::valid_reference)
+    std::string reference{};                   // e.g. a change ticket (domain::valid_reference)
     std::vector<domain::user_label> labels{};  // domain::labels_of at decide time; empty in older events
     bool operator==(const event_metadata&) const = default;
 };
@@ -92,7 +92,7 @@ struct recorded_event {
 
 struct head_info {
     log_position position;  // 0 = empty log
-    hash256 hash{};              // all zero for an empty log
+    hash256 hash{};         // all zero for an empty log
     timestamp recorded_at{};
 };
 

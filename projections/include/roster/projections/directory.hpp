@@ -42,20 +42,20 @@ struct directory_entry {
 };
 
 struct directory_query {
-    std::string q;                                // case-insensitive substring of name or email
-    std::optional<domain::portal> portal;         // has at least one role in this portal
-    std::optional<domain::role> role;             // holds this role (admin satisfies lesser roles: no, exact)
+    std::string q;                         // case-insensitive substring of name or email
+    std::optional<domain::portal> portal;  // has at least one role in this portal
+    std::optional<domain::role> role;      // holds this role (admin satisfies lesser roles: no, exact)
     std::optional<domain::user_status> status;
     std::optional<domain::membership_type> type;
     bool include_removed = false;
     std::size_t limit = 50;
-    std::optional<domain::user_id> after;         // cursor: the last user of the previous page
+    std::optional<domain::user_id> after;  // cursor: the last user of the previous page
 };
 
 struct directory_page {
     std::vector<directory_entry> users;
-    std::size_t total_active = 0;                 // current (not removed) members of the account
-    std::optional<domain::user_id> next_cursor;   // set when more rows may follow
+    std::size_t total_active = 0;                // current (not removed) members of the account
+    std::optional<domain::user_id> next_cursor;  // set when more rows may follow
 };
 
 enum class directory_errc { unknown_cursor };

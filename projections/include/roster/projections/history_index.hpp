@@ -31,7 +31,7 @@ std::optional<event_type_mask> event_type_bit(std::string_view type_name);
 struct history_page_request {
     history_subject subject = history_subject::account;
     std::string id;  // account id, user id, or actor principal label ("user:usr_1", "operator")
-    eventstore::log_position from_position{1};                          // inclusive (cursor + 1, or since)
+    eventstore::log_position from_position{1};                               // inclusive (cursor + 1, or since)
     eventstore::log_position to_position = eventstore::log_position::max();  // inclusive (until)
     event_type_mask types = all_event_types;
     std::size_t limit = 100;

@@ -24,8 +24,8 @@ namespace roster::replay {
 
 struct backup_manifest {
     eventstore::log_position position;  // head of the copied log
-    std::string hash;            // its chain hash, hex
-    std::string created_at;      // RFC 3339
+    std::string hash;                   // its chain hash, hex
+    std::string created_at;             // RFC 3339
 };
 
 std::string manifest_json(const backup_manifest& m);
@@ -42,7 +42,7 @@ eventstore::result<backup_manifest> create_backup(const eventstore::store& store
 struct backup_request {
     std::filesystem::path data_dir = "./data";
     std::filesystem::path dest;
-    std::optional<std::string> url;             // http(s)://host:port of a running rosterd
+    std::optional<std::string> url;                   // http(s)://host:port of a running rosterd
     std::optional<std::filesystem::path> token_file;  // default <data_dir>/operator.token
 };
 

@@ -20,7 +20,7 @@ namespace roster::replay {
 
 // Stable codes; the HTTP route maps them to problems. Append only.
 enum class backup_path_errc {
-    not_allowed,    // not absolute, not strictly inside the root, `.`/`..`/empty component, a symlink or non-directory on the way
+    not_allowed,  // not absolute, not strictly inside the root, `.`/`..`/empty component, a symlink or non-directory on the way
     invalid_name,   // a control byte, invalid UTF-8, a character outside the portable set, a name or path too long
     inside_backup,  // an ancestor below the root already holds a backup (backup.json or eventstore/)
     exists,         // the destination already exists
@@ -92,9 +92,11 @@ private:
     std::filesystem::path path_;
     int fd_ = -1;
     bool keep_ = false;
-    bool created_self_ = false;                  // false: a local destination that existed empty
-    std::vector<created_dir> created_;           // directories made beneath the root, outermost first (the last is path_ when created_self_)
-    std::vector<std::filesystem::path> created_by_path_;  // local only: ancestors made by create_directories, outermost first
+    bool created_self_ = false;  // false: a local destination that existed empty
+    std::vector<created_dir>
+        created_;  // directories made beneath the root, outermost first (the last is path_ when created_self_)
+    std::vector<std::filesystem::path>
+        created_by_path_;  // local only: ancestors made by create_directories, outermost first
 };
 
 // Creates `target` beneath its root without following symlinks: the root is opened as a

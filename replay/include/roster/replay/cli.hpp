@@ -23,7 +23,8 @@ struct history_cli_request {
     std::size_t limit = 1000;
 };
 // JSON Lines of the events, the same selection as GET .../history.
-int run_history(const std::filesystem::path& data_dir, const history_cli_request& r, std::ostream& out, std::ostream& err);
+int run_history(const std::filesystem::path& data_dir, const history_cli_request& r, std::ostream& out,
+                std::ostream& err);
 
 struct as_of_cli_request {
     std::string at;  // position or RFC 3339

@@ -55,8 +55,7 @@ std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::st
 class export_reader {
 public:
     export_reader(const eventstore::store& store, export_format format, eventstore::log_position from,
-                  eventstore::log_position to,
-                  std::size_t batch = 1000, std::size_t max_bytes = 1024 * 1024);
+                  eventstore::log_position to, std::size_t batch = 1000, std::size_t max_bytes = 1024 * 1024);
 
     // Appends the next rows (and the CSV header on the first call) to `out`. Returns false once
     // nothing follows; an error when the store fails (the caller then truncates the transfer).

@@ -26,12 +26,13 @@ struct witness_answer {
 };
 // GET `target` with the bearer token from the server: its answer, or why there is none. Passed
 // in by rosterctl's main (the HTTP(S) client lives in the api library).
-using witness_getter = std::function<std::variant<witness_answer, std::string>(const std::string& target, const std::string& bearer)>;
+using witness_getter =
+    std::function<std::variant<witness_answer, std::string>(const std::string& target, const std::string& bearer)>;
 
 // Exit codes of run_witness.
 inline constexpr int witness_ok = 0;
-inline constexpr int witness_refused = 1;   // bad signature, other key, smaller tree, fork: evidence
-inline constexpr int witness_usage = 2;     // bad arguments, unreadable token, state file or pinned key mismatch
+inline constexpr int witness_refused = 1;      // bad signature, other key, smaller tree, fork: evidence
+inline constexpr int witness_usage = 2;        // bad arguments, unreadable token, state file or pinned key mismatch
 inline constexpr int witness_unreachable = 3;  // the server could not be asked (nothing was judged)
 
 // Fetches the latest checkpoint, checks its signature against the pinned key and its consistency

@@ -54,7 +54,7 @@ private:
 
 struct checkpointer_options {
     std::string origin = "roster.local/log";
-    std::uint64_t every = 1000;                // sign after this many new events
+    std::uint64_t every = 1000;                  // sign after this many new events
     std::chrono::milliseconds interval{10'000};  // or after this long, when the tree grew
 };
 
@@ -99,7 +99,7 @@ private:
 
     // Owned by the thread (start() before it runs).
     eventstore::merkle_appender tree_;
-    std::vector<eventstore::hash256> block_;  // leaf hashes of the incomplete block
+    std::vector<eventstore::hash256> block_;       // leaf hashes of the incomplete block
     std::vector<eventstore::subtree_node> upper_;  // completed level >= 8 subtrees not yet persisted
     std::uint64_t signed_size_ = 0;
     std::chrono::steady_clock::time_point signed_at_{};

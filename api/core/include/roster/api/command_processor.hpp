@@ -61,7 +61,9 @@ public:
     const domain::state& state;
     const std::vector<domain::event>& events;
 
-    domain::account_version version_of(const domain::account_id& a) const { return domain::version_of(reader{this}, a); }
+    domain::account_version version_of(const domain::account_id& a) const {
+        return domain::version_of(reader{this}, a);
+    }
     domain::user_version version_of(const domain::user_id& u) const { return domain::version_of(reader{this}, u); }
 
 private:

@@ -44,7 +44,8 @@ public:
     void charge_refusal(std::string_view principal, clock::time_point now = clock::now());
     // While `principal` has no refusal budget left, how long until it has: it is then answered
     // 429 before anything else is done for it.
-    std::optional<std::chrono::seconds> refusals_spent(std::string_view principal, clock::time_point now = clock::now());
+    std::optional<std::chrono::seconds> refusals_spent(std::string_view principal,
+                                                       clock::time_point now = clock::now());
 
     const principal_limits_options& options() const noexcept { return options_; }
     std::size_t tracked() const;
@@ -64,8 +65,8 @@ private:
     const principal_limits_options options_;
     mutable std::mutex mutex_;
     std::unordered_map<std::string, buckets> by_principal_;  // guarded by mutex_
-    buckets overflow_;                                        // guarded by mutex_
-    bool overflow_started_ = false;                           // guarded by mutex_
+    buckets overflow_;                                       // guarded by mutex_
+    bool overflow_started_ = false;                          // guarded by mutex_
 };
 
 }  // namespace roster::api

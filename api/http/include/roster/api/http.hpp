@@ -40,7 +40,7 @@ struct response {
     std::string content_type;  // empty: no Content-Type (and usually no body)
     std::string body;
     std::vector<std::pair<std::string, std::string>> headers;  // extra headers, e.g. Allow, ETag
-    bool close = false;  // close the connection after this response
+    bool close = false;                                        // close the connection after this response
     // The stable `code` of a problem answer (set by problem::to_response), so middleware can tell
     // refusals apart without parsing the body. Not sent.
     std::string problem_code;
@@ -60,9 +60,9 @@ struct response {
 // the request's responder has been called (the connection reads nothing else meanwhile), so an
 // asynchronous handler must not touch it after answering.
 struct request_context {
-    std::string method;  // "GET", "POST", ...
-    std::string target;  // raw request target; never log it (it may carry secrets in the query)
-    std::string route;   // the matched route template, e.g. "/v1/accounts/{a}/users/{u}"
+    std::string method;       // "GET", "POST", ...
+    std::string target;       // raw request target; never log it (it may carry secrets in the query)
+    std::string route;        // the matched route template, e.g. "/v1/accounts/{a}/users/{u}"
     name_values path_params;  // template names → decoded segments
     name_values query;        // decoded query parameters, in order, duplicates kept
     name_values headers;      // lower-case names
@@ -71,7 +71,9 @@ struct request_context {
     std::string client_address;
     std::chrono::steady_clock::time_point received_at{};
 
-    std::optional<std::string_view> header(std::string_view lower_case_name) const { return headers.get(lower_case_name); }
+    std::optional<std::string_view> header(std::string_view lower_case_name) const {
+        return headers.get(lower_case_name);
+    }
     // The path parameter `name`; it exists whenever the route template names it.
     std::string_view param(std::string_view name) const;
 };

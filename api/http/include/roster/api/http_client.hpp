@@ -39,7 +39,7 @@ struct http_client_result {
 // `url` is http://host[:port] or https://host[:port] (a trailing "/" is fine, any other path,
 // query, fragment or user info is refused); `target` the request target, e.g. "/v1/admin/backup".
 http_client_result http_request(const std::string& method, const std::string& url, const std::string& target,
-                                const std::vector<std::pair<std::string, std::string>>& headers, const std::string& body,
-                                const http_client_options& options);
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                const std::string& body, const http_client_options& options);
 
 }  // namespace roster::api

@@ -25,7 +25,7 @@ namespace roster::api {
 // offset) and requires an object (400 `json_object_expected`). An empty body counts as `{}` only
 // when `allow_empty` (commands whose fields are all optional).
 boost::system::result<boost::json::object, problem> parse_json_object_body(const request_context& ctx,
-                                                                          bool allow_empty = false);
+                                                                           bool allow_empty = false);
 
 // Reads fields from one JSON object and remembers which keys were consumed. The first failure
 // is kept and reported by `finish()`, which also refuses any key never consumed

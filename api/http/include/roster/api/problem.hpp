@@ -36,14 +36,14 @@ struct problem {
 problem make_problem(unsigned status, std::string code, std::string title, std::string detail);
 
 // The problems the HTTP layer itself raises. Titles are fixed per code; details vary.
-problem bad_request(std::string code, std::string detail);       // 400
-problem not_found(std::string detail);                           // 404 route_not_found
-problem method_not_allowed(std::string_view allow);              // 405 with an Allow header
-problem unsupported_media_type(std::string detail);              // 415
-problem payload_too_large(std::size_t limit_bytes);              // 413
-problem request_timeout();                                       // 408
-problem internal_error(std::string_view request_id);             // 500
-problem service_unavailable(std::string detail);                 // 503
+problem bad_request(std::string code, std::string detail);  // 400
+problem not_found(std::string detail);                      // 404 route_not_found
+problem method_not_allowed(std::string_view allow);         // 405 with an Allow header
+problem unsupported_media_type(std::string detail);         // 415
+problem payload_too_large(std::size_t limit_bytes);         // 413
+problem request_timeout();                                  // 408
+problem internal_error(std::string_view request_id);        // 500
+problem service_unavailable(std::string detail);            // 503
 
 // Called by boost::system::result<T, problem>::value() on a failed result: reaching it means
 // the caller forgot to check, a bug, so it throws std::logic_error.

@@ -31,8 +31,8 @@ struct route_doc {
     std::string description;
     std::vector<param_doc> params;
     std::string tag;
-    bool json_request_body = false;             // the route takes an application/json object
-    std::vector<unsigned> responses = {200};    // documented status codes (problems besides)
+    bool json_request_body = false;           // the route takes an application/json object
+    std::vector<unsigned> responses = {200};  // documented status codes (problems besides)
 
     // Builders: designated initializers would trip -Wmissing-field-initializers on g++ 12.
     static route_doc of(std::string summary) {
@@ -54,7 +54,8 @@ inline param_doc path_param(std::string name, std::string description) {
     return p;
 }
 
-inline param_doc query_param(std::string name, std::string description, bool required = false, std::string type = "string") {
+inline param_doc query_param(std::string name, std::string description, bool required = false,
+                             std::string type = "string") {
     param_doc p;
     p.name = std::move(name);
     p.in = "query";
@@ -79,10 +80,10 @@ struct route {
 // What matching a request target found. A value owned by the caller; `found` points into the
 // router, which outlives it.
 struct route_match {
-    const route* found = nullptr;    // never null in a successful match
-    name_values path_params;         // decoded
-    name_values query;               // decoded
-    std::string path;                // decoded-segment path, for diagnostics
+    const route* found = nullptr;  // never null in a successful match
+    name_values path_params;       // decoded
+    name_values query;             // decoded
+    std::string path;              // decoded-segment path, for diagnostics
 };
 
 // The routing table. Built once at start-up by main (single thread), then only read: `match`

@@ -132,14 +132,14 @@ private:
         std::shared_ptr<live_sink> sink;
         eventstore::log_position after;  // events up to this position are not its
     };
-    std::vector<subscriber> sinks_;  // guarded by mutex_
+    std::vector<subscriber> sinks_;       // guarded by mutex_
     eventstore::log_position published_;  // guarded by mutex_
 
     // What the store's writer touches: a position and a wake-up, nothing a subscriber holds.
     std::mutex wake_mutex_;
     std::condition_variable wake_;
     eventstore::log_position committed_;  // guarded by wake_mutex_: highest commit notified
-    bool stopping_ = false;        // guarded by wake_mutex_
+    bool stopping_ = false;               // guarded by wake_mutex_
     std::atomic<std::uint64_t> dropped_{0};
     std::atomic<std::size_t> sessions_{0};
     std::atomic<std::size_t> charged_{0};

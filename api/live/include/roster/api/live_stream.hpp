@@ -16,7 +16,7 @@ namespace roster::api {
 // after `from` from the log (catch-up), then the hub's live events, with no gap or duplicate at
 // the switch; without `from` it starts with the next commit. One JSON text message per event.
 std::shared_ptr<websocket_upgrade> make_live_upgrade(live_hub& hub, logger& log, live_filter filter,
-                                                     std::optional<eventstore::log_position> from, std::string request_id);
-
+                                                     std::optional<eventstore::log_position> from,
+                                                     std::string request_id);
 
 }  // namespace roster::api

@@ -11,8 +11,8 @@
 #include <boost/system/result.hpp>
 
 #include "roster/api/http.hpp"
-#include "roster/api/router.hpp"
 #include "roster/api/problem.hpp"
+#include "roster/api/router.hpp"
 #include "roster/api/service.hpp"
 
 namespace roster::api {

@@ -50,7 +50,6 @@ parsed<why> read_why(std::string_view body);
 // naming the field; the reader records the failure and the returned set is empty.
 domain::role_set read_roles(json_reader& in, std::string_view key, bool required);
 
-
 // POST /v1/accounts {id?, name, kind}. `generated` is the id used when the body has none.
 parsed<domain::open_account> parse_open_account(const boost::json::object& body, const domain::account_id& generated);
 

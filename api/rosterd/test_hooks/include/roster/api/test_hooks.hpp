@@ -30,7 +30,6 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
-
 // Storage faults of the store opened with `faults` (eventstore/write_faults.hpp):
 //   POST /test/fail-next-writes?n=N  the next N WAL writes of the store fail (default 1; 0 clears)
 //   POST /test/fail-reads?on=true|false  while on, every read of the log fails (so the writer
