@@ -9,18 +9,15 @@
 #include "routes_common.hpp"
 
 namespace roster::api {
+
 using namespace roster::domain;
 
-namespace {
-
-bool allowed(service& svc, const caller& who, const responder& reply) {
+bool allowed_audit_read(service& svc, const caller& who, const responder& reply) {
     auto ok = svc.reads.read(
         [&](const projections::read_view& v) { return authorize_read(v.state, who.actor, read_kind::events); });
     if (!ok) reply(problem_from(ok.error()).to_response());
     return static_cast<bool>(ok);
 }
-
-}  // namespace
 
 response export_response(const eventstore::store& store, replay::export_format format, eventstore::log_position from,
                          eventstore::log_position to, std::optional<std::string> account, bool include_envelope) {
@@ -52,7 +49,7 @@ void add_audit_routes(router& routes, service& svc) {
                       "million events."),
         [&svc](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
-            if (!who || !allowed(svc, *who, reply)) return;
+            if (!who || !allowed_audit_read(svc, *who, reply)) return;
             // The head first, so head_hash is the hash of the last position verified.
             const auto head = svc.store.head();
             auto body = boost::json::parse(
@@ -81,7 +78,7 @@ void add_audit_routes(router& routes, service& svc) {
                       "the head as of the request; a truncated transfer (no final chunk) means the export failed."),
         [&svc](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
-            if (!who || !allowed(svc, *who, reply)) return;
+            if (!who || !allowed_audit_read(svc, *who, reply)) return;
             auto format = replay::parse_export_format(ctx.query.get("format").value_or("jsonl"));
             if (!format) return void(reply(bad_request("invalid_query", "format must be jsonl or csv.").to_response()));
             eventstore::log_position from{1}, to = svc.store.head().position;

@@ -40,6 +40,10 @@ response export_response(const eventstore::store& store, replay::export_format f
 // route_doc parameter of every projection GET.
 param_doc as_of_param();
 
+// Whether the caller may read the audit trail (auditor or operator); answers 403/401 through
+// `reply` when not. Shared by the audit and proof routes.
+bool allowed_audit_read(service& svc, const caller& who, const responder& reply);
+
 // 404 problem for an id the caller may not see or that does not exist.
 response not_found_response(std::string code, std::string detail);
 

@@ -17,13 +17,6 @@ namespace es = roster::eventstore;
 
 namespace {
 
-bool allowed(service& svc, const caller& who, const responder& reply) {
-    auto ok = svc.reads.read(
-        [&](const projections::read_view& v) { return authorize_read(v.state, who.actor, read_kind::events); });
-    if (!ok) reply(problem_from(ok.error()).to_response());
-    return static_cast<bool>(ok);
-}
-
 response field_problem(std::string code, std::string field, std::string detail) {
     auto p = bad_request(std::move(code), std::move(detail));
     p.extra["field"] = std::move(field);
@@ -88,7 +81,7 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                              "extension line, a blank line, the signature line. 404 no_checkpoint before the first."),
                [&svc, &checkpoints](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
-                   if (!who || !allowed(svc, *who, reply)) return;
+                   if (!who || !allowed_audit_read(svc, *who, reply)) return;
                    auto latest = latest_or_404(checkpoints, reply);
                    if (!latest) return;
                    response r;
@@ -109,7 +102,7 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                       "tree_size is past the latest signed checkpoint."),
         [&svc, &checkpoints](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
-            if (!who || !allowed(svc, *who, reply)) return;
+            if (!who || !allowed_audit_read(svc, *who, reply)) return;
             auto position = count_param(ctx, "position", std::nullopt, reply);
             if (!position) return;
             auto latest = latest_or_404(checkpoints, reply);
@@ -145,7 +138,7 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                              "from = to). 400 beyond_checkpoint when `to` is past the latest signed checkpoint."),
                [&svc, &checkpoints](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
-                   if (!who || !allowed(svc, *who, reply)) return;
+                   if (!who || !allowed_audit_read(svc, *who, reply)) return;
                    auto from = count_param(ctx, "from", std::nullopt, reply);
                    if (!from) return;
                    auto latest = latest_or_404(checkpoints, reply);
@@ -177,7 +170,7 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                              "(what a witness pins), public_key the raw 32-byte Ed25519 key in base64."),
                [&svc, &checkpoints](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
-                   if (!who || !allowed(svc, *who, reply)) return;
+                   if (!who || !allowed_audit_read(svc, *who, reply)) return;
                    const auto& key = checkpoints.key();
                    char id[9];
                    std::snprintf(id, sizeof id, "%08x", key.key_id());
