@@ -31,8 +31,10 @@ struct outcome {
 template <class T>
 outcome of(const parsed<T>& r) {
     if (r) return {};
-    outcome o{r.error().status, r.error().code, {}};
-    if (auto it = r.error().extra.find("field"); it != r.error().extra.end() && it->value().is_string())
+    // result::error() returns a copy: keep one alive while iterating its `extra`.
+    const auto error = r.error();
+    outcome o{error.status, error.code, {}};
+    if (auto it = error.extra.find("field"); it != error.extra.end() && it->value().is_string())
         o.field = std::string(it->value().as_string());
     return o;
 }
