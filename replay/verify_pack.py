@@ -37,7 +37,7 @@ def sha256(data):
 
 def parse_verifier_key(text):
     # "<name>+<key id hex>+<base64(0x01 || 32-byte key)>" (C2SP signed-note verifier key)
-    name, key_id, b64 = text.strip().rsplit("+", 2)
+    name, key_id, b64 = text.strip().split("+", 2)
     raw = base64.b64decode(b64, validate=True)
     if len(raw) != 33 or raw[0] != 1:
         raise Failure("the verifier key is not an Ed25519 key")

@@ -186,7 +186,7 @@ TEST_F(evidence, a_pack_holds_exactly_the_accounts_events_in_the_range_and_both_
     }
     EXPECT_EQ(files, 2 * expected.size());
     // The README and the script are the repository's.
-    EXPECT_EQ(slurp(dir / "verify.py"), slurp(fs::path(ROSTER_SOURCE_DIR) / "replay" / "verify_pack.py"));
+    EXPECT_TRUE(slurp(dir / "verify.py") == slurp(fs::path(ROSTER_SOURCE_DIR) / "replay" / "verify_pack.py"));
 
     const std::string key = std::string(op().get("/v1/audit/public-key").json().at("verifier_key").as_string());
     for (const auto& [name, result] :
@@ -210,7 +210,8 @@ TEST_F(evidence, a_pack_holds_exactly_the_accounts_events_in_the_range_and_both_
     spit(tmp_.path() / "other.tar", o.body);
     extract(tmp_.path() / "other.tar", dir);
     std::vector<std::uint64_t> other_got, other_expected;
-    for (const auto& e : manifest_of(dir).at("events").as_array())
+    const auto other_manifest = manifest_of(dir);
+    for (const auto& e : other_manifest.at("events").as_array())
         other_got.push_back(e.at("position").to_number<std::uint64_t>());
     for (const auto& [p, at] : other) other_expected.push_back(p);
     EXPECT_EQ(other_got, other_expected);
@@ -234,7 +235,8 @@ TEST_F(evidence, a_pack_holds_exactly_the_accounts_events_in_the_range_and_both_
     EXPECT_EQ(rosterctl_verify(tmp_.path() / "dl.tar", key).first, 0);
     extract(tmp_.path() / "dl.tar", dir);
     std::vector<std::uint64_t> dl_got;
-    for (const auto& e : manifest_of(dir).at("events").as_array())
+    const auto dl_manifest = manifest_of(dir);
+    for (const auto& e : dl_manifest.at("events").as_array())
         dl_got.push_back(e.at("position").to_number<std::uint64_t>());
     EXPECT_EQ(dl_got, expected);
 }
