@@ -27,15 +27,9 @@ namespace json = boost::json;
 const std::string origin = "roster.test/rotation";
 
 std::vector<std::string> args_with(const std::filesystem::path& key_file, std::vector<std::string> more = {}) {
-    std::vector<std::string> args = {"--enable-test-routes",
-                                     "--checkpoint-every",
-                                     "50",
-                                     "--checkpoint-interval-ms",
-                                     "100",
-                                     "--log-origin",
-                                     origin,
-                                     "--signing-key",
-                                     key_file.string()};
+    std::vector<std::string> args = {
+        "--enable-test-routes", "--checkpoint-every", "50", "--checkpoint-interval-ms", "100", "--log-origin", origin,
+        "--signing-key",        key_file.string()};
     args.insert(args.end(), more.begin(), more.end());
     return args;
 }
@@ -69,7 +63,8 @@ void expect_consistent(bearer_client& op, const es::checkpoint& older, const es:
         op.get("/v1/audit/proof/consistency?from=" + std::to_string(older.size) + "&to=" + std::to_string(newer.size));
     ASSERT_EQ(r.status, 200u) << r.body;
     std::vector<es::hash256> proof;
-    for (const auto& h : r.json().at("hashes").as_array()) {
+    const auto body = r.json();  // named: the loop reads into it
+    for (const auto& h : body.at("hashes").as_array()) {
         auto bytes = es::base64_decode(h.as_string()).value();
         es::hash256 x;
         std::copy(bytes.begin(), bytes.end(), x.begin());
@@ -83,8 +78,8 @@ std::vector<std::string> statements(bearer_client& op) {
     auto r = op.get("/v1/audit/signing-key/rotations");
     EXPECT_EQ(r.status, 200u) << r.body;
     std::vector<std::string> out;
-    for (const auto& x : r.json().at("rotations").as_array())
-        out.emplace_back(x.at("statement").as_string());
+    const auto body = r.json();  // named: the loop reads into it
+    for (const auto& x : body.at("rotations").as_array()) out.emplace_back(x.at("statement").as_string());
     return out;
 }
 
@@ -169,7 +164,7 @@ TEST(key_rotation, checkpoints_before_and_after_verify_with_their_keys_and_the_w
         EXPECT_EQ(es::signing_key::load(key_file, origin).value().verifier(), new_key);
         const auto retired = key_file.string() + ".retired-" + hex(old_key.key_id);
         EXPECT_EQ(es::signing_key::load(retired, origin).value().verifier(), old_key);
-        struct stat st{};
+        struct stat st {};
         ASSERT_EQ(::stat(key_file.c_str(), &st), 0);
         EXPECT_EQ(st.st_mode & 0777, 0600u);
         EXPECT_TRUE(next_files(key_file).empty());
@@ -205,9 +200,7 @@ TEST(key_rotation, a_witness_refuses_a_rotation_its_pinned_key_did_not_sign) {
     // The witness pins a key the server never had, of the same origin: the server's rotation
     // (signed by its own key) does not start from it.
     const auto stranger = es::signing_key::generate(origin).value();
-    {
-        std::ofstream(state) << json::serialize(json::object{{"verifier_key", stranger.verifier().to_string()}});
-    }
+    { std::ofstream(state) << json::serialize(json::object{{"verifier_key", stranger.verifier().to_string()}}); }
     rosterd_process server(data, args_with(key_file));
     http_client http(server.port());
     bearer_client op{http, read_token(data)};
@@ -250,7 +243,8 @@ TEST(key_rotation, a_kill_9_after_the_event_is_durable_is_finished_at_the_next_s
     EXPECT_TRUE(std::filesystem::exists(key_file.string() + ".retired-" + hex(old_key.key_id)));
     EXPECT_TRUE(next_files(key_file).empty());
     bool said = false;
-    for (const auto& line : server.stdout_lines()) said = said || line.find("installed the rotated key") != std::string::npos;
+    for (const auto& line : server.stdout_lines())
+        said = said || line.find("installed the rotated key") != std::string::npos;
     EXPECT_TRUE(said);
 }
 

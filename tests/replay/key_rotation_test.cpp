@@ -63,7 +63,8 @@ TEST(key_rotation, a_statement_signed_by_another_key_is_refused) {
     EXPECT_NE(r.error().message.find("rotation statement 1 of 1"), std::string::npos) << r.error().message;
     EXPECT_NE(r.error().message.find("not signed by"), std::string::npos) << r.error().message;
     // After a genuine rotation, a forged second step breaks the chain at statement 2.
-    auto broken = accept_rotations(k0.verifier(), std::vector<std::string>{rotation(k0, k1), signed_by(k1, evil, {&mallory, &evil})});
+    auto broken = accept_rotations(k0.verifier(),
+                                   std::vector<std::string>{rotation(k0, k1), signed_by(k1, evil, {&mallory, &evil})});
     ASSERT_FALSE(broken);
     EXPECT_NE(broken.error().message.find("rotation statement 2 of 2"), std::string::npos) << broken.error().message;
     // A rotation from a key never trusted here (mallory rotating her own key) is refused too.

@@ -31,8 +31,7 @@ namespace {
 constexpr std::size_t max_listed_bytes = 8 * 1024 * 1024;
 
 response unavailable(std::string detail) {
-    return make_problem(503, "key_rotation_failed", "The signing key was not rotated", std::move(detail))
-        .to_response();
+    return make_problem(503, "key_rotation_failed", "The signing key was not rotated", std::move(detail)).to_response();
 }
 
 struct rotation_state {
@@ -50,7 +49,8 @@ void rotate(rotation_state& st, const caller& who, eventstore::event_metadata me
     auto next = es::signing_key::generate(origin);
     if (!next) return void(reply(unavailable("generating a key failed: " + next.error().message)));
     const auto next_path = next_key_path(st.options.key_path, next->key_id());
-    if (auto r = next->save(next_path); !r) return void(reply(unavailable("writing the new key failed: " + r.error().message)));
+    if (auto r = next->save(next_path); !r)
+        return void(reply(unavailable("writing the new key failed: " + r.error().message)));
     const auto discard = [&] {
         std::error_code ec;
         std::filesystem::remove(next_path, ec);
@@ -64,15 +64,16 @@ void rotate(rotation_state& st, const caller& who, eventstore::event_metadata me
     }
     if (st.options.crash_at) st.options.crash_at("key_rotation_before_event");
 
-    domain::signing_key_rotated event{statement.old_key.to_string(), statement.new_key.to_string(),
-                                      statement.tree_size, *note};
+    domain::signing_key_rotated event{statement.old_key.to_string(), statement.new_key.to_string(), statement.tree_size,
+                                      *note};
     command_request request;
     request.actor = who.actor;
     request.meta = std::move(meta);
     request.record = domain::event(event);
-    std::promise<command_result> done;
-    auto durable = done.get_future();
-    request.done = [&done](command_result r) { done.set_value(std::move(r)); };
+    // Shared: the writer thread may still be inside set_value when this thread wakes and returns.
+    auto done = std::make_shared<std::promise<command_result>>();
+    auto durable = done->get_future();
+    request.done = [done](command_result r) { done->set_value(std::move(r)); };
     st.svc.writer.submit(std::move(request));
     auto result = durable.get();
     if (!std::holds_alternative<outcome::accepted>(result)) {
@@ -84,13 +85,13 @@ void rotate(rotation_state& st, const caller& who, eventstore::event_metadata me
 
     if (auto r = install_next_key(st.options.key_path, origin, statement.new_key.key_id); !r) {
         st.svc.log.error("key_rotation_install_failed", {{"error", r.error().message}});
-        return void(reply(unavailable("the rotation is recorded but installing the key file failed (" + r.error().message +
-                                 "); restart rosterd to finish it")));
+        return void(reply(unavailable("the rotation is recorded but installing the key file failed (" +
+                                      r.error().message + "); restart rosterd to finish it")));
     }
     const std::uint32_t new_id = next->key_id();
     const bool signed_now = st.checkpoints.rotate_to(std::move(*next));
-    st.svc.log.info("signing_key_rotated", {{"old_verifier_key", event.old_verifier_key},
-                                            {"new_verifier_key", event.new_verifier_key}});
+    st.svc.log.info("signing_key_rotated",
+                    {{"old_verifier_key", event.old_verifier_key}, {"new_verifier_key", event.new_verifier_key}});
     char id[9];
     std::snprintf(id, sizeof id, "%08x", new_id);
     auto latest = st.checkpoints.latest();
@@ -125,11 +126,13 @@ void add_key_rotation_routes(router& routes, service& svc, checkpointer& checkpo
             auto cmd = begin_json_command(st->svc, ctx, reply, /*allow_empty_body=*/true);
             if (!cmd) return;
             if (!cmd->body.empty())
-                return void(reply(bad_request("unknown_field", "This command takes only reason and reference.").to_response()));
+                return void(
+                    reply(bad_request("unknown_field", "This command takes only reason and reference.").to_response()));
             if (!std::holds_alternative<domain::operator_principal>(cmd->who.actor))
-                return void(reply(problem_from(domain::make_error(domain::error_kind::forbidden, domain::codes::operator_only,
-                                                             std::string(domain::no_access_detail)))
-                                 .to_response()));
+                return void(
+                    reply(problem_from(domain::make_error(domain::error_kind::forbidden, domain::codes::operator_only,
+                                                          std::string(domain::no_access_detail)))
+                              .to_response()));
             auto why = wire::read_why(ctx.body);
             if (!why) return void(reply(why.error().to_response()));
             auto reason = domain::valid_reason(why->reason);
@@ -181,8 +184,8 @@ void add_key_rotation_routes(router& routes, service& svc, checkpointer& checkpo
                    if (!r) return void(reply(service_unavailable(r.error().message).to_response()));
                    if (too_many)
                        return void(reply(make_problem(507, "too_many_rotations", "Too many rotations",
-                                                 "More rotations than one answer holds.")
-                                        .to_response()));
+                                                      "More rotations than one answer holds.")
+                                             .to_response()));
                    reply(json_response(200, {{"rotations", std::move(rotations)}}));
                });
 }

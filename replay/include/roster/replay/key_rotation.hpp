@@ -40,8 +40,7 @@ eventstore::result<std::string> sign_rotation_statement(const rotation_statement
 
 // Opens one signed statement: it must parse, name `trusted` as its old key and carry valid
 // signatures by `trusted` and by its new key. The new key on success; corrupt otherwise.
-eventstore::result<rotation_statement> accept_rotation(const eventstore::verifier_key& trusted,
-                                                       std::string_view note);
+eventstore::result<rotation_statement> accept_rotation(const eventstore::verifier_key& trusted, std::string_view note);
 
 // Walks `notes` (every rotation statement of the log, in log order) from `pinned`: statements up
 // to the last one whose new key is `pinned` are history the pin already covers; each one after it
