@@ -2,6 +2,8 @@
 // lifetimes: store and domain (issue 4), router, server.
 #include <sys/stat.h>
 
+#include <csignal>
+
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -37,6 +39,7 @@
 #include "roster/api/test_hooks.hpp"
 #endif
 #include "roster/api/service.hpp"
+#include "roster/domain/events.hpp"
 #include "roster/projections/past_states.hpp"
 #include "roster/projections/read_model.hpp"
 
@@ -113,6 +116,7 @@ int main(int argc, char** argv) {
     unsigned as_of_threads = 2;
     std::size_t as_of_queue = 4;
     std::string signing_key_path;
+    std::string test_crash_at;
     roster::api::checkpointer_options checkpoint_options;
     unsigned checkpoint_interval_ms = static_cast<unsigned>(checkpoint_options.interval.count());
 
@@ -201,6 +205,8 @@ int main(int argc, char** argv) {
     // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
     // echo, append, storage faults). The production rosterd does not know the flag.
     hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
+    // Kills the process (SIGKILL) when a key rotation reaches this step (the crash tests).
+    hidden.add_options()("test-crash-at", po::value(&test_crash_at));
 #endif
     po::options_description all;
     all.add(command_line_only).add(visible).add(hidden);
@@ -277,6 +283,30 @@ int main(int argc, char** argv) {
     }
     const std::filesystem::path key_path = signing_key_path.empty() ? std::filesystem::path(data_dir) / "checkpoint.key"
                                                                     : std::filesystem::path(signing_key_path);
+    // The log is the truth about which key signs: a rotation that crashed between its event and
+    // its key files is finished here, before the key is loaded.
+    {
+        std::optional<std::string> logged_key;
+        const auto version = (*store)->stream_version(roster::domain::signing_key_stream);
+        if (version.value > 0) {
+            auto r = (*store)->read_stream(
+                roster::domain::signing_key_stream, version, 1, [&](const roster::eventstore::recorded_event& e) {
+                    if (auto* x = std::get_if<roster::domain::signing_key_rotated>(&e.payload))
+                        logged_key = x->new_verifier_key;
+                    return true;
+                });
+            if (!r) {
+                std::cerr << "rosterd: cannot read the signing key rotations: " << r.error().message << "\n";
+                return 1;
+            }
+        }
+        auto done = roster::api::reconcile_signing_key(key_path, checkpoint_options.origin, logged_key);
+        if (!done) {
+            std::cerr << "rosterd: checkpoint signing key " << key_path << ": " << done.error().message << "\n";
+            return 1;
+        }
+        if (!done->empty()) std::cout << "signing key: " << *done << std::endl;
+    }
     auto signing = roster::api::load_or_create_signing_key(key_path, checkpoint_options.origin);
     if (!signing) {
         std::cerr << "rosterd: checkpoint signing key " << key_path << ": " << signing.error().message << "\n";
@@ -342,6 +372,12 @@ int main(int argc, char** argv) {
     roster::api::add_resource_routes(routes, svc);
     roster::api::add_admin_routes(routes, svc, backup_dir);
     roster::api::add_proof_routes(routes, svc, checkpoints);
+    roster::api::key_rotation_options rotation_options{key_path, checkpoint_options.origin, {}};
+    if (!test_crash_at.empty())
+        rotation_options.crash_at = [step = test_crash_at](std::string_view at) {
+            if (at == step) ::raise(SIGKILL);
+        };
+    roster::api::add_key_rotation_routes(routes, svc, checkpoints, std::move(rotation_options));
 
     // Follows the store from its head now; the writer only ever wakes it.
     roster::api::live_hub hub(**store, log, live_options);

@@ -90,6 +90,9 @@ const std::vector<endpoint> endpoints = {
     {"GET", "/v1/audit/proof/consistency?from=1", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/public-key", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/evidence?account={a}", "", forbidden, forbidden, forbidden},
+    {"GET", "/v1/audit/signing-key/rotations", "", forbidden, forbidden, forbidden},
+    // Operator only.
+    {"POST", "/v1/audit/signing-key/rotations", "{}", forbidden, forbidden, forbidden},
 };
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
