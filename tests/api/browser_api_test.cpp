@@ -182,6 +182,12 @@ TEST_F(browser_test, answers_to_an_allowed_origin_carry_allow_origin_and_expose_
     EXPECT_EQ(wrong.status, 405u);
     EXPECT_EQ(wrong.header("access-control-allow-origin").value_or(""), app);
 
+    // A streamed (chunked) answer as well.
+    auto exported = call("GET", "/v1/audit/export?format=jsonl", {{"Origin", dev}, {"Authorization", "Bearer " + op_}});
+    EXPECT_EQ(exported.status, 200u) << exported.body;
+    EXPECT_EQ(exported.header("transfer-encoding").value_or(""), "chunked");
+    EXPECT_EQ(exported.header("access-control-allow-origin").value_or(""), dev);
+
     // Another origin gets the answer (CORS is enforced by the browser) but no permission to read it.
     auto other = call("GET", "/v1/accounts/acme", {{"Origin", evil}, {"Authorization", "Bearer " + op_}});
     EXPECT_EQ(other.status, 200u);
