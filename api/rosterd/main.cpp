@@ -10,6 +10,7 @@
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <boost/program_options.hpp>
@@ -34,6 +35,7 @@
 #include "roster/api/router.hpp"
 #include "roster/api/server.hpp"
 #include "roster/api/store_metrics.hpp"
+#include "roster/api/stream_tickets.hpp"
 #include "roster/api/system_routes.hpp"
 #ifdef ROSTER_TEST_HOOKS
 #include "roster/api/test_hooks.hpp"
@@ -120,6 +122,10 @@ int main(int argc, char** argv) {
     roster::api::checkpointer_options checkpoint_options;
     unsigned checkpoint_interval_ms = static_cast<unsigned>(checkpoint_options.interval.count());
 
+    roster::api::stream_ticket_options ticket_options;
+    unsigned ticket_ttl_ms = static_cast<unsigned>(ticket_options.ttl.count());
+    unsigned cors_max_age_s = static_cast<unsigned>(options.cors.max_age.count());
+
     bool print_routes = false;
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
     command_line_only.add_options()("help,h", "Show this help and exit.")("version", "Print the version and exit.")(
@@ -199,7 +205,17 @@ int main(int argc, char** argv) {
                                           po::value(&checkpoint_options.every)->default_value(checkpoint_options.every),
                                           "Sign a checkpoint of the log's Merkle tree every this many events.")(
         "checkpoint-interval-ms", po::value(&checkpoint_interval_ms)->default_value(checkpoint_interval_ms),
-        "Also sign one after this many milliseconds when the tree grew (and always at shutdown).");
+        "Also sign one after this many milliseconds when the tree grew (and always at shutdown).")(
+        "cors-origin", po::value(&options.cors.allowed_origins),
+        "An origin (scheme://host[:port], exactly as browsers send it) whose pages may call the API from a "
+        "browser (CORS); repeat for several. None: no CORS headers at all, and OPTIONS is 405.")(
+        "cors-max-age-s", po::value(&cors_max_age_s)->default_value(cors_max_age_s),
+        "How long a browser may cache a CORS preflight answer, in seconds.")(
+        "stream-ticket-ttl-ms", po::value(&ticket_ttl_ms)->default_value(ticket_ttl_ms),
+        "How long a ticket from POST /v1/stream/tickets may be used to open /v1/stream (once).")(
+        "stream-ticket-bytes", po::value(&ticket_options.max_bytes)->default_value(ticket_options.max_bytes),
+        "Memory all unexpired stream tickets may take (a ticket is charged about 450 bytes until it expires, "
+        "used or not); beyond it POST /v1/stream/tickets answers 503 with Retry-After.");
     po::options_description hidden;
 #ifdef ROSTER_TEST_HOOKS
     // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
@@ -253,6 +269,20 @@ int main(int argc, char** argv) {
     options.body_timeout = std::chrono::milliseconds(body_ms);
     options.idle_timeout = std::chrono::milliseconds(idle_ms);
     options.shutdown_grace = std::chrono::milliseconds(grace_ms);
+    for (const auto& origin : options.cors.allowed_origins) {
+        // An Origin header is scheme "://" host [":" port], nothing more; anything else here
+        // would never match one, so it is a configuration mistake worth stopping for.
+        const auto rest = origin.starts_with("https://")  ? std::string_view(origin).substr(8)
+                          : origin.starts_with("http://") ? std::string_view(origin).substr(7)
+                                                          : std::string_view{};
+        if (rest.empty() || rest.find_first_of("/?#* ") != std::string_view::npos) {
+            std::cerr << "rosterd: --cors-origin must be scheme://host[:port] (no path, no wildcard), got '" << origin
+                      << "'\n";
+            return 2;
+        }
+    }
+    options.cors.max_age = std::chrono::seconds(cors_max_age_s);
+    ticket_options.ttl = std::chrono::milliseconds(std::max(1u, ticket_ttl_ms));
     live_options.queue_events = std::max<std::size_t>(1, live_queue);
     live_options.queue_bytes = std::max<std::size_t>(1, live_queue_bytes);
     live_options.catch_up_bytes = std::max<std::size_t>(1, live_catch_up_bytes);
@@ -382,13 +412,17 @@ int main(int argc, char** argv) {
     // Follows the store from its head now; the writer only ever wakes it.
     roster::api::live_hub hub(**store, log, live_options);
     hub.start();
-    roster::api::add_stream_routes(routes, svc, hub);
+    roster::api::stream_tickets tickets(ticket_options);
+    roster::api::add_stream_routes(routes, svc, hub, tickets);
 
     roster::api::metrics_registry metrics;
     roster::api::http_metrics http_metrics(metrics);
     roster::api::add_store_metrics(metrics, **store, reads);
     metrics.add_gauge("roster_ready", "1 while /readyz answers 200, else 0.",
                       [&ready] { return ready.why_not() ? 0.0 : 1.0; });
+    metrics.add_gauge("roster_stream_ticket_bytes",
+                      "Bytes charged for unexpired stream tickets (--stream-ticket-bytes).",
+                      [&tickets] { return static_cast<double>(tickets.bytes()); });
     metrics.add_gauge("roster_live_subscribers", "Open /v1/stream subscriptions, catching up or live.",
                       [&hub] { return static_cast<double>(hub.subscriber_count()); });
     metrics.add_counter_callback(
