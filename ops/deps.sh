@@ -11,6 +11,8 @@ packages=(
   capnproto libcapnp-dev
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev libboost-program-options1.81-dev
   libssl-dev
+  libarchive-dev            # evidence packs (tar), written and read with libarchive
+  python3 openssl           # tests run the packs' verify_pack.py, which calls the openssl CLI
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl
 )

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "roster/api/http_client.hpp"
 #include "roster/replay/backup.hpp"
 #include "roster/replay/cli.hpp"
+#include "roster/replay/evidence.hpp"
 #include "roster/replay/verify.hpp"
 #include "roster/replay/witness.hpp"
 
@@ -220,6 +222,57 @@ std::vector<command> make_commands() {
              };
              return roster::replay::run_witness(req, get, std::cout, std::cerr);
          }},
+        {"evidence", "download an account's evidence pack (a tar that verifies offline)",
+         "T is an RFC 3339 time; --since is inclusive, --until exclusive. Exit 0 written, 1 refused by\n"
+         "the server, 2 bad arguments, 3 server unreachable. Check the pack with verify-pack.\n",
+         [](po::options_description& d) {
+             d.add_options()("url", po::value<std::string>()->required(), "http(s)://HOST:PORT of the rosterd")(
+                 "token-file", po::value<std::string>()->required(), "auditor or operator token")(
+                 "account", po::value<std::string>()->required(), "account id")(
+                 "since", po::value<std::string>(), "T, inclusive")("until", po::value<std::string>(), "T, exclusive")(
+                 "out", po::value<std::string>()->required(), "FILE to write the pack to")(
+                 "ca-file", po::value<std::string>(), "PEM certificates to trust for https:// instead of the system's")(
+                 "timeout-ms", po::value<positive_arg>(), "limit on each step of the request; default 60000");
+         },
+         [](const po::variables_map& vm) {
+             roster::replay::evidence_request req;
+             req.token_file = text(vm, "token-file");
+             req.out = text(vm, "out");
+             req.account = text(vm, "account");
+             req.since = text(vm, "since");
+             req.until = text(vm, "until");
+             roster::api::http_client_options client;
+             if (vm.count("ca-file")) client.ca_file = text(vm, "ca-file");
+             if (vm.count("timeout-ms"))
+                 client.timeout = std::chrono::milliseconds(vm["timeout-ms"].as<positive_arg>().value);
+             // The client holds the answer in memory: a pack of replay::max_pack_events events of
+             // typical size fits well below this.
+             client.max_response_bytes = std::size_t{1} << 30;
+             const auto url = text(vm, "url");
+             auto get = [client, url](
+                            const std::string& target,
+                            const std::string& bearer) -> std::variant<roster::replay::evidence_answer, std::string> {
+                 auto r =
+                     roster::api::http_request("GET", url, target, {{"Authorization", "Bearer " + bearer}}, "", client);
+                 if (!r.response) return r.error;
+                 return roster::replay::evidence_answer{r.response->status, std::move(r.response->body)};
+             };
+             return roster::replay::run_evidence(req, get, std::cout, std::cerr);
+         }},
+        {"verify-pack", "verify an evidence pack offline (exit 1 naming the first failure)",
+         "usage: rosterctl verify-pack FILE [--public-key VERIFIER_KEY]\n"
+         "Checks both signatures (against the pinned key when given, else the pack's own, saying so),\n"
+         "every event's bytes, JSON and inclusion proof against the manifest and the checkpoint, and\n"
+         "that the archive holds exactly the manifest's events. Exit 0 ok, 1 failed, 2 unreadable.\n",
+         [](po::options_description& d) {
+             d.add_options()("pack", po::value<std::string>()->required(), "FILE (may also come first, bare)")(
+                 "public-key", po::value<std::string>(), "verifier key to check against (GET /v1/audit/public-key)");
+         },
+         [](const po::variables_map& vm) {
+             std::optional<std::string> pinned;
+             if (vm.count("public-key")) pinned = text(vm, "public-key");
+             return roster::replay::run_verify_pack(text(vm, "pack"), pinned, std::cout, std::cerr);
+         }},
         {"restore", "copy a backup in and verify it",
          "Refuses a non-empty DIR/eventstore unless --force; never while a server holds it.\n",
          [](po::options_description& d) {
@@ -283,6 +336,9 @@ int main(int argc, char** argv) {
             if (rest[i] == "--force" && (rest[i + 1] == "yes" || rest[i + 1] == "true" || rest[i + 1] == "1"))
                 rest.erase(rest.begin() + static_cast<std::ptrdiff_t>(i) + 1);
 
+    // `verify-pack FILE`: the file is its one bare argument.
+    if (std::strcmp(c->name, "verify-pack") == 0 && !rest.empty() && !rest.front().starts_with("-"))
+        rest.insert(rest.begin(), "--pack");
     po::variables_map vm;
     try {
         // No positional options: a stray word is refused like an unknown flag. Short options

@@ -168,6 +168,15 @@ result<std::optional<recorded_event>> store::read_at(log_position position) cons
     return std::optional<recorded_event>(std::move(ev));
 }
 
+result<recorded_event> decode_envelope(std::string_view bytes) {
+    word_view words;
+    recorded_event ev;
+    auto r = with_envelope(rocksdb::Slice(bytes.data(), bytes.size()), words,
+                           [&](schema::Envelope::Reader env) { return fill_recorded(env, ev); });
+    if (!r) return r.error();
+    return ev;
+}
+
 std::optional<log_position> store::position_at(timestamp t) const {
     std::uint64_t lo = 1, hi = head().position.value;  // invariant: answer in [lo-1, hi]
     std::optional<log_position> best;

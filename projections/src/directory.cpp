@@ -72,6 +72,25 @@ constexpr std::size_t rerank_divisor = 16;
 template <class T, class... Us>
 inline constexpr bool one_of = (std::is_same_v<T, Us> || ...);
 
+void bump(std::size_t& n, int sign) { n = sign > 0 ? n + 1 : n - 1; }
+
+// Adds (sign +1) or takes away (sign -1) what one row contributes to its account's counts.
+// Every change of a row or of its profile is "take away, change, add back", so the counts
+// cannot drift from the rows whatever the event: there is no per-event arithmetic to forget.
+void count(directory_stats& s, const directory_entry& e, int sign) {
+    if (e.removed) return bump(s.removed, sign);
+    const auto& p = *e.profile;
+    bump(p.status == domain::user_status::locked ? s.locked : s.active, sign);
+    bump(p.registration == domain::registration::registered ? s.registered
+         : p.invitation_issued                              ? s.invited
+                                                            : s.not_invited,
+         sign);
+    for (std::size_t i = 0; i < domain::all_portals.size(); ++i)
+        if (!domain::roles_in(e.roles, domain::all_portals[i]).empty()) bump(s.portal_users[i], sign);
+    for (std::size_t r = 0; r < domain::role_count; ++r)
+        if (e.roles.contains(static_cast<domain::role>(r))) bump(s.role_holders[r], sign);
+}
+
 }  // namespace
 
 // A search must return the first rows *in list order* that contain q, and stop there. Posting
@@ -104,6 +123,7 @@ struct directory::account_index {
     std::unordered_map<trigram, std::uint32_t> posting_of;
     std::vector<posting> postings;
     std::size_t active = 0;
+    directory_stats stats;
 
     void add(node& n) {
         ordered.insert(&n);
@@ -242,6 +262,19 @@ struct directory::account_index {
     }
 };
 
+// A profile and the rows that show it (one per account it was ever a member of), so that a
+// change of the profile (lock, invitation, registration) moves exactly those accounts' counts.
+struct directory::profile_record : directory_profile {
+    std::vector<std::pair<account_index*, const directory_entry*>> listings;
+};
+
+template <class Change>
+void directory::change_profile(profile_record& p, Change&& change) {
+    for (auto [index, row] : p.listings) count(index->stats, *row, -1);
+    change(static_cast<directory_profile&>(p));
+    for (auto [index, row] : p.listings) count(index->stats, *row, +1);
+}
+
 directory::directory() = default;
 directory::~directory() = default;
 directory::directory(directory&&) noexcept = default;
@@ -258,7 +291,7 @@ void directory::apply(const domain::event& event) {
         [this](const auto& e) {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, domain::user_created>) {
-                auto p = std::make_unique<directory_profile>();
+                auto p = std::make_unique<profile_record>();
                 p->id = e.user;
                 p->email = e.address.str();
                 p->name = e.name;
@@ -275,13 +308,17 @@ void directory::apply(const domain::event& event) {
                 if (inserted) {
                     entry.profile = pit->second.get();
                     index.add(it->second);
+                    pit->second->listings.emplace_back(&index, &entry);
                 } else if (!entry.removed) {
                     return;
+                } else {
+                    count(index.stats, entry, -1);
                 }
                 entry.type = e.type;
                 entry.roles = {};
                 entry.removed = false;
                 ++index.active;
+                count(index.stats, entry, +1);
             } else if constexpr (std::is_same_v<T, domain::roles_granted> || std::is_same_v<T, domain::roles_revoked> ||
                                  std::is_same_v<T, domain::all_roles_removed> ||
                                  std::is_same_v<T, domain::member_removed>) {
@@ -291,6 +328,7 @@ void directory::apply(const domain::event& event) {
                 auto it = index.entries.find(e.user.value);
                 if (it == index.entries.end()) return;
                 auto& entry = it->second.row;
+                count(index.stats, entry, -1);
                 if constexpr (std::is_same_v<T, domain::roles_granted>) {
                     entry.roles = entry.roles | e.roles;
                 } else if constexpr (std::is_same_v<T, domain::roles_revoked>) {
@@ -302,23 +340,28 @@ void directory::apply(const domain::event& event) {
                     entry.roles = {};
                     entry.removed = true;
                 }
+                count(index.stats, entry, +1);
             } else if constexpr (std::is_same_v<T, domain::user_locked> || std::is_same_v<T, domain::user_unlocked> ||
+                                 std::is_same_v<T, domain::invitation_issued> ||
                                  std::is_same_v<T, domain::invitation_accepted> ||
                                  std::is_same_v<T, domain::profile_retired>) {
                 auto pit = profiles_.find(e.user.value);
                 if (pit == profiles_.end()) return;
-                auto& p = *pit->second;
-                if constexpr (std::is_same_v<T, domain::user_locked>)
-                    p.status = domain::user_status::locked;
-                else if constexpr (std::is_same_v<T, domain::user_unlocked>)
-                    p.status = domain::user_status::active;
-                else if constexpr (std::is_same_v<T, domain::invitation_accepted>)
-                    p.registration = domain::registration::registered;
-                else
-                    p.retired = true;
-            } else if constexpr (one_of<T, domain::account_opened, domain::partner_linked, domain::invitation_issued,
-                                        domain::contacts_saved, domain::contact_handed_over, domain::watchlist_changed,
-                                        domain::token_issued, domain::token_revoked, domain::access_denied>) {
+                change_profile(*pit->second, [](directory_profile& p) {
+                    if constexpr (std::is_same_v<T, domain::user_locked>)
+                        p.status = domain::user_status::locked;
+                    else if constexpr (std::is_same_v<T, domain::user_unlocked>)
+                        p.status = domain::user_status::active;
+                    else if constexpr (std::is_same_v<T, domain::invitation_issued>)
+                        p.invitation_issued = true;
+                    else if constexpr (std::is_same_v<T, domain::invitation_accepted>)
+                        p.registration = domain::registration::registered;
+                    else
+                        p.retired = true;
+                });
+            } else if constexpr (one_of<T, domain::account_opened, domain::partner_linked, domain::contacts_saved,
+                                        domain::contact_handed_over, domain::watchlist_changed, domain::token_issued,
+                                        domain::token_revoked, domain::access_denied>) {
                 // Nothing a directory row holds (profile, membership, roles) changes; an
                 // account's index appears with its first member.
             } else {
@@ -380,6 +423,11 @@ std::optional<directory_page> directory::query(const domain::account_id& account
 const directory_profile* directory::profile(const domain::user_id& user) const {
     auto it = profiles_.find(user.value);
     return it == profiles_.end() ? nullptr : it->second.get();
+}
+
+directory_stats directory::stats(const domain::account_id& account) const {
+    auto it = accounts_.find(account.value);
+    return it == accounts_.end() ? directory_stats{} : it->second->stats;
 }
 
 const directory_entry* directory::entry(const domain::account_id& account, const domain::user_id& user) const {

@@ -112,6 +112,13 @@ std::string read_model::fingerprint() const {
         all.limit = a.members.size() + a.removed.size() + 1;
         if (auto page = directory_.query(id, all)) {
             out << "  directory active=" << page->total_active << '\n';
+            const auto st = directory_.stats(id);
+            out << "  stats " << st.active << ' ' << st.locked << ' ' << st.removed << ' ' << st.invited << ' '
+                << st.registered << ' ' << st.not_invited << " portals";
+            for (auto n : st.portal_users) out << ' ' << n;
+            out << " roles";
+            for (auto n : st.role_holders) out << ' ' << n;
+            out << '\n';
             for (const auto& e : page->users)
                 out << "   " << e.profile->id.value << ' ' << domain::to_string(e.type) << ' ' << e.roles.bits() << ' '
                     << e.removed << '\n';
@@ -126,7 +133,7 @@ std::string read_model::fingerprint() const {
         out << '\n';
         if (const auto* p = directory_.profile(id))
             out << "  listed " << domain::to_string(p->status) << ' ' << domain::to_string(p->registration) << ' '
-                << p->retired << '\n';
+                << p->retired << ' ' << p->invitation_issued << '\n';
     }
     for (const auto& e : sorted_keys<decltype(state_.email_index), std::string>(state_.email_index))
         out << "email " << e << ' ' << state_.email_index.at(e).value << '\n';

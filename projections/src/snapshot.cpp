@@ -5,7 +5,8 @@
 // The domain state is written field by field. The directory is not written: it is a fold of
 // events, so restoring replays to it a few synthetic events per user and membership that
 // produce the same rows; the one fact the domain state lacks (the membership type of a removed
-// member, which the directory keeps listing) is written beside the state.
+// member, which the directory keeps listing) is written beside the state. The directory's
+// counts (directory_stats) are part of that fold, so they come back with the rows.
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -319,6 +320,10 @@ bool read_model::restore_snapshot(std::string_view bytes) {
         s.token_by_secret[std::move(secret)] = domain::token_id{r.str()};
     }
     if (!r.done()) return false;
+    // The directory tells invited people from those created without an invitation; the state
+    // keeps every invitation record (open, used or revoked), which is all it needs to know.
+    for (const auto& [id, i] : s.invitations)
+        profile_events.emplace_back(domain::invitation_issued{id, i.user, i.account, {}, {}, {}});
 
     projections::directory d;
     for (const auto& e : profile_events) d.apply(e);

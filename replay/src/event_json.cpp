@@ -76,6 +76,13 @@ json::object with_accounts(json::object o, const std::vector<account_id>& accoun
     return o;
 }
 
+// {"before": {field: before}, "after": {field: after}} of a profile fact whose type fixes both.
+json::object with_status_change(json::object o, std::string_view field, json::value before, json::value after) {
+    o["before"] = json::object{{field, std::move(before)}};
+    o["after"] = json::object{{field, std::move(after)}};
+    return o;
+}
+
 }  // namespace
 
 json::object event_data_json(const event& e) {
@@ -113,12 +120,16 @@ json::object event_data_json(const event& e) {
                     json::object{{"account", x.account.value}, {"user", x.user.value}, {"roles", roles_json(x.roles)}},
                     x.change);
             },
-            // The type says the lock state before and after; the why is the envelope's reason.
+            // decide() appends these only when the state changes, so the type alone fixes the state
+            // before and after (in older events too); it is spelled out so a reader need not know
+            // that. The why is the envelope's reason.
             [](const user_locked& x) {
-                return with_accounts(json::object{{"user", x.user.value}}, x.accounts);
+                return with_status_change(with_accounts(json::object{{"user", x.user.value}}, x.accounts), "status",
+                                          "active", "locked");
             },
             [](const user_unlocked& x) {
-                return with_accounts(json::object{{"user", x.user.value}}, x.accounts);
+                return with_status_change(with_accounts(json::object{{"user", x.user.value}}, x.accounts), "status",
+                                          "locked", "active");
             },
             [](const invitation_issued& x) {
                 return json::object{{"invitation", x.invitation.value},
@@ -128,8 +139,9 @@ json::object event_data_json(const event& e) {
                                     {"replaces", optional_id(x.replaces.value)}};
             },
             [](const invitation_accepted& x) {
-                return with_accounts(json::object{{"invitation", x.invitation.value}, {"user", x.user.value}},
-                                     x.accounts);
+                return with_status_change(
+                    with_accounts(json::object{{"invitation", x.invitation.value}, {"user", x.user.value}}, x.accounts),
+                    "registration", "invited", "registered");
             },
             [](const member_removed& x) {
                 return with_change(json::object{{"account", x.account.value},
@@ -140,7 +152,9 @@ json::object event_data_json(const event& e) {
                                    x.change);
             },
             [](const profile_retired& x) {
-                return with_accounts(json::object{{"user", x.user.value}, {"email", x.address.str()}}, x.accounts);
+                return with_status_change(
+                    with_accounts(json::object{{"user", x.user.value}, {"email", x.address.str()}}, x.accounts),
+                    "removed", false, true);
             },
             [](const contacts_saved& x) {
                 json::object contacts, before;

@@ -1,5 +1,6 @@
 // The seed scenarios of issue 4 driven over HTTP against a real rosterd on 127.0.0.1.
 #include <fstream>
+#include <set>
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -293,6 +294,97 @@ TEST_F(scenario, removing_an_employee_cascades_out_of_served_customers_and_frees
         boss.post("/v1/accounts/partnerco/users", json::object{{"email", "pat@partnerco.com"}, {"name", "Pat II"}});
     ASSERT_EQ(again.status, 201u) << again.body;
     EXPECT_NE(again.json().at("user").at("id").as_string(), pat);
+}
+
+// Issue 13, "Show": the seed scenarios' history read as a reviewer reads it. Every entry must
+// state who (with name and email when a user acted), when, what from what to what, and why, with
+// no second lookup. A new change event without before/after fails here unless it is consciously
+// added to `facts_without_a_before`.
+TEST_F(scenario, a_reviewer_reads_every_history_entry_as_who_when_what_from_what_to_what_and_why) {
+    open_account("acme", "customer");
+    open_account("partnerco", "partner");
+    ASSERT_EQ(op().post("/v1/accounts/acme/partners", json::object{{"partner_id", "partnerco"}}).status, 200u);
+    auto admin = create_user("acme", "ada@acme.com", "Ada Admin", all_admin());
+    auto pat =
+        create_user("partnerco", "pat@partnerco.com", "Pat Partner", json::object{{"support", json::array{"viewer"}}});
+    as ada = user_client(token_for(admin));
+
+    int step = 0;
+    auto why = [&step](json::object body) {
+        ++step;
+        body["reason"] = "reviewed step " + std::to_string(step);
+        body["reference"] = "CHG-" + std::to_string(step);
+        return body;
+    };
+    auto expect_ok = [](const http_reply& r) { EXPECT_TRUE(r.status == 200u || r.status == 201u) << r.body; };
+
+    auto created = ada.post("/v1/accounts/acme/users",
+                            why(json::object{{"email", "bob@acme.com"},
+                                             {"name", "Bob Builder"},
+                                             {"roles", json::object{{"support", json::array{"viewer"}}}}}));
+    ASSERT_EQ(created.status, 201u) << created.body;
+    const std::string bob(created.json().at("user").at("id").as_string());
+    const std::string secret(created.json().at("invitation").at("secret").as_string());
+    expect_ok(ada.post("/v1/accounts/acme/users/" + bob + "/roles",
+                       why(json::object{{"grant", json::object{{"support", json::array{"contributor"}}}},
+                                        {"revoke", json::object{{"support", json::array{"viewer"}}}}})));
+    expect_ok(ada.post("/v1/users/" + bob + "/lock", why({})));
+    expect_ok(ada.post("/v1/users/" + bob + "/unlock", why({})));
+    expect_ok(
+        ada.post("/v1/accounts/acme/members",
+                 why(json::object{{"user_id", pat}, {"roles", json::object{{"support", json::array{"viewer"}}}}})));
+    expect_ok(ada.put("/v1/accounts/acme/contacts", why(json::object{{"primary_customer_admin", admin}})));
+    expect_ok(ada.put("/v1/accounts/acme/watchlist",
+                      why(json::object{{"subscriptions", json::array{json::object{
+                                                             {"user_id", bob}, {"topics", json::array{"outage"}}}}}})));
+    expect_ok(http_->request("POST", "/v1/invitations/accept", json::serialize(json::object{{"secret", secret}}),
+                             {{"Content-Type", "application/json"}}));
+    const json::value removal_body = why({});
+    expect_ok(ada.call("DELETE", "/v1/accounts/acme/users/" + pat, &removal_body));
+    const json::value all_roles_body = why({});
+    expect_ok(ada.call("DELETE", "/v1/accounts/acme/users/" + bob + "/roles", &all_roles_body));
+
+    // Facts that create something have no earlier value to state.
+    const std::set<std::string> facts_without_a_before{"account_opened",    "partner_linked", "user_created",
+                                                       "invitation_issued", "token_issued",   "token_revoked",
+                                                       "access_denied"};
+    auto history = op().get("/v1/accounts/acme/history?limit=1000");
+    ASSERT_EQ(history.status, 200u) << history.body;
+    std::set<std::string> seen;
+    const json::value page = history.json();
+    for (const auto& v : page.at("events").as_array()) {
+        const auto& e = v.as_object();
+        const std::string type(e.at("type").as_string());
+        const std::string where = "position " + std::to_string(e.at("position").as_int64()) + " " + type;
+        seen.insert(type);
+        EXPECT_FALSE(e.at("recorded_at").as_string().empty()) << where;
+        const auto& actor = e.at("actor").as_object();
+        const std::string principal(actor.at("principal").as_string());
+        EXPECT_FALSE(principal.empty()) << where;
+        if (principal.starts_with("user:")) {
+            EXPECT_TRUE(actor.contains("name") && actor.contains("email")) << where << ": " << json::serialize(actor);
+            // Everything Ada did says why and under which change ticket.
+            if (principal == "user:" + admin) {
+                EXPECT_TRUE(e.at("reason").is_string()) << where;
+                EXPECT_TRUE(e.at("reference").is_string()) << where;
+            }
+        }
+        const auto& data = e.at("data").as_object();
+        if (!facts_without_a_before.contains(type)) {
+            EXPECT_TRUE(data.contains("before") && data.contains("after")) << where << ": " << json::serialize(data);
+        }
+        // Whoever the entry concerns is named as they were, not only by id.
+        if (data.contains("user") && type != "access_denied") {
+            bool labelled = false;
+            if (e.contains("labels"))
+                for (const auto& l : e.at("labels").as_array()) labelled = labelled || l.at("user") == data.at("user");
+            EXPECT_TRUE(labelled) << where;
+        }
+    }
+    // The walk covered the kinds of change the seed articles describe.
+    for (auto t : {"roles_granted", "roles_revoked", "user_locked", "user_unlocked", "member_added", "contacts_saved",
+                   "watchlist_changed", "invitation_accepted", "member_removed", "all_roles_removed"})
+        EXPECT_TRUE(seen.contains(t)) << t;
 }
 
 TEST_F(scenario, non_admin_gets_no_access_to_this_feature) {

@@ -60,6 +60,8 @@ const std::vector<endpoint> endpoints = {
     {"POST", "/v1/accounts/{a}/members", R"({"email":"pat@partnerco.com","roles":{"support":["viewer"]}})", forbidden,
      not_found, forbidden},
     {"GET", "/v1/accounts/{a}/users", "", forbidden, not_found, allowed},
+    // Counts are authorized as the user list they summarize.
+    {"GET", "/v1/accounts/{a}/stats", "", forbidden, not_found, allowed},
     {"GET", "/v1/accounts/{a}/users/{u}", "", forbidden, not_found, allowed},
     {"GET", "/v1/users/lookup?email=tess%40acme.com&account={a}", "", forbidden, not_found, allowed},
     {"POST", "/v1/accounts/{a}/users/{u}/roles", R"({"grant":{"support":["contributor"]}})", forbidden, not_found,
@@ -87,6 +89,7 @@ const std::vector<endpoint> endpoints = {
     {"GET", "/v1/audit/proof/inclusion?position=1", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/proof/consistency?from=1", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/public-key", "", forbidden, forbidden, forbidden},
+    {"GET", "/v1/audit/evidence?account={a}", "", forbidden, forbidden, forbidden},
 };
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {

@@ -2,6 +2,9 @@
 // brute-force scan (filter every member, then sort the matches) over the same directory, in the
 // same run. Names are deliberately alike ("Load User <n>", as the HTTP load test seeds them), so
 // every trigram of a query like "user 1" is common: the case that used to walk the account.
+// Also the account stats (GET /v1/accounts/{a}/stats) beside the user list's first page on the
+// same 100,000-member account and on a 100-member one: the counts are kept as events fold, so
+// reading them must cost the same whatever the size of the account.
 // Run: build/tests/bench/bench_projections
 #include <benchmark/benchmark.h>
 
@@ -23,6 +26,8 @@ using roster::projections::directory_query;
 
 constexpr int members = 100'000;
 const account_id account{"bench"};
+constexpr int small_members = 100;
+const account_id small_account{"small"};
 
 struct fixture {
     directory dir;
@@ -43,6 +48,13 @@ struct fixture {
             ids.push_back(id);
         }
         for (const auto& id : ids) rows.push_back(dir.entry(account, id));
+        for (int i = 0; i < small_members; ++i) {
+            user_id id{"s" + std::to_string(i)};
+            dir.apply(user_created{id, *email::parse("s" + std::to_string(i) + "@small.example.com"),
+                                   "Small User " + std::to_string(i), small_account});
+            dir.apply(member_added{small_account, id, membership_type::employee});
+            dir.apply(roles_granted{small_account, id, staff});
+        }
     }
 
     // What the directory would cost without an index: every member checked, the matches sorted.
@@ -107,6 +119,47 @@ void BM_IndexedPage20(benchmark::State& state) {
     for (auto _ : state) benchmark::DoNotOptimize(f.dir.query(account, q));
 }
 
+// The account stats against the user list's first page (no q, 50 rows), on the 100,000-member
+// account (arg 0) and the 100-member one (arg 1).
+const account_id& sized(const benchmark::State& state) { return state.range(0) == 0 ? account : small_account; }
+
+void BM_Stats(benchmark::State& state) {
+    auto& f = data();
+    const auto& a = sized(state);
+    for (auto _ : state) benchmark::DoNotOptimize(f.dir.stats(a));
+    const auto s = f.dir.stats(a);
+    state.SetLabel(a.value + " total=" + std::to_string(s.total()));
+}
+
+// What the counts would cost without counters: a walk over every member of the big account.
+void BM_StatsByScan(benchmark::State& state) {
+    auto& f = data();
+    for (auto _ : state) {
+        roster::projections::directory_stats s;
+        for (const auto* e : f.rows) {
+            if (e->removed) {
+                ++s.removed;
+                continue;
+            }
+            ++(e->profile->status == user_status::locked ? s.locked : s.active);
+            for (std::size_t i = 0; i < all_portals.size(); ++i)
+                if (!roles_in(e->roles, all_portals[i]).empty()) ++s.portal_users[i];
+            for (std::size_t r = 0; r < role_count; ++r)
+                if (e->roles.contains(static_cast<role>(r))) ++s.role_holders[r];
+        }
+        benchmark::DoNotOptimize(s);
+    }
+}
+
+void BM_UserListFirstPage(benchmark::State& state) {
+    auto& f = data();
+    const auto& a = sized(state);
+    directory_query q;
+    q.limit = 50;
+    for (auto _ : state) benchmark::DoNotOptimize(f.dir.query(a, q));
+    state.SetLabel(a.value + " total_active=" + std::to_string(f.dir.query(a, q)->total_active));
+}
+
 // Folding a member in (trigram postings and periodic re-ranking included), amortized.
 void BM_InsertMember(benchmark::State& state) {
     directory dir;
@@ -124,6 +177,9 @@ void BM_InsertMember(benchmark::State& state) {
 BENCHMARK(BM_Indexed)->DenseRange(0, 4)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BruteForce)->DenseRange(0, 4)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_IndexedPage20)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Stats)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_StatsByScan)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_UserListFirstPage)->DenseRange(0, 1)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_InsertMember)->Iterations(100'000)->Unit(benchmark::kMicrosecond);
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <charconv>
 #include <cstring>
 #include <filesystem>
+#include <utility>
 
 namespace roster::api {
 
@@ -150,11 +151,22 @@ void checkpointer::stop() {
         stop_ = true;
     }
     wake_.notify_one();
+    signed_wake_.notify_all();
     if (thread_.joinable()) thread_.join();
 }
 
 std::optional<signed_checkpoint> checkpointer::latest() const {
     std::lock_guard lock(mutex_);
+    return latest_;
+}
+
+std::optional<signed_checkpoint> checkpointer::sign_through(std::uint64_t size, std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    const auto covers = [&] { return latest_ && latest_->body.size >= size; };
+    if (covers() || (size == 0 && !latest_)) return latest_;
+    sign_wanted_ = std::max(sign_wanted_, size);
+    wake_.notify_one();
+    if (!signed_wake_.wait_for(lock, timeout, [&] { return covers() || stop_; }) || !covers()) return std::nullopt;
     return latest_;
 }
 
@@ -218,8 +230,11 @@ void checkpointer::sign_now() {
         return report("storing a checkpoint failed: " + r.error().message);
     signed_size_ = c.size;
     signed_at_ = std::chrono::steady_clock::now();
-    std::lock_guard lock(mutex_);
-    latest_ = signed_checkpoint{std::move(*note), std::move(c)};
+    {
+        std::lock_guard lock(mutex_);
+        latest_ = signed_checkpoint{std::move(*note), std::move(c)};
+    }
+    signed_wake_.notify_all();
 }
 
 void checkpointer::run() {
@@ -227,11 +242,14 @@ void checkpointer::run() {
     // none, as resume only ever starts at a block boundary.
     for (;;) {
         bool stopping = false;
+        std::uint64_t wanted = 0;
         {
             std::unique_lock lock(mutex_);
             const auto due = signed_at_ + options_.interval;
-            wake_.wait_until(lock, due, [&] { return stop_ || committed_ > tree_.size(); });
+            wake_.wait_until(lock, due, [&] { return stop_ || committed_ > tree_.size() || sign_wanted_ > 0; });
             stopping = stop_;
+            // Taken once: a request that cannot be met (failing store) times out rather than spins.
+            wanted = std::exchange(sign_wanted_, 0);
         }
         bool healthy = true;
         while (healthy && tree_.size() < store_.head().position.value) {
@@ -241,7 +259,7 @@ void checkpointer::run() {
             if (stop_ && !stopping) break;  // one more pass below finishes up
         }
         const bool interval_passed = std::chrono::steady_clock::now() >= signed_at_ + options_.interval;
-        if (stopping || interval_passed) sign_now();
+        if (stopping || interval_passed || (wanted > 0 && tree_.size() >= wanted)) sign_now();
         if (interval_passed) signed_at_ = std::chrono::steady_clock::now();
         if (stopping) return;
         if (!healthy) {

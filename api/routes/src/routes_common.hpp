@@ -16,6 +16,7 @@ void add_user_routes(router& routes, service& svc);
 void add_contact_routes(router& routes, service& svc);
 void add_history_routes(router& routes, service& svc);
 void add_audit_routes(router& routes, service& svc);
+void add_stats_routes(router& routes, service& svc);
 
 // Whether the caller may read, judged on one state (a domain::authorize_read call).
 using read_authorizer = std::function<domain::result<void>(const domain::state&)>;

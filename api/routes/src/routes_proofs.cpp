@@ -180,6 +180,7 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                                              {"algorithm", "Ed25519"},
                                              {"public_key", es::base64_encode(key.public_key())}}));
                });
+    add_evidence_routes(routes, svc, checkpoints);
 }
 
 }  // namespace roster::api

@@ -76,14 +76,56 @@ json::object contacts(const state& s, const account_record& a, domain::account_v
         const auto* u = holder.empty() ? nullptr : s.user(holder);
         roles[to_string(r)] = u ? json::value(user(s, *u, a.id)) : json::value(nullptr);
     }
+    return json::object{
+        {"contacts", std::move(roles)}, {"warnings", contact_warnings(s, a.id)}, {"version", version.value}};
+}
+
+json::array contact_warnings(const state& s, const account_id& a) {
     json::array warnings;
-    for (const auto& w : contact_health(s, a.id)) {
+    for (const auto& w : contact_health(s, a)) {
         json::object o{{"code", w.code}, {"message", w.message}};
         if (w.role) o["role"] = to_string(*w.role);
         if (!w.user.empty()) o["user"] = w.user.value;
         warnings.emplace_back(std::move(o));
     }
-    return json::object{{"contacts", std::move(roles)}, {"warnings", std::move(warnings)}, {"version", version.value}};
+    return warnings;
+}
+
+json::object account_stats(const state& s, const account_record& a, const projections::directory_stats& stats,
+                           std::uint64_t position) {
+    json::object users{{"active", stats.active},   {"locked", stats.locked},         {"removed", stats.removed},
+                       {"invited", stats.invited}, {"registered", stats.registered}, {"not_invited", stats.not_invited},
+                       {"total", stats.total()}};
+    json::object portals;
+    for (std::size_t i = 0; i < all_portals.size(); ++i) {
+        json::object roles;
+        for (std::size_t r = 0; r < role_count; ++r)
+            if (portal_of(static_cast<role>(r)) == all_portals[i])
+                roles[role_name(static_cast<role>(r))] = stats.role_holders[r];
+        portals[to_string(all_portals[i])] =
+            json::object{{"users", stats.portal_users[i]}, {"roles", std::move(roles)}};
+    }
+    // The contact roles an account must have filled: its primary admin contact (SPEC: never
+    // cleared once set) and those whose absence is a health warning (support pair, security).
+    json::array missing;
+    std::size_t filled = 0;
+    for (auto r : all_contact_roles) {
+        const bool required = is_primary_admin_contact(r) || r == contact_role::primary_support ||
+                              r == contact_role::secondary_support || r == contact_role::security;
+        if (!required || !applies_to(r, a.kind)) continue;
+        if (a.contact(r).empty())
+            missing.emplace_back(to_string(r));
+        else
+            ++filled;
+    }
+    json::object contacts{{"required_roles_filled", filled},
+                          {"required_roles_missing", std::move(missing)},
+                          {"warnings", contact_warnings(s, a.id)}};
+    return json::object{{"account", a.id.value},
+                        {"position", position},
+                        {"users", std::move(users)},
+                        {"portals", std::move(portals)},
+                        {"contacts", std::move(contacts)}};
 }
 
 json::object watchlist(const account_record& a, domain::account_version version) {

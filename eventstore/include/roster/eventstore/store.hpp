@@ -251,4 +251,8 @@ std::filesystem::path store_dir(const std::filesystem::path& data_dir);
 // hash(n) = SHA-256(prev_hash(n) || canonical envelope bytes of n with the hash field = 32 zero bytes).
 std::string to_hex(const hash256& h);
 
+// Decodes stored envelope bytes (what read_raw_from yields, e.g. an evidence pack's
+// events/<p>.bin) without a store: corrupt when they are not an Envelope.
+result<recorded_event> decode_envelope(std::string_view bytes);
+
 }  // namespace roster::eventstore

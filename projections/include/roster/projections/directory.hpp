@@ -6,6 +6,7 @@
 // (the read model holds a shared_mutex: one folding writer, many concurrent readers).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -27,6 +28,9 @@ struct directory_profile {
     domain::account_id employer;
     domain::user_status status = domain::user_status::active;
     domain::registration registration = domain::registration::invited;
+    // An invitation was issued to this person at some point (accepted or not): tells an
+    // invited person from one created without an invitation, which `registration` cannot.
+    bool invitation_issued = false;
     bool retired = false;
     // Lower-cased name and email, the text `q` is matched against.
     std::string name_folded;
@@ -58,6 +62,22 @@ struct directory_page {
     std::optional<domain::user_id> next_cursor;  // set when more rows may follow
 };
 
+// An account's counts for dashboards, kept as events fold so that reading them is O(1).
+// "Current members" are the account's memberships that are not removed.
+struct directory_stats {
+    std::size_t active = 0;       // current members whose profile is not locked
+    std::size_t locked = 0;       // current members whose profile is locked
+    std::size_t removed = 0;      // removed memberships (listed only with include_removed)
+    std::size_t invited = 0;      // current members issued an invitation they have not accepted
+    std::size_t registered = 0;   // current members who accepted an invitation
+    std::size_t not_invited = 0;  // current members neither invited nor registered
+    std::array<std::size_t, domain::all_portals.size()> portal_users{};  // current members with a role in the portal
+    std::array<std::size_t, domain::role_count> role_holders{};          // current members holding exactly that role
+    // Current members: active + locked (= invited + registered + not_invited).
+    std::size_t total() const { return active + locked; }
+    bool operator==(const directory_stats&) const = default;
+};
+
 enum class directory_errc { unknown_cursor };
 
 class directory {
@@ -78,11 +98,18 @@ public:
     const directory_profile* profile(const domain::user_id& user) const;
     const directory_entry* entry(const domain::account_id& account, const domain::user_id& user) const;
 
+    // The account's counts at the folded position, O(1); all zero for an account without members.
+    directory_stats stats(const domain::account_id& account) const;
+
 private:
     struct account_index;
+    struct profile_record;
     account_index& account_for(const domain::account_id& account);
+    // Moves the counts of every account listing `p` across a change of the profile.
+    template <class Change>
+    void change_profile(profile_record& p, Change&& change);
 
-    std::unordered_map<std::string, std::unique_ptr<directory_profile>> profiles_;
+    std::unordered_map<std::string, std::unique_ptr<profile_record>> profiles_;
     std::unordered_map<std::string, std::unique_ptr<account_index>> accounts_;
 };
 

@@ -80,6 +80,11 @@ public:
     void stop();
 
     std::optional<signed_checkpoint> latest() const;
+    // A checkpoint of at least `size` leaves: the latest when it covers them, otherwise wakes the
+    // thread to catch up and sign now, and waits up to `timeout` for it (an evidence pack proves
+    // against the head as of its request, not against one up to `every` events old). nullopt
+    // when none came in time (a failing store, stopping) or `size` is 0 and nothing was signed.
+    std::optional<signed_checkpoint> sign_through(std::uint64_t size, std::chrono::milliseconds timeout);
     const eventstore::signing_key& key() const noexcept { return key_; }
     // Leaves appended so far (may be ahead of the latest checkpoint).
     std::uint64_t tree_size() const noexcept { return size_.load(); }
@@ -110,6 +115,8 @@ private:
     std::uint64_t committed_ = 0;
     bool stop_ = false;
     std::optional<signed_checkpoint> latest_;
+    std::uint64_t sign_wanted_ = 0;        // sign_through's request: sign once the tree holds this many
+    std::condition_variable signed_wake_;  // sign_now -> sign_through waiters
     eventstore::subscription subscription_;
     std::thread thread_;
 };

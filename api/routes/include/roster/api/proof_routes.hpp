@@ -12,5 +12,7 @@ class checkpointer;
 // GET /v1/audit/checkpoint, /v1/audit/proof/inclusion, /v1/audit/proof/consistency,
 // /v1/audit/public-key; `svc` and `checkpoints` must outlive the server.
 void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints);
+// GET /v1/audit/evidence (routes_evidence.cpp); registered by add_proof_routes.
+void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints);
 
 }  // namespace roster::api

@@ -22,6 +22,12 @@ boost::json::object user(const domain::state& s, const domain::user_record& u, c
 boost::json::object user(const projections::directory_entry& e);
 // contacts view: {contacts:{role: user|null}, warnings:[...], version}
 boost::json::object contacts(const domain::state& s, const domain::account_record& a, domain::account_version version);
+// contact health warnings: [{code, message, role?, user?}] (domain::contact_health)
+boost::json::array contact_warnings(const domain::state& s, const domain::account_id& a);
+// account stats: {account, position, users:{active, locked, removed, invited, registered, not_invited, total},
+// portals:{portal:{users, roles:{role: n}}}, contacts:{required_roles_filled, required_roles_missing, warnings}}
+boost::json::object account_stats(const domain::state& s, const domain::account_record& a,
+                                  const projections::directory_stats& stats, std::uint64_t position);
 // {subscriptions:[{user_id, topics}], version}
 boost::json::object watchlist(const domain::account_record& a, domain::account_version version);
 boost::json::array portals(const std::vector<domain::portal>& ps);
