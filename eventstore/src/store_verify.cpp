@@ -1,4 +1,18 @@
 // The hash chain: to_hex and verify.
+//
+// verify runs as a two-stage pipeline across two threads: the calling thread walks the RocksDB
+// iterator and copies each value into a word-aligned batch (RocksDB values are only valid until
+// Next(), and an aligned copy lets Cap'n Proto read in place), while a worker parses and hashes the
+// batches in log order. Every event's hash is recomputed from its own stored prev_hash, so the
+// hashing needs nothing from the previous event; the link to the previous event is a comparison,
+// made in order by the worker. The checks, their order and their messages are those of a
+// sequential walk, so the report (first bad position, message, checked) is the same.
+#include <array>
+#include <exception>
+#include <stdexcept>
+
+#include <openssl/evp.h>
+
 #include "store_impl.hpp"
 
 namespace roster::eventstore {
@@ -12,6 +26,221 @@ std::string to_hex(const hash256& h) {
     }
     return out;
 }
+
+namespace {
+
+// The chain hash of sha256::chain, with the digest fetched once: EVP_DigestInit_ex with
+// EVP_sha256() looks the implementation up again on every call under OpenSSL 3, which cost
+// verify more than the hashing itself.
+class chain_hasher {
+public:
+    chain_hasher() : ctx_(EVP_MD_CTX_new()), md_(EVP_MD_fetch(nullptr, "SHA256", nullptr)) {
+        if (!ctx_ || !md_) throw std::runtime_error("OpenSSL SHA-256 is unavailable");
+    }
+    ~chain_hasher() {
+        EVP_MD_free(md_);
+        EVP_MD_CTX_free(ctx_);
+    }
+    chain_hasher(const chain_hasher&) = delete;
+    chain_hasher& operator=(const chain_hasher&) = delete;
+
+    hash256 chain(const hash256& prev, const std::uint8_t* bytes, std::size_t size, std::size_t hash_offset) {
+        static constexpr std::uint8_t zeros[32] = {};
+        hash256 out{};
+        unsigned int len = 0;
+        // Failures of EVP here mean a broken OpenSSL installation: a bug, not an expected failure.
+        if (EVP_DigestInit_ex2(ctx_, md_, nullptr) != 1 || EVP_DigestUpdate(ctx_, prev.data(), prev.size()) != 1 ||
+            EVP_DigestUpdate(ctx_, bytes, hash_offset) != 1 || EVP_DigestUpdate(ctx_, zeros, 32) != 1 ||
+            EVP_DigestUpdate(ctx_, bytes + hash_offset + 32, size - hash_offset - 32) != 1 ||
+            EVP_DigestFinal_ex(ctx_, out.data(), &len) != 1 || len != 32)
+            throw std::runtime_error("OpenSSL SHA-256 failed");
+        return out;
+    }
+
+private:
+    EVP_MD_CTX* ctx_;
+    EVP_MD* md_;
+};
+
+// Up to this many bytes or events per batch, and this many batches in all (being filled, queued,
+// being checked): verify holds at most ~batch_count MiB whatever the log size.
+constexpr std::size_t batch_bytes = std::size_t{1} << 20;
+constexpr std::size_t batch_events = 4096;
+constexpr std::size_t batch_count = 3;
+
+// A reader-side end of the walk, checked by the worker in its place in log order.
+struct walk_end {
+    std::optional<std::uint64_t> position;  // nullopt: a storage error, no position to blame
+    std::string message;
+};
+
+struct batch {
+    struct entry {
+        std::uint64_t position;
+        std::size_t word_offset;
+        std::size_t size;  // bytes of the stored value (may not be a whole number of words)
+    };
+    std::unique_ptr<std::uint64_t[]> words;
+    std::size_t capacity = 0, used = 0;  // in words
+    std::vector<entry> entries;
+    std::optional<walk_end> end;
+
+    void clear() {
+        used = 0;
+        entries.clear();
+        end.reset();
+    }
+    bool full() const { return used * sizeof(std::uint64_t) >= batch_bytes || entries.size() >= batch_events; }
+    void add(std::uint64_t position, const rocksdb::Slice& v) {
+        const std::size_t n = (v.size() + sizeof(std::uint64_t) - 1) / sizeof(std::uint64_t);
+        if (used + n > capacity) {
+            const std::size_t grown = std::max({used + n, capacity * 2, batch_bytes / sizeof(std::uint64_t) + 64});
+            auto bigger = std::make_unique<std::uint64_t[]>(grown);
+            if (used) std::memcpy(bigger.get(), words.get(), used * sizeof(std::uint64_t));
+            words = std::move(bigger);
+            capacity = grown;
+        }
+        if (v.size()) std::memcpy(words.get() + used, v.data(), v.size());
+        entries.push_back({position, used, v.size()});
+        used += n;
+    }
+    rocksdb::Slice value(const entry& e) const { return {reinterpret_cast<const char*>(words.get() + e.word_offset), e.size}; }
+};
+
+// The in-order checks of the worker: the chain state and the report.
+class chain_checker {
+public:
+    chain_checker(const hash256& prev, verify_report& rep) : prev_(prev), rep_(rep) {}
+
+    // False once the report holds a failure.
+    bool check(const batch& b) {
+        for (const auto& e : b.entries)
+            if (!check(e.position, b.value(e))) return false;
+        if (b.end) {
+            rep_.ok = false;
+            rep_.first_bad_position = b.end->position ? std::optional(log_position{*b.end->position}) : std::nullopt;
+            rep_.message = b.end->message;
+            return false;
+        }
+        return true;
+    }
+
+private:
+    bool fail(std::uint64_t pos, std::string msg) {
+        rep_.ok = false;
+        rep_.first_bad_position = log_position{pos};
+        rep_.message = std::move(msg);
+        return false;
+    }
+
+    bool check(std::uint64_t expected, const rocksdb::Slice& value) {
+        std::string problem;
+        auto r = with_envelope(value, words_, [&](schema::Envelope::Reader env) -> result<void> {
+            if (env.getPosition() != expected) {
+                problem = "envelope carries position " + std::to_string(env.getPosition()) + " (reordered?)";
+                return {};
+            }
+            auto prev_field = env.getPrevHash();
+            auto hash_field = env.getHash();
+            if (prev_field.size() != 32 || hash_field.size() != 32) {
+                problem = "hash fields are not 32 bytes";
+                return {};
+            }
+            // Compared in place: no copy of either hash unless the event is good.
+            if (std::memcmp(prev_field.begin(), prev_.data(), 32) != 0) {
+                problem = "prev_hash does not match the previous event's hash";
+                return {};
+            }
+            auto segment = words_.view(value);  // same bytes the reader sees (in place: the batch is aligned)
+            auto* base = reinterpret_cast<const std::uint8_t*>(segment.begin());
+            const auto offset = static_cast<std::size_t>(hash_field.begin() - base);
+            const auto computed = hasher_.chain(prev_, base, value.size(), offset);
+            if (std::memcmp(computed.data(), hash_field.begin(), 32) != 0) {
+                problem = "hash mismatch: the event was modified";
+                return {};
+            }
+            prev_ = computed;
+            return {};
+        });
+        if (!r) return fail(expected, r.error().message);
+        if (!problem.empty()) return fail(expected, problem);
+        ++rep_.checked;
+        return true;
+    }
+
+    hash256 prev_;
+    verify_report& rep_;
+    word_view words_;
+    chain_hasher hasher_;
+};
+
+// Batches handed between the reading thread and the checking worker, in order; all of them are
+// allocated up front (batch_count), so the queue is bounded by construction.
+class batch_queue {
+public:
+    batch_queue() {
+        for (auto& b : pool_) free_.push_back(&b);
+    }
+    // Reader side: an empty batch to fill, or null once the worker stopped.
+    batch* take_free() {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return !free_.empty() || stopped_; });
+        if (stopped_) return nullptr;
+        auto* b = free_.front();
+        free_.pop_front();
+        b->clear();
+        return b;
+    }
+    void submit(batch* b) {
+        {
+            std::lock_guard lk(mu_);
+            full_.push_back(b);
+        }
+        cv_.notify_all();
+    }
+    // The reader submits nothing more.
+    void finish() {
+        {
+            std::lock_guard lk(mu_);
+            finished_ = true;
+        }
+        cv_.notify_all();
+    }
+    // Worker side: the next batch in order, or null after the last.
+    batch* take_full() {
+        std::unique_lock lk(mu_);
+        cv_.wait(lk, [&] { return !full_.empty() || finished_; });
+        if (full_.empty()) return nullptr;
+        auto* b = full_.front();
+        full_.pop_front();
+        return b;
+    }
+    void give_back(batch* b) {
+        {
+            std::lock_guard lk(mu_);
+            free_.push_back(b);
+        }
+        cv_.notify_all();
+    }
+    // The worker found a failure: the reader stops at its next batch.
+    void stop() {
+        {
+            std::lock_guard lk(mu_);
+            stopped_ = true;
+        }
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex mu_;
+    std::condition_variable cv_;
+    std::array<batch, batch_count> pool_;
+    std::deque<batch*> free_, full_;
+    bool stopped_ = false;
+    bool finished_ = false;
+};
+
+}  // namespace
 
 verify_report store::verify(log_position from_position, log_position to_position) const {
     // The chain walk below is arithmetic over raw positions; the typed ones are its interface.
@@ -42,8 +271,8 @@ verify_report store::verify(log_position from_position, log_position to_position
     if (from > to) return rep;
 
     hash256 prev{};
-    word_view words;
     if (from > 1) {
+        word_view words;
         rocksdb::PinnableSlice value;
         auto s = impl_->db->Get(rocksdb::ReadOptions(), impl_->log, be64(from - 1), &value);
         if (!s.ok()) return fail(from - 1, "the event before the range is missing: " + s.ToString());
@@ -54,52 +283,70 @@ verify_report store::verify(log_position from_position, log_position to_position
         if (!r) return fail(from - 1, r.error().message);
     }
 
-    sha256 hasher;
-    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->log));
+    batch_queue queue;
+    chain_checker checker(prev, rep);
+    std::exception_ptr worker_failure;
+    std::thread worker([&] {
+        try {
+            while (batch* b = queue.take_full()) {
+                const bool good = checker.check(*b);
+                queue.give_back(b);
+                if (!good) return queue.stop();
+            }
+        } catch (...) {
+            worker_failure = std::current_exception();
+            queue.stop();
+        }
+    });
+
+    // However the reading below ends (an exception included), the worker is told and joined
+    // before the queue and the report it uses go away.
+    struct join_worker {
+        batch_queue& queue;
+        std::thread& worker;
+        ~join_worker() {
+            queue.finish();
+            worker.join();
+        }
+    };
+    std::optional<join_worker> joiner(std::in_place, queue, worker);
+
+    // The reader: on its own, any failure it meets goes at the end of the batch it fills, so the
+    // worker reports it only if nothing before it failed (the order of a sequential walk).
+    batch* b = queue.take_free();
+    auto end_walk = [&](std::optional<std::uint64_t> position, std::string message) {
+        if (b) b->end = walk_end{position, std::move(message)};
+    };
+    // A one-pass scan of the whole range: its blocks would only evict what readers keep cached
+    // (and inserting each one costs the scan time). Checksums are verified as on every read.
+    rocksdb::ReadOptions scan;
+    scan.fill_cache = false;
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(scan, impl_->log));
     std::uint64_t expected = from;
-    for (it->Seek(be64(from)); it->Valid() && expected <= to; it->Next()) {
+    bool ended = false;
+    for (it->Seek(be64(from)); b && it->Valid() && expected <= to; it->Next()) {
         auto key = it->key();
-        if (key.size() != 8 || get_be64(key.data()) != expected)
-            return fail(expected, "position " + std::to_string(expected) + " is missing");
-        auto value = it->value();
-        std::string problem;
-        auto r = with_envelope(value, words, [&](schema::Envelope::Reader env) -> result<void> {
-            if (env.getPosition() != expected) {
-                problem = "envelope carries position " + std::to_string(env.getPosition()) + " (reordered?)";
-                return {};
-            }
-            hash256 stored_prev{}, stored_hash{};
-            if (!copy_hash(env.getPrevHash(), stored_prev) || !copy_hash(env.getHash(), stored_hash)) {
-                problem = "hash fields are not 32 bytes";
-                return {};
-            }
-            if (stored_prev != prev) {
-                problem = "prev_hash does not match the previous event's hash";
-                return {};
-            }
-            auto hash_field = env.getHash();
-            auto segment = words.view(value);  // same bytes the reader sees
-            auto* base = reinterpret_cast<const std::uint8_t*>(segment.begin());
-            const auto offset = static_cast<std::size_t>(hash_field.begin() - base);
-            const auto computed = hasher.chain(prev, base, value.size(), offset);
-            if (computed != stored_hash) {
-                problem = "hash mismatch: the event was modified";
-                return {};
-            }
-            prev = computed;
-            return {};
-        });
-        if (!r) return fail(expected, r.error().message);
-        if (!problem.empty()) return fail(expected, problem);
-        ++rep.checked;
+        if (key.size() != 8 || get_be64(key.data()) != expected) {
+            end_walk(expected, "position " + std::to_string(expected) + " is missing");
+            ended = true;
+            break;
+        }
+        b->add(expected, it->value());
         ++expected;
+        if (b->full()) {
+            queue.submit(b);
+            b = queue.take_free();  // null once the worker has found a failure
+        }
     }
-    if (!it->status().ok()) {
-        rep.ok = false;
-        rep.message = it->status().ToString();
-        return rep;
+    if (b && !ended) {
+        if (!it->status().ok())
+            end_walk(std::nullopt, it->status().ToString());
+        else if (expected <= to)
+            end_walk(expected, "position " + std::to_string(expected) + " is missing");
     }
-    if (expected <= to) return fail(expected, "position " + std::to_string(expected) + " is missing");
+    if (b) queue.submit(b);
+    joiner.reset();
+    if (worker_failure) std::rethrow_exception(worker_failure);
     return rep;
 }
 

@@ -1,6 +1,8 @@
 // Hardening over HTTP against a real rosterd: every refusal is on record (coalesced, so it cannot
 // flood the log), per-principal rate limits answer 429 with Retry-After, a profile is read only
 // through an account it belongs to, and as_of never turns authentication into a question of the past.
+#include <map>
+#include <set>
 #include <thread>
 
 #include <gtest/gtest.h>
@@ -117,6 +119,55 @@ TEST_F(refusals, every_kind_of_refusal_is_recorded_with_caller_account_and_targe
     EXPECT_EQ(text(data_of(events[3]).at("status")), "401");
     EXPECT_EQ(text(data_of(events[3]).at("principal").at("user_id")), ada_);
     EXPECT_EQ(text(events[3].at("actor").at("token_id")), text(revoked.at("token_id")));
+}
+
+// A member's refused reads (the user list and the history of the account) are security events of
+// that account: recorded with the account set, found by `/v1/events?account=` and in the account's
+// history, and coalesced per principal and route with a count when repeated.
+TEST_F(refusals, a_members_refused_reads_are_recorded_against_the_account_and_coalesced) {
+    start({"--refusal-window-ms", "500"});
+    auto tess = as(token_for(tess_));
+    const auto before = head();
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(tess.get("/v1/accounts/acme/users").status, 403u);
+    for (int i = 0; i < 2; ++i) EXPECT_EQ(tess.get("/v1/accounts/acme/history").status, 403u);
+    // Past the window, the repeats are on record as one event per route with their count.
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    auto events = denials_after(before, 4);
+    ASSERT_EQ(events.size(), 4u) << json::serialize(events);
+    std::map<std::string, std::uint64_t> counted, records;
+    std::set<std::int64_t> positions;
+    for (const auto& e : events) {
+        const auto& d = data_of(e);
+        EXPECT_EQ(text(d.at("account")), "acme") << json::serialize(e);
+        EXPECT_EQ(text(d.at("status")), "403");
+        EXPECT_EQ(text(d.at("principal").at("user_id")), tess_);
+        counted[text(d.at("action"))] += static_cast<std::uint64_t>(d.at("count").as_int64());
+        ++records[text(d.at("action"))];
+        positions.insert(e.at("position").as_int64());
+    }
+    EXPECT_EQ(counted, (std::map<std::string, std::uint64_t>{{"GET /v1/accounts/{a}/history", 2},
+                                                             {"GET /v1/accounts/{a}/users", 3}}));
+    // The first refusal of a window at once, the repeats together when it closes.
+    EXPECT_EQ(records, (std::map<std::string, std::uint64_t>{{"GET /v1/accounts/{a}/history", 2},
+                                                             {"GET /v1/accounts/{a}/users", 2}}));
+
+    // The account filter of /v1/events and the account's history both show exactly these.
+    auto filtered = op().get("/v1/events?type=access_denied&account=acme&limit=1000&from=" + std::to_string(before + 1));
+    ASSERT_EQ(filtered.status, 200u) << filtered.body;
+    std::set<std::int64_t> by_filter;
+    const auto filtered_body = filtered.json();  // kept alive: the loop reads inside it
+    for (const auto& e : filtered_body.at("events").as_array()) by_filter.insert(e.at("position").as_int64());
+    EXPECT_EQ(by_filter, positions);
+    auto history = op().get("/v1/accounts/acme/history?type=access_denied&since=" + std::to_string(before + 1));
+    ASSERT_EQ(history.status, 200u) << history.body;
+    std::set<std::int64_t> in_history;
+    const auto history_body = history.json();
+    for (const auto& e : history_body.at("events").as_array()) in_history.insert(e.at("position").as_int64());
+    EXPECT_EQ(in_history, positions);
+    // And not another account's.
+    auto globex = op().get("/v1/events?type=access_denied&account=globex&from=" + std::to_string(before + 1));
+    ASSERT_EQ(globex.status, 200u) << globex.body;
+    EXPECT_TRUE(globex.json().at("events").as_array().empty()) << globex.body;
 }
 
 TEST_F(refusals, a_flood_of_refusals_is_counted_in_a_few_records_and_then_answered_429) {

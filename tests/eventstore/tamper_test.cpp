@@ -146,5 +146,44 @@ TEST_F(TamperTest, RangeVerificationStartsFromTheStoredPredecessor) {
     EXPECT_EQ(before.checked, 4u);
 }
 
+// verify reads and hashes in batches of a few thousand events on two threads: damage far into a
+// long log, in a later batch than the first, is still named at its position, and of two damages
+// the earlier one is reported whichever stage (reading, hashing) meets it.
+TEST_F(TamperTest, DamageInALaterBatchOfALongLogIsReportedAtItsPosition) {
+    constexpr std::uint64_t extra = 20'000;
+    {
+        auto s = store::open(dir_.db());
+        ASSERT_TRUE(s.has_value());
+        for (std::uint64_t i = 0; i < extra; i += 1000) {
+            std::vector<new_event> events;
+            for (std::uint64_t j = i; j < i + 1000; ++j) events.push_back(ev(locked("u" + std::to_string(j % 50))));
+            ASSERT_TRUE((*s)->append(batch_of(std::move(events))).has_value());
+        }
+    }
+    auto all = reverify();
+    ASSERT_TRUE(all.ok) << all.message;
+    EXPECT_EQ(all.checked, total + extra);
+
+    flip(15'000, 40);
+    auto v = reverify();
+    EXPECT_FALSE(v.ok);
+    EXPECT_EQ(v.first_bad_position, log_position{15'000u});
+    EXPECT_EQ(v.checked, 14'999u);
+    EXPECT_EQ(v.message, "hash mismatch: the event was modified");
+
+    // A gap after the modified event: the modification, met first, is the report.
+    with_raw_log(dir_.db(), [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* log) {
+        ASSERT_TRUE(db.Delete({}, log, be64(17'500)).ok());
+    });
+    v = reverify();
+    EXPECT_EQ(v.first_bad_position, log_position{15'000u});
+    // From past the modification (and its successor, which links to it), the gap.
+    v = reverify(15'002);
+    EXPECT_FALSE(v.ok);
+    EXPECT_EQ(v.first_bad_position, log_position{17'500u});
+    EXPECT_EQ(v.checked, 2'498u);
+    EXPECT_EQ(v.message, "position 17500 is missing");
+}
+
 }  // namespace
 }  // namespace roster::eventstore
