@@ -104,7 +104,9 @@ struct batch {
         entries.push_back({position, used, v.size()});
         used += n;
     }
-    rocksdb::Slice value(const entry& e) const { return {reinterpret_cast<const char*>(words.get() + e.word_offset), e.size}; }
+    rocksdb::Slice value(const entry& e) const {
+        return {reinterpret_cast<const char*>(words.get() + e.word_offset), e.size};
+    }
 };
 
 // The in-order checks of the worker: the chain state and the report.
@@ -302,6 +304,11 @@ verify_report store::verify(log_position from_position, log_position to_position
     // However the reading below ends (an exception included), the worker is told and joined
     // before the queue and the report it uses go away.
     struct join_worker {
+        // A constructor, not aggregate init: clang 14 (the fuzz build) lacks C++20's parenthesised
+        // aggregate initialisation, which std::in_place construction needs.
+        join_worker(batch_queue& q, std::thread& w) : queue(q), worker(w) {}
+        join_worker(const join_worker&) = delete;
+        join_worker& operator=(const join_worker&) = delete;
         batch_queue& queue;
         std::thread& worker;
         ~join_worker() {

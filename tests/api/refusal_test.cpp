@@ -152,7 +152,8 @@ TEST_F(refusals, a_members_refused_reads_are_recorded_against_the_account_and_co
                                                              {"GET /v1/accounts/{a}/users", 2}}));
 
     // The account filter of /v1/events and the account's history both show exactly these.
-    auto filtered = op().get("/v1/events?type=access_denied&account=acme&limit=1000&from=" + std::to_string(before + 1));
+    auto filtered =
+        op().get("/v1/events?type=access_denied&account=acme&limit=1000&from=" + std::to_string(before + 1));
     ASSERT_EQ(filtered.status, 200u) << filtered.body;
     std::set<std::int64_t> by_filter;
     const auto filtered_body = filtered.json();  // kept alive: the loop reads inside it

@@ -171,15 +171,15 @@ struct fixture {
         // A resume trusts merkle/size: 0 makes the checkpointer start from the first leaf.
         if (!store->put_meta("merkle/size", "0")) throw std::runtime_error("reset merkle/size");
         std::atomic<bool> failed{false};
-        api::checkpointer cp(*store, new_key(), {origin, std::numeric_limits<std::uint64_t>::max(), std::chrono::hours(1)},
+        api::checkpointer cp(*store, new_key(),
+                             {origin, std::numeric_limits<std::uint64_t>::max(), std::chrono::hours(1)},
                              [&](std::string_view m) {
                                  std::fprintf(stderr, "checkpointer: %.*s\n", static_cast<int>(m.size()), m.data());
                                  failed = true;
                              });
         const auto t = clock_type::now();
         if (!cp.start()) throw std::runtime_error("checkpointer start");
-        while (cp.tree_size() < total_events && !failed)
-            std::this_thread::sleep_for(std::chrono::microseconds(200));
+        while (cp.tree_size() < total_events && !failed) std::this_thread::sleep_for(std::chrono::microseconds(200));
         const double secs = seconds_since(t);
         if (failed) throw std::runtime_error("the checkpointer failed");
         cp.stop();  // signs the checkpoint at 1M (not timed)

@@ -52,8 +52,8 @@ TEST_F(AuditValuesTest, ContactsSavedNamesThePreviousAndTheNewHolderOfEachChange
     EXPECT_EQ(second.assignments, (std::vector<contact_assignment>{held(contact_role::primary_support, "d", "c1"),
                                                                    held(contact_role::security, "", "c3")}));
 
-    auto third = save({{contact_role::primary_support, user_id("c3")}, {contact_role::security, user_id("c1")}},
-                      as("alice"));
+    auto third =
+        save({{contact_role::primary_support, user_id("c3")}, {contact_role::security, user_id("c1")}}, as("alice"));
     EXPECT_EQ(third.assignments, (std::vector<contact_assignment>{held(contact_role::primary_support, "c3", "d"),
                                                                   held(contact_role::security, "c1", "")}));
     EXPECT_EQ(w.s.account(acme)->contact(contact_role::primary_support), user_id("c3"));
@@ -73,18 +73,17 @@ TEST_F(AuditValuesTest, HandOverNamesTheHolderBeforeAndAfterWhoeverActs) {
               (contact_handed_over{acme, contact_role::primary_support, user_id("d"), user_id("c2")}));
     // And a save after the hand-over records the hand-over's holder as the previous one.
     auto saved = save({{contact_role::primary_support, user_id("c3")}}, as("alice"));
-    EXPECT_EQ(saved.assignments,
-              (std::vector<contact_assignment>{held(contact_role::primary_support, "c3", "c2")}));
+    EXPECT_EQ(saved.assignments, (std::vector<contact_assignment>{held(contact_role::primary_support, "c3", "c2")}));
 }
 
 TEST_F(AuditValuesTest, WatchlistChangedRecordsEachChangedEntryBeforeAndAfter) {
     using enum topic;
     // Added from nothing: before is empty; topics normalized (sorted, no duplicates) on both sides.
     auto first = watch({{user_id("d"), {release, outage, release}}, {user_id("c1"), {security}}});
-    EXPECT_EQ(first.changes, (std::vector<watch_change>{{user_id("c1"), {}, {security}},
-                                                        {user_id("d"), {}, {outage, release}}}));
-    EXPECT_EQ(first.subscriptions, (std::vector<watch_subscription>{{user_id("c1"), {security}},
-                                                                    {user_id("d"), {outage, release}}}));
+    EXPECT_EQ(first.changes,
+              (std::vector<watch_change>{{user_id("c1"), {}, {security}}, {user_id("d"), {}, {outage, release}}}));
+    EXPECT_EQ(first.subscriptions,
+              (std::vector<watch_subscription>{{user_id("c1"), {security}}, {user_id("d"), {outage, release}}}));
 
     // Removed (c1, also by listing it with no topics), narrowed (d), added (v): every one of them,
     // sorted by user; the whole list after the change beside it.
@@ -96,15 +95,16 @@ TEST_F(AuditValuesTest, WatchlistChangedRecordsEachChangedEntryBeforeAndAfter) {
               (std::vector<watch_subscription>{{user_id("d"), {outage}}, {user_id("v"), {maintenance}}}));
 
     // Unchanged entries are not listed as changes, though the subscriptions still hold them.
-    auto third = watch({{user_id("d"), {outage}}, {user_id("v"), {maintenance, maintenance}}, {user_id("c2"), {release}}});
+    auto third =
+        watch({{user_id("d"), {outage}}, {user_id("v"), {maintenance, maintenance}}, {user_id("c2"), {release}}});
     EXPECT_EQ(third.changes, (std::vector<watch_change>{{user_id("c2"), {}, {release}}}));
     EXPECT_EQ(third.subscriptions.size(), 3u);
 
     // Emptying the watchlist records every entry's removal.
     auto last = watch({});
-    EXPECT_EQ(last.changes, (std::vector<watch_change>{{user_id("c2"), {release}, {}},
-                                                       {user_id("d"), {outage}, {}},
-                                                       {user_id("v"), {maintenance}, {}}}));
+    EXPECT_EQ(last.changes,
+              (std::vector<watch_change>{
+                  {user_id("c2"), {release}, {}}, {user_id("d"), {outage}, {}}, {user_id("v"), {maintenance}, {}}}));
     EXPECT_TRUE(last.subscriptions.empty());
 }
 

@@ -38,7 +38,7 @@ protected:
         ASSERT_TRUE(s.has_value());
         std::vector<new_event> events;
         for (auto& e : all_event_samples()) events.push_back(ev(e));
-        ASSERT_TRUE((*s)->append(batch_of(std::move(events))).has_value());  // positions 1..19
+        ASSERT_TRUE((*s)->append(batch_of(std::move(events))).has_value());  // one of every event type
         for (int i = 0; i < 6; ++i) ASSERT_TRUE((*s)->append(one(locked("u" + std::to_string(i)))).has_value());
         auto v = (*s)->verify();
         ASSERT_TRUE(v.ok) << v.message;
@@ -61,7 +61,8 @@ protected:
         });
     }
 
-    static constexpr std::uint64_t total = 25;
+    // One sample of every event type, then six locks: grows with the event types.
+    static inline const std::uint64_t total = all_event_samples().size() + 6;
     temp_dir dir_;
 };
 

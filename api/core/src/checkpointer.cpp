@@ -280,7 +280,8 @@ void checkpointer::run() {
         {
             std::unique_lock lock(mutex_);
             const auto due = signed_at_ + options_.interval;
-            wake_.wait_until(lock, due, [&] { return stop_ || sign_soon_ || committed_ > tree_.size() || sign_wanted_ > 0; });
+            wake_.wait_until(lock, due,
+                             [&] { return stop_ || sign_soon_ || committed_ > tree_.size() || sign_wanted_ > 0; });
             stopping = stop_;
             // Taken once: a request that cannot be met (failing store) times out rather than spins.
             wanted = std::exchange(sign_wanted_, 0);
