@@ -54,6 +54,26 @@ std::string_view to_string(access_reason r) {
     return "";
 }
 
+registration_status registration_of(registration reg, bool invitation_issued) {
+    if (reg == registration::registered) return registration_status::registered;
+    return invitation_issued ? registration_status::invited : registration_status::not_invited;
+}
+
+std::string_view to_string(registration_status r) {
+    switch (r) {
+        case registration_status::invited: return "invited";
+        case registration_status::registered: return "registered";
+        case registration_status::not_invited: return "not_invited";
+    }
+    return "";
+}
+
+std::optional<registration_status> parse_registration_status(std::string_view s) {
+    for (std::size_t i = 0; i < registration_status_count; ++i)
+        if (to_string(static_cast<registration_status>(i)) == s) return static_cast<registration_status>(i);
+    return std::nullopt;
+}
+
 access_result access_decision(const state& s, const user_id& user, const account_id& account, portal p) {
     auto deny = [](access_reason r, std::string message) {
         access_result out;

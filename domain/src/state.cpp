@@ -134,7 +134,10 @@ struct applier {
         inv.expires_at = e.expires_at;
         inv.status = invitation_status::open;
         s.invitation_by_secret[e.secret_sha256_hex] = e.invitation;
-        if (auto* u = find_mut(s.users, e.user)) u->open_invitation = e.invitation;
+        if (auto* u = find_mut(s.users, e.user)) {
+            u->open_invitation = e.invitation;
+            u->invitation_issued = true;
+        }
     }
     void operator()(const invitation_accepted& e) {
         if (auto* inv = find_mut(s.invitations, e.invitation)) inv->status = invitation_status::used;

@@ -38,9 +38,46 @@ bool text_matches(const directory_profile& p, std::string_view q_folded) {
            p.email_folded.find(q_folded) != std::string::npos;
 }
 
+// A row's class: its state (active, locked, removed), its registration and its membership type.
+// Rows are filed per class with counts per class, so the state, registration and type filters
+// choose whole classes: a page walks only the rows of the chosen classes and a filter-only total
+// is a sum over at most `class_count` counters.
+constexpr std::size_t state_count = 3;  // active, locked, removed
+constexpr std::size_t type_count = 2;
+constexpr std::size_t class_count = state_count * domain::registration_status_count * type_count;
+
+std::size_t state_of(const directory_entry& e) {
+    if (e.removed) return 2;
+    return e.profile->status == domain::user_status::locked ? 1 : 0;
+}
+
+domain::registration_status registration_of(const directory_profile& p) {
+    return domain::registration_of(p.registration, p.invitation_issued);
+}
+
+std::size_t class_of(const directory_entry& e) {
+    return (state_of(e) * domain::registration_status_count + static_cast<std::size_t>(registration_of(*e.profile))) *
+               type_count +
+           static_cast<std::size_t>(e.type);
+}
+
+// The classes whose rows pass the query's state, registration and type filters.
+std::array<bool, class_count> classes_for(const directory_query& q) {
+    std::array<bool, class_count> out{};
+    const std::array<bool, state_count> states{q.statuses.active, q.statuses.locked, q.statuses.removed};
+    for (std::size_t st = 0; st < state_count; ++st)
+        for (std::size_t r = 0; r < domain::registration_status_count; ++r)
+            for (std::size_t t = 0; t < type_count; ++t)
+                out[(st * domain::registration_status_count + r) * type_count + t] =
+                    states[st] && (!q.registration || static_cast<std::size_t>(*q.registration) == r) &&
+                    (!q.type || static_cast<std::size_t>(*q.type) == t);
+    return out;
+}
+
 bool filters_match(const directory_entry& e, const directory_query& q) {
-    if (e.removed && !q.include_removed) return false;
-    if (q.status && e.profile->status != *q.status) return false;
+    const std::array<bool, state_count> states{q.statuses.active, q.statuses.locked, q.statuses.removed};
+    if (!states[state_of(e)]) return false;
+    if (q.registration && registration_of(*e.profile) != *q.registration) return false;
     if (q.type && e.type != *q.type) return false;
     if (q.portal && domain::roles_in(e.roles, *q.portal).empty()) return false;
     if (q.role && !e.roles.contains(*q.role)) return false;
@@ -81,10 +118,11 @@ void count(directory_stats& s, const directory_entry& e, int sign) {
     if (e.removed) return bump(s.removed, sign);
     const auto& p = *e.profile;
     bump(p.status == domain::user_status::locked ? s.locked : s.active, sign);
-    bump(p.registration == domain::registration::registered ? s.registered
-         : p.invitation_issued                              ? s.invited
-                                                            : s.not_invited,
-         sign);
+    switch (registration_of(p)) {
+        case domain::registration_status::registered: bump(s.registered, sign); break;
+        case domain::registration_status::invited: bump(s.invited, sign); break;
+        case domain::registration_status::not_invited: bump(s.not_invited, sign); break;
+    }
     for (std::size_t i = 0; i < domain::all_portals.size(); ++i)
         if (!domain::roles_in(e.roles, domain::all_portals[i]).empty()) bump(s.portal_users[i], sign);
     for (std::size_t r = 0; r < domain::role_count; ++r)
@@ -112,21 +150,78 @@ struct directory::account_index {
         rank_list ranks;                 // ranked entries, ascending rank
         std::vector<const node*> fresh;  // fresh entries, in arrival order
     };
+    // The rows of one class (see class_of), in list order, and what they hold.
+    struct row_class {
+        std::set<const node*, node_order> rows;
+        std::array<std::size_t, domain::all_portals.size()> portal_users{};
+        std::array<std::size_t, domain::role_count> role_holders{};
+    };
 
-    // unordered_map nodes are stable, so the ordered set and the rank vectors may point into it.
-    // Entries are never dropped (removed members stay listable with include_removed) and their
+    // unordered_map nodes are stable, so the class sets and the rank vectors may point into it.
+    // Entries are never dropped (removed members stay listable with status=removed) and their
     // sort keys never change, so only insertions move ranks.
     std::unordered_map<std::string, node> entries;
-    std::set<const node*, node_order> ordered;
+    std::array<row_class, class_count> classes;
     std::vector<const node*> ranked;         // list order at the last re-rank
     std::vector<const node*> fresh_entries;  // inserted since, in list order
     std::unordered_map<trigram, std::uint32_t> posting_of;
     std::vector<posting> postings;
-    std::size_t active = 0;
     directory_stats stats;
 
+    // Every change of a listed row (membership, roles) or of its profile is "detach, change,
+    // attach": the row's class, the class counts and the account stats follow it.
+    void attach(const node& n, int sign) {
+        count(stats, n.row, sign);
+        auto& c = classes[class_of(n.row)];
+        if (sign > 0)
+            c.rows.insert(&n);
+        else
+            c.rows.erase(&n);
+        for (std::size_t i = 0; i < domain::all_portals.size(); ++i)
+            if (!domain::roles_in(n.row.roles, domain::all_portals[i]).empty()) bump(c.portal_users[i], sign);
+        for (std::size_t r = 0; r < domain::role_count; ++r)
+            if (n.row.roles.contains(static_cast<domain::role>(r))) bump(c.role_holders[r], sign);
+    }
+
+    // The rows of the chosen classes after `after`, merged into list order, while `visit` wants more.
+    template <class Visit>
+    void walk(const std::array<bool, class_count>& chosen, const node* after, Visit&& visit) const {
+        using iterator = std::set<const node*, node_order>::const_iterator;
+        std::vector<std::pair<iterator, iterator>> heads;
+        for (std::size_t c = 0; c < class_count; ++c) {
+            if (!chosen[c] || classes[c].rows.empty()) continue;
+            const auto& rows = classes[c].rows;
+            auto from = after ? rows.upper_bound(after) : rows.begin();
+            if (from != rows.end()) heads.emplace_back(from, rows.end());
+        }
+        while (!heads.empty()) {
+            std::size_t least = 0;
+            for (std::size_t i = 1; i < heads.size(); ++i)
+                if (node_order{}(*heads[i].first, *heads[least].first)) least = i;
+            if (!visit(*heads[least].first)) return;
+            if (++heads[least].first == heads[least].second) heads.erase(heads.begin() + static_cast<std::ptrdiff_t>(least));
+        }
+    }
+
+    // The rows of the chosen classes passing the portal and role filters, from the counts; none
+    // when the counts cannot tell (a role of another portal than the one asked for).
+    std::optional<std::size_t> count_rows(const std::array<bool, class_count>& chosen,
+                                          const directory_query& q) const {
+        if (q.role && q.portal && domain::portal_of(*q.role) != *q.portal) return std::nullopt;
+        std::size_t portal_at = 0;
+        if (q.portal)
+            while (domain::all_portals[portal_at] != *q.portal) ++portal_at;
+        std::size_t n = 0;
+        for (std::size_t c = 0; c < class_count; ++c) {
+            if (!chosen[c]) continue;
+            n += q.role     ? classes[c].role_holders[static_cast<std::size_t>(*q.role)]
+                 : q.portal ? classes[c].portal_users[portal_at]
+                            : classes[c].rows.size();
+        }
+        return n;
+    }
+
     void add(node& n) {
-        ordered.insert(&n);
         auto post = [&](std::string_view text) {
             for (std::size_t i = 0; i + 3 <= text.size(); ++i) {
                 auto [it, inserted] =
@@ -208,6 +303,34 @@ struct directory::account_index {
     template <class Accept>
     void ranked_matches(const std::vector<const posting*>& ps, std::uint32_t start, std::size_t wanted, Accept&& accept,
                         std::vector<const node*>& out) const {
+        ranked_intersection(ps, start, [&](const node* n) {
+            if (accept(n->row)) out.push_back(n);
+            return out.size() < wanted;
+        });
+    }
+
+    // How many entries (ranked and fresh) are in every posting and pass `accept`: O(the
+    // shortest posting), the cost of a search's `total`.
+    template <class Accept>
+    std::size_t count_matches(const std::vector<const posting*>& ps, Accept&& accept) const {
+        std::size_t n = 0;
+        ranked_intersection(ps, 0, [&](const node* c) {
+            if (accept(c->row)) ++n;
+            return true;
+        });
+        const posting* narrowest = nullptr;
+        for (const auto* p : ps)
+            if (!narrowest || p->fresh.size() < narrowest->fresh.size()) narrowest = p;
+        if (narrowest)
+            for (const auto* c : narrowest->fresh)
+                if (accept(c->row)) ++n;
+        return n;
+    }
+
+    // The ranked entries from `start` on that are in every posting, in list order, while `emit`
+    // wants more.
+    template <class Emit>
+    void ranked_intersection(const std::vector<const posting*>& ps, std::uint32_t start, Emit&& emit) const {
         std::vector<const rank_list*> lists;
         for (const auto* p : ps) {
             if (p->ranks.empty()) return;
@@ -218,7 +341,7 @@ struct directory::account_index {
         std::vector<std::size_t> at(lists.size());
         for (std::size_t i = 0; i < lists.size(); ++i) at[i] = gallop(*lists[i], 0, start);
         // Leapfrog: every list jumps to the largest candidate seen until all agree.
-        while (out.size() < wanted) {
+        while (true) {
             if (at[0] >= lists[0]->size()) return;
             std::uint32_t candidate = (*lists[0])[at[0]];
             bool agreed = true;
@@ -232,7 +355,7 @@ struct directory::account_index {
                 }
             }
             if (!agreed) continue;
-            if (accept(ranked[candidate]->row)) out.push_back(ranked[candidate]);
+            if (!emit(ranked[candidate])) return;
             ++at[0];
         }
     }
@@ -265,14 +388,14 @@ struct directory::account_index {
 // A profile and the rows that show it (one per account it was ever a member of), so that a
 // change of the profile (lock, invitation, registration) moves exactly those accounts' counts.
 struct directory::profile_record : directory_profile {
-    std::vector<std::pair<account_index*, const directory_entry*>> listings;
+    std::vector<std::pair<account_index*, const account_index::node*>> listings;
 };
 
 template <class Change>
 void directory::change_profile(profile_record& p, Change&& change) {
-    for (auto [index, row] : p.listings) count(index->stats, *row, -1);
+    for (auto [index, row] : p.listings) index->attach(*row, -1);
     change(static_cast<directory_profile&>(p));
-    for (auto [index, row] : p.listings) count(index->stats, *row, +1);
+    for (auto [index, row] : p.listings) index->attach(*row, +1);
 }
 
 directory::directory() = default;
@@ -308,17 +431,16 @@ void directory::apply(const domain::event& event) {
                 if (inserted) {
                     entry.profile = pit->second.get();
                     index.add(it->second);
-                    pit->second->listings.emplace_back(&index, &entry);
+                    pit->second->listings.emplace_back(&index, &it->second);
                 } else if (!entry.removed) {
                     return;
                 } else {
-                    count(index.stats, entry, -1);
+                    index.attach(it->second, -1);
                 }
                 entry.type = e.type;
                 entry.roles = {};
                 entry.removed = false;
-                ++index.active;
-                count(index.stats, entry, +1);
+                index.attach(it->second, +1);
             } else if constexpr (std::is_same_v<T, domain::roles_granted> || std::is_same_v<T, domain::roles_revoked> ||
                                  std::is_same_v<T, domain::all_roles_removed> ||
                                  std::is_same_v<T, domain::member_removed>) {
@@ -328,7 +450,7 @@ void directory::apply(const domain::event& event) {
                 auto it = index.entries.find(e.user.value);
                 if (it == index.entries.end()) return;
                 auto& entry = it->second.row;
-                count(index.stats, entry, -1);
+                index.attach(it->second, -1);
                 if constexpr (std::is_same_v<T, domain::roles_granted>) {
                     entry.roles = entry.roles | e.roles;
                 } else if constexpr (std::is_same_v<T, domain::roles_revoked>) {
@@ -336,11 +458,10 @@ void directory::apply(const domain::event& event) {
                 } else if constexpr (std::is_same_v<T, domain::all_roles_removed>) {
                     entry.roles = {};
                 } else {
-                    if (!entry.removed) --index.active;
                     entry.roles = {};
                     entry.removed = true;
                 }
-                count(index.stats, entry, +1);
+                index.attach(it->second, +1);
             } else if constexpr (std::is_same_v<T, domain::user_locked> || std::is_same_v<T, domain::user_unlocked> ||
                                  std::is_same_v<T, domain::invitation_issued> ||
                                  std::is_same_v<T, domain::invitation_accepted> ||
@@ -381,7 +502,7 @@ std::optional<directory_page> directory::query(const domain::account_id& account
         return page;
     }
     const auto& index = *ait->second;
-    page.total_active = index.active;
+    page.total_active = index.stats.active;
 
     const node* after = nullptr;
     if (q.after) {
@@ -391,6 +512,7 @@ std::optional<directory_page> directory::query(const domain::account_id& account
     }
     const std::string q_folded = fold(q.q);
     const std::size_t limit = std::max<std::size_t>(q.limit, 1);
+    const auto chosen = classes_for(q);
     auto accept = [&](const directory_entry& e) { return filters_match(e, q) && text_matches(*e.profile, q_folded); };
 
     // One row beyond the page tells whether a next page exists without a second query.
@@ -403,12 +525,23 @@ std::optional<directory_page> directory::query(const domain::account_id& account
         std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(keep), rows.end(),
                           account_index::node_order{});
         rows.resize(keep);
+        page.total = index.count_matches(postings, accept);
     } else {
-        // TODO(perf): a filter-only query that matches few rows (e.g. a rare role) walks the
-        // whole account; per-role rank lists would bound it if it ever shows up in profiles.
-        auto it = after ? index.ordered.upper_bound(after) : index.ordered.begin();
-        for (; it != index.ordered.end() && rows.size() <= limit; ++it)
-            if (accept((*it)->row)) rows.push_back(*it);
+        // Only the rows of the chosen classes are walked: a state, registration or type filter
+        // costs what its page costs. TODO(perf): a portal or role filter matching few rows of
+        // large classes still walks them; per-role rank lists would bound it if it shows up.
+        index.walk(chosen, after, [&](const node* n) {
+            if (accept(n->row)) rows.push_back(n);
+            return rows.size() <= limit;
+        });
+        if (auto counted = q_folded.empty() ? index.count_rows(chosen, q) : std::nullopt) {
+            page.total = *counted;
+        } else {
+            index.walk(chosen, nullptr, [&](const node* n) {
+                if (accept(n->row)) ++page.total;
+                return true;
+            });
+        }
     }
 
     if (rows.size() > limit) {

@@ -108,7 +108,7 @@ std::string read_model::fingerprint() const {
             out << '\n';
         }
         directory_query all;
-        all.include_removed = true;
+        all.statuses = status_filter::all();
         all.limit = a.members.size() + a.removed.size() + 1;
         if (auto page = directory_.query(id, all)) {
             out << "  directory active=" << page->total_active << '\n';
@@ -127,7 +127,7 @@ std::string read_model::fingerprint() const {
     for (const auto& id : sorted_keys<decltype(state_.users), domain::user_id>(state_.users)) {
         const auto& u = state_.users.at(id);
         out << "user " << id.value << ' ' << u.address.str() << ' ' << u.name << ' ' << u.employer.value << ' '
-            << domain::to_string(u.status) << ' ' << domain::to_string(u.reg) << ' ' << u.retired << ' '
+            << domain::to_string(u.status) << ' ' << domain::to_string(u.reg) << ' ' << u.invitation_issued << ' ' << u.retired << ' '
             << u.open_invitation.value;
         for (const auto& a : u.third_party) out << " tp:" << a.value;
         out << '\n';

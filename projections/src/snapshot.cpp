@@ -322,8 +322,10 @@ bool read_model::restore_snapshot(std::string_view bytes) {
     if (!r.done()) return false;
     // The directory tells invited people from those created without an invitation; the state
     // keeps every invitation record (open, used or revoked), which is all it needs to know.
-    for (const auto& [id, i] : s.invitations)
+    for (const auto& [id, i] : s.invitations) {
         profile_events.emplace_back(domain::invitation_issued{id, i.user, i.account, {}, {}, {}});
+        if (auto it = s.users.find(i.user); it != s.users.end()) it->second.invitation_issued = true;
+    }
 
     projections::directory d;
     for (const auto& e : profile_events) d.apply(e);

@@ -165,7 +165,7 @@ int run_as_of(const std::filesystem::path& data_dir, const as_of_cli_request& r,
                                     {"version", v.version_of(a).value},
                                     {"partners", std::move(partners)}};
         projections::directory_query all;
-        all.include_removed = true;
+        all.statuses = projections::status_filter::all();
         all.limit = acc->members.size() + acc->removed.size() + 1;
         json::array users;
         if (auto page = v.directory.query(a, all))

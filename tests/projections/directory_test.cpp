@@ -43,17 +43,22 @@ TEST_F(directory_test, lists_members_in_name_order_and_counts_active) {
     add_employee("u2", "Bob", "bob@acme.com");
     EXPECT_EQ(ids({}), (std::vector<std::string>{"u1", "u2", "u3"}));
     EXPECT_EQ(dir.query(acme, {})->total_active, 3u);
+    EXPECT_EQ(dir.query(acme, {})->total, 3u);
 }
 
-TEST_F(directory_test, removed_members_only_with_include_removed) {
+TEST_F(directory_test, removed_members_only_when_asked) {
     add_employee("u1", "Alice", "alice@acme.com", role_set::of({role::support_admin}));
     add_employee("u2", "Bob", "bob@acme.com");
     dir.apply(
         member_removed{acme, user_id{"u1"}, membership_type::employee, role_set::of({role::support_admin}), false});
     EXPECT_EQ(ids({}), (std::vector<std::string>{"u2"}));
     directory_query with_removed;
-    with_removed.include_removed = true;
+    with_removed.statuses.removed = true;
     EXPECT_EQ(ids(with_removed), (std::vector<std::string>{"u1", "u2"}));
+    EXPECT_EQ(dir.query(acme, with_removed)->total, 2u);
+    directory_query only_removed;
+    only_removed.statuses = {false, false, true};
+    EXPECT_EQ(ids(only_removed), (std::vector<std::string>{"u1"}));
     EXPECT_EQ(dir.query(acme, {})->total_active, 1u);
     EXPECT_TRUE(dir.entry(acme, user_id{"u1"})->roles.empty());
 }
@@ -90,12 +95,51 @@ TEST_F(directory_test, filters_by_portal_role_status_and_type) {
     q.role = role::impact_member;
     EXPECT_EQ(ids(q), (std::vector<std::string>{"u1"}));
     q = {};
-    q.status = user_status::locked;
+    q.statuses = {false, true, false};
     EXPECT_EQ(ids(q), (std::vector<std::string>{"u2"}));
     q = {};
     q.type = membership_type::third_party;
     EXPECT_EQ(ids(q), (std::vector<std::string>{"p1"}));
     EXPECT_EQ(ids({}, partner), (std::vector<std::string>{"p1"}));
+}
+
+// The seed's list: active users by default; "show inactive" adds the locked ones; the counts
+// (total_active, a filtered total) follow a lock and an unlock after the row was listed.
+TEST_F(directory_test, locked_users_are_hidden_by_default_and_shown_when_asked) {
+    add_employee("u1", "Alice", "alice@acme.com");
+    add_employee("u2", "Bob", "bob@acme.com");
+    dir.apply(user_locked{user_id{"u2"}});
+    EXPECT_EQ(ids({}), (std::vector<std::string>{"u1"}));
+    EXPECT_EQ(dir.query(acme, {})->total, 1u);
+    EXPECT_EQ(dir.query(acme, {})->total_active, 1u);
+    directory_query inactive;
+    inactive.statuses = {true, true, false};
+    EXPECT_EQ(ids(inactive), (std::vector<std::string>{"u1", "u2"}));
+    EXPECT_EQ(dir.query(acme, inactive)->total, 2u);
+    dir.apply(user_unlocked{user_id{"u2"}});
+    EXPECT_EQ(ids({}), (std::vector<std::string>{"u1", "u2"}));
+    EXPECT_EQ(dir.query(acme, {})->total_active, 2u);
+}
+
+TEST_F(directory_test, registration_filter_tells_invited_registered_and_not_invited) {
+    add_employee("u1", "Alice", "alice@acme.com");
+    add_employee("u2", "Bob", "bob@acme.com");
+    add_employee("u3", "Carol", "carol@acme.com");
+    dir.apply(invitation_issued{invitation_id{"i1"}, user_id{"u1"}, acme, "h1", {}, {}});
+    dir.apply(invitation_issued{invitation_id{"i2"}, user_id{"u2"}, acme, "h2", {}, {}});
+    dir.apply(invitation_accepted{invitation_id{"i2"}, user_id{"u2"}});
+    directory_query q;
+    q.registration = registration_status::invited;
+    EXPECT_EQ(ids(q), (std::vector<std::string>{"u1"}));
+    q.registration = registration_status::registered;
+    EXPECT_EQ(ids(q), (std::vector<std::string>{"u2"}));
+    q.registration = registration_status::not_invited;
+    EXPECT_EQ(ids(q), (std::vector<std::string>{"u3"}));
+    EXPECT_EQ(dir.query(acme, q)->total, 1u);
+    q.q = "car";
+    EXPECT_EQ(dir.query(acme, q)->total, 1u);
+    q.q = "ali";
+    EXPECT_EQ(dir.query(acme, q)->total, 0u);
 }
 
 TEST_F(directory_test, unknown_cursor_is_reported) {
@@ -135,6 +179,10 @@ TEST(directory_reference, paged_queries_equal_brute_force) {
             member_added{acme, user_id{id}, i % 10 == 0 ? membership_type::third_party : membership_type::employee});
         dir.apply(roles_granted{acme, user_id{id}, role_set(static_cast<std::uint16_t>(rng() % 128))});
         if (rng() % 20 == 0) dir.apply(user_locked{user_id{id}});
+        if (const auto r = rng() % 3; r > 0) {
+            dir.apply(invitation_issued{invitation_id{"i" + id}, user_id{id}, acme, "h" + id, {}, {}});
+            if (r == 2) dir.apply(invitation_accepted{invitation_id{"i" + id}, user_id{id}});
+        }
         if (rng() % 25 == 0) dir.apply(member_removed{acme, user_id{id}, membership_type::employee, {}, false});
         all_ids.push_back(id);
     }
@@ -145,8 +193,13 @@ TEST(directory_reference, paged_queries_equal_brute_force) {
         std::transform(needle.begin(), needle.end(), needle.begin(), [](unsigned char c) { return std::tolower(c); });
         for (auto& id : all_ids) {
             const auto* e = dir.entry(acme, user_id{id});
-            if (e->removed && !q.include_removed) continue;
-            if (q.status && e->profile->status != *q.status) continue;
+            const bool shown = e->removed                                      ? q.statuses.removed
+                               : e->profile->status == user_status::locked ? q.statuses.locked
+                                                                           : q.statuses.active;
+            if (!shown) continue;
+            if (q.registration &&
+                registration_of(e->profile->registration, e->profile->invitation_issued) != *q.registration)
+                continue;
             if (q.type && e->type != *q.type) continue;
             if (q.portal && roles_in(e->roles, *q.portal).empty()) continue;
             if (q.role && !e->roles.contains(*q.role)) continue;
@@ -164,33 +217,50 @@ TEST(directory_reference, paged_queries_equal_brute_force) {
         return out;
     };
 
-    std::vector<directory_query> queries(10);
+    std::vector<directory_query> queries(16);
     queries[1].q = "rare";  // short posting list path
     queries[2].q = "mart";
     queries[3].q = "acme.com";
     queries[4].q = "o'b";
-    queries[4].status = user_status::active;
+    queries[4].statuses = status_filter::all();
     queries[5].portal = portal::impact;
     queries[5].type = membership_type::third_party;
     queries[6].role = role::learning_admin;
-    queries[6].include_removed = true;
+    queries[6].statuses.removed = true;
     queries[7].q = "user11";
     queries[8].q = "ch";
     queries[9].q = "example.org";  // every trigram is common: ordered walk
-    for (auto& q : queries) {
+    queries[10].statuses = {false, true, false};  // locked only: few rows of their own classes
+    queries[11].statuses = status_filter::all();
+    queries[11].registration = registration_status::not_invited;
+    queries[11].portal = portal::support;
+    queries[12].registration = registration_status::registered;
+    queries[12].role = role::support_admin;
+    queries[12].portal = portal::support;
+    queries[13].statuses = {true, true, false};
+    queries[13].q = "ma";  // short q: walk of the chosen classes
+    queries[13].type = membership_type::employee;
+    queries[14].statuses = {false, false, true};
+    queries[14].q = "mart";
+    queries[15].role = role::impact_admin;
+    queries[15].portal = portal::support;  // a role of another portal: the counts cannot tell
+    for (std::size_t at = 0; at < queries.size(); ++at) {
+        auto& q = queries[at];
         for (std::size_t limit : {7u, 500u}) {
             q.limit = limit;
             q.after.reset();
+            const auto expected = reference(q);
             std::vector<std::string> paged;
             for (int pages = 0; pages < 5000; ++pages) {
                 auto page = dir.query(acme, q);
                 ASSERT_TRUE(page.has_value());
                 ASSERT_LE(page->users.size(), limit);
+                ASSERT_EQ(page->total, expected.size()) << "query " << at << " q=" << q.q << " limit=" << limit;
                 for (auto& e : page->users) paged.push_back(e.profile->id.value);
                 if (!page->next_cursor) break;
                 q.after = page->next_cursor;
             }
-            EXPECT_EQ(paged, reference(q)) << "q=" << q.q << " limit=" << limit;
+            EXPECT_EQ(paged, expected) << "query " << at << " q=" << q.q << " limit=" << limit;
         }
     }
 }

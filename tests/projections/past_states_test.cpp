@@ -46,7 +46,7 @@ TEST(snapshot, restoring_an_encoded_model_gives_the_same_projections_at_many_pos
         for (const auto& [id, a] : w.state().accounts) {
             directory_query q;
             q.q = "name 1";
-            q.include_removed = true;
+            q.statuses = status_filter::all();
             q.limit = 1000;
             auto both = [&](const read_model& m) {
                 return m.read([&](const read_view& v) {

@@ -149,7 +149,9 @@ void add_account_routes(router& routes, service& svc) {
             .param(query_param("account", "Account id", true))
             .param(query_param("portal", "support, impact or learning", true))
             .param(as_of_param())
-            .describe("Operator and service principals."),
+            .describe("Operator and service principals. Answer: {allowed, roles, reason, message}; roles in the one "
+                      "notation roles are written in, keyed by the portal asked: {\"support\": [\"member\"]} "
+                      "({\"support\": []} when denied)."),
         [&svc](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who) return;
@@ -168,13 +170,10 @@ void add_account_routes(router& routes, service& svc) {
                 [=](const projections::read_view& v) {
                     auto d =
                         access_decision(v.state, user_id{std::string(*user)}, account_id{std::string(*account)}, *p);
-                    json::array roles;
-                    for (std::size_t i = 0; i < role_count; ++i)
-                        if (d.roles.contains(static_cast<role>(i))) roles.emplace_back(role_name(static_cast<role>(i)));
                     return json_response(
                         200,
                         json::object{{"allowed", d.allowed},
-                                     {"roles", std::move(roles)},
+                                     {"roles", wire::roles_in_portal(*p, d.roles)},
                                      {"reason", d.allowed ? json::value(nullptr) : json::value(to_string(d.reason))},
                                      {"message", d.allowed ? json::value(nullptr) : json::value(d.message)}});
                 });

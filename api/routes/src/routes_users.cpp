@@ -127,25 +127,33 @@ void add_user_routes(router& routes, service& svc) {
             .param(path_param("a", "Account id"))
             .param(query_param("q", "Case-insensitive substring of name or email"))
             .param(query_param("portal", "Only users with a role in this portal"))
-            .param(query_param("role", "Only users holding this role (portal:role, or role with portal=)"))
-            .param(query_param("status", "active or locked"))
+            .param(query_param("role",
+                               "Only users holding this role, written portal:role (e.g. support:admin); a bare role "
+                               "name with portal= is also accepted"))
+            .param(query_param("status",
+                               "Comma list of active, locked, removed (default active; \"show inactive\" is "
+                               "active,locked)"))
+            .param(query_param("registration", "invited, registered or not_invited"))
             .param(query_param("type", "employee or third_party"))
-            .param(query_param("include_removed", "true to list removed members too", false, "boolean"))
-            .param(query_param("limit", "Page size (default 50, max 500)", false, "integer"))
+            .param(query_param("include_removed", "true adds removed to status (alias)", false, "boolean"))
+            .param(query_param("limit", "Page size, 1 to 500 (default 50); above 500 is 400 invalid_query "
+                                        "with field limit, never a silent cap",
+                               false, "integer"))
             .param(query_param("cursor", "next_cursor of the previous page"))
-            .param(as_of_param()),
+            .param(as_of_param())
+            .describe("Answer: {users, total, total_active, next_cursor}. total = the rows of the filtered list "
+                      "(all pages); total_active = the account's active members (neither locked nor removed)."),
         [&svc](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who) return;
+            auto invalid = [&](std::string field, std::string detail) {
+                auto p = bad_request("invalid_query", std::move(detail));
+                p.extra["field"] = std::move(field);
+                reply(p.to_response());
+            };
             projections::directory_query q;
             q.q = std::string(ctx.query.get("q").value_or(""));
             auto p = wire::query_enum<portal>(ctx.query, "portal", &parse_portal);
-            auto st = wire::query_enum<user_status>(ctx.query, "status",
-                                                    [](std::string_view s) -> std::optional<user_status> {
-                                                        if (s == "active") return user_status::active;
-                                                        if (s == "locked") return user_status::locked;
-                                                        return std::nullopt;
-                                                    });
             auto ty = wire::query_enum<membership_type>(ctx.query, "type",
                                                         [](std::string_view s) -> std::optional<membership_type> {
                                                             if (s == "employee") return membership_type::employee;
@@ -153,32 +161,49 @@ void add_user_routes(router& routes, service& svc) {
                                                             return std::nullopt;
                                                         });
             if (!p) return void(reply(p.error().to_response()));
-            if (!st) return void(reply(st.error().to_response()));
             if (!ty) return void(reply(ty.error().to_response()));
             q.portal = *p;
-            q.status = *st;
             q.type = *ty;
+            if (auto st = ctx.query.get("status"); st && !st->empty()) {
+                q.statuses = {false, false, false};
+                std::string_view rest = *st;
+                while (true) {
+                    const auto comma = rest.find(',');
+                    const auto item = rest.substr(0, comma);
+                    if (item == "active")
+                        q.statuses.active = true;
+                    else if (item == "locked")
+                        q.statuses.locked = true;
+                    else if (item == "removed")
+                        q.statuses.removed = true;
+                    else
+                        return invalid("status", "status must be a comma list of active, locked and removed.");
+                    if (comma == std::string_view::npos) break;
+                    rest.remove_prefix(comma + 1);
+                }
+            }
+            if (auto r = ctx.query.get("registration"); r && !r->empty()) {
+                q.registration = parse_registration_status(*r);
+                if (!q.registration)
+                    return invalid("registration", "registration must be invited, registered or not_invited.");
+            }
             if (auto r = ctx.query.get("role"); r && !r->empty()) {
                 auto parsed = r->find(':') != std::string_view::npos ? parse_role(*r)
                               : q.portal                             ? parse_role(*q.portal, *r)
                                                                      : std::nullopt;
                 if (!parsed)
-                    return void(
-                        reply(bad_request("invalid_query",
-                                          "role must be portal:role (e.g. support:admin), or a role name with portal=.")
-                                  .to_response()));
+                    return invalid("role",
+                                   "role must be portal:role (e.g. support:admin), or a role name with portal=.");
                 q.role = parsed;
             }
             auto inc = ctx.query.get("include_removed").value_or("false");
-            if (inc != "true" && inc != "false")
-                return void(
-                    reply(bad_request("invalid_query", "include_removed must be true or false.").to_response()));
-            q.include_removed = inc == "true";
+            if (inc != "true" && inc != "false") return invalid("include_removed", "include_removed must be true or false.");
+            if (inc == "true") q.statuses.removed = true;
             if (auto l = ctx.query.get("limit"); l && !l->empty()) {
                 std::size_t n = 0;
                 auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
                 if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > 500)
-                    return void(reply(bad_request("invalid_query", "limit must be 1 to 500.").to_response()));
+                    return invalid("limit", "limit must be 1 to 500.");
                 q.limit = n;
             }
             if (auto c = ctx.query.get("cursor"); c && !c->empty()) q.after = user_id{std::string(*c)};
@@ -194,6 +219,7 @@ void add_user_routes(router& routes, service& svc) {
                     json::array users;
                     for (const auto& e : page->users) users.emplace_back(wire::user(e));
                     json::object out{{"users", std::move(users)},
+                                     {"total", page->total},
                                      {"total_active", page->total_active},
                                      {"next_cursor", page->next_cursor ? json::value(page->next_cursor->value)
                                                                        : json::value(nullptr)}};

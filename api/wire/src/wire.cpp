@@ -31,8 +31,8 @@ json::object user(const state& s, const user_record& u, const account_id& in_acc
         {"email", u.address.str()},
         {"name", u.name},
         {"employer", u.employer.value},
-        {"status", to_string(u.status)},
-        {"registration", to_string(u.reg)},
+        {"status", m ? to_string(u.status) : std::string_view("removed")},
+        {"registration", to_string(registration_of(u.reg, u.invitation_issued))},
         {"type",
          m ? to_string(m->type) : to_string(employee ? membership_type::employee : membership_type::third_party)},
         {"roles", replay::roles_json(m ? m->roles : role_set{})},
@@ -47,12 +47,21 @@ json::object user(const projections::directory_entry& e) {
         {"email", p.email},
         {"name", p.name},
         {"employer", p.employer.value},
-        {"status", to_string(p.status)},
-        {"registration", to_string(p.registration)},
+        {"status", e.removed ? std::string_view("removed") : to_string(p.status)},
+        {"registration", to_string(registration_of(p.registration, p.invitation_issued))},
         {"type", to_string(e.type)},
         {"roles", replay::roles_json(e.roles)},
         {"removed", e.removed},
     };
+}
+
+json::object roles_in_portal(portal p, role_set roles) {
+    json::array names;
+    for (std::size_t i = 0; i < role_count; ++i) {
+        const auto r = static_cast<role>(i);
+        if (portal_of(r) == p && roles.contains(r)) names.emplace_back(role_name(r));
+    }
+    return json::object{{to_string(p), std::move(names)}};
 }
 
 json::array portals(const std::vector<portal>& ps) {

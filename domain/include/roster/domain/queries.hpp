@@ -25,6 +25,15 @@ struct email_lookup {
 result<email_lookup> lookup_email(const state& s, const actor& who, const account_id& account,
                                   std::string_view raw_email);
 
+// ---- Registration as lists and answers show it (SPEC §5 user object) ----
+// `registration` in the state only tells registered from not; whether an invitation was ever
+// issued tells an invited person from one created with invite:false and never invited.
+enum class registration_status : std::uint8_t { invited, registered, not_invited };
+inline constexpr std::size_t registration_status_count = 3;
+registration_status registration_of(registration reg, bool invitation_issued);
+std::string_view to_string(registration_status);
+std::optional<registration_status> parse_registration_status(std::string_view);
+
 // ---- Access decision (used by the portals) ----
 enum class access_reason : std::uint8_t { none, locked, not_member, no_role, removed };
 std::string_view to_string(access_reason);  // "" for none

@@ -53,6 +53,9 @@ struct user_record {
     account_id employer;
     user_status status = user_status::active;
     registration reg = registration::invited;
+    // An invitation was ever issued (accepted, open, expired or revoked): tells an invited person
+    // from one created with invite:false, which `reg` alone cannot (wire `not_invited`).
+    bool invitation_issued = false;
     bool retired = false;
     std::set<account_id> third_party;  // accounts where the user is a third-party member
     invitation_id open_invitation;     // empty when none is open

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "roster/domain/events.hpp"
+#include "roster/domain/queries.hpp"
 
 namespace roster::projections {
 
@@ -45,20 +46,32 @@ struct directory_entry {
     bool removed = false;
 };
 
+// Which rows a list shows by their state. The default is active members only (the seed's list
+// shows those "not previously marked as inactive"); "show inactive" adds the locked ones, and
+// removed members are listed only when asked for.
+struct status_filter {
+    bool active = true;   // current members whose profile is not locked
+    bool locked = false;  // current members whose profile is locked
+    bool removed = false; // removed memberships (whatever the profile's lock)
+    static constexpr status_filter all() { return {true, true, true}; }
+    bool operator==(const status_filter&) const = default;
+};
+
 struct directory_query {
     std::string q;                         // case-insensitive substring of name or email
     std::optional<domain::portal> portal;  // has at least one role in this portal
     std::optional<domain::role> role;      // holds this role (admin satisfies lesser roles: no, exact)
-    std::optional<domain::user_status> status;
+    status_filter statuses;
+    std::optional<domain::registration_status> registration;
     std::optional<domain::membership_type> type;
-    bool include_removed = false;
     std::size_t limit = 50;
     std::optional<domain::user_id> after;  // cursor: the last user of the previous page
 };
 
 struct directory_page {
     std::vector<directory_entry> users;
-    std::size_t total_active = 0;                // current (not removed) members of the account
+    std::size_t total = 0;                       // rows of the filtered list, all pages together
+    std::size_t total_active = 0;                // the account's active members (= stats().active)
     std::optional<domain::user_id> next_cursor;  // set when more rows may follow
 };
 
@@ -67,7 +80,7 @@ struct directory_page {
 struct directory_stats {
     std::size_t active = 0;       // current members whose profile is not locked
     std::size_t locked = 0;       // current members whose profile is locked
-    std::size_t removed = 0;      // removed memberships (listed only with include_removed)
+    std::size_t removed = 0;      // removed memberships (listed only with status=removed)
     std::size_t invited = 0;      // current members issued an invitation they have not accepted
     std::size_t registered = 0;   // current members who accepted an invitation
     std::size_t not_invited = 0;  // current members neither invited nor registered
@@ -92,7 +105,9 @@ public:
     void apply(const domain::event& e);
 
     // Rows in (name, email, user id) order. An `after` cursor naming a user never listed in the
-    // account is reported rather than silently restarting from the top.
+    // account is reported rather than silently restarting from the top. `total` costs O(1)
+    // without q (counters per row class), O(matches) with a q of 3 bytes or more (posting
+    // intersection) and a walk of the rows whose state matches with a shorter q.
     std::optional<directory_page> query(const domain::account_id& account, const directory_query& query) const;
 
     const directory_profile* profile(const domain::user_id& user) const;

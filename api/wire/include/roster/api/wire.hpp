@@ -18,6 +18,8 @@ namespace roster::api::wire {
 // account: {id, name, kind, version, partners, customers}
 boost::json::object account(const domain::account_record& a, domain::account_version version);
 // user: {id, email, name, employer, status, registration, type, roles, removed} as seen in `in_account`.
+// status: active, locked or removed (removed = not a current member here, `removed` says the same);
+// registration: registered, invited (an invitation was issued, not accepted) or not_invited.
 boost::json::object user(const domain::state& s, const domain::user_record& u, const domain::account_id& in_account);
 boost::json::object user(const projections::directory_entry& e);
 // contacts view: {contacts:{role: user|null}, warnings:[...], version}
@@ -31,6 +33,8 @@ boost::json::object account_stats(const domain::state& s, const domain::account_
 // {subscriptions:[{user_id, topics}], version}
 boost::json::object watchlist(const domain::account_record& a, domain::account_version version);
 boost::json::array portals(const std::vector<domain::portal>& ps);
+// The roles one portal holds, in the one notation roles are written in: {"<portal>": ["<role>", ...]}.
+boost::json::object roles_in_portal(domain::portal p, domain::role_set roles);
 // One membership a removal takes away: {account, type, roles, cascade} (preview and DELETE answer).
 boost::json::object removed_membership(const domain::account_id& account, domain::membership_type type,
                                        domain::role_set roles, bool cascade);
