@@ -199,14 +199,14 @@ struct directory::account_index {
             for (std::size_t i = 1; i < heads.size(); ++i)
                 if (node_order{}(*heads[i].first, *heads[least].first)) least = i;
             if (!visit(*heads[least].first)) return;
-            if (++heads[least].first == heads[least].second) heads.erase(heads.begin() + static_cast<std::ptrdiff_t>(least));
+            if (++heads[least].first == heads[least].second)
+                heads.erase(heads.begin() + static_cast<std::ptrdiff_t>(least));
         }
     }
 
     // The rows of the chosen classes passing the portal and role filters, from the counts; none
     // when the counts cannot tell (a role of another portal than the one asked for).
-    std::optional<std::size_t> count_rows(const std::array<bool, class_count>& chosen,
-                                          const directory_query& q) const {
+    std::optional<std::size_t> count_rows(const std::array<bool, class_count>& chosen, const directory_query& q) const {
         if (q.role && q.portal && domain::portal_of(*q.role) != *q.portal) return std::nullopt;
         std::size_t portal_at = 0;
         if (q.portal)

@@ -127,8 +127,8 @@ std::string read_model::fingerprint() const {
     for (const auto& id : sorted_keys<decltype(state_.users), domain::user_id>(state_.users)) {
         const auto& u = state_.users.at(id);
         out << "user " << id.value << ' ' << u.address.str() << ' ' << u.name << ' ' << u.employer.value << ' '
-            << domain::to_string(u.status) << ' ' << domain::to_string(u.reg) << ' ' << u.invitation_issued << ' ' << u.retired << ' '
-            << u.open_invitation.value;
+            << domain::to_string(u.status) << ' ' << domain::to_string(u.reg) << ' ' << u.invitation_issued << ' '
+            << u.retired << ' ' << u.open_invitation.value;
         for (const auto& a : u.third_party) out << " tp:" << a.value;
         out << '\n';
         if (const auto* p = directory_.profile(id))

@@ -15,9 +15,7 @@ namespace {
 
 namespace json = boost::json;
 
-json::object roles(const char* portal, const char* role) {
-    return json::object{{portal, json::array{role}}};
-}
+json::object roles(const char* portal, const char* role) { return json::object{{portal, json::array{role}}}; }
 
 class lists : public ::testing::Test {
 protected:
@@ -46,9 +44,9 @@ protected:
     // {id, invitation secret or ""}
     std::pair<std::string, std::string> user(const std::string& name, bool invite) {
         auto o = must(op().post("/v1/accounts/acme/users", json::object{{"email", name + "@acme.com"},
-                                                                         {"name", name},
-                                                                         {"roles", roles("support", "viewer")},
-                                                                         {"invite", invite}}),
+                                                                        {"name", name},
+                                                                        {"roles", roles("support", "viewer")},
+                                                                        {"invite", invite}}),
                       201);
         std::string secret;
         if (auto it = o.find("invitation"); it != o.end() && it->value().is_object())
@@ -106,9 +104,8 @@ TEST_F(lists, registration_filter_works_and_invite_false_is_not_invited) {
     EXPECT_EQ(names(list("?registration=registered")), (names_t{"bob"}));
     EXPECT_EQ(names(list("?registration=not_invited")), (names_t{"eve"}));
     EXPECT_EQ(names(list("?registration=not_invited&status=active,locked,removed")), (names_t{"cal", "dee", "eve"}));
-    auto created = must(op().post("/v1/accounts/acme/users", json::object{{"email", "fay@acme.com"},
-                                                                            {"name", "fay"},
-                                                                            {"invite", false}}),
+    auto created = must(op().post("/v1/accounts/acme/users",
+                                  json::object{{"email", "fay@acme.com"}, {"name", "fay"}, {"invite", false}}),
                         201);
     EXPECT_EQ(created.at("user").at("registration").as_string(), "not_invited");
     const std::string fay(created.at("user").at("id").as_string());
@@ -128,7 +125,7 @@ TEST_F(lists, every_page_answers_the_total_of_its_filtered_list) {
     const std::string cursor(first.at("next_cursor").as_string());
     auto second = list("?status=active,locked,removed&limit=2&cursor=" + cursor);
     EXPECT_EQ(second.at("total").to_number<int>(), 5);
-    EXPECT_EQ(list("?q=ev").at("total").to_number<int>(), 1);  // a short q: eve
+    EXPECT_EQ(list("?q=ev").at("total").to_number<int>(), 1);                             // a short q: eve
     EXPECT_EQ(list("?q=acme.com&status=active,locked").at("total").to_number<int>(), 4);  // trigram search
     EXPECT_EQ(list("?role=support:viewer&registration=not_invited").at("total").to_number<int>(), 1);
     EXPECT_EQ(list("?role=viewer&portal=support").at("total").to_number<int>(), 3);  // the older notation

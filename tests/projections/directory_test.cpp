@@ -193,7 +193,7 @@ TEST(directory_reference, paged_queries_equal_brute_force) {
         std::transform(needle.begin(), needle.end(), needle.begin(), [](unsigned char c) { return std::tolower(c); });
         for (auto& id : all_ids) {
             const auto* e = dir.entry(acme, user_id{id});
-            const bool shown = e->removed                                      ? q.statuses.removed
+            const bool shown = e->removed                                  ? q.statuses.removed
                                : e->profile->status == user_status::locked ? q.statuses.locked
                                                                            : q.statuses.active;
             if (!shown) continue;
@@ -229,7 +229,7 @@ TEST(directory_reference, paged_queries_equal_brute_force) {
     queries[6].statuses.removed = true;
     queries[7].q = "user11";
     queries[8].q = "ch";
-    queries[9].q = "example.org";  // every trigram is common: ordered walk
+    queries[9].q = "example.org";                 // every trigram is common: ordered walk
     queries[10].statuses = {false, true, false};  // locked only: few rows of their own classes
     queries[11].statuses = status_filter::all();
     queries[11].registration = registration_status::not_invited;

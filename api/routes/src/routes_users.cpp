@@ -136,8 +136,9 @@ void add_user_routes(router& routes, service& svc) {
             .param(query_param("registration", "invited, registered or not_invited"))
             .param(query_param("type", "employee or third_party"))
             .param(query_param("include_removed", "true adds removed to status (alias)", false, "boolean"))
-            .param(query_param("limit", "Page size, 1 to 500 (default 50); above 500 is 400 invalid_query "
-                                        "with field limit, never a silent cap",
+            .param(query_param("limit",
+                               "Page size, 1 to 500 (default 50); above 500 is 400 invalid_query "
+                               "with field limit, never a silent cap",
                                false, "integer"))
             .param(query_param("cursor", "next_cursor of the previous page"))
             .param(as_of_param())
@@ -197,7 +198,8 @@ void add_user_routes(router& routes, service& svc) {
                 q.role = parsed;
             }
             auto inc = ctx.query.get("include_removed").value_or("false");
-            if (inc != "true" && inc != "false") return invalid("include_removed", "include_removed must be true or false.");
+            if (inc != "true" && inc != "false")
+                return invalid("include_removed", "include_removed must be true or false.");
             if (inc == "true") q.statuses.removed = true;
             if (auto l = ctx.query.get("limit"); l && !l->empty()) {
                 std::size_t n = 0;

@@ -50,9 +50,9 @@ struct directory_entry {
 // shows those "not previously marked as inactive"); "show inactive" adds the locked ones, and
 // removed members are listed only when asked for.
 struct status_filter {
-    bool active = true;   // current members whose profile is not locked
-    bool locked = false;  // current members whose profile is locked
-    bool removed = false; // removed memberships (whatever the profile's lock)
+    bool active = true;    // current members whose profile is not locked
+    bool locked = false;   // current members whose profile is locked
+    bool removed = false;  // removed memberships (whatever the profile's lock)
     static constexpr status_filter all() { return {true, true, true}; }
     bool operator==(const status_filter&) const = default;
 };
