@@ -321,7 +321,7 @@ private:
             return respond_error(payload_too_large(opts().max_body_bytes).to_response(), true);
         if (ec == http::error::header_limit) {
             return respond_error(
-                make_problem(431, "header_too_large", "Request Header Fields Too Large",
+                make_problem(431, "header_too_large",
                              "The request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes.")
                     .to_response(),
                 true);
@@ -443,7 +443,7 @@ private:
     void start_upgrade(response r) {
         if (!parser_ || !beast::websocket::is_upgrade(parser_->get())) {
             response refusal =
-                make_problem(426, "upgrade_required", "Upgrade Required",
+                make_problem(426, "upgrade_required",
                              "This resource is a WebSocket; connect with an HTTP/1.1 WebSocket upgrade request.")
                     .to_response();
             refusal.headers.emplace_back("Upgrade", "websocket");

@@ -99,9 +99,9 @@ void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints
                 // The head after the index walk: every position found is at or below it.
                 auto cp = checkpoints.sign_through(svc.store.head().position.value, sign_timeout);
                 if (!cp)
-                    return void(reply(make_problem(503, "no_checkpoint", "No checkpoint",
-                                                   "No checkpoint of the log's head could be signed in time.")
-                                          .to_response()));
+                    return void(reply(
+                        make_problem(503, "no_checkpoint", "No checkpoint of the log's head could be signed in time.")
+                            .to_response()));
                 const auto& key = checkpoints.key();
                 replay::pack_signer signer{cp->note, cp->body, key.verifier(),
                                            [&key](std::string_view text) { return es::sign_note(text, key); }};

@@ -24,7 +24,8 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
         route_doc::of("Live events over WebSocket")
             .in_tag("audit")
             .param(query_param("from",
-                               "Deliver every event after this position first (catch-up), then live; absent: live only",
+                               "Start at this log position, inclusive (see \"Positions and cursors\" in the "
+                               "README): catch-up from the log, then live; absent: live only",
                                false, "integer"))
             .param(query_param("account", "Only events concerning this account; required for account admins"))
             .param(query_param("types", "Comma-separated event types; absent: all"))
@@ -32,8 +33,8 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
             .describe("Auditor, operator, or an admin of `account`. One text message per event, the JSON of a "
                       "GET /v1/events entry. A subscriber that falls behind (more events or bytes waiting for it than "
                       "--live-queue-events / --live-queue-bytes allow, or the server's --live-total-bytes for all "
-                      "subscribers reached) is closed (code 1008) with 'last_position=N' in the close reason; "
-                      "reconnect with from=N. Pings every 20 s."),
+                      "subscribers reached) is closed (code 1008) with 'last_position=N; next_from=N+1' in the close "
+                      "reason; reconnect with from=<next_from>. Pings every 20 s."),
         [&svc, &hub](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who) return;
@@ -56,7 +57,8 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
                     auto name = rest.substr(0, comma);
                     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
                     if (std::find(known.begin(), known.end(), name) == known.end()) {
-                        auto p = bad_request("unknown_event_type", "'" + std::string(name) + "' is not an event type.");
+                        auto p = query_problem("unknown_event_type", "types",
+                                               "'" + std::string(name) + "' is not an event type.");
                         p.extra["known_types"] = json::array(known.begin(), known.end());
                         return void(reply(p.to_response()));
                     }
@@ -68,14 +70,18 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub) {
                 std::uint64_t v = 0;
                 auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
                 if (raw->empty() || ec != std::errc{} || end != raw->data() + raw->size())
-                    return void(
-                        reply(bad_request("invalid_query", "from must be a non-negative integer.").to_response()));
-                if (const auto head = svc.store.head().position; eventstore::log_position{v} > head) {
-                    auto p = bad_request("from_beyond_head", "from is after the last position of the log.");
+                    return void(reply(
+                        query_problem("invalid_query", "from", "from must be a non-negative integer.").to_response()));
+                // from=N starts at N, as on /v1/events and the export; head + 1 is the next event
+                // to be recorded, where a subscriber that had seen everything resumes.
+                if (const auto head = svc.store.head().position; v > head.value + 1) {
+                    auto p = query_problem("from_beyond_head", "from",
+                                           "from is after the next position of the log (head + 1).");
                     p.extra["head"] = head.value;
                     return void(reply(p.to_response()));
                 }
-                from = eventstore::log_position{v};
+                // The live session counts from the last position the subscriber already has.
+                from = eventstore::log_position{v == 0 ? 0 : v - 1};
             }
             response r;
             r.upgrade = make_live_upgrade(hub, svc.log, std::move(filter), from, ctx.request_id);

@@ -18,7 +18,7 @@ namespace json = boost::json;
 using namespace roster::domain;
 
 response not_found_response(std::string code, std::string detail) {
-    return make_problem(404, std::move(code), "Not Found", std::move(detail)).to_response();
+    return make_problem(404, std::move(code), std::move(detail)).to_response();
 }
 
 namespace {
@@ -163,22 +163,24 @@ void add_user_routes(router& routes, service& svc) {
                               : q.portal                             ? parse_role(*q.portal, *r)
                                                                      : std::nullopt;
                 if (!parsed)
-                    return void(
-                        reply(bad_request("invalid_query",
-                                          "role must be portal:role (e.g. support:admin), or a role name with portal=.")
-                                  .to_response()));
+                    return void(reply(
+                        query_problem("invalid_query", "role",
+                                      "role must be portal:role (e.g. support:admin), or a role name with portal=.")
+                            .to_response()));
                 q.role = parsed;
             }
             auto inc = ctx.query.get("include_removed").value_or("false");
             if (inc != "true" && inc != "false")
                 return void(
-                    reply(bad_request("invalid_query", "include_removed must be true or false.").to_response()));
+                    reply(query_problem("invalid_query", "include_removed", "include_removed must be true or false.")
+                              .to_response()));
             q.include_removed = inc == "true";
             if (auto l = ctx.query.get("limit"); l && !l->empty()) {
                 std::size_t n = 0;
                 auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
                 if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > 500)
-                    return void(reply(bad_request("invalid_query", "limit must be 1 to 500.").to_response()));
+                    return void(
+                        reply(query_problem("invalid_query", "limit", "limit must be 1 to 500.").to_response()));
                 q.limit = n;
             }
             if (auto c = ctx.query.get("cursor"); c && !c->empty()) q.after = user_id{std::string(*c)};
@@ -189,7 +191,7 @@ void add_user_routes(router& routes, service& svc) {
                 [=](const projections::read_view& v) {
                     auto page = v.directory.query(a, q);
                     if (!page)
-                        return bad_request("invalid_cursor", "The cursor does not name a row of this list.")
+                        return query_problem("invalid_cursor", "cursor", "The cursor does not name a row of this list.")
                             .to_response();
                     json::array users;
                     for (const auto& e : page->users) users.emplace_back(wire::user(e));
@@ -231,36 +233,37 @@ void add_user_routes(router& routes, service& svc) {
                        });
                });
 
-    routes.add(
-        "GET", "/v1/users/lookup",
-        route_doc::of("Instant verification of an email")
-            .in_tag("users")
-            .param(query_param("email", "The email to check", true))
-            .param(query_param("account", "The admin's account", true))
-            .param(as_of_param()),
-        [&svc](request_context& ctx, responder reply) {
-            auto who = authenticate(svc, ctx, reply);
-            if (!who) return;
-            auto mail = ctx.query.get("email");
-            auto account = ctx.query.get("account");
-            if (!mail || !account)
-                return void(reply(bad_request("missing_query", "email and account are required.").to_response()));
-            const account_id in_account{std::string(*account)};
-            answer_read(
-                svc, ctx, reply, *who,
-                // The query's own refusals (rights first, then a bad email) are the check.
-                [=](const state& s) -> result<void> {
-                    if (auto r = lookup_email(s, who->actor, in_account, *mail); !r) return r.error();
-                    return {};
-                },
-                [=](const projections::read_view& v) {
-                    auto r = lookup_email(v.state, who->actor, in_account, *mail);
-                    if (!r) return problem_from(r.error()).to_response();
-                    return json_response(200, json::object{{"exists", r->exists},
-                                                           {"member_of_account", r->member_of_account},
-                                                           {"portals", wire::portals(r->portals)}});
-                });
-        });
+    routes.add("GET", "/v1/users/lookup",
+               route_doc::of("Instant verification of an email")
+                   .in_tag("users")
+                   .param(query_param("email", "The email to check", true))
+                   .param(query_param("account", "The admin's account", true))
+                   .param(as_of_param()),
+               [&svc](request_context& ctx, responder reply) {
+                   auto who = authenticate(svc, ctx, reply);
+                   if (!who) return;
+                   auto mail = ctx.query.get("email");
+                   auto account = ctx.query.get("account");
+                   if (!mail || !account)
+                       return void(reply(query_problem("missing_query", !mail ? "email" : "account",
+                                                       "email and account are required.")
+                                             .to_response()));
+                   const account_id in_account{std::string(*account)};
+                   answer_read(
+                       svc, ctx, reply, *who,
+                       // The query's own refusals (rights first, then a bad email) are the check.
+                       [=](const state& s) -> result<void> {
+                           if (auto r = lookup_email(s, who->actor, in_account, *mail); !r) return r.error();
+                           return {};
+                       },
+                       [=](const projections::read_view& v) {
+                           auto r = lookup_email(v.state, who->actor, in_account, *mail);
+                           if (!r) return problem_from(r.error()).to_response();
+                           return json_response(200, json::object{{"exists", r->exists},
+                                                                  {"member_of_account", r->member_of_account},
+                                                                  {"portals", wire::portals(r->portals)}});
+                       });
+               });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/roles",
                command_doc(route_doc::of("Grant and revoke roles")
