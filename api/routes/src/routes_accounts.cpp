@@ -156,13 +156,11 @@ void add_account_routes(router& routes, service& svc) {
             auto user = ctx.query.get("user");
             auto account = ctx.query.get("account");
             auto portal_text = ctx.query.get("portal");
-            if (!user || !account || !portal_text)
-                return void(reply(query_problem("missing_query",
-                                                !user      ? "user"
-                                                : !account ? "account"
-                                                           : "portal",
-                                                "user, account and portal are required.")
-                                      .to_response()));
+            if (!user || !account || !portal_text) {
+                const char* missing = !user ? "user" : !account ? "account" : "portal";
+                return void(reply(
+                    query_problem("missing_query", missing, "user, account and portal are required.").to_response()));
+            }
             auto p = parse_portal(*portal_text);
             if (!p)
                 return void(
@@ -185,70 +183,68 @@ void add_account_routes(router& routes, service& svc) {
                 });
         });
 
-    routes.add(
-        "GET", "/v1/events",
-        route_doc::of("Events in log order")
-            .in_tag("audit")
-            .param(query_param(
-                "from",
-                "Start at this log position, inclusive (default 1) (see \"Positions and cursors\" in the README)",
-                false, "integer"))
-            .param(query_param("limit",
-                               "At most this many (default 100, max 1000); fewer once the page's "
-                               "events take --page-bytes (default 4 MiB) of JSON",
-                               false, "integer"))
-            .param(query_param("stream", "Only this stream"))
-            .param(query_param("type", "Only this event type"))
-            .param(query_param("account", "Only events concerning this account"))
-            .describe("Auditor and operator. Positions are integers below 2^53, safe as JSON numbers. "
-                      "Answer: {events, next_from, head}. A page ends after `limit` events or once its events "
-                      "take --page-bytes (default 4 MiB) of JSON, whichever comes first (always at least one "
-                      "event); either way next_from continues it (pass it as from), null at the head."),
-        [&svc](request_context& ctx, responder reply) {
-            auto who = authenticate(svc, ctx, reply);
-            if (!who) return;
-            auto denied = svc.reads.read([&](const projections::read_view& v) {
-                return authorize_read(v.state, who->actor, read_kind::events);
-            });
-            if (!denied) return void(reply(problem_from(denied.error()).to_response()));
-            auto from = query_u64(ctx, "from", reply);
-            if (!from) return;
-            auto limit = query_u64(ctx, "limit", reply);
-            if (!limit) return;
-            const std::size_t max_rows = *limit == 0 ? 100 : std::min<std::uint64_t>(*limit, 1000);
-            auto stream = ctx.query.get("stream");
-            auto type = ctx.query.get("type");
-            auto account = ctx.query.get("account");
-            // Serialized as it goes and cut at svc.page_bytes: `limit` events of ~1 MB each
-            // would otherwise be held twice (JSON tree and text) per concurrent request.
-            std::string events = "[";
-            std::size_t rows = 0;
-            eventstore::log_position last;
-            // Filters scan forward; the scan is bounded so a rare filter cannot pin a thread.
-            std::size_t scanned = 0;
-            constexpr std::size_t max_scanned = 100'000;
-            auto r = svc.store.read_from(std::max(eventstore::log_position{*from}, eventstore::log_position{1}),
-                                         SIZE_MAX, [&](const eventstore::recorded_event& e) {
-                                             last = e.position;
-                                             if (++scanned > max_scanned) return false;
-                                             if (stream && e.stream != *stream) return true;
-                                             if (type && e.type != *type) return true;
-                                             if (account && !domain::concerns_account(e.payload, *account)) return true;
-                                             if (rows++ > 0) events.push_back(',');
-                                             events += json::serialize(replay::event_json(e));
-                                             return rows < max_rows && events.size() < svc.page_bytes;
-                                         });
-            if (!r) return void(reply(service_unavailable(r.error().message).to_response()));
-            events.push_back(']');
-            const auto head = svc.store.head().position;
-            response page;
-            page.status = 200;
-            page.content_type = "application/json";
-            page.body = "{\"events\":" + std::move(events) +
-                        ",\"next_from\":" + (last < head ? std::to_string(last.next().value) : std::string("null")) +
-                        ",\"head\":" + std::to_string(head.value) + "}";
-            reply(std::move(page));
-        });
+    routes.add("GET", "/v1/events",
+               route_doc::of("Events in log order")
+                   .in_tag("audit")
+                   .param(query_param("from", "Inclusive start (default 1), README \"Positions and cursors\"", false,
+                                      "integer"))
+                   .param(query_param("limit",
+                                      "At most this many (default 100, max 1000); fewer once the page's "
+                                      "events take --page-bytes (default 4 MiB) of JSON",
+                                      false, "integer"))
+                   .param(query_param("stream", "Only this stream"))
+                   .param(query_param("type", "Only this event type"))
+                   .param(query_param("account", "Only events concerning this account"))
+                   .describe("Auditor and operator. Positions are integers below 2^53, safe as JSON numbers. "
+                             "Answer: {events, next_from, head}. A page ends after `limit` events or once its events "
+                             "take --page-bytes (default 4 MiB) of JSON, whichever comes first (always at least one "
+                             "event); either way next_from (pass it as from) continues it, null at the head."),
+               [&svc](request_context& ctx, responder reply) {
+                   auto who = authenticate(svc, ctx, reply);
+                   if (!who) return;
+                   auto denied = svc.reads.read([&](const projections::read_view& v) {
+                       return authorize_read(v.state, who->actor, read_kind::events);
+                   });
+                   if (!denied) return void(reply(problem_from(denied.error()).to_response()));
+                   auto from = query_u64(ctx, "from", reply);
+                   if (!from) return;
+                   auto limit = query_u64(ctx, "limit", reply);
+                   if (!limit) return;
+                   const std::size_t max_rows = *limit == 0 ? 100 : std::min<std::uint64_t>(*limit, 1000);
+                   auto stream = ctx.query.get("stream");
+                   auto type = ctx.query.get("type");
+                   auto account = ctx.query.get("account");
+                   // Serialized as it goes and cut at svc.page_bytes: `limit` events of ~1 MB each
+                   // would otherwise be held twice (JSON tree and text) per concurrent request.
+                   std::string events = "[";
+                   std::size_t rows = 0;
+                   eventstore::log_position last;
+                   // Filters scan forward; the scan is bounded so a rare filter cannot pin a thread.
+                   std::size_t scanned = 0;
+                   constexpr std::size_t max_scanned = 100'000;
+                   auto r = svc.store.read_from(std::max(eventstore::log_position{*from}, eventstore::log_position{1}),
+                                                SIZE_MAX, [&](const eventstore::recorded_event& e) {
+                                                    last = e.position;
+                                                    if (++scanned > max_scanned) return false;
+                                                    if (stream && e.stream != *stream) return true;
+                                                    if (type && e.type != *type) return true;
+                                                    if (account && !domain::concerns_account(e.payload, *account))
+                                                        return true;
+                                                    if (rows++ > 0) events.push_back(',');
+                                                    events += json::serialize(replay::event_json(e));
+                                                    return rows < max_rows && events.size() < svc.page_bytes;
+                                                });
+                   if (!r) return void(reply(service_unavailable(r.error().message).to_response()));
+                   events.push_back(']');
+                   const auto head = svc.store.head().position;
+                   response page;
+                   page.status = 200;
+                   page.content_type = "application/json";
+                   page.body = "{\"events\":" + std::move(events) + ",\"next_from\":" +
+                               (last < head ? std::to_string(last.next().value) : std::string("null")) +
+                               ",\"head\":" + std::to_string(head.value) + "}";
+                   reply(std::move(page));
+               });
 }
 
 }  // namespace roster::api

@@ -233,37 +233,37 @@ void add_user_routes(router& routes, service& svc) {
                        });
                });
 
-    routes.add("GET", "/v1/users/lookup",
-               route_doc::of("Instant verification of an email")
-                   .in_tag("users")
-                   .param(query_param("email", "The email to check", true))
-                   .param(query_param("account", "The admin's account", true))
-                   .param(as_of_param()),
-               [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   auto mail = ctx.query.get("email");
-                   auto account = ctx.query.get("account");
-                   if (!mail || !account)
-                       return void(reply(query_problem("missing_query", !mail ? "email" : "account",
-                                                       "email and account are required.")
-                                             .to_response()));
-                   const account_id in_account{std::string(*account)};
-                   answer_read(
-                       svc, ctx, reply, *who,
-                       // The query's own refusals (rights first, then a bad email) are the check.
-                       [=](const state& s) -> result<void> {
-                           if (auto r = lookup_email(s, who->actor, in_account, *mail); !r) return r.error();
-                           return {};
-                       },
-                       [=](const projections::read_view& v) {
-                           auto r = lookup_email(v.state, who->actor, in_account, *mail);
-                           if (!r) return problem_from(r.error()).to_response();
-                           return json_response(200, json::object{{"exists", r->exists},
-                                                                  {"member_of_account", r->member_of_account},
-                                                                  {"portals", wire::portals(r->portals)}});
-                       });
-               });
+    routes.add(
+        "GET", "/v1/users/lookup",
+        route_doc::of("Instant verification of an email")
+            .in_tag("users")
+            .param(query_param("email", "The email to check", true))
+            .param(query_param("account", "The admin's account", true))
+            .param(as_of_param()),
+        [&svc](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who) return;
+            auto mail = ctx.query.get("email");
+            auto account = ctx.query.get("account");
+            if (!mail) return void(reply(query_problem("missing_query", "email", "email is required.").to_response()));
+            if (!account)
+                return void(reply(query_problem("missing_query", "account", "account is required.").to_response()));
+            const account_id in_account{std::string(*account)};
+            answer_read(
+                svc, ctx, reply, *who,
+                // The query's own refusals (rights first, then a bad email) are the check.
+                [=](const state& s) -> result<void> {
+                    if (auto r = lookup_email(s, who->actor, in_account, *mail); !r) return r.error();
+                    return {};
+                },
+                [=](const projections::read_view& v) {
+                    auto r = lookup_email(v.state, who->actor, in_account, *mail);
+                    if (!r) return problem_from(r.error()).to_response();
+                    return json_response(200, json::object{{"exists", r->exists},
+                                                           {"member_of_account", r->member_of_account},
+                                                           {"portals", wire::portals(r->portals)}});
+                });
+        });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/roles",
                command_doc(route_doc::of("Grant and revoke roles")
