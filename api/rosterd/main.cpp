@@ -2,12 +2,15 @@
 // lifetimes: store and domain (issue 4), router, server.
 #include <sys/stat.h>
 
+#include <csignal>
+
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include <boost/program_options.hpp>
@@ -32,11 +35,13 @@
 #include "roster/api/router.hpp"
 #include "roster/api/server.hpp"
 #include "roster/api/store_metrics.hpp"
+#include "roster/api/stream_tickets.hpp"
 #include "roster/api/system_routes.hpp"
 #ifdef ROSTER_TEST_HOOKS
 #include "roster/api/test_hooks.hpp"
 #endif
 #include "roster/api/service.hpp"
+#include "roster/domain/events.hpp"
 #include "roster/projections/past_states.hpp"
 #include "roster/projections/read_model.hpp"
 
@@ -113,8 +118,13 @@ int main(int argc, char** argv) {
     unsigned as_of_threads = 2;
     std::size_t as_of_queue = 4;
     std::string signing_key_path;
+    std::string test_crash_at;
     roster::api::checkpointer_options checkpoint_options;
     unsigned checkpoint_interval_ms = static_cast<unsigned>(checkpoint_options.interval.count());
+
+    roster::api::stream_ticket_options ticket_options;
+    unsigned ticket_ttl_ms = static_cast<unsigned>(ticket_options.ttl.count());
+    unsigned cors_max_age_s = static_cast<unsigned>(options.cors.max_age.count());
 
     bool print_routes = false;
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
@@ -195,12 +205,24 @@ int main(int argc, char** argv) {
                                           po::value(&checkpoint_options.every)->default_value(checkpoint_options.every),
                                           "Sign a checkpoint of the log's Merkle tree every this many events.")(
         "checkpoint-interval-ms", po::value(&checkpoint_interval_ms)->default_value(checkpoint_interval_ms),
-        "Also sign one after this many milliseconds when the tree grew (and always at shutdown).");
+        "Also sign one after this many milliseconds when the tree grew (and always at shutdown).")(
+        "cors-origin", po::value(&options.cors.allowed_origins),
+        "An origin (scheme://host[:port], exactly as browsers send it) whose pages may call the API from a "
+        "browser (CORS); repeat for several. None: no CORS headers at all, and OPTIONS is 405.")(
+        "cors-max-age-s", po::value(&cors_max_age_s)->default_value(cors_max_age_s),
+        "How long a browser may cache a CORS preflight answer, in seconds.")(
+        "stream-ticket-ttl-ms", po::value(&ticket_ttl_ms)->default_value(ticket_ttl_ms),
+        "How long a ticket from POST /v1/stream/tickets may be used to open /v1/stream (once).")(
+        "stream-ticket-bytes", po::value(&ticket_options.max_bytes)->default_value(ticket_options.max_bytes),
+        "Memory all unexpired stream tickets may take (a ticket is charged about 450 bytes until it expires, "
+        "used or not); beyond it POST /v1/stream/tickets answers 503 with Retry-After.");
     po::options_description hidden;
 #ifdef ROSTER_TEST_HOOKS
     // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
     // echo, append, storage faults). The production rosterd does not know the flag.
     hidden.add_options()("enable-test-routes", po::bool_switch(&enable_test_routes));
+    // Kills the process (SIGKILL) when a key rotation reaches this step (the crash tests).
+    hidden.add_options()("test-crash-at", po::value(&test_crash_at));
 #endif
     po::options_description all;
     all.add(command_line_only).add(visible).add(hidden);
@@ -247,6 +269,20 @@ int main(int argc, char** argv) {
     options.body_timeout = std::chrono::milliseconds(body_ms);
     options.idle_timeout = std::chrono::milliseconds(idle_ms);
     options.shutdown_grace = std::chrono::milliseconds(grace_ms);
+    for (const auto& origin : options.cors.allowed_origins) {
+        // An Origin header is scheme "://" host [":" port], nothing more; anything else here
+        // would never match one, so it is a configuration mistake worth stopping for.
+        const auto rest = origin.starts_with("https://")  ? std::string_view(origin).substr(8)
+                          : origin.starts_with("http://") ? std::string_view(origin).substr(7)
+                                                          : std::string_view{};
+        if (rest.empty() || rest.find_first_of("/?#* ") != std::string_view::npos) {
+            std::cerr << "rosterd: --cors-origin must be scheme://host[:port] (no path, no wildcard), got '" << origin
+                      << "'\n";
+            return 2;
+        }
+    }
+    options.cors.max_age = std::chrono::seconds(cors_max_age_s);
+    ticket_options.ttl = std::chrono::milliseconds(std::max(1u, ticket_ttl_ms));
     live_options.queue_events = std::max<std::size_t>(1, live_queue);
     live_options.queue_bytes = std::max<std::size_t>(1, live_queue_bytes);
     live_options.catch_up_bytes = std::max<std::size_t>(1, live_catch_up_bytes);
@@ -277,6 +313,30 @@ int main(int argc, char** argv) {
     }
     const std::filesystem::path key_path = signing_key_path.empty() ? std::filesystem::path(data_dir) / "checkpoint.key"
                                                                     : std::filesystem::path(signing_key_path);
+    // The log is the truth about which key signs: a rotation that crashed between its event and
+    // its key files is finished here, before the key is loaded.
+    {
+        std::optional<std::string> logged_key;
+        const auto version = (*store)->stream_version(roster::domain::signing_key_stream);
+        if (version.value > 0) {
+            auto r = (*store)->read_stream(
+                roster::domain::signing_key_stream, version, 1, [&](const roster::eventstore::recorded_event& e) {
+                    if (auto* x = std::get_if<roster::domain::signing_key_rotated>(&e.payload))
+                        logged_key = x->new_verifier_key;
+                    return true;
+                });
+            if (!r) {
+                std::cerr << "rosterd: cannot read the signing key rotations: " << r.error().message << "\n";
+                return 1;
+            }
+        }
+        auto done = roster::api::reconcile_signing_key(key_path, checkpoint_options.origin, logged_key);
+        if (!done) {
+            std::cerr << "rosterd: checkpoint signing key " << key_path << ": " << done.error().message << "\n";
+            return 1;
+        }
+        if (!done->empty()) std::cout << "signing key: " << *done << std::endl;
+    }
     auto signing = roster::api::load_or_create_signing_key(key_path, checkpoint_options.origin);
     if (!signing) {
         std::cerr << "rosterd: checkpoint signing key " << key_path << ": " << signing.error().message << "\n";
@@ -342,17 +402,27 @@ int main(int argc, char** argv) {
     roster::api::add_resource_routes(routes, svc);
     roster::api::add_admin_routes(routes, svc, backup_dir);
     roster::api::add_proof_routes(routes, svc, checkpoints);
+    roster::api::key_rotation_options rotation_options{key_path, checkpoint_options.origin, {}};
+    if (!test_crash_at.empty())
+        rotation_options.crash_at = [step = test_crash_at](std::string_view at) {
+            if (at == step) ::raise(SIGKILL);
+        };
+    roster::api::add_key_rotation_routes(routes, svc, checkpoints, std::move(rotation_options));
 
     // Follows the store from its head now; the writer only ever wakes it.
     roster::api::live_hub hub(**store, log, live_options);
     hub.start();
-    roster::api::add_stream_routes(routes, svc, hub);
+    roster::api::stream_tickets tickets(ticket_options);
+    roster::api::add_stream_routes(routes, svc, hub, tickets);
 
     roster::api::metrics_registry metrics;
     roster::api::http_metrics http_metrics(metrics);
     roster::api::add_store_metrics(metrics, **store, reads);
     metrics.add_gauge("roster_ready", "1 while /readyz answers 200, else 0.",
                       [&ready] { return ready.why_not() ? 0.0 : 1.0; });
+    metrics.add_gauge("roster_stream_ticket_bytes",
+                      "Bytes charged for unexpired stream tickets (--stream-ticket-bytes).",
+                      [&tickets] { return static_cast<double>(tickets.bytes()); });
     metrics.add_gauge("roster_live_subscribers", "Open /v1/stream subscriptions, catching up or live.",
                       [&hub] { return static_cast<double>(hub.subscriber_count()); });
     metrics.add_counter_callback(

@@ -31,6 +31,7 @@ std::string stream_of(const event& e) {
                           [](const token_issued& x) { return token_stream(x.token); },
                           [](const token_revoked& x) { return token_stream(x.token); },
                           [](const access_denied&) { return std::string(security_stream); },
+                          [](const signing_key_rotated&) { return std::string(signing_key_stream); },
                       },
                       e);
 }
@@ -133,6 +134,7 @@ concerned_parties concerned(const event& e) {
                        c.account(x.account);
                        if (auto* u = std::get_if<user_principal>(&x.subject)) c.user(u->user);
                    },
+                   [](const signing_key_rotated&) {},
                },
                e);
     return std::move(c.out);

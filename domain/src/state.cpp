@@ -198,6 +198,7 @@ struct applier {
         if (auto* t = find_mut(s.tokens, e.token)) t->revoked = true;
     }
     void operator()(const access_denied&) {}
+    void operator()(const signing_key_rotated&) {}
 };
 
 }  // namespace

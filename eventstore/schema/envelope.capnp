@@ -88,6 +88,7 @@ struct Payload {
     tokenIssued @16 :TokenIssued;
     tokenRevoked @17 :TokenRevoked;
     accessDenied @18 :AccessDenied;
+    signingKeyRotated @19 :SigningKeyRotated;
   }
 }
 
@@ -234,4 +235,11 @@ struct AccessDenied {
   count @6 :UInt64 = 1;        # older events stand for one refusal
   firstAt @7 :Int64;           # microseconds since the Unix epoch, UTC
   lastAt @8 :Int64;
+}
+
+struct SigningKeyRotated {
+  oldVerifierKey @0 :Text;
+  newVerifierKey @1 :Text;
+  treeSize @2 :UInt64;
+  statement @3 :Text;          # a C2SP signed note, signed by the old and the new key
 }

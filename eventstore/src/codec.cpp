@@ -273,6 +273,13 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                        o.setFirstAt(x.first_at.time_since_epoch().count());
                        o.setLastAt(x.last_at.time_since_epoch().count());
                    },
+                   [&](const domain::signing_key_rotated& x) {
+                       auto o = b.initSigningKeyRotated();
+                       set_text([&](auto t) { o.setOldVerifierKey(t); }, x.old_verifier_key);
+                       set_text([&](auto t) { o.setNewVerifierKey(t); }, x.new_verifier_key);
+                       o.setTreeSize(x.tree_size);
+                       set_text([&](auto t) { o.setStatement(t); }, x.statement);
+                   },
                },
                e);
 }
@@ -418,6 +425,11 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
                                                        o.getStatus(), o.getCount(),
                                                        domain::timestamp(std::chrono::microseconds(o.getFirstAt())),
                                                        domain::timestamp(std::chrono::microseconds(o.getLastAt()))});
+        }
+        case P::SIGNING_KEY_ROTATED: {
+            auto o = r.getSigningKeyRotated();
+            return domain::event(domain::signing_key_rotated{str(o.getOldVerifierKey()), str(o.getNewVerifierKey()),
+                                                             o.getTreeSize(), str(o.getStatement())});
         }
     }
     return corrupt("unknown event type in payload (written by a newer schema?)");

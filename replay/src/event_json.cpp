@@ -219,6 +219,12 @@ json::object event_data_json(const event& e) {
                 }
                 return o;
             },
+            [](const signing_key_rotated& x) {
+                return json::object{{"old_verifier_key", x.old_verifier_key},
+                                    {"new_verifier_key", x.new_verifier_key},
+                                    {"tree_size", x.tree_size},
+                                    {"statement", x.statement}};
+            },
         },
         e);
 }

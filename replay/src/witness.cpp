@@ -14,6 +14,7 @@
 
 #include "roster/eventstore/checkpoint.hpp"
 #include "roster/eventstore/merkle.hpp"
+#include "roster/replay/key_rotation.hpp"
 
 namespace roster::replay {
 
@@ -124,11 +125,10 @@ int run_witness(const witness_request& req, const witness_getter& get, std::ostr
     }
     auto key = es::verifier_key::parse(kept.verifier_key);
     if (!key) return fail(witness_usage, "the pinned key is not a verifier key: " + key.error().message);
-    const std::span<const es::verifier_key> known(&*key, 1);
 
     std::optional<es::checkpoint> old;
     if (!kept.checkpoint.empty()) {
-        auto c = es::open_checkpoint(kept.checkpoint, known);
+        auto c = es::open_checkpoint(kept.checkpoint, std::span(&*key, 1));
         if (!c)
             return fail(witness_usage, "the checkpoint kept in the state file does not verify: " + c.error().message);
         old = *c;
@@ -136,7 +136,32 @@ int run_witness(const witness_request& req, const witness_getter& get, std::ostr
 
     std::string note;
     if (auto code = fetch("/v1/audit/checkpoint", note)) return *code;
-    auto latest = es::open_checkpoint(note, known);
+    auto latest = es::open_checkpoint(note, std::span(&*key, 1));
+    if (!latest) {
+        // Perhaps the log rotated its key: the new one is trusted only through an unbroken chain
+        // of rotation statements, each signed by the key trusted before it, starting at the pin.
+        std::string body;
+        if (auto code = fetch("/v1/audit/signing-key/rotations", body)) return *code;
+        std::vector<std::string> statements;
+        try {
+            const auto parsed = json::parse(body);
+            for (const auto& r : parsed.as_object().at("rotations").as_array())
+                statements.emplace_back(r.as_object().at("statement").as_string());
+        } catch (const std::exception& e) {
+            return fail(witness_refused, std::string("the rotation statements are malformed: ") + e.what());
+        }
+        auto current = accept_rotations(*key, statements);
+        if (!current)
+            return fail(witness_refused,
+                        "the signing key rotations do not follow from the pinned key: " + current.error().message);
+        if (*current != *key) {
+            err << "rosterctl witness: following " << statements.size() << " rotation statement(s) to the key "
+                << current->to_string() << "\n";
+            key = *current;
+            kept.verifier_key = current->to_string();
+            latest = es::open_checkpoint(note, std::span(&*key, 1));
+        }
+    }
     if (!latest)
         return fail(witness_refused, "the server's checkpoint is not signed by the pinned key " + key->name + "+" +
                                          kept.verifier_key.substr(key->name.size() + 1, 8) + ": " +

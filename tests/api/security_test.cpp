@@ -84,12 +84,17 @@ const std::vector<endpoint> endpoints = {
     // Another principal's token is not found rather than forbidden: token ids are not probeable.
     {"DELETE", "/v1/tokens/{tok}", "", not_found, not_found, not_found},
     {"GET", "/v1/events", "", forbidden, forbidden, forbidden},
+    // Whoever may open the stream for the account (an admin of it) may ask for a ticket to it.
+    {"POST", "/v1/stream/tickets", R"({"account":"{a}"})", forbidden, not_found, allowed},
     // Auditor and operator only, as /v1/audit/verify.
     {"GET", "/v1/audit/checkpoint", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/proof/inclusion?position=1", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/proof/consistency?from=1", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/public-key", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/evidence?account={a}", "", forbidden, forbidden, forbidden},
+    {"GET", "/v1/audit/signing-key/rotations", "", forbidden, forbidden, forbidden},
+    // Operator only.
+    {"POST", "/v1/audit/signing-key/rotations", "{}", forbidden, forbidden, forbidden},
 };
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {

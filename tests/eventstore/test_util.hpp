@@ -103,6 +103,8 @@ inline std::vector<domain::event> all_event_samples() {
                       2,
                       {},
                       {}},
+        signing_key_rotated{"roster.local/log+0a1b2c3d+AQ==", "roster.local/log+4e5f6a7b+AQ==", 42,
+                            "roster signing-key rotation v1\n"},
     };
 }
 

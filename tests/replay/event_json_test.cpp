@@ -53,6 +53,7 @@ TEST(event_json, every_event_type_has_data) {
                        {{contact_role::security, user_id{"u"}}, {contact_role::secondary_support, user_id{}}}},
         watchlist_changed{account_id{"a"}, {{user_id{"u"}, {topic::outage, topic::release}}}},
         access_denied{auditor_principal{}, "change_roles", account_id{}, "forbidden", {}, 0, 1, {}, {}},
+        signing_key_rotated{"o+00000001+AQ==", "o+00000002+AQ==", 3, "statement\n"},
     };
     for (const auto& ev : events) EXPECT_FALSE(event_data_json(ev).empty()) << type_name(ev);
     auto saved = event_data_json(events[2]);

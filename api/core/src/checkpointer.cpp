@@ -2,9 +2,13 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <utility>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace roster::api {
 
@@ -92,7 +96,10 @@ es::result<es::hash256> stored_subtrees::subtree(unsigned level, std::uint64_t i
 
 checkpointer::checkpointer(es::store& store, es::signing_key key, checkpointer_options options,
                            std::function<void(std::string_view)> on_error)
-    : store_(store), key_(std::move(key)), options_(std::move(options)), on_error_(std::move(on_error)) {
+    : store_(store),
+      key_(std::make_shared<const es::signing_key>(std::move(key))),
+      options_(std::move(options)),
+      on_error_(std::move(on_error)) {
     options_.every = std::max<std::uint64_t>(1, options_.every);
 }
 
@@ -104,15 +111,17 @@ void checkpointer::report(std::string_view message) {
 
 es::result<void> checkpointer::start() {
     if (auto note = store_.get_meta(latest_key)) {
-        const es::verifier_key mine = key_.verifier();
+        const es::verifier_key mine = key_->verifier();
         auto body = es::open_checkpoint(*note, std::span(&mine, 1));
-        // A checkpoint this key did not sign (the key file was replaced) is not served again.
+        // A checkpoint this key did not sign (the key file was replaced, or a rotation was
+        // installed after a crash) is not served again; one is signed with this key at once.
         if (body) {
             latest_ = signed_checkpoint{*note, *body};
             signed_size_ = body->size;
         } else {
             report("the stored checkpoint does not verify with the signing key; it is not served: " +
                    body.error().message);
+            sign_soon_ = true;
         }
     }
     std::uint64_t persisted = 0;
@@ -151,7 +160,7 @@ void checkpointer::stop() {
         stop_ = true;
     }
     wake_.notify_one();
-    signed_wake_.notify_all();
+    signed_.notify_all();
     if (thread_.joinable()) thread_.join();
 }
 
@@ -166,8 +175,26 @@ std::optional<signed_checkpoint> checkpointer::sign_through(std::uint64_t size, 
     if (covers() || (size == 0 && !latest_)) return latest_;
     sign_wanted_ = std::max(sign_wanted_, size);
     wake_.notify_one();
-    if (!signed_wake_.wait_for(lock, timeout, [&] { return covers() || stop_; }) || !covers()) return std::nullopt;
+    if (!signed_.wait_for(lock, timeout, [&] { return covers() || stop_; }) || !covers()) return std::nullopt;
     return latest_;
+}
+
+std::shared_ptr<const es::signing_key> checkpointer::key() const {
+    std::lock_guard lock(mutex_);
+    return key_;
+}
+
+bool checkpointer::rotate_to(es::signing_key next, std::chrono::milliseconds wait) {
+    const std::uint32_t id = next.key_id();
+    std::unique_lock lock(mutex_);
+    key_ = std::make_shared<const es::signing_key>(std::move(next));
+    sign_soon_ = true;
+    wake_.notify_one();
+    return signed_.wait_for(lock, wait, [&] {
+        if (stop_ || !latest_) return stop_;
+        const es::verifier_key k = key_->verifier();
+        return k.key_id == id && es::open_checkpoint(latest_->note, std::span(&k, 1)).has_value();
+    });
 }
 
 bool checkpointer::persist_block() {
@@ -217,14 +244,21 @@ bool checkpointer::catch_up(std::size_t max_leaves) {
 }
 
 void checkpointer::sign_now() {
-    if (tree_.size() == 0 || tree_.size() == signed_size_) return;
+    std::shared_ptr<const es::signing_key> key;
+    {
+        std::lock_guard lock(mutex_);
+        if (tree_.size() == 0) sign_soon_ = false;  // nothing to sign yet; the first leaf will be
+        if (tree_.size() == 0 || (tree_.size() == signed_size_ && !sign_soon_)) return;
+        sign_soon_ = false;
+        key = key_;
+    }
     es::checkpoint c;
     c.origin = options_.origin;
     c.size = tree_.size();
     c.root = tree_.root();
     const auto now = std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now());
     c.extensions.push_back("timestamp " + std::to_string(now.time_since_epoch().count()));
-    auto note = es::sign_checkpoint(c, key_);
+    auto note = es::sign_checkpoint(c, *key);
     if (!note) return report("signing a checkpoint failed: " + note.error().message);
     if (auto r = store_.put_meta(latest_key, *note); !r)
         return report("storing a checkpoint failed: " + r.error().message);
@@ -234,7 +268,7 @@ void checkpointer::sign_now() {
         std::lock_guard lock(mutex_);
         latest_ = signed_checkpoint{std::move(*note), std::move(c)};
     }
-    signed_wake_.notify_all();
+    signed_.notify_all();
 }
 
 void checkpointer::run() {
@@ -246,7 +280,7 @@ void checkpointer::run() {
         {
             std::unique_lock lock(mutex_);
             const auto due = signed_at_ + options_.interval;
-            wake_.wait_until(lock, due, [&] { return stop_ || committed_ > tree_.size() || sign_wanted_ > 0; });
+            wake_.wait_until(lock, due, [&] { return stop_ || sign_soon_ || committed_ > tree_.size() || sign_wanted_ > 0; });
             stopping = stop_;
             // Taken once: a request that cannot be met (failing store) times out rather than spins.
             wanted = std::exchange(sign_wanted_, 0);
@@ -259,7 +293,12 @@ void checkpointer::run() {
             if (stop_ && !stopping) break;  // one more pass below finishes up
         }
         const bool interval_passed = std::chrono::steady_clock::now() >= signed_at_ + options_.interval;
-        if (stopping || interval_passed || (wanted > 0 && tree_.size() >= wanted)) sign_now();
+        bool soon = false;
+        {
+            std::lock_guard lock(mutex_);
+            soon = sign_soon_;
+        }
+        if (stopping || interval_passed || (soon && healthy) || (wanted > 0 && tree_.size() >= wanted)) sign_now();
         if (interval_passed) signed_at_ = std::chrono::steady_clock::now();
         if (stopping) return;
         if (!healthy) {
@@ -281,6 +320,98 @@ es::result<loaded_key> load_or_create_signing_key(const std::filesystem::path& p
     if (!k) return k.error();
     if (auto r = k->save(path); !r) return r.error();
     return loaded_key{std::move(*k), true};
+}
+
+namespace {
+
+std::string hex_id(std::uint32_t id) {
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", id);
+    return hex;
+}
+
+es::error key_file_error(std::string what) { return es::error{es::errc::invalid_argument, std::move(what), {}, 0, 0}; }
+
+// A rename is durable only once its directory is.
+es::result<void> sync_dir(const std::filesystem::path& file) {
+    const auto dir = file.has_parent_path() ? file.parent_path() : std::filesystem::path(".");
+    const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return key_file_error("cannot open the directory " + dir.string());
+    const bool ok = ::fsync(fd) == 0;
+    ::close(fd);
+    if (!ok) return key_file_error("cannot fsync the directory " + dir.string());
+    return {};
+}
+
+es::result<void> rename_durably(const std::filesystem::path& from, const std::filesystem::path& to) {
+    std::error_code ec;
+    if (std::filesystem::exists(to, ec)) return key_file_error(to.string() + " exists; a key is never replaced");
+    if (std::rename(from.c_str(), to.c_str()) != 0)
+        return key_file_error("cannot rename " + from.string() + " to " + to.string());
+    return sync_dir(to);
+}
+
+}  // namespace
+
+std::filesystem::path next_key_path(const std::filesystem::path& path, std::uint32_t key_id) {
+    return path.string() + ".next-" + hex_id(key_id);
+}
+
+std::filesystem::path retired_key_path(const std::filesystem::path& path, std::uint32_t key_id) {
+    return path.string() + ".retired-" + hex_id(key_id);
+}
+
+es::result<void> install_next_key(const std::filesystem::path& path, const std::string& name, std::uint32_t key_id) {
+    std::error_code ec;
+    if (std::filesystem::exists(path, ec)) {
+        auto current = es::signing_key::load(path, name);
+        if (!current) return current.error();
+        if (current->key_id() == key_id) return {};  // installed already
+        if (auto r = rename_durably(path, retired_key_path(path, current->key_id())); !r) return r;
+    }
+    return rename_durably(next_key_path(path, key_id), path);
+}
+
+es::result<std::string> reconcile_signing_key(const std::filesystem::path& path, const std::string& name,
+                                              const std::optional<std::string>& latest_rotation) {
+    std::string done;
+    std::optional<es::verifier_key> logged;
+    if (latest_rotation) {
+        auto k = es::verifier_key::parse(*latest_rotation);
+        if (!k) return key_file_error("the log's latest key rotation names no valid key: " + k.error().message);
+        logged = *k;
+        std::error_code ec;
+        std::optional<std::uint32_t> current;
+        if (std::filesystem::exists(path, ec)) {
+            auto c = es::signing_key::load(path, name);
+            if (!c) return c.error();
+            current = c->key_id();
+            if (c->verifier() != *logged && c->key_id() == logged->key_id)
+                return key_file_error(path.string() + " holds another key with the logged key's id");
+        }
+        if (current != logged->key_id) {
+            const auto next = next_key_path(path, logged->key_id);
+            auto n = es::signing_key::load(next, name);
+            if (!n || n->verifier() != *logged)
+                return key_file_error("the log says the signing key is " + logged->to_string() + " but neither " +
+                                      path.string() + " nor " + next.string() +
+                                      " holds it; restore that key file (a new key would not verify)");
+            if (auto r = install_next_key(path, name, logged->key_id); !r) return r.error();
+            done = "installed the rotated key " + logged->to_string() + " the log names (after a crash)";
+        }
+    }
+    // Next keys the log never named: a rotation that crashed before its event was durable.
+    std::error_code ec;
+    const auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    const std::string prefix = path.filename().string() + ".next-";
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+        const auto file = entry.path().filename().string();
+        if (!file.starts_with(prefix)) continue;
+        std::filesystem::remove(entry.path(), ec);
+        if (!done.empty()) done += "; ";
+        done += "removed " + file + " (a rotation that never reached the log)";
+    }
+    return done;
 }
 
 }  // namespace roster::api

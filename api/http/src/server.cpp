@@ -1,5 +1,6 @@
 #include "roster/api/server.hpp"
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <charconv>
@@ -68,6 +69,33 @@ std::optional<std::pair<std::string, unsigned short>> parse_listen_address(std::
 }
 
 namespace {
+
+// CORS (Fetch standard, section 3.2). Headers a page on an allowed origin may read besides the
+// CORS-safelisted ones; without them a browser hides ETag (needed for If-Match), Retry-After
+// (needed to back off after a 429) and the request id (needed to report a problem).
+constexpr std::string_view cors_expose_headers =
+    "ETag, Location, Roster-As-Of, Idempotent-Replayed, Retry-After, WWW-Authenticate, Content-Disposition, "
+    "traceparent, X-Request-Id";
+// Request headers a page may send besides the CORS-safelisted ones (its preflight names them).
+constexpr std::string_view cors_allow_headers =
+    "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, traceparent, X-Request-Id";
+
+bool origin_allowed(const server_options::cors_options& cors, std::string_view origin) {
+    return std::find(cors.allowed_origins.begin(), cors.allowed_origins.end(), origin) != cors.allowed_origins.end();
+}
+
+// Every answer of a server with CORS configured varies by Origin (allowed or not, it carries
+// different headers), so a shared cache must not serve one origin's answer to another.
+void add_cors_headers(http::fields& f, const server_options::cors_options& cors, std::string_view allowed_origin) {
+    if (cors.allowed_origins.empty()) return;
+    if (auto vary = f[http::field::vary]; vary.empty())
+        f.set(http::field::vary, "Origin");
+    else if (vary.find("Origin") == std::string_view::npos)
+        f.set(http::field::vary, std::string(vary) + ", Origin");
+    if (allowed_origin.empty()) return;
+    f.set(http::field::access_control_allow_origin, allowed_origin);
+    f.set(http::field::access_control_expose_headers, cors_expose_headers);
+}
 
 // What the server's bookkeeping needs of a connection, whatever its transport.
 class session_base {
@@ -342,6 +370,7 @@ private:
         ctx_->received_at = std::chrono::steady_clock::now();
         ctx_->client_address = client_;
         ctx_->request_id = generate_request_id();
+        cors_origin_.clear();  // the Origin header, if any, was not parsed
         keep_alive_ = false;
         version_ = 11;
         head_only_ = false;
@@ -382,7 +411,14 @@ private:
         // HEAD runs the GET route (router::match) and is answered with its head only.
         head_only_ = req.method() == http::verb::head;
 
+        cors_origin_.clear();
+        const auto& cors = opts().cors;
+        auto origin = ctx.header("origin");
+        if (!cors.allowed_origins.empty() && origin && origin_allowed(cors, *origin)) cors_origin_ = *origin;
+
         auto m = state_->routes.match(ctx.method, ctx.target);
+        if (!m && !cors.allowed_origins.empty() && req.method() == http::verb::options && m.error().status == 405)
+            return on_response(answer_options(m.error(), origin));
         if (!m) return on_response(m.error().to_response());
         ctx.route = m->found->path_template;
         ctx.path_params = std::move(m->path_params);
@@ -396,6 +432,33 @@ private:
         } catch (...) {
             handler_failed(reply, "non-standard exception");
         }
+    }
+
+    // OPTIONS on a served path, CORS configured. No route registers OPTIONS, so the router's 405
+    // (`not_served`) carries in its Allow header exactly the methods served at the path. A CORS
+    // preflight from an allowed origin learns them and the headers it may send; one from any
+    // other origin is refused, so its page sees a clear failure instead of a silent one; a plain
+    // OPTIONS (no Origin) is answered as RFC 9110 section 9.3.7 describes.
+    response answer_options(const problem& not_served, std::optional<std::string_view> origin) {
+        std::string allow;
+        for (const auto& [name, value] : not_served.headers)
+            if (name == "Allow") allow = value;
+        if (origin && cors_origin_.empty()) {
+            auto p = make_problem(403, "cors_origin_not_allowed",
+                                  "This origin may not call the API from a browser; the server's --cors-origin "
+                                  "lists those that may.");
+            p.extra["origin"] = std::string(*origin);
+            return p.to_response();
+        }
+        response r;
+        r.status = 204;
+        r.headers.emplace_back("Allow", allow);
+        if (!cors_origin_.empty()) {
+            r.headers.emplace_back("Access-Control-Allow-Methods", allow);
+            r.headers.emplace_back("Access-Control-Allow-Headers", std::string(cors_allow_headers));
+            r.headers.emplace_back("Access-Control-Max-Age", std::to_string(opts().cors.max_age.count()));
+        }
+        return r;
     }
 
     void handler_failed(const responder& reply, std::string_view what) {
@@ -422,6 +485,7 @@ private:
         if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);
         for (auto& [name, value] : r.headers) res_.set(name, value);
         res_.set("X-Request-Id", ctx_->request_id);
+        add_cors_headers(res_, opts().cors, cors_origin_);
         res_.body() = std::move(r.body);
         res_.keep_alive(keep_);
         res_.prepare_payload();
@@ -490,6 +554,7 @@ private:
         if (!r.content_type.empty()) head_.set(http::field::content_type, r.content_type);
         for (auto& [name, value] : r.headers) head_.set(name, value);
         head_.set("X-Request-Id", ctx_->request_id);
+        add_cors_headers(head_, opts().cors, cors_origin_);
         head_.keep_alive(keep_);
         head_.chunked(true);
         // HEAD: the same head, and the producer is never asked for a piece.
@@ -634,6 +699,7 @@ private:
     unsigned status_ = 0;
     bool keep_ = false;
     std::unique_ptr<request_context> ctx_;
+    std::string cors_origin_;  // the current request's Origin when CORS allows it, else empty
     std::string client_;
     std::array<char, 16 * 1024> drain_buf_{};
     std::size_t drained_ = 0;

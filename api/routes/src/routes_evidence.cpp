@@ -96,15 +96,24 @@ void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints
                     return void(reply(field_problem("range_too_large", "since",
                                                     "More than " + std::to_string(replay::max_pack_events) +
                                                         " events in the range; narrow since/until.")));
-                // The head after the index walk: every position found is at or below it.
-                auto cp = checkpoints.sign_through(svc.store.head().position.value, sign_timeout);
+                // The head after the index walk: every position found is at or below it. The key is
+                // taken first and the checkpoint must open with it, so a rotation in between cannot
+                // leave the checkpoint and the manifest signed by different keys (it is retried).
+                std::optional<signed_checkpoint> cp;
+                std::shared_ptr<const es::signing_key> key;
+                for (int attempt = 0; attempt < 3 && !cp; ++attempt) {
+                    key = checkpoints.key();
+                    cp = checkpoints.sign_through(svc.store.head().position.value, sign_timeout);
+                    if (!cp) break;
+                    const es::verifier_key k = key->verifier();
+                    if (!es::open_checkpoint(cp->note, std::span(&k, 1))) cp.reset();
+                }
                 if (!cp)
                     return void(reply(
                         make_problem(503, "no_checkpoint", "No checkpoint of the log's head could be signed in time.")
                             .to_response()));
-                const auto& key = checkpoints.key();
-                replay::pack_signer signer{cp->note, cp->body, key.verifier(),
-                                           [&key](std::string_view text) { return es::sign_note(text, key); }};
+                replay::pack_signer signer{cp->note, cp->body, key->verifier(),
+                                           [key](std::string_view text) { return es::sign_note(text, *key); }};
                 auto writer = std::make_shared<replay::evidence_writer>(
                     svc.store, std::make_unique<stored_subtrees>(svc.store), std::move(selection), std::move(positions),
                     std::move(signer), svc.now());

@@ -170,14 +170,14 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                [&svc, &checkpoints](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who || !allowed_audit_read(svc, *who, reply)) return;
-                   const auto& key = checkpoints.key();
+                   const auto key = checkpoints.key();  // held: a rotation may replace it meanwhile
                    char id[9];
-                   std::snprintf(id, sizeof id, "%08x", key.key_id());
-                   reply(json_response(200, {{"verifier_key", key.verifier().to_string()},
-                                             {"name", key.name()},
+                   std::snprintf(id, sizeof id, "%08x", key->key_id());
+                   reply(json_response(200, {{"verifier_key", key->verifier().to_string()},
+                                             {"name", key->name()},
                                              {"key_id", std::string(id)},
                                              {"algorithm", "Ed25519"},
-                                             {"public_key", es::base64_encode(key.public_key())}}));
+                                             {"public_key", es::base64_encode(key->public_key())}}));
                });
     add_evidence_routes(routes, svc, checkpoints);
 }

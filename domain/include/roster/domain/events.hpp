@@ -17,6 +17,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -239,10 +240,23 @@ struct access_denied {
     bool operator==(const access_denied&) const = default;
 };
 
+// The log's checkpoint signing key was replaced (issue 13, item 6). The domain only records the
+// strings: `statement` is a C2SP signed note that names both keys and is signed by the old key
+// (and by the new one, proving possession), so a verifier holding the old key can trust the new
+// one. rosterd checks it before appending; whoever reads it checks it again.
+struct signing_key_rotated {
+    static constexpr std::string_view type_name = "signing_key_rotated";
+    std::string old_verifier_key;  // "<name>+<hex key id>+<base64 key>"
+    std::string new_verifier_key;
+    std::uint64_t tree_size = 0;  // events in the log when the statement was made
+    std::string statement;        // the signed note
+    bool operator==(const signing_key_rotated&) const = default;
+};
+
 using event = std::variant<account_opened, partner_linked, user_created, member_added, roles_granted, roles_revoked,
                            all_roles_removed, user_locked, user_unlocked, invitation_issued, invitation_accepted,
                            member_removed, profile_retired, contacts_saved, contact_handed_over, watchlist_changed,
-                           token_issued, token_revoked, access_denied>;
+                           token_issued, token_revoked, access_denied, signing_key_rotated>;
 
 namespace detail {
 
@@ -291,11 +305,14 @@ inline constexpr bool unhandled_event = false;
 //   "user-<user id>"        profile facts (created, locked, invitation, retired)
 //   "token-<token id>"      token facts
 //   "security"              access_denied
+//   "signing-key"           signing_key_rotated (its own stream, so listing the rotations reads
+//                           only them, not every refusal)
 std::string stream_of(const event&);
 std::string account_stream(const account_id&);
 std::string user_stream(const user_id&);
 std::string token_stream(const token_id&);
 inline constexpr std::string_view security_stream = "security";
+inline constexpr std::string_view signing_key_stream = "signing-key";
 
 // The one place per kind where an untyped version (what the store or a view reports for a stream
 // name) becomes a typed one: the stream's name and the version's kind come from the same id, so
@@ -329,6 +346,7 @@ security_version security_version_of(const Reader& r) {
 //     before values: the new holders and the listed subscribers);
 //   - token facts name the token's user (token_revoked: only when recorded);
 //   - access_denied: its account when set, and the refused principal when it is a user.
+//   - signing_key_rotated: nobody.
 struct concerned_parties {
     std::vector<account_id> accounts;
     std::vector<user_id> users;

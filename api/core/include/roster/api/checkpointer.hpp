@@ -20,6 +20,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -85,7 +86,13 @@ public:
     // against the head as of its request, not against one up to `every` events old). nullopt
     // when none came in time (a failing store, stopping) or `size` is 0 and nothing was signed.
     std::optional<signed_checkpoint> sign_through(std::uint64_t size, std::chrono::milliseconds timeout);
-    const eventstore::signing_key& key() const noexcept { return key_; }
+    // The key signing now. Shared: a rotation may replace it while the caller still holds it.
+    std::shared_ptr<const eventstore::signing_key> key() const;
+    // Signs with `next` from now on (its name must be options.origin) and signs a checkpoint with
+    // it at once, even when the tree did not grow; waits for that checkpoint up to `wait`. The
+    // caller has made the rotation durable first (the log is the truth; see reconcile_signing_key).
+    // False when the checkpoint was not signed in time (it still is, later).
+    bool rotate_to(eventstore::signing_key next, std::chrono::milliseconds wait = std::chrono::seconds(10));
     // Leaves appended so far (may be ahead of the latest checkpoint).
     std::uint64_t tree_size() const noexcept { return size_.load(); }
 
@@ -98,7 +105,7 @@ private:
     void report(std::string_view message);
 
     eventstore::store& store_;
-    eventstore::signing_key key_;
+    std::shared_ptr<const eventstore::signing_key> key_;  // guarded by mutex_
     checkpointer_options options_;
     std::function<void(std::string_view)> on_error_;
 
@@ -114,9 +121,10 @@ private:
     std::condition_variable wake_;
     std::uint64_t committed_ = 0;
     bool stop_ = false;
+    bool sign_soon_ = false;  // sign at the next pass even if the tree did not grow (a new key)
+    std::condition_variable signed_;
     std::optional<signed_checkpoint> latest_;
-    std::uint64_t sign_wanted_ = 0;        // sign_through's request: sign once the tree holds this many
-    std::condition_variable signed_wake_;  // sign_now -> sign_through waiters
+    std::uint64_t sign_wanted_ = 0;  // sign_through's request: sign once the tree holds this many
     eventstore::subscription subscription_;
     std::thread thread_;
 };
@@ -128,5 +136,26 @@ struct loaded_key {
     bool created = false;
 };
 eventstore::result<loaded_key> load_or_create_signing_key(const std::filesystem::path& path, const std::string& name);
+
+// ---- rotation (issue 13, item 6) ---------------------------------------------------------------
+// The key files of a rotation, beside the key at `path`: the new key waits at
+// `<path>.next-<hex key id>` until its rotation event is durable; then the old key moves to
+// `<path>.retired-<hex key id>` and the new one to `path` (renames fsynced with the directory).
+std::filesystem::path next_key_path(const std::filesystem::path& path, std::uint32_t key_id);
+std::filesystem::path retired_key_path(const std::filesystem::path& path, std::uint32_t key_id);
+
+// Moves the key at `path` (if any, and not `key_id` already) to its retired name, then the next
+// key `key_id` to `path`. Each step leaves a state reconcile_signing_key finishes.
+eventstore::result<void> install_next_key(const std::filesystem::path& path, const std::string& name,
+                                          std::uint32_t key_id);
+
+// At start, before the key is loaded: makes the key files agree with the log, which is the truth.
+// `latest_rotation` is the new verifier key of the log's latest signing_key_rotated event (nullopt
+// when the key never rotated). When the file at `path` holds another key and the next file holding
+// the logged one exists (a crash after the event was durable), installs it; next files the log
+// never named (a crash before the event) are removed. Returns what it did, for the log ("" when
+// nothing); invalid_argument when no file holds the logged key (the operator must restore it).
+eventstore::result<std::string> reconcile_signing_key(const std::filesystem::path& path, const std::string& name,
+                                                      const std::optional<std::string>& latest_rotation);
 
 }  // namespace roster::api

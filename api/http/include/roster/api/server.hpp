@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/system/result.hpp>
 
@@ -39,6 +40,14 @@ struct server_options {
     // PEM files; both set: the listener speaks HTTPS (and WSS) only. Plain HTTP otherwise.
     std::string tls_cert_file;
     std::string tls_key_file;
+    // Cross-origin calls from browsers (CORS). Exact origins ("https://app.example.com") whose
+    // pages may call the API; empty: no CORS headers at all and OPTIONS is 405, as without it.
+    // No credentials mode: the API takes bearer tokens, never cookies, so there is nothing a
+    // browser would attach on its own and `*`-style wildcards are not needed.
+    struct cors_options {
+        std::vector<std::string> allowed_origins;
+        std::chrono::seconds max_age{600};  // how long a browser may cache a preflight answer
+    } cors;
     bool handle_signals = true;  // SIGTERM/SIGINT start the graceful shutdown
     // Called once per answered request after its response was written (or failed to be), on an
     // I/O thread; for metrics. `ctx.route` is empty when no route matched. Must be thread-safe.
