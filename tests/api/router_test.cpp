@@ -15,10 +15,16 @@ handler tagged(std::string* hit, std::string name) {
 class router_test : public ::testing::Test {
 protected:
     void SetUp() override {
-        r_.add("GET", "/v1/accounts/{a}/users/{u}", route_doc::of("view"), tagged(&hit_, "view"));
+        r_.add("GET", "/v1/accounts/{a}/users/{u}", route_doc::of("view").param(query_param("x", "x")),
+               tagged(&hit_, "view"));
         r_.add("DELETE", "/v1/accounts/{a}/users/{u}", route_doc::of("remove"), tagged(&hit_, "remove"));
         r_.add("GET", "/v1/users/{u}", route_doc::of("user"), tagged(&hit_, "user"));
-        r_.add("GET", "/v1/users/lookup", route_doc::of("lookup"), tagged(&hit_, "lookup"));
+        r_.add("GET", "/v1/users/lookup",
+               route_doc::of("lookup")
+                   .param(query_param("email", "e"))
+                   .param(query_param("q", "q"))
+                   .param(query_param("flag", "f")),
+               tagged(&hit_, "lookup"));
         r_.add("GET", "/healthz", route_doc::of("health"), tagged(&hit_, "health"));
     }
     router r_;
@@ -147,6 +153,40 @@ TEST_F(router_test, a_bare_question_mark_is_an_empty_query) {
     EXPECT_EQ(two->query.items(), parse_query("/v1/users/lookup?&")->items());
 }
 
+// Unknown query parameters are refused as unknown body fields are, from what each route's doc
+// declares; HEAD (answered by the GET route) is checked like GET.
+TEST_F(router_test, an_undeclared_query_parameter_is_400_naming_it) {
+    for (const char* method : {"GET", "HEAD"}) {
+        auto m = r_.match(method, "/v1/users/lookup?email=a%40b.com&emial=x");
+        ASSERT_FALSE(m) << method;
+        EXPECT_EQ(m.error().status, 400u);
+        EXPECT_EQ(m.error().code, "unknown_query_parameter");
+        EXPECT_EQ(m.error().extra.at("field"), "emial");
+        EXPECT_EQ(m.error().title(), "Bad Request");
+        EXPECT_NE(m.error().detail.find("email, q, flag"), std::string::npos) << m.error().detail;
+    }
+    // A route that declares none takes none, and a path parameter's name is no query parameter.
+    for (const char* target : {"/healthz?verbose=1", "/v1/users/u-1?u=u-2", "/v1/users/lookup?=x"}) {
+        auto m = r_.match("GET", target);
+        ASSERT_FALSE(m) << target;
+        EXPECT_EQ(m.error().code, "unknown_query_parameter") << target;
+        EXPECT_TRUE(m.error().extra.contains("field")) << target;
+    }
+    // Declared ones pass, repeated or empty.
+    EXPECT_TRUE(r_.match("GET", "/v1/users/lookup?q=a&q=b&flag"));
+    EXPECT_TRUE(r_.match("HEAD", "/v1/users/lookup?email="));
+}
+
+TEST(problem, title_is_the_reason_phrase_of_the_status) {
+    EXPECT_EQ(make_problem(404, "user_not_found", "x").title(), "Not Found");
+    EXPECT_EQ(make_problem(409, "key_contact", "x").to_json().at("title"), "Conflict");
+    EXPECT_EQ(make_problem(422, "idempotency_key_reused", "x").title(), "Unprocessable Content");
+    EXPECT_EQ(query_problem("invalid_query", "limit", "x").to_json().at("field"), "limit");
+    auto p = make_problem(410, "deactivate_removed", "x");
+    p.status = 404;  // derived, so it follows the status wherever that is set
+    EXPECT_EQ(p.to_json().at("title"), "Not Found");
+}
+
 TEST_F(router_test, handler_is_the_registered_one) {
     auto m = r_.match("GET", "/healthz");
     ASSERT_TRUE(m);
@@ -204,7 +244,8 @@ TEST(parse_query, reads_nothing_beyond_the_target) {
     EXPECT_TRUE(e->empty());
 
     router r;
-    r.add("GET", "/x", route_doc::of("x"), [](request_context&, responder) {});
+    r.add("GET", "/x", route_doc::of("x").param(query_param("a", "a")).param(query_param("b", "b")),
+          [](request_context&, responder) {});
     auto m = r.match("GET", std::string_view(buffer).substr(0, 6));
     ASSERT_TRUE(m);
     EXPECT_EQ(m->query.get("a").value_or(""), "1");

@@ -239,10 +239,16 @@ TEST_F(scenario, key_contact_cannot_be_removed_until_replaced) {
     auto preview = ada.get("/v1/accounts/acme/users/" + kim + "/removal");
     ASSERT_EQ(preview.status, 200u) << preview.body;
     EXPECT_EQ(preview.json().at("blockers").as_array().size(), 1u);
+    // SPEC §5: a blocker is {kind, account, roles}, roles being the contact roles to reassign.
+    EXPECT_EQ(json::serialize(preview.json().at("blockers").at(0).at("roles")), R"(["primary_customer_admin"])");
 
     auto blocked = ada.del("/v1/accounts/acme/users/" + kim);
     ASSERT_EQ(blocked.status, 409u) << blocked.body;
-    EXPECT_EQ(blocked.json().at("blockers").at(0).at("contact_roles").at(0).as_string(), "primary_customer_admin");
+    const auto blocked_body = blocked.json();  // json() answers a copy: keep it alive while reading
+    const auto& blocker = blocked_body.at("blockers").at(0);
+    EXPECT_EQ(blocker.at("kind").as_string(), "key_contact") << blocked.body;
+    EXPECT_EQ(blocker.at("account").as_string(), "acme") << blocked.body;
+    EXPECT_EQ(json::serialize(blocker.at("roles")), R"(["primary_customer_admin"])") << blocked.body;
 
     // Clearing the primary admin contact is refused; replacing it works.
     EXPECT_EQ(ada.put("/v1/accounts/acme/contacts", json::object{{"primary_customer_admin", nullptr}}).status, 409u);

@@ -307,9 +307,57 @@ TEST_F(live_test, catch_up_then_live_under_concurrent_appends_has_no_gap_or_dupl
     writer.join();
     ASSERT_GT(final_head, k + 150);
     auto seen = sub.positions_until(final_head);
-    EXPECT_EQ(seen, range(k + 1, final_head));
+    EXPECT_EQ(seen, range(k, final_head));  // from=k starts at k, inclusive
     // Nothing after the head either.
     EXPECT_EQ(sub.next(std::chrono::milliseconds(300)).what, ws_client::frame::timeout);
+}
+
+// One meaning for a position (README "Positions and cursors"): the same N given to the events
+// page, the export, the stream and a history starts each of them at the same event, N itself.
+TEST_F(live_test, the_same_position_starts_events_export_stream_and_history_at_the_same_event) {
+    start();
+    open_account("acme");
+    for (int i = 0; i < 6; ++i)
+        create_user("acme", "u" + std::to_string(i) + "@acme.test", json::object{{"support", json::array{"viewer"}}});
+    append(20);
+    // An event of acme's in the middle of the log, so the history has one to start at too.
+    auto acme = call("GET", "/v1/events?limit=1000&account=acme").json().at("events").as_array();
+    ASSERT_GE(acme.size(), 7u);
+    const auto n = static_cast<std::uint64_t>(acme.at(3).at("position").as_int64());
+    const auto first_position = [](const json::value& events) {
+        return static_cast<std::uint64_t>(events.at(0).at("position").as_int64());
+    };
+
+    auto events = call("GET", "/v1/events?limit=1&from=" + std::to_string(n));
+    ASSERT_EQ(events.status, 200u) << events.body;
+    EXPECT_EQ(first_position(events.json().at("events")), n);
+    // next_from is what to pass as from to continue.
+    const auto next_from = static_cast<std::uint64_t>(events.json().at("next_from").as_int64());
+    EXPECT_EQ(next_from, n + 1);
+    EXPECT_EQ(first_position(call("GET", "/v1/events?limit=1&from=" + std::to_string(next_from)).json().at("events")),
+              n + 1);
+
+    auto exported = call("GET", "/v1/audit/export?format=jsonl&since=" + std::to_string(n));
+    ASSERT_EQ(exported.status, 200u) << exported.body;
+    const auto first_line = json::parse(exported.body.substr(0, exported.body.find('\n')));
+    EXPECT_EQ(static_cast<std::uint64_t>(first_line.at("position").as_int64()), n) << first_line;
+
+    ws_client sub(port(), "/v1/stream?from=" + std::to_string(n), op_token_);
+    ASSERT_EQ(sub.status, 101u) << sub.body;
+    EXPECT_EQ(sub.positions_until(n).front(), n);
+
+    auto history = call("GET", "/v1/accounts/acme/history?limit=1&since=" + std::to_string(n));
+    ASSERT_EQ(history.status, 200u) << history.body;
+    EXPECT_EQ(first_position(history.json().at("events")), n);
+    // A history's next_cursor is, like next_from, the position the next page starts at: page two
+    // begins with the event a page of two would have listed second.
+    const std::string cursor(history.json().at("next_cursor").as_string());
+    EXPECT_GT(std::stoull(cursor), n);
+    auto two = call("GET", "/v1/accounts/acme/history?limit=2&since=" + std::to_string(n)).json();
+    const auto second = static_cast<std::uint64_t>(two.at("events").at(1).at("position").as_int64());
+    auto page2 = call("GET", "/v1/accounts/acme/history?limit=1&cursor=" + cursor);
+    ASSERT_EQ(page2.status, 200u) << page2.body;
+    EXPECT_EQ(first_position(page2.json().at("events")), second);
 }
 
 TEST_F(live_test, without_from_only_new_events_arrive_in_the_events_json_shape) {
@@ -359,7 +407,8 @@ TEST_F(live_test, account_and_type_filters) {
     EXPECT_EQ(by_type.positions_until(opened.back()), opened);
 
     // Live events are filtered too: only beta's new member reaches the beta subscriber.
-    ws_client beta_live(port(), "/v1/stream?from=" + std::to_string(h) + "&account=beta", op_token_);
+    // head + 1: the next event to be recorded, where a subscriber that has seen everything resumes.
+    ws_client beta_live(port(), "/v1/stream?from=" + std::to_string(h + 1) + "&account=beta", op_token_);
     ASSERT_EQ(beta_live.status, 101u) << beta_live.body;
     append(10);
     create_user("beta", "b2@beta.test", json::object{{"learning", json::array{"learner"}}});
@@ -372,6 +421,7 @@ TEST_F(live_test, account_and_type_filters) {
     EXPECT_EQ(problem_code(unknown), "unknown_event_type");
     ws_client beyond(port(), "/v1/stream?from=" + std::to_string(h + 1000), op_token_);
     EXPECT_EQ(beyond.status, 400u);
+    EXPECT_EQ(problem_code(beyond), "from_beyond_head");
 }
 
 TEST_F(live_test, authorization_matrix) {
@@ -456,9 +506,11 @@ void live_test::expect_stalled_cut_off(std::vector<std::string> flags, int round
     EXPECT_LT(stalled_seen.back(), last);
     EXPECT_EQ(stalled_seen, range(start_head + 1, stalled_seen.back()));
     EXPECT_NE(f.reason.find("last_position=" + std::to_string(stalled_seen.back())), std::string::npos) << f.reason;
+    const auto next_from = std::to_string(stalled_seen.back() + 1);
+    EXPECT_NE(f.reason.find("next_from=" + next_from), std::string::npos) << f.reason;
 
-    // Resuming from the reported position gives the rest, once.
-    ws_client resumed(port(), "/v1/stream?from=" + std::to_string(stalled_seen.back()), op_token_);
+    // Resuming from the reported next_from gives the rest, once.
+    ws_client resumed(port(), "/v1/stream?from=" + next_from, op_token_);
     ASSERT_EQ(resumed.status, 101u);
     EXPECT_EQ(resumed.positions_until(last), range(stalled_seen.back() + 1, last));
     EXPECT_TRUE(server_->wait_for_log("live_subscriber_dropped"));
@@ -560,6 +612,7 @@ TEST_F(live_test, sigterm_closes_subscribers_with_a_close_frame) {
     ASSERT_EQ(f.what, ws_client::frame::closed);
     EXPECT_EQ(f.code, websocket::close_code::going_away);
     EXPECT_NE(f.reason.find("last_position=" + std::to_string(h)), std::string::npos) << f.reason;
+    EXPECT_NE(f.reason.find("next_from=" + std::to_string(h + 1)), std::string::npos) << f.reason;
     EXPECT_EQ(server_->wait_exit(), 0);
 }
 

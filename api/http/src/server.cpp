@@ -349,7 +349,7 @@ private:
             return respond_error(payload_too_large(opts().max_body_bytes).to_response(), true);
         if (ec == http::error::header_limit) {
             return respond_error(
-                make_problem(431, "header_too_large", "Request Header Fields Too Large",
+                make_problem(431, "header_too_large",
                              "The request header exceeds " + std::to_string(opts().max_header_bytes) + " bytes.")
                     .to_response(),
                 true);
@@ -444,7 +444,7 @@ private:
         for (const auto& [name, value] : not_served.headers)
             if (name == "Allow") allow = value;
         if (origin && cors_origin_.empty()) {
-            auto p = make_problem(403, "cors_origin_not_allowed", "Forbidden",
+            auto p = make_problem(403, "cors_origin_not_allowed",
                                   "This origin may not call the API from a browser; the server's --cors-origin "
                                   "lists those that may.");
             p.extra["origin"] = std::string(*origin);
@@ -507,7 +507,7 @@ private:
     void start_upgrade(response r) {
         if (!parser_ || !beast::websocket::is_upgrade(parser_->get())) {
             response refusal =
-                make_problem(426, "upgrade_required", "Upgrade Required",
+                make_problem(426, "upgrade_required",
                              "This resource is a WebSocket; connect with an HTTP/1.1 WebSocket upgrade request.")
                     .to_response();
             refusal.headers.emplace_back("Upgrade", "websocket");

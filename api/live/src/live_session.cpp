@@ -240,7 +240,8 @@ private:
                 close_queued_ = true;
                 leave_hub = true;
                 close_frame = ws::encode_close(static_cast<std::uint16_t>(close_code_),
-                                               close_why_ + "; last_position=" + std::to_string(delivered_.value));
+                                               close_why_ + "; last_position=" + std::to_string(delivered_.value) +
+                                                   "; next_from=" + std::to_string(delivered_.next().value));
             } else {
                 std::size_t bytes = 0;
                 while (!queue_.empty() && in_flight_.size() < write_batch_frames && bytes < write_batch_bytes) {

@@ -11,9 +11,7 @@ namespace roster::api {
 
 namespace {
 
-problem conflict(std::string code, std::string detail) {
-    return make_problem(409, std::move(code), "Conflict", std::move(detail));
-}
+problem conflict(std::string code, std::string detail) { return make_problem(409, std::move(code), std::move(detail)); }
 
 // Stable problem codes for the replay library's path errors.
 problem backup_path_problem(const replay::backup_path_error& e) {
@@ -53,8 +51,7 @@ void add_admin_routes(router& routes, service& svc, std::filesystem::path backup
             if (!cmd) return;
             if (!std::holds_alternative<domain::operator_principal>(cmd->who.actor)) {
                 return void(
-                    reply(make_problem(403, "operator_only", "Forbidden", "You do not have access to this feature.")
-                              .to_response()));
+                    reply(make_problem(403, "operator_only", "You do not have access to this feature.").to_response()));
             }
             auto request = wire::parse_backup_request(cmd->body);
             if (!request) return void(reply(request.error().to_response()));

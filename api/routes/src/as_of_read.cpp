@@ -39,14 +39,14 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
 
     auto point = replay::parse_log_point(*as_of);
     if (!point)
-        return void(
-            reply(bad_request("invalid_as_of", "as_of must be a log position or an RFC 3339 time.").to_response()));
+        return void(reply(query_problem("invalid_as_of", "as_of", "as_of must be a log position or an RFC 3339 time.")
+                              .to_response()));
     const auto head = svc.store.head().position;
     eventstore::log_position position;
     if (const auto* p = std::get_if<eventstore::log_position>(&*point)) {
         if (*p > head)
-            return void(reply(bad_request("invalid_as_of",
-                                          "as_of is beyond the head of the log (" + std::to_string(head.value) + ").")
+            return void(reply(query_problem("invalid_as_of", "as_of",
+                                            "as_of is beyond the head of the log (" + std::to_string(head.value) + ").")
                                   .to_response()));
         position = *p;
     } else {

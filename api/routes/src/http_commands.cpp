@@ -54,7 +54,7 @@ std::optional<response> parse_response(std::string_view bytes) {
 }
 
 problem precondition_failed(const outcome::version_mismatch& m) {
-    auto p = make_problem(412, "version_mismatch", "Precondition Failed",
+    auto p = make_problem(412, "version_mismatch",
                           "The resource changed since it was read (If-Match " + std::to_string(m.expected.value) +
                               ", now " + std::to_string(m.actual.value) + "); read it again and retry.");
     p.extra["stream"] = m.stream;
@@ -77,7 +77,7 @@ response answer_of(command_result result, std::optional<response>& first, const 
             [](outcome::refused& r) { return problem_from(r.error).to_response(); },
             [](outcome::version_mismatch& m) { return precondition_failed(m).to_response(); },
             [](outcome::idempotency_key_reused&) {
-                return make_problem(422, "idempotency_key_reused", "Unprocessable Content",
+                return make_problem(422, "idempotency_key_reused",
                                     "This Idempotency-Key was already used with a different request.")
                     .to_response();
             },
@@ -91,7 +91,7 @@ response answer_of(command_result result, std::optional<response>& first, const 
 
 std::optional<caller> authenticate(service& svc, const request_context& ctx, const responder& reply) {
     auto unauthorized = [&](std::string detail) {
-        auto p = make_problem(401, "unauthenticated", "Unauthorized", std::move(detail));
+        auto p = make_problem(401, "unauthenticated", std::move(detail));
         p.headers.emplace_back("WWW-Authenticate", "Bearer");
         reply(p.to_response());
         return std::nullopt;
@@ -111,7 +111,7 @@ std::optional<caller> authenticate(service& svc, const request_context& ctx, con
 
 problem too_many_requests(std::chrono::seconds wait, std::string_view what) {
     auto p =
-        make_problem(429, "rate_limited", "Too Many Requests",
+        make_problem(429, "rate_limited",
                      std::string(what) + " from this principal; retry after " + std::to_string(wait.count()) + " s.");
     p.headers.emplace_back("Retry-After", std::to_string(wait.count()));
     p.extra["retry_after_seconds"] = wait.count();

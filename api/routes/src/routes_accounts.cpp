@@ -26,9 +26,9 @@ std::optional<std::uint64_t> query_u64(const request_context& ctx, std::string_v
     std::uint64_t out = 0;
     auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), out);
     if (ec != std::errc{} || end != v->data() + v->size()) {
-        reply(
-            bad_request("invalid_query", "Query parameter '" + std::string(name) + "' must be a non-negative integer.")
-                .to_response());
+        reply(query_problem("invalid_query", std::string(name),
+                            "Query parameter '" + std::string(name) + "' must be a non-negative integer.")
+                  .to_response());
         return std::nullopt;
     }
     return out;
@@ -158,13 +158,16 @@ void add_account_routes(router& routes, service& svc) {
             auto user = ctx.query.get("user");
             auto account = ctx.query.get("account");
             auto portal_text = ctx.query.get("portal");
-            if (!user || !account || !portal_text)
-                return void(
-                    reply(bad_request("missing_query", "user, account and portal are required.").to_response()));
+            if (!user || !account || !portal_text) {
+                const char* missing = !user ? "user" : !account ? "account" : "portal";
+                return void(reply(
+                    query_problem("missing_query", missing, "user, account and portal are required.").to_response()));
+            }
             auto p = parse_portal(*portal_text);
             if (!p)
                 return void(
-                    reply(bad_request("invalid_query", "portal must be support, impact or learning.").to_response()));
+                    reply(query_problem("invalid_query", "portal", "portal must be support, impact or learning.")
+                              .to_response()));
             answer_read(
                 svc, ctx, reply, *who, [=](const state& s) { return authorize_read(s, who->actor, read_kind::access); },
                 [=](const projections::read_view& v) {
@@ -182,7 +185,8 @@ void add_account_routes(router& routes, service& svc) {
     routes.add("GET", "/v1/events",
                route_doc::of("Events in log order")
                    .in_tag("audit")
-                   .param(query_param("from", "First position (default 1)", false, "integer"))
+                   .param(query_param("from", "Inclusive start (default 1), README \"Positions and cursors\"", false,
+                                      "integer"))
                    .param(query_param("limit",
                                       "At most this many (default 100, max 1000); fewer once the page's "
                                       "events take --page-bytes (default 4 MiB) of JSON",
@@ -193,7 +197,7 @@ void add_account_routes(router& routes, service& svc) {
                    .describe("Auditor and operator. Positions are integers below 2^53, safe as JSON numbers. "
                              "Answer: {events, next_from, head}. A page ends after `limit` events or once its events "
                              "take --page-bytes (default 4 MiB) of JSON, whichever comes first (always at least one "
-                             "event); either way next_from continues it, null at the head."),
+                             "event); either way next_from (pass it as from) continues it, null at the head."),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;

@@ -64,7 +64,9 @@ void add_audit_routes(router& routes, service& svc) {
         route_doc::of("Export events as JSON Lines or CSV (streamed)")
             .in_tag("audit")
             .param(query_param("format", "jsonl (default) or csv"))
-            .param(query_param("since", "From this log position or RFC 3339 time (inclusive)"))
+            .param(query_param(
+                "since",
+                "From this log position or RFC 3339 time, inclusive (see \"Positions and cursors\" in the README)"))
             .param(query_param("until", "Up to this log position or RFC 3339 time (inclusive)"))
             .param(query_param("account", "Only events concerning this account (the same events as its history)"))
             .param(query_param("include",
@@ -80,20 +82,24 @@ void add_audit_routes(router& routes, service& svc) {
             auto who = authenticate(svc, ctx, reply);
             if (!who || !allowed_audit_read(svc, *who, reply)) return;
             auto format = replay::parse_export_format(ctx.query.get("format").value_or("jsonl"));
-            if (!format) return void(reply(bad_request("invalid_query", "format must be jsonl or csv.").to_response()));
+            if (!format)
+                return void(
+                    reply(query_problem("invalid_query", "format", "format must be jsonl or csv.").to_response()));
             eventstore::log_position from{1}, to = svc.store.head().position;
             if (auto since = ctx.query.get("since"); since && !since->empty()) {
                 auto p = replay::parse_log_point(*since);
                 if (!p)
-                    return void(reply(bad_request("invalid_query", "since must be a log position or an RFC 3339 time.")
-                                          .to_response()));
+                    return void(reply(
+                        query_problem("invalid_query", "since", "since must be a log position or an RFC 3339 time.")
+                            .to_response()));
                 from = replay::first_position_since(svc.store, *p);
             }
             if (auto until = ctx.query.get("until"); until && !until->empty()) {
                 auto p = replay::parse_log_point(*until);
                 if (!p)
-                    return void(reply(bad_request("invalid_query", "until must be a log position or an RFC 3339 time.")
-                                          .to_response()));
+                    return void(reply(
+                        query_problem("invalid_query", "until", "until must be a log position or an RFC 3339 time.")
+                            .to_response()));
                 to = std::min(to, replay::last_position_until(svc.store, *p));
             }
             std::optional<std::string> account;
@@ -101,9 +107,9 @@ void add_audit_routes(router& routes, service& svc) {
             bool envelope = false;
             if (auto include = ctx.query.get("include"); include && !include->empty()) {
                 if (*include != "envelope" || *format != replay::export_format::jsonl)
-                    return void(
-                        reply(bad_request("invalid_query", "include=envelope is the one option, for format=jsonl.")
-                                  .to_response()));
+                    return void(reply(query_problem("invalid_query", "include",
+                                                    "include=envelope is the one option, for format=jsonl.")
+                                          .to_response()));
                 envelope = true;
             }
             reply(export_response(svc.store, *format, from, to, std::move(account), envelope));

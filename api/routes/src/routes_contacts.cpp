@@ -135,9 +135,9 @@ void add_contact_routes(router& routes, service& svc) {
             auto topic_text = ctx.query.get("topic");
             auto t = topic_text ? parse_topic(*topic_text) : std::nullopt;
             if (!t)
-                return void(
-                    reply(bad_request("invalid_query", "topic must be outage, maintenance, security or release.")
-                              .to_response()));
+                return void(reply(
+                    query_problem("invalid_query", "topic", "topic must be outage, maintenance, security or release.")
+                        .to_response()));
             account_id a{std::string(ctx.param("a"))};
             answer_read(
                 svc, ctx, reply, *who,

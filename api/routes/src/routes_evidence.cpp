@@ -109,9 +109,9 @@ void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints
                     if (!es::open_checkpoint(cp->note, std::span(&k, 1))) cp.reset();
                 }
                 if (!cp)
-                    return void(reply(make_problem(503, "no_checkpoint", "No checkpoint",
-                                                   "No checkpoint of the log's head could be signed in time.")
-                                          .to_response()));
+                    return void(reply(
+                        make_problem(503, "no_checkpoint", "No checkpoint of the log's head could be signed in time.")
+                            .to_response()));
                 replay::pack_signer signer{cp->note, cp->body, key->verifier(),
                                            [key](std::string_view text) { return es::sign_note(text, *key); }};
                 auto writer = std::make_shared<replay::evidence_writer>(

@@ -25,20 +25,21 @@ boost::system::result<projections::history_page_request, problem> page_request(c
     r.limit = default_limit;
     if (auto since = ctx.query.get("since"); since && !since->empty()) {
         auto p = replay::parse_log_point(*since);
-        if (!p) return bad_request("invalid_query", "since must be a log position or an RFC 3339 time.");
+        if (!p) return query_problem("invalid_query", "since", "since must be a log position or an RFC 3339 time.");
         r.from_position = replay::first_position_since(svc.store, *p);
     }
     if (auto until = ctx.query.get("until"); until && !until->empty()) {
         auto p = replay::parse_log_point(*until);
-        if (!p) return bad_request("invalid_query", "until must be a log position or an RFC 3339 time.");
+        if (!p) return query_problem("invalid_query", "until", "until must be a log position or an RFC 3339 time.");
         r.to_position = replay::last_position_until(svc.store, *p);
     }
     if (auto cursor = ctx.query.get("cursor"); cursor && !cursor->empty()) {
-        std::uint64_t after = 0;
-        auto [end, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), after);
-        if (ec != std::errc{} || end != cursor->data() + cursor->size() || after == UINT64_MAX)
-            return bad_request("invalid_cursor", "The cursor is not one this server issued.");
-        r.from_position = std::max(r.from_position, eventstore::log_position{after}.next());
+        // The cursor is the position the next page starts at, inclusive, as from= everywhere.
+        std::uint64_t at = 0;
+        auto [end, ec] = std::from_chars(cursor->data(), cursor->data() + cursor->size(), at);
+        if (ec != std::errc{} || end != cursor->data() + cursor->size())
+            return query_problem("invalid_cursor", "cursor", "The cursor is not one this server issued.");
+        r.from_position = std::max(r.from_position, eventstore::log_position{at});
     }
     if (auto types = ctx.query.get("type"); types && !types->empty()) {
         r.types = 0;
@@ -47,7 +48,9 @@ boost::system::result<projections::history_page_request, problem> page_request(c
             auto comma = rest.find(',');
             auto name = rest.substr(0, comma);
             auto bit = projections::event_type_bit(name);
-            if (!bit) return bad_request("invalid_query", "Unknown event type '" + std::string(name) + "' in type.");
+            if (!bit)
+                return query_problem("invalid_query", "type",
+                                     "Unknown event type '" + std::string(name) + "' in type.");
             r.types |= *bit;
             if (comma == std::string_view::npos) break;
             rest.remove_prefix(comma + 1);
@@ -57,7 +60,7 @@ boost::system::result<projections::history_page_request, problem> page_request(c
         std::size_t n = 0;
         auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
         if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > max_limit)
-            return bad_request("invalid_query", "limit must be 1 to 1000.");
+            return query_problem("invalid_query", "limit", "limit must be 1 to 1000.");
         r.limit = n;
     }
     return r;
@@ -105,7 +108,7 @@ void answer_history(service& svc, const request_context& ctx, const responder& r
         positions.resize(taken);
     }
     body += "],\"next_cursor\":";
-    body += more ? json::serialize(json::value(std::to_string(positions.back().value))) : std::string("null");
+    body += more ? json::serialize(json::value(std::to_string(positions.back().next().value))) : std::string("null");
     body += "}";
     response r;
     r.status = 200;
@@ -117,14 +120,18 @@ void answer_history(service& svc, const request_context& ctx, const responder& r
 route_doc history_doc(std::string summary, std::string description) {
     return route_doc::of(std::move(summary))
         .in_tag("audit")
-        .param(query_param("since", "From this log position or RFC 3339 time (inclusive)"))
+        .param(query_param(
+            "since",
+            "From this log position or RFC 3339 time, inclusive (see \"Positions and cursors\" in the README)"))
         .param(query_param("until", "Up to this log position or RFC 3339 time (inclusive)"))
         .param(query_param("type", "Only these event types, comma-separated (e.g. roles_granted,roles_revoked)"))
         .param(query_param("limit",
                            "Page size (default 100, max 1000); a page also ends once its events take "
                            "4 MiB of JSON (rosterd --page-bytes), with at least one event",
                            false, "integer"))
-        .param(query_param("cursor", "next_cursor of the previous page"))
+        .param(query_param("cursor",
+                           "next_cursor of the previous page: the position it starts at, inclusive (see \"Positions "
+                           "and cursors\" in the README)"))
         .describe(
             std::move(description) +
             " Answer: {events:[event...], next_cursor}. Events in log order; each carries who (actor), when "
@@ -175,7 +182,7 @@ void add_history_routes(router& routes, service& svc) {
                    if (!who) return;
                    auto actor = ctx.query.get("actor");
                    if (!actor || actor->empty())
-                       return void(reply(bad_request("missing_query", "actor is required.").to_response()));
+                       return void(reply(query_problem("missing_query", "actor", "actor is required.").to_response()));
                    answer_history(svc, ctx, reply, projections::history_subject::actor, std::string(*actor),
                                   [&](const state& s) { return authorize_read(s, who->actor, read_kind::events); });
                });

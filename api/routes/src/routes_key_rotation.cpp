@@ -31,7 +31,7 @@ namespace {
 constexpr std::size_t max_listed_bytes = 8 * 1024 * 1024;
 
 response unavailable(std::string detail) {
-    return make_problem(503, "key_rotation_failed", "The signing key was not rotated", std::move(detail)).to_response();
+    return make_problem(503, "key_rotation_failed", std::move(detail)).to_response();
 }
 
 struct rotation_state {
@@ -153,41 +153,41 @@ void add_key_rotation_routes(router& routes, service& svc, checkpointer& checkpo
                 reply(too_many_requests(std::chrono::seconds(1), "Too many slow requests").to_response());
         });
 
-    routes.add("GET", "/v1/audit/signing-key/rotations",
-               route_doc::of("The signing key rotations, in log order")
-                   .in_tag("audit")
-                   .describe("Auditor and operator. {rotations: [{position, recorded_at, old_verifier_key, "
-                             "new_verifier_key, tree_size, statement}]} in log order: from any key it held before, "
-                             "a verifier walks the statements (each signed by the key before it) to the key that "
-                             "signs checkpoints now (rosterctl witness does)."),
-               [st](request_context& ctx, responder reply) {
-                   auto who = authenticate(st->svc, ctx, reply);
-                   if (!who || !allowed_audit_read(st->svc, *who, reply)) return;
-                   boost::json::array rotations;
-                   std::size_t bytes = 0;
-                   bool too_many = false;
-                   auto r = st->svc.store.read_stream(
-                       domain::signing_key_stream, domain::stream_version{1}, replay::max_rotation_statements + 1,
-                       [&](const es::recorded_event& e) {
-                           const auto* x = std::get_if<domain::signing_key_rotated>(&e.payload);
-                           if (!x) return true;
-                           bytes += x->statement.size() + x->old_verifier_key.size() + x->new_verifier_key.size();
-                           if (rotations.size() == replay::max_rotation_statements || bytes > max_listed_bytes)
-                               return !(too_many = true);
-                           rotations.emplace_back(boost::json::object{{"position", e.position.value},
-                                                                      {"old_verifier_key", x->old_verifier_key},
-                                                                      {"new_verifier_key", x->new_verifier_key},
-                                                                      {"tree_size", x->tree_size},
-                                                                      {"statement", x->statement}});
-                           return true;
-                       });
-                   if (!r) return void(reply(service_unavailable(r.error().message).to_response()));
-                   if (too_many)
-                       return void(reply(make_problem(507, "too_many_rotations", "Too many rotations",
-                                                      "More rotations than one answer holds.")
-                                             .to_response()));
-                   reply(json_response(200, {{"rotations", std::move(rotations)}}));
-               });
+    routes.add(
+        "GET", "/v1/audit/signing-key/rotations",
+        route_doc::of("The signing key rotations, in log order")
+            .in_tag("audit")
+            .describe("Auditor and operator. {rotations: [{position, recorded_at, old_verifier_key, "
+                      "new_verifier_key, tree_size, statement}]} in log order: from any key it held before, "
+                      "a verifier walks the statements (each signed by the key before it) to the key that "
+                      "signs checkpoints now (rosterctl witness does)."),
+        [st](request_context& ctx, responder reply) {
+            auto who = authenticate(st->svc, ctx, reply);
+            if (!who || !allowed_audit_read(st->svc, *who, reply)) return;
+            boost::json::array rotations;
+            std::size_t bytes = 0;
+            bool too_many = false;
+            auto r = st->svc.store.read_stream(
+                domain::signing_key_stream, domain::stream_version{1}, replay::max_rotation_statements + 1,
+                [&](const es::recorded_event& e) {
+                    const auto* x = std::get_if<domain::signing_key_rotated>(&e.payload);
+                    if (!x) return true;
+                    bytes += x->statement.size() + x->old_verifier_key.size() + x->new_verifier_key.size();
+                    if (rotations.size() == replay::max_rotation_statements || bytes > max_listed_bytes)
+                        return !(too_many = true);
+                    rotations.emplace_back(boost::json::object{{"position", e.position.value},
+                                                               {"old_verifier_key", x->old_verifier_key},
+                                                               {"new_verifier_key", x->new_verifier_key},
+                                                               {"tree_size", x->tree_size},
+                                                               {"statement", x->statement}});
+                    return true;
+                });
+            if (!r) return void(reply(service_unavailable(r.error().message).to_response()));
+            if (too_many)
+                return void(reply(
+                    make_problem(507, "too_many_rotations", "More rotations than one answer holds.").to_response()));
+            reply(json_response(200, {{"rotations", std::move(rotations)}}));
+        });
 }
 
 }  // namespace roster::api

@@ -52,7 +52,7 @@ std::optional<std::uint64_t> count_param(const request_context& ctx, const char*
 std::optional<signed_checkpoint> latest_or_404(checkpointer& cp, const responder& reply) {
     auto latest = cp.latest();
     if (!latest)
-        reply(make_problem(404, "no_checkpoint", "No checkpoint yet",
+        reply(make_problem(404, "no_checkpoint",
                            "No checkpoint has been signed yet (the log is empty or the first one is due).")
                   .to_response());
     return latest;
@@ -65,8 +65,7 @@ response beyond(std::string field, std::uint64_t asked, std::uint64_t signed_siz
 }
 
 response storage_problem(const es::error& e) {
-    return make_problem(503, "storage_unavailable", "Storage unavailable", "The proof could not be read: " + e.message)
-        .to_response();
+    return make_problem(503, "storage_unavailable", "The proof could not be read: " + e.message).to_response();
 }
 
 }  // namespace

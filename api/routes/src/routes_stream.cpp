@@ -36,7 +36,7 @@ domain::result<void> authorize_stream(service& svc, const caller& who, const std
 }
 
 void refuse_unauthenticated(const responder& reply, std::string code, std::string detail) {
-    auto p = make_problem(401, std::move(code), "Unauthorized", std::move(detail));
+    auto p = make_problem(401, std::move(code), std::move(detail));
     p.headers.emplace_back("WWW-Authenticate", "Bearer");
     reply(p.to_response());
 }
@@ -115,7 +115,7 @@ void add_ticket_route(router& routes, service& svc, stream_tickets& tickets) {
             if (!issued) {
                 const auto wait = std::chrono::ceil<std::chrono::seconds>(issued.error());
                 auto p = make_problem(
-                    503, "stream_tickets_exhausted", "Service Unavailable",
+                    503, "stream_tickets_exhausted",
                     "Too many unexpired stream tickets are held; retry after " + std::to_string(wait.count()) + " s.");
                 p.headers.emplace_back("Retry-After", std::to_string(wait.count()));
                 return void(reply(p.to_response()));
@@ -138,7 +138,8 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub, stream_ticke
         route_doc::of("Live events over WebSocket")
             .in_tag("audit")
             .param(query_param("from",
-                               "Deliver every event after this position first (catch-up), then live; absent: live only",
+                               "Start at this log position, inclusive (see \"Positions and cursors\" in the "
+                               "README): catch-up from the log, then live; absent: live only",
                                false, "integer"))
             .param(query_param("account", "Only events concerning this account; required for account admins"))
             .param(query_param("types", "Comma-separated event types; absent: all"))
@@ -150,8 +151,8 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub, stream_ticke
                       "from a browser, by `ticket`. One text message per event, the JSON of a "
                       "GET /v1/events entry. A subscriber that falls behind (more events or bytes waiting for it than "
                       "--live-queue-events / --live-queue-bytes allow, or the server's --live-total-bytes for all "
-                      "subscribers reached) is closed (code 1008) with 'last_position=N' in the close reason; "
-                      "reconnect with from=N. Pings every 20 s."),
+                      "subscribers reached) is closed (code 1008) with 'last_position=N; next_from=N+1' in the close "
+                      "reason; reconnect with from=<next_from>. Pings every 20 s."),
         [&svc, &hub, &tickets](request_context& ctx, responder reply) {
             std::optional<std::string> ticket_account;
             auto who = stream_caller(svc, tickets, ctx, reply, ticket_account);
@@ -177,7 +178,8 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub, stream_ticke
                     auto name = rest.substr(0, comma);
                     rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
                     if (std::find(known.begin(), known.end(), name) == known.end()) {
-                        auto p = bad_request("unknown_event_type", "'" + std::string(name) + "' is not an event type.");
+                        auto p = query_problem("unknown_event_type", "types",
+                                               "'" + std::string(name) + "' is not an event type.");
                         p.extra["known_types"] = json::array(known.begin(), known.end());
                         return void(reply(p.to_response()));
                     }
@@ -189,14 +191,18 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub, stream_ticke
                 std::uint64_t v = 0;
                 auto [end, ec] = std::from_chars(raw->data(), raw->data() + raw->size(), v);
                 if (raw->empty() || ec != std::errc{} || end != raw->data() + raw->size())
-                    return void(
-                        reply(bad_request("invalid_query", "from must be a non-negative integer.").to_response()));
-                if (const auto head = svc.store.head().position; eventstore::log_position{v} > head) {
-                    auto p = bad_request("from_beyond_head", "from is after the last position of the log.");
+                    return void(reply(
+                        query_problem("invalid_query", "from", "from must be a non-negative integer.").to_response()));
+                // from=N starts at N, as on /v1/events and the export; head + 1 is the next event
+                // to be recorded, where a subscriber that had seen everything resumes.
+                if (const auto head = svc.store.head().position; v > head.value + 1) {
+                    auto p = query_problem("from_beyond_head", "from",
+                                           "from is after the next position of the log (head + 1).");
                     p.extra["head"] = head.value;
                     return void(reply(p.to_response()));
                 }
-                from = eventstore::log_position{v};
+                // The live session counts from the last position the subscriber already has.
+                from = eventstore::log_position{v == 0 ? 0 : v - 1};
             }
             response r;
             r.upgrade = make_live_upgrade(hub, svc.log, std::move(filter), from, ctx.request_id);

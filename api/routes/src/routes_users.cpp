@@ -18,7 +18,7 @@ namespace json = boost::json;
 using namespace roster::domain;
 
 response not_found_response(std::string code, std::string detail) {
-    return make_problem(404, std::move(code), "Not Found", std::move(detail)).to_response();
+    return make_problem(404, std::move(code), std::move(detail)).to_response();
 }
 
 namespace {
@@ -148,9 +148,7 @@ void add_user_routes(router& routes, service& svc) {
             auto who = authenticate(svc, ctx, reply);
             if (!who) return;
             auto invalid = [&](std::string field, std::string detail) {
-                auto p = bad_request("invalid_query", std::move(detail));
-                p.extra["field"] = std::move(field);
-                reply(p.to_response());
+                reply(query_problem("invalid_query", std::move(field), std::move(detail)).to_response());
             };
             projections::directory_query q;
             q.q = std::string(ctx.query.get("q").value_or(""));
@@ -216,7 +214,7 @@ void add_user_routes(router& routes, service& svc) {
                 [=](const projections::read_view& v) {
                     auto page = v.directory.query(a, q);
                     if (!page)
-                        return bad_request("invalid_cursor", "The cursor does not name a row of this list.")
+                        return query_problem("invalid_cursor", "cursor", "The cursor does not name a row of this list.")
                             .to_response();
                     json::array users;
                     for (const auto& e : page->users) users.emplace_back(wire::user(e));
@@ -271,8 +269,9 @@ void add_user_routes(router& routes, service& svc) {
             if (!who) return;
             auto mail = ctx.query.get("email");
             auto account = ctx.query.get("account");
-            if (!mail || !account)
-                return void(reply(bad_request("missing_query", "email and account are required.").to_response()));
+            if (!mail) return void(reply(query_problem("missing_query", "email", "email is required.").to_response()));
+            if (!account)
+                return void(reply(query_problem("missing_query", "account", "account is required.").to_response()));
             const account_id in_account{std::string(*account)};
             answer_read(
                 svc, ctx, reply, *who,

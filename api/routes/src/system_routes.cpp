@@ -67,7 +67,6 @@ void add_system_routes(router& routes, const readiness& ready) {
                    problem p;
                    p.status = 410;
                    p.code = "deactivate_removed";
-                   p.title = "Gone";
                    auto a = encode_segment(ctx.param("a"));
                    auto u = encode_segment(ctx.param("u"));
                    std::string lock = "POST /v1/users/" + u + "/lock";

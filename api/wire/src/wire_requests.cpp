@@ -214,7 +214,7 @@ parsed<hand_over_contact> parse_hand_over_contact(const json::object& body, cons
     auto to = in.required_string("to_user_id");
     if (auto bad = in.finish()) return std::move(*bad);
     auto r = parse_contact_role(role);
-    if (!r) return make_problem(404, "contact_role_not_found", "Not Found", "Unknown contact role.");
+    if (!r) return make_problem(404, "contact_role_not_found", "Unknown contact role.");
     return hand_over_contact{account, *r, user_id{std::move(to)}};
 }
 

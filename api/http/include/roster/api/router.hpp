@@ -96,7 +96,8 @@ public:
 
     // Finds the route for a request. Failures come back as the problem to send: 400 for a target
     // that is not a valid origin-form URI (bad percent-encoding included), 404 for an unknown
-    // path, 405 (with Allow) for a known path and another method. HEAD matches the GET route of
+    // path, 405 (with Allow) for a known path and another method, 400 unknown_query_parameter
+    // (`field` = its name) for a query parameter the route's doc does not declare. HEAD matches the GET route of
     // a path that has no HEAD route (`found->method` is then "GET"), and Allow lists HEAD
     // wherever GET is.
     boost::system::result<route_match, problem> match(std::string_view method, std::string_view target) const;

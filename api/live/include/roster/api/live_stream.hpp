@@ -13,7 +13,8 @@
 namespace roster::api {
 
 // The takeover of one authorized request: after the handshake it sends every matching event
-// after `from` from the log (catch-up), then the hub's live events, with no gap or duplicate at
+// after `from` (the last position the subscriber already has: the route turns the API's
+// inclusive from=N into N - 1) from the log (catch-up), then the hub's live events, with no gap or duplicate at
 // the switch; without `from` it starts with the next commit. One JSON text message per event.
 std::shared_ptr<websocket_upgrade> make_live_upgrade(live_hub& hub, logger& log, live_filter filter,
                                                      std::optional<eventstore::log_position> from,

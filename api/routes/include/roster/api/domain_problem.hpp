@@ -8,11 +8,13 @@
 
 namespace roster::api {
 
-// status = http_status(kind); code/detail as given; `blockers` ([{kind, account, user, roles,
-// contact_roles}]) and `missing_portals` when the rule names them.
+// status = http_status(kind), title its reason phrase; code/detail as given; `blockers`
+// ([{kind, account, user, roles, required_roles?}]) and `missing_portals` when the rule names them.
 problem problem_from(const domain::domain_error& e);
 
-// [{kind, account, user, roles, contact_roles}] as in problem bodies and the removal preview.
+// [{kind, account, user, roles, required_roles?}] as in problem bodies and the removal preview:
+// `roles` lists contact role names (SPEC §5), `required_roles` (portal → access roles) is present
+// only when the blocker is about the access roles a contact needs.
 boost::json::array blockers_json(const std::vector<domain::blocker>& blockers);
 
 }  // namespace roster::api

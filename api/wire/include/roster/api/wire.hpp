@@ -46,7 +46,8 @@ boost::system::result<std::optional<T>, problem> query_enum(const name_values& q
     auto v = query.get(name);
     if (!v || v->empty()) return std::optional<T>{};
     if (auto parsed = parse(*v)) return std::optional<T>{*parsed};
-    return bad_request("invalid_query", "Query parameter '" + std::string(name) + "' has an unknown value.");
+    return query_problem("invalid_query", std::string(name),
+                         "Query parameter '" + std::string(name) + "' has an unknown value.");
 }
 
 }  // namespace roster::api::wire
