@@ -3,7 +3,9 @@
 
 usage: python3 verify.py PACK.tar [--public-key VERIFIER_KEY] [--account A]
 
-Checks, in order: the checkpoint's and the manifest's Ed25519 signatures (openssl pkeyutl), that
+Checks, in order: that the pack's key is the pinned one, or is reached from it through the
+signed rotation statements of key-rotations.txt (each signed by the key before it and by the key
+it introduces), the checkpoint's and the manifest's Ed25519 signatures (openssl pkeyutl), that
 the manifest binds this checkpoint, every event's files against its manifest entry (SHA-256 of
 the envelope, of the JSON, the leaf hash SHA-256(0x00 || envelope)), each RFC 9162 inclusion
 proof up to the signed root, that the envelope's position and type are the JSON's, positions
@@ -25,6 +27,9 @@ MANIFEST_HEADER = "roster evidence manifest v1\n"
 SPKI_ED25519_PREFIX = bytes.fromhex("302a300506032b6570032100")
 FIXED = {"README.md", "verify.py", "checkpoint.txt", "public-key.pem", "verifier-key.txt", "manifest.json",
          "manifest.sig"}
+ROTATIONS = "key-rotations.txt"  # absent from packs made before rotations were carried
+ROTATION_HEADER = "roster signing-key rotation v1"
+MAX_ROTATIONS = 4096
 
 
 class Failure(Exception):
@@ -88,6 +93,44 @@ def open_note(note, what, name, key_id, pem):
     raise Failure(what + ": no signature by " + name)
 
 
+def parse_rotations(data):
+    # Each statement (a signed note) followed by one empty line: text, "", signatures, "".
+    parts = data.decode().split("\n\n")
+    if parts[-1] != "" or len(parts) % 2 != 1 or len(parts) // 2 > MAX_ROTATIONS:
+        raise Failure(ROTATIONS + " is not a list of signed notes")
+    return [(parts[i] + "\n\n" + parts[i + 1] + "\n").encode() for i in range(0, len(parts) - 1, 2)]
+
+
+def statement_keys(note, n):
+    # "roster signing-key rotation v1", origin, "old <key>", "new <key>", "tree <size>"
+    lines = note.decode().partition("\n\n")[0].split("\n")
+    if (len(lines) != 5 or lines[0] != ROTATION_HEADER or not lines[2].startswith("old ")
+            or not lines[3].startswith("new ") or not lines[4].startswith("tree ") or not lines[4][5:].isdigit()):
+        raise Failure("rotation statement %d is not a rotation statement (v1)" % n)
+    old, new = parse_verifier_key(lines[2][4:]), parse_verifier_key(lines[3][4:])
+    if old[0] != lines[1] or new[0] != lines[1] or old == new:
+        raise Failure("rotation statement %d: its keys are not two keys of its origin" % n)
+    return old, new
+
+
+def walk_rotations(pinned, notes):
+    # From the pin to the key the last statement introduces: statements up to the last one that
+    # introduced the pin are history it covers; each after it must be signed by the key trusted
+    # before it (the authority) and by the key it introduces (proof of possession).
+    keys = [statement_keys(note, i + 1) for i, note in enumerate(notes)]
+    start = max([i + 1 for i, (_, new) in enumerate(keys) if new == pinned], default=0)
+    trusted = pinned
+    for i in range(start, len(notes)):
+        old, new = keys[i]
+        what = "rotation statement %d of %d" % (i + 1, len(notes))
+        if old != trusted:
+            raise Failure(what + " does not rotate from the trusted key")
+        for name, key_id, key in (old, new):
+            open_note(notes[i], what, name, key_id, pem_of(key))
+        trusted = new
+    return trusted
+
+
 def verify_inclusion(leaf, index, size, path, root):
     # RFC 9162 section 2.1.3.2
     if index >= size:
@@ -147,6 +190,7 @@ def verify(path, pinned=None, account=None):
             if name in files:
                 raise Failure("duplicate file " + name)
             files[name] = tar.extractfile(m).read()
+    rotations = 0
     for name in FIXED:
         if name not in files:
             raise Failure("missing " + name)
@@ -157,7 +201,12 @@ def verify(path, pinned=None, account=None):
     if pinned:
         p_name, p_id, p_key = parse_verifier_key(pinned)
         if (p_name, p_id, p_key) != (name, key_id, key):
-            raise Failure("the pack's key is not the pinned key")
+            if ROTATIONS not in files:
+                raise Failure("the pack's key is not the pinned key (and the pack has no key-rotations.txt)")
+            notes = parse_rotations(files[ROTATIONS])
+            if walk_rotations((p_name, p_id, p_key), notes) != (name, key_id, key):
+                raise Failure("the pack's key is not the pinned key nor reached from it by key-rotations.txt")
+            rotations = len(notes)
     cp = open_note(files["checkpoint.txt"], "checkpoint.txt", name, key_id, pem).split("\n")
     origin, tree_size, root = cp[0], int(cp[1]), base64.b64decode(cp[2])
     sig_text = open_note(files["manifest.sig"], "manifest.sig", name, key_id, pem)
@@ -174,7 +223,7 @@ def verify(path, pinned=None, account=None):
         raise Failure("manifest: account is " + m["account"] + ", not " + account)
     if m["count"] != len(m["events"]):
         raise Failure("manifest: count differs from its events")
-    expected, last = set(FIXED), 0
+    expected, last = set(FIXED) | {ROTATIONS}, 0
     for e in m["events"]:
         p = e["position"]
         if p <= last:
@@ -214,7 +263,7 @@ def verify(path, pinned=None, account=None):
     extra = sorted(set(files) - expected)
     if extra:
         raise Failure("file not in the manifest: " + extra[0])
-    return m, pinned is not None
+    return m, pinned is not None, rotations
 
 
 def main(argv):
@@ -231,14 +280,15 @@ def main(argv):
         print(__doc__.strip().splitlines()[2], file=sys.stderr)
         return 2
     try:
-        m, was_pinned = verify(args[0], pinned, account)
+        m, was_pinned, rotations = verify(args[0], pinned, account)
     except (Failure, KeyError, ValueError, TypeError, struct.error, tarfile.TarError, OSError) as e:
         print("verify-pack: FAILED: %s" % (e if isinstance(e, Failure) else "malformed pack (%r)" % e),
               file=sys.stderr)
         return 1
     print("verify-pack: ok: %d events of account %s in [%s, %s), tree size %d of %s, %s" %
           (m["count"], m["account"], m["since"] or "-", m["until"] or "-", m["tree_size"], m["origin"],
-           "key pinned" if was_pinned else "checked against the pack's own key (pin it with --public-key)"))
+           ("key pinned, reached through key-rotations.txt" if rotations else "key pinned") if was_pinned
+           else "checked against the pack's own key (pin it with --public-key)"))
     return 0
 
 

@@ -13,6 +13,7 @@
 #include "evidence_internal.hpp"
 #include "roster/replay/evidence.hpp"
 #include "roster/replay/export.hpp"
+#include "roster/replay/key_rotation.hpp"
 #include "roster/replay/rfc3339.hpp"
 
 namespace roster::replay {
@@ -47,6 +48,27 @@ std::string ed25519_public_key_pem(const es::ed25519_public_key& key) {
     std::vector<std::uint8_t> der(std::begin(prefix), std::end(prefix));
     der.insert(der.end(), key.begin(), key.end());
     return "-----BEGIN PUBLIC KEY-----\n" + es::base64_encode(der) + "\n-----END PUBLIC KEY-----\n";
+}
+
+std::string format_key_rotations(const std::vector<std::string>& notes) {
+    std::string out;
+    for (const auto& n : notes) out += n + "\n";
+    return out;
+}
+
+es::result<std::vector<std::string>> parse_key_rotations(std::string_view text) {
+    std::vector<std::string> notes;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        // A note is its text, an empty line, its signature lines; then the separating empty line.
+        const auto body_end = text.find("\n\n", at);
+        const auto note_end = body_end == std::string_view::npos ? body_end : text.find("\n\n", body_end + 2);
+        if (note_end == std::string_view::npos || notes.size() == max_rotation_statements)
+            return es::error{es::errc::corrupt, "key-rotations.txt is not a list of signed notes", {}, 0, 0};
+        notes.emplace_back(text.substr(at, note_end + 1 - at));
+        at = note_end + 2;
+    }
+    return notes;
 }
 
 struct evidence_writer::impl {
@@ -100,7 +122,8 @@ struct evidence_writer::impl {
         if (auto r = add("verify.py", verify_py(), 0755); !r) return r;
         if (auto r = add("checkpoint.txt", signer.checkpoint_note); !r) return r;
         if (auto r = add("public-key.pem", ed25519_public_key_pem(signer.key.public_key)); !r) return r;
-        return add("verifier-key.txt", signer.key.to_string() + "\n");
+        if (auto r = add("verifier-key.txt", signer.key.to_string() + "\n"); !r) return r;
+        return add("key-rotations.txt", format_key_rotations(signer.rotations));
     }
 
     es::result<void> event(es::log_position p) {

@@ -13,6 +13,7 @@
 
 #include "evidence_internal.hpp"
 #include "roster/replay/evidence.hpp"
+#include "roster/replay/key_rotation.hpp"
 #include "roster/replay/rfc3339.hpp"
 
 namespace roster::replay {
@@ -27,6 +28,9 @@ constexpr std::size_t max_event_bytes = 64u << 20;  // an event is ~1 MB at most
 
 const std::set<std::string> fixed_files = {"README.md",        "verify.py",     "checkpoint.txt", "public-key.pem",
                                            "verifier-key.txt", "manifest.json", "manifest.sig"};
+// Packs made before key rotations were carried have no key-rotations.txt; only a pin to an
+// older key needs it.
+constexpr std::string_view rotations_file = "key-rotations.txt";
 
 es::error failed(std::string what) { return es::error{es::errc::corrupt, std::move(what), {}, 0, 0}; }
 
@@ -104,7 +108,7 @@ es::result<pack_summary> verify(const std::filesystem::path& path, const std::op
     std::set<std::string> names;
     auto pass1 = for_each_entry(path, [&](const std::string& name, const entry_reader& read) -> es::result<void> {
         if (!names.insert(name).second) return failed("duplicate file " + name);
-        if (!fixed_files.contains(name)) return {};
+        if (!fixed_files.contains(name) && name != rotations_file) return {};
         auto data = read(max_fixed_bytes);
         if (!data) return data.error();
         fixed[name] = std::move(*data);
@@ -124,7 +128,19 @@ es::result<pack_summary> verify(const std::filesystem::path& path, const std::op
     if (pinned) {
         auto p = es::verifier_key::parse(*pinned);
         if (!p) return es::error{es::errc::invalid_argument, "--public-key: " + p.error().message, {}, 0, 0};
-        if (*p != *key) return failed("the pack's key is not the pinned key");
+        if (*p != *key) {
+            // An older pin reaches the pack's key only through the log's signed rotations.
+            const auto it = fixed.find(std::string(rotations_file));
+            if (it == fixed.end())
+                return failed("the pack's key is not the pinned key (and the pack has no key-rotations.txt)");
+            auto notes = parse_key_rotations(it->second);
+            if (!notes) return failed(notes.error().message);
+            auto reached = accept_rotations(*p, *notes);
+            if (!reached) return failed("key-rotations.txt: " + reached.error().message);
+            if (*reached != *key)
+                return failed("the pack's key is not the pinned key nor reached from it by key-rotations.txt");
+            summary.rotations = notes->size();
+        }
         summary.pinned = true;
     }
     const std::span<const es::verifier_key> known(&*key, 1);
@@ -174,7 +190,7 @@ es::result<pack_summary> verify(const std::filesystem::path& path, const std::op
 
     // Pass 2: every event file against its entry.
     auto pass2 = for_each_entry(path, [&](const std::string& name, const entry_reader& read) -> es::result<void> {
-        if (fixed_files.contains(name)) return {};
+        if (fixed_files.contains(name) || name == rotations_file) return {};
         auto which = event_file(name);
         auto it = which ? entries.find(which->first) : entries.end();
         if (it == entries.end()) return failed("file not in the manifest: " + name);
@@ -252,7 +268,10 @@ int run_verify_pack(const std::filesystem::path& path, std::optional<std::string
     out << "verify-pack: ok: " << r->events << " events of account " << r->account << " in ["
         << (r->since.empty() ? "-" : r->since) << ", " << (r->until.empty() ? "-" : r->until) << "), tree size "
         << r->tree_size << " of " << r->origin << ", "
-        << (r->pinned ? "key pinned" : "checked against the pack's own key (pin it with --public-key)") << "\n";
+        << (!r->pinned          ? "checked against the pack's own key (pin it with --public-key)"
+            : r->rotations == 0 ? "key pinned"
+                                : "key pinned, reached through key-rotations.txt")
+        << "\n";
     return 0;
 }
 

@@ -332,6 +332,95 @@ TEST_F(evidence, every_tampering_is_caught_by_both_verifiers) {
     EXPECT_EQ(python_verify(pack, other).first, 1);
 }
 
+// A reviewer who pinned the key before two rotations verifies a pack signed by the third key
+// through key-rotations.txt; without the statements, or with one altered, that pin is refused.
+TEST_F(evidence, a_pack_verifies_with_a_key_pinned_before_rotations_and_not_without_them) {
+    workload(2);
+    const auto key_now = [&] {
+        return std::string(op().get("/v1/audit/public-key").json().at("verifier_key").as_string());
+    };
+    std::vector<std::string> keys{key_now()};
+    for (int i = 0; i < 2; ++i) {
+        auto r = op().post("/v1/audit/signing-key/rotations", json::object{{"reason", "rotation"}});
+        ASSERT_EQ(r.status, 201u) << r.body;
+        keys.push_back(key_now());
+        ASSERT_EQ(std::string(r.json().at("verifier_key").as_string()), keys.back());
+        const auto u = op().create_user("acme", "r" + std::to_string(i) + "@acme.com", "R", admin_everywhere());
+        ASSERT_EQ(op().post("/v1/users/" + u + "/lock", json::object{{"reason", "after rotation"}}).status, 200u);
+    }
+    auto r = get_pack("account=acme");
+    ASSERT_EQ(r.status, 200u) << r.body;
+    const auto pack = tmp_.path() / "pack.tar";
+    spit(pack, r.body);
+    const auto dir = tmp_.path() / "x";
+    extract(pack, dir);
+    EXPECT_EQ(slurp(dir / "verifier-key.txt"), keys[2] + "\n");
+    // The statements exactly as the rotations route serves them, each followed by an empty line.
+    std::string served;
+    const auto listed = op().get("/v1/audit/signing-key/rotations").json();
+    for (const auto& x : listed.at("rotations").as_array()) served += std::string(x.at("statement").as_string()) + "\n";
+    EXPECT_EQ(slurp(dir / "key-rotations.txt"), served);
+
+    for (const auto& k : keys) {
+        auto a = rosterctl_verify(pack, k);
+        auto b = python_verify(pack, k);
+        EXPECT_EQ(a.first, 0) << a.second;
+        EXPECT_EQ(b.first, 0) << b.second;
+        EXPECT_NE(a.second.find("key pinned"), std::string::npos) << a.second;
+    }
+    EXPECT_NE(python_verify(pack, keys[0]).second.find("reached through key-rotations.txt"), std::string::npos);
+
+    const auto statements = slurp(dir / "key-rotations.txt");
+    const auto second = statements.find("roster signing-key rotation v1", 1);
+    ASSERT_NE(second, std::string::npos) << statements;
+    const std::vector<std::pair<std::string, std::function<void(const fs::path&)>>> tamperings = {
+        {"key-rotations.txt removed", [&](const fs::path& d) { fs::remove(d / "key-rotations.txt"); }},
+        {"key-rotations.txt emptied", [&](const fs::path& d) { spit(d / "key-rotations.txt", ""); }},
+        {"the first statement dropped",
+         [&](const fs::path& d) { spit(d / "key-rotations.txt", statements.substr(second)); }},
+        {"a statement's tree size altered",
+         [&](const fs::path& d) {
+             auto s = statements;
+             const auto at = s.find("\ntree ");
+             ASSERT_NE(at, std::string::npos);
+             s.insert(at + 6, "1");
+             spit(d / "key-rotations.txt", s);
+         }},
+        {"a statement's old-key signature altered",
+         [&](const fs::path& d) {
+             auto s = statements;
+             const auto at = s.find("\n\n\u2014 ");
+             ASSERT_NE(at, std::string::npos);
+             const auto sig = s.find(' ', s.find(' ', at + 2) + 1) + 20;
+             s[sig] = s[sig] == 'A' ? 'B' : 'A';
+             spit(d / "key-rotations.txt", s);
+         }},
+        {"a forged statement to another key",
+         [&](const fs::path& d) {
+             auto origin = es::verifier_key::parse(keys[0]).value().name;
+             auto forger = es::signing_key::generate(origin).value();
+             auto mallory = es::signing_key::generate(origin).value();
+             std::string text = "roster signing-key rotation v1\n" + origin + "\nold " + keys[0] + "\nnew " +
+                                mallory.verifier().to_string() + "\ntree 1\n";
+             spit(d / "key-rotations.txt", es::sign_note(text, forger).value() + "\n" + statements);
+         }},
+    };
+    int n = 0;
+    for (const auto& [what, tamper] : tamperings) {
+        extract(pack, dir);
+        tamper(dir);
+        const auto bad = repack(dir, tmp_.path() / ("rot" + std::to_string(n++) + ".tar"));
+        auto a = rosterctl_verify(bad, keys[0]);
+        auto b = python_verify(bad, keys[0]);
+        EXPECT_EQ(a.first, 1) << what << " (rosterctl): " << a.second;
+        EXPECT_EQ(b.first, 1) << what << " (python): " << b.second;
+        std::cerr << what << ":\n  rosterctl: " << a.second << "  python:    " << b.second;
+        // Pinned to the pack's own key, the statements are not needed.
+        EXPECT_EQ(rosterctl_verify(bad, keys[2]).first, 0) << what;
+        EXPECT_EQ(python_verify(bad, keys[2]).first, 0) << what;
+    }
+}
+
 TEST_F(evidence, bad_requests_are_refused_with_the_field_named) {
     ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status,
               201u);

@@ -5,7 +5,9 @@
 #include "roster/api/checkpointer.hpp"
 #include "roster/api/domain_problem.hpp"
 #include "roster/api/proof_routes.hpp"
+#include "roster/domain/events.hpp"
 #include "roster/replay/evidence.hpp"
+#include "roster/replay/key_rotation.hpp"
 #include "roster/replay/rfc3339.hpp"
 #include "routes_common.hpp"
 
@@ -34,6 +36,30 @@ bool time_param(const request_context& ctx, const char* name, std::optional<time
     return out.has_value();
 }
 
+// The rotation statements that lead to `key`, in log order (the rotations route's `statement`s
+// through the one whose new key is `key`; none when `key` is the log's first). Bounded as that
+// route is: a verifier refuses a longer chain anyway.
+es::result<std::vector<std::string>> rotations_to(const es::store& store, const es::verifier_key& key) {
+    constexpr std::size_t max_bytes = 8 * 1024 * 1024;
+    const std::string wanted = key.to_string();
+    std::vector<std::string> notes;
+    std::size_t through = 0, bytes = 0;
+    auto r = store.read_stream(signing_key_stream, stream_version{1}, replay::max_rotation_statements + 1,
+                               [&](const es::recorded_event& e) {
+                                   const auto* x = std::get_if<signing_key_rotated>(&e.payload);
+                                   if (!x) return true;
+                                   bytes += x->statement.size();
+                                   if (notes.size() == replay::max_rotation_statements || bytes > max_bytes)
+                                       return false;
+                                   notes.push_back(x->statement);
+                                   if (x->new_verifier_key == wanted) through = notes.size();
+                                   return true;
+                               });
+    if (!r) return r.error();
+    notes.resize(through);
+    return notes;
+}
+
 }  // namespace
 
 void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints) {
@@ -45,15 +71,18 @@ void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints
             .param(query_param("account", "Account id", true))
             .param(query_param("since", "RFC 3339 time, inclusive (default: the beginning)"))
             .param(query_param("until", "RFC 3339 time, exclusive (default: the head)"))
-            .describe("Auditor and operator. application/x-tar, streamed (chunked): the events concerning the account "
-                      "in [since, until) (the same selection as its history), each as events/<position>.json (the "
-                      "export's JSON) and events/<position>.bin (the stored bytes the Merkle leaf hashes), "
-                      "proofs/<position>.json (inclusion proof against checkpoint.txt, signed for the head as of the "
-                      "request), public-key.pem, verifier-key.txt, manifest.json and manifest.sig (the manifest's "
-                      "SHA-256 signed by the log key: the selection is asserted by that signature), README.md and "
-                      "verify.py (the offline procedure). 400 with `field` for a bad account or time, or a range of "
-                      "more than 50000 events (range_too_large); 404 account_not_found; 503 no_checkpoint when no "
-                      "checkpoint of the head could be signed. A truncated transfer means the pack failed."),
+            .describe(
+                "Auditor and operator. application/x-tar, streamed (chunked): the events concerning the account "
+                "in [since, until) (the same selection as its history), each as events/<position>.json (the "
+                "export's JSON) and events/<position>.bin (the stored bytes the Merkle leaf hashes), "
+                "proofs/<position>.json (inclusion proof against checkpoint.txt, signed for the head as of the "
+                "request), public-key.pem, verifier-key.txt, key-rotations.txt (the signed rotation statements, in log "
+                "order, through the one that introduced the pack's key), manifest.json and manifest.sig (the "
+                "manifest's "
+                "SHA-256 signed by the log key: the selection is asserted by that signature), README.md and "
+                "verify.py (the offline procedure). 400 with `field` for a bad account or time, or a range of "
+                "more than 50000 events (range_too_large); 404 account_not_found; 503 no_checkpoint when no "
+                "checkpoint of the head could be signed. A truncated transfer means the pack failed."),
         [&svc, &checkpoints](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who || !allowed_audit_read(svc, *who, reply)) return;
@@ -112,8 +141,11 @@ void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints
                     return void(reply(
                         make_problem(503, "no_checkpoint", "No checkpoint of the log's head could be signed in time.")
                             .to_response()));
+                auto rotations = rotations_to(svc.store, key->verifier());
+                if (!rotations) return void(reply(service_unavailable(rotations.error().message).to_response()));
                 replay::pack_signer signer{cp->note, cp->body, key->verifier(),
-                                           [key](std::string_view text) { return es::sign_note(text, *key); }};
+                                           [key](std::string_view text) { return es::sign_note(text, *key); },
+                                           std::move(*rotations)};
                 auto writer = std::make_shared<replay::evidence_writer>(
                     svc.store, std::make_unique<stored_subtrees>(svc.store), std::move(selection), std::move(positions),
                     std::move(signer), svc.now());

@@ -5,7 +5,8 @@
 // verify-pack` or with standard tools only.
 //
 // Layout (every name below is a regular file, ustar):
-//   README.md, verify.py, checkpoint.txt, public-key.pem, verifier-key.txt   first, fixed
+//   README.md, verify.py, checkpoint.txt, public-key.pem, verifier-key.txt,
+//   key-rotations.txt                                                         first, fixed
 //   events/<position>.json, events/<position>.bin, proofs/<position>.json     in log order
 //   manifest.json, manifest.sig                                              last (they need all)
 //
@@ -50,7 +51,15 @@ struct pack_signer {
     eventstore::verifier_key key;
     // Signs the manifest's note text with the log key (eventstore::sign_note).
     std::function<eventstore::result<std::string>(std::string_view text)> sign_note;
+    // The log's rotation statements (signed notes) in log order, through the one that introduced
+    // `key`: a reviewer who pinned an older key walks them to `key` (accept_rotations).
+    std::vector<std::string> rotations;
 };
+
+// key-rotations.txt: each statement (a signed note, ending in a newline) followed by one empty
+// line; empty when the log never rotated. The inverse refuses anything else (corrupt).
+std::string format_key_rotations(const std::vector<std::string>& notes);
+eventstore::result<std::vector<std::string>> parse_key_rotations(std::string_view text);
 
 // The verification procedure as a Python 3 (stdlib + openssl CLI) script, replay/verify_pack.py.
 std::string_view verify_py();
@@ -106,7 +115,8 @@ struct pack_summary {
     std::string account, since, until, origin;
     std::uint64_t tree_size = 0;
     std::uint64_t events = 0;
-    bool pinned = false;  // checked against a key given by the caller, not the pack's own
+    bool pinned = false;        // checked against a key given by the caller, not the pack's own
+    std::size_t rotations = 0;  // rotation statements walked from the pinned key to the pack's
 };
 
 // Opens the tar at `path` (any tar libarchive reads, compressed or not) and checks everything
