@@ -309,6 +309,22 @@ result<void> store::put_meta(std::string_view key, std::string_view value) {
     return {};
 }
 
+result<void> store::put_meta_batch(const std::vector<std::pair<std::string, std::string>>& entries) {
+    if (impl_->options.read_only) return make_error(errc::invalid_argument, "store is open read-only");
+    rocksdb::WriteBatch batch;
+    std::string k;
+    for (const auto& [key, value] : entries) {
+        k.assign(user_meta_prefix);
+        k.append(key);
+        if (auto s = batch.Put(impl_->meta, k, value); !s.ok()) return storage_error(s);
+    }
+    rocksdb::WriteOptions wo;
+    wo.sync = impl_->options.sync;
+    auto s = impl_->db->Write(wo, &batch);
+    if (!s.ok()) return storage_error(s);
+    return {};
+}
+
 store_stats store::stats() const {
     store_stats out;
     out.commits = impl_->stat_commits.load(std::memory_order_relaxed);

@@ -197,27 +197,33 @@ bool checkpointer::rotate_to(es::signing_key next, std::chrono::milliseconds wai
     });
 }
 
-bool checkpointer::persist_block() {
+void checkpointer::stage_block() {
     std::string leaves;
     leaves.reserve(block_leaves * 32);
     for (const auto& h : block_) leaves.append(reinterpret_cast<const char*>(h.data()), h.size());
-    const std::uint64_t b = (tree_.size() - 1) >> merkle_block_bits;
-    if (auto r = store_.put_meta(block_key(b), leaves); !r)
-        return report("merkle block write failed: " + r.error().message), false;
+    staged_.emplace_back(block_key((tree_.size() - 1) >> merkle_block_bits), std::move(leaves));
     for (const auto& n : upper_)
-        if (auto r = store_.put_meta(node_key(n.level, n.index),
-                                     std::string_view(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
-            !r)
-            return report("merkle subtree write failed: " + r.error().message), false;
-    // Last: a resume trusts everything below this size.
-    if (auto r = store_.put_meta(size_key, std::to_string(tree_.size())); !r)
-        return report("merkle size write failed: " + r.error().message), false;
+        staged_.emplace_back(node_key(n.level, n.index),
+                             std::string(reinterpret_cast<const char*>(n.hash.data()), n.hash.size()));
+    staged_size_ = tree_.size();
     block_.clear();
     upper_.clear();
+}
+
+bool checkpointer::flush_staged() {
+    if (staged_.empty()) return true;
+    // One atomic write: a resume trusts everything below the size, which lands with its blocks.
+    staged_.emplace_back(std::string(size_key), std::to_string(staged_size_));
+    auto r = store_.put_meta_batch(staged_);
+    staged_.pop_back();
+    if (!r) return report("merkle tree write failed: " + r.error().message), false;
+    staged_.clear();
     return true;
 }
 
 bool checkpointer::catch_up(std::size_t max_leaves) {
+    // A write that failed last time first: nothing more is staged (or signed) until it lands.
+    if (!flush_staged()) return false;
     bool ok = true;
     std::uint64_t expected = tree_.size() + 1;
     auto r = store_.read_raw_from(expected, max_leaves, [&](std::uint64_t position, std::string_view bytes) {
@@ -232,10 +238,12 @@ bool checkpointer::catch_up(std::size_t max_leaves) {
             if (n.level >= merkle_block_bits) upper_.push_back(n);
         block_.push_back(leaf);
         ++expected;
-        if (block_.size() == block_leaves && !persist_block()) return ok = false;
+        if (block_.size() == block_leaves) stage_block();
         size_ = tree_.size();
         return true;
     });
+    // Before any checkpoint over these leaves is signed (the caller signs after this returns).
+    if (!flush_staged()) return false;
     if (!r) {
         report("reading the log for the merkle tree failed: " + r.error().message);
         return false;

@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "roster/domain/events.hpp"
@@ -225,6 +226,8 @@ public:
     // Generic durable key/values for later users (projection snapshots, ...). Keys are
     // namespaced apart from the store's own metadata.
     result<void> put_meta(std::string_view key, std::string_view value);
+    // Several key/values in one atomic write (one fsync when synced): all or none are stored.
+    result<void> put_meta_batch(const std::vector<std::pair<std::string, std::string>>& entries);
     std::optional<std::string> get_meta(std::string_view key) const;
 
     // An online consistent copy of the whole store into `dir` (must not exist), e.g. for backups.

@@ -4,12 +4,15 @@
 // store's meta key/values and signs a C2SP checkpoint every `every` events or `interval` (when the
 // tree grew) and at stop.
 //
-// Persisted layout (store meta keys), chosen so a write costs a few synced puts per 256 events
-// rather than two per event:
+// Persisted layout (store meta keys), chosen so the tree costs one synced write per catch-up
+// slice (at most 4096 events, 16 blocks) rather than two per event:
 //   merkle/block/<b>        the 256 leaf hashes of leaves [256 b, 256 b + 256), once complete;
 //                           subtrees below level 8 are folded from them on demand (≤ 255 hashes)
 //   merkle/node/<l>/<i>     each complete subtree of level l ≥ 8 (one per 256 leaves on average)
 //   merkle/size             the tree size all of the above covers (a multiple of 256)
+// The blocks a slice completed, their nodes and the new size go in one atomic write
+// (store::put_meta_batch), before any checkpoint covering them is signed: a resume never sees a
+// size without its blocks, and a proof never asks for a node that is not stored.
 //   checkpoint/latest       the latest signed checkpoint note
 // Leaves past merkle/size are rehashed from the log (resume after kill -9, and proofs that end
 // in an incomplete block read at most 255 envelopes).
@@ -100,7 +103,10 @@ private:
     void run();
     // Appends leaves up to the head (at most `max_leaves`); false on a read/persist failure.
     bool catch_up(std::size_t max_leaves);
-    bool persist_block();
+    // Stages the block just completed (and its upper nodes) for the next flush; no write.
+    void stage_block();
+    // Writes what is staged and the new merkle/size in one write; kept for a retry on failure.
+    bool flush_staged();
     void sign_now();
     void report(std::string_view message);
 
@@ -112,7 +118,11 @@ private:
     // Owned by the thread (start() before it runs).
     eventstore::merkle_appender tree_;
     std::vector<eventstore::hash256> block_;       // leaf hashes of the incomplete block
-    std::vector<eventstore::subtree_node> upper_;  // completed level >= 8 subtrees not yet persisted
+    std::vector<eventstore::subtree_node> upper_;  // completed level >= 8 subtrees not yet staged
+    // Complete blocks and nodes not yet written (at most one slice: 16 blocks, ~130 KiB), and the
+    // tree size they bring merkle/size to.
+    std::vector<std::pair<std::string, std::string>> staged_;
+    std::uint64_t staged_size_ = 0;
     std::uint64_t signed_size_ = 0;
     std::chrono::steady_clock::time_point signed_at_{};
 
