@@ -81,7 +81,7 @@ std::string csv_field(std::string_view raw) {
 std::string_view csv_header() {
     // Columns after `data` were added later, at the end, so readers of the first eleven keep working.
     return "position,recorded_at,stream,version,type,actor,token_id,address,request_id,reason,data,"
-           "correlation_id,causation_id,reference,prev_hash,hash,labels\r\n";
+           "correlation_id,causation_id,reference,prev_hash,hash,labels,traceparent\r\n";
 }
 
 std::string csv_row(const eventstore::recorded_event& e) {
@@ -107,7 +107,8 @@ std::string csv_row(const eventstore::recorded_event& e) {
     add(e.meta.reference);
     add(eventstore::to_hex(e.prev_hash));
     add(eventstore::to_hex(e.hash));
-    add(e.meta.labels.empty() ? std::string() : boost::json::serialize(labels_json(e.meta.labels)), true);
+    add(e.meta.labels.empty() ? std::string() : boost::json::serialize(labels_json(e.meta.labels)));
+    add(e.meta.traceparent, true);
     return row;
 }
 
