@@ -76,8 +76,8 @@ TEST_F(api_contract, add_member_answers_location_of_the_member) {
     open("part", "partner");
     must(op().post("/v1/accounts/acme/partners", json::object{{"partner_id", "part"}}), 200);
     const auto pat = op().create_user("part", "pat@part.com", "Pat", roles("support", "viewer"));
-    auto r = op().post("/v1/accounts/acme/members",
-                       json::object{{"user_id", pat}, {"roles", roles("impact", "member")}});
+    auto r =
+        op().post("/v1/accounts/acme/members", json::object{{"user_id", pat}, {"roles", roles("impact", "member")}});
     EXPECT_EQ(location(r), "/v1/accounts/acme/users/" + pat);
     EXPECT_EQ(op().get(location(r)).status, 200u);
 }
@@ -139,8 +139,7 @@ TEST_F(api_contract, account_list_pages_by_id_for_operator_and_auditor) {
     auto second =
         must(op().get("/v1/accounts?limit=2&cursor=" + std::string(first.at("next_cursor").as_string())), 200);
     EXPECT_EQ(ids(second), (ids_t{"c-3", "d-4"}));
-    auto last =
-        must(op().get("/v1/accounts?limit=2&cursor=" + std::string(second.at("next_cursor").as_string())), 200);
+    auto last = must(op().get("/v1/accounts?limit=2&cursor=" + std::string(second.at("next_cursor").as_string())), 200);
     EXPECT_EQ(ids(last), (ids_t{"e-5"}));
     EXPECT_TRUE(last.at("next_cursor").is_null());
     EXPECT_EQ(ids(must(op().get("/v1/accounts"), 200)), (ids_t{"a-1", "b-2", "c-3", "d-4", "e-5"}));
@@ -161,8 +160,8 @@ TEST_F(api_contract, account_list_refuses_a_limit_out_of_range_and_a_bad_cursor_
         SCOPED_TRACE(q);
         auto r = op().get(std::string("/v1/accounts") + q);
         EXPECT_EQ(r.status, 400u) << r.body;
-        EXPECT_EQ(r.json().at("field").as_string(), std::string(q).find("cursor") != std::string::npos ? "cursor"
-                                                                                                          : "limit");
+        EXPECT_EQ(r.json().at("field").as_string(),
+                  std::string(q).find("cursor") != std::string::npos ? "cursor" : "limit");
     }
     EXPECT_EQ(op().get("/v1/accounts?limit=500").status, 200u);
 }
@@ -181,8 +180,8 @@ TEST_F(api_contract, me_for_a_user_names_the_user_and_every_current_membership_w
     auto me = must(pat_client.get("/v1/me"), 200);
     EXPECT_EQ(json::serialize(me.at("principal")), R"({"user_id":")" + pat + R"("})");
     EXPECT_EQ(me.at("token_id").as_string(), issued.at("token_id").as_string());
-    EXPECT_EQ(json::serialize(me.at("user")), R"({"id":")" + pat +
-                                                  R"(","name":"Pat","email":"pat@part.com","employer":"part"})");
+    EXPECT_EQ(json::serialize(me.at("user")),
+              R"({"id":")" + pat + R"(","name":"Pat","email":"pat@part.com","employer":"part"})");
     EXPECT_EQ(json::serialize(me.at("accounts")),
               R"([{"id":"part","roles":{"support":["admin"],"impact":[],"learning":[]},"type":"employee"},)"
               R"({"id":"acme","roles":{"support":[],"impact":["member"],"learning":[]},"type":"third_party"}])");
@@ -227,16 +226,16 @@ TEST_F(api_contract, a_well_formed_traceparent_is_echoed_and_recorded_in_the_eve
 
 TEST_F(api_contract, a_malformed_traceparent_is_ignored_neither_echoed_nor_recorded) {
     const std::vector<std::string> malformed = {
-        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",      // another version
-        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",      // the forbidden version
-        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",      // all-zero trace id
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",      // all-zero parent id
-        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",      // upper-case hex
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",       // short flags
-        "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",       // short trace id
+        "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",        // another version
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",        // the forbidden version
+        "00-00000000000000000000000000000000-00f067aa0ba902b7-01",        // all-zero trace id
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",        // all-zero parent id
+        "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",        // upper-case hex
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",         // short flags
+        "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",         // short trace id
         "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",  // trailing data on version 00
-        "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",      // wrong separators
-        "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",      // not hex
+        "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",        // wrong separators
+        "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",        // not hex
     };
     int n = 0;
     for (const auto& bad : malformed) {

@@ -1,7 +1,7 @@
 // Accounts, partner links, tokens, access decisions and the event log listing.
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
-#include <algorithm>
 #include <charconv>
 
 #include "roster/api/domain_problem.hpp"
@@ -88,9 +88,9 @@ void add_account_routes(router& routes, service& svc) {
                                        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
                                    });
             if (!cursor_ok)
-                return void(reply(
-                    query_problem("invalid_cursor", "cursor", "The cursor is not a next_cursor of this list.")
-                        .to_response()));
+                return void(
+                    reply(query_problem("invalid_cursor", "cursor", "The cursor is not a next_cursor of this list.")
+                              .to_response()));
             const auto actor = who->actor;
             const auto page_bytes = svc.page_bytes;
             answer_read(

@@ -98,12 +98,12 @@ void rotate(rotation_state& st, const caller& who, eventstore::event_metadata me
     auto latest = st.checkpoints.latest();
     // A rotation has no URL of its own: it is listed, in log order, by the GET of the same path.
     reply(created_at(json_response(201, {{"verifier_key", event.new_verifier_key},
-                              {"previous_verifier_key", event.old_verifier_key},
-                              {"key_id", std::string(id)},
-                              {"tree_size", event.tree_size},
-                              {"statement", event.statement},
-                              {"checkpoint_signed", signed_now},
-                              {"checkpoint_size", signed_now && latest ? latest->body.size : 0}}),
+                                         {"previous_verifier_key", event.old_verifier_key},
+                                         {"key_id", std::string(id)},
+                                         {"tree_size", event.tree_size},
+                                         {"statement", event.statement},
+                                         {"checkpoint_signed", signed_now},
+                                         {"checkpoint_size", signed_now && latest ? latest->body.size : 0}}),
                      "/v1/audit/signing-key/rotations"));
 }
 

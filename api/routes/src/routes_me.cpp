@@ -53,9 +53,8 @@ void add_me_routes(router& routes, service& svc) {
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
-                   reply(svc.reads.read([&](const projections::read_view& v) {
-                       return json_response(200, me_json(v.state, *who));
-                   }));
+                   reply(svc.reads.read(
+                       [&](const projections::read_view& v) { return json_response(200, me_json(v.state, *who)); }));
                });
 }
 
