@@ -42,6 +42,7 @@ struct Envelope {
   payload @13 :Payload;
   reference @14 :Text;         # e.g. a change ticket; empty when none
   labels @15 :List(UserLabel); # the acting and concerned users as they were (domain::labels_of)
+  traceparent @16 :Text;       # the request's W3C traceparent (version 00) as sent; empty when none
 }
 
 struct UserLabel {

@@ -18,6 +18,7 @@ result<void> fill_recorded(schema::Envelope::Reader env, recorded_event& out) {
     assign(out.meta.causation_id, env.getCausationId());
     assign(out.meta.reason, env.getReason());
     assign(out.meta.reference, env.getReference());
+    assign(out.meta.traceparent, env.getTraceparent());
     out.meta.labels.clear();
     out.meta.labels.reserve(env.getLabels().size());
     for (auto l : env.getLabels()) {

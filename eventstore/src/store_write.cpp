@@ -59,6 +59,8 @@ encoded_envelope store::impl::encode(const new_event& e, const std::string& stre
     if (!e.meta.causation_id.empty()) env.setCausationId(detail::text(e.meta.causation_id));
     if (!e.meta.reason.empty()) env.setReason(detail::text(e.meta.reason));
     if (!e.meta.reference.empty()) env.setReference(detail::text(e.meta.reference));
+    // Unset when empty, so an event without one encodes exactly as before the field existed.
+    if (!e.meta.traceparent.empty()) env.setTraceparent(detail::text(e.meta.traceparent));
     if (!e.meta.labels.empty()) {
         auto labels = env.initLabels(static_cast<unsigned>(e.meta.labels.size()));
         for (unsigned i = 0; i < e.meta.labels.size(); ++i) {

@@ -262,6 +262,7 @@ json::object event_json(const eventstore::recorded_event& e) {
         {"causation_id", text_or_null(e.meta.causation_id)},
         {"reason", text_or_null(e.meta.reason)},
         {"reference", text_or_null(e.meta.reference)},
+        {"traceparent", text_or_null(e.meta.traceparent)},
         {"data", event_data_json(e.payload)},
         {"prev_hash", eventstore::to_hex(e.prev_hash)},
         {"hash", eventstore::to_hex(e.hash)},

@@ -312,7 +312,7 @@ TEST_F(audit, export_streams_jsonl_and_csv_of_a_range_chunked) {
     EXPECT_EQ(csv.header("content-type").value_or(""), "text/csv; charset=utf-8");
     EXPECT_TRUE(
         csv.body.starts_with("position,recorded_at,stream,version,type,actor,token_id,address,request_id,reason,data,"
-                             "correlation_id,causation_id,reference,prev_hash,hash,labels\r\n"));
+                             "correlation_id,causation_id,reference,prev_hash,hash,labels,traceparent\r\n"));
     // Five records: each starts with its position at a line start (embedded commas and quotes are quoted).
     for (int p = 3; p <= 7; ++p) EXPECT_NE(csv.body.find("\r\n" + std::to_string(p) + ",2"), std::string::npos) << p;
     EXPECT_EQ(csv.body.find("\r\n8,"), std::string::npos);

@@ -52,6 +52,10 @@ struct endpoint {
 // other_portal_admin is acme's impact:admin: an admin of acme, but not in the support portal.
 const std::vector<endpoint> endpoints = {
     {"POST", "/v1/accounts", R"({"name":"Evil","kind":"customer"})", forbidden, forbidden, forbidden},
+    // The account list is for operators and auditors: no user, however much an admin, sees other tenants.
+    {"GET", "/v1/accounts", "", forbidden, forbidden, forbidden},
+    // Any valid token may ask who it is.
+    {"GET", "/v1/me", "", allowed, allowed, allowed},
     {"GET", "/v1/accounts/{a}", "", allowed, not_found, allowed},
     // Operator-only: 403 for every user, whatever the account (the ghost check proves it says nothing of acme).
     {"POST", "/v1/accounts/{a}/partners", R"({"partner_id":"partnerco"})", forbidden, forbidden, forbidden},

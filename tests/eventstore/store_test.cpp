@@ -88,6 +88,7 @@ TEST_P(StoreTest, StoresEveryEventTypeAndAllMetadata) {
         n.meta.reference = "CHG-42";
         n.meta.labels = {{domain::user_id("u-1"), "Ann Smith", "ann.smith@example.com"},
                          {domain::user_id("u-2"), "Bo", "bo@example.com"}};
+        n.meta.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
         events.push_back(std::move(n));
     }
     const auto expected = events;
@@ -100,6 +101,49 @@ TEST_P(StoreTest, StoresEveryEventTypeAndAllMetadata) {
         EXPECT_EQ(all[i].type, domain::type_name(expected[i].payload));
         EXPECT_EQ(all[i].stream, domain::stream_of(expected[i].payload));
     }
+}
+
+// The root struct pointer of a canonical envelope (word 0): its pointer section's size in words.
+std::uint16_t root_pointer_words(std::string_view envelope) {
+    EXPECT_GE(envelope.size(), 8u);
+    const auto* b = reinterpret_cast<const unsigned char*>(envelope.data());
+    return static_cast<std::uint16_t>(b[6] | (b[7] << 8));
+}
+
+// traceparent (@16) was added after events were written without it. An event that has none is
+// encoded exactly as before the field existed: canonical Cap'n Proto drops trailing null
+// pointers, so its pointer section holds the 12 pointers of the older schema (stream .. labels)
+// and its bytes, hence its hash, are what the older writer produced; it decodes with an empty
+// traceparent and every other field as before. One that has it carries a 13th pointer.
+TEST_P(StoreTest, TraceparentIsOptionalAndOlderEnvelopesKeepTheirLayout) {
+    auto s = open_store(dir_.db(), opts());
+    auto old_style = ev(opened("a"));
+    old_style.meta.reference = "CHG-1";
+    old_style.meta.labels = {{domain::user_id("u-1"), "Ann", "ann@example.com"}};
+    auto traced = old_style;
+    traced.payload = opened("b");
+    traced.meta.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    ASSERT_TRUE(s->append(batch_of({old_style, traced})).has_value());
+
+    std::vector<std::string> raw;
+    ASSERT_TRUE(s->read_raw_from(1, 10, [&](std::uint64_t, std::string_view bytes) {
+                     raw.emplace_back(bytes);
+                     return true;
+                 }).has_value());
+    ASSERT_EQ(raw.size(), 2u);
+    EXPECT_EQ(root_pointer_words(raw[0]), 12u);
+    EXPECT_EQ(raw[0].find("00-4bf92f"), std::string::npos);
+    EXPECT_EQ(root_pointer_words(raw[1]), 13u);
+
+    auto first = decode_envelope(raw[0]);
+    ASSERT_TRUE(first.has_value()) << first.error().message;
+    EXPECT_EQ(first->meta, old_style.meta);
+    EXPECT_TRUE(first->meta.traceparent.empty());
+    auto second = decode_envelope(raw[1]);
+    ASSERT_TRUE(second.has_value()) << second.error().message;
+    EXPECT_EQ(second->meta.traceparent, traced.meta.traceparent);
+    EXPECT_EQ(second->meta.reference, "CHG-1");
+    EXPECT_TRUE(s->verify().ok);
 }
 
 // new_event::version is an assertion of the caller's numbering, not a precondition: an event

@@ -50,6 +50,26 @@ bool is_sane_request_id(std::string_view id) {
     return true;
 }
 
+bool is_valid_traceparent(std::string_view h) {
+    if (h.size() != 55 || !h.starts_with("00-") || h[35] != '-' || h[52] != '-') return false;
+    auto hex = [&](std::size_t from, std::size_t n) {
+        bool nonzero = false;
+        for (std::size_t i = from; i < from + n; ++i) {
+            const char c = h[i];
+            if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return std::optional<bool>{};
+            nonzero = nonzero || c != '0';
+        }
+        return std::optional<bool>{nonzero};
+    };
+    const auto trace_id = hex(3, 32), parent_id = hex(36, 16), flags = hex(53, 2);
+    return trace_id && *trace_id && parent_id && *parent_id && flags;
+}
+
+std::optional<std::string_view> valid_traceparent(std::optional<std::string_view> header) {
+    if (header && is_valid_traceparent(*header)) return header;
+    return std::nullopt;
+}
+
 std::string generate_request_id() { return random_hex(16); }
 
 }  // namespace roster::api

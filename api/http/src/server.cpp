@@ -485,6 +485,7 @@ private:
         if (!r.content_type.empty()) res_.set(http::field::content_type, r.content_type);
         for (auto& [name, value] : r.headers) res_.set(name, value);
         res_.set("X-Request-Id", ctx_->request_id);
+        if (auto tp = valid_traceparent(ctx_->header("traceparent"))) res_.set("traceparent", *tp);
         add_cors_headers(res_, opts().cors, cors_origin_);
         res_.body() = std::move(r.body);
         res_.keep_alive(keep_);
@@ -554,6 +555,7 @@ private:
         if (!r.content_type.empty()) head_.set(http::field::content_type, r.content_type);
         for (auto& [name, value] : r.headers) head_.set(name, value);
         head_.set("X-Request-Id", ctx_->request_id);
+        if (auto tp = valid_traceparent(ctx_->header("traceparent"))) head_.set("traceparent", *tp);
         add_cors_headers(head_, opts().cors, cors_origin_);
         head_.keep_alive(keep_);
         head_.chunked(true);

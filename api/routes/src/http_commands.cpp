@@ -150,6 +150,13 @@ response json_with_etag(unsigned status, const boost::json::object& body, domain
     return with_etag(status, body, etag_version.value);
 }
 
+response created_at(response r, std::string path) {
+    // Kept in the serialized response, so an idempotent replay carries it too. Only on a 201:
+    // a render that found nothing to point at answers something else.
+    if (r.status == 201) r.headers.emplace_back("Location", std::move(path));
+    return r;
+}
+
 boost::system::result<std::optional<std::uint64_t>, problem> if_match_version(const request_context& ctx) {
     auto header = ctx.header("if-match");
     if (!header) return std::optional<std::uint64_t>{};
@@ -229,6 +236,7 @@ void submit_command(service& svc, const request_context& ctx, const responder& r
     request.meta.causation_id = sane_header(ctx, "x-causation-id").value_or("");
     request.meta.reason = std::move(*reason);
     request.meta.reference = std::move(*reference);
+    request.meta.traceparent = std::string(valid_traceparent(ctx.header("traceparent")).value_or(""));
     if (!options.actor_label.empty()) request.meta.actor.principal = options.actor_label;
 
     if (auto key = ctx.header("idempotency-key")) {

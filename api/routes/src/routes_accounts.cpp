@@ -1,4 +1,5 @@
 // Accounts, partner links, tokens, access decisions and the event log listing.
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
 #include <charconv>
@@ -50,9 +51,80 @@ void add_account_routes(router& routes, service& svc) {
             if (!cmd) return void(reply(cmd.error().to_response()));
             const account_id account = cmd->id;
             submit_command(svc, ctx, reply, *who, std::move(*cmd), [account](const decided_view& v) {
-                return json_with_etag(201, wire::account(*v.state.account(account), v.version_of(account)),
-                                      v.version_of(account));
+                return created_at(json_with_etag(201, wire::account(*v.state.account(account), v.version_of(account)),
+                                                 v.version_of(account)),
+                                  "/v1/accounts/" + account.value);
             });
+        });
+
+    routes.add(
+        "GET", "/v1/accounts",
+        route_doc::of("List the accounts")
+            .in_tag("accounts")
+            .param(query_param("limit",
+                               "Page size, 1 to 500 (default 100); above 500 is 400 invalid_query with field limit. "
+                               "A page also ends once its accounts take --page-bytes (default 4 MiB) of JSON",
+                               false, "integer"))
+            .param(query_param("cursor", "next_cursor of the previous page"))
+            .param(as_of_param())
+            .describe("Operator and auditor. Answer: {accounts: [{id, name, kind, version, partners, customers}], "
+                      "next_cursor}, ordered by id; next_cursor (pass it as cursor) is null on the last page."),
+        [&svc](request_context& ctx, responder reply) {
+            auto who = authenticate(svc, ctx, reply);
+            if (!who) return;
+            std::size_t limit = 100;
+            if (auto l = ctx.query.get("limit"); l && !l->empty()) {
+                std::size_t n = 0;
+                auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+                if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > 500)
+                    return void(
+                        reply(query_problem("invalid_query", "limit", "limit must be 1 to 500.").to_response()));
+                limit = n;
+            }
+            // An account id ([a-z0-9-]{1,64}); the page starts after it, so a cursor stays valid
+            // however the accounts before it change.
+            const std::string after(ctx.query.get("cursor").value_or(""));
+            const bool cursor_ok = after.size() <= 64 && std::all_of(after.begin(), after.end(), [](char c) {
+                                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                                   });
+            if (!cursor_ok)
+                return void(
+                    reply(query_problem("invalid_cursor", "cursor", "The cursor is not a next_cursor of this list.")
+                              .to_response()));
+            const auto actor = who->actor;
+            const auto page_bytes = svc.page_bytes;
+            answer_read(
+                svc, ctx, reply, *who,
+                [actor](const state&) -> domain::result<void> {
+                    if (is_operator(actor) || is_auditor(actor)) return {};
+                    return make_error(error_kind::forbidden, codes::not_allowed, std::string(no_access_detail));
+                },
+                [after, limit, page_bytes](const projections::read_view& v) {
+                    // The accounts are a hash map: one pass keeps the `limit` + 1 smallest ids after
+                    // the cursor (a heap would save little; accounts number in the thousands).
+                    std::vector<const account_record*> rows;
+                    for (const auto& [id, record] : v.state.accounts)
+                        if (id.value > after) rows.push_back(&record);
+                    const auto by_id = [](const account_record* x, const account_record* y) { return x->id < y->id; };
+                    const auto take = std::min(rows.size(), limit + 1);
+                    std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(take), rows.end(),
+                                      by_id);
+                    rows.resize(take);
+                    json::array accounts;
+                    std::size_t bytes = 0;
+                    std::optional<std::string> next;
+                    for (std::size_t i = 0; i < rows.size(); ++i) {
+                        if (i == limit || (i > 0 && bytes >= page_bytes)) {
+                            next = rows[i - 1]->id.value;
+                            break;
+                        }
+                        auto row = wire::account(*rows[i], v.version_of(rows[i]->id));
+                        bytes += json::serialize(row).size();
+                        accounts.emplace_back(std::move(row));
+                    }
+                    return json_response(200, json::object{{"accounts", std::move(accounts)},
+                                                           {"next_cursor", next ? json::value(*next) : json::value()}});
+                });
         });
 
     routes.add("GET", "/v1/accounts/{a}",
@@ -122,8 +194,9 @@ void add_account_routes(router& routes, service& svc) {
             submit_command(
                 svc, ctx, reply, *who, std::move(*cmd),
                 [id, subject = std::move(subject)](const decided_view&) {
-                    return json_response(
-                        201, json::object{{"token_id", id.value}, {"principal", replay::principal_json(subject)}});
+                    return created_at(json_response(201, json::object{{"token_id", id.value},
+                                                                      {"principal", replay::principal_json(subject)}}),
+                                      "/v1/tokens/" + id.value);
                 },
                 std::move(options));
         });
@@ -244,6 +317,8 @@ void add_account_routes(router& routes, service& svc) {
                                ",\"head\":" + std::to_string(head.value) + "}";
                    reply(std::move(page));
                });
+
+    add_me_routes(routes, svc);
 }
 
 }  // namespace roster::api

@@ -17,6 +17,8 @@ void add_contact_routes(router& routes, service& svc);
 void add_history_routes(router& routes, service& svc);
 void add_audit_routes(router& routes, service& svc);
 void add_stats_routes(router& routes, service& svc);
+// GET /v1/me (routes_me.cpp); registered by add_account_routes.
+void add_me_routes(router& routes, service& svc);
 
 // Whether the caller may read, judged on one state (a domain::authorize_read call).
 using read_authorizer = std::function<domain::result<void>(const domain::state&)>;

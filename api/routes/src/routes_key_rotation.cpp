@@ -15,6 +15,7 @@
 #include "roster/api/checkpointer.hpp"
 #include "roster/api/domain_problem.hpp"
 #include "roster/api/proof_routes.hpp"
+#include "roster/api/request_meta.hpp"
 #include "roster/api/wire_requests.hpp"
 #include "roster/domain/errors.hpp"
 #include "roster/domain/events.hpp"
@@ -95,13 +96,15 @@ void rotate(rotation_state& st, const caller& who, eventstore::event_metadata me
     char id[9];
     std::snprintf(id, sizeof id, "%08x", new_id);
     auto latest = st.checkpoints.latest();
-    reply(json_response(201, {{"verifier_key", event.new_verifier_key},
-                              {"previous_verifier_key", event.old_verifier_key},
-                              {"key_id", std::string(id)},
-                              {"tree_size", event.tree_size},
-                              {"statement", event.statement},
-                              {"checkpoint_signed", signed_now},
-                              {"checkpoint_size", signed_now && latest ? latest->body.size : 0}}));
+    // A rotation has no URL of its own: it is listed, in log order, by the GET of the same path.
+    reply(created_at(json_response(201, {{"verifier_key", event.new_verifier_key},
+                                         {"previous_verifier_key", event.old_verifier_key},
+                                         {"key_id", std::string(id)},
+                                         {"tree_size", event.tree_size},
+                                         {"statement", event.statement},
+                                         {"checkpoint_signed", signed_now},
+                                         {"checkpoint_size", signed_now && latest ? latest->body.size : 0}}),
+                     "/v1/audit/signing-key/rotations"));
 }
 
 }  // namespace
@@ -145,6 +148,7 @@ void add_key_rotation_routes(router& routes, service& svc, checkpointer& checkpo
             meta.correlation_id = ctx.request_id;
             meta.reason = std::move(*reason);
             meta.reference = std::move(*reference);
+            meta.traceparent = std::string(valid_traceparent(ctx.header("traceparent")).value_or(""));
             auto work = [st, who = cmd->who, meta = std::move(meta), reply]() mutable {
                 rotate(*st, who, std::move(meta), reply);
             };

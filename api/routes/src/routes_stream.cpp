@@ -122,8 +122,10 @@ void add_ticket_route(router& routes, service& svc, stream_tickets& tickets) {
             }
             const auto expires_at =
                 svc.now() + std::chrono::duration_cast<domain::timestamp::duration>(tickets.options().ttl);
-            auto r = json_response(
-                201, json::object{{"ticket", issued->ticket}, {"expires_at", replay::format_rfc3339(expires_at)}});
+            // The stream it opens; the ticket is already in the body, and single-use.
+            auto r = created_at(json_response(201, json::object{{"ticket", issued->ticket},
+                                                                {"expires_at", replay::format_rfc3339(expires_at)}}),
+                                "/v1/stream?ticket=" + issued->ticket);
             r.headers.emplace_back("Cache-Control", "no-store");  // a secret, if a short-lived one
             reply(std::move(r));
         });

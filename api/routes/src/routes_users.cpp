@@ -90,7 +90,8 @@ void add_user_routes(router& routes, service& svc) {
                     if (!user) return not_found_response("user_not_found", "No such user.");
                     json::object out{{"user", wire::user(v.state, *user, a)}};
                     if (!inv_id.empty()) out["invitation"] = invitation_json(v.state, inv_id);
-                    return json_with_etag(201, out, v.version_of(a));
+                    return created_at(json_with_etag(201, out, v.version_of(a)),
+                                      "/v1/accounts/" + a.value + "/users/" + u.value);
                 },
                 std::move(options));
         });
@@ -114,7 +115,8 @@ void add_user_routes(router& routes, service& svc) {
                        [a](const decided_view& v) {
                            for (const auto& e : v.events)
                                if (auto* added = std::get_if<member_added>(&e))
-                                   return user_response(v, a, added->user, 201);
+                                   return created_at(user_response(v, a, added->user, 201),
+                                                     "/v1/accounts/" + a.value + "/users/" + added->user.value);
                            return json_with_etag(200, json::object{}, v.version_of(a));
                        },
                        if_match_on(a));
@@ -464,8 +466,10 @@ void add_user_routes(router& routes, service& svc) {
                    options.reveal_once = reveal_invitation_secret(inv.secret);
                    submit_command(
                        svc, ctx, reply, *who, *cmd,
-                       [id = inv.request.id](const decided_view& v) {
-                           return json_response(201, json::object{{"invitation", invitation_json(v.state, id)}});
+                       [id = inv.request.id, a, u](const decided_view& v) {
+                           return created_at(
+                               json_response(201, json::object{{"invitation", invitation_json(v.state, id)}}),
+                               "/v1/accounts/" + a.value + "/users/" + u.value + "/invitation");
                        },
                        std::move(options));
                });

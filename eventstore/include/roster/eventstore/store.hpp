@@ -36,6 +36,7 @@ struct event_metadata {
     std::string request_id, correlation_id, causation_id, reason;
     std::string reference{};                   // e.g. a change ticket (domain::valid_reference)
     std::vector<domain::user_label> labels{};  // domain::labels_of at decide time; empty in older events
+    std::string traceparent{};                 // the request's W3C traceparent, well-formed or empty
     bool operator==(const event_metadata&) const = default;
 };
 

@@ -37,6 +37,7 @@ std::string csv_field(std::string_view text);
 //   correlation_id, causation_id, reference,
 //   prev_hash, hash the chain's hashes, 64 lower-case hex digits each,
 //   labels          [{user, name, email}] as JSON, the people named as they were (empty in older events)
+//   traceparent     the W3C traceparent of the request that caused it (empty when none or in older events)
 std::string_view csv_header();
 // One CSV record (CRLF-terminated).
 std::string csv_row(const eventstore::recorded_event& e);

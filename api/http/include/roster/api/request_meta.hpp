@@ -16,6 +16,13 @@ std::optional<std::string_view> bearer_token(std::optional<std::string_view> aut
 // [A-Za-z0-9._:-]. Anything else is replaced, so clients cannot inject into logs.
 bool is_sane_request_id(std::string_view id);
 
+// A W3C Trace Context `traceparent` of version 00: "00-" 32 lower-case hex (trace id, not all
+// zero) "-" 16 lower-case hex (parent id, not all zero) "-" 2 lower-case hex (flags), nothing
+// else. Anything else is ignored as the spec says: not echoed, not recorded.
+bool is_valid_traceparent(std::string_view header);
+// The request's traceparent when it is valid.
+std::optional<std::string_view> valid_traceparent(std::optional<std::string_view> header);
+
 // A fresh random request id: 32 lower-case hex characters from OpenSSL's RAND_bytes.
 std::string generate_request_id();
 

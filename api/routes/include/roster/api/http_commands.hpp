@@ -38,6 +38,10 @@ std::optional<json_command> begin_json_command(service& svc, const request_conte
 response json_with_etag(unsigned status, const boost::json::object& body, domain::account_version etag_version);
 response json_with_etag(unsigned status, const boost::json::object& body, domain::user_version etag_version);
 
+// `r` (a 201) with `Location: <path>`, the URL of the resource it created (RFC 9110 §15.3.2).
+// Ids here are generated or checked against [A-Za-z0-9_-], so the path needs no escaping.
+response created_at(response r, std::string path);
+
 // The version in an If-Match header ("12", W/"12" or 12); nullopt when absent; a problem when
 // present but not one of our ETags ("*" is not supported: every resource here exists or is 404).
 boost::system::result<std::optional<std::uint64_t>, problem> if_match_version(const request_context& ctx);
