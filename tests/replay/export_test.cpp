@@ -181,10 +181,10 @@ TEST_F(export_test, csv_round_trips_any_text_in_bounded_batches) {
     EXPECT_EQ(rows[0],
               (std::vector<std::string>{"position", "recorded_at", "stream", "version", "type", "actor", "token_id",
                                         "address", "request_id", "reason", "data", "correlation_id", "causation_id",
-                                        "reference", "prev_hash", "hash", "labels"}));
+                                        "reference", "prev_hash", "hash", "labels", "traceparent"}));
     for (std::uint64_t p = 1; p <= 2500; ++p) {
         const auto& row = rows[p];
-        ASSERT_EQ(row.size(), 17u);
+        ASSERT_EQ(row.size(), 18u);
         auto e = store_->read_at(eventstore::log_position{p});
         ASSERT_TRUE(e && *e);
         EXPECT_EQ(row[0], std::to_string(p));
@@ -294,7 +294,7 @@ TEST_F(export_test, an_old_event_with_controls_and_a_formula_is_defused_in_csv_a
         EXPECT_EQ(text.find(hidden), std::string::npos) << text;
     auto rows = parse_csv(text);
     ASSERT_EQ(rows.size(), 2u);
-    ASSERT_EQ(rows[1].size(), 17u);
+    ASSERT_EQ(rows[1].size(), 18u);
     EXPECT_EQ(rows[1][6], "'@tok");
     EXPECT_EQ(rows[1][8], "'+req");
     EXPECT_EQ(rows[1][9], "'=HYPERLINK(\"http://evil\") \\u001b[2J \\u202efdp.exe \\u007f\\u009b\\u2028");

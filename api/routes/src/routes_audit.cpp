@@ -72,12 +72,13 @@ void add_audit_routes(router& routes, service& svc) {
             .param(query_param("include",
                                "envelope: each JSON Lines object also carries `envelope`, base64 of "
                                "the stored Cap'n Proto bytes the hash chain covers (eventstore/README.md)"))
-            .describe("Auditor and operator. Chunked transfer, constant server memory. JSON Lines: one event "
-                      "object per line (as /v1/events: hash, prev_hash, correlation_id, causation_id, reason, "
-                      "reference, traceparent, labels, data with before/after). CSV (RFC 4180, CRLF): position,recorded_at,"
-                      "stream,version,type,actor,token_id,address,request_id,reason,data,correlation_id,"
-                      "causation_id,reference,prev_hash,hash,labels,traceparent (data and labels as JSON). The range ends at "
-                      "the head as of the request; a truncated transfer (no final chunk) means the export failed."),
+            .describe(
+                "Auditor and operator. Chunked transfer, constant server memory. JSON Lines: one event "
+                "object per line (as /v1/events: hash, prev_hash, correlation_id, causation_id, reason, "
+                "reference, traceparent, labels, data with before/after). CSV (RFC 4180, CRLF): position,recorded_at,"
+                "stream,version,type,actor,token_id,address,request_id,reason,data,correlation_id,"
+                "causation_id,reference,prev_hash,hash,labels,traceparent (data and labels as JSON). The range ends at "
+                "the head as of the request; a truncated transfer (no final chunk) means the export failed."),
         [&svc](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who || !allowed_audit_read(svc, *who, reply)) return;
