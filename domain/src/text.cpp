@@ -64,6 +64,20 @@ utf8_step decode_utf8(std::string_view text, std::size_t pos) noexcept {
     return {cp, size, true};
 }
 
+std::string with_invalid_utf8_replaced(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (std::size_t pos = 0; pos < text.size();) {
+        const auto step = decode_utf8(text, pos);
+        if (step.valid)
+            out.append(text.substr(pos, step.size));
+        else
+            out.append("\xEF\xBF\xBD");  // U+FFFD REPLACEMENT CHARACTER
+        pos += step.size;
+    }
+    return out;
+}
+
 result<std::string> valid_name(std::string_view raw) {
     const std::string_view name = trimmed(raw);
     // The byte bound first: a megabyte of text is refused without being decoded.

@@ -1,5 +1,7 @@
 #include "roster/api/router.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include <gtest/gtest.h>
 
 namespace roster::api {
@@ -175,6 +177,25 @@ TEST_F(router_test, an_undeclared_query_parameter_is_400_naming_it) {
     // Declared ones pass, repeated or empty.
     EXPECT_TRUE(r_.match("GET", "/v1/users/lookup?q=a&q=b&flag"));
     EXPECT_TRUE(r_.match("HEAD", "/v1/users/lookup?email="));
+}
+
+// Found by fuzz_request_target (regressions/fuzz_request_target/invalid-utf8-query-name): the
+// refusal quoted a percent-decoded name holding a lone 0xCC byte, and Boost.JSON serialized it
+// as it was, so the problem document was not JSON a strict client could read.
+TEST_F(router_test, a_refusal_quoting_invalid_utf8_is_still_valid_json) {
+    auto m = r_.match("GET", "/v1/users/lookup?si%cccon=1");
+    ASSERT_FALSE(m);
+    EXPECT_EQ(m.error().code, "unknown_query_parameter");
+    const auto body = m.error().to_response().body;
+    boost::system::error_code ec;
+    const auto doc = boost::json::parse(body, ec);
+    ASSERT_FALSE(ec) << body;
+    EXPECT_EQ(doc.at("field"),
+              "si\xEF\xBF\xBD"
+              "con");
+    EXPECT_NE(doc.at("detail").as_string().find("si\xEF\xBF\xBD"
+                                                "con"),
+              boost::json::string::npos);
 }
 
 TEST(problem, title_is_the_reason_phrase_of_the_status) {

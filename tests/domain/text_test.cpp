@@ -177,6 +177,19 @@ TEST(Text, Utf8DecoderReportsCodePointsAndSizes) {
     EXPECT_EQ(decode_utf8("\xe2\x80", 0).size, 1u);
 }
 
+TEST(Text, InvalidUtf8IsReplacedByteByByteAndValidTextKept) {
+    EXPECT_EQ(with_invalid_utf8_replaced("a\xc3\xab\xf0\x9f\x8e\x89"), "a\xc3\xab\xf0\x9f\x8e\x89");
+    EXPECT_EQ(with_invalid_utf8_replaced("si\xcc"
+                                         "con"),
+              "si\xef\xbf\xbd"
+              "con");
+    // A truncated sequence, an overlong form and a surrogate: each bad byte becomes one U+FFFD.
+    EXPECT_EQ(with_invalid_utf8_replaced("\xe2\x80"), "\xef\xbf\xbd\xef\xbf\xbd");
+    EXPECT_EQ(with_invalid_utf8_replaced("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");
+    EXPECT_EQ(with_invalid_utf8_replaced("\xed\xa0\x80").size(), 9u);
+    EXPECT_EQ(with_invalid_utf8_replaced(""), "");
+}
+
 TEST(Text, AccountAndUserCreationUseTheNameRule) {
     world w;
     const std::string rlo =

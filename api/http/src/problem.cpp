@@ -4,6 +4,8 @@
 
 #include <boost/json/serialize.hpp>
 
+#include "roster/domain/text.hpp"
+
 namespace roster::api {
 
 std::string_view reason_phrase(unsigned status) {
@@ -46,6 +48,22 @@ std::string_view reason_phrase(unsigned status) {
     }
 }
 
+namespace {
+
+// Boost.JSON serializes string bytes as they are; a detail or field that quotes what a client
+// sent (a percent-decoded query name, say) could otherwise make the document invalid JSON.
+void replace_invalid_utf8(boost::json::value& v) {
+    if (auto* s = v.if_string()) {
+        *s = domain::with_invalid_utf8_replaced(*s);
+    } else if (auto* a = v.if_array()) {
+        for (auto& e : *a) replace_invalid_utf8(e);
+    } else if (auto* o = v.if_object()) {
+        for (auto& kv : *o) replace_invalid_utf8(kv.value());
+    }
+}
+
+}  // namespace
+
 std::string problem::type() const { return "urn:roster:problem:" + code; }
 
 boost::json::object problem::to_json() const {
@@ -58,7 +76,9 @@ boost::json::object problem::to_json() const {
     // The fixed members win: an extra named like one of them would confuse clients.
     for (const auto& kv : extra)
         if (!o.contains(kv.key())) o[kv.key()] = kv.value();
-    return o;
+    boost::json::value document(std::move(o));
+    replace_invalid_utf8(document);
+    return std::move(document.as_object());
 }
 
 response problem::to_response() const {

@@ -35,6 +35,10 @@ struct utf8_step {
 // Decodes the code point starting at `text[pos]` (pos < text.size()).
 utf8_step decode_utf8(std::string_view text, std::size_t pos) noexcept;
 
+// `text` with every byte that does not start a valid UTF-8 sequence replaced by U+FFFD, so that
+// text a client sent can be echoed in JSON (which must be UTF-8, RFC 8259 section 8.1).
+std::string with_invalid_utf8_replaced(std::string_view text);
+
 // A display or account name: trimmed of surrounding white space, then 1-200 code points and at
 // most 800 bytes of valid UTF-8 with no hidden control (TAB, CR, LF included). Returns the
 // trimmed name; `invalid_name` (bad_input) otherwise.
