@@ -189,7 +189,16 @@ boost::json::object make_openapi_document(const router& routes, const boost::jso
                                  {"content", {{"application/json", std::move(media)}}}};
         }
         boost::json::object responses;
-        for (unsigned status : r.doc.responses) {
+        // Every route can answer 400 (the router refuses an undeclared query parameter or a
+        // malformed target) and every route that takes a token 401.
+        auto statuses = r.doc.responses;
+        auto add_status = [&statuses](unsigned s) {
+            if (std::find(statuses.begin(), statuses.end(), s) == statuses.end()) statuses.push_back(s);
+        };
+        add_status(400);
+        if (r.doc.needs_token) add_status(401);
+        std::sort(statuses.begin(), statuses.end());
+        for (unsigned status : statuses) {
             boost::json::object resp;
             resp["description"] = reason(status);
             boost::json::object content;
