@@ -40,8 +40,8 @@ std::vector<std::string> undescribed(const router& routes, const boost::json::ob
             bool found = false;
             if (auto it = op.find("parameters"); it != op.end())
                 for (const auto& param : it->value().as_array())
-                    found = found || (param.at("name").as_string() == name && param.at("in").as_string() == "path" &&
-                                      param.at("required").as_bool());
+                    found = found || (param.as_object().contains("name") && param.at("name").as_string() == name &&
+                                      param.at("in").as_string() == "path" && param.at("required").as_bool());
             if (!found) gaps.push_back(where + ": path parameter {" + name + "} not described");
         }
     }

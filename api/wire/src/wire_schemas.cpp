@@ -144,24 +144,25 @@ json::object event() {
                                  {"email", str()}},
                                 {"principal", "token_id", "address"});
     // data is the event type's own payload (one shape per type, see SPEC's event catalogue).
-    return strict({{"position", integer()},
-                   {"stream", str()},
-                   {"version", integer()},
-                   {"type", str()},
-                   {"recorded_at", date_time()},
-                   {"actor", std::move(actor)},
-                   {"request_id", nullable("string")},
-                   {"correlation_id", nullable("string")},
-                   {"causation_id", nullable("string")},
-                   {"reason", nullable("string")},
-                   {"reference", nullable("string")},
-                   {"traceparent", nullable("string")},
-                   {"data", of_type("object")},
-                   {"prev_hash", str()},
-                   {"hash", str()},
-                   {"labels", of_type("object")}},
-                  {"position", "stream", "version", "type", "recorded_at", "actor", "request_id", "correlation_id",
-                   "causation_id", "reason", "reference", "traceparent", "data", "prev_hash", "hash"});
+    return strict(
+        {{"position", integer()},
+         {"stream", str()},
+         {"version", integer()},
+         {"type", str()},
+         {"recorded_at", date_time()},
+         {"actor", std::move(actor)},
+         {"request_id", nullable("string")},
+         {"correlation_id", nullable("string")},
+         {"causation_id", nullable("string")},
+         {"reason", nullable("string")},
+         {"reference", nullable("string")},
+         {"traceparent", nullable("string")},
+         {"data", of_type("object")},
+         {"prev_hash", str()},
+         {"hash", str()},
+         {"labels", array_of(strict({{"user", str()}, {"name", str()}, {"email", str()}}, {"user", "name", "email"}))}},
+        {"position", "stream", "version", "type", "recorded_at", "actor", "request_id", "correlation_id",
+         "causation_id", "reason", "reference", "traceparent", "data", "prev_hash", "hash"});
 }
 
 json::object stats() {
@@ -411,6 +412,7 @@ json::object schemas() {
     s["Backup"] = strict(
         {{"format", integer()}, {"position", integer()}, {"hash", str()}, {"created_at", str()}, {"path", str()}},
         {"format", "position", "hash", "created_at", "path"});
+    s["PrometheusMetrics"] = text("text/plain", "Prometheus text exposition format 0.0.4.");
     s["Health"] = strict({{"status", json::object{{"const", "ok"}}}}, {"status"});
     s["Readiness"] = strict({{"status", json::object{{"const", "ready"}}}}, {"status"});
     s["OpenApiDocument"] = json::object{{"type", "object"},
