@@ -30,7 +30,9 @@ async function sign_in(token) {
     return;
   }
   $('#signin-error').textContent = '';
-  $('#who').textContent = state.me.user ? `${state.me.user.name} <${state.me.user.email}>` : state.me.principal;
+  const p = state.me.principal || {};
+  $('#who').textContent = state.me.user ? `${state.me.user.name} <${state.me.user.email}>`
+    : p.operator ? 'operator' : p.auditor ? 'auditor' : p.service ? `service ${p.service}` : 'signed in';
   $('#sign-out').hidden = false;
   let accounts = state.me.accounts.map((a) => a.id);
   if (!state.me.user) {

@@ -262,7 +262,7 @@ export function users_view(root, ctx) {
         const p = (await get(`${base}/users/${enc(u.id)}/removal`)).body;
         version = p.version;
         const revoked = Object.entries(p.roles_revoked || {});
-        impact.replaceChildren(
+        impact.replaceChildren(...[
           h('p', {}, 'This will:'),
           h('ul', {},
             h('li', {}, revoked.length ? `revoke ${roles_text(p.roles_revoked)}` : 'revoke no roles'),
@@ -270,7 +270,7 @@ export function users_view(root, ctx) {
             p.profile_retired ? h('li', {}, 'retire the profile (no membership is left)') : null),
           (p.blockers || []).length ? h('p', { class: 'error' }, `Blocked: ${p.blockers.map((b) => `${b.user} holds ${(b.roles || []).join(', ')} in ${b.account}`).join('; ')}. Reassign those key contacts first.`) : null,
           (p.missing_portals || []).length ? h('p', { class: 'error' }, `You lack admin in: ${p.missing_portals.join(', ')}.`) : null,
-          h('p', { class: 'muted' }, `Account version ${p.version}.`));
+          h('p', { class: 'muted' }, `Account version ${p.version}.`)].filter(Boolean));
         confirm.disabled = (p.blockers || []).length > 0 || (p.missing_portals || []).length > 0;
       } catch (e) { err.textContent = problem_text(e); }
     }
