@@ -285,6 +285,24 @@ class console(unittest.TestCase):
         self.assertIn("slider", rows.text)
         self.assertIn("→", rows.text)
 
+    def test_key_contacts_saved_with_a_warning_shown(self):
+        self.sign_in_as_operator()
+        self.driver.find_element(By.CSS_SELECTOR, "#nav [data-view='contacts']").click()
+        Select(self.find("#contact-primary_customer_admin")).select_by_value(self.admin)
+        Select(self.find("#contact-primary_support")).select_by_value(self.admin)
+        self.find("#contacts-save").click()
+        self.wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#contact-warnings li[data-code='no_security_contact']"))
+        self.assertIn("No security contact is set.", self.find("#contact-warnings").text)
+        saved = self.server.must("GET", "/v1/accounts/acme/contacts")
+        self.assertEqual(saved["contacts"]["primary_support"]["id"], self.admin)
+        self.assertEqual(saved["contacts"]["primary_customer_admin"]["id"], self.admin)
+        # A second save from a page that read an older version is refused, not silently applied.
+        self.server.must("PUT", "/v1/accounts/acme/contacts", {"security": self.admin})
+        Select(self.find("#contact-primary_support")).select_by_value("")
+        self.find("#contacts-save").click()
+        self.wait.until(lambda d: "changed the account meanwhile" in d.find_element(By.ID, "contacts-error").text)
+        self.assertEqual(self.server.must("GET", "/v1/accounts/acme/contacts")["contacts"]["primary_support"]["id"], self.admin)
+
     def test_non_admin_sees_the_seed_message(self):
         viewer = self.server.create_user("acme", "vic@acme.com", "Vic Viewer", {"support": ["viewer"]})
         token = self.server.must("POST", "/v1/tokens", {"principal": {"user_id": viewer}}, 201)["token"]

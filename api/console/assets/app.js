@@ -4,12 +4,13 @@ import { session, get, api_error } from './api.js';
 import { $, h } from './dom.js';
 import { users_view } from './users.js';
 import { timeline_view } from './timeline.js';
+import { contacts_view } from './contacts.js';
 
 const state = { me: null, account: null, view: 'users', current: null };
 window.roster_console = state;  // for the browser tests and for poking at from DevTools
 
 function show(id) {
-  for (const s of ['signin', 'denied', 'users-view', 'timeline-view']) $(`#${s}`).hidden = s !== id;
+  for (const s of ['signin', 'denied', 'users-view', 'contacts-view', 'timeline-view']) $(`#${s}`).hidden = s !== id;
 }
 
 function deny(message) {
@@ -61,10 +62,11 @@ function open_view(view) {
   for (const b of document.querySelectorAll('#nav [data-view]'))
     if (b.dataset.view === view) b.setAttribute('aria-current', 'page');
     else b.removeAttribute('aria-current');
-  const section = $(view === 'users' ? '#users-view' : '#timeline-view');
+  const section = $(`#${view}-view`);
   show(section.id);
   const ctx = { account: state.account, deny, open_timeline };
-  state.current = view === 'users' ? users_view(section, ctx) : timeline_view(section, ctx, state.timeline_user);
+  state.current = view === 'users' ? users_view(section, ctx)
+    : view === 'contacts' ? contacts_view(section, ctx) : timeline_view(section, ctx, state.timeline_user);
   state.timeline_user = null;
 }
 

@@ -298,6 +298,7 @@ export function users_view(root, ctx) {
       st.closed = true;
       clearTimeout(st.refresh_timer);
       if (st.stream) st.stream.close();
+      $('#live-state').hidden = true;
     },
   };
 }
