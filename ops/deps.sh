@@ -17,6 +17,7 @@ packages=(
   curl
   python3-jsonschema        # tests validate recorded answers against the OpenAPI schemas
   nodejs npm                # ctest lint.openapi.redocly runs the pinned @redocly/cli from npm
+  chromium chromium-driver python3-selenium  # tests/browser: the console in a real headless browser
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light)

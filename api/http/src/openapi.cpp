@@ -121,7 +121,8 @@ boost::json::array tags_of(const router& routes) {
         {"audit", "The event log, history, exports, proofs and signing keys."},
         {"stats", "Counts for dashboards."},
         {"stream", "Live events over WebSocket."},
-        {"operations", "Health, readiness, backups and this document."},
+        {"operations", "Health, readiness, metrics, backups and this document."},
+        {"console", "The web console's static files (public; its data comes from the API)."},
     };
     std::vector<std::string> seen;
     for (const auto& r : routes.routes())

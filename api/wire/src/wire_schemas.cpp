@@ -412,6 +412,7 @@ json::object schemas() {
     s["Backup"] = strict(
         {{"format", integer()}, {"position", integer()}, {"hash", str()}, {"created_at", str()}, {"path", str()}},
         {"format", "position", "hash", "created_at", "path"});
+    s["ConsoleFile"] = json::object{{"type", "string"}, {"description", "A static file of the web console."}};
     s["PrometheusMetrics"] = text("text/plain", "Prometheus text exposition format 0.0.4.");
     s["Health"] = strict({{"status", json::object{{"const", "ok"}}}}, {"status"});
     s["Readiness"] = strict({{"status", json::object{{"const", "ready"}}}}, {"status"});
