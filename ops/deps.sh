@@ -16,7 +16,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl
   python3-jsonschema        # tests validate recorded answers against the OpenAPI schemas
-  nodejs npm                # ctest lint.openapi.redocly runs the pinned @redocly/cli from npm
+  nodejs                    # ctest lint.openapi.redocly runs the pinned @redocly/cli from npm
   chromium chromium-driver python3-selenium  # tests/browser: the console in a real headless browser
 )
 if [[ "${1:-}" == "--bench" ]]; then
@@ -28,6 +28,10 @@ for pkg in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
   [[ "$status" == "installed" ]] || missing+=("$pkg")
 done
+# Debian's nodejs needs Debian's npm beside it; a nodejs from elsewhere (NodeSource's package is
+# also called nodejs) ships npm itself and conflicts with Debian's, so npm is asked for only when
+# no npm command is there.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [[ ${#missing[@]} -eq 0 ]] && exit 0
 
 echo "ops/deps.sh: installing ${missing[*]}" >&2
