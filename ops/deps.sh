@@ -15,6 +15,7 @@ packages=(
   python3 openssl           # tests run the packs' verify_pack.py, which calls the openssl CLI
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl
+  chromium chromium-driver python3-selenium  # tests/browser: the console in a real headless browser
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light)
