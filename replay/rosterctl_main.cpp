@@ -21,6 +21,7 @@
 #include "roster/replay/backup.hpp"
 #include "roster/replay/cli.hpp"
 #include "roster/replay/evidence.hpp"
+#include "roster/replay/tokens_cli.hpp"
 #include "roster/replay/verify.hpp"
 #include "roster/replay/witness.hpp"
 
@@ -259,6 +260,52 @@ std::vector<command> make_commands() {
              };
              return roster::replay::run_evidence(req, get, std::cout, std::cerr);
          }},
+        {"tokens", "list, issue, revoke or rotate API tokens on a running rosterd",
+         "usage: rosterctl tokens list|issue|revoke|rotate --url URL --token-file F [options]\n"
+         "  list   [--status active,expired,revoked]       a table of the tokens the caller may see\n"
+         "  issue  --principal P [--expires-in SECONDS]    P: operator, auditor, service:NAME, user:ID\n"
+         "  revoke --id TOKEN_ID\n"
+         "  rotate --id TOKEN_ID                           a new secret; the old one stops working\n"
+         "issue and rotate print the new secret once, alone on the last line. Exit 0 done, 1 refused\n"
+         "by the server, 2 bad arguments, 3 server unreachable.\n",
+         [](po::options_description& d) {
+             d.add_options()("action", po::value<std::string>()->required(), "list, issue, revoke or rotate")(
+                 "url", po::value<std::string>()->required(), "http(s)://HOST:PORT of the rosterd")(
+                 "token-file", po::value<std::string>()->required(), "the caller's token")(
+                 "principal", po::value<std::string>(), "issue: operator, auditor, service:NAME or user:ID")(
+                 "expires-in", po::value<positive_arg>(), "issue: seconds until it expires (60 to 34560000)")(
+                 "id", po::value<std::string>(), "revoke, rotate: the token id")(
+                 "status", po::value<std::string>(), "list: comma list of active, expired, revoked (default active)")(
+                 "reason", po::value<std::string>(), "issue, revoke, rotate: recorded with the event")(
+                 "ca-file", po::value<std::string>(), "PEM certificates to trust for https:// instead of the system's")(
+                 "timeout-ms", po::value<positive_arg>(), "limit on each step of a request; default 60000");
+         },
+         [](const po::variables_map& vm) {
+             roster::replay::tokens_request req;
+             req.action = text(vm, "action");
+             req.token_file = text(vm, "token-file");
+             req.principal = text(vm, "principal");
+             if (vm.count("expires-in")) req.expires_in = vm["expires-in"].as<positive_arg>().value;
+             req.id = text(vm, "id");
+             req.status = text(vm, "status");
+             req.reason = text(vm, "reason");
+             roster::api::http_client_options client;
+             if (vm.count("ca-file")) client.ca_file = text(vm, "ca-file");
+             if (vm.count("timeout-ms"))
+                 client.timeout = std::chrono::milliseconds(vm["timeout-ms"].as<positive_arg>().value);
+             client.max_response_bytes = 16 * 1024 * 1024;  // a page: 500 tokens, at most --page-bytes
+             const auto url = text(vm, "url");
+             auto exchange = [client, url](const std::string& method, const std::string& target,
+                                           const std::string& bearer, const std::string& body)
+                 -> std::variant<roster::replay::tokens_answer, std::string> {
+                 std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Bearer " + bearer}};
+                 if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
+                 auto r = roster::api::http_request(method, url, target, headers, body, client);
+                 if (!r.response) return r.error;
+                 return roster::replay::tokens_answer{r.response->status, std::move(r.response->body)};
+             };
+             return roster::replay::run_tokens(req, exchange, std::cout, std::cerr);
+         }},
         {"verify-pack", "verify an evidence pack offline (exit 1 naming the first failure)",
          "usage: rosterctl verify-pack FILE [--public-key VERIFIER_KEY]\n"
          "Checks both signatures (against the pinned key when given, else the pack's own, saying so),\n"
@@ -339,6 +386,9 @@ int main(int argc, char** argv) {
     // `verify-pack FILE`: the file is its one bare argument.
     if (std::strcmp(c->name, "verify-pack") == 0 && !rest.empty() && !rest.front().starts_with("-"))
         rest.insert(rest.begin(), "--pack");
+    // `tokens ACTION`: the action is its one bare argument.
+    if (std::strcmp(c->name, "tokens") == 0 && !rest.empty() && !rest.front().starts_with("-"))
+        rest.insert(rest.begin(), "--action");
     po::variables_map vm;
     try {
         // No positional options: a stray word is refused like an unknown flag. Short options

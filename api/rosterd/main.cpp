@@ -70,11 +70,12 @@ bool register_operator_token(roster::api::command_processor& writer, const std::
     writer.run_on_writer([&](const roster::domain::state& s) {
         auto it = s.token_by_secret.find(hash);
         known = it != s.token_by_secret.end();
-        if (known) revoked = s.token(it->second)->revoked;
+        // A rotated-away secret is as dead as a revoked one (and must not be issued again).
+        if (known) revoked = s.token(it->second)->revoked || s.token(it->second)->secret_sha256_hex != hash;
     });
     if (revoked)
         log.warn(
-            "the operator token in the data directory was revoked; issue a new one with rosterctl or delete the file "
+            "the operator token in the data directory was revoked or rotated; issue a new one with rosterctl or delete the file "
             "and restart");
     if (known) return true;
 
@@ -359,7 +360,12 @@ int main(int argc, char** argv) {
         std::cerr << "rosterd: cannot fold the projections: " << r.error().message << "\n";
         return 1;
     }
-    roster::api::command_processor writer(**store, reads, log, wall_clock);
+    roster::domain::timestamp (*clock)() = wall_clock;
+#ifdef ROSTER_TEST_HOOKS
+    // rosterd_test with test routes: a clock POST /test/clock can move forward (token expiry).
+    if (enable_test_routes) clock = roster::api::test_clock_now;
+#endif
+    roster::api::command_processor writer(**store, reads, log, clock);
     if (auto r = writer.start(); !r) {
         std::cerr << "rosterd: cannot load the write model: " << r.error().message << "\n";
         return 1;
@@ -367,7 +373,7 @@ int main(int argc, char** argv) {
     if (!register_operator_token(writer, token->path, log)) return 1;
     log.info("store opened", {{"position", (*store)->head().position.value}});
 
-    roster::api::service svc{**store, reads, writer, log, wall_clock};
+    roster::api::service svc{**store, reads, writer, log, clock};
     // Snapshots are written by their own thread from their own fold, never from `reads`.
     roster::projections::past_states past(**store, {.snapshot_every = snapshot_every});
     roster::projections::snapshotter snapshots(**store, past, [&log](std::string_view message) {
@@ -452,6 +458,7 @@ int main(int argc, char** argv) {
         // Storage-fault injection for the 503 tests: failing WAL writes and log reads.
         roster::api::add_fault_test_routes(routes, write_faults);
         roster::api::add_live_test_routes(routes, svc);
+        roster::api::add_clock_test_routes(routes);
     }
 #endif
 

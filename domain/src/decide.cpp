@@ -458,9 +458,30 @@ struct decider {
             const user_record* u = s.user(subject->user);
             if (!u || u->retired) return not_found(codes::user_not_found, "No such user.");
         }
+        if (c.expires_at && *c.expires_at <= now)
+            return bad_input(codes::invalid_expiry, "The token would expire before it is issued.");
         if (s.token(c.token) || s.token_by_secret.contains(c.secret_sha256_hex))
             return conflict(codes::token_exists, "This token id or secret is already in use.");
-        return events{token_issued{c.token, c.subject, c.secret_sha256_hex}};
+        return events{token_issued{c.token, c.subject, c.secret_sha256_hex, c.expires_at.value_or(timestamp{})}};
+    }
+
+    result<events> operator()(const rotate_token& c) const {
+        const token_record* t = s.token(c.token);
+        if (!t) return not_found(codes::token_not_found, "No such token.");
+        const auto* subject = std::get_if<user_principal>(&t->subject);
+        if (!std::holds_alternative<operator_principal>(who)) {
+            const auto* up = std::get_if<user_principal>(&who);
+            // As for revocation: another principal's token is reported as unknown.
+            if (!up || !subject || subject->user != up->user)
+                return not_found(codes::token_not_found, "No such token.");
+        }
+        if (!is_hex_sha256(c.secret_sha256_hex))
+            return bad_input(codes::invalid_secret_hash, "The token secret hash must be 64 lower-case hex digits.");
+        if (t->revoked) return conflict(codes::token_revoked, "The token is revoked; issue a new one.");
+        if (t->expired(now)) return conflict(codes::token_expired, "The token has expired; issue a new one.");
+        if (s.token_by_secret.contains(c.secret_sha256_hex))
+            return conflict(codes::token_exists, "This secret is already in use.");
+        return events{token_rotated{c.token, c.secret_sha256_hex, subject ? subject->user : user_id{}}};
     }
 
     result<events> operator()(const revoke_token& c) const {

@@ -169,11 +169,11 @@ result<removal_impact> removal_preview(const state& s, const actor& who, const a
     return out;
 }
 
-std::optional<authenticated> authenticate(const state& s, std::string_view token_secret_sha256_hex) {
+std::optional<authenticated> authenticate(const state& s, std::string_view token_secret_sha256_hex, timestamp now) {
     auto it = s.token_by_secret.find(std::string(token_secret_sha256_hex));
     if (it == s.token_by_secret.end()) return std::nullopt;
     const token_record* t = s.token(it->second);
-    if (!t || t->revoked || t->secret_sha256_hex != token_secret_sha256_hex) return std::nullopt;
+    if (!t || t->revoked || t->secret_sha256_hex != token_secret_sha256_hex || t->expired(now)) return std::nullopt;
     if (const auto* up = std::get_if<user_principal>(&t->subject)) {
         const user_record* u = s.user(up->user);
         if (!u || u->retired || u->locked()) return std::nullopt;

@@ -195,10 +195,18 @@ struct applier {
         t.subject = e.subject;
         t.secret_sha256_hex = e.secret_sha256_hex;
         t.revoked = false;
+        t.expires_at = e.expires_at;
         s.token_by_secret[e.secret_sha256_hex] = e.token;
     }
     void operator()(const token_revoked& e) {
         if (auto* t = find_mut(s.tokens, e.token)) t->revoked = true;
+    }
+    void operator()(const token_rotated& e) {
+        auto* t = find_mut(s.tokens, e.token);
+        if (!t) return;
+        t->secret_sha256_hex = e.secret_sha256_hex;
+        ++t->rotations;
+        s.token_by_secret[e.secret_sha256_hex] = e.token;
     }
     void operator()(const access_denied&) {}
     void operator()(const signing_key_rotated&) {}

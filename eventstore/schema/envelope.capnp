@@ -90,6 +90,7 @@ struct Payload {
     tokenRevoked @17 :TokenRevoked;
     accessDenied @18 :AccessDenied;
     signingKeyRotated @19 :SigningKeyRotated;
+    tokenRotated @20 :TokenRotated;
   }
 }
 
@@ -219,6 +220,13 @@ struct TokenIssued {
   token @0 :Text;
   subject @1 :Principal;
   secretSha256Hex @2 :Text;
+  expiresAt @3 :Int64;         # microseconds since the Unix epoch, UTC; 0 = never (and in older events)
+}
+
+struct TokenRotated {
+  token @0 :Text;
+  secretSha256Hex @1 :Text;
+  user @2 :Text;               # the token's user, when a user's token
 }
 
 struct TokenRevoked {

@@ -255,6 +255,13 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                        set_text([&](auto t) { o.setToken(t); }, x.token.value);
                        write_principal(o.initSubject(), x.subject);
                        set_text([&](auto t) { o.setSecretSha256Hex(t); }, x.secret_sha256_hex);
+                       o.setExpiresAt(micros(x.expires_at));
+                   },
+                   [&](const domain::token_rotated& x) {
+                       auto o = b.initTokenRotated();
+                       set_text([&](auto t) { o.setToken(t); }, x.token.value);
+                       set_text([&](auto t) { o.setSecretSha256Hex(t); }, x.secret_sha256_hex);
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
                    },
                    [&](const domain::token_revoked& x) {
                        auto o = b.initTokenRevoked();
@@ -413,7 +420,13 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
         case P::TOKEN_ISSUED: {
             auto o = r.getTokenIssued();
             return domain::event(domain::token_issued{domain::token_id(str(o.getToken())),
-                                                      read_principal(o.getSubject()), str(o.getSecretSha256Hex())});
+                                                      read_principal(o.getSubject()), str(o.getSecretSha256Hex()),
+                                                      from_micros(o.getExpiresAt())});
+        }
+        case P::TOKEN_ROTATED: {
+            auto o = r.getTokenRotated();
+            return domain::event(domain::token_rotated{domain::token_id(str(o.getToken())),
+                                                       str(o.getSecretSha256Hex()), uid(o.getUser())});
         }
         case P::TOKEN_REVOKED:
             return domain::event(domain::token_revoked{domain::token_id(str(r.getTokenRevoked().getToken())),

@@ -482,7 +482,8 @@ void directory::apply(const domain::event& event) {
                 });
             } else if constexpr (one_of<T, domain::account_opened, domain::partner_linked, domain::contacts_saved,
                                         domain::contact_handed_over, domain::watchlist_changed, domain::token_issued,
-                                        domain::token_revoked, domain::access_denied, domain::signing_key_rotated>) {
+                                        domain::token_revoked, domain::access_denied, domain::signing_key_rotated,
+                                        domain::token_rotated>) {
                 // Nothing a directory row holds (profile, membership, roles) changes; an
                 // account's index appears with its first member.
             } else {

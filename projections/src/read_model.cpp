@@ -29,8 +29,29 @@ bool read_model::apply(std::span<const eventstore::recorded_event> events) {
     return true;
 }
 
+namespace {
+
+// The token facts the fold cannot know (it has no clock and no envelope): when and by whom.
+void note_token_times(domain::state& s, const eventstore::recorded_event& e) {
+    auto at = [&](const domain::token_id& id) { return s.tokens.find(id); };
+    if (const auto* x = std::get_if<domain::token_issued>(&e.payload)) {
+        if (auto it = at(x->token); it != s.tokens.end()) {
+            it->second.issued_at = e.recorded_at;
+            it->second.issued_by = e.meta.actor.principal;
+        }
+    } else if (const auto* x = std::get_if<domain::token_revoked>(&e.payload)) {
+        if (auto it = at(x->token); it != s.tokens.end() && it->second.revoked_at == domain::timestamp{})
+            it->second.revoked_at = e.recorded_at;
+    } else if (const auto* x = std::get_if<domain::token_rotated>(&e.payload)) {
+        if (auto it = at(x->token); it != s.tokens.end()) it->second.rotated_at = e.recorded_at;
+    }
+}
+
+}  // namespace
+
 void read_model::apply_locked(const eventstore::recorded_event& e) {
     domain::apply(state_, e.payload);
+    note_token_times(state_, e);
     directory_.apply(e.payload);
     versions_[e.stream] = e.version.value;
     if (history_) history_->add(e, state_);
@@ -144,7 +165,11 @@ std::string read_model::fingerprint() const {
     }
     for (const auto& id : sorted_keys<decltype(state_.tokens), domain::token_id>(state_.tokens)) {
         const auto& t = state_.tokens.at(id);
-        out << "token " << id.value << ' ' << domain::principal_label(t.subject) << ' ' << t.revoked << '\n';
+        out << "token " << id.value << ' ' << domain::principal_label(t.subject) << ' ' << t.revoked << ' '
+            << t.secret_sha256_hex << ' ' << t.expires_at.time_since_epoch().count() << ' '
+            << t.issued_at.time_since_epoch().count() << ' ' << t.issued_by << ' '
+            << t.revoked_at.time_since_epoch().count() << ' ' << t.rotated_at.time_since_epoch().count() << ' '
+            << t.rotations << '\n';
     }
     for (const auto& s : sorted_keys<decltype(versions_), std::string>(versions_))
         out << "stream " << s << ' ' << versions_.at(s) << '\n';

@@ -17,7 +17,7 @@
 namespace roster::projections {
 namespace {
 
-constexpr std::string_view magic = "roster-snapshot-v1\n";
+constexpr std::string_view magic = "roster-snapshot-v2\n";  // v2: token expiry, times, rotations
 
 class writer {
 public:
@@ -195,6 +195,12 @@ std::string read_model::encode_snapshot() const {
         write_principal(w, t.subject);
         w.str(t.secret_sha256_hex);
         w.u64(t.revoked ? 1 : 0);
+        w.time(t.expires_at);
+        w.time(t.issued_at);
+        w.str(t.issued_by);
+        w.time(t.revoked_at);
+        w.time(t.rotated_at);
+        w.u64(t.rotations);
     }
     w.u64(state_.token_by_secret.size());
     for (const auto& [secret, id] : state_.token_by_secret) {
@@ -312,6 +318,12 @@ bool read_model::restore_snapshot(std::string_view bytes) {
         t.subject = read_principal(r);
         t.secret_sha256_hex = r.str();
         t.revoked = r.u64() == 1;
+        t.expires_at = r.time();
+        t.issued_at = r.time();
+        t.issued_by = r.str();
+        t.revoked_at = r.time();
+        t.rotated_at = r.time();
+        t.rotations = static_cast<std::uint32_t>(r.u64());
         auto id = t.id;
         s.tokens.emplace(std::move(id), std::move(t));
     }

@@ -200,7 +200,16 @@ json::object event_data_json(const event& e) {
                 return o;
             },
             [](const token_issued& x) {
-                return json::object{{"token_id", x.token.value}, {"principal", principal_json(x.subject)}};
+                // Never the secret's hash: the log's readers (auditors, exports) need not hold it.
+                return json::object{{"token_id", x.token.value},
+                                    {"principal", principal_json(x.subject)},
+                                    {"expires_at", x.expires_at == timestamp{} ? json::value(nullptr)
+                                                                               : json::value(format_rfc3339(x.expires_at))}};
+            },
+            [](const token_rotated& x) {
+                json::object o{{"token_id", x.token.value}};
+                if (!x.user.empty()) o["user"] = x.user.value;
+                return o;
             },
             [](const token_revoked& x) {
                 json::object o{{"token_id", x.token.value}};

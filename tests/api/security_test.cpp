@@ -87,6 +87,10 @@ const std::vector<endpoint> endpoints = {
     {"POST", "/v1/tokens", R"({"principal":{"user_id":"{u}"}})", forbidden, forbidden, forbidden},
     // Another principal's token is not found rather than forbidden: token ids are not probeable.
     {"DELETE", "/v1/tokens/{tok}", "", not_found, not_found, not_found},
+    {"POST", "/v1/tokens/{tok}/rotation", "{}", not_found, not_found, not_found},
+    {"GET", "/v1/tokens/{tok}", "", not_found, not_found, not_found},
+    // Every user may list tokens: only their own are in the answer (tokens_test pins which).
+    {"GET", "/v1/tokens", "", allowed, allowed, allowed},
     {"GET", "/v1/events", "", forbidden, forbidden, forbidden},
     // Whoever may open the stream for the account (an admin of it) may ask for a ticket to it.
     {"POST", "/v1/stream/tickets", R"({"account":"{a}"})", forbidden, not_found, allowed},

@@ -18,6 +18,7 @@ json_object obj(std::string_view text) { return boost::json::parse(text).as_obje
 const account_id acc{"acc-1"};
 const user_id usr{"usr_1"};
 const invitation_request fresh_invitation{invitation_id{"inv_1"}, "ab12", std::nullopt};
+const timestamp t0{std::chrono::seconds(1'800'000'000)};
 
 std::string fake_hash(std::string_view secret) { return "hash(" + std::string(secret) + ")"; }
 
@@ -45,7 +46,8 @@ const std::map<std::string, runner>& parsers() {
     static const std::map<std::string, runner> all{
         {"open_account", [](const json_object& b) { return of(parse_open_account(b, account_id{"acc-gen"})); }},
         {"link_partner", [](const json_object& b) { return of(parse_link_partner(b, acc)); }},
-        {"issue_token", [](const json_object& b) { return of(parse_issue_token(b, token_id{"tok_1"}, "h")); }},
+        {"issue_token", [](const json_object& b) { return of(parse_issue_token(b, token_id{"tok_1"}, "h", t0)); }},
+        {"rotate_token", [](const json_object& b) { return of(parse_rotate_token(b, token_id{"tok_1"}, "h")); }},
         {"create_user", [](const json_object& b) { return of(parse_create_user(b, acc, usr, fresh_invitation)); }},
         {"add_member", [](const json_object& b) { return of(parse_add_member(b, acc)); }},
         {"change_roles", [](const json_object& b) { return of(parse_change_roles(b, acc, usr)); }},
@@ -85,6 +87,13 @@ const body_case cases[] = {
     {"issue_token", R"({"principal":{"service":"a","auditor":true}})", "invalid_field", "principal"},
     {"issue_token", R"({"principal":{"operator":"yes"}})", "invalid_field", "principal"},
     {"issue_token", R"({"principal":"operator"})", "invalid_field_type", "principal"},
+    {"issue_token", R"({"principal":{"operator":true},"expires_in":60})", ""},
+    {"issue_token", R"({"principal":{"operator":true},"expires_in":34560000})", ""},
+    {"issue_token", R"({"principal":{"operator":true},"expires_in":59})", "invalid_field", "expires_in"},
+    {"issue_token", R"({"principal":{"operator":true},"expires_in":34560001})", "invalid_field", "expires_in"},
+    {"issue_token", R"({"principal":{"operator":true},"expires_in":"1h"})", "invalid_field_type", "expires_in"},
+    {"rotate_token", R"({})", ""},
+    {"rotate_token", R"({"grace_seconds":60})", "unknown_field", "grace_seconds"},
     {"create_user", R"({"email":"a@example.com","name":"Ada","roles":{"support":["admin"]}})", ""},
     {"create_user", R"({"email":"a@example.com","name":"Ada","invite":false})", ""},
     {"create_user", R"({"name":"Ada"})", "missing_field", "email"},
@@ -174,10 +183,27 @@ TEST(wire_requests, build_the_command_the_route_submitted) {
     ASSERT_TRUE(member);
     EXPECT_EQ(std::get<std::string>(member->who), "b@example.com");
 
-    auto token = parse_issue_token(obj(R"({"principal":{"service":"billing"}})"), token_id{"tok_1"}, "h");
+    auto token = parse_issue_token(obj(R"({"principal":{"service":"billing"}})"), token_id{"tok_1"}, "h", t0);
     ASSERT_TRUE(token);
     EXPECT_EQ(token->subject, principal{service_principal{"billing"}});
     EXPECT_EQ(token->secret_sha256_hex, "h");
+    EXPECT_FALSE(token->expires_at.has_value()) << "no expires_in: never expires";
+    auto expiring =
+        parse_issue_token(obj(R"({"principal":{"auditor":true},"expires_in":3600})"), token_id{"tok_1"}, "h", t0);
+    ASSERT_TRUE(expiring);
+    EXPECT_EQ(expiring->expires_at, t0 + std::chrono::seconds(3600));
+    for (const char* bad : {R"({"principal":{"auditor":true},"expires_in":59})",
+                            R"({"principal":{"auditor":true},"expires_in":34560001})",
+                            R"({"principal":{"auditor":true},"expires_in":"60"})"}) {
+        auto r = parse_issue_token(obj(bad), token_id{"tok_1"}, "h", t0);
+        ASSERT_FALSE(r) << bad;
+        EXPECT_EQ(r.error().status, 400u) << bad;
+    }
+    auto rotation = parse_rotate_token(obj("{}"), token_id{"tok_1"}, "h2");
+    ASSERT_TRUE(rotation);
+    EXPECT_EQ(rotation->token, token_id{"tok_1"});
+    EXPECT_EQ(rotation->secret_sha256_hex, "h2");
+    EXPECT_FALSE(parse_rotate_token(obj(R"({"grace_seconds":60})"), token_id{"tok_1"}, "h2"));
 
     auto lock = parse_lock_user(obj(R"({"reason":"left"})"), usr);
     ASSERT_TRUE(lock);

@@ -171,30 +171,30 @@ TEST_F(AuthzTest, TokensOperatorForAnyoneUsersForThemselves) {
     EXPECT_EQ(w.refused(issue_token{token_id("z"), user_principal{user_id("ghost")}, hash_of("z")}).kind,
               error_kind::not_found);
 
-    auto who = authenticate(w.s, hash_of("own"));
+    auto who = authenticate(w.s, hash_of("own"), w.now);
     ASSERT_TRUE(who);
     EXPECT_EQ(who->subject, actor(user_principal{user_id("dave")}));
     EXPECT_EQ(who->token, token_id("own"));
-    EXPECT_EQ(authenticate(w.s, hash_of("svc"))->subject, actor(service_principal{"portal"}));
-    EXPECT_FALSE(authenticate(w.s, hash_of("unknown")));
+    EXPECT_EQ(authenticate(w.s, hash_of("svc"), w.now)->subject, actor(service_principal{"portal"}));
+    EXPECT_FALSE(authenticate(w.s, hash_of("unknown"), w.now));
 
     EXPECT_EQ(w.refused(revoke_token{token_id("svc")}, as("dave")).kind, error_kind::not_found);
     w.ok(revoke_token{token_id("own")}, as("dave"));
-    EXPECT_FALSE(authenticate(w.s, hash_of("own"))) << "a revoked token is refused";
+    EXPECT_FALSE(authenticate(w.s, hash_of("own"), w.now)) << "a revoked token is refused";
     EXPECT_TRUE(w.ok(revoke_token{token_id("own")}).empty());
     w.ok(revoke_token{token_id("svc")});
-    EXPECT_FALSE(authenticate(w.s, hash_of("svc")));
+    EXPECT_FALSE(authenticate(w.s, hash_of("svc"), w.now));
 }
 
 TEST_F(AuthzTest, LockedAndRemovedUsersTokensStopWorking) {
     w.ok(issue_token{token_id("t1"), user_principal{user_id("t")}, hash_of("t1")});
-    ASSERT_TRUE(authenticate(w.s, hash_of("t1")));
+    ASSERT_TRUE(authenticate(w.s, hash_of("t1"), w.now));
     w.ok(lock_user{user_id("t")});
-    EXPECT_FALSE(authenticate(w.s, hash_of("t1")));
+    EXPECT_FALSE(authenticate(w.s, hash_of("t1"), w.now));
     w.ok(unlock_user{user_id("t")});
-    EXPECT_TRUE(authenticate(w.s, hash_of("t1")));
+    EXPECT_TRUE(authenticate(w.s, hash_of("t1"), w.now));
     w.ok(remove_member{account_id("acme"), user_id("t")});
-    EXPECT_FALSE(authenticate(w.s, hash_of("t1")));
+    EXPECT_FALSE(authenticate(w.s, hash_of("t1"), w.now));
 }
 
 TEST_F(AuthzTest, AProfileIsReadOnlyThroughAnAccountItBelongsTo) {

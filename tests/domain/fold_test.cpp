@@ -21,6 +21,7 @@ TEST(Fold, EventsAboutUnknownEntitiesAreIgnoredNotFatal) {
         contact_handed_over{account_id("x"), contact_role::security, user_id("u"), user_id("v")},
         watchlist_changed{account_id("x"), {{user_id("u"), {topic::outage}}}},
         token_revoked{token_id("t")},
+        token_rotated{token_id("t"), "ab"},
         access_denied{operator_principal{}, "x", account_id("x"), "not_admin", {}, 403, 1, {}, {}},
         signing_key_rotated{"o+00000001+AQ==", "o+00000002+AQ==", 3, "statement\n"},
     };

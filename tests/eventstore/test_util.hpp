@@ -92,7 +92,8 @@ inline std::vector<domain::event> all_event_samples() {
                           {{user_id("u-1"), {topic::maintenance}, {topic::maintenance, topic::release}},
                            {user_id("u-3"), {topic::security}, {}}}},
         token_issued{token_id("t-1"), user_principal{user_id("u-9")},
-                     "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"},
+                     "2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae",
+                     timestamp(std::chrono::seconds(1'800'000'000))},
         token_revoked{token_id("t-1"), user_id("u-9")},
         access_denied{service_principal{"portal-support"},
                       "change_roles",
@@ -105,6 +106,8 @@ inline std::vector<domain::event> all_event_samples() {
                       {}},
         signing_key_rotated{"roster.local/log+0a1b2c3d+AQ==", "roster.local/log+4e5f6a7b+AQ==", 42,
                             "roster signing-key rotation v1\n"},
+        token_rotated{token_id("t-1"), "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9",
+                      user_id("u-9")},
     };
 }
 

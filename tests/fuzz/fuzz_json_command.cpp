@@ -46,6 +46,7 @@ const domain::account_id account{"acc-fuzz"};
 const domain::user_id user{"usr_fuzz"};
 const domain::account_id generated{"acc-generated"};
 const domain::token_id token{"tok_fuzz"};
+const domain::timestamp now{std::chrono::seconds(1'800'000'000)};
 const domain::invitation_request invitation{domain::invitation_id{"inv_fuzz"}, "00", std::nullopt};
 
 // The server passes sha256_hex; any function of the secret does here (the fuzz build has no OpenSSL).
@@ -61,7 +62,13 @@ void judge(const wire::parsed<T>& r, Check accepted) {
 void run_every_parser(const boost::json::object& body) {
     judge(wire::parse_open_account(body, generated), [](const domain::open_account& c) { return !c.id.empty(); });
     judge(wire::parse_link_partner(body, account), [](const domain::link_partner& c) { return c.customer == account; });
-    judge(wire::parse_issue_token(body, token, "00"), [](const domain::issue_token& c) { return c.token == token; });
+    judge(wire::parse_issue_token(body, token, "00", now), [](const domain::issue_token& c) {
+        // An expiry, when given, is within the bounds the parser promises.
+        return c.token == token &&
+               (!c.expires_at || (*c.expires_at >= now + std::chrono::seconds(wire::token_expires_in_min) &&
+                                  *c.expires_at <= now + std::chrono::seconds(wire::token_expires_in_max)));
+    });
+    judge(wire::parse_rotate_token(body, token, "00"), [](const domain::rotate_token& c) { return c.token == token; });
     judge(wire::parse_create_user(body, account, user, invitation), [](const domain::create_user& c) {
         return c.account == account && c.new_user == user && (!c.invitation || *c.invitation == invitation);
     });

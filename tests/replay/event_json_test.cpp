@@ -43,6 +43,12 @@ TEST(event_json, never_shows_secret_hashes) {
     EXPECT_EQ(json::serialize(tok).find("cafebabe"), std::string::npos);
     EXPECT_EQ(tok.at("principal").at("user_id").as_string(), "u1");
     EXPECT_TRUE(inv.at("replaces").is_null());
+    EXPECT_TRUE(tok.at("expires_at").is_null());  // never expires
+    auto rotated = event_data_json(token_rotated{token_id{"t1"}, "f00dcafe", user_id{"u1"}});
+    EXPECT_EQ(json::serialize(rotated), R"({"token_id":"t1","user":"u1"})");
+    auto expiring = event_data_json(
+        token_issued{token_id{"t2"}, auditor_principal{}, "cafebabe", timestamp(std::chrono::seconds(1'800'000'000))});
+    EXPECT_EQ(expiring.at("expires_at").as_string(), "2027-01-15T08:00:00.000000Z");
 }
 
 TEST(event_json, every_event_type_has_data) {

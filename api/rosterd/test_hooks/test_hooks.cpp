@@ -174,4 +174,32 @@ void add_live_test_routes(router& routes, service& svc) {
         });
 }
 
+namespace {
+std::atomic<std::int64_t> clock_offset_s{0};
+}  // namespace
+
+domain::timestamp test_clock_now() {
+    return std::chrono::time_point_cast<std::chrono::microseconds>(std::chrono::system_clock::now()) +
+           std::chrono::seconds(clock_offset_s.load());
+}
+
+void add_clock_test_routes(router& routes) {
+    routes.add("POST", "/test/clock",
+               route_doc::of("Test only: move the server's clock forward")
+                   .param(query_param("advance_s", "Seconds to add (1 to 10^9)", true, "integer"))
+                   .in_tag("test")
+                   .responds({200, 400}),
+               [](request_context& ctx, responder reply) {
+                   auto raw = ctx.query.get("advance_s").value_or("");
+                   std::int64_t n = 0;
+                   auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), n);
+                   if (ec != std::errc{} || end != raw.data() + raw.size() || n <= 0 || n > 1'000'000'000 ||
+                       clock_offset_s.load() + n > 1'000'000'000)
+                       return void(reply(
+                           bad_request("invalid_parameter", "advance_s must be 1 to 10^9 in all.").to_response()));
+                   const auto offset = clock_offset_s.fetch_add(n) + n;
+                   reply(json_response(200, boost::json::object{{"offset_s", offset}}));
+               });
+}
+
 }  // namespace roster::api

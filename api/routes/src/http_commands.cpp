@@ -99,7 +99,10 @@ std::optional<caller> authenticate(service& svc, const request_context& ctx, con
     auto token = bearer_token(ctx.header("authorization"));
     if (!token) return unauthorized("An 'Authorization: Bearer <token>' header is required.");
     auto hash = sha256_hex(*token);
-    auto found = svc.reads.read([&](const projections::read_view& v) { return domain::authenticate(v.state, hash); });
+    const auto now = svc.now();
+    auto found =
+        svc.reads.read([&](const projections::read_view& v) { return domain::authenticate(v.state, hash, now); });
+    // One answer for every reason, expiry included: which one is not the bearer's to learn.
     if (!found) return unauthorized("The token is unknown, revoked, or its user is locked or removed.");
     if (svc.limits)
         if (auto wait = svc.limits->refusals_spent(domain::principal_label(found->subject))) {

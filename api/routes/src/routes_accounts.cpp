@@ -1,4 +1,4 @@
-// Accounts, partner links, tokens, access decisions and the event log listing.
+// Accounts, partner links, access decisions and the event log listing (tokens: routes_tokens.cpp).
 #include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/serialize.hpp>
@@ -181,59 +181,6 @@ void add_account_routes(router& routes, service& svc) {
                            return json_with_etag(200, wire::account(*v.state.account(a), version), version);
                        },
                        if_match_on(a));
-               });
-
-    routes.add(
-        "POST", "/v1/tokens",
-        command_doc(route_doc::of("Issue an API token")
-                        .request("IssueToken")
-                        .request_example_json(R"({"principal": {"user_id": "usr_0123456789ab"}})")
-                        .returns(201, "TokenIssued")
-                        .with_location()
-                        .in_tag("tokens")
-                        .json_body()
-                        .responds({201})
-                        .describe("Operator: for any principal; a user: for themself. The token is shown once.")),
-        [&svc](request_context& ctx, responder reply) {
-            auto req = begin_json_command(svc, ctx, reply);
-            if (!req) return;
-            const auto* who = &req->who;
-            const auto* body = &req->body;
-            token_id id{"tok_" + random_hex(12)};
-            auto secret = std::make_shared<std::string>("rst_" + random_hex(32));
-            auto cmd = wire::parse_issue_token(*body, id, sha256_hex(*secret));
-            if (!cmd) return void(reply(cmd.error().to_response()));
-            command_options options;
-            options.reveal_once = [secret](response& r) {
-                // The stored outcome has no secret; the first answer gets it spliced in.
-                auto pos = r.body.rfind('}');
-                if (pos != std::string::npos) r.body.insert(pos, ",\"token\":\"" + *secret + "\"");
-            };
-            auto subject = cmd->subject;
-            submit_command(
-                svc, ctx, reply, *who, std::move(*cmd),
-                [id, subject = std::move(subject)](const decided_view&) {
-                    return created_at(json_response(201, json::object{{"token_id", id.value},
-                                                                      {"principal", replay::principal_json(subject)}}),
-                                      "/v1/tokens/" + id.value);
-                },
-                std::move(options));
-        });
-
-    routes.add("DELETE", "/v1/tokens/{id}",
-               command_doc(route_doc::of("Revoke an API token")
-                               .returns(200, "TokenRevoked")
-                               .in_tag("tokens")
-                               .param(path_param("id", "Token id"))),
-               [&svc](request_context& ctx, responder reply) {
-                   auto who = authenticate(svc, ctx, reply);
-                   if (!who) return;
-                   token_id id{std::string(ctx.param("id"))};
-                   auto cmd = wire::parse_revoke_token(id);
-                   if (!cmd) return void(reply(cmd.error().to_response()));
-                   submit_command(svc, ctx, reply, *who, *cmd, [id](const decided_view&) {
-                       return json_response(200, json::object{{"token_id", id.value}, {"revoked", true}});
-                   });
                });
 
     routes.add(

@@ -17,6 +17,7 @@ void add_contact_routes(router& routes, service& svc);
 void add_history_routes(router& routes, service& svc);
 void add_audit_routes(router& routes, service& svc);
 void add_stats_routes(router& routes, service& svc);
+void add_token_routes(router& routes, service& svc);
 // GET /v1/me (routes_me.cpp); registered by add_account_routes.
 void add_me_routes(router& routes, service& svc);
 

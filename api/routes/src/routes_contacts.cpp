@@ -175,6 +175,7 @@ void add_resource_routes(router& routes, service& svc) {
     add_history_routes(routes, svc);
     add_audit_routes(routes, svc);
     add_stats_routes(routes, svc);
+    add_token_routes(routes, svc);
 }
 
 }  // namespace roster::api

@@ -119,14 +119,26 @@ parsed<link_partner> parse_link_partner(const json::object& body, const account_
     return finish(in, link_partner{customer, account_id{std::move(partner)}});
 }
 
-parsed<issue_token> parse_issue_token(const json::object& body, const token_id& id, std::string secret_sha256_hex) {
+parsed<issue_token> parse_issue_token(const json::object& body, const token_id& id, std::string secret_sha256_hex,
+                                      timestamp now) {
     json_reader in(body);
     auto subject = read_principal(in, "principal");
+    auto expires_in = in.optional_int64("expires_in");
+    if (in.ok() && expires_in && (*expires_in < token_expires_in_min || *expires_in > token_expires_in_max))
+        in.fail("expires_in", "expires_in must be " + std::to_string(token_expires_in_min) + " to " +
+                                  std::to_string(token_expires_in_max) + " seconds (400 days).");
     if (auto bad = in.finish()) return std::move(*bad);
-    return issue_token{id, std::move(*subject), std::move(secret_sha256_hex)};
+    issue_token cmd{id, std::move(*subject), std::move(secret_sha256_hex)};
+    if (expires_in) cmd.expires_at = now + std::chrono::seconds(*expires_in);
+    return cmd;
 }
 
 parsed<revoke_token> parse_revoke_token(const token_id& id) { return revoke_token{id}; }
+
+parsed<rotate_token> parse_rotate_token(const json::object& body, const token_id& id, std::string secret_sha256_hex) {
+    json_reader in(body);
+    return finish(in, rotate_token{id, std::move(secret_sha256_hex)});
+}
 
 parsed<create_user> parse_create_user(const json::object& body, const account_id& account, const user_id& new_user,
                                       const invitation_request& invitation) {

@@ -128,6 +128,9 @@ struct issue_token {
     token_id token;
     principal subject;
     std::string secret_sha256_hex;
+    // When the token stops authenticating; nullopt = never. The caller computes it from its
+    // clock (the route: now + expires_in), so replaying the command gives the same event.
+    std::optional<timestamp> expires_at{};
     bool operator==(const issue_token&) const = default;
 };
 
@@ -136,9 +139,17 @@ struct revoke_token {
     bool operator==(const revoke_token&) const = default;
 };
 
+// A new secret for the same token id, principal and expiry; the old secret stops working once
+// the token_rotated event is durable (no grace period).
+struct rotate_token {
+    token_id token;
+    std::string secret_sha256_hex;
+    bool operator==(const rotate_token&) const = default;
+};
+
 using command = std::variant<open_account, link_partner, create_user, add_member, change_roles, remove_all_roles,
                              lock_user, unlock_user, remove_member, invite_user, accept_invitation, save_contacts,
-                             hand_over_contact, set_watchlist, issue_token, revoke_token>;
+                             hand_over_contact, set_watchlist, issue_token, revoke_token, rotate_token>;
 
 // The command's stable name ("change_roles", ...), as recorded in access_denied.action.
 std::string_view command_name(const command&);

@@ -67,6 +67,8 @@ inline constexpr std::string_view watchlist_user_not_member = "watchlist_user_no
 inline constexpr std::string_view already_registered = "already_registered";
 inline constexpr std::string_view invitation_exists = "invitation_exists";
 inline constexpr std::string_view token_exists = "token_exists";
+inline constexpr std::string_view token_revoked = "token_revoked";
+inline constexpr std::string_view token_expired = "token_expired";
 // 410
 inline constexpr std::string_view invitation_expired = "invitation_expired";
 inline constexpr std::string_view invitation_used = "invitation_used";

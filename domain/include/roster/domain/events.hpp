@@ -213,6 +213,7 @@ struct token_issued {
     token_id token;
     principal subject;
     std::string secret_sha256_hex;
+    timestamp expires_at{};  // zero = never expires (and in older events)
     bool operator==(const token_issued&) const = default;
 };
 
@@ -221,6 +222,15 @@ struct token_revoked {
     token_id token;
     user_id user{};  // the token's user when it is a user's token; empty otherwise and in older events
     bool operator==(const token_revoked&) const = default;
+};
+
+// The token's secret was replaced: only the new hash authenticates from here on.
+struct token_rotated {
+    static constexpr std::string_view type_name = "token_rotated";
+    token_id token;
+    std::string secret_sha256_hex;
+    user_id user{};  // the token's user when it is a user's token; empty otherwise
+    bool operator==(const token_rotated&) const = default;
 };
 
 // A security event: refused requests of one principal on one route. Refusals of the same
@@ -256,7 +266,7 @@ struct signing_key_rotated {
 using event = std::variant<account_opened, partner_linked, user_created, member_added, roles_granted, roles_revoked,
                            all_roles_removed, user_locked, user_unlocked, invitation_issued, invitation_accepted,
                            member_removed, profile_retired, contacts_saved, contact_handed_over, watchlist_changed,
-                           token_issued, token_revoked, access_denied, signing_key_rotated>;
+                           token_issued, token_revoked, access_denied, signing_key_rotated, token_rotated>;
 
 namespace detail {
 

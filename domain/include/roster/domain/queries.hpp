@@ -90,8 +90,9 @@ struct authenticated {
     token_id token;
     bool operator==(const authenticated&) const = default;
 };
-// The principal of an unrevoked token whose user (if any) exists, is not retired and not locked.
-std::optional<authenticated> authenticate(const state& s, std::string_view token_secret_sha256_hex);
+// The principal of an unrevoked, unexpired (at `now`) token presented with its current secret
+// whose user (if any) exists, is not retired and not locked.
+std::optional<authenticated> authenticate(const state& s, std::string_view token_secret_sha256_hex, timestamp now);
 
 // ---- Authorization of reads (SPEC §5 "who" column) ----
 enum class read_kind : std::uint8_t {

@@ -77,8 +77,18 @@ struct invitation_record {
 struct token_record {
     token_id id;
     principal subject;
-    std::string secret_sha256_hex;
+    std::string secret_sha256_hex;  // the current secret's; earlier ones stay in token_by_secret
     bool revoked = false;
+    timestamp expires_at{};  // zero = never
+    // When and by whom, from the events' envelopes: the fold has no clock, so only the read
+    // model fills these (projections::read_model); the writer's state leaves them empty.
+    timestamp issued_at{};
+    std::string issued_by;  // principal label of the issuer
+    timestamp revoked_at{};
+    timestamp rotated_at{};  // the last rotation; zero = never rotated
+    std::uint32_t rotations = 0;
+
+    bool expired(timestamp now) const { return expires_at != timestamp{} && now >= expires_at; }
 };
 
 struct state {
@@ -88,6 +98,8 @@ struct state {
     std::unordered_map<invitation_id, invitation_record> invitations;
     std::unordered_map<std::string, invitation_id> invitation_by_secret;
     std::unordered_map<token_id, token_record> tokens;
+    // Every secret hash ever issued or rotated in, so an old secret is still attributed to its
+    // token (refusal records) and can never be issued again.
     std::unordered_map<std::string, token_id> token_by_secret;
 
     const account_record* account(const account_id& a) const;

@@ -56,13 +56,23 @@ parsed<domain::open_account> parse_open_account(const boost::json::object& body,
 // POST /v1/accounts/{a}/partners {partner_id}.
 parsed<domain::link_partner> parse_link_partner(const boost::json::object& body, const domain::account_id& customer);
 
-// POST /v1/tokens {principal: {operator:true} | {auditor:true} | {service} | {user_id}}, for a
-// token `id` whose secret hashes to `secret_sha256_hex`.
+// POST /v1/tokens {principal: {operator:true} | {auditor:true} | {service} | {user_id},
+// expires_in?}, for a token `id` whose secret hashes to `secret_sha256_hex`. expires_in is in
+// seconds, token_expires_in_min..max (else 400 invalid_field); the token then expires at
+// `now` + expires_in. Without it the token never expires.
+inline constexpr std::int64_t token_expires_in_min = 60;
+inline constexpr std::int64_t token_expires_in_max = 400LL * 24 * 3600;  // 400 days
 parsed<domain::issue_token> parse_issue_token(const boost::json::object& body, const domain::token_id& id,
-                                              std::string secret_sha256_hex);
+                                              std::string secret_sha256_hex, domain::timestamp now);
 
 // DELETE /v1/tokens/{id} (no body).
 parsed<domain::revoke_token> parse_revoke_token(const domain::token_id& id);
+
+// POST /v1/tokens/{id}/rotation {} (reason and reference only, taken out before), for a new
+// secret hashing to `secret_sha256_hex`. There is no grace period: any other field, e.g.
+// grace_seconds, is 400 unknown_field.
+parsed<domain::rotate_token> parse_rotate_token(const boost::json::object& body, const domain::token_id& id,
+                                                std::string secret_sha256_hex);
 
 // POST /v1/accounts/{a}/users {email, name, roles?, invite? = true}. `invitation` is attached
 // unless the body says invite:false (the route reveals its secret only then).

@@ -40,4 +40,10 @@ void add_fault_test_routes(router& routes, std::shared_ptr<eventstore::write_fau
 // once all are durable, with the head (the live stream's tests and benchmark drive it).
 void add_live_test_routes(router& routes, service& svc);
 
+// The clock of rosterd_test started with --enable-test-routes (writer and routes): the wall
+// clock plus an offset, so a test can let a token expire without waiting.
+//   POST /test/clock?advance_s=N  moves it N seconds forward (at most 10^9 in all)
+domain::timestamp test_clock_now();
+void add_clock_test_routes(router& routes);
+
 }  // namespace roster::api
