@@ -93,6 +93,10 @@ void add_token_routes(router& routes, service& svc) {
     routes.add(
         "POST", "/v1/tokens",
         command_doc(route_doc::of("Issue an API token")
+                        .request("IssueToken")
+                        .request_example_json(R"({"principal": {"user_id": "usr_0123456789ab"}, "expires_in": 86400})")
+                        .returns(201, "TokenIssued")
+                        .with_location()
                         .in_tag("tokens")
                         .json_body()
                         .responds({201})
@@ -121,6 +125,7 @@ void add_token_routes(router& routes, service& svc) {
     routes.add(
         "GET", "/v1/tokens",
         route_doc::of("List API tokens")
+            .returns(200, "TokenPage")
             .in_tag("tokens")
             .param(query_param("status",
                                "Comma list of active, expired, revoked (default active)"))
@@ -213,6 +218,7 @@ void add_token_routes(router& routes, service& svc) {
 
     routes.add("GET", "/v1/tokens/{id}",
                route_doc::of("Get an API token")
+                   .returns(200, "Token")
                    .in_tag("tokens")
                    .param(path_param("id", "Token id"))
                    .describe("Operator, auditor, or the token's user. Answer: one entry of GET /v1/tokens; another "
@@ -235,6 +241,8 @@ void add_token_routes(router& routes, service& svc) {
 
     routes.add("POST", "/v1/tokens/{id}/rotation",
                command_doc(route_doc::of("Rotate an API token's secret")
+                               .request("RotateToken", /*required=*/false)
+                               .returns(200, "TokenRotated")
                                .in_tag("tokens")
                                .json_body()
                                .param(path_param("id", "Token id"))
@@ -262,7 +270,10 @@ void add_token_routes(router& routes, service& svc) {
                });
 
     routes.add("DELETE", "/v1/tokens/{id}",
-               command_doc(route_doc::of("Revoke an API token").in_tag("tokens").param(path_param("id", "Token id"))),
+               command_doc(route_doc::of("Revoke an API token")
+                               .returns(200, "TokenRevoked")
+                               .in_tag("tokens")
+                               .param(path_param("id", "Token id"))),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;

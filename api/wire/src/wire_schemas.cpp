@@ -44,6 +44,9 @@ json::object integer() { return json::object{{"type", "integer"}, {"minimum", 0}
 json::object boolean() { return of_type("boolean"); }
 json::object date_time() { return json::object{{"type", "string"}, {"format", "date-time"}}; }
 json::object nullable(std::string_view t) { return json::object{{"type", json::array{t, "null"}}}; }
+json::object nullable_date_time() {
+    return json::object{{"type", json::array{"string", "null"}}, {"format", "date-time"}};
+}
 json::object ref(std::string_view name) { return json::object{{"$ref", "#/components/schemas/" + std::string(name)}}; }
 json::object ref_or_null(std::string_view name) {
     return json::object{{"anyOf", json::array{ref(name), of_type("null")}}};
@@ -333,12 +336,37 @@ json::object schemas() {
     s["AccountStats"] = stats();
 
     // Tokens and access.
-    s["IssueToken"] = command(strict({{"principal", ref("Principal")}}, {"principal"}));
-    s["TokenIssued"] =
-        strict({{"token_id", str()},
-                {"principal", ref("Principal")},
-                {"token", json::object{{"type", "string"}, {"description", "The secret, in the first answer only."}}}},
-               {"token_id", "principal"});
+    s["IssueToken"] = command(strict(
+        {{"principal", ref("Principal")},
+         {"expires_in", json::object{{"type", "integer"},
+                                     {"minimum", 60},
+                                     {"maximum", 34560000},
+                                     {"description", "Seconds until the token expires; absent: never."}}}},
+        {"principal"}));
+    s["RotateToken"] = command(strict(json::object{}, {}));
+    auto secret_answer = [&] {
+        return strict(
+            {{"token_id", str()},
+             {"principal", ref("Principal")},
+             {"expires_at", nullable_date_time()},
+             {"token", json::object{{"type", "string"}, {"description", "The secret, in the first answer only."}}}},
+            {"token_id", "principal", "expires_at"});
+    };
+    s["TokenIssued"] = secret_answer();
+    s["TokenRotated"] = secret_answer();
+    s["Token"] = strict({{"token_id", str()},
+                         {"principal", ref("Principal")},
+                         {"status", enum_of({"active", "expired", "revoked"})},
+                         {"issued_at", nullable_date_time()},
+                         {"issued_by", nullable("string")},
+                         {"expires_at", nullable_date_time()},
+                         {"revoked_at", nullable_date_time()},
+                         {"rotated_at", nullable_date_time()},
+                         {"rotations", integer()}},
+                        {"token_id", "principal", "status", "issued_at", "issued_by", "expires_at", "revoked_at",
+                         "rotated_at", "rotations"});
+    s["TokenPage"] = strict({{"tokens", array_of(ref("Token"))}, {"next_cursor", nullable("string")}},
+                            {"tokens", "next_cursor"});
     s["TokenRevoked"] =
         strict({{"token_id", str()}, {"revoked", json::object{{"const", true}}}}, {"token_id", "revoked"});
     json::array reasons;
