@@ -17,7 +17,8 @@ packages=(
   curl
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light)
+  # ops/bench.sh: wrk and nginx, PostgreSQL 15 (initdb, pg_ctl, pgbench for its baseline) and perf.
+  packages+=(wrk nginx-light postgresql linux-perf)
 fi
 
 missing=()
