@@ -184,12 +184,15 @@ wait_ready() {  # seconds from now until /readyz answers 200
 }
 log "Roster: seeding $users users"
 start_rosterd
-wait_ready >/dev/null
+# The start on an empty log: the fixed part of a restart (RocksDB open, keys, listening).
+R[start_empty_s]=$(wait_ready)
+wait_ready >/dev/null  # again, outside a subshell, for $base
 token=$(cat "$work/data/operator.token")
 api() { curl -sf "$base$1" -H "Authorization: Bearer $token" "${@:2}"; }
 total_active() { api '/v1/accounts/load/users?limit=1' | grep -o '"total_active":[0-9]*' | cut -d: -f2; }
 head_position() { api '/v1/events?limit=1' | grep -o '"head":[0-9]*' | cut -d: -f2; }
 api /v1/accounts -H 'Content-Type: application/json' -d '{"id":"load","name":"Load Test Inc","kind":"customer"}' >/dev/null
+R[rss_empty]=$(rss_kib "$rosterd_pid")
 export ROSTER_TOKEN=$token ROSTER_ACCOUNT=load
 ROSTER_MODE=seed ROSTER_RUN=seed wrk -t"$threads" -c"$connections" -d3600s -s "$root/ops/loadtest/commands.lua" "$base" >/dev/null &
 seed_pid=$!
@@ -233,17 +236,17 @@ wait "$rosterd_pid" 2>/dev/null || true
 
 # --- Rebuild / verify / export beside a raw RocksDB scan of the same log --------------------------
 log "bench_replay over $log_events events"
-ROSTER_BENCH_LOG_EVENTS=$log_events "$bench/bench_replay" --benchmark_filter='BM_(rebuild|verify|export_jsonl)$' \
+ROSTER_BENCH_LOG_EVENTS=$log_events "$bench/bench_replay" --benchmark_filter='^BM_(rebuild|verify|export_jsonl)/' \
   --benchmark_format=csv >"$work/replay.csv" 2>"$work/replay.err" || { cat "$work/replay.err" >&2; exit 1; }
 # Counters by their header names: per_s, raw_per_s, ratio.
 while IFS=' ' read -r name per raw ratio; do
   R[${name}_per_s]=$per R[${name}_raw_per_s]=$raw R[${name}_ratio]=$ratio
-done < <(awk -F, '/^name,/ {for (i = 1; i <= NF; i++) c[$i] = i; h = 1; next}
+done < <(awk -F, '/^name,/ {for (i = 1; i <= NF; i++) {gsub(/"/, "", $i); c[$i] = i}; h = 1; next}
   h {n = $1; gsub(/"/, "", n); sub(/^BM_/, "", n); sub(/\/.*/, "", n)
      printf "%s %.0f %.0f %.3f\n", n, $c["per_s"], $c["raw_per_s"], $c["ratio"]}' "$work/replay.csv")
 if [[ -n "$perf_dir" ]]; then
   ROSTER_BENCH_LOG_EVENTS=$log_events perf record -F 99 --call-graph "$perf_graph" -o "$perf_dir/rebuild.data" -- \
-    "$bench/bench_replay" --benchmark_filter='BM_rebuild$' >/dev/null 2>&1
+    "$bench/bench_replay" --benchmark_filter='^BM_rebuild/' >/dev/null 2>&1
 fi
 
 # --- Live fan-out ----------------------------------------------------------------------------------
@@ -287,10 +290,14 @@ table=$work/table.md
     r=${R[${w}_ratio]}
     echo "| ${w%_jsonl} (bench_replay, $(k "$log_events") events) | $(k "${R[${w}_per_s]}") ev/s | raw RocksDB scan of the same log: $(k "${R[${w}_raw_per_s]}") ev/s | $(printf '%.2f' "$r")× | ≥ 0.5× | $(met "$r" ">=" 0.5) |"
   done
-  at10m=$(awk -v s="${R[restart_s]}" -v e="${R[events]}" 'BEGIN {printf "%.1f", s * 1e7 / e}')
-  echo "| restart to /readyz at $(k "${R[events]}") events (${R[users]} users) | ${R[restart_s]} s | — (linear extrapolation to 10M events: ~$at10m s; not measured) | | < 2 s at 10M events | $(met "$at10m" "<" 2) (extrapolated) |"
+  # Extrapolated, not measured: the empty start is the fixed part, the rest is taken to grow
+  # linearly with the log (a full fold, which is what start-up does today).
+  at10m=$(awk -v s="${R[restart_s]}" -v f="${R[start_empty_s]}" -v e="${R[events]}" \
+    'BEGIN {g = s - f; if (g < 0) g = 0; printf "%.1f", f + g * 1e7 / e}')
+  echo "| restart to /readyz at $(k "${R[events]}") events (${R[users]} users) | ${R[restart_s]} s (empty log: ${R[start_empty_s]} s) | — | | < 2 s at 10M events | $(met "$at10m" "<" 2): ~$at10m s at 10M, extrapolated linearly, not measured |"
   per_user=$(awk -v r="${R[rss_seeded]}" -v u="${R[seeded_users]}" 'BEGIN {printf "%.2f", r / u}')
-  echo "| memory: RSS per user | $per_user KiB ($(k "${R[rss_seeded]}") KiB after seeding ${R[seeded_users]} users through the API; $(k "${R[rss_loaded]}") KiB after the runs at ${R[users]}; $(k "${R[rss_restarted]}") KiB after restart) | — | | ≤ 1 KiB a user at 1M users (measured at ${R[seeded_users]}) | $(met "$per_user" "<" 1.0001) |"
+  marginal=$(awk -v r="${R[rss_seeded]}" -v e="${R[rss_empty]}" -v u="${R[seeded_users]}" 'BEGIN {printf "%.2f", (r - e) / u}')
+  echo "| memory: RSS per user | $per_user KiB ($marginal KiB above the empty process): $(k "${R[rss_seeded]}") KiB after seeding ${R[seeded_users]} users through the API; $(k "${R[rss_loaded]}") KiB after the runs at ${R[users]}; $(k "${R[rss_restarted]}") KiB after restart | — | | ≤ 1 KiB a user at 1M users | $(met "$per_user" "<" 1.0001) at ${R[seeded_users]} users (1M not seeded here) |"
   for row in "${fanout_rows[@]}"; do
     read -r rate b_subs b_app b_del b_p99 b_cut subs app del p99 cut <<<"$row"
     echo "| live fan-out: $subs subscribers at $rate ev/s (appended $(k "$app")/s) | $(k "$del") msg/s delivered, p99 $p99 ms, cut off $cut | $b_subs subscriber at the same rate: p99 $b_p99 ms | | 1M msg/s with p99 < 50 ms | $(both "$(met "$del" ">=" 1000000)" "$(met "$p99" "<" 50)") |"
