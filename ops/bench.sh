@@ -304,7 +304,8 @@ table=$work/table.md
   done
 } >"$table"
 
-cmdline="ops/bench.sh$([[ "$quick" == 1 ]] && echo ' --quick')"
+cmdline=ops/bench.sh
+[[ "$quick" == 1 ]] && cmdline+=" --quick"
 {
   echo "Run $(date -u +%Y-%m-%dT%H:%MZ) by \`$cmdline\`$([[ "$quick" == 1 ]] && echo ' (QUICK smoke run: figures are not meaningful)') in $((SECONDS - started)) s; $build_type build; $(nproc) cores shared by the clients, the servers and other work (load average $load_start at the start, $load_end at the end)."
   echo "HTTP: wrk -t$threads -c$connections -d$duration on loopback; rosterd --threads $threads, seeded with ${R[seeded_users]} users in ${R[seed_s]} s; non-2xx answers in the command run: ${R[commands_non2xx]:-0}."
