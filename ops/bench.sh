@@ -265,7 +265,7 @@ done
 load_end=$(uptime | sed 's/.*load average: //')
 
 # --- The table -------------------------------------------------------------------------------------
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", (b > 0 ? a / b : 0)}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {r = b > 0 ? a / b : 0; printf(r < 0.1 ? "%.4f" : "%.2f", r)}'; }
 met() { awk -v v="$1" -v op="$2" -v t="$3" 'BEGIN {ok = op == ">=" ? v >= t : v < t; print ok ? "yes" : "**no**"}'; }
 both() { [[ "$1" == yes && "$2" == yes ]] && echo yes || echo "**no**"; }
 k() { awk -v v="$1" 'BEGIN {printf(v >= 1e6 ? "%.2fM" : v >= 1e4 ? "%.1fk" : "%.0f", v >= 1e6 ? v / 1e6 : v >= 1e4 ? v / 1e3 : v)}'; }
