@@ -21,6 +21,7 @@
 #   ROSTER_FANOUT_LOADS="N:R …"         bench_fanout runs, subscribers:events/s (1000:1000 1000:100)
 #   ROSTER_BENCH_BUILD_DIR (build-release)  ROSTER_BENCH_BUILD_TYPE (Release)
 #   ROSTER_BENCH_README=FILE           the file to update (README.md)
+#   ROSTER_BENCH_SKIP_DEPS=1           do not run ops/deps.sh --bench first
 #   ROSTER_BENCH_PERF=DIR              also `perf record --call-graph dwarf` rosterd during each Roster wrk run and
 #                                      bench_replay's rebuild, into DIR/*.data (the figures then
 #                                      carry perf's overhead: do not publish them)
@@ -54,7 +55,8 @@ for marker in '<!-- bench:begin -->' '<!-- bench:end -->'; do
   fi
 done
 
-"$root/ops/deps.sh" --bench
+# ROSTER_BENCH_SKIP_DEPS=1: the packages are known to be there (deps.sh also wants every test dependency).
+[[ "${ROSTER_BENCH_SKIP_DEPS:-0}" == 1 ]] || "$root/ops/deps.sh" --bench
 ROSTER_BUILD_DIR=$build_dir ROSTER_BUILD_TYPE=$build_type "$root/ops/build.sh" \
   rosterd bench_replay bench_fanout baseline_rocksdb baseline_beast >&2
 bench=$build_dir/tests/bench
