@@ -20,7 +20,8 @@ packages=(
   chromium chromium-driver python3-selenium  # tests/browser: the console in a real headless browser
 )
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(wrk nginx-light)
+  # ops/bench.sh: wrk and nginx, PostgreSQL 15 (initdb, pg_ctl, pgbench for its baseline) and perf.
+  packages+=(wrk nginx-light postgresql linux-perf)
 fi
 
 missing=()

@@ -4,7 +4,7 @@
 //           (stored subtrees), three tar entries; then the manifest and its signature
 //   raw     rocksdb Get of each selected position in the log column family
 // Counters: events, pack_bytes, per_event_us, raw_per_event_us, ratio = pack time / raw time.
-// The log is generated once per run (1,000 accounts, big unsynced append_group batches), the
+// The log is generated once per run (bench_log.hpp, 1,000 accounts of 20 users), the
 // Merkle tree built by a real checkpointer and the history index by one scan.
 // ROSTER_EVIDENCE_BENCH_EVENTS overrides the log size.
 // Run: build/tests/bench/bench_evidence
@@ -17,6 +17,7 @@
 #include <benchmark/benchmark.h>
 #include <rocksdb/db.h>
 
+#include "bench_log.hpp"
 #include "roster/api/checkpointer.hpp"
 #include "roster/eventstore/store.hpp"
 #include "roster/projections/history_index.hpp"
@@ -75,57 +76,9 @@ struct fixture {
         std::filesystem::remove_all(dir, ec);
     }
 
-    // 1,000 accounts, 20 employees each, then role changes and locks up to the total: each
-    // account gets about total / 1,000 events.
-    void generate() {
-        using namespace domain;
-        std::mt19937_64 rng(42);
-        constexpr int accounts = 1000, users = 20'000;
-        std::vector<es::new_event> pending;
-        auto flush = [&] {
-            std::vector<es::append_batch> group;
-            for (std::size_t i = 0; i < pending.size(); i += 1000) {
-                es::append_batch b;
-                for (std::size_t j = i; j < std::min(pending.size(), i + 1000); ++j)
-                    b.events.push_back(std::move(pending[j]));
-                group.push_back(std::move(b));
-            }
-            pending.clear();
-            for (auto& r : store->append_group(std::move(group)))
-                if (!r) throw std::runtime_error("generation failed: " + r.error().message);
-        };
-        std::uint64_t n = 0;
-        auto add = [&](event e, const std::string& actor) {
-            es::new_event ne{std::move(e), std::nullopt, {}};
-            ne.meta.actor = {actor, "tok_3f2a9c1b", "10.1.2.3:51234"};
-            ne.meta.request_id = "req-" + std::to_string(n);
-            pending.push_back(std::move(ne));
-            if (++n % 20'000 == 0) flush();
-        };
-        auto acc = [](int i) { return account_id{"acc-" + std::to_string(i)}; };
-        auto usr = [](int i) { return user_id{"usr-" + std::to_string(i)}; };
-        for (int a = 0; a < accounts; ++a)
-            add(account_opened{acc(a), "Account " + std::to_string(a), account_kind::customer}, "operator");
-        for (int u = 0; u < users; ++u) {
-            const auto a = acc(u % accounts);
-            add(user_created{usr(u), *email::parse("user" + std::to_string(u) + "@example.com"),
-                             "User Number " + std::to_string(u), a},
-                "operator");
-            add(roles_granted{a, usr(u), role_set::of({role::support_viewer})}, "operator");
-        }
-        const auto total = total_events();
-        while (n < total) {
-            const int u = static_cast<int>(rng() % users);
-            const auto a = acc(u % accounts);
-            const std::string actor = "user:usr-" + std::to_string(u % accounts);
-            switch (rng() % 4) {
-                case 0: add(roles_granted{a, usr(u), role_set::of({role::impact_member})}, actor); break;
-                case 1: add(roles_revoked{a, usr(u), role_set::of({role::impact_member})}, actor); break;
-                default: add(watchlist_changed{a, {{usr(u), {topic::outage}}}}, actor); break;
-            }
-        }
-        flush();
-    }
+    // bench_replay's log shape (bench_log.hpp) with 20 employees an account: each account gets
+    // about total / 1,000 events.
+    void generate() { roster::bench::generate_log(*store, {.users = 20'000, .events = total_events()}); }
 
     std::vector<es::log_position> positions(const std::string& account) const {
         projections::history_page_request r;

@@ -5,7 +5,7 @@
 //   export    JSON Lines of every event into a discarding sink
 //   as_of     latency of one as-of state at a random position: cold (snapshots every 100k,
 //             empty cache), warm (cached), and without snapshots (a fold from 0) as its baseline.
-// The log is generated once per run (~1M events in big append_group batches, unsynced).
+// The log is generated once per run (bench_log.hpp: ~1M events in big append_group batches, unsynced).
 // Run: build/tests/bench/bench_replay   (about 2-3 minutes on the shared 2-core machine)
 #include <chrono>
 #include <filesystem>
@@ -13,8 +13,8 @@
 #include <string>
 
 #include <benchmark/benchmark.h>
-#include <rocksdb/db.h>
 
+#include "bench_log.hpp"
 #include "roster/eventstore/store.hpp"
 #include "roster/projections/past_states.hpp"
 #include "roster/projections/read_model.hpp"
@@ -24,7 +24,8 @@ namespace {
 
 using namespace roster;
 using clock_type = std::chrono::steady_clock;
-constexpr std::uint64_t total_events = 1'000'000;
+// ROSTER_BENCH_LOG_EVENTS overrides the size (ops/bench.sh --quick).
+const std::uint64_t total_events = bench::log_events();
 constexpr std::uint64_t snapshot_every = 100'000;
 
 double seconds_since(clock_type::time_point t) { return std::chrono::duration<double>(clock_type::now() - t).count(); }
@@ -49,90 +50,9 @@ struct fixture {
         std::filesystem::remove_all(dir, ec);
     }
 
-    // 1,000 accounts and 50,000 users (150k events), then role changes, locks, contacts and
-    // watchlists up to 1M: the shape of a busy tenant base.
-    void generate() {
-        using namespace domain;
-        std::mt19937_64 rng(42);
-        constexpr int accounts = 1000, users = 50'000;
-        std::vector<eventstore::new_event> pending;
-        auto flush = [&] {
-            std::vector<eventstore::append_batch> group;
-            for (std::size_t i = 0; i < pending.size(); i += 1000) {
-                eventstore::append_batch b;
-                for (std::size_t j = i; j < std::min(pending.size(), i + 1000); ++j)
-                    b.events.push_back(std::move(pending[j]));
-                group.push_back(std::move(b));
-            }
-            pending.clear();
-            for (auto& r : store->append_group(std::move(group)))
-                if (!r) throw std::runtime_error("generation failed: " + r.error().message);
-        };
-        std::uint64_t n = 0;
-        auto add = [&](event e, const std::string& actor) {
-            eventstore::new_event ne{std::move(e), std::nullopt, {}};
-            ne.meta.actor = {actor, "tok_3f2a9c1b", "10.1.2.3:51234"};
-            ne.meta.request_id = "req-" + std::to_string(n);
-            ne.meta.correlation_id = ne.meta.request_id;
-            pending.push_back(std::move(ne));
-            if (++n % 20'000 == 0) flush();
-        };
-        auto acc = [](int i) { return account_id{"acc-" + std::to_string(i)}; };
-        auto usr = [](int i) { return user_id{"usr-" + std::to_string(i)}; };
-        for (int a = 0; a < accounts; ++a)
-            add(account_opened{acc(a), "Account " + std::to_string(a), account_kind::customer}, "operator");
-        for (int u = 0; u < users; ++u) {
-            const auto a = acc(u % accounts);
-            add(user_created{usr(u), *email::parse("user" + std::to_string(u) + "@example.com"),
-                             "User Number " + std::to_string(u), a},
-                "operator");
-            add(member_added{a, usr(u), membership_type::employee}, "operator");
-            add(roles_granted{a, usr(u), role_set::of({role::support_viewer, role::learning_learner})}, "operator");
-        }
-        while (n < total_events) {
-            const int u = static_cast<int>(rng() % users);
-            const auto a = acc(u % accounts);
-            // The account's first employee acts as its admin.
-            const std::string actor = "user:usr-" + std::to_string(u % accounts);
-            switch (rng() % 10) {
-                case 0: add(user_locked{usr(u)}, actor); break;
-                case 1: add(user_unlocked{usr(u)}, actor); break;
-                case 2: add(contacts_saved{a, {{contact_role::primary_support, usr(u)}}}, actor); break;
-                case 3: add(watchlist_changed{a, {{usr(u), {topic::outage}}}}, actor); break;
-                case 4:
-                case 5:
-                case 6: add(roles_granted{a, usr(u), role_set::of({role::impact_member})}, actor); break;
-                default: add(roles_revoked{a, usr(u), role_set::of({role::impact_member})}, actor); break;
-            }
-        }
-        flush();
-    }
+    void generate() { bench::generate_log(*store, {.events = total_events}); }
 
-    // The baseline: iterate the log column family and touch every value, nothing decoded.
-    double raw_scan_seconds() const {
-        rocksdb::Options o;
-        std::vector<rocksdb::ColumnFamilyDescriptor> cfs{
-            {rocksdb::kDefaultColumnFamilyName, {}}, {"log", {}}, {"streams", {}}, {"idempotency", {}}, {"meta", {}}};
-        std::vector<rocksdb::ColumnFamilyHandle*> handles;
-        rocksdb::DB* raw = nullptr;
-        auto s = rocksdb::DB::OpenForReadOnly(o, dir.string(), cfs, &handles, &raw);
-        if (!s.ok()) throw std::runtime_error(s.ToString());
-        std::unique_ptr<rocksdb::DB> db(raw);
-        const auto t = clock_type::now();
-        std::uint64_t count = 0, sum = 0;
-        {
-            std::unique_ptr<rocksdb::Iterator> it(db->NewIterator({}, handles[1]));
-            for (it->SeekToFirst(); it->Valid(); it->Next()) {
-                ++count;
-                sum += it->value().size() + static_cast<unsigned char>(it->value()[0]);
-            }
-        }
-        const double secs = seconds_since(t);
-        benchmark::DoNotOptimize(sum);
-        for (auto* h : handles) db->DestroyColumnFamilyHandle(h);
-        if (count != total_events) throw std::runtime_error("raw scan count");
-        return secs;
-    }
+    double raw_scan_seconds() const { return bench::raw_log_scan_seconds(dir, total_events); }
 };
 
 fixture& data() {
@@ -231,7 +151,7 @@ BENCHMARK(BM_as_of_cold)->UseManualTime()->Iterations(10)->Unit(benchmark::kMill
 
 void BM_as_of_warm(benchmark::State& state) {
     auto& past = with_snapshots();
-    const eventstore::log_position p{876'543};
+    const eventstore::log_position p{total_events / 8 * 7};
     if (!past.at(p)) throw std::runtime_error("as_of");
     for (auto _ : state) {
         auto m = past.at(p);
