@@ -403,6 +403,15 @@ class console(browser_case):
         self.assertEqual(done.returncode, 0, done.stdout + done.stderr)
         # The token went in a header, never into a URL the browser kept.
         self.assertNotIn(self.server.operator, self.driver.current_url)
+        # An auditor starts on this view, and reads the list without being offered changes.
+        auditor = self.server.must("POST", "/v1/tokens", {"principal": {"auditor": True}}, 201)["token"]
+        self.find("#sign-out").click()
+        self.find("#token").send_keys(auditor, Keys.ENTER)
+        self.wait.until(lambda d: d.find_element(By.ID, "verify-ok").get_attribute("data-ok") == "true")
+        self.assertEqual(self.find("#who").text, "auditor")
+        self.nav("users")
+        self.row(self.admin)
+        self.assertFalse(self.driver.find_element(By.ID, "create-open").is_displayed())
 
     test_audit_view_verifies_checkpoint_and_downloads_a_pack.rosterd_args = ("--checkpoint-interval-ms", "100")
 

@@ -76,8 +76,9 @@ async function sign_in(token) {
   picker.value = state.account;
   $('#audit-nav').hidden = !!state.me.user;
   $('#nav').hidden = false;
-  // An auditor reads; the audit view is where their work starts.
+  // An auditor reads; the audit view is where their work starts. It is not a user's view.
   if (p.auditor && state.view === 'users') state.view = 'audit';
+  if (state.me.user && state.view === 'audit') state.view = 'users';
   open_view(state.view);
 }
 

@@ -27,6 +27,7 @@ function eligible(u, role) {
 export function contacts_view(root, ctx) {
   const base = `/v1/accounts/${enc(ctx.account)}`;
   const me = ctx.me && ctx.me.user ? ctx.me.user.id : null;
+  const read_only = !!(ctx.me && ctx.me.principal && ctx.me.principal.auditor);
   const form = h('form', { id: 'contacts-form' });
   const warnings = h('ul', { id: 'contact-warnings', class: 'warnings', 'aria-live': 'polite' });
   const err = h('p', { class: 'error', role: 'alert', id: 'contacts-error' });
@@ -81,7 +82,7 @@ export function contacts_view(root, ctx) {
     form.replaceChildren(h('table', { class: 'contacts', id: 'contacts-table' }, h('caption', { class: 'sr' }, 'Contact roles'),
       h('thead', {}, h('tr', {}, ['Contact role', 'Requires', 'Holder', 'Required', ''].map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, rows)),
-      h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'contacts-save' }, 'Save contacts')));
+      h('div', { class: 'actions' }, h('button', { type: 'submit', id: 'contacts-save', hidden: read_only }, 'Save contacts')));
   }
 
   function show_warnings(list) {
@@ -149,7 +150,7 @@ export function contacts_view(root, ctx) {
       h('table', { class: 'contacts' }, h('caption', { class: 'sr' }, 'Watchlist subscriptions'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Member'), topics.map((t) => h('th', { scope: 'col' }, t)))), tbody),
       body.subscriptions.length ? '' : h('p', { class: 'muted', id: 'watch-empty' }, 'Nobody subscribed yet.'),
-      h('div', { class: 'actions' }, pick, h('button', { type: 'submit', id: 'watchlist-save' }, 'Save watchlist')));
+      h('div', { class: 'actions' }, pick, h('button', { type: 'submit', id: 'watchlist-save', hidden: read_only }, 'Save watchlist')));
   }
 
   watch.addEventListener('submit', async (ev) => {

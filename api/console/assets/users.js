@@ -10,6 +10,8 @@ const feed_max = 50;  // the activity feed keeps the newest events only
 export function users_view(root, ctx) {
   const a = ctx.account;
   const base = `/v1/accounts/${enc(a)}`;
+  // An auditor reads everything and changes nothing: the page offers no change it would refuse.
+  const read_only = !!(ctx.me && ctx.me.principal && ctx.me.principal.auditor);
   const st = { cursor: '', cursors: [], as_of: null, head: 0, stream: null, refresh_timer: 0, closed: false };
 
   const search = h('input', { id: 'q', type: 'search', placeholder: 'Name or email', 'aria-label': 'Search users' });
@@ -33,7 +35,7 @@ export function users_view(root, ctx) {
   const slider_label = h('span', { id: 'as-of-label' }, 'now');
   const now_btn = h('button', { type: 'button', id: 'as-of-now', class: 'ghost', disabled: true }, 'Back to now');
   const feed = h('ol', { id: 'feed', class: 'feed', 'aria-live': 'polite', 'aria-label': 'Activity' });
-  const create_btn = h('button', { type: 'button', id: 'create-open' }, 'Create user');
+  const create_btn = h('button', { type: 'button', id: 'create-open', hidden: read_only }, 'Create user');
 
   root.replaceChildren(
     h('div', { class: 'head' }, h('h1', { id: 'users-title' }, `Manage users · ${a}`), create_btn),
@@ -202,7 +204,7 @@ export function users_view(root, ctx) {
   async function panel(uid) {
     let u;
     try { u = (await get(`${base}/users/${enc(uid)}${query({ as_of: st.as_of })}`)).body.user; } catch (e) { return toast(e.message); }
-    const past = !!st.as_of;
+    const past = !!st.as_of || read_only;
     const picker = roles_picker(u.roles, 'p-role');
     const err = h('p', { class: 'error', role: 'alert', id: 'p-error' });
     const active = h('input', { id: 'p-active', type: 'checkbox', role: 'switch', checked: u.status === 'active', disabled: past || u.removed });
