@@ -147,7 +147,7 @@ export function contacts_view(root, ctx) {
       pick.value = '';
     });
     watch.replaceChildren(
-      h('table', { class: 'contacts' }, h('caption', { class: 'sr' }, 'Watchlist subscriptions'),
+      h('table', { class: 'contacts watchlist' }, h('caption', { class: 'sr' }, 'Watchlist subscriptions'),
         h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Member'), topics.map((t) => h('th', { scope: 'col' }, t)))), tbody),
       body.subscriptions.length ? '' : h('p', { class: 'muted', id: 'watch-empty' }, 'Nobody subscribed yet.'),
       h('div', { class: 'actions' }, pick, h('button', { type: 'submit', id: 'watchlist-save', hidden: read_only }, 'Save watchlist')));
