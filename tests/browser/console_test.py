@@ -475,6 +475,46 @@ class console(browser_case):
         self.find("#invite-secret").send_keys(secret, Keys.ENTER)
         self.wait.until(lambda d: "invite you again" in d.find_element(By.ID, "accept-result").text)
 
+    def unlabelled_controls(self):
+        """The visible form controls a screen reader could not name (no label, aria-label,
+        aria-labelledby or text)."""
+        return self.driver.execute_script("""
+            return [...document.querySelectorAll('input, select, button, textarea')]
+              .filter((el) => el.offsetParent !== null || el.closest('dialog[open]'))
+              .filter((el) => {
+                const by = el.getAttribute('aria-labelledby');
+                const named = (el.getAttribute('aria-label') || '').trim()
+                  || (by && by.split(' ').some((id) => (document.getElementById(id) || {}).textContent))
+                  || [...(el.labels || [])].some((l) => l.textContent.trim())
+                  || (el.tagName === 'BUTTON' && el.textContent.trim());
+                return !named;
+              })
+              .map((el) => el.outerHTML.slice(0, 120));""")
+
+    def test_every_control_is_labelled_and_dialogs_work_by_keyboard(self):
+        self.server.create_user("acme", "kim@acme.com", "Kim Keys", {"support": ["viewer"]})
+        self.sign_in_as_operator()
+        problems = {}
+        for view, ready in (("users", "#user-rows tr"), ("contacts", "#contacts-save"), ("timeline", "#timeline-rows tr"),
+                            ("audit", "#verify-ok")):
+            self.nav(view)
+            self.find(ready)
+            problems[view] = self.unlabelled_controls()
+        self.nav("users")
+        # Keyboard only: focus a user's name, Enter opens the panel with focus inside it, Escape
+        # closes it and gives focus back to where it was.
+        opener = self.row(self.admin).find_element(By.CSS_SELECTOR, "button.link")
+        self.driver.execute_script("arguments[0].focus();", opener)
+        opener.send_keys(Keys.ENTER)
+        self.find("dialog[open] #p-active")
+        problems["panel"] = self.unlabelled_controls()
+        self.assertTrue(self.driver.execute_script("return !!document.activeElement.closest('dialog[open]');"))
+        self.driver.switch_to.active_element.send_keys(Keys.ESCAPE)
+        self.wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"))
+        self.assertTrue(self.driver.execute_script(
+            "return document.activeElement === arguments[0];", self.row(self.admin).find_element(By.CSS_SELECTOR, "button.link")))
+        self.assertEqual({k: v for k, v in problems.items() if v}, {})
+
     def test_non_admin_sees_the_seed_message(self):
         viewer = self.server.create_user("acme", "vic@acme.com", "Vic Viewer", {"support": ["viewer"]})
         token = self.server.must("POST", "/v1/tokens", {"principal": {"user_id": viewer}}, 201)["token"]
