@@ -57,7 +57,9 @@ void add_console_routes(router& routes) {
     routes.add("GET", "/",
                route_doc::of("The web console (index.html); public, its data comes from the API.")
                    .in_tag("console")
-                   .responds({200, 304}),
+                   .no_token()
+                   .responds({200, 304})
+                   .returns(200, "ConsoleFile", "text/html"),
                [](request_context& ctx, responder reply) {
                    const auto* index = find_console_asset("index.html");
                    if (!index)
@@ -69,7 +71,11 @@ void add_console_routes(router& routes) {
         route_doc::of("A static file of the web console (script, style sheet, image).")
             .param(path_param("file", "File name, e.g. app.js."))
             .in_tag("console")
-            .responds({200, 304, 404}),
+            .no_token()
+            .responds({200, 304, 404})
+            .returns(200, "ConsoleFile", "text/javascript")
+            .returns(200, "ConsoleFile", "text/css")
+            .returns(200, "ConsoleFile", "image/svg+xml"),
         [](request_context& ctx, responder reply) {
             const auto* asset = find_console_asset(ctx.param("file"));
             if (!asset)
