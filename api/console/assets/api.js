@@ -17,8 +17,9 @@ export class api_error extends Error {
 }
 
 // Calls the API; resolves to {body, etag, status} or rejects with api_error.
-export async function call(method, path, { body, headers = {} } = {}) {
-  const h = { ...headers, Authorization: `Bearer ${session.token}` };
+export async function call(method, path, { body, headers = {}, anonymous = false } = {}) {
+  // Anonymous calls (accepting an invitation: the secret is the credential) send no token at all.
+  const h = anonymous ? { ...headers } : { ...headers, Authorization: `Bearer ${session.token}` };
   if (body !== undefined) h['Content-Type'] = 'application/json';
   let res;
   try {
@@ -30,7 +31,26 @@ export async function call(method, path, { body, headers = {} } = {}) {
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { json = null; }
   if (!res.ok) throw new api_error(res.status, json);
-  return { body: json, etag: res.headers.get('ETag'), status: res.status, as_of: res.headers.get('Roster-As-Of') };
+  return { body: json, text, etag: res.headers.get('ETag'), status: res.status, as_of: res.headers.get('Roster-As-Of') };
+}
+
+// A file the API answers (an evidence pack): fetched with the token in its header, so it cannot be
+// a plain link; resolves to {blob, filename}.
+export async function download(path, fallback_name) {
+  let res;
+  try {
+    res = await fetch(path, { headers: { Authorization: `Bearer ${session.token}` }, cache: 'no-store' });
+  } catch (e) {
+    throw new api_error(0, { detail: 'The server cannot be reached.', code: 'network' });
+  }
+  if (!res.ok) {
+    let json = null;
+    try { json = await res.json(); } catch { json = null; }
+    throw new api_error(res.status, json);
+  }
+  const cd = res.headers.get('Content-Disposition') || '';
+  const m = /filename="?([^";]+)"?/.exec(cd);
+  return { blob: await res.blob(), filename: m ? m[1] : fallback_name };
 }
 
 export const get = (path) => call('GET', path);

@@ -25,7 +25,7 @@ export function timeline_view(root, ctx, user) {
   async function load() {
     let r;
     try { r = await get(`${path}${query({ limit: page_size, cursor })}`); } catch (e) {
-      if (e.status === 403) return ctx.deny(e.message);
+      if (ctx.refused(e)) return;
       err.textContent = `The history could not be loaded: ${e.message}`;
       return;
     }

@@ -10,6 +10,8 @@ const feed_max = 50;  // the activity feed keeps the newest events only
 export function users_view(root, ctx) {
   const a = ctx.account;
   const base = `/v1/accounts/${enc(a)}`;
+  // An auditor reads everything and changes nothing: the page offers no change it would refuse.
+  const read_only = !!(ctx.me && ctx.me.principal && ctx.me.principal.auditor);
   const st = { cursor: '', cursors: [], as_of: null, head: 0, stream: null, refresh_timer: 0, closed: false };
 
   const search = h('input', { id: 'q', type: 'search', placeholder: 'Name or email', 'aria-label': 'Search users' });
@@ -23,6 +25,7 @@ export function users_view(root, ctx) {
     h('option', { value: 'employee' }, 'Employees'), h('option', { value: 'third_party' }, 'Third parties'));
   const inactive = h('input', { id: 'f-inactive', type: 'checkbox', role: 'switch' });
   const counts = h('p', { id: 'counts', class: 'muted', 'aria-live': 'polite' });
+  const stats = h('ul', { id: 'stats', class: 'stats', 'aria-label': 'Account counts' });
   const tbody = h('tbody', { id: 'user-rows' });
   const empty = h('p', { id: 'empty', class: 'empty', hidden: true });
   const list_error = h('p', { id: 'list-error', class: 'error', role: 'alert', hidden: true });
@@ -32,11 +35,11 @@ export function users_view(root, ctx) {
   const slider_label = h('span', { id: 'as-of-label' }, 'now');
   const now_btn = h('button', { type: 'button', id: 'as-of-now', class: 'ghost', disabled: true }, 'Back to now');
   const feed = h('ol', { id: 'feed', class: 'feed', 'aria-live': 'polite', 'aria-label': 'Activity' });
-  const create_btn = h('button', { type: 'button', id: 'create-open' }, 'Create user');
+  const create_btn = h('button', { type: 'button', id: 'create-open', hidden: read_only }, 'Create user');
 
   root.replaceChildren(
     h('div', { class: 'head' }, h('h1', { id: 'users-title' }, `Manage users · ${a}`), create_btn),
-    counts,
+    stats, counts,
     h('div', { class: 'filters', role: 'search' }, search, portal, role, status, type,
       h('label', { class: 'inline', for: 'f-inactive' }, inactive, ' Show inactive')),
     h('div', { class: 'asof' }, h('label', { for: 'as-of' }, 'View as of'), slider, slider_label, now_btn),
@@ -61,7 +64,7 @@ export function users_view(root, ctx) {
     try {
       r = await get(`${base}/users${query(filters())}`);
     } catch (e) {
-      if (e instanceof api_error && e.status === 403) { ctx.deny(e.message); return; }
+      if (ctx.refused(e)) return;
       list_error.textContent = `The users could not be loaded: ${e.message}`;
       list_error.hidden = false;
       return;
@@ -77,6 +80,30 @@ export function users_view(root, ctx) {
     next.disabled = !next_cursor;
     next.dataset.cursor = next_cursor || '';
     prev.disabled = st.cursors.length === 0;
+  }
+
+  // The dashboard counts of /stats (O(1) on the server whatever the account's size), at the slider's
+  // position when one is chosen.
+  function show_stats(s) {
+    const u = s.users, c = s.contacts;
+    const item = (id, n, label, title, warn) =>
+      h('li', { id: `stat-${id}`, 'data-count': String(n), title, class: warn ? 'warn' : null }, h('b', {}, String(n)), label);
+    const portal_items = Object.entries(s.portals).map(([p, v]) => item(p, v.users, p,
+      Object.entries(v.roles).map(([r, n]) => `${r}: ${n}`).join(', ')));
+    const missing = c.required_roles_missing || [];
+    stats.replaceChildren(
+      item('active', u.active, 'active'), item('locked', u.locked, 'locked', '', u.locked > 0),
+      item('invited', u.invited, 'invited'), item('registered', u.registered, 'registered'),
+      item('not_invited', u.not_invited, 'not invited'), ...portal_items,
+      item('contacts', c.required_roles_filled, `of ${c.required_roles_filled + missing.length} required contacts`,
+        missing.length ? `missing: ${missing.join(', ')}` : 'all set', missing.length > 0));
+    stats.dataset.position = String(s.position);
+  }
+  async function load_stats() {
+    try {
+      const s = (await get(`${base}/stats${query({ as_of: st.as_of })}`)).body;
+      if (!st.closed) show_stats(s);
+    } catch (e) { ctx.refused(e); }
   }
 
   function row(u) {
@@ -102,6 +129,7 @@ export function users_view(root, ctx) {
     now_btn.disabled = !st.as_of;
     create_btn.disabled = !!st.as_of;
     restart();
+    load_stats();
   });
   now_btn.addEventListener('click', () => { slider.value = String(st.head); slider.dispatchEvent(new Event('change')); });
 
@@ -122,15 +150,16 @@ export function users_view(root, ctx) {
       e.reason ? h('span', { class: 'why' }, ` — “${e.reason}”`) : ''));
     while (feed.children.length > feed_max) feed.lastChild.remove();
     // One reload per burst of events, not one per event.
-    if (!st.as_of) { clearTimeout(st.refresh_timer); st.refresh_timer = setTimeout(load, 50); }
+    if (!st.as_of) { clearTimeout(st.refresh_timer); st.refresh_timer = setTimeout(() => { load(); load_stats(); }, 50); }
   }
 
   async function start() {
     try {
       const s = (await get(`${base}/stats`)).body;
       set_head(s.position);
+      show_stats(s);
     } catch (e) {
-      if (e instanceof api_error && e.status === 403) return ctx.deny(e.message);
+      if (ctx.refused(e)) return;
     }
     await load();
     if (st.closed) return;
@@ -175,7 +204,7 @@ export function users_view(root, ctx) {
   async function panel(uid) {
     let u;
     try { u = (await get(`${base}/users/${enc(uid)}${query({ as_of: st.as_of })}`)).body.user; } catch (e) { return toast(e.message); }
-    const past = !!st.as_of;
+    const past = !!st.as_of || read_only;
     const picker = roles_picker(u.roles, 'p-role');
     const err = h('p', { class: 'error', role: 'alert', id: 'p-error' });
     const active = h('input', { id: 'p-active', type: 'checkbox', role: 'switch', checked: u.status === 'active', disabled: past || u.removed });
