@@ -295,9 +295,9 @@ std::vector<command> make_commands() {
                  client.timeout = std::chrono::milliseconds(vm["timeout-ms"].as<positive_arg>().value);
              client.max_response_bytes = 16 * 1024 * 1024;  // a page: 500 tokens, at most --page-bytes
              const auto url = text(vm, "url");
-             auto exchange = [client, url](const std::string& method, const std::string& target,
-                                           const std::string& bearer, const std::string& body)
-                 -> std::variant<roster::replay::tokens_answer, std::string> {
+             auto exchange = [client, url](
+                                 const std::string& method, const std::string& target, const std::string& bearer,
+                                 const std::string& body) -> std::variant<roster::replay::tokens_answer, std::string> {
                  std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Bearer " + bearer}};
                  if (!body.empty()) headers.emplace_back("Content-Type", "application/json");
                  auto r = roster::api::http_request(method, url, target, headers, body, client);

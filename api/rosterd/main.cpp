@@ -75,7 +75,8 @@ bool register_operator_token(roster::api::command_processor& writer, const std::
     });
     if (revoked)
         log.warn(
-            "the operator token in the data directory was revoked or rotated; issue a new one with rosterctl or delete the file "
+            "the operator token in the data directory was revoked or rotated; issue a new one with rosterctl or delete "
+            "the file "
             "and restart");
     if (known) return true;
 

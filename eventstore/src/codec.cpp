@@ -425,8 +425,8 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
         }
         case P::TOKEN_ROTATED: {
             auto o = r.getTokenRotated();
-            return domain::event(domain::token_rotated{domain::token_id(str(o.getToken())),
-                                                       str(o.getSecretSha256Hex()), uid(o.getUser())});
+            return domain::event(domain::token_rotated{domain::token_id(str(o.getToken())), str(o.getSecretSha256Hex()),
+                                                       uid(o.getUser())});
         }
         case P::TOKEN_REVOKED:
             return domain::event(domain::token_revoked{domain::token_id(str(r.getTokenRevoked().getToken())),

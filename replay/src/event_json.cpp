@@ -201,10 +201,11 @@ json::object event_data_json(const event& e) {
             },
             [](const token_issued& x) {
                 // Never the secret's hash: the log's readers (auditors, exports) need not hold it.
-                return json::object{{"token_id", x.token.value},
-                                    {"principal", principal_json(x.subject)},
-                                    {"expires_at", x.expires_at == timestamp{} ? json::value(nullptr)
-                                                                               : json::value(format_rfc3339(x.expires_at))}};
+                return json::object{
+                    {"token_id", x.token.value},
+                    {"principal", principal_json(x.subject)},
+                    {"expires_at",
+                     x.expires_at == timestamp{} ? json::value(nullptr) : json::value(format_rfc3339(x.expires_at))}};
             },
             [](const token_rotated& x) {
                 json::object o{{"token_id", x.token.value}};

@@ -119,7 +119,8 @@ int run_tokens(const tokens_request& req, const tokens_exchange& exchange, std::
     };
 
     if (req.action == "list") {
-        if (!std::all_of(req.status.begin(), req.status.end(), [](char c) { return (c >= 'a' && c <= 'z') || c == ','; })) {
+        if (!std::all_of(req.status.begin(), req.status.end(),
+                         [](char c) { return (c >= 'a' && c <= 'z') || c == ','; })) {
             err << me << "--status must be a comma list of active, expired, revoked\n";
             return bad_arguments;
         }

@@ -54,10 +54,8 @@ protected:
     // A user of acme (opened on first use).
     std::string user(const std::string& name) {
         if (op().get("/v1/accounts/acme").status == 404)
-            must(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}),
-                 201);
-        return op().create_user("acme", name + "@acme.com", name,
-                                json::object{{"support", json::array{"viewer"}}});
+            must(op().post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}), 201);
+        return op().create_user("acme", name + "@acme.com", name, json::object{{"support", json::array{"viewer"}}});
     }
     // {token_id, token} of a new token for `principal`.
     std::pair<std::string, std::string> issue(const json::object& principal, json::object extra = {}) {
@@ -94,9 +92,8 @@ json::object body_without_request_ids(const http_reply& r) {
 
 TEST_F(tokens, an_expired_token_is_refused_exactly_like_an_unknown_one_and_the_refusal_is_recorded) {
     const auto ada = user("ada");
-    auto issued = must(op().post("/v1/tokens", json::object{{"principal", json::object{{"user_id", ada}}},
-                                                             {"expires_in", 60}}),
-                       201);
+    auto issued = must(
+        op().post("/v1/tokens", json::object{{"principal", json::object{{"user_id", ada}}}, {"expires_in", 60}}), 201);
     ASSERT_TRUE(issued.at("expires_at").is_string()) << json::serialize(issued);
     const std::string id(issued.at("token_id").as_string()), secret(issued.at("token").as_string());
     auto never = issue(json::object{{"user_id", ada}});  // no expires_in: never expires
@@ -145,15 +142,15 @@ TEST_F(tokens, an_expired_token_is_refused_exactly_like_an_unknown_one_and_the_r
 
 TEST_F(tokens, expires_in_is_bounded_and_typed) {
     const auto ada = user("ada");
-    for (const json::value bad : {json::value(59), json::value(400LL * 24 * 3600 + 1), json::value(0),
-                                  json::value(-5), json::value("60"), json::value(1.5)}) {
-        auto r = op().post("/v1/tokens",
-                           json::object{{"principal", json::object{{"user_id", ada}}}, {"expires_in", bad}});
+    for (const json::value bad : {json::value(59), json::value(400LL * 24 * 3600 + 1), json::value(0), json::value(-5),
+                                  json::value("60"), json::value(1.5)}) {
+        auto r =
+            op().post("/v1/tokens", json::object{{"principal", json::object{{"user_id", ada}}}, {"expires_in", bad}});
         EXPECT_EQ(r.status, 400u) << json::serialize(bad) << ": " << r.body;
         EXPECT_EQ(r.json().at("field").as_string(), "expires_in") << r.body;
     }
-    must(op().post("/v1/tokens", json::object{{"principal", json::object{{"user_id", ada}}},
-                                              {"expires_in", 400LL * 24 * 3600}}),
+    must(op().post("/v1/tokens",
+                   json::object{{"principal", json::object{{"user_id", ada}}}, {"expires_in", 400LL * 24 * 3600}}),
          201);
     // reason and reference are accepted like on every command.
     must(op().post("/v1/tokens", json::object{{"principal", json::object{{"auditor", true}}},
@@ -208,8 +205,8 @@ TEST_F(tokens, the_list_shows_operators_and_auditors_every_token_and_a_user_only
     const auto page_json = page.json();
     for (const auto& t : page_json.at("tokens").as_array()) {
         const auto& o = t.as_object();
-        for (const char* k : {"token_id", "principal", "status", "issued_at", "issued_by", "expires_at",
-                              "revoked_at", "rotated_at", "rotations"})
+        for (const char* k : {"token_id", "principal", "status", "issued_at", "issued_by", "expires_at", "revoked_at",
+                              "rotated_at", "rotations"})
             EXPECT_TRUE(o.contains(k)) << k << " in " << json::serialize(o);
         EXPECT_FALSE(o.contains("token"));
         EXPECT_FALSE(o.contains("secret_sha256_hex"));
@@ -225,9 +222,11 @@ TEST_F(tokens, the_list_shows_operators_and_auditors_every_token_and_a_user_only
     EXPECT_TRUE(must(op().get("/v1/tokens/" + revoked.first), 200).at("revoked_at").is_string());
 
     // Bounds and filters are checked, naming the parameter.
-    for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{
-             {"limit=501", "limit"}, {"limit=0", "limit"}, {"status=sleeping", "status"}, {"cursor=%2F", "cursor"},
-             {"stauts=active", "stauts"}}) {
+    for (const auto& [query, field] : std::vector<std::pair<std::string, std::string>>{{"limit=501", "limit"},
+                                                                                       {"limit=0", "limit"},
+                                                                                       {"status=sleeping", "status"},
+                                                                                       {"cursor=%2F", "cursor"},
+                                                                                       {"stauts=active", "stauts"}}) {
         auto r = op().get("/v1/tokens?" + query);
         EXPECT_EQ(r.status, 400u) << query << ": " << r.body;
         EXPECT_EQ(r.json().at("field").as_string(), field) << r.body;
@@ -242,9 +241,9 @@ TEST_F(tokens, rotation_replaces_the_secret_at_once_for_the_owner_or_the_operato
     const auto bob_tok = issue(json::object{{"user_id", bob}});
 
     // The owner rotates with the token itself; the old secret stops at once.
-    auto rotated = must(as(ada_tok.second).post("/v1/tokens/" + ada_tok.first + "/rotation",
-                                                json::object{{"reason", "laptop lost"}}),
-                        200);
+    auto rotated = must(
+        as(ada_tok.second).post("/v1/tokens/" + ada_tok.first + "/rotation", json::object{{"reason", "laptop lost"}}),
+        200);
     EXPECT_EQ(rotated.at("token_id").as_string(), ada_tok.first);
     EXPECT_EQ(rotated.at("principal").at("user_id").as_string(), ada);
     const std::string fresh(rotated.at("token").as_string());
@@ -313,7 +312,8 @@ TEST_F(tokens, rosterctl_tokens_lists_issues_rotates_and_revokes) {
     auto last_line = [](const std::string& out) {
         auto end = out.find_last_not_of('\n');
         auto start = out.rfind('\n', end);
-        return out.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+        return out.substr(start == std::string::npos ? 0 : start + 1,
+                          end - (start == std::string::npos ? 0 : start + 1) + 1);
     };
 
     auto [rc, out] = run(ctl + "issue --principal user:" + ada + " --expires-in 3600 --reason cli-test" + common);
@@ -355,8 +355,8 @@ TEST_F(tokens, rosterctl_tokens_lists_issues_rotates_and_revokes) {
     EXPECT_EQ(rc, 2) << out;
     std::tie(rc, out) = run(ctl + "frobnicate" + common);
     EXPECT_EQ(rc, 2) << out;
-    std::tie(rc, out) = run(ctl + "list --url http://127.0.0.1:1 --token-file " +
-                            (tmp_.path() / "data" / "operator.token").string());
+    std::tie(rc, out) =
+        run(ctl + "list --url http://127.0.0.1:1 --token-file " + (tmp_.path() / "data" / "operator.token").string());
     EXPECT_EQ(rc, 3) << out;
 }
 

@@ -62,10 +62,9 @@ std::optional<caller> stream_caller(service& svc, stream_tickets& tickets, const
                                "/v1/stream/tickets.");
         return std::nullopt;
     }
-    auto found = svc.reads.read(
-        [&, now = svc.now()](const projections::read_view& v) {
-            return domain::authenticate(v.state, grant->token_sha256_hex, now);
-        });
+    auto found = svc.reads.read([&, now = svc.now()](const projections::read_view& v) {
+        return domain::authenticate(v.state, grant->token_sha256_hex, now);
+    });
     if (!found) {
         refuse_unauthenticated(reply, "unauthenticated",
                                "The token that asked for this ticket is revoked, or its user is locked or removed.");

@@ -127,8 +127,7 @@ void add_token_routes(router& routes, service& svc) {
         route_doc::of("List API tokens")
             .returns(200, "TokenPage")
             .in_tag("tokens")
-            .param(query_param("status",
-                               "Comma list of active, expired, revoked (default active)"))
+            .param(query_param("status", "Comma list of active, expired, revoked (default active)"))
             .param(query_param("limit",
                                "Page size, 1 to 500 (default 100); above 500 is 400 invalid_query with field limit. "
                                "A page also ends once its tokens take --page-bytes (default 4 MiB) of JSON",

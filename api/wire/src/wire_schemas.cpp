@@ -336,13 +336,13 @@ json::object schemas() {
     s["AccountStats"] = stats();
 
     // Tokens and access.
-    s["IssueToken"] = command(strict(
-        {{"principal", ref("Principal")},
-         {"expires_in", json::object{{"type", "integer"},
-                                     {"minimum", 60},
-                                     {"maximum", 34560000},
-                                     {"description", "Seconds until the token expires; absent: never."}}}},
-        {"principal"}));
+    s["IssueToken"] = command(
+        strict({{"principal", ref("Principal")},
+                {"expires_in", json::object{{"type", "integer"},
+                                            {"minimum", 60},
+                                            {"maximum", 34560000},
+                                            {"description", "Seconds until the token expires; absent: never."}}}},
+               {"principal"}));
     s["RotateToken"] = command(strict(json::object{}, {}));
     auto secret_answer = [&] {
         return strict(
@@ -365,8 +365,8 @@ json::object schemas() {
                          {"rotations", integer()}},
                         {"token_id", "principal", "status", "issued_at", "issued_by", "expires_at", "revoked_at",
                          "rotated_at", "rotations"});
-    s["TokenPage"] = strict({{"tokens", array_of(ref("Token"))}, {"next_cursor", nullable("string")}},
-                            {"tokens", "next_cursor"});
+    s["TokenPage"] =
+        strict({{"tokens", array_of(ref("Token"))}, {"next_cursor", nullable("string")}}, {"tokens", "next_cursor"});
     s["TokenRevoked"] =
         strict({{"token_id", str()}, {"revoked", json::object{{"const", true}}}}, {"token_id", "revoked"});
     json::array reasons;

@@ -12,13 +12,13 @@
 namespace roster::replay {
 
 struct tokens_request {
-    std::string action;      // list, issue, revoke, rotate
-    std::string token_file;  // the caller's bearer token
-    std::string id;          // revoke, rotate
-    std::string principal;   // issue: operator | auditor | service:NAME | user:ID
+    std::string action;            // list, issue, revoke, rotate
+    std::string token_file;        // the caller's bearer token
+    std::string id;                // revoke, rotate
+    std::string principal;         // issue: operator | auditor | service:NAME | user:ID
     std::uint64_t expires_in = 0;  // issue: seconds; 0 = never expires
-    std::string status;      // list: comma list of active, expired, revoked (server default: active)
-    std::string reason;      // issue, revoke, rotate: recorded with the events
+    std::string status;            // list: comma list of active, expired, revoked (server default: active)
+    std::string reason;            // issue, revoke, rotate: recorded with the events
 };
 
 struct tokens_answer {
