@@ -32,6 +32,7 @@ std::string stream_of(const event& e) {
                           [](const token_revoked& x) { return token_stream(x.token); },
                           [](const access_denied&) { return std::string(security_stream); },
                           [](const signing_key_rotated&) { return std::string(signing_key_stream); },
+                          [](const profile_updated& x) { return user_stream(x.user); },
                       },
                       e);
 }
@@ -135,6 +136,10 @@ concerned_parties concerned(const event& e) {
                        if (auto* u = std::get_if<user_principal>(&x.subject)) c.user(u->user);
                    },
                    [](const signing_key_rotated&) {},
+                   [&](const profile_updated& x) {
+                       c.accounts(x.accounts);
+                       c.user(x.user);
+                   },
                },
                e);
     return std::move(c.out);

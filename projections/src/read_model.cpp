@@ -30,7 +30,7 @@ bool read_model::apply(std::span<const eventstore::recorded_event> events) {
 }
 
 void read_model::apply_locked(const eventstore::recorded_event& e) {
-    domain::apply(state_, e.payload);
+    domain::apply(state_, e.payload, e.position);
     directory_.apply(e.payload);
     versions_[e.stream] = e.version.value;
     if (history_) history_->add(e, state_);

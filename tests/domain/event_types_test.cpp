@@ -40,7 +40,8 @@ TEST(event_types, names_are_distinct_snake_case_and_stable) {
     // Stored in the log and shown on the wire: an existing name never changes.
     EXPECT_EQ(event_type_names.front(), "account_opened");
     EXPECT_EQ(event_type_names[18], "access_denied");
-    EXPECT_EQ(event_type_names.back(), "signing_key_rotated");
+    EXPECT_EQ(event_type_names[19], "signing_key_rotated");
+    EXPECT_EQ(event_type_names[20], "profile_updated");
 }
 
 TEST(event_types, type_name_reads_the_table) {

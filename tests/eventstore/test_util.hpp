@@ -105,6 +105,10 @@ inline std::vector<domain::event> all_event_samples() {
                       {}},
         signing_key_rotated{"roster.local/log+0a1b2c3d+AQ==", "roster.local/log+4e5f6a7b+AQ==", 42,
                             "roster signing-key rotation v1\n"},
+        profile_updated{user_id("u-1"),
+                        text_change{"Ann Smith", "Ann Jones"},
+                        text_change{"ann.smith@example.com", "ann.jones@example.com"},
+                        {account_id("acme"), account_id("cust-1")}},
     };
 }
 
