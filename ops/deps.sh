@@ -15,6 +15,9 @@ packages=(
   python3 openssl           # tests run the packs' verify_pack.py, which calls the openssl CLI
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl
+  python3-jsonschema        # tests validate recorded answers against the OpenAPI schemas
+  nodejs npm                # ctest lint.openapi.redocly runs the pinned @redocly/cli from npm
+  chromium chromium-driver python3-selenium  # tests/browser: the console in a real headless browser
 )
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(wrk nginx-light)

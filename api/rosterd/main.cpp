@@ -21,6 +21,7 @@
 #include "roster/api/admin_routes.hpp"
 #include "roster/api/checkpointer.hpp"
 #include "roster/api/command_processor.hpp"
+#include "roster/api/console_routes.hpp"
 #include "roster/api/fair_pool.hpp"
 #include "roster/api/http_commands.hpp"
 #include "roster/api/http_metrics.hpp"
@@ -399,6 +400,7 @@ int main(int argc, char** argv) {
     // Every route's refusals are on record (the guard sees each answer).
     routes.wrap_handlers([&guard](roster::api::handler h) { return guard.wrap(std::move(h)); });
     roster::api::add_system_routes(routes, ready);
+    roster::api::add_console_routes(routes);
     roster::api::add_resource_routes(routes, svc);
     roster::api::add_admin_routes(routes, svc, backup_dir);
     roster::api::add_proof_routes(routes, svc, checkpoints);

@@ -119,7 +119,27 @@ http_reply http_client::request(std::string_view method, std::string_view target
     if (has_body || method == "POST" || method == "PUT") req.prepare_payload();
     auto ec = impl_->run([&](auto handler) { http::async_write(impl_->socket, req, handler); });
     if (ec) throw std::runtime_error("http_client: write: " + ec.message());
-    return read_reply();
+    auto reply = read_reply();
+    record_exchange(method, target, reply);
+    return reply;
+}
+
+void record_exchange(std::string_view method, std::string_view target, const http_reply& reply) {
+    // ROSTER_RECORD_RESPONSES names a JSON Lines file; the OpenAPI response check
+    // (tests/api/openapi_responses.py) validates every line against the served document.
+    static const char* path = std::getenv("ROSTER_RECORD_RESPONSES");
+    if (!path || !*path) return;
+    // Truncated by the first exchange of this process, so a rerun never checks stale answers.
+    static std::ofstream out(path, std::ios::trunc);
+    const auto type = reply.header("content-type").value_or("");
+    boost::json::object line{{"method", method},
+                             {"target", target},
+                             {"status", reply.status},
+                             {"content_type", type},
+                             {"body_bytes", reply.body.size()}};
+    // Only JSON bodies are checked field by field (tars and CSV are not valid JSON strings).
+    if (type.find("json") != std::string::npos && type.find("ndjson") == std::string::npos) line["body"] = reply.body;
+    out << boost::json::serialize(line) << '\n' << std::flush;
 }
 
 bool http_client::wait_closed() {

@@ -59,6 +59,10 @@ private:
     std::unique_ptr<impl> impl_;
 };
 
+// With ROSTER_RECORD_RESPONSES=<file> set, appends (method, target, status, content type, JSON
+// body) of an exchange to that JSON Lines file; http_client::request calls it for every answer.
+void record_exchange(std::string_view method, std::string_view target, const http_reply& reply);
+
 // An http_client plus one bearer token (none when empty); JSON bodies are sent as such.
 struct bearer_client {
     using headers = std::vector<std::pair<std::string, std::string>>;

@@ -41,7 +41,9 @@ void add_metrics_route(router& routes, const metrics_registry& registry) {
         route_doc::of("Prometheus metrics (text format 0.0.4).")
             .describe("Request counts and latencies by route template, store appends, group-commit sizes, "
                       "write+fsync latency, store size, projection lag. No token needed: it holds no ids or names.")
-            .in_tag("operations"),
+            .in_tag("operations")
+            .no_token()
+            .returns(200, "PrometheusMetrics", "text/plain"),
         [&registry](request_context&, responder reply) {
             response r;
             r.status = 200;

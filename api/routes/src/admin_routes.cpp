@@ -32,6 +32,8 @@ void add_admin_routes(router& routes, service& svc, std::filesystem::path backup
     routes.add(
         "POST", "/v1/admin/backup",
         route_doc::of("Online consistent backup of the event store (operator only).")
+            .request("BackupRequest")
+            .returns(201, "Backup")
             .describe("Body {\"to\": \"/absolute/dir\"}: a RocksDB checkpoint into `to`/eventstore plus "
                       "`to`/backup.json holding the head position and hash. `to` must be inside the "
                       "server's --backup-dir and must not exist. Commands keep being served meanwhile. "

@@ -282,6 +282,7 @@ bool is_sane_idempotency_key(std::string_view key) {
 
 route_doc command_doc(route_doc doc) {
     if (!doc.description.empty() && doc.description.back() != ' ') doc.description += ' ';
+    doc.header("Idempotency-Key");
     doc.description +=
         "The JSON body (an empty one for routes without a body) may also carry `reason` (at most 1000 bytes) and "
         "`reference` (e.g. a change ticket, at most 200 bytes): one line of visible UTF-8 each, recorded with every "

@@ -38,28 +38,37 @@ std::optional<std::uint64_t> query_u64(const request_context& ctx, std::string_v
 }  // namespace
 
 void add_account_routes(router& routes, service& svc) {
-    routes.add(
-        "POST", "/v1/accounts",
-        command_doc(
-            route_doc::of("Open an account").in_tag("accounts").json_body().responds({201}).describe("Operator only.")),
-        [&svc](request_context& ctx, responder reply) {
-            auto req = begin_json_command(svc, ctx, reply);
-            if (!req) return;
-            const auto* who = &req->who;
-            const auto* body = &req->body;
-            auto cmd = wire::parse_open_account(*body, account_id{"acc-" + random_hex(8)});
-            if (!cmd) return void(reply(cmd.error().to_response()));
-            const account_id account = cmd->id;
-            submit_command(svc, ctx, reply, *who, std::move(*cmd), [account](const decided_view& v) {
-                return created_at(json_with_etag(201, wire::account(*v.state.account(account), v.version_of(account)),
-                                                 v.version_of(account)),
-                                  "/v1/accounts/" + account.value);
-            });
-        });
+    routes.add("POST", "/v1/accounts",
+               command_doc(route_doc::of("Open an account")
+                               .request("OpenAccount")
+                               .request_example_json(R"({"id": "acme", "name": "Acme Corp", "kind": "customer"})")
+                               .returns(201, "Account")
+                               .with_etag()
+                               .with_location()
+                               .in_tag("accounts")
+                               .json_body()
+                               .responds({201})
+                               .describe("Operator only.")),
+               [&svc](request_context& ctx, responder reply) {
+                   auto req = begin_json_command(svc, ctx, reply);
+                   if (!req) return;
+                   const auto* who = &req->who;
+                   const auto* body = &req->body;
+                   auto cmd = wire::parse_open_account(*body, account_id{"acc-" + random_hex(8)});
+                   if (!cmd) return void(reply(cmd.error().to_response()));
+                   const account_id account = cmd->id;
+                   submit_command(svc, ctx, reply, *who, std::move(*cmd), [account](const decided_view& v) {
+                       return created_at(
+                           json_with_etag(201, wire::account(*v.state.account(account), v.version_of(account)),
+                                          v.version_of(account)),
+                           "/v1/accounts/" + account.value);
+                   });
+               });
 
     routes.add(
         "GET", "/v1/accounts",
         route_doc::of("List the accounts")
+            .returns(200, "AccountList")
             .in_tag("accounts")
             .param(query_param("limit",
                                "Page size, 1 to 500 (default 100); above 500 is 400 invalid_query with field limit. "
@@ -129,6 +138,8 @@ void add_account_routes(router& routes, service& svc) {
 
     routes.add("GET", "/v1/accounts/{a}",
                route_doc::of("Get an account")
+                   .returns(200, "Account")
+                   .with_etag()
                    .in_tag("accounts")
                    .param(path_param("a", "Account id"))
                    .describe("Members, operator, auditor. ETag = account version.")
@@ -148,6 +159,10 @@ void add_account_routes(router& routes, service& svc) {
 
     routes.add("POST", "/v1/accounts/{a}/partners",
                command_doc(route_doc::of("Link a partner account to a customer account")
+                               .request("LinkPartner")
+                               .returns(200, "Account")
+                               .with_etag()
+                               .header("If-Match")
                                .in_tag("accounts")
                                .json_body()
                                .param(path_param("a", "Customer account id"))),
@@ -171,6 +186,10 @@ void add_account_routes(router& routes, service& svc) {
     routes.add(
         "POST", "/v1/tokens",
         command_doc(route_doc::of("Issue an API token")
+                        .request("IssueToken")
+                        .request_example_json(R"({"principal": {"user_id": "usr_0123456789ab"}})")
+                        .returns(201, "TokenIssued")
+                        .with_location()
                         .in_tag("tokens")
                         .json_body()
                         .responds({201})
@@ -202,7 +221,10 @@ void add_account_routes(router& routes, service& svc) {
         });
 
     routes.add("DELETE", "/v1/tokens/{id}",
-               command_doc(route_doc::of("Revoke an API token").in_tag("tokens").param(path_param("id", "Token id"))),
+               command_doc(route_doc::of("Revoke an API token")
+                               .returns(200, "TokenRevoked")
+                               .in_tag("tokens")
+                               .param(path_param("id", "Token id"))),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -217,6 +239,7 @@ void add_account_routes(router& routes, service& svc) {
     routes.add(
         "GET", "/v1/access",
         route_doc::of("Access decision for (user, account, portal)")
+            .returns(200, "AccessDecision")
             .in_tag("access")
             .param(query_param("user", "User id", true))
             .param(query_param("account", "Account id", true))
@@ -257,6 +280,7 @@ void add_account_routes(router& routes, service& svc) {
 
     routes.add("GET", "/v1/events",
                route_doc::of("Events in log order")
+                   .returns(200, "EventPage")
                    .in_tag("audit")
                    .param(query_param("from", "Inclusive start (default 1), README \"Positions and cursors\"", false,
                                       "integer"))

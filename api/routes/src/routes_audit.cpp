@@ -43,6 +43,7 @@ void add_audit_routes(router& routes, service& svc) {
     routes.add(
         "GET", "/v1/audit/verify",
         route_doc::of("Verify the event hash chain")
+            .returns(200, "ChainVerification")
             .in_tag("audit")
             .describe("Auditor and operator. Walks the whole chain: {ok, checked, first_bad_position} (+ message when "
                       "broken), and the head it walked to: head_position, head_hash (hex). Takes about a second per "
@@ -62,6 +63,8 @@ void add_audit_routes(router& routes, service& svc) {
     routes.add(
         "GET", "/v1/audit/export",
         route_doc::of("Export events as JSON Lines or CSV (streamed)")
+            .returns(200, "ExportJsonLines", "application/x-ndjson")
+            .returns(200, "ExportCsv", "text/csv")
             .in_tag("audit")
             .param(query_param("format", "jsonl (default) or csv"))
             .param(query_param(

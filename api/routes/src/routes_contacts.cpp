@@ -31,6 +31,8 @@ response watchlist_response(const state& s, const account_id& a, domain::account
 void add_contact_routes(router& routes, service& svc) {
     routes.add("GET", "/v1/accounts/{a}/contacts",
                route_doc::of("Key contacts with health warnings")
+                   .returns(200, "Contacts")
+                   .with_etag()
                    .in_tag("contacts")
                    .param(path_param("a", "Account id"))
                    .param(as_of_param()),
@@ -48,6 +50,10 @@ void add_contact_routes(router& routes, service& svc) {
         "PUT", "/v1/accounts/{a}/contacts",
         command_doc(
             route_doc::of("Save key contacts (atomic, any subset)")
+                .request("SaveContacts")
+                .returns(200, "Contacts")
+                .with_etag()
+                .header("If-Match")
                 .in_tag("contacts")
                 .json_body()
                 .param(path_param("a", "Account id"))
@@ -67,6 +73,10 @@ void add_contact_routes(router& routes, service& svc) {
 
     routes.add("POST", "/v1/accounts/{a}/contacts/{role}/handover",
                command_doc(route_doc::of("Hand a contact role over (self-service)")
+                               .request("HandOverContact")
+                               .returns(200, "Contacts")
+                               .with_etag()
+                               .header("If-Match")
                                .in_tag("contacts")
                                .json_body()
                                .param(path_param("a", "Account id"))
@@ -89,6 +99,8 @@ void add_contact_routes(router& routes, service& svc) {
     routes.add(
         "GET", "/v1/accounts/{a}/watchlist",
         route_doc::of("The communications watchlist")
+            .returns(200, "Watchlist")
+            .with_etag()
             .in_tag("contacts")
             .param(path_param("a", "Account id"))
             .param(as_of_param()),
@@ -105,6 +117,10 @@ void add_contact_routes(router& routes, service& svc) {
     routes.add(
         "PUT", "/v1/accounts/{a}/watchlist",
         command_doc(route_doc::of("Replace the watchlist")
+                        .request("SetWatchlist")
+                        .returns(200, "Watchlist")
+                        .with_etag()
+                        .header("If-Match")
                         .in_tag("contacts")
                         .json_body()
                         .param(path_param("a", "Account id"))
@@ -125,6 +141,7 @@ void add_contact_routes(router& routes, service& svc) {
     routes.add(
         "GET", "/v1/accounts/{a}/recipients",
         route_doc::of("Notification recipients for a topic")
+            .returns(200, "Recipients")
             .in_tag("contacts")
             .param(path_param("a", "Account id"))
             .param(query_param("topic", "outage, maintenance, security or release", true))

@@ -119,6 +119,7 @@ void answer_history(service& svc, const request_context& ctx, const responder& r
 
 route_doc history_doc(std::string summary, std::string description) {
     return route_doc::of(std::move(summary))
+        .returns(200, "HistoryPage")
         .in_tag("audit")
         .param(query_param(
             "since",

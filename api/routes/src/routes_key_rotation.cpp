@@ -115,6 +115,9 @@ void add_key_rotation_routes(router& routes, service& svc, checkpointer& checkpo
         "POST", "/v1/audit/signing-key/rotations",
         command_doc(
             route_doc::of("Rotate the checkpoint signing key")
+                .request("CommandWhy", false)
+                .returns(201, "KeyRotated")
+                .with_location()
                 .in_tag("audit")
                 .describe("Operator only. Generates a new Ed25519 key (named after the log origin), records a "
                           "signing_key_rotated event whose statement (a C2SP signed note: 'roster signing-key "
@@ -160,6 +163,7 @@ void add_key_rotation_routes(router& routes, service& svc, checkpointer& checkpo
     routes.add(
         "GET", "/v1/audit/signing-key/rotations",
         route_doc::of("The signing key rotations, in log order")
+            .returns(200, "KeyRotationList")
             .in_tag("audit")
             .describe("Auditor and operator. {rotations: [{position, recorded_at, old_verifier_key, "
                       "new_verifier_key, tree_size, statement}]} in log order: from any key it held before, "

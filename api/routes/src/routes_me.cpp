@@ -45,6 +45,7 @@ json::object me_json(const state& s, const caller& who) {
 void add_me_routes(router& routes, service& svc) {
     routes.add("GET", "/v1/me",
                route_doc::of("Who the caller's token is")
+                   .returns(200, "Me")
                    .in_tag("tokens")
                    .describe("Any valid token. Answer: {principal, token_id, user, accounts}. For a user's token, "
                              "user is {id, name, email, employer} and accounts its current memberships, employer "

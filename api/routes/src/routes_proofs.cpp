@@ -73,6 +73,7 @@ response storage_problem(const es::error& e) {
 void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
     routes.add("GET", "/v1/audit/checkpoint",
                route_doc::of("The latest signed checkpoint of the log's Merkle tree")
+                   .returns(200, "SignedCheckpoint", "text/plain")
                    .in_tag("audit")
                    .responds({200, 404})
                    .describe("Auditor and operator. A C2SP tlog-checkpoint in a C2SP signed note (Ed25519), as "
@@ -91,6 +92,7 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
     routes.add(
         "GET", "/v1/audit/proof/inclusion",
         route_doc::of("Inclusion proof of one event in a signed tree")
+            .returns(200, "InclusionProof")
             .in_tag("audit")
             .responds({200, 404})
             .param(query_param("position", "Log position of the event (leaf index + 1)", true, "integer"))
@@ -128,6 +130,7 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
         });
     routes.add("GET", "/v1/audit/proof/consistency",
                route_doc::of("Consistency proof between two signed tree sizes")
+                   .returns(200, "ConsistencyProof")
                    .in_tag("audit")
                    .responds({200, 404})
                    .param(query_param("from", "The older tree size", true, "integer"))
@@ -163,6 +166,7 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                });
     routes.add("GET", "/v1/audit/public-key",
                route_doc::of("The key checkpoints are signed with")
+                   .returns(200, "PublicKey")
                    .in_tag("audit")
                    .describe("Auditor and operator. {verifier_key, name, key_id, algorithm, public_key}: verifier_key "
                              "is the C2SP signed-note verifier string '<name>+<key id hex>+<base64(0x01 || key)>' "

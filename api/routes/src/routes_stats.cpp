@@ -12,6 +12,7 @@ void add_stats_routes(router& routes, service& svc) {
     routes.add(
         "GET", "/v1/accounts/{a}/stats",
         route_doc::of("Account counts for dashboards")
+            .returns(200, "AccountStats")
             .in_tag("accounts")
             .param(path_param("a", "Account id"))
             .param(as_of_param())

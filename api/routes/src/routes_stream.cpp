@@ -82,6 +82,9 @@ void add_ticket_route(router& routes, service& svc, stream_tickets& tickets) {
     routes.add(
         "POST", "/v1/stream/tickets",
         route_doc::of("A single-use ticket that opens the live stream")
+            .request("StreamTicketRequest")
+            .returns(201, "StreamTicket")
+            .with_location()
             .in_tag("audit")
             .json_body()
             .responds({201, 400, 401, 403, 404, 503})

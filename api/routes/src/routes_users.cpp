@@ -63,13 +63,20 @@ response user_response(const decided_view& v, const account_id& a, const user_id
 void add_user_routes(router& routes, service& svc) {
     routes.add(
         "POST", "/v1/accounts/{a}/users",
-        command_doc(route_doc::of("Create a user (unified creation)")
-                        .in_tag("users")
-                        .json_body()
-                        .responds({201})
-                        .param(path_param("a", "Employer account id"))
-                        .describe("Profile + employee membership + roles in all portals in one command; issues an "
-                                  "invitation unless invite is false. Admin of {a}.")),
+        command_doc(
+            route_doc::of("Create a user (unified creation)")
+                .request("CreateUser")
+                .request_example_json(
+                    R"({"email": "ada@example.com", "name": "Ada", "roles": {"support": ["admin"], "impact": ["member"]}})")
+                .returns(201, "UserCreated")
+                .with_etag()
+                .with_location()
+                .in_tag("users")
+                .json_body()
+                .responds({201})
+                .param(path_param("a", "Employer account id"))
+                .describe("Profile + employee membership + roles in all portals in one command; issues an "
+                          "invitation unless invite is false. Admin of {a}.")),
         [&svc](request_context& ctx, responder reply) {
             auto req = begin_json_command(svc, ctx, reply);
             if (!req) return;
@@ -98,6 +105,11 @@ void add_user_routes(router& routes, service& svc) {
 
     routes.add("POST", "/v1/accounts/{a}/members",
                command_doc(route_doc::of("Add a linked partner's employee as a third-party member")
+                               .request("AddMember")
+                               .returns(201, "UserAnswer")
+                               .with_etag()
+                               .with_location()
+                               .header("If-Match")
                                .in_tag("users")
                                .json_body()
                                .responds({201})
@@ -125,6 +137,8 @@ void add_user_routes(router& routes, service& svc) {
     routes.add(
         "GET", "/v1/accounts/{a}/users",
         route_doc::of("List and search an account's users")
+            .returns(200, "UserList")
+            .with_etag()
             .in_tag("users")
             .param(path_param("a", "Account id"))
             .param(query_param("q", "Case-insensitive substring of name or email"))
@@ -231,6 +245,8 @@ void add_user_routes(router& routes, service& svc) {
 
     routes.add("GET", "/v1/accounts/{a}/users/{u}",
                route_doc::of("A user's profile view in an account")
+                   .returns(200, "UserProfileAnswer")
+                   .with_etag()
                    .in_tag("users")
                    .param(path_param("a", "Account id"))
                    .param(path_param("u", "User id"))
@@ -268,6 +284,7 @@ void add_user_routes(router& routes, service& svc) {
     routes.add(
         "GET", "/v1/users/lookup",
         route_doc::of("Instant verification of an email")
+            .returns(200, "EmailLookup")
             .in_tag("users")
             .param(query_param("email", "The email to check", true))
             .param(query_param("account", "The admin's account", true))
@@ -301,6 +318,10 @@ void add_user_routes(router& routes, service& svc) {
         "POST", "/v1/accounts/{a}/users/{u}/roles",
         command_doc(
             route_doc::of("Grant and revoke roles")
+                .request("ChangeRoles")
+                .returns(200, "UserAnswer")
+                .with_etag()
+                .header("If-Match")
                 .in_tag("users")
                 .json_body()
                 .param(path_param("a", "Account id"))
@@ -322,6 +343,9 @@ void add_user_routes(router& routes, service& svc) {
 
     routes.add("DELETE", "/v1/accounts/{a}/users/{u}/roles",
                command_doc(route_doc::of("Remove all access roles (the membership stays)")
+                               .returns(200, "UserAnswer")
+                               .with_etag()
+                               .header("If-Match")
                                .in_tag("users")
                                .param(path_param("a", "Account id"))
                                .param(path_param("u", "User id"))
@@ -343,6 +367,10 @@ void add_user_routes(router& routes, service& svc) {
             "POST", lock ? "/v1/users/{u}/lock" : "/v1/users/{u}/unlock",
             command_doc(
                 route_doc::of(lock ? "Lock a user" : "Unlock a user")
+                    .request("CommandWhy", false)
+                    .returns(200, "UserAnswer")
+                    .with_etag()
+                    .header("If-Match")
                     .in_tag("users")
                     .param(path_param("u", "User id"))
                     .describe("Admin of the user's employer (any portal) or the operator. Optional body {reason}. "
@@ -385,6 +413,10 @@ void add_user_routes(router& routes, service& svc) {
         "PATCH", "/v1/users/{u}",
         command_doc(
             route_doc::of("Update a user's profile")
+                .request("UpdateProfile")
+                .returns(200, "UserAnswer")
+                .with_etag()
+                .header("If-Match")
                 .in_tag("users")
                 .json_body()
                 .param(path_param("u", "User id"))
@@ -414,6 +446,8 @@ void add_user_routes(router& routes, service& svc) {
 
     routes.add("GET", "/v1/accounts/{a}/users/{u}/removal",
                route_doc::of("Removal preview: exactly what DELETE would do")
+                   .returns(200, "RemovalPreview")
+                   .with_etag()
                    .in_tag("users")
                    .param(path_param("a", "Account id"))
                    .param(path_param("u", "User id"))
@@ -461,14 +495,16 @@ void add_user_routes(router& routes, service& svc) {
 
     routes.add(
         "DELETE", "/v1/accounts/{a}/users/{u}",
-        command_doc(
-            route_doc::of("Remove a user from an account (permanent)")
-                .in_tag("users")
-                .param(path_param("a", "Account id"))
-                .param(path_param("u", "User id"))
-                .responds({200})
-                .describe("403 with missing_portals, 409 with blockers. If-Match: the ETag of the user in this account "
-                          "(the preview's version).")),
+        command_doc(route_doc::of("Remove a user from an account (permanent)")
+                        .returns(200, "UserRemoved")
+                        .with_etag()
+                        .header("If-Match")
+                        .in_tag("users")
+                        .param(path_param("a", "Account id"))
+                        .param(path_param("u", "User id"))
+                        .responds({200})
+                        .describe("403 with missing_portals, 409 with blockers. If-Match: the ETag of the user in this "
+                                  "account (the preview's version).")),
         [&svc](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who) return;
@@ -498,6 +534,8 @@ void add_user_routes(router& routes, service& svc) {
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/invitation",
                command_doc(route_doc::of("(Re-)invite a user")
+                               .returns(201, "InvitationIssued")
+                               .with_location()
                                .in_tag("users")
                                .param(path_param("a", "Account id"))
                                .param(path_param("u", "User id"))
@@ -525,6 +563,9 @@ void add_user_routes(router& routes, service& svc) {
 
     routes.add("POST", "/v1/invitations/accept",
                command_doc(route_doc::of("Accept an invitation")
+                               .request("AcceptInvitation")
+                               .returns(200, "InvitationAccepted")
+                               .no_token()
                                .in_tag("users")
                                .json_body()
                                .describe("Authorized by the secret alone; no token needed.")),

@@ -11,6 +11,7 @@
 #include "roster/api/json_input.hpp"
 #include "roster/api/openapi.hpp"
 #include "roster/api/problem.hpp"
+#include "roster/api/wire_schemas.hpp"
 
 namespace roster::api {
 
@@ -35,15 +36,19 @@ std::string encode_segment(std::string_view s) {
 }  // namespace
 
 void add_system_routes(router& routes, const readiness& ready) {
-    routes.add("GET", "/healthz", route_doc::of("Liveness: the process is serving HTTP.").in_tag("operations"),
-               [](request_context&, responder reply) {
-                   reply(json_response(200, {{"status", "ok"}}));
-               });
+    routes.add(
+        "GET", "/healthz",
+        route_doc::of("Liveness: the process is serving HTTP.").in_tag("operations").no_token().returns(200, "Health"),
+        [](request_context&, responder reply) {
+            reply(json_response(200, {{"status", "ok"}}));
+        });
 
     routes.add("GET", "/readyz",
                route_doc::of("Readiness: the store is open and the projections have caught up.")
                    .in_tag("operations")
-                   .responds({200, 503}),
+                   .no_token()
+                   .responds({200, 503})
+                   .returns(200, "Readiness"),
                [&ready](request_context&, responder reply) {
                    auto reason = ready.why_not();
                    if (!reason) return void(reply(json_response(200, {{"status", "ready"}})));
@@ -52,8 +57,11 @@ void add_system_routes(router& routes, const readiness& ready) {
 
     // Generated per request from the live table: cheap, and never stale.
     routes.add(
-        "GET", "/v1/openapi.json", route_doc::of("This OpenAPI 3.1 document.").in_tag("operations"),
-        [&routes](request_context&, responder reply) { reply(json_response(200, make_openapi_document(routes))); });
+        "GET", "/v1/openapi.json",
+        route_doc::of("This OpenAPI 3.1 document.").in_tag("operations").no_token().returns(200, "OpenApiDocument"),
+        [&routes](request_context&, responder reply) {
+            reply(json_response(200, make_openapi_document(routes, wire::schemas())));
+        });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/deactivate",
                route_doc::of("Removed: deactivation no longer exists (always 410).")

@@ -9,7 +9,8 @@ namespace roster::api {
 
 // Every route of `routes` becomes an operation under `paths[template][method]` with its
 // summary, description, tag, parameters and responses (problem responses use the shared
-// `Problem` schema).
-boost::json::object make_openapi_document(const router& routes);
+// `Problem` schema). `schemas` (name → JSON Schema 2020-12) become components.schemas: the
+// names route_doc::request and route_doc::returns refer to (roster::api::wire::schemas()).
+boost::json::object make_openapi_document(const router& routes, const boost::json::object& schemas = {});
 
 }  // namespace roster::api

@@ -24,6 +24,14 @@ struct param_doc {
     std::string type = "string";  // JSON Schema type
 };
 
+// One typed answer of a route: the schema (a name in components.schemas, which the wire
+// library declares beside the type that builds the JSON) of a status in one media type.
+struct body_doc {
+    unsigned status = 200;
+    std::string schema;
+    std::string media = "application/json";
+};
+
 // What the OpenAPI document says about one route. Every route is registered with one, so the
 // document cannot drift from what is served.
 struct route_doc {
@@ -33,6 +41,16 @@ struct route_doc {
     std::string tag;
     bool json_request_body = false;           // the route takes an application/json object
     std::vector<unsigned> responses = {200};  // documented status codes (problems besides)
+    std::string request_schema;               // components.schemas name of the JSON body
+    bool request_required = true;             // false: an empty body means {}
+    std::string request_example;              // JSON text of an example body (optional)
+    std::vector<body_doc> bodies;             // the schema of each documented non-problem answer
+    // Request headers the route reads, by name (If-Match, Idempotency-Key); the document
+    // describes each once under components.parameters.
+    std::vector<std::string> request_headers;
+    bool etag = false;        // 2xx answers carry ETag (the resource version)
+    bool location = false;    // 201 answers carry Location
+    bool needs_token = true;  // false: no Authorization (health, the document, secret-authorized routes)
 
     // Builders: designated initializers would trip -Wmissing-field-initializers on g++ 12.
     static route_doc of(std::string summary) {
@@ -45,6 +63,30 @@ struct route_doc {
     route_doc& in_tag(std::string t) { return tag = std::move(t), *this; }
     route_doc& json_body() { return json_request_body = true, *this; }
     route_doc& responds(std::vector<unsigned> codes) { return responses = std::move(codes), *this; }
+    // The JSON body is an instance of `schema` (implies json_body); `required` false when the
+    // route takes an empty body as {}.
+    route_doc& request(std::string schema, bool required = true) {
+        json_request_body = true;
+        request_required = required;
+        return request_schema = std::move(schema), *this;
+    }
+    route_doc& request_example_json(std::string json) { return request_example = std::move(json), *this; }
+    // Answers `status` with a `schema` body; adds the status to `responses` when missing.
+    route_doc& returns(unsigned status, std::string schema, std::string media = "application/json") {
+        bool listed = false;
+        for (auto s : responses) listed = listed || s == status;
+        if (!listed) {
+            // A route documented only by returns() drops the default 200 it never answers.
+            if (bodies.empty() && responses == std::vector<unsigned>{200} && status / 100 == 2) responses.clear();
+            responses.push_back(status);
+        }
+        bodies.push_back({status, std::move(schema), std::move(media)});
+        return *this;
+    }
+    route_doc& header(std::string name) { return request_headers.push_back(std::move(name)), *this; }
+    route_doc& with_etag() { return etag = true, *this; }
+    route_doc& with_location() { return location = true, *this; }
+    route_doc& no_token() { return needs_token = false, *this; }
 };
 
 inline param_doc path_param(std::string name, std::string description) {
