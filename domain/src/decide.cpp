@@ -252,6 +252,40 @@ struct decider {
         return events{user_unlocked{c.user, accounts_of_user(**u)}};
     }
 
+    // Admins of the user's employer and the operator, as for a lock; a user may also change their
+    // own name, not their own email (the address is how they are reached and found: changing it
+    // is an administrator's act).
+    result<events> operator()(const update_profile& c) const {
+        const auto* self = std::get_if<user_principal>(&who);
+        const bool own = self && self->user == c.user;
+        const user_record* u = nullptr;
+        if (own && !c.email) {
+            u = s.user(c.user);
+            if (!u || u->retired) return not_found(codes::user_not_found, "No such user.");
+        } else {
+            auto target = lock_target(c.user);
+            if (!target) return target.error();
+            u = *target;
+        }
+        profile_updated out{c.user, {}, {}, accounts_of_user(*u)};
+        if (c.name) {
+            auto name = valid_name(*c.name);
+            if (!name) return name.error();
+            if (*name != u->name) out.name = text_change{u->name, *name};
+        }
+        if (c.email) {
+            auto address = email::parse(*c.email);
+            if (!address) return bad_input(codes::invalid_email, "The email address is not valid.");
+            if (address->str() != u->address.str()) {
+                if (const user_record* other = s.user_by_email(*address); other && other->id != c.user)
+                    return conflict(codes::email_in_use, "Another user has this email.");
+                out.email = text_change{u->address.str(), address->str()};
+            }
+        }
+        if (!out.name && !out.email) return events{};
+        return events{std::move(out)};
+    }
+
     result<events> operator()(const remove_member& c) const {
         auto plan = removal_preview(s, who, c.account, c.user);
         if (!plan) return plan.error();

@@ -33,6 +33,7 @@ std::string stream_of(const event& e) {
                           [](const access_denied&) { return std::string(security_stream); },
                           [](const signing_key_rotated&) { return std::string(signing_key_stream); },
                           [](const token_rotated& x) { return token_stream(x.token); },
+                          [](const profile_updated& x) { return user_stream(x.user); },
                       },
                       e);
 }
@@ -137,6 +138,10 @@ concerned_parties concerned(const event& e) {
                    },
                    [](const signing_key_rotated&) {},
                    [&](const token_rotated& x) { c.user(x.user); },
+                   [&](const profile_updated& x) {
+                       c.accounts(x.accounts);
+                       c.user(x.user);
+                   },
                },
                e);
     return std::move(c.out);

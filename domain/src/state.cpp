@@ -68,6 +68,16 @@ void revoke_invitation(state& s, const invitation_id& id) {
 // once an event type has no overload here.
 struct applier {
     state& s;
+    member_version at;  // the position of the event being folded
+
+    // What /v1/accounts/{a}/users/{u} shows changed with this event: the membership's part.
+    void touch(account_record& acc, const user_id& u) {
+        if (auto* m = find_mut(acc.members, u)) m->changed = at;
+    }
+    // The profile's part, shown in every account of the user.
+    void touch(const user_id& u) {
+        if (auto* rec = find_mut(s.users, u)) rec->changed = at;
+    }
 
     void operator()(const account_opened& e) {
         auto& acc = s.accounts[e.account];
@@ -91,14 +101,16 @@ struct applier {
                                                      .reg = registration::invited,
                                                      .retired = false,
                                                      .third_party = {},
-                                                     .open_invitation = {}});
+                                                     .open_invitation = {},
+                                                     .changed = at});
         s.email_index[e.address.str()] = e.user;
     }
     void operator()(const member_added& e) {
         auto* acc = find_mut(s.accounts, e.account);
         if (!acc) return;
-        acc->members[e.user] = membership{e.type, {}};
+        acc->members[e.user] = membership{e.type, {}, at};
         acc->removed.erase(e.user);
+        acc->removed_at.erase(e.user);
         if (e.type == membership_type::third_party)
             if (auto* u = find_mut(s.users, e.user)) u->third_party.insert(e.account);
     }
@@ -106,22 +118,27 @@ struct applier {
         auto* acc = find_mut(s.accounts, e.account);
         if (!acc) return;
         if (auto* m = find_mut(acc->members, e.user)) m->roles = m->roles | e.roles;
+        touch(*acc, e.user);
     }
     void operator()(const roles_revoked& e) {
         auto* acc = find_mut(s.accounts, e.account);
         if (!acc) return;
         if (auto* m = find_mut(acc->members, e.user)) m->roles = m->roles.minus(e.roles);
+        touch(*acc, e.user);
     }
     void operator()(const all_roles_removed& e) {
         auto* acc = find_mut(s.accounts, e.account);
         if (!acc) return;
         if (auto* m = find_mut(acc->members, e.user)) m->roles = {};
+        touch(*acc, e.user);
     }
     void operator()(const user_locked& e) {
         if (auto* u = find_mut(s.users, e.user)) u->status = user_status::locked;
+        touch(e.user);
     }
     void operator()(const user_unlocked& e) {
         if (auto* u = find_mut(s.users, e.user)) u->status = user_status::active;
+        touch(e.user);
     }
     void operator()(const invitation_issued& e) {
         revoke_invitation(s, e.replaces);
@@ -138,6 +155,7 @@ struct applier {
             u->open_invitation = e.invitation;
             u->invitation_issued = true;
         }
+        touch(e.user);
     }
     void operator()(const invitation_accepted& e) {
         if (auto* inv = find_mut(s.invitations, e.invitation)) inv->status = invitation_status::used;
@@ -145,12 +163,14 @@ struct applier {
             u->reg = registration::registered;
             if (u->open_invitation == e.invitation) u->open_invitation = {};
         }
+        touch(e.user);
     }
     void operator()(const member_removed& e) {
         auto* acc = find_mut(s.accounts, e.account);
         if (!acc) return;
         acc->members.erase(e.user);
         acc->removed.insert(e.user);
+        acc->removed_at[e.user] = at;
         acc->watchlist.erase(e.user);
         // Removal is refused while the user holds a contact role; clearing here keeps the fold
         // total should a log ever say otherwise.
@@ -158,14 +178,18 @@ struct applier {
             if (c == e.user) c = {};
         if (auto* u = find_mut(s.users, e.user)) {
             u->third_party.erase(e.account);
-            if (auto* inv = find_mut(s.invitations, u->open_invitation); inv && inv->account == e.account)
+            // The open invitation is shown in every account of the user.
+            if (auto* inv = find_mut(s.invitations, u->open_invitation); inv && inv->account == e.account) {
                 revoke_invitation(s, u->open_invitation);
+                u->changed = at;
+            }
         }
     }
     void operator()(const profile_retired& e) {
         auto* u = find_mut(s.users, e.user);
         if (!u) return;
         u->retired = true;
+        u->changed = at;
         revoke_invitation(s, u->open_invitation);
         if (auto it = s.email_index.find(e.address.str()); it != s.email_index.end() && it->second == e.user)
             s.email_index.erase(it);
@@ -173,14 +197,22 @@ struct applier {
     void operator()(const contacts_saved& e) {
         auto* acc = find_mut(s.accounts, e.account);
         if (!acc) return;
+        // A user's view in the account lists their contact roles: the old and new holders change.
         for (const auto& a : e.assignments)
-            if (static_cast<std::size_t>(a.role) < contact_role_count)
-                acc->contacts[static_cast<std::size_t>(a.role)] = a.user;
+            if (static_cast<std::size_t>(a.role) < contact_role_count) {
+                auto& holder = acc->contacts[static_cast<std::size_t>(a.role)];
+                touch(*acc, holder);
+                holder = a.user;
+                touch(*acc, holder);
+            }
     }
     void operator()(const contact_handed_over& e) {
         auto* acc = find_mut(s.accounts, e.account);
         if (!acc || static_cast<std::size_t>(e.role) >= contact_role_count) return;
-        acc->contacts[static_cast<std::size_t>(e.role)] = e.to;
+        auto& holder = acc->contacts[static_cast<std::size_t>(e.role)];
+        touch(*acc, holder);
+        holder = e.to;
+        touch(*acc, holder);
     }
     void operator()(const watchlist_changed& e) {
         auto* acc = find_mut(s.accounts, e.account);
@@ -208,13 +240,43 @@ struct applier {
         ++t->rotations;
         s.token_by_secret[e.secret_sha256_hex] = e.token;
     }
+    void operator()(const profile_updated& e) {
+        auto* u = find_mut(s.users, e.user);
+        if (!u) return;
+        if (e.name) u->name = e.name->after;
+        if (e.email)
+            if (auto address = email::parse(e.email->after)) {
+                if (auto it = s.email_index.find(u->address.str()); it != s.email_index.end() && it->second == e.user)
+                    s.email_index.erase(it);
+                u->address = *address;
+                if (!u->retired) s.email_index[address->str()] = e.user;
+            }
+        u->changed = at;
+    }
     void operator()(const access_denied&) {}
     void operator()(const signing_key_rotated&) {}
 };
 
 }  // namespace
 
-void apply(state& s, const event& e) { std::visit(applier{s}, e); }
+void apply(state& s, const event& e) { apply(s, e, s.folded.next()); }
+
+void apply(state& s, const event& e, log_position at) {
+    s.folded = at;
+    std::visit(applier{s, member_version{at}}, e);
+}
+
+std::optional<member_version> member_version_of(const state& s, const account_id& a, const user_id& u) {
+    const user_record* rec = s.user(u);
+    const account_record* acc = s.account(a);
+    if (!rec || !acc) return std::nullopt;
+    if (const membership* m = acc->member(u)) return std::max(rec->changed, m->changed);
+    if (auto it = acc->removed_at.find(u); it != acc->removed_at.end()) return std::max(rec->changed, it->second);
+    // Removed before removals were stamped cannot happen (the stamp is folded, not stored), but a
+    // state built by hand may lack it: the profile's stamp is then the best known.
+    if (acc->removed.contains(u)) return rec->changed;
+    return std::nullopt;
+}
 
 void apply_all(state& s, const std::vector<event>& events) {
     for (const auto& e : events) apply(s, e);

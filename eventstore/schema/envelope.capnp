@@ -91,6 +91,7 @@ struct Payload {
     accessDenied @18 :AccessDenied;
     signingKeyRotated @19 :SigningKeyRotated;
     tokenRotated @20 :TokenRotated;
+    profileUpdated @21 :ProfileUpdated;
   }
 }
 
@@ -251,4 +252,17 @@ struct SigningKeyRotated {
   newVerifierKey @1 :Text;
   treeSize @2 :UInt64;
   statement @3 :Text;          # a C2SP signed note, signed by the old and the new key
+}
+
+# A text field of a profile before and after a change.
+struct TextChange {
+  before @0 :Text;
+  after @1 :Text;
+}
+
+struct ProfileUpdated {
+  user @0 :Text;
+  accounts @1 :List(Text);     # the user's accounts then: employer, then third-party ones
+  name @2 :TextChange;         # set only when the name changed
+  email @3 :TextChange;        # set only when the email changed (normalized addresses)
 }

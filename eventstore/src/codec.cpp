@@ -280,6 +280,19 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                        o.setFirstAt(x.first_at.time_since_epoch().count());
                        o.setLastAt(x.last_at.time_since_epoch().count());
                    },
+                   [&](const domain::profile_updated& x) {
+                       auto o = b.initProfileUpdated();
+                       set_text([&](auto t) { o.setUser(t); }, x.user.value);
+                       write_accounts([&](unsigned n) { return o.initAccounts(n); }, x.accounts);
+                       auto text_change = [&](auto init, const std::optional<domain::text_change>& c) {
+                           if (!c) return;
+                           auto t = init();
+                           set_text([&](auto v) { t.setBefore(v); }, c->before);
+                           set_text([&](auto v) { t.setAfter(v); }, c->after);
+                       };
+                       text_change([&] { return o.initName(); }, x.name);
+                       text_change([&] { return o.initEmail(); }, x.email);
+                   },
                    [&](const domain::signing_key_rotated& x) {
                        auto o = b.initSigningKeyRotated();
                        set_text([&](auto t) { o.setOldVerifierKey(t); }, x.old_verifier_key);
@@ -438,6 +451,16 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
                                                        o.getStatus(), o.getCount(),
                                                        domain::timestamp(std::chrono::microseconds(o.getFirstAt())),
                                                        domain::timestamp(std::chrono::microseconds(o.getLastAt()))});
+        }
+        case P::PROFILE_UPDATED: {
+            auto o = r.getProfileUpdated();
+            auto text_change = [](bool has, auto t) -> std::optional<domain::text_change> {
+                if (!has) return std::nullopt;
+                return domain::text_change{str(t.getBefore()), str(t.getAfter())};
+            };
+            return domain::event(domain::profile_updated{uid(o.getUser()), text_change(o.hasName(), o.getName()),
+                                                         text_change(o.hasEmail(), o.getEmail()),
+                                                         read_accounts(o.getAccounts())});
         }
         case P::SIGNING_KEY_ROTATED: {
             auto o = r.getSigningKeyRotated();

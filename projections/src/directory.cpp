@@ -159,7 +159,7 @@ struct directory::account_index {
 
     // unordered_map nodes are stable, so the class sets and the rank vectors may point into it.
     // Entries are never dropped (removed members stay listable with status=removed) and their
-    // sort keys never change, so only insertions move ranks.
+    // sort keys change only with a profile update (`resort`), so otherwise only insertions move ranks.
     std::unordered_map<std::string, node> entries;
     std::array<row_class, class_count> classes;
     std::vector<const node*> ranked;         // list order at the last re-rank
@@ -221,7 +221,28 @@ struct directory::account_index {
         return n;
     }
 
-    void add(node& n) {
+    // A listed profile's name or email changed, so its sort key and trigrams moved: re-posts it
+    // and rebuilds this account's list order and postings from its entries, O(rows). Renames are
+    // rare next to inserts, and the ranks stay exactly what `add` and `rerank` would give.
+    // TODO(perf): move the one entry instead of re-ranking the account.
+    void resort(node& changed) {
+        post_text(changed);
+        ranked.clear();
+        fresh_entries.clear();
+        ranked.reserve(entries.size());
+        for (auto& [id, n] : entries) ranked.push_back(&n);
+        std::sort(ranked.begin(), ranked.end(), node_order{});
+        for (auto& p : postings) {
+            p.ranks.clear();
+            p.fresh.clear();
+        }
+        for (std::uint32_t r = 0; r < ranked.size(); ++r)
+            for (auto id : ranked[r]->posting_ids) postings[id].ranks.push_back(r);
+    }
+
+    // The distinct trigrams of the entry's folded name and email, as posting ids.
+    void post_text(node& n) {
+        n.posting_ids.clear();
         auto post = [&](std::string_view text) {
             for (std::size_t i = 0; i + 3 <= text.size(); ++i) {
                 auto [it, inserted] =
@@ -235,7 +256,10 @@ struct directory::account_index {
         std::sort(n.posting_ids.begin(), n.posting_ids.end());
         n.posting_ids.erase(std::unique(n.posting_ids.begin(), n.posting_ids.end()), n.posting_ids.end());
         n.posting_ids.shrink_to_fit();
+    }
 
+    void add(node& n) {
+        post_text(n);
         fresh_entries.insert(std::upper_bound(fresh_entries.begin(), fresh_entries.end(), &n, node_order{}), &n);
         for (auto id : n.posting_ids) postings[id].fresh.push_back(&n);
         if (fresh_entries.size() > std::max(min_rerank_delta, ranked.size() / rerank_divisor)) rerank();
@@ -480,6 +504,25 @@ void directory::apply(const domain::event& event) {
                     else
                         p.retired = true;
                 });
+            } else if constexpr (std::is_same_v<T, domain::profile_updated>) {
+                auto pit = profiles_.find(e.user.value);
+                if (pit == profiles_.end()) return;
+                auto& p = *pit->second;
+                // Detached under the old sort key (the class sets are ordered by it), attached under the new.
+                for (auto [index, row] : p.listings) index->attach(*row, -1);
+                if (e.name) {
+                    p.name = e.name->after;
+                    p.name_folded = fold(p.name);
+                }
+                if (e.email) {
+                    p.email = e.email->after;
+                    p.email_folded = fold(p.email);
+                }
+                for (auto [index, row] : p.listings) {
+                    if (auto it = index->entries.find(p.id.value); it != index->entries.end())
+                        index->resort(it->second);
+                    index->attach(*row, +1);
+                }
             } else if constexpr (one_of<T, domain::account_opened, domain::partner_linked, domain::contacts_saved,
                                         domain::contact_handed_over, domain::watchlist_changed, domain::token_issued,
                                         domain::token_revoked, domain::access_denied, domain::signing_key_rotated,

@@ -50,7 +50,7 @@ void note_token_times(domain::state& s, const eventstore::recorded_event& e) {
 }  // namespace
 
 void read_model::apply_locked(const eventstore::recorded_event& e) {
-    domain::apply(state_, e.payload);
+    domain::apply(state_, e.payload, e.position);
     note_token_times(state_, e);
     directory_.apply(e.payload);
     versions_[e.stream] = e.version.value;
@@ -116,11 +116,15 @@ std::string read_model::fingerprint() const {
         for (const auto& c : a.customers) out << "  customer " << c.value << '\n';
         for (const auto& u : sorted_keys<decltype(a.members), domain::user_id>(a.members)) {
             const auto& m = a.members.at(u);
-            out << "  member " << u.value << ' ' << domain::to_string(m.type) << ' ' << m.roles.bits() << '\n';
+            out << "  member " << u.value << ' ' << domain::to_string(m.type) << ' ' << m.roles.bits() << " v"
+                << m.changed.value << '\n';
         }
         std::vector<domain::user_id> removed(a.removed.begin(), a.removed.end());
         std::sort(removed.begin(), removed.end());
-        for (const auto& u : removed) out << "  removed " << u.value << '\n';
+        for (const auto& u : removed) {
+            const auto at = a.removed_at.find(u);
+            out << "  removed " << u.value << " v" << (at == a.removed_at.end() ? 0 : at->second.value) << '\n';
+        }
         for (std::size_t i = 0; i < a.contacts.size(); ++i)
             if (!a.contacts[i].empty()) out << "  contact " << i << ' ' << a.contacts[i].value << '\n';
         for (const auto& [u, topics] : a.watchlist) {
@@ -149,7 +153,7 @@ std::string read_model::fingerprint() const {
         const auto& u = state_.users.at(id);
         out << "user " << id.value << ' ' << u.address.str() << ' ' << u.name << ' ' << u.employer.value << ' '
             << domain::to_string(u.status) << ' ' << domain::to_string(u.reg) << ' ' << u.invitation_issued << ' '
-            << u.retired << ' ' << u.open_invitation.value;
+            << u.retired << ' ' << u.open_invitation.value << " v" << u.changed.value;
         for (const auto& a : u.third_party) out << " tp:" << a.value;
         out << '\n';
         if (const auto* p = directory_.profile(id))

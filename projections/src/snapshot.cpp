@@ -17,7 +17,7 @@
 namespace roster::projections {
 namespace {
 
-constexpr std::string_view magic = "roster-snapshot-v2\n";  // v2: token expiry, times, rotations
+constexpr std::string_view magic = "roster-snapshot-v3\n";  // v2: token expiry, times, rotations; v3: resource versions
 
 class writer {
 public:
@@ -139,6 +139,7 @@ std::string read_model::encode_snapshot() const {
             w.str(u.value);
             w.u64(static_cast<std::uint64_t>(m.type));
             w.u64(m.roles.bits());
+            w.u64(m.changed.value);
             w.u64(directory_.entry(id, u) ? 1 : 0);
         }
         w.u64(a.removed.size());
@@ -147,6 +148,8 @@ std::string read_model::encode_snapshot() const {
             const auto* e = directory_.entry(id, u);
             w.u64(e ? 1 : 0);
             w.u64(e ? static_cast<std::uint64_t>(e->type) : 0);
+            const auto at = a.removed_at.find(u);
+            w.u64(at == a.removed_at.end() ? 0 : at->second.value);
         }
         for (const auto& c : a.contacts) w.str(c.value);
         w.u64(a.watchlist.size());
@@ -168,6 +171,7 @@ std::string read_model::encode_snapshot() const {
         w.u64(u.third_party.size());
         for (const auto& a : u.third_party) w.str(a.value);
         w.str(u.open_invitation.value);
+        w.u64(u.changed.value);
         w.u64(directory_.profile(id) ? 1 : 0);
     }
     w.u64(state_.email_index.size());
@@ -235,6 +239,7 @@ bool read_model::restore_snapshot(std::string_view bytes) {
             domain::user_id u{r.str()};
             domain::membership m{r.enumeration<domain::membership_type>(2),
                                  domain::role_set(static_cast<std::uint16_t>(r.u64()))};
+            m.changed = domain::member_version{r.u64()};
             if (r.u64() == 1) {
                 directory_events.emplace_back(domain::member_added{id, u, m.type});
                 directory_events.emplace_back(domain::roles_granted{id, u, m.roles});
@@ -245,6 +250,7 @@ bool read_model::restore_snapshot(std::string_view bytes) {
             domain::user_id u{r.str()};
             const bool listed = r.u64() == 1;
             const auto type = r.enumeration<domain::membership_type>(2);
+            if (const domain::member_version at{r.u64()}; at.value != 0) a.removed_at.emplace(u, at);
             if (listed) {
                 directory_events.emplace_back(domain::member_added{id, u, type});
                 directory_events.emplace_back(domain::member_removed{id, u, type, {}, false});
@@ -273,6 +279,7 @@ bool read_model::restore_snapshot(std::string_view bytes) {
         std::set<domain::account_id> third_party;
         for (auto k = r.count(); k-- && r.ok();) third_party.insert(domain::account_id{r.str()});
         domain::invitation_id open_invitation{r.str()};
+        const domain::member_version changed{r.u64()};
         const bool listed = r.u64() == 1;
         if (!address || !r.ok()) return false;
         domain::user_record u{.id = id,
@@ -283,7 +290,8 @@ bool read_model::restore_snapshot(std::string_view bytes) {
                               .reg = reg,
                               .retired = retired,
                               .third_party = std::move(third_party),
-                              .open_invitation = std::move(open_invitation)};
+                              .open_invitation = std::move(open_invitation),
+                              .changed = changed};
         if (listed) {
             profile_events.emplace_back(domain::user_created{u.id, u.address, u.name, u.employer});
             if (u.locked()) profile_events.emplace_back(domain::user_locked{u.id});
@@ -345,6 +353,7 @@ bool read_model::restore_snapshot(std::string_view bytes) {
 
     std::unique_lock lock(mutex_);
     if (position_ != eventstore::log_position{}) return false;
+    s.folded = eventstore::log_position{position};
     state_ = std::move(s);
     directory_ = std::move(d);
     versions_ = std::move(versions);

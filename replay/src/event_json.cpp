@@ -229,6 +229,18 @@ json::object event_data_json(const event& e) {
                 }
                 return o;
             },
+            [](const profile_updated& x) {
+                json::object before, after;
+                for (auto [field, change] : {std::pair{"name", &x.name}, std::pair{"email", &x.email}})
+                    if (*change) {
+                        before[field] = (*change)->before;
+                        after[field] = (*change)->after;
+                    }
+                auto o = with_accounts(json::object{{"user", x.user.value}}, x.accounts);
+                o["before"] = std::move(before);
+                o["after"] = std::move(after);
+                return o;
+            },
             [](const signing_key_rotated& x) {
                 return json::object{{"old_verifier_key", x.old_verifier_key},
                                     {"new_verifier_key", x.new_verifier_key},

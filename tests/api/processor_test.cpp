@@ -250,12 +250,12 @@ TEST(command_processor, if_match_is_judged_against_the_groups_undurable_versions
     ASSERT_GT(v, 0u);
     auto matching = [&](command cmd, std::uint64_t expected) {
         auto r = harness::request_of(std::move(cmd));
-        r.if_match = std::pair{stream, domain::stream_version{expected}};
+        r.if_match = if_match_condition{stream_resource{stream}, {expected}};
         return r;
     };
     auto stale = h.run(matching(lock_user{user_id{"u1"}}, v - 1));
     ASSERT_TRUE(is<outcome::version_mismatch>(stale)) << describe(stale);
-    EXPECT_EQ(std::get<outcome::version_mismatch>(stale).actual.value, v);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(stale).actual, v);
 
     auto release = h.hold_writer();
     auto lock = h.submit(matching(lock_user{user_id{"u1"}}, v));
@@ -266,9 +266,46 @@ TEST(command_processor, if_match_is_judged_against_the_groups_undurable_versions
     EXPECT_TRUE(is_accepted(unlock.get()));
     auto late = again.get();
     ASSERT_TRUE(is<outcome::version_mismatch>(late)) << describe(late);
-    EXPECT_EQ(std::get<outcome::version_mismatch>(late).expected.value, v);
-    EXPECT_EQ(std::get<outcome::version_mismatch>(late).actual.value, v + 2);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(late).expected, v);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(late).actual, v + 2);
     EXPECT_EQ(h.store->stream_version(stream).value, v + 2);
+}
+
+// The version of a user resource is the log position of its last change, numbered by the writer
+// for the group's undurable events exactly as the store then numbers them.
+TEST(command_processor, member_versions_are_the_positions_the_store_assigns_even_within_a_group) {
+    harness h;
+    ASSERT_TRUE(is_accepted(h.run(open_account{account_id{"acme"}, "Acme", account_kind::customer})));
+    ASSERT_TRUE(is_accepted(h.run(create("u1", "u1@acme.com"))));
+    ASSERT_TRUE(is_accepted(h.run(create("u2", "u2@acme.com"))));
+    auto on = [&](command cmd, std::vector<std::uint64_t> tags) {
+        auto r = harness::request_of(std::move(cmd));
+        r.if_match = if_match_condition{user_resource{user_id{"u1"}}, std::move(tags)};
+        return r;
+    };
+    const auto head = h.store->head().position.value;
+    auto release = h.hold_writer();
+    auto other = h.submit(harness::request_of(lock_user{user_id{"u2"}}));   // head + 1: not u1's
+    auto lock = h.submit(on(lock_user{user_id{"u1"}}, {head + 1, 999}));    // a list, neither u1's version
+    auto star = h.submit(on(lock_user{user_id{"u1"}}, {}));                 // `*`: u1 exists; head + 2
+    auto unlock = h.submit(on(unlock_user{user_id{"u1"}}, {7, head + 2}));  // sees the undurable lock
+    release();
+    EXPECT_TRUE(is_accepted(other.get()));
+    auto stale = lock.get();
+    ASSERT_TRUE(is<outcome::version_mismatch>(stale)) << describe(stale);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(stale).expected, head + 1);
+    EXPECT_TRUE(is_accepted(star.get()));
+    EXPECT_TRUE(is_accepted(unlock.get()));
+    h.writer->run_on_writer([&](const domain::state& s) {
+        EXPECT_EQ(domain::member_version_of(s, account_id{"acme"}, user_id{"u1"}), domain::member_version{head + 3});
+        EXPECT_EQ(s.folded.value, head + 3);
+    });
+    EXPECT_EQ(h.store->head().position.value, head + 3);
+    auto missing = harness::request_of(lock_user{user_id{"nobody"}});
+    missing.if_match = if_match_condition{user_resource{user_id{"nobody"}}, {}};
+    auto refused = h.run(std::move(missing));
+    ASSERT_TRUE(is<outcome::version_mismatch>(refused)) << describe(refused);
+    EXPECT_EQ(std::get<outcome::version_mismatch>(refused).actual, 0u);
 }
 
 // A failed commit whose rebuild fails too (the log cannot be read): the writer fails closed. It

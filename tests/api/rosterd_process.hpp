@@ -78,6 +78,9 @@ struct bearer_client {
     http_reply put(std::string_view target, const boost::json::value& body, headers extra = {}) {
         return call("PUT", target, &body, std::move(extra));
     }
+    http_reply patch(std::string_view target, const boost::json::value& body, headers extra = {}) {
+        return call("PATCH", target, &body, std::move(extra));
+    }
     http_reply del(std::string_view target, headers extra = {}) {
         return call("DELETE", target, nullptr, std::move(extra));
     }

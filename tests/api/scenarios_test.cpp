@@ -336,6 +336,7 @@ TEST_F(scenario, a_reviewer_reads_every_history_entry_as_who_when_what_from_what
                                         {"revoke", json::object{{"support", json::array{"viewer"}}}}})));
     expect_ok(ada.post("/v1/users/" + bob + "/lock", why({})));
     expect_ok(ada.post("/v1/users/" + bob + "/unlock", why({})));
+    expect_ok(ada.patch("/v1/users/" + bob, why(json::object{{"name", "Bob Rebuilt"}, {"email", "bobr@acme.com"}})));
     expect_ok(
         ada.post("/v1/accounts/acme/members",
                  why(json::object{{"user_id", pat}, {"roles", json::object{{"support", json::array{"viewer"}}}}})));
@@ -388,8 +389,9 @@ TEST_F(scenario, a_reviewer_reads_every_history_entry_as_who_when_what_from_what
         }
     }
     // The walk covered the kinds of change the seed articles describe.
-    for (auto t : {"roles_granted", "roles_revoked", "user_locked", "user_unlocked", "member_added", "contacts_saved",
-                   "watchlist_changed", "invitation_accepted", "member_removed", "all_roles_removed"})
+    for (auto t :
+         {"roles_granted", "roles_revoked", "user_locked", "user_unlocked", "member_added", "contacts_saved",
+          "watchlist_changed", "invitation_accepted", "member_removed", "all_roles_removed", "profile_updated"})
         EXPECT_TRUE(seen.contains(t)) << t;
 }
 

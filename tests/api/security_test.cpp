@@ -73,6 +73,8 @@ const std::vector<endpoint> endpoints = {
     {"DELETE", "/v1/accounts/{a}/users/{u}/roles", "", forbidden, not_found, forbidden},
     {"POST", "/v1/users/{u}/lock", R"({"reason":"x"})", forbidden, not_found, allowed},
     {"POST", "/v1/users/{u}/unlock", "{}", forbidden, not_found, allowed},
+    // A profile update is authorized as a lock (a member may change only their own name).
+    {"PATCH", "/v1/users/{u}", R"({"name":"Renamed"})", forbidden, not_found, allowed},
     {"GET", "/v1/accounts/{a}/users/{u}/removal", "", forbidden, not_found, allowed},
     {"DELETE", "/v1/accounts/{a}/users/{u}", "", forbidden, not_found, forbidden},
     {"POST", "/v1/accounts/{a}/users/{u}/invitation", "{}", forbidden, not_found, allowed},

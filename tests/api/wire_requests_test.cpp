@@ -53,6 +53,7 @@ const std::map<std::string, runner>& parsers() {
         {"change_roles", [](const json_object& b) { return of(parse_change_roles(b, acc, usr)); }},
         {"lock_user", [](const json_object& b) { return of(parse_lock_user(b, usr)); }},
         {"unlock_user", [](const json_object& b) { return of(parse_unlock_user(b, usr)); }},
+        {"update_profile", [](const json_object& b) { return of(parse_update_profile(b, usr)); }},
         {"accept_invitation", [](const json_object& b) { return of(parse_accept_invitation(b, &fake_hash)); }},
         {"save_contacts", [](const json_object& b) { return of(parse_save_contacts(b, acc)); }},
         {"hand_over_contact", [](const json_object& b) { return of(parse_hand_over_contact(b, acc, "security")); }},
@@ -116,6 +117,10 @@ const body_case cases[] = {
     {"lock_user", R"({"reason":1})", "invalid_field_type", "reason"},
     {"unlock_user", R"({"reason":"back"})", ""},
     {"unlock_user", R"({"why":"back"})", "unknown_field", "why"},
+    {"update_profile", R"({"name":"Ann","email":"ann@example.com"})", ""},
+    {"update_profile", R"({})", ""},
+    {"update_profile", R"({"name":["Ann"]})", "invalid_field_type", "name"},
+    {"update_profile", R"({"employer":"acme"})", "unknown_field", "employer"},
     {"accept_invitation", R"({"secret":"ris_x"})", ""},
     {"accept_invitation", R"({})", "missing_field", "secret"},
     {"accept_invitation", R"({"secret":["ris_x"]})", "invalid_field_type", "secret"},
@@ -209,6 +214,13 @@ TEST(wire_requests, build_the_command_the_route_submitted) {
     ASSERT_TRUE(lock);
     EXPECT_EQ(lock->command.user, usr);
     EXPECT_EQ(lock->reason, "left");
+
+    auto profile = parse_update_profile(obj(R"({"name":"Ann"})"), usr);
+    ASSERT_TRUE(profile);
+    EXPECT_EQ(profile->name, "Ann");
+    EXPECT_FALSE(profile->email);
+    EXPECT_FALSE(parse_update_profile(obj(R"({"name":1})"), usr));
+    EXPECT_FALSE(parse_update_profile(obj(R"({"nickname":"A"})"), usr));
 
     auto accept = parse_accept_invitation(obj(R"({"secret":"ris_x"})"), &fake_hash);
     ASSERT_TRUE(accept);

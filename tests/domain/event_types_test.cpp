@@ -42,6 +42,7 @@ TEST(event_types, names_are_distinct_snake_case_and_stable) {
     EXPECT_EQ(event_type_names[18], "access_denied");
     EXPECT_EQ(event_type_names[19], "signing_key_rotated");
     EXPECT_EQ(event_type_names[20], "token_rotated");
+    EXPECT_EQ(event_type_names[21], "profile_updated");
 }
 
 TEST(event_types, type_name_reads_the_table) {

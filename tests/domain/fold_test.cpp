@@ -24,6 +24,7 @@ TEST(Fold, EventsAboutUnknownEntitiesAreIgnoredNotFatal) {
         token_rotated{token_id("t"), "ab"},
         access_denied{operator_principal{}, "x", account_id("x"), "not_admin", {}, 403, 1, {}, {}},
         signing_key_rotated{"o+00000001+AQ==", "o+00000002+AQ==", 3, "statement\n"},
+        profile_updated{user_id("u"), text_change{"a", "b"}, text_change{"u@x.com", "v@x.com"}},
     };
     for (const auto& e : odd) EXPECT_NO_THROW(apply(s, e)) << type_name(e);
     EXPECT_TRUE(s.accounts.empty());

@@ -108,6 +108,10 @@ inline std::vector<domain::event> all_event_samples() {
                             "roster signing-key rotation v1\n"},
         token_rotated{token_id("t-1"), "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9",
                       user_id("u-9")},
+        profile_updated{user_id("u-1"),
+                        text_change{"Ann Smith", "Ann Jones"},
+                        text_change{"ann.smith@example.com", "ann.jones@example.com"},
+                        {account_id("acme"), account_id("cust-1")}},
     };
 }
 

@@ -77,6 +77,7 @@ void run_every_parser(const boost::json::object& body) {
           [](const domain::change_roles& c) { return c.account == account && c.user == user; });
     judge(wire::parse_lock_user(body, user), [](const auto& c) { return c.command.user == user; });
     judge(wire::parse_unlock_user(body, user), [](const auto& c) { return c.command.user == user; });
+    judge(wire::parse_update_profile(body, user), [](const domain::update_profile& c) { return c.user == user; });
     judge(wire::parse_accept_invitation(body, &hash),
           [](const domain::accept_invitation& c) { return !c.secret_sha256_hex.empty(); });
     judge(wire::parse_save_contacts(body, account),

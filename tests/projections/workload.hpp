@@ -102,7 +102,14 @@ private:
         if (kind < 58) return submit(change_roles{a, u, some_roles(), some_roles()});
         if (kind < 61) return submit(remove_all_roles{a, u});
         if (kind < 65) return submit(lock_user{u});
-        if (kind < 68) return submit(unlock_user{u});
+        if (kind < 67) return submit(unlock_user{u});
+        // Renames and new emails move a row in the list order and the search postings.
+        if (kind < 68)
+            return submit(update_profile{u, "Renamed " + std::to_string(users_.size()),
+                                         chance(50)
+                                             ? std::optional<std::string>("moved" + std::to_string(users_.size()) +
+                                                                          "@" + a.value + ".example.com")
+                                             : std::nullopt});
         if (kind < 73) return submit(remove_member{a, u});
         if (kind < 78) {
             ++invitations_;

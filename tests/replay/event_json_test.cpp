@@ -60,6 +60,7 @@ TEST(event_json, every_event_type_has_data) {
         watchlist_changed{account_id{"a"}, {{user_id{"u"}, {topic::outage, topic::release}}}},
         access_denied{auditor_principal{}, "change_roles", account_id{}, "forbidden", {}, 0, 1, {}, {}},
         signing_key_rotated{"o+00000001+AQ==", "o+00000002+AQ==", 3, "statement\n"},
+        profile_updated{user_id{"u"}, text_change{"Ann", "Anne"}, std::nullopt},
     };
     for (const auto& ev : events) EXPECT_FALSE(event_data_json(ev).empty()) << type_name(ev);
     auto saved = event_data_json(events[2]);
@@ -67,6 +68,9 @@ TEST(event_json, every_event_type_has_data) {
     EXPECT_TRUE(saved.at("contacts").at("secondary_support").is_null());
     EXPECT_EQ(json::serialize(event_data_json(events[3]).at("subscriptions")),
               R"([{"user_id":"u","topics":["outage","release"]}])");
+    auto updated = event_data_json(events.back());
+    EXPECT_EQ(json::serialize(updated.at("before")), R"({"name":"Ann"})");
+    EXPECT_EQ(json::serialize(updated.at("after")), R"({"name":"Anne"})");
 }
 
 }  // namespace

@@ -14,8 +14,8 @@ std::string describe(const command_result& result) {
             [](const outcome::accepted& a) { return std::string(a.replayed ? "replayed" : "accepted"); },
             [](const outcome::refused& r) { return "refused: " + r.error.code + " (" + r.error.detail + ")"; },
             [](const outcome::version_mismatch& m) {
-                return "version mismatch on " + m.stream + ": expected " + std::to_string(m.expected.value) + ", now " +
-                       std::to_string(m.actual.value);
+                return "version mismatch on " + m.stream + ": expected " + std::to_string(m.expected) + ", now " +
+                       std::to_string(m.actual);
             },
             [](const outcome::idempotency_key_reused&) { return std::string("idempotency key reused"); },
             [](const outcome::unavailable& u) { return "unavailable: " + u.detail; },
@@ -92,7 +92,7 @@ processor_stats command_processor::stats() const {
 eventstore::result<void> command_processor::reload_write_model() {
     write_model_ = domain::state{};
     return store_.read_from(eventstore::log_position{1}, SIZE_MAX, [this](const eventstore::recorded_event& e) {
-        domain::apply(write_model_, e.payload);
+        domain::apply(write_model_, e.payload, e.position);
         return true;
     });
 }
@@ -180,6 +180,9 @@ void command_processor::process_group(std::vector<command_request>& group) {
     auto append_as_is = [&](command_request request, const domain::event& e) {
         pending p{std::move(request), {}, {}, batches.size()};
         p.versions.push_back(rules_->number_next(domain::stream_of(e)));
+        // Changes nothing the rules read, but takes its position: the write model's positions
+        // (member versions) are the store's only if it folds every event the store appends.
+        domain::apply(write_model_, e);
         eventstore::append_batch batch;
         batch.events.push_back({e, p.versions.back(), p.request.meta});
         batches.push_back(std::move(batch));
@@ -202,7 +205,7 @@ void command_processor::process_group(std::vector<command_request>& group) {
             continue;
         }
         if (request.if_match) {
-            if (auto mismatch = rules_->check_if_match(request.if_match->first, request.if_match->second)) {
+            if (auto mismatch = rules_->check_if_match(write_model_, *request.if_match)) {
                 request.done(std::move(*mismatch));
                 continue;
             }

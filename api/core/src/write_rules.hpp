@@ -33,8 +33,10 @@ public:
     using key_verdict = std::variant<decide, after_group, command_result>;
     key_verdict check_key(const std::string& key, const std::string& fingerprint) const;
 
-    // If-Match: nullopt when `stream` is at `expected`, counting this group's undurable events.
-    std::optional<outcome::version_mismatch> check_if_match(const std::string& stream, domain::stream_version expected);
+    // If-Match: nullopt when a tag is the resource's version now, counting this group's undurable
+    // events (streams: numbered here; member versions: `model` is the write model with the
+    // group's events already folded).
+    std::optional<outcome::version_mismatch> check_if_match(const domain::state& model, const if_match_condition& c);
 
     // The version of `stream` counting this group's numbered events.
     domain::stream_version version(const std::string& stream);

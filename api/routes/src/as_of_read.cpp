@@ -35,7 +35,11 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
         return answer(v);
     };
     auto as_of = ctx.query.get("as_of");
-    if (!as_of) return void(reply(svc.reads.read(checked)));
+    if (!as_of) {
+        auto r = svc.reads.read(checked);
+        not_modified_if_none_match(ctx, r);
+        return void(reply(std::move(r)));
+    }
 
     auto point = replay::parse_log_point(*as_of);
     if (!point)
@@ -59,7 +63,7 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
         return void(reply(service_unavailable("As-of reads are not available on this server.").to_response()));
     // Everything by value: the handler has returned by the time a slow read runs (the request
     // context itself stays valid until the reply).
-    auto fold_and_answer = [&svc, position, reply, authorize, answer] {
+    auto fold_and_answer = [&svc, &ctx, position, reply, authorize, answer] {
         try {
             auto past = svc.past->at(position);
             if (!past) return void(reply(service_unavailable(past.error().message).to_response()));
@@ -69,6 +73,7 @@ void answer_read(service& svc, const request_context& ctx, const responder& repl
                 return answer(v);
             });
             r.headers.emplace_back("Roster-As-Of", std::to_string(position.value));
+            not_modified_if_none_match(ctx, r);
             reply(std::move(r));
         } catch (const std::exception& e) {
             // The responder answers 500 when its last copy goes without a reply.

@@ -55,10 +55,13 @@ std::optional<response> parse_response(std::string_view bytes) {
 
 problem precondition_failed(const outcome::version_mismatch& m) {
     auto p = make_problem(412, "version_mismatch",
-                          "The resource changed since it was read (If-Match " + std::to_string(m.expected.value) +
-                              ", now " + std::to_string(m.actual.value) + "); read it again and retry.");
+                          m.actual == 0 ? "The resource does not exist (If-Match " +
+                                              (m.expected == 0 ? std::string("*") : std::to_string(m.expected)) + ")."
+                                        : "The resource changed since it was read (If-Match " +
+                                              (m.expected == 0 ? std::string("*") : std::to_string(m.expected)) +
+                                              ", now " + std::to_string(m.actual) + "); read it again and retry.");
     p.extra["stream"] = m.stream;
-    p.extra["current_version"] = m.actual.value;
+    p.extra["current_version"] = m.actual;
     return p;
 }
 
@@ -153,6 +156,74 @@ response json_with_etag(unsigned status, const boost::json::object& body, domain
     return with_etag(status, body, etag_version.value);
 }
 
+response json_with_etag(unsigned status, const boost::json::object& body, domain::member_version etag_version) {
+    return with_etag(status, body, etag_version.value);
+}
+
+response member_response(unsigned status, const boost::json::object& body, const domain::state& s,
+                         const domain::account_id& a, const domain::user_id& u) {
+    const auto version = domain::member_version_of(s, a, u);
+    if (!version) return make_problem(404, "user_not_found", "No such user in this account.").to_response();
+    return json_with_etag(status, body, *version);
+}
+
+namespace {
+
+// One element of an ETag list: `"12"` (or a bare 12) is 12; W/ only where `weak_ok`.
+std::optional<std::uint64_t> our_tag(std::string_view v, bool weak_ok) {
+    if (v.starts_with("W/")) {
+        if (!weak_ok) return std::nullopt;
+        v.remove_prefix(2);
+    }
+    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
+    std::uint64_t n = 0;
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (v.empty() || ec != std::errc{} || end != v.data() + v.size()) return std::nullopt;
+    return n;
+}
+
+std::string_view trim_ows(std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+    return v;
+}
+
+// Calls `f` with each non-empty element of a comma list (RFC 9110 §5.6.1); false if `f` does.
+template <class F>
+bool each_element(std::string_view list, F&& f) {
+    while (true) {
+        const auto comma = list.find(',');
+        if (const auto item = trim_ows(list.substr(0, comma)); !item.empty() && !f(item)) return false;
+        if (comma == std::string_view::npos) return true;
+        list.remove_prefix(comma + 1);
+    }
+}
+
+constexpr std::size_t max_if_match_tags = 32;
+
+}  // namespace
+
+void not_modified_if_none_match(const request_context& ctx, response& r) {
+    if (r.status != 200 || (ctx.method != "GET" && ctx.method != "HEAD")) return;
+    const auto header = ctx.header("if-none-match");
+    if (!header) return;
+    std::optional<std::uint64_t> etag;
+    for (const auto& [k, v] : r.headers)
+        if (k == "ETag") etag = our_tag(v, false);
+    if (!etag) return;
+    // Weak comparison (§13.1.2): W/"12" matches "12". A malformed header matches nothing.
+    bool match = trim_ows(*header) == "*";
+    if (!match)
+        each_element(*header, [&](std::string_view item) {
+            match = our_tag(item, true) == etag;
+            return !match;
+        });
+    if (!match) return;
+    r.status = 304;
+    r.body.clear();
+    r.content_type.clear();
+}
+
 response created_at(response r, std::string path) {
     // Kept in the serialized response, so an idempotent replay carries it too. Only on a 201:
     // a render that found nothing to point at answers something else.
@@ -160,17 +231,39 @@ response created_at(response r, std::string path) {
     return r;
 }
 
-boost::system::result<std::optional<std::uint64_t>, problem> if_match_version(const request_context& ctx) {
+boost::system::result<std::optional<if_match_tags>, problem> if_match_header(const request_context& ctx) {
     auto header = ctx.header("if-match");
-    if (!header) return std::optional<std::uint64_t>{};
-    std::string_view v = *header;
-    if (v.starts_with("W/")) v.remove_prefix(2);
-    if (v.size() >= 2 && v.front() == '"' && v.back() == '"') v = v.substr(1, v.size() - 2);
-    std::uint64_t version = 0;
-    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), version);
-    if (v.empty() || ec != std::errc{} || end != v.data() + v.size())
-        return bad_request("invalid_if_match", "If-Match must be an ETag this server issued, e.g. \"12\".");
-    return std::optional<std::uint64_t>{version};
+    if (!header) return std::optional<if_match_tags>{};
+    auto invalid = [](std::string detail) {
+        auto p = bad_request("invalid_if_match", std::move(detail));
+        p.extra["field"] = "If-Match";
+        return p;
+    };
+    if_match_tags out;
+    if (trim_ows(*header) == "*") return std::optional<if_match_tags>{std::move(out)};
+    std::string why;
+    const bool ok = each_element(*header, [&](std::string_view item) {
+        if (item.starts_with("W/")) {
+            why =
+                "If-Match compares ETags strongly, so a weak tag (W/...) never matches; send the ETag as given, "
+                "e.g. \"12\".";
+            return false;
+        }
+        const auto tag = our_tag(item, false);
+        if (!tag) {
+            why = "If-Match must be * or a list of ETags this server issued, e.g. \"12\".";
+            return false;
+        }
+        if (out.tags.size() == max_if_match_tags) {
+            why = "If-Match takes at most " + std::to_string(max_if_match_tags) + " ETags.";
+            return false;
+        }
+        out.tags.push_back(*tag);
+        return true;
+    });
+    if (!ok) return invalid(std::move(why));
+    if (out.tags.empty()) return invalid("If-Match must be * or a list of ETags this server issued, e.g. \"12\".");
+    return std::optional<if_match_tags>{std::move(out)};
 }
 
 namespace {
@@ -201,19 +294,22 @@ route_doc command_doc(route_doc doc) {
 }
 
 namespace {
-command_options if_match_on_stream(std::string stream, std::string reason) {
+command_options if_match_on_resource(if_match_resource resource, std::string reason) {
     command_options o;
-    o.if_match_stream = std::move(stream);
+    o.if_match = std::move(resource);
     o.reason = std::move(reason);
     return o;
 }
 }  // namespace
 
 command_options if_match_on(const domain::account_id& a, std::string reason) {
-    return if_match_on_stream(domain::account_stream(a), std::move(reason));
+    return if_match_on_resource(stream_resource{domain::account_stream(a)}, std::move(reason));
+}
+command_options if_match_on(const domain::account_id& a, const domain::user_id& u, std::string reason) {
+    return if_match_on_resource(member_resource{a, u}, std::move(reason));
 }
 command_options if_match_on(const domain::user_id& u, std::string reason) {
-    return if_match_on_stream(domain::user_stream(u), std::move(reason));
+    return if_match_on_resource(user_resource{u}, std::move(reason));
 }
 
 void submit_command(service& svc, const request_context& ctx, const responder& reply, const caller& who,
@@ -255,17 +351,19 @@ void submit_command(service& svc, const request_context& ctx, const responder& r
         request.fingerprint = sha256_hex(ctx.method + ' ' + std::string(path) + '\n' + ctx.body);
     }
 
-    auto expected = if_match_version(ctx);
+    auto expected = if_match_header(ctx);
     if (!expected) {
         reply(expected.error().to_response());
         return;
     }
     if (*expected) {
-        if (options.if_match_stream.empty()) {
-            reply(bad_request("if_match_not_supported", "This command does not take If-Match.").to_response());
+        if (!options.if_match) {
+            auto p = bad_request("if_match_not_supported", "This command does not take If-Match.");
+            p.extra["field"] = "If-Match";
+            reply(p.to_response());
             return;
         }
-        request.if_match = std::pair{options.if_match_stream, domain::stream_version{**expected}};
+        request.if_match = if_match_condition{*options.if_match, std::move((*expected)->tags)};
     }
 
     // render and done both run on the writer thread, one after the other, so `first` needs no lock.

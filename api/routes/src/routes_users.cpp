@@ -55,7 +55,7 @@ std::function<void(response&)> reveal_invitation_secret(std::shared_ptr<std::str
 response user_response(const decided_view& v, const account_id& a, const user_id& u, unsigned status) {
     const auto* user = v.state.user(u);
     if (!user) return not_found_response("user_not_found", "No such user.");
-    return json_with_etag(status, json::object{{"user", wire::user(v.state, *user, a)}}, v.version_of(a));
+    return member_response(status, json::object{{"user", wire::user(v.state, *user, a)}}, v.state, a, u);
 }
 
 }  // namespace
@@ -97,7 +97,7 @@ void add_user_routes(router& routes, service& svc) {
                     if (!user) return not_found_response("user_not_found", "No such user.");
                     json::object out{{"user", wire::user(v.state, *user, a)}};
                     if (!inv_id.empty()) out["invitation"] = invitation_json(v.state, inv_id);
-                    return created_at(json_with_etag(201, out, v.version_of(a)),
+                    return created_at(member_response(201, out, v.state, a, u),
                                       "/v1/accounts/" + a.value + "/users/" + u.value);
                 },
                 std::move(options));
@@ -250,7 +250,11 @@ void add_user_routes(router& routes, service& svc) {
                    .in_tag("users")
                    .param(path_param("a", "Account id"))
                    .param(path_param("u", "User id"))
-                   .param(as_of_param()),
+                   .param(as_of_param())
+                   .describe("ETag and `version`: the version of this user in this account, which changes exactly "
+                             "when this answer does (profile, lock, invitation, roles and contact roles here, "
+                             "membership) and never when another user changes. Send it as If-Match on the user's "
+                             "commands (roles, removal, lock, unlock, profile update); If-None-Match answers 304."),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -268,10 +272,12 @@ void add_user_routes(router& routes, service& svc) {
                            json::array contact_roles;
                            for (auto r : acc->contact_roles_of(u)) contact_roles.emplace_back(to_string(r));
                            view["contact_roles"] = std::move(contact_roles);
-                           view["profile_version"] = v.version_of(u).value;
+                           const auto version = member_version_of(v.state, a, u);
+                           if (!version) return not_found_response("user_not_found", "No such user in this account.");
+                           view["version"] = version->value;
                            if (!user->open_invitation.empty())
                                view["invitation"] = invitation_json(v.state, user->open_invitation);
-                           return json_with_etag(200, json::object{{"user", std::move(view)}}, v.version_of(a));
+                           return json_with_etag(200, json::object{{"user", std::move(view)}}, *version);
                        });
                });
 
@@ -308,30 +314,32 @@ void add_user_routes(router& routes, service& svc) {
                 });
         });
 
-    routes.add("POST", "/v1/accounts/{a}/users/{u}/roles",
-               command_doc(route_doc::of("Grant and revoke roles")
-                               .request("ChangeRoles")
-                               .returns(200, "UserAnswer")
-                               .with_etag()
-                               .header("If-Match")
-                               .in_tag("users")
-                               .json_body()
-                               .param(path_param("a", "Account id"))
-                               .param(path_param("u", "User id"))
-                               .describe("Needs admin in every portal touched. If-Match: account version.")),
-               [&svc](request_context& ctx, responder reply) {
-                   auto req = begin_json_command(svc, ctx, reply);
-                   if (!req) return;
-                   const auto* who = &req->who;
-                   const auto* body = &req->body;
-                   account_id a{std::string(ctx.param("a"))};
-                   user_id u{std::string(ctx.param("u"))};
-                   auto cmd = wire::parse_change_roles(*body, a, u);
-                   if (!cmd) return void(reply(cmd.error().to_response()));
-                   submit_command(
-                       svc, ctx, reply, *who, std::move(*cmd),
-                       [a, u](const decided_view& v) { return user_response(v, a, u, 200); }, if_match_on(a));
-               });
+    routes.add(
+        "POST", "/v1/accounts/{a}/users/{u}/roles",
+        command_doc(
+            route_doc::of("Grant and revoke roles")
+                .request("ChangeRoles")
+                .returns(200, "UserAnswer")
+                .with_etag()
+                .header("If-Match")
+                .in_tag("users")
+                .json_body()
+                .param(path_param("a", "Account id"))
+                .param(path_param("u", "User id"))
+                .describe("Needs admin in every portal touched. If-Match: the ETag of the user in this account.")),
+        [&svc](request_context& ctx, responder reply) {
+            auto req = begin_json_command(svc, ctx, reply);
+            if (!req) return;
+            const auto* who = &req->who;
+            const auto* body = &req->body;
+            account_id a{std::string(ctx.param("a"))};
+            user_id u{std::string(ctx.param("u"))};
+            auto cmd = wire::parse_change_roles(*body, a, u);
+            if (!cmd) return void(reply(cmd.error().to_response()));
+            submit_command(
+                svc, ctx, reply, *who, std::move(*cmd),
+                [a, u](const decided_view& v) { return user_response(v, a, u, 200); }, if_match_on(a, u));
+        });
 
     routes.add("DELETE", "/v1/accounts/{a}/users/{u}/roles",
                command_doc(route_doc::of("Remove all access roles (the membership stays)")
@@ -340,7 +348,8 @@ void add_user_routes(router& routes, service& svc) {
                                .header("If-Match")
                                .in_tag("users")
                                .param(path_param("a", "Account id"))
-                               .param(path_param("u", "User id"))),
+                               .param(path_param("u", "User id"))
+                               .describe("If-Match: the ETag of the user in this account.")),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -350,7 +359,7 @@ void add_user_routes(router& routes, service& svc) {
                    if (!cmd) return void(reply(cmd.error().to_response()));
                    submit_command(
                        svc, ctx, reply, *who, *cmd,
-                       [a, u](const decided_view& v) { return user_response(v, a, u, 200); }, if_match_on(a));
+                       [a, u](const decided_view& v) { return user_response(v, a, u, 200); }, if_match_on(a, u));
                });
 
     for (const bool lock : {true, false}) {
@@ -365,7 +374,8 @@ void add_user_routes(router& routes, service& svc) {
                     .in_tag("users")
                     .param(path_param("u", "User id"))
                     .describe("Admin of the user's employer (any portal) or the operator. Optional body {reason}. "
-                              "If-Match: the profile_version of the profile view.")),
+                              "If-Match: the ETag of the user in any of their accounts (GET "
+                              "/v1/accounts/{a}/users/{u}); the answer carries the ETag in the employer account.")),
             [&svc, lock](request_context& ctx, responder reply) {
                 auto req = begin_json_command(svc, ctx, reply, true);
                 if (!req) return;
@@ -390,12 +400,49 @@ void add_user_routes(router& routes, service& svc) {
                     [u](const decided_view& v) {
                         const auto* user = v.state.user(u);
                         if (!user) return not_found_response("user_not_found", "No such user.");
-                        return json_with_etag(200, json::object{{"user", wire::user(v.state, *user, user->employer)}},
-                                              v.version_of(u));
+                        return member_response(200, json::object{{"user", wire::user(v.state, *user, user->employer)}},
+                                               v.state, user->employer, u);
                     },
                     if_match_on(u, std::move(reason)));
             });
     }
+
+    // On /v1/users/{u}, not under an account: a profile is one person, shown alike in every
+    // account they belong to, so its update is no account's command (as lock and unlock).
+    routes.add(
+        "PATCH", "/v1/users/{u}",
+        command_doc(
+            route_doc::of("Update a user's profile")
+                .request("UpdateProfile")
+                .returns(200, "UserAnswer")
+                .with_etag()
+                .header("If-Match")
+                .in_tag("users")
+                .json_body()
+                .param(path_param("u", "User id"))
+                .describe("Body {name?, email?}: the fields to change; unchanged or absent fields are left alone and "
+                          "a request that changes nothing appends nothing. Admins of the user's employer (any portal) "
+                          "and the operator; a user may change their own name but not their own email. 409 "
+                          "email_in_use when another user has the email. Appends profile_updated with each changed "
+                          "field before and after. If-Match: the ETag of the user in any of their accounts (GET "
+                          "/v1/accounts/{a}/users/{u}); the answer is the user in their employer account, with its "
+                          "ETag.")),
+        [&svc](request_context& ctx, responder reply) {
+            auto req = begin_json_command(svc, ctx, reply);
+            if (!req) return;
+            user_id u{std::string(ctx.param("u"))};
+            auto cmd = wire::parse_update_profile(req->body, u);
+            if (!cmd) return void(reply(cmd.error().to_response()));
+            submit_command(
+                svc, ctx, reply, req->who, std::move(*cmd),
+                [u](const decided_view& v) {
+                    const auto* user = v.state.user(u);
+                    if (!user) return not_found_response("user_not_found", "No such user.");
+                    return member_response(200, json::object{{"user", wire::user(v.state, *user, user->employer)}},
+                                           v.state, user->employer, u);
+                },
+                if_match_on(u));
+        });
 
     routes.add("GET", "/v1/accounts/{a}/users/{u}/removal",
                route_doc::of("Removal preview: exactly what DELETE would do")
@@ -405,7 +452,8 @@ void add_user_routes(router& routes, service& svc) {
                    .param(path_param("a", "Account id"))
                    .param(path_param("u", "User id"))
                    .param(as_of_param())
-                   .describe("`version` is the account version; send it as If-Match on the DELETE."),
+                   .describe("`version` (and the ETag) is the version of the user in this account, as GET "
+                             "/v1/accounts/{a}/users/{u} answers it; send it as If-Match on the DELETE."),
                [&svc](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who) return;
@@ -433,14 +481,15 @@ void add_user_routes(router& routes, service& svc) {
                            json::array accounts;
                            for (const auto& m : r->accounts_removed_from)
                                accounts.emplace_back(wire::removed_membership(m.account, m.type, m.roles, m.cascade));
-                           const auto version = v.version_of(a);
+                           const auto version = member_version_of(v.state, a, u);
+                           if (!version) return not_found_response("user_not_found", "No such user in this account.");
                            json::object out{{"roles_revoked", std::move(per_portal)},
                                             {"accounts_removed_from", std::move(accounts)},
                                             {"profile_retired", r->profile_retired},
                                             {"blockers", blockers_json(r->blockers)},
                                             {"missing_portals", wire::portals(r->missing_portals)},
-                                            {"version", version.value}};
-                           return json_with_etag(200, out, version);
+                                            {"version", version->value}};
+                           return json_with_etag(200, out, *version);
                        });
                });
 
@@ -448,12 +497,14 @@ void add_user_routes(router& routes, service& svc) {
         "DELETE", "/v1/accounts/{a}/users/{u}",
         command_doc(route_doc::of("Remove a user from an account (permanent)")
                         .returns(200, "UserRemoved")
+                        .with_etag()
                         .header("If-Match")
                         .in_tag("users")
                         .param(path_param("a", "Account id"))
                         .param(path_param("u", "User id"))
                         .responds({200})
-                        .describe("403 with missing_portals, 409 with blockers. If-Match: the preview's version.")),
+                        .describe("403 with missing_portals, 409 with blockers. If-Match: the ETag of the user in this "
+                                  "account (the preview's version).")),
         [&svc](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who) return;
@@ -471,12 +522,14 @@ void add_user_routes(router& routes, service& svc) {
                             accounts.emplace_back(wire::removed_membership(m->account, m->type, m->roles, m->cascade));
                         if (std::holds_alternative<profile_retired>(e)) retired = true;
                     }
-                    return json_response(200, json::object{{"removed", u.value},
-                                                           {"accounts_removed_from", std::move(accounts)},
-                                                           {"profile_retired", retired},
-                                                           {"version", v.version_of(a).value}});
+                    const auto version = member_version_of(v.state, a, u);
+                    json::object out{{"removed", u.value},
+                                     {"accounts_removed_from", std::move(accounts)},
+                                     {"profile_retired", retired},
+                                     {"version", version ? version->value : 0}};
+                    return version ? json_with_etag(200, out, *version) : json_response(200, out);
                 },
-                if_match_on(a));
+                if_match_on(a, u));
         });
 
     routes.add("POST", "/v1/accounts/{a}/users/{u}/invitation",

@@ -191,6 +191,13 @@ parsed<with_reason<unlock_user>> parse_unlock_user(const json::object& body, con
     return with_reason<unlock_user>{unlock_user{user}, std::move(*reason)};
 }
 
+parsed<update_profile> parse_update_profile(const json::object& body, const user_id& user) {
+    json_reader in(body);
+    auto name = in.optional_string("name");
+    auto email = in.optional_string("email");
+    return finish(in, update_profile{user, std::move(name), std::move(email)});
+}
+
 parsed<remove_member> parse_remove_member(const account_id& account, const user_id& user) {
     return remove_member{account, user};
 }

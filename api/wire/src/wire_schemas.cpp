@@ -253,10 +253,13 @@ json::object schemas() {
     s["User"] = strict(user_properties(), {ROSTER_USER_REQUIRED});
     auto profile = user_properties();
     profile["contact_roles"] = array_of(enum_of(contact_role_names()));
-    profile["profile_version"] =
-        json::object{{"type", "integer"}, {"minimum", 0}, {"description", "The If-Match version of lock and unlock."}};
+    profile["version"] = json::object{{"type", "integer"},
+                                      {"minimum", 0},
+                                      {"description",
+                                       "The version of the user in this account (= the ETag): If-Match of the "
+                                       "user's commands (roles, removal, lock, unlock, profile update)."}};
     profile["invitation"] = ref("Invitation");
-    s["UserProfile"] = strict(std::move(profile), {ROSTER_USER_REQUIRED, "contact_roles", "profile_version"});
+    s["UserProfile"] = strict(std::move(profile), {ROSTER_USER_REQUIRED, "contact_roles", "version"});
     s["UserAnswer"] = strict({{"user", ref("User")}}, {"user"});
     s["UserProfileAnswer"] = strict({{"user", ref("UserProfile")}}, {"user"});
     s["UserCreated"] = strict({{"user", ref("User")}, {"invitation", ref("Invitation")}}, {"user"});
@@ -300,6 +303,8 @@ json::object schemas() {
     s["AddMember"] = command(std::move(add_member));
     s["ChangeRoles"] = command(strict({{"grant", ref("PortalRoles")}, {"revoke", ref("PortalRoles")}}, {}));
     s["CommandWhy"] = command(strict(json::object{}, {}));
+    s["UpdateProfile"] =
+        command(strict({{"name", str()}, {"email", json::object{{"type", "string"}, {"format", "email"}}}}, {}));
     s["AcceptInvitation"] = command(strict({{"secret", str()}}, {"secret"}));
     s["Me"] = strict(
         {{"principal", ref("Principal")},

@@ -147,9 +147,19 @@ struct rotate_token {
     bool operator==(const rotate_token&) const = default;
 };
 
+// Changes the fields of a profile that are set (a profile is one person, shown alike in every
+// account). Fields equal to the current values are no change; nothing to change appends nothing.
+struct update_profile {
+    user_id user;
+    std::optional<std::string> name;   // raw text; checked by valid_name
+    std::optional<std::string> email;  // raw text; normalized by email::parse
+    bool operator==(const update_profile&) const = default;
+};
+
 using command = std::variant<open_account, link_partner, create_user, add_member, change_roles, remove_all_roles,
                              lock_user, unlock_user, remove_member, invite_user, accept_invitation, save_contacts,
-                             hand_over_contact, set_watchlist, issue_token, revoke_token, rotate_token>;
+                             hand_over_contact, set_watchlist, issue_token, revoke_token, rotate_token,
+                             update_profile>;
 
 // The command's stable name ("change_roles", ...), as recorded in access_denied.action.
 std::string_view command_name(const command&);

@@ -263,10 +263,29 @@ struct signing_key_rotated {
     bool operator==(const signing_key_rotated&) const = default;
 };
 
+// One text field of a profile before and after a change.
+struct text_change {
+    std::string before;
+    std::string after;
+    bool operator==(const text_change&) const = default;
+};
+
+// Profile fields changed (update_profile): only those that changed are set, each with its
+// value before and after. The email is the normalized address.
+struct profile_updated {
+    static constexpr std::string_view type_name = "profile_updated";
+    user_id user;
+    std::optional<text_change> name{};
+    std::optional<text_change> email{};
+    std::vector<account_id> accounts{};  // the user's accounts then: employer, then third-party ones
+    bool operator==(const profile_updated&) const = default;
+};
+
 using event = std::variant<account_opened, partner_linked, user_created, member_added, roles_granted, roles_revoked,
                            all_roles_removed, user_locked, user_unlocked, invitation_issued, invitation_accepted,
                            member_removed, profile_retired, contacts_saved, contact_handed_over, watchlist_changed,
-                           token_issued, token_revoked, access_denied, signing_key_rotated, token_rotated>;
+                           token_issued, token_revoked, access_denied, signing_key_rotated, token_rotated,
+                           profile_updated>;
 
 namespace detail {
 

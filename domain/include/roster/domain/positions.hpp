@@ -52,6 +52,20 @@ using user_version = stream_version_of<user_stream_tag>;
 using token_version = stream_version_of<token_stream_tag>;
 using security_version = stream_version_of<security_stream_tag>;
 
+// The version of one user-in-account resource (`/v1/accounts/{a}/users/{u}`: the profile, that
+// membership and its contact roles, the open invitation): the log position of the last event
+// that changed what that URL shows. A log position rather than a count of events, so it is never
+// reused: after a removal and a new membership, an ETag of the old membership cannot match the
+// new one. Its own type, so it cannot be compared with a stream version (the bug of issue 14).
+struct member_version {
+    std::uint64_t value = 0;
+
+    constexpr member_version() noexcept = default;
+    constexpr explicit member_version(std::uint64_t v) noexcept : value(v) {}
+    constexpr explicit member_version(log_position p) noexcept : value(p.value) {}
+    constexpr auto operator<=>(const member_version&) const noexcept = default;
+};
+
 }  // namespace roster::domain
 
 template <>

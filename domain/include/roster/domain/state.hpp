@@ -26,6 +26,7 @@ namespace roster::domain {
 struct membership {
     membership_type type{};
     role_set roles;
+    member_version changed{};  // last event that changed this membership (added, roles, contact roles)
     bool operator==(const membership&) const = default;
 };
 
@@ -33,12 +34,13 @@ struct account_record {
     account_id id;
     std::string name;
     account_kind kind{};
-    std::set<account_id> partners;                       // customer: partner accounts linked to it
-    std::set<account_id> customers;                      // partner: customer accounts it serves
-    std::unordered_map<user_id, membership> members;     // current memberships only
-    std::unordered_set<user_id> removed;                 // once members, removed since (access reason `removed`)
-    std::array<user_id, contact_role_count> contacts{};  // indexed by contact_role; empty = unassigned
-    std::map<user_id, std::vector<topic>> watchlist;     // sorted by user; topics sorted, non-empty
+    std::set<account_id> partners;                           // customer: partner accounts linked to it
+    std::set<account_id> customers;                          // partner: customer accounts it serves
+    std::unordered_map<user_id, membership> members;         // current memberships only
+    std::unordered_set<user_id> removed;                     // once members, removed since (access reason `removed`)
+    std::unordered_map<user_id, member_version> removed_at;  // the removal of each of `removed`
+    std::array<user_id, contact_role_count> contacts{};      // indexed by contact_role; empty = unassigned
+    std::map<user_id, std::vector<topic>> watchlist;         // sorted by user; topics sorted, non-empty
 
     const membership* member(const user_id& u) const;
     const user_id& contact(contact_role r) const { return contacts[static_cast<std::size_t>(r)]; }
@@ -59,6 +61,10 @@ struct user_record {
     bool retired = false;
     std::set<account_id> third_party;  // accounts where the user is a third-party member
     invitation_id open_invitation;     // empty when none is open
+    // The last event that changed what every account shows of this profile (name, status,
+    // registration, open invitation): one stamp per user, not one per membership, so a lock
+    // costs O(1) whatever the number of accounts (see member_version_of).
+    member_version changed{};
 
     bool locked() const { return status == user_status::locked; }
 };
@@ -101,6 +107,10 @@ struct state {
     // Every secret hash ever issued or rotated in, so an old secret is still attributed to its
     // token (refusal records) and can never be issued again.
     std::unordered_map<std::string, token_id> token_by_secret;
+    // The position of the last event folded. Every fold of the log starts at position 1 (or at a
+    // snapshot that records it) and folds every event, so it is the log position; the single
+    // writer's speculative fold numbers the group's events the way the store will.
+    log_position folded{};
 
     const account_record* account(const account_id& a) const;
     const user_record* user(const user_id& u) const;
@@ -120,12 +130,20 @@ struct state {
 //   - profile_retired frees the email and revokes the user's open invitation;
 //   - invitation_issued marks the replaced invitation revoked.
 void apply(state& s, const event& e);
+// The same fold of the event recorded at `at` (what readers of the log know), so stamps are the
+// store's positions even for a state that did not start at position 1.
+void apply(state& s, const event& e, log_position at);
 // std::apply is found by ADL (event is a std::variant) and would win for non-const arguments;
 // these exact overloads keep an unqualified `apply(s, e)` on the fold.
 inline void apply(state& s, event& e) { apply(s, static_cast<const event&>(e)); }
 inline void apply(state& s, event&& e) { apply(s, static_cast<const event&>(e)); }
 // All events of one command, in order.
 void apply_all(state& s, const std::vector<event>& events);
+
+// The version of `u` as shown in account `a` (ETag of /v1/accounts/{a}/users/{u}): the later of
+// the profile's and the membership's stamps. nullopt when `u` is neither a member of `a` nor
+// removed from it (the resource does not exist). O(1).
+std::optional<member_version> member_version_of(const state& s, const account_id& a, const user_id& u);
 
 // The labels an event's record carries (stored in its envelope, so rendering it later needs no
 // lookup and shows the names as they were): the acting user, then every user `concerned(e)`

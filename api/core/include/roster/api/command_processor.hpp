@@ -84,10 +84,10 @@ struct accepted {
 struct refused {  // `decide` said no; nothing was appended
     domain::domain_error error;
 };
-struct version_mismatch {  // the expected version of `stream` is not its version now
-    std::string stream;
-    domain::stream_version expected;
-    domain::stream_version actual;
+struct version_mismatch {      // If-Match named none of the current versions of `stream` (a resource)
+    std::string stream;        // the stream, or "account-<a>/user-<u>" for a user in an account
+    std::uint64_t expected{};  // the first tag sent (0 for `*`)
+    std::uint64_t actual{};    // the version now, as an ETag carries it; 0 = the resource does not exist
 };
 struct idempotency_key_reused {};  // the key was committed with another fingerprint
 struct unavailable {               // nothing was changed: storage failed or the writer stopped
@@ -102,6 +102,27 @@ using command_result = std::variant<outcome::accepted, outcome::refused, outcome
 // One line for logs and operator messages, e.g. "refused: member_not_found".
 std::string describe(const command_result& result);
 
+// If-Match of a command: the resource the client read and the ETags it sent. Built by the
+// routes from the resource's typed id (if_match_on), never from a free stream name.
+struct stream_resource {  // an account or a profile stream: its version
+    std::string stream;
+};
+struct member_resource {  // /v1/accounts/{a}/users/{u}: domain::member_version_of
+    domain::account_id account;
+    domain::user_id user;
+};
+// A command on the user as a whole (/v1/users/{u}: lock, profile update): the tag must be the
+// current version of the user in one of their current accounts, i.e. an ETag of a GET that is
+// still current. Each of those answers shows the whole profile, so any of them proves the client
+// saw the profile as it is.
+struct user_resource {
+    domain::user_id user;
+};
+struct if_match_condition {
+    std::variant<stream_resource, member_resource, user_resource> resource;
+    std::vector<std::uint64_t> tags;  // matches if any is current; empty = `*` (the resource exists)
+};
+
 struct command_request {
     domain::command command;
     // Set instead of a command: this event is appended as it is, without `decide` (the refusal
@@ -109,9 +130,8 @@ struct command_request {
     std::optional<domain::event> record;
     domain::actor actor;
     eventstore::event_metadata meta;
-    // The stream the client read and the version it saw (If-Match): refused when it moved on.
-    // Built from the resource's typed id (routes: if_match_on), never from a free stream name.
-    std::optional<std::pair<std::string, domain::stream_version>> if_match;
+    // The resource the client read and the versions it saw (If-Match): refused when it moved on.
+    std::optional<if_match_condition> if_match;
     // Scoped by the caller (principal + client key); empty = none.
     std::string idempotency_key;
     std::string fingerprint;

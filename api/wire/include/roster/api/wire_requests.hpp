@@ -95,6 +95,9 @@ parsed<with_reason<domain::lock_user>> parse_lock_user(const boost::json::object
 parsed<with_reason<domain::unlock_user>> parse_unlock_user(const boost::json::object& body,
                                                            const domain::user_id& user);
 
+// PATCH /v1/users/{u} {name?, email?}: the fields to change (JSON merge patch of the profile).
+parsed<domain::update_profile> parse_update_profile(const boost::json::object& body, const domain::user_id& user);
+
 // DELETE /v1/accounts/{a}/users/{u} (no body).
 parsed<domain::remove_member> parse_remove_member(const domain::account_id& account, const domain::user_id& user);
 
