@@ -8,8 +8,7 @@ std::string_view command_name(const command& c) {
     static constexpr std::string_view names[] = {
         "open_account",      "link_partner",  "create_user",   "add_member",   "change_roles",      "remove_all_roles",
         "lock_user",         "unlock_user",   "remove_member", "invite_user",  "accept_invitation", "save_contacts",
-        "hand_over_contact", "set_watchlist", "issue_token",   "revoke_token", "rotate_token",
-        "update_profile"};
+        "hand_over_contact", "set_watchlist", "issue_token",   "revoke_token", "rotate_token",      "update_profile"};
     static_assert(std::size(names) == std::variant_size_v<command>);
     return names[c.index()];
 }

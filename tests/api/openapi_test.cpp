@@ -214,6 +214,12 @@ TEST_F(served_openapi, commands_name_their_headers_and_public_routes_need_no_tok
         EXPECT_TRUE(op.at("security").as_array().empty()) << path;
     }
     EXPECT_FALSE(paths.at("/v1/me").at("get").at("security").as_array().empty());
+    // A GET with an ETag takes If-None-Match and may answer 304 with the ETag.
+    const auto user_get = params_of("/v1/accounts/{a}/users/{u}", "get");
+    EXPECT_TRUE(user_get.contains("#/components/parameters/If-None-Match"));
+    const auto& not_modified = paths.at("/v1/accounts/{a}/users/{u}").at("get").at("responses").at("304");
+    EXPECT_TRUE(not_modified.at("headers").as_object().contains("ETag"));
+    EXPECT_FALSE(params_of("/v1/events", "get").contains("#/components/parameters/If-None-Match"));
     EXPECT_EQ(doc_.at("components").at("securitySchemes").at("bearer").at("scheme").as_string(), "bearer");
 }
 

@@ -255,13 +255,17 @@ class console(browser_case):
         self.assertIn("support: contributor", impact.text)
         self.assertIn("impact: member", impact.text)
         self.assertIn("retire the profile", impact.text)
+        self.assertNotIn("learning", impact.text)
         self.driver.save_screenshot(os.path.join(OUT, "removal_dialog.png"))
-        # Someone else changes the account while the dialog is open: the preview's version is stale.
+        # A change elsewhere in the account leaves this user's version, and so the preview, current
+        # (each user is its own resource); a change to this user while the dialog is open makes it stale.
         self.server.create_user("acme", "zed@acme.com", "Zed Newcomer", {"support": ["viewer"]})
+        self.server.must("POST", f"/v1/accounts/acme/users/{uid}/roles", {"grant": {"learning": ["learner"]}})
         self.find("#r-confirm").click()
         self.wait.until(lambda d: "changed since this preview" in d.find_element(By.ID, "r-error").text)
         self.assertEqual(self.server.must("GET", f"/v1/accounts/acme/users/{uid}")["user"]["status"], "active")
-        # The refreshed preview carries the new version: confirming again removes.
+        # The refreshed preview shows the new role and carries the new version: confirming again removes.
+        self.wait.until(lambda d: "learning: learner" in d.find_element(By.ID, "r-impact").text)
         self.wait.until(ec.element_to_be_clickable((By.ID, "r-confirm"))).click()
         self.wait.until(ec.invisibility_of_element_located((By.ID, "r-confirm")))
         status, _, _ = self.server.call("GET", f"/v1/accounts/acme/users/{uid}")

@@ -299,7 +299,7 @@ export function users_view(root, ctx) {
             p.profile_retired ? h('li', {}, 'retire the profile (no membership is left)') : null),
           (p.blockers || []).length ? h('p', { class: 'error' }, `Blocked: ${p.blockers.map((b) => `${b.user} holds ${(b.roles || []).join(', ')} in ${b.account}`).join('; ')}. Reassign those key contacts first.`) : null,
           (p.missing_portals || []).length ? h('p', { class: 'error' }, `You lack admin in: ${p.missing_portals.join(', ')}.`) : null,
-          h('p', { class: 'muted' }, `Account version ${p.version}.`)].filter(Boolean));
+          h('p', { class: 'muted' }, `Version ${p.version} of this user.`)].filter(Boolean));
         confirm.disabled = (p.blockers || []).length > 0 || (p.missing_portals || []).length > 0;
       } catch (e) { err.textContent = problem_text(e); }
     }

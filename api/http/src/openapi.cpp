@@ -70,9 +70,14 @@ boost::json::object header_parameters() {
     };
     boost::json::object out;
     out["If-Match"] = header("If-Match",
-                             "Apply only if the resource is still at this version: an ETag of a GET of it (\"12\", "
-                             "W/\"12\" or 12). 412 version_mismatch otherwise.",
+                             "Apply only if the resource is still at this version: * (it exists), or one or more "
+                             "ETags of a GET of it (\"12\", compared strongly: a weak W/ tag is 400 "
+                             "invalid_if_match, as are more than 32 tags). 412 version_mismatch otherwise.",
                              {{"type", "string"}, {"examples", boost::json::array{"\"12\""}}});
+    out["If-None-Match"] = header("If-None-Match",
+                                  "Answer 304 Not Modified, without a body, when the resource is still at one of "
+                                  "these ETags (weak comparison; * matches any version).",
+                                  {{"type", "string"}, {"examples", boost::json::array{"\"12\""}}});
     out["Idempotency-Key"] = header("Idempotency-Key",
                                     "1 to 255 visible ASCII characters, scoped to the caller. A retry with the same "
                                     "key and body answers the stored outcome (Idempotent-Replayed: true); another "
@@ -175,6 +180,10 @@ boost::json::object make_openapi_document(const router& routes, const boost::jso
             as_of = as_of || (p.in == "query" && p.name == "as_of");
         }
         bool idempotent = false;
+        // A GET that answers an ETag answers 304 to If-None-Match (the server does this for every
+        // answer carrying one), so the document says so wherever the route says it has an ETag.
+        const bool conditional_get = r.method == "GET" && r.doc.etag;
+        if (conditional_get) params.push_back(ref("parameters", "If-None-Match"));
         for (const auto& h : r.doc.request_headers) {
             params.push_back(ref("parameters", h));
             idempotent = idempotent || h == "Idempotency-Key";
@@ -198,6 +207,7 @@ boost::json::object make_openapi_document(const router& routes, const boost::jso
         };
         add_status(400);
         if (r.doc.needs_token) add_status(401);
+        if (conditional_get) add_status(304);
         std::sort(statuses.begin(), statuses.end());
         for (unsigned status : statuses) {
             boost::json::object resp;
@@ -208,6 +218,7 @@ boost::json::object make_openapi_document(const router& routes, const boost::jso
             if (status >= 400) content["application/problem+json"] = {{"schema", ref("schemas", "Problem")}};
             if (!content.empty()) resp["content"] = std::move(content);
             boost::json::object headers;
+            if (status == 304) headers["ETag"] = ref("headers", "ETag");
             if (status / 100 == 2) {
                 if (r.doc.etag) headers["ETag"] = ref("headers", "ETag");
                 if (r.doc.location && status == 201) headers["Location"] = ref("headers", "Location");

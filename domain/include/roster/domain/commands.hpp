@@ -158,8 +158,7 @@ struct update_profile {
 
 using command = std::variant<open_account, link_partner, create_user, add_member, change_roles, remove_all_roles,
                              lock_user, unlock_user, remove_member, invite_user, accept_invitation, save_contacts,
-                             hand_over_contact, set_watchlist, issue_token, revoke_token, rotate_token,
-                             update_profile>;
+                             hand_over_contact, set_watchlist, issue_token, revoke_token, rotate_token, update_profile>;
 
 // The command's stable name ("change_roles", ...), as recorded in access_denied.action.
 std::string_view command_name(const command&);

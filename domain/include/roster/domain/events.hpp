@@ -281,11 +281,11 @@ struct profile_updated {
     bool operator==(const profile_updated&) const = default;
 };
 
-using event = std::variant<account_opened, partner_linked, user_created, member_added, roles_granted, roles_revoked,
-                           all_roles_removed, user_locked, user_unlocked, invitation_issued, invitation_accepted,
-                           member_removed, profile_retired, contacts_saved, contact_handed_over, watchlist_changed,
-                           token_issued, token_revoked, access_denied, signing_key_rotated, token_rotated,
-                           profile_updated>;
+using event =
+    std::variant<account_opened, partner_linked, user_created, member_added, roles_granted, roles_revoked,
+                 all_roles_removed, user_locked, user_unlocked, invitation_issued, invitation_accepted, member_removed,
+                 profile_retired, contacts_saved, contact_handed_over, watchlist_changed, token_issued, token_revoked,
+                 access_denied, signing_key_rotated, token_rotated, profile_updated>;
 
 namespace detail {
 
