@@ -1,4 +1,5 @@
 #include "roster/replay/backup.hpp"
+#include "roster/replay/token_file.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -10,6 +11,8 @@
 #include <sstream>
 
 #include <boost/json.hpp>
+
+#include "roster/replay/token_file.hpp"
 
 #include "roster/replay/backup_path.hpp"
 #include "roster/replay/rfc3339.hpp"
@@ -160,10 +163,8 @@ int run_backup(const backup_request& req, const backup_poster& post, std::ostrea
     }
     if (req.url) {
         const fs::path token_path = req.token_file.value_or(req.data_dir / "operator.token");
-        std::ifstream tf(token_path);
-        std::string token;
-        std::getline(tf, token);
-        if (token.empty()) {
+        const auto token = read_token_file(token_path);
+        if (!token) {
             err << "rosterctl backup: no operator token in " << token_path << " (use --token-file)\n";
             return 2;
         }
@@ -171,7 +172,7 @@ int run_backup(const backup_request& req, const backup_poster& post, std::ostrea
             err << "rosterctl backup: this build has no HTTP client for --url\n";
             return 2;
         }
-        auto sent = post(*req.url, "/v1/admin/backup", token,
+        auto sent = post(*req.url, "/v1/admin/backup", *token,
                          boost::json::serialize(boost::json::object{{"to", dest.string()}}));
         auto* answer = std::get_if<backup_answer>(&sent);
         if (!answer) {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "roster/replay/evidence.hpp"
+#include "roster/replay/token_file.hpp"
 
 namespace roster::replay {
 
@@ -30,18 +31,12 @@ std::string query_escape(std::string_view s) {
 }  // namespace
 
 int run_evidence(const evidence_request& req, const evidence_getter& get, std::ostream& out, std::ostream& err) {
-    std::string bearer;
-    {
-        std::ifstream in(req.token_file);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        bearer = ss.str();
-        while (!bearer.empty() && std::isspace(static_cast<unsigned char>(bearer.back()))) bearer.pop_back();
-        if (!in || bearer.empty() || bearer.size() > 4096) {
-            err << "rosterctl evidence: cannot read the token file " << req.token_file << "\n";
-            return 2;
-        }
+    const auto token = read_token_file(req.token_file);
+    if (!token) {
+        err << "rosterctl evidence: cannot read the token file " << req.token_file << "\n";
+        return 2;
     }
+    const std::string& bearer = *token;
     if (req.account.empty()) {
         err << "rosterctl evidence: --account is required\n";
         return 2;

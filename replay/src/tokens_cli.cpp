@@ -10,6 +10,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "roster/replay/token_file.hpp"
+
 namespace roster::replay {
 namespace json = boost::json;
 
@@ -70,18 +72,12 @@ void print_table(std::ostream& out, const std::vector<std::vector<std::string>>&
 
 int run_tokens(const tokens_request& req, const tokens_exchange& exchange, std::ostream& out, std::ostream& err) {
     const std::string me = "rosterctl tokens " + req.action + ": ";
-    std::string bearer;
-    {
-        std::ifstream in(req.token_file);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        bearer = ss.str();
-        while (!bearer.empty() && std::isspace(static_cast<unsigned char>(bearer.back()))) bearer.pop_back();
-        if (!in || bearer.empty() || bearer.size() > 4096) {
-            err << me << "cannot read the token file " << req.token_file << "\n";
-            return bad_arguments;
-        }
+    const auto token = read_token_file(req.token_file);
+    if (!token) {
+        err << me << "cannot read the token file " << req.token_file << "\n";
+        return bad_arguments;
     }
+    const std::string& bearer = *token;
     // One exchange: the answer's JSON object when it has `expected` status, else the exit code.
     auto call = [&](const std::string& method, const std::string& target, const std::string& body,
                     unsigned expected) -> std::variant<json::object, int> {

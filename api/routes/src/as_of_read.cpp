@@ -1,9 +1,21 @@
 // answer_read: one path for live and as-of projection reads.
+#include <charconv>
+
 #include "roster/api/domain_problem.hpp"
 #include "roster/replay/log_range.hpp"
 #include "routes_common.hpp"
 
 namespace roster::api {
+
+boost::system::result<std::size_t, problem> page_limit(const request_context& ctx, std::size_t fallback) {
+    const auto l = ctx.query.get("limit");
+    if (!l || l->empty()) return {boost::system::in_place_value, fallback};
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
+    if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > 500)
+        return query_problem("invalid_query", "limit", "limit must be 1 to 500.");
+    return {boost::system::in_place_value, n};
+}
 
 param_doc as_of_param() {
     return query_param("as_of",

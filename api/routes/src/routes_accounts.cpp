@@ -81,15 +81,9 @@ void add_account_routes(router& routes, service& svc) {
         [&svc](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who) return;
-            std::size_t limit = 100;
-            if (auto l = ctx.query.get("limit"); l && !l->empty()) {
-                std::size_t n = 0;
-                auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
-                if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > 500)
-                    return void(
-                        reply(query_problem("invalid_query", "limit", "limit must be 1 to 500.").to_response()));
-                limit = n;
-            }
+            const auto page = page_limit(ctx);
+            if (!page) return void(reply(page.error().to_response()));
+            const std::size_t limit = *page;
             // An account id ([a-z0-9-]{1,64}); the page starts after it, so a cursor stays valid
             // however the accounts before it change.
             const std::string after(ctx.query.get("cursor").value_or(""));

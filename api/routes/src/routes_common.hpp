@@ -44,6 +44,10 @@ response export_response(const eventstore::store& store, replay::export_format f
 // route_doc parameter of every projection GET.
 param_doc as_of_param();
 
+// The `limit` query parameter of a paged list: 1 to 500 (`fallback` when absent or empty);
+// 400 invalid_query naming the field otherwise. The one place the page-size bound is decided.
+boost::system::result<std::size_t, problem> page_limit(const request_context& ctx, std::size_t fallback = 100);
+
 // Whether the caller may read the audit trail (auditor or operator); answers 403/401 through
 // `reply` when not. Shared by the audit and proof routes.
 bool allowed_audit_read(service& svc, const caller& who, const responder& reply);

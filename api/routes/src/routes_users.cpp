@@ -215,13 +215,9 @@ void add_user_routes(router& routes, service& svc) {
             if (inc != "true" && inc != "false")
                 return invalid("include_removed", "include_removed must be true or false.");
             if (inc == "true") q.statuses.removed = true;
-            if (auto l = ctx.query.get("limit"); l && !l->empty()) {
-                std::size_t n = 0;
-                auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), n);
-                if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > 500)
-                    return invalid("limit", "limit must be 1 to 500.");
-                q.limit = n;
-            }
+            const auto page = page_limit(ctx, q.limit);
+            if (!page) return void(reply(page.error().to_response()));
+            q.limit = *page;
             if (auto c = ctx.query.get("cursor"); c && !c->empty()) q.after = user_id{std::string(*c)};
             account_id a{std::string(ctx.param("a"))};
             answer_read(
