@@ -108,25 +108,8 @@ void add_account_routes(router& routes, service& svc) {
                     std::vector<const account_record*> rows;
                     for (const auto& [id, record] : v.state.accounts)
                         if (id.value > after) rows.push_back(&record);
-                    const auto by_id = [](const account_record* x, const account_record* y) { return x->id < y->id; };
-                    const auto take = std::min(rows.size(), limit + 1);
-                    std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(take), rows.end(),
-                                      by_id);
-                    rows.resize(take);
-                    json::array accounts;
-                    std::size_t bytes = 0;
-                    std::optional<std::string> next;
-                    for (std::size_t i = 0; i < rows.size(); ++i) {
-                        if (i == limit || (i > 0 && bytes >= page_bytes)) {
-                            next = rows[i - 1]->id.value;
-                            break;
-                        }
-                        auto row = wire::account(*rows[i], v.version_of(rows[i]->id));
-                        bytes += json::serialize(row).size();
-                        accounts.emplace_back(std::move(row));
-                    }
-                    return json_response(200, json::object{{"accounts", std::move(accounts)},
-                                                           {"next_cursor", next ? json::value(*next) : json::value()}});
+                    return id_page("accounts", std::move(rows), limit, page_bytes,
+                                   [&](const account_record& a) { return wire::account(a, v.version_of(a.id)); });
                 });
         });
 

@@ -7,7 +7,12 @@
 #include "roster/domain/queries.hpp"
 #include "roster/replay/export.hpp"
 
+#include <algorithm>
 #include <functional>
+#include <string_view>
+#include <vector>
+
+#include <boost/json/serialize.hpp>
 
 namespace roster::api {
 
@@ -47,6 +52,31 @@ param_doc as_of_param();
 // The `limit` query parameter of a paged list: 1 to 500 (`fallback` when absent or empty);
 // 400 invalid_query naming the field otherwise. The one place the page-size bound is decided.
 boost::system::result<std::size_t, problem> page_limit(const request_context& ctx, std::size_t fallback = 100);
+
+// One page of a list ordered by id: `{<name>: [...], next_cursor}` holding the first `limit` of
+// `rows` by id, ending early once the page's JSON takes `page_bytes` (always at least one row);
+// next_cursor is the last id shown, or null on the last page. Sorts only what the page needs.
+template <class Record, class ToJson>
+response id_page(std::string_view name, std::vector<const Record*> rows, std::size_t limit, std::size_t page_bytes,
+                 ToJson to_json) {
+    const auto by_id = [](const Record* x, const Record* y) { return x->id < y->id; };
+    const auto take = std::min(rows.size(), limit + 1);
+    std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(take), rows.end(), by_id);
+    rows.resize(take);
+    boost::json::array items;
+    std::size_t bytes = 0;
+    boost::json::value next;  // null: the last page
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        if (i == limit || (i > 0 && bytes >= page_bytes)) {
+            next = rows[i - 1]->id.value;
+            break;
+        }
+        boost::json::value row = to_json(*rows[i]);
+        bytes += boost::json::serialize(row).size();
+        items.emplace_back(std::move(row));
+    }
+    return json_response(200, boost::json::object{{name, std::move(items)}, {"next_cursor", std::move(next)}});
+}
 
 // Whether the caller may read the audit trail (auditor or operator); answers 403/401 through
 // `reply` when not. Shared by the audit and proof routes.

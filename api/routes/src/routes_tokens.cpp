@@ -187,25 +187,8 @@ void add_token_routes(router& routes, service& svc) {
                     for (const auto& [id, t] : v.state.tokens)
                         if (id.value > after && wanted[static_cast<int>(status_of(t, now))] && sees(actor, t))
                             rows.push_back(&t);
-                    const auto by_id = [](const token_record* x, const token_record* y) { return x->id < y->id; };
-                    const auto take = std::min(rows.size(), limit + 1);
-                    std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(take), rows.end(),
-                                      by_id);
-                    rows.resize(take);
-                    json::array tokens;
-                    std::size_t bytes = 0;
-                    std::optional<std::string> next;
-                    for (std::size_t i = 0; i < rows.size(); ++i) {
-                        if (i == limit || (i > 0 && bytes >= page_bytes)) {
-                            next = rows[i - 1]->id.value;
-                            break;
-                        }
-                        auto row = token_json(*rows[i], now);
-                        bytes += json::serialize(row).size();
-                        tokens.emplace_back(std::move(row));
-                    }
-                    return json_response(200, json::object{{"tokens", std::move(tokens)},
-                                                           {"next_cursor", next ? json::value(*next) : json::value()}});
+                    return id_page("tokens", std::move(rows), limit, page_bytes,
+                                   [&](const token_record& t) { return token_json(t, now); });
                 });
         });
 
