@@ -163,9 +163,10 @@ TEST(openapi, wire_schemas_are_strict_objects_with_their_required_fields_declare
         const auto& s = schema.as_object();
         if (!s.contains("properties")) continue;
         EXPECT_TRUE(s.contains("additionalProperties")) << name;
-        if (const auto* required = s.if_contains("required"))
+        if (const auto* required = s.if_contains("required")) {
             for (const auto& field : required->as_array())
                 EXPECT_TRUE(s.at("properties").as_object().contains(field.as_string())) << name << "." << field;
+        }
     }
 }
 

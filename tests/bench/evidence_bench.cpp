@@ -105,7 +105,7 @@ void BM_evidence_pack(benchmark::State& state) {
         const auto key = f.checkpoints->key();
         replay::evidence_writer w(
             *f.store, std::make_unique<api::stored_subtrees>(*f.store), {"acc-7", "", ""}, positions,
-            {cp.note, cp.body, key->verifier(), [key](std::string_view text) { return es::sign_note(text, *key); }},
+            {cp.note, cp.body, key->verifier(), [key](std::string_view text) { return es::sign_note(text, *key); }, {}},
             domain::timestamp{});
         std::string piece;
         bytes = 0;

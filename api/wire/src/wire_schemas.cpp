@@ -52,9 +52,6 @@ json::object ref_or_null(std::string_view name) {
     return json::object{{"anyOf", json::array{ref(name), of_type("null")}}};
 }
 json::object array_of(json::value items) { return json::object{{"type", "array"}, {"items", std::move(items)}}; }
-json::object map_of(json::value values) {
-    return json::object{{"type", "object"}, {"additionalProperties", std::move(values)}};
-}
 
 template <class Names>
 json::object enum_of(const Names& names) {
