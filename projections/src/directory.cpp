@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <mutex>
 #include <tuple>
 #include <type_traits>
 
@@ -422,7 +423,39 @@ void directory::change_profile(profile_record& p, Change&& change) {
     for (auto [index, row] : p.listings) index->attach(*row, +1);
 }
 
-directory::directory() = default;
+// Search totals of the current generation, bounded in bytes: beyond the bound the cache starts
+// afresh (a scan of ever-new searches can cost no more memory than that).
+struct directory::search_totals {
+    static constexpr std::size_t max_bytes = 1 << 20;
+    std::mutex mutex;
+    std::uint64_t generation = 0;
+    std::size_t bytes = 0;
+    std::unordered_map<std::string, std::size_t> totals;
+};
+
+std::optional<std::size_t> directory::cached_total(const std::string& key) const {
+    if (!totals_) return std::nullopt;  // a moved-from directory
+    std::lock_guard lock(totals_->mutex);
+    if (totals_->generation != generation_) return std::nullopt;
+    auto it = totals_->totals.find(key);
+    if (it == totals_->totals.end()) return std::nullopt;
+    return it->second;
+}
+
+void directory::remember_total(std::string key, std::size_t total) const {
+    if (!totals_) return;
+    // The key, the value and the hash node's pointers, roughly.
+    const std::size_t cost = key.size() + sizeof(std::size_t) + 4 * sizeof(void*);
+    std::lock_guard lock(totals_->mutex);
+    if (totals_->generation != generation_ || totals_->bytes + cost > search_totals::max_bytes) {
+        totals_->totals.clear();
+        totals_->bytes = 0;
+        totals_->generation = generation_;
+    }
+    if (totals_->totals.try_emplace(std::move(key), total).second) totals_->bytes += cost;
+}
+
+directory::directory() : totals_(std::make_unique<search_totals>()) {}
 directory::~directory() = default;
 directory::directory(directory&&) noexcept = default;
 directory& directory::operator=(directory&&) noexcept = default;
@@ -434,6 +467,7 @@ directory::account_index& directory::account_for(const domain::account_id& accou
 }
 
 void directory::apply(const domain::event& event) {
+    ++generation_;
     std::visit(
         [this](const auto& e) {
             using T = std::decay_t<decltype(e)>;
@@ -558,6 +592,20 @@ std::optional<directory_page> directory::query(const domain::account_id& account
     const std::size_t limit = std::max<std::size_t>(q.limit, 1);
     const auto chosen = classes_for(q);
     auto accept = [&](const directory_entry& e) { return filters_match(e, q) && text_matches(*e.profile, q_folded); };
+    // Everything but the cursor and the page size decides a total.
+    const std::string role_number =
+        q.role ? std::to_string(static_cast<int>(*q.role)) : "-";  // names repeat across portals
+    std::string total_key = account.value;
+    for (std::string_view part :
+         {std::string_view(q_folded), q.portal ? domain::to_string(*q.portal) : std::string_view("-"),
+          std::string_view(role_number), q.registration ? domain::to_string(*q.registration) : std::string_view("-"),
+          q.type ? domain::to_string(*q.type) : std::string_view("-")}) {
+        total_key += '\0';
+        total_key += part;
+    }
+    total_key += q.statuses.active ? 'a' : '-';
+    total_key += q.statuses.locked ? 'l' : '-';
+    total_key += q.statuses.removed ? 'r' : '-';
 
     // One row beyond the page tells whether a next page exists without a second query.
     std::vector<const node*> rows;
@@ -569,7 +617,12 @@ std::optional<directory_page> directory::query(const domain::account_id& account
         std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(keep), rows.end(),
                           account_index::node_order{});
         rows.resize(keep);
-        page.total = index.count_matches(postings, accept);
+        if (auto known = cached_total(total_key)) {
+            page.total = *known;
+        } else {
+            page.total = index.count_matches(postings, accept);
+            remember_total(std::move(total_key), page.total);
+        }
     } else {
         // Only the rows of the chosen classes are walked: a state, registration or type filter
         // costs what its page costs. TODO(perf): a portal or role filter matching few rows of
@@ -580,11 +633,14 @@ std::optional<directory_page> directory::query(const domain::account_id& account
         });
         if (auto counted = q_folded.empty() ? index.count_rows(chosen, q) : std::nullopt) {
             page.total = *counted;
+        } else if (auto known = cached_total(total_key)) {
+            page.total = *known;
         } else {
             index.walk(chosen, nullptr, [&](const node* n) {
                 if (accept(n->row)) ++page.total;
                 return true;
             });
+            remember_total(std::move(total_key), page.total);
         }
     }
 

@@ -103,6 +103,47 @@ TEST_F(directory_test, filters_by_portal_role_status_and_type) {
     EXPECT_EQ(ids({}, partner), (std::vector<std::string>{"p1"}));
 }
 
+// A search's total is kept until the next event (directory::query): every later page and the
+// same search again reuse it, so it must follow each change, and two searches that differ only
+// in a filter must never share one.
+TEST_F(directory_test, a_search_total_follows_every_change_and_each_filter_has_its_own) {
+    add_employee("u1", "Alice Smith", "alice@acme.com", role_set::of({role::support_admin}));
+    add_employee("u2", "Bob Smith", "bob@acme.com", role_set::of({role::impact_admin}));
+    add_employee("u3", "Carol Smith", "carol@acme.com", role_set::of({role::support_admin}));
+    for (const std::string text : {"smith", "sm"}) {  // the posting path and the walk of a short q
+        SCOPED_TRACE(text);
+        directory_query q;
+        q.q = text;
+        q.limit = 1;
+        EXPECT_EQ(dir.query(acme, q)->total, 3u);
+        EXPECT_EQ(dir.query(acme, q)->total, 3u);  // now from the cache
+        q.after = user_id{"u1"};
+        EXPECT_EQ(dir.query(acme, q)->total, 3u);  // another page, the same total
+        q.after.reset();
+        // Same role name, two portals: two totals.
+        q.role = role::support_admin;
+        EXPECT_EQ(dir.query(acme, q)->total, 2u);
+        q.role = role::impact_admin;
+        EXPECT_EQ(dir.query(acme, q)->total, 1u);
+        q.role.reset();
+        q.statuses = status_filter::all();
+        EXPECT_EQ(dir.query(acme, q)->total, 3u);
+        q.statuses = {};
+    }
+    directory_query q;
+    q.q = "smith";
+    dir.apply(user_locked{user_id{"u3"}});
+    EXPECT_EQ(dir.query(acme, q)->total, 2u);
+    add_employee("u4", "Dan Smith", "dan@acme.com");
+    EXPECT_EQ(dir.query(acme, q)->total, 3u);
+    q.q = "sm";
+    EXPECT_EQ(dir.query(acme, q)->total, 3u);
+    dir.apply(member_removed{acme, user_id{"u4"}});
+    EXPECT_EQ(dir.query(acme, q)->total, 2u);
+    q.q = "smith";
+    EXPECT_EQ(dir.query(acme, q)->total, 2u);
+}
+
 // The seed's list: active users by default; "show inactive" adds the locked ones; the counts
 // (total_active, a filtered total) follow a lock and an unlock after the row was listed.
 TEST_F(directory_test, locked_users_are_hidden_by_default_and_shown_when_asked) {

@@ -107,7 +107,10 @@ public:
     // Rows in (name, email, user id) order. An `after` cursor naming a user never listed in the
     // account is reported rather than silently restarting from the top. `total` costs O(1)
     // without q (counters per row class), O(matches) with a q of 3 bytes or more (posting
-    // intersection) and a walk of the rows whose state matches with a shorter q.
+    // intersection) and a walk of the rows whose state matches with a shorter q; a search's total
+    // is then kept until the next event, so the other pages of that search (and the same search
+    // again) cost only their page. Safe to call from several threads at once, as long as no
+    // apply() runs meanwhile (the read model's shared lock).
     std::optional<directory_page> query(const domain::account_id& account, const directory_query& query) const;
 
     const directory_profile* profile(const domain::user_id& user) const;
@@ -124,8 +127,14 @@ private:
     template <class Change>
     void change_profile(profile_record& p, Change&& change);
 
+    struct search_totals;
+    std::optional<std::size_t> cached_total(const std::string& key) const;
+    void remember_total(std::string key, std::size_t total) const;
+
     std::unordered_map<std::string, std::unique_ptr<profile_record>> profiles_;
     std::unordered_map<std::string, std::unique_ptr<account_index>> accounts_;
+    std::uint64_t generation_ = 0;  // events applied: a cached total is good only at its generation
+    std::unique_ptr<search_totals> totals_;
 };
 
 }  // namespace roster::projections
