@@ -138,7 +138,7 @@ TEST_F(directory_test, a_search_total_follows_every_change_and_each_filter_has_i
     EXPECT_EQ(dir.query(acme, q)->total, 3u);
     q.q = "sm";
     EXPECT_EQ(dir.query(acme, q)->total, 3u);
-    dir.apply(member_removed{acme, user_id{"u4"}});
+    dir.apply(member_removed{acme, user_id{"u4"}, membership_type::employee, role_set{}, false});
     EXPECT_EQ(dir.query(acme, q)->total, 2u);
     q.q = "smith";
     EXPECT_EQ(dir.query(acme, q)->total, 2u);
