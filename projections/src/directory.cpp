@@ -592,20 +592,26 @@ std::optional<directory_page> directory::query(const domain::account_id& account
     const std::size_t limit = std::max<std::size_t>(q.limit, 1);
     const auto chosen = classes_for(q);
     auto accept = [&](const directory_entry& e) { return filters_match(e, q) && text_matches(*e.profile, q_folded); };
-    // Everything but the cursor and the page size decides a total.
-    const std::string role_number =
-        q.role ? std::to_string(static_cast<int>(*q.role)) : "-";  // names repeat across portals
-    std::string total_key = account.value;
-    for (std::string_view part :
-         {std::string_view(q_folded), q.portal ? domain::to_string(*q.portal) : std::string_view("-"),
-          std::string_view(role_number), q.registration ? domain::to_string(*q.registration) : std::string_view("-"),
-          q.type ? domain::to_string(*q.type) : std::string_view("-")}) {
-        total_key += '\0';
-        total_key += part;
-    }
-    total_key += q.statuses.active ? 'a' : '-';
-    total_key += q.statuses.locked ? 'l' : '-';
-    total_key += q.statuses.removed ? 'r' : '-';
+    // Everything but the cursor and the page size decides a total; built only when a total is
+    // counted rather than read from the class counters.
+    std::string total_key;
+    auto total_key_of = [&] {
+        const std::string role_number =
+            q.role ? std::to_string(static_cast<int>(*q.role)) : "-";  // names repeat across portals
+        std::string key = account.value;
+        for (std::string_view part :
+             {std::string_view(q_folded), q.portal ? domain::to_string(*q.portal) : std::string_view("-"),
+              std::string_view(role_number),
+              q.registration ? domain::to_string(*q.registration) : std::string_view("-"),
+              q.type ? domain::to_string(*q.type) : std::string_view("-")}) {
+            key += '\0';
+            key += part;
+        }
+        key += q.statuses.active ? 'a' : '-';
+        key += q.statuses.locked ? 'l' : '-';
+        key += q.statuses.removed ? 'r' : '-';
+        return key;
+    };
 
     // One row beyond the page tells whether a next page exists without a second query.
     std::vector<const node*> rows;
@@ -617,7 +623,7 @@ std::optional<directory_page> directory::query(const domain::account_id& account
         std::partial_sort(rows.begin(), rows.begin() + static_cast<std::ptrdiff_t>(keep), rows.end(),
                           account_index::node_order{});
         rows.resize(keep);
-        if (auto known = cached_total(total_key)) {
+        if (auto known = cached_total(total_key = total_key_of())) {
             page.total = *known;
         } else {
             page.total = index.count_matches(postings, accept);
@@ -633,7 +639,7 @@ std::optional<directory_page> directory::query(const domain::account_id& account
         });
         if (auto counted = q_folded.empty() ? index.count_rows(chosen, q) : std::nullopt) {
             page.total = *counted;
-        } else if (auto known = cached_total(total_key)) {
+        } else if (auto known = cached_total(total_key = total_key_of())) {
             page.total = *known;
         } else {
             index.walk(chosen, nullptr, [&](const node* n) {

@@ -1,4 +1,5 @@
 // answer_read: one path for live and as-of projection reads.
+#include <algorithm>
 #include <charconv>
 
 #include "roster/api/domain_problem.hpp"
@@ -15,6 +16,13 @@ boost::system::result<std::size_t, problem> page_limit(const request_context& ct
     if (ec != std::errc{} || end != l->data() + l->size() || n == 0 || n > 500)
         return query_problem("invalid_query", "limit", "limit must be 1 to 500.");
     return {boost::system::in_place_value, n};
+}
+
+boost::system::result<std::string, problem> page_cursor(const request_context& ctx, bool (*id_char)(char)) {
+    std::string after(ctx.query.get("cursor").value_or(""));
+    if (after.size() > 64 || !std::all_of(after.begin(), after.end(), id_char))
+        return query_problem("invalid_cursor", "cursor", "The cursor is not a next_cursor of this list.");
+    return {boost::system::in_place_value, std::move(after)};
 }
 
 param_doc as_of_param() {

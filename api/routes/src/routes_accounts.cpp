@@ -84,16 +84,11 @@ void add_account_routes(router& routes, service& svc) {
             const auto page = page_limit(ctx);
             if (!page) return void(reply(page.error().to_response()));
             const std::size_t limit = *page;
-            // An account id ([a-z0-9-]{1,64}); the page starts after it, so a cursor stays valid
-            // however the accounts before it change.
-            const std::string after(ctx.query.get("cursor").value_or(""));
-            const bool cursor_ok = after.size() <= 64 && std::all_of(after.begin(), after.end(), [](char c) {
-                                       return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-                                   });
-            if (!cursor_ok)
-                return void(
-                    reply(query_problem("invalid_cursor", "cursor", "The cursor is not a next_cursor of this list.")
-                              .to_response()));
+            // Account ids are [a-z0-9-]{1,64}.
+            const auto cursor =
+                page_cursor(ctx, [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'; });
+            if (!cursor) return void(reply(cursor.error().to_response()));
+            const std::string& after = *cursor;
             const auto actor = who->actor;
             const auto page_bytes = svc.page_bytes;
             answer_read(

@@ -53,6 +53,11 @@ param_doc as_of_param();
 // 400 invalid_query naming the field otherwise. The one place the page-size bound is decided.
 boost::system::result<std::size_t, problem> page_limit(const request_context& ctx, std::size_t fallback = 100);
 
+// The `cursor` query parameter of a list ordered by id: at most 64 bytes, each accepted by
+// `id_char` (the list's id alphabet), "" when absent; 400 invalid_cursor naming the field
+// otherwise. The page starts after it, so a cursor stays valid however the rows before it change.
+boost::system::result<std::string, problem> page_cursor(const request_context& ctx, bool (*id_char)(char));
+
 // One page of a list ordered by id: `{<name>: [...], next_cursor}` holding the first `limit` of
 // `rows` by id, ending early once the page's JSON takes `page_bytes` (always at least one row);
 // next_cursor is the last id shown, or null on the last page. Sorts only what the page needs.

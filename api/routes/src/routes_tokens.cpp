@@ -164,16 +164,11 @@ void add_token_routes(router& routes, service& svc) {
                     rest.remove_prefix(comma + 1);
                 }
             }
-            // A token id ([A-Za-z0-9_-]{1,64}); the page starts after it, so a cursor stays valid
-            // however the tokens before it change.
-            const std::string after(ctx.query.get("cursor").value_or(""));
-            const bool cursor_ok = after.size() <= 64 && std::all_of(after.begin(), after.end(), [](char c) {
-                                       return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_';
-                                   });
-            if (!cursor_ok)
-                return void(
-                    reply(query_problem("invalid_cursor", "cursor", "The cursor is not a next_cursor of this list.")
-                              .to_response()));
+            // Token ids are [A-Za-z0-9_-]{1,64}.
+            const auto cursor = page_cursor(
+                ctx, [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '-' || c == '_'; });
+            if (!cursor) return void(reply(cursor.error().to_response()));
+            const std::string& after = *cursor;
             const auto actor = who->actor;
             const auto page_bytes = svc.page_bytes;
             const auto now = svc.now();
