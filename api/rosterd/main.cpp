@@ -38,6 +38,8 @@
 #include "roster/api/store_metrics.hpp"
 #include "roster/api/stream_tickets.hpp"
 #include "roster/api/system_routes.hpp"
+#include "roster/api/webhook_routes.hpp"
+#include "roster/api/webhooks.hpp"
 #ifdef ROSTER_TEST_HOOKS
 #include "roster/api/test_hooks.hpp"
 #endif
@@ -129,6 +131,12 @@ int main(int argc, char** argv) {
     unsigned ticket_ttl_ms = static_cast<unsigned>(ticket_options.ttl.count());
     unsigned cors_max_age_s = static_cast<unsigned>(options.cors.max_age.count());
 
+    roster::api::webhook_options webhook_options;
+    unsigned webhook_backoff_ms = static_cast<unsigned>(webhook_options.backoff.count());
+    unsigned webhook_max_backoff_ms = static_cast<unsigned>(webhook_options.max_backoff.count());
+    unsigned webhook_timeout_ms = static_cast<unsigned>(webhook_options.timeout.count());
+    std::string webhook_ca_file;
+
     bool print_routes = false;
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
     command_line_only.add_options()("help,h", "Show this help and exit.")("version", "Print the version and exit.")(
@@ -218,7 +226,25 @@ int main(int argc, char** argv) {
         "How long a ticket from POST /v1/stream/tickets may be used to open /v1/stream (once).")(
         "stream-ticket-bytes", po::value(&ticket_options.max_bytes)->default_value(ticket_options.max_bytes),
         "Memory all unexpired stream tickets may take (a ticket is charged about 450 bytes until it expires, "
-        "used or not); beyond it POST /v1/stream/tickets answers 503 with Retry-After.");
+        "used or not); beyond it POST /v1/stream/tickets answers 503 with Retry-After.")(
+        "webhook-max-attempts", po::value(&webhook_options.max_attempts)->default_value(webhook_options.max_attempts),
+        "Attempts to deliver one webhook message (non-2xx, timeout or no connection each count) before it goes "
+        "to the endpoint's dead-letter list.")(
+        "webhook-backoff-ms", po::value(&webhook_backoff_ms)->default_value(webhook_backoff_ms),
+        "Wait before the first webhook retry; doubled for each further one (with jitter), up to "
+        "--webhook-max-backoff-ms.")("webhook-max-backoff-ms",
+                                     po::value(&webhook_max_backoff_ms)->default_value(webhook_max_backoff_ms),
+                                     "Longest wait between two webhook attempts.")(
+        "webhook-timeout-ms", po::value(&webhook_timeout_ms)->default_value(webhook_timeout_ms),
+        "Time each step of a webhook attempt (connect, TLS, send, answer) may take.")(
+        "webhook-max-endpoints",
+        po::value(&webhook_options.max_endpoints)->default_value(webhook_options.max_endpoints),
+        "Webhook endpoints that may be registered; each has one delivery thread.")(
+        "webhook-dead-letter-bytes",
+        po::value(&webhook_options.dead_letter_bytes)->default_value(webhook_options.dead_letter_bytes),
+        "Bytes of one endpoint's dead-letter list; once full, further dead letters are only counted (dropped).")(
+        "webhook-ca-file", po::value(&webhook_ca_file)->default_value(""),
+        "PEM bundle https webhook receivers are verified against; empty = the system's trust store.");
     po::options_description hidden;
 #ifdef ROSTER_TEST_HOOKS
     // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
@@ -418,6 +444,16 @@ int main(int argc, char** argv) {
         };
     roster::api::add_key_rotation_routes(routes, svc, checkpoints, std::move(rotation_options));
 
+    webhook_options.origin = checkpoint_options.origin;
+    webhook_options.backoff = std::chrono::milliseconds(webhook_backoff_ms);
+    webhook_options.max_backoff = std::chrono::milliseconds(std::max(webhook_backoff_ms, webhook_max_backoff_ms));
+    webhook_options.timeout = std::chrono::milliseconds(std::max(1u, webhook_timeout_ms));
+    if (!webhook_ca_file.empty()) webhook_options.ca_file = webhook_ca_file;
+    // Follows the log from each endpoint's durable cursor; commands never wait for it.
+    roster::api::webhook_dispatcher webhooks(**store, reads, log, webhook_options);
+    roster::api::add_webhook_routes(routes, svc, webhooks);
+    if (!print_routes) webhooks.start();
+
     // Follows the store from its head now; the writer only ever wakes it.
     roster::api::live_hub hub(**store, log, live_options);
     hub.start();
@@ -444,6 +480,7 @@ int main(int argc, char** argv) {
     metrics.add_counter_callback("roster_live_dropped_total",
                                  "/v1/stream subscribers closed because they fell too far behind.",
                                  [&hub] { return static_cast<double>(hub.dropped_total()); });
+    metrics.add_collector([&webhooks](roster::api::exposition& out) { webhooks.collect(out); });
     roster::api::add_metrics_route(routes, metrics);
     options.on_request_done = [&http_metrics](const roster::api::request_context& ctx, unsigned status,
                                               std::chrono::microseconds latency,
@@ -486,6 +523,7 @@ int main(int argc, char** argv) {
     // The server has closed every subscriber; the hub lets go of them before the server's
     // io_context (their executor) is destroyed.
     hub.stop();
+    webhooks.stop();
     // The counts of open refusal windows go to the writer before it stops.
     guard.stop();
     // Every accepted command is answered before the writer stops; the store closes (and

@@ -6,9 +6,10 @@ namespace roster::domain {
 
 std::string_view command_name(const command& c) {
     static constexpr std::string_view names[] = {
-        "open_account",      "link_partner",  "create_user",   "add_member",   "change_roles",      "remove_all_roles",
-        "lock_user",         "unlock_user",   "remove_member", "invite_user",  "accept_invitation", "save_contacts",
-        "hand_over_contact", "set_watchlist", "issue_token",   "revoke_token", "rotate_token",      "update_profile"};
+        "open_account",      "link_partner",   "create_user",   "add_member",   "change_roles",      "remove_all_roles",
+        "lock_user",         "unlock_user",    "remove_member", "invite_user",  "accept_invitation", "save_contacts",
+        "hand_over_contact", "set_watchlist",  "issue_token",   "revoke_token", "rotate_token",      "update_profile",
+        "register_webhook",  "change_webhook", "remove_webhook"};
     static_assert(std::size(names) == std::variant_size_v<command>);
     return names[c.index()];
 }
@@ -34,7 +35,7 @@ std::optional<account_id> account_of(const command& c) {
                                       invite_user, save_contacts, hand_over_contact, set_watchlist>)
                 return x.account;
             else if constexpr (one_of<T, lock_user, unlock_user, accept_invitation, issue_token, revoke_token,
-                                      rotate_token, update_profile>)
+                                      rotate_token, update_profile, register_webhook, change_webhook, remove_webhook>)
                 return std::nullopt;
             else
                 static_assert(unhandled_command<T>, "a new command: say which account it concerns");

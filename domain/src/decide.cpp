@@ -38,6 +38,28 @@ std::vector<account_id> accounts_of_user(const user_record& u) {
     return out;
 }
 
+// An endpoint's settings as stored: filters sorted and de-duplicated, every part checked. The
+// HTTP layer has parsed the URL already (scheme, host, no user info or fragment); this is
+// the rule the log keeps whoever submits the command.
+result<webhook_settings> checked_webhook(webhook_settings w) {
+    if (!(w.url.starts_with("http://") || w.url.starts_with("https://")) || w.url.size() > 2048)
+        return bad_input(codes::invalid_webhook, "The webhook url must be an http or https URL of at most 2048 bytes.");
+    if (w.accounts.size() > 100 || w.types.size() > 64)
+        return bad_input(codes::invalid_webhook, "A webhook filters on at most 100 accounts and 64 event types.");
+    for (const auto& a : w.accounts)
+        if (!is_valid_account_id(a.str())) return bad_input(codes::invalid_webhook, "An account id is not valid.");
+    for (const auto& t : w.types)
+        if (!event_type_index(t)) return bad_input(codes::invalid_webhook, "Unknown event type: " + t + ".");
+    if (w.description.size() > 500 ||
+        std::any_of(w.description.begin(), w.description.end(), [](char c) { return c >= 0 && c < 0x20; }))
+        return bad_input(codes::invalid_webhook, "The description takes at most 500 bytes and no control characters.");
+    std::sort(w.accounts.begin(), w.accounts.end());
+    w.accounts.erase(std::unique(w.accounts.begin(), w.accounts.end()), w.accounts.end());
+    std::sort(w.types.begin(), w.types.end());
+    w.types.erase(std::unique(w.types.begin(), w.types.end()), w.types.end());
+    return w;
+}
+
 blocker ineligible(const account_record& acc, const user_id& u, contact_role c) {
     return blocker{"ineligible_contact", acc.id, u, role_set::of({required_role(c)}), {c}};
 }
@@ -516,6 +538,51 @@ struct decider {
         if (s.token_by_secret.contains(c.secret_sha256_hex))
             return conflict(codes::token_exists, "This secret is already in use.");
         return events{token_rotated{c.token, c.secret_sha256_hex, subject ? subject->user : user_id{}}};
+    }
+
+    result<void> operator_only() const {
+        if (std::holds_alternative<operator_principal>(who)) return {};
+        return make_error(error_kind::forbidden, codes::operator_only, std::string(no_access_detail));
+    }
+    // A registered endpoint that is not removed.
+    result<const webhook_record*> live_webhook(const webhook_id& id) const {
+        const webhook_record* w = s.webhook(id);
+        if (!w || w->removed) return not_found(codes::webhook_not_found, "No such webhook.");
+        return w;
+    }
+
+    result<events> operator()(const register_webhook& c) const {
+        if (auto ok = operator_only(); !ok) return ok.error();
+        if (!is_valid_id(c.webhook.str())) return bad_input(codes::invalid_id, "The webhook id is not valid.");
+        if (!is_hex_sha256(c.secret_sha256_hex))
+            return bad_input(codes::invalid_secret_hash, "The webhook secret hash must be 64 lower-case hex digits.");
+        auto settings = checked_webhook(c.settings);
+        if (!settings) return settings.error();
+        if (s.webhook(c.webhook)) return conflict(codes::webhook_exists, "This webhook id is already in use.");
+        return events{webhook_registered{c.webhook, std::move(*settings), c.secret_sha256_hex}};
+    }
+
+    result<events> operator()(const change_webhook& c) const {
+        if (auto ok = operator_only(); !ok) return ok.error();
+        auto w = live_webhook(c.webhook);
+        if (!w) return w.error();
+        webhook_settings after = (*w)->settings;
+        if (c.url) after.url = *c.url;
+        if (c.accounts) after.accounts = *c.accounts;
+        if (c.types) after.types = *c.types;
+        if (c.description) after.description = *c.description;
+        if (c.enabled) after.enabled = *c.enabled;
+        auto settings = checked_webhook(std::move(after));
+        if (!settings) return settings.error();
+        if (*settings == (*w)->settings) return events{};
+        return events{webhook_changed{c.webhook, (*w)->settings, std::move(*settings)}};
+    }
+
+    result<events> operator()(const remove_webhook& c) const {
+        if (auto ok = operator_only(); !ok) return ok.error();
+        auto w = live_webhook(c.webhook);
+        if (!w) return w.error();
+        return events{webhook_removed{c.webhook, (*w)->settings}};
     }
 
     result<events> operator()(const revoke_token& c) const {

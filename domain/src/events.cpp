@@ -9,6 +9,7 @@ std::string_view type_name(const event& e) { return event_type_names[e.index()];
 std::string account_stream(const account_id& a) { return "account-" + a.value; }
 std::string user_stream(const user_id& u) { return "user-" + u.value; }
 std::string token_stream(const token_id& t) { return "token-" + t.value; }
+std::string webhook_stream(const webhook_id& w) { return "webhook-" + w.value; }
 
 std::string stream_of(const event& e) {
     return std::visit(overloaded{
@@ -34,6 +35,9 @@ std::string stream_of(const event& e) {
                           [](const signing_key_rotated&) { return std::string(signing_key_stream); },
                           [](const token_rotated& x) { return token_stream(x.token); },
                           [](const profile_updated& x) { return user_stream(x.user); },
+                          [](const webhook_registered& x) { return webhook_stream(x.webhook); },
+                          [](const webhook_changed& x) { return webhook_stream(x.webhook); },
+                          [](const webhook_removed& x) { return webhook_stream(x.webhook); },
                       },
                       e);
 }
@@ -142,6 +146,9 @@ concerned_parties concerned(const event& e) {
                        c.accounts(x.accounts);
                        c.user(x.user);
                    },
+                   [](const webhook_registered&) {},
+                   [](const webhook_changed&) {},
+                   [](const webhook_removed&) {},
                },
                e);
     return std::move(c.out);

@@ -43,6 +43,11 @@ const token_record* state::token(const token_id& t) const {
     return it == tokens.end() ? nullptr : &it->second;
 }
 
+const webhook_record* state::webhook(const webhook_id& w) const {
+    auto it = webhooks.find(w);
+    return it == webhooks.end() ? nullptr : &it->second;
+}
+
 const membership* state::member(const account_id& a, const user_id& u) const {
     const account_record* acc = account(a);
     return acc ? acc->member(u) : nullptr;
@@ -255,6 +260,15 @@ struct applier {
     }
     void operator()(const access_denied&) {}
     void operator()(const signing_key_rotated&) {}
+    void operator()(const webhook_registered& e) {
+        s.webhooks[e.webhook] = webhook_record{e.webhook, e.settings, e.secret_sha256_hex, log_position{at.value}};
+    }
+    void operator()(const webhook_changed& e) {
+        if (auto* w = find_mut(s.webhooks, e.webhook)) w->settings = e.after;
+    }
+    void operator()(const webhook_removed& e) {
+        if (auto* w = find_mut(s.webhooks, e.webhook)) w->removed = true;
+    }
 };
 
 }  // namespace

@@ -92,6 +92,9 @@ struct Payload {
     signingKeyRotated @19 :SigningKeyRotated;
     tokenRotated @20 :TokenRotated;
     profileUpdated @21 :ProfileUpdated;
+    webhookRegistered @22 :WebhookRegistered;
+    webhookChanged @23 :WebhookChanged;
+    webhookRemoved @24 :WebhookRemoved;
   }
 }
 
@@ -265,4 +268,29 @@ struct ProfileUpdated {
   accounts @1 :List(Text);     # the user's accounts then: employer, then third-party ones
   name @2 :TextChange;         # set only when the name changed
   email @3 :TextChange;        # set only when the email changed (normalized addresses)
+}
+
+struct WebhookSettings {
+  url @0 :Text;
+  accounts @1 :List(Text);     # filter; empty = every account
+  types @2 :List(Text);        # event type strings; empty = every type
+  description @3 :Text;
+  disabled @4 :Bool;           # false (the default) = enabled
+}
+
+struct WebhookRegistered {
+  webhook @0 :Text;
+  settings @1 :WebhookSettings;
+  secretSha256Hex @2 :Text;    # the secret itself is never in the log
+}
+
+struct WebhookChanged {
+  webhook @0 :Text;
+  before @1 :WebhookSettings;
+  after @2 :WebhookSettings;
+}
+
+struct WebhookRemoved {
+  webhook @0 :Text;
+  before @1 :WebhookSettings;
 }

@@ -101,6 +101,27 @@ std::vector<domain::account_id> read_accounts(Reader list) {
     return out;
 }
 
+void write_webhook_settings(schema::WebhookSettings::Builder o, const domain::webhook_settings& w) {
+    set_text([&](auto t) { o.setUrl(t); }, w.url);
+    write_accounts([&](unsigned n) { return o.initAccounts(n); }, w.accounts);
+    if (!w.types.empty()) {
+        auto list = o.initTypes(static_cast<unsigned>(w.types.size()));
+        for (unsigned i = 0; i < w.types.size(); ++i) list.set(i, text(w.types[i]));
+    }
+    set_text([&](auto t) { o.setDescription(t); }, w.description);
+    o.setDisabled(!w.enabled);
+}
+
+domain::webhook_settings read_webhook_settings(schema::WebhookSettings::Reader o) {
+    domain::webhook_settings w;
+    w.url = str(o.getUrl());
+    w.accounts = read_accounts(o.getAccounts());
+    for (auto t : o.getTypes()) w.types.push_back(str(t));
+    w.description = str(o.getDescription());
+    w.enabled = !o.getDisabled();
+    return w;
+}
+
 template <class Builder>
 void write_topics(Builder&& init, const std::vector<domain::topic>& topics) {
     auto list = init(static_cast<unsigned>(topics.size()));
@@ -293,6 +314,23 @@ void write_payload(schema::Payload::Builder b, const domain::event& e) {
                        text_change([&] { return o.initName(); }, x.name);
                        text_change([&] { return o.initEmail(); }, x.email);
                    },
+                   [&](const domain::webhook_registered& x) {
+                       auto o = b.initWebhookRegistered();
+                       set_text([&](auto t) { o.setWebhook(t); }, x.webhook.value);
+                       write_webhook_settings(o.initSettings(), x.settings);
+                       set_text([&](auto t) { o.setSecretSha256Hex(t); }, x.secret_sha256_hex);
+                   },
+                   [&](const domain::webhook_changed& x) {
+                       auto o = b.initWebhookChanged();
+                       set_text([&](auto t) { o.setWebhook(t); }, x.webhook.value);
+                       write_webhook_settings(o.initBefore(), x.before);
+                       write_webhook_settings(o.initAfter(), x.after);
+                   },
+                   [&](const domain::webhook_removed& x) {
+                       auto o = b.initWebhookRemoved();
+                       set_text([&](auto t) { o.setWebhook(t); }, x.webhook.value);
+                       write_webhook_settings(o.initBefore(), x.before);
+                   },
                    [&](const domain::signing_key_rotated& x) {
                        auto o = b.initSigningKeyRotated();
                        set_text([&](auto t) { o.setOldVerifierKey(t); }, x.old_verifier_key);
@@ -461,6 +499,23 @@ result<domain::event> read_payload(schema::Payload::Reader r) {
             return domain::event(domain::profile_updated{uid(o.getUser()), text_change(o.hasName(), o.getName()),
                                                          text_change(o.hasEmail(), o.getEmail()),
                                                          read_accounts(o.getAccounts())});
+        }
+        case P::WEBHOOK_REGISTERED: {
+            auto o = r.getWebhookRegistered();
+            return domain::event(domain::webhook_registered{domain::webhook_id(str(o.getWebhook())),
+                                                            read_webhook_settings(o.getSettings()),
+                                                            str(o.getSecretSha256Hex())});
+        }
+        case P::WEBHOOK_CHANGED: {
+            auto o = r.getWebhookChanged();
+            return domain::event(domain::webhook_changed{domain::webhook_id(str(o.getWebhook())),
+                                                         read_webhook_settings(o.getBefore()),
+                                                         read_webhook_settings(o.getAfter())});
+        }
+        case P::WEBHOOK_REMOVED: {
+            auto o = r.getWebhookRemoved();
+            return domain::event(
+                domain::webhook_removed{domain::webhook_id(str(o.getWebhook())), read_webhook_settings(o.getBefore())});
         }
         case P::SIGNING_KEY_ROTATED: {
             auto o = r.getSigningKeyRotated();

@@ -560,7 +560,8 @@ void directory::apply(const domain::event& event) {
             } else if constexpr (one_of<T, domain::account_opened, domain::partner_linked, domain::contacts_saved,
                                         domain::contact_handed_over, domain::watchlist_changed, domain::token_issued,
                                         domain::token_revoked, domain::access_denied, domain::signing_key_rotated,
-                                        domain::token_rotated>) {
+                                        domain::token_rotated, domain::webhook_registered, domain::webhook_changed,
+                                        domain::webhook_removed>) {
                 // Nothing a directory row holds (profile, membership, roles) changes; an
                 // account's index appears with its first member.
             } else {

@@ -17,7 +17,8 @@
 namespace roster::projections {
 namespace {
 
-constexpr std::string_view magic = "roster-snapshot-v3\n";  // v2: token expiry, times, rotations; v3: resource versions
+// v2: token expiry, times, rotations; v3: resource versions; v4: webhooks
+constexpr std::string_view magic = "roster-snapshot-v4\n";
 
 class writer {
 public:
@@ -211,6 +212,20 @@ std::string read_model::encode_snapshot() const {
         w.str(secret);
         w.str(id.value);
     }
+    w.u64(state_.webhooks.size());
+    for (const auto& [id, h] : state_.webhooks) {
+        w.str(id.value);
+        w.str(h.settings.url);
+        w.u64(h.settings.accounts.size());
+        for (const auto& a : h.settings.accounts) w.str(a.value);
+        w.u64(h.settings.types.size());
+        for (const auto& t : h.settings.types) w.str(t);
+        w.str(h.settings.description);
+        w.u64(h.settings.enabled ? 1 : 0);
+        w.str(h.secret_sha256_hex);
+        w.u64(h.registered_at.value);
+        w.u64(h.removed ? 1 : 0);
+    }
     return out;
 }
 
@@ -338,6 +353,20 @@ bool read_model::restore_snapshot(std::string_view bytes) {
     for (auto n = r.count(); n-- && r.ok();) {
         auto secret = r.str();
         s.token_by_secret[std::move(secret)] = domain::token_id{r.str()};
+    }
+    for (auto n = r.count(); n-- && r.ok();) {
+        domain::webhook_record h;
+        h.id = domain::webhook_id{r.str()};
+        h.settings.url = r.str();
+        for (auto k = r.count(); k-- && r.ok();) h.settings.accounts.emplace_back(r.str());
+        for (auto k = r.count(); k-- && r.ok();) h.settings.types.push_back(r.str());
+        h.settings.description = r.str();
+        h.settings.enabled = r.u64() == 1;
+        h.secret_sha256_hex = r.str();
+        h.registered_at = domain::log_position{r.u64()};
+        h.removed = r.u64() == 1;
+        auto id = h.id;
+        s.webhooks.emplace(std::move(id), std::move(h));
     }
     if (!r.done()) return false;
     // The directory tells invited people from those created without an invitation; the state

@@ -83,6 +83,16 @@ json::object with_status_change(json::object o, std::string_view field, json::va
     return o;
 }
 
+json::object webhook_settings_json(const webhook_settings& w) {
+    json::array types;
+    for (const auto& t : w.types) types.emplace_back(t);
+    return json::object{{"url", w.url},
+                        {"accounts", ids_json(w.accounts)},
+                        {"types", std::move(types)},
+                        {"description", w.description},
+                        {"enabled", w.enabled}};
+}
+
 }  // namespace
 
 json::object event_data_json(const event& e) {
@@ -240,6 +250,18 @@ json::object event_data_json(const event& e) {
                 o["before"] = std::move(before);
                 o["after"] = std::move(after);
                 return o;
+            },
+            [](const webhook_registered& x) {
+                // The secret's hash is left out like a token's: it is nobody's business.
+                return json::object{{"webhook_id", x.webhook.value}, {"settings", webhook_settings_json(x.settings)}};
+            },
+            [](const webhook_changed& x) {
+                return json::object{{"webhook_id", x.webhook.value},
+                                    {"before", webhook_settings_json(x.before)},
+                                    {"after", webhook_settings_json(x.after)}};
+            },
+            [](const webhook_removed& x) {
+                return json::object{{"webhook_id", x.webhook.value}, {"before", webhook_settings_json(x.before)}};
             },
             [](const signing_key_rotated& x) {
                 return json::object{{"old_verifier_key", x.old_verifier_key},

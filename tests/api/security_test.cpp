@@ -105,6 +105,14 @@ const std::vector<endpoint> endpoints = {
     {"GET", "/v1/audit/signing-key/rotations", "", forbidden, forbidden, forbidden},
     // Operator only.
     {"POST", "/v1/audit/signing-key/rotations", "{}", forbidden, forbidden, forbidden},
+    // Webhook endpoints: operator only, whatever the id (refused before it is looked up).
+    {"POST", "/v1/admin/webhooks", R"({"url":"http://127.0.0.1:9/x"})", forbidden, forbidden, forbidden},
+    {"GET", "/v1/admin/webhooks", "", forbidden, forbidden, forbidden},
+    {"GET", "/v1/admin/webhooks/whk_x", "", forbidden, forbidden, forbidden},
+    {"PATCH", "/v1/admin/webhooks/whk_x", R"({"enabled":false})", forbidden, forbidden, forbidden},
+    {"DELETE", "/v1/admin/webhooks/whk_x", "", forbidden, forbidden, forbidden},
+    {"GET", "/v1/admin/webhooks/whk_x/dead-letters", "", forbidden, forbidden, forbidden},
+    {"POST", "/v1/admin/webhooks/whk_x/dead-letters/replay", "{}", forbidden, forbidden, forbidden},
 };
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {

@@ -59,6 +59,10 @@ const std::map<std::string, runner>& parsers() {
         {"hand_over_contact", [](const json_object& b) { return of(parse_hand_over_contact(b, acc, "security")); }},
         {"set_watchlist", [](const json_object& b) { return of(parse_set_watchlist(b, acc)); }},
         {"backup_request", [](const json_object& b) { return of(parse_backup_request(b)); }},
+        {"register_webhook",
+         [](const json_object& b) { return of(parse_register_webhook(b, webhook_id{"whk_1"}, "h")); }},
+        {"change_webhook", [](const json_object& b) { return of(parse_change_webhook(b, webhook_id{"whk_1"})); }},
+        {"webhook_replay", [](const json_object& b) { return of(parse_webhook_replay(b)); }},
     };
     return all;
 }
@@ -142,6 +146,23 @@ const body_case cases[] = {
     {"backup_request", R"({"to":"/backups/one"})", ""},
     {"backup_request", R"({"to":1})", "invalid_field_type", "to"},
     {"backup_request", R"({})", "missing_field", "to"},
+    {"register_webhook", R"({"url":"https://hooks.example.com/r?x=1"})", ""},
+    {"register_webhook", R"({"url":"http://127.0.0.1:8081","accounts":["acme"],"types":["user_locked"]})", ""},
+    {"register_webhook", R"({})", "missing_field", "url"},
+    {"register_webhook", R"({"url":"ftp://example.com/"})", "invalid_field", "url"},
+    {"register_webhook", R"({"url":"https://u:p@example.com/"})", "invalid_field", "url"},
+    {"register_webhook", R"({"url":"https://example.com/#f"})", "invalid_field", "url"},
+    {"register_webhook", R"({"url":"example.com/hook"})", "invalid_field", "url"},
+    {"register_webhook", R"({"url":"https://example.com/","accounts":"acme"})", "invalid_field_type", "accounts"},
+    {"register_webhook", R"({"url":"https://example.com/","secret":"mine"})", "unknown_field", "secret"},
+    {"change_webhook", R"({})", ""},
+    {"change_webhook", R"({"enabled":false,"types":[]})", ""},
+    {"change_webhook", R"({"url":"mailto:a@example.com"})", "invalid_field", "url"},
+    {"change_webhook", R"({"enabled":"no"})", "invalid_field_type", "enabled"},
+    {"webhook_replay", R"({})", ""},
+    {"webhook_replay", R"({"positions":[3,4]})", ""},
+    {"webhook_replay", R"({"positions":[0]})", "invalid_field", "positions"},
+    {"webhook_replay", R"({"positions":["3"]})", "invalid_field", "positions"},
 };
 
 TEST(wire_requests, accept_valid_bodies_and_refuse_bad_fields_with_the_routes_codes) {

@@ -112,6 +112,15 @@ inline std::vector<domain::event> all_event_samples() {
                         text_change{"Ann Smith", "Ann Jones"},
                         text_change{"ann.smith@example.com", "ann.jones@example.com"},
                         {account_id("acme"), account_id("cust-1")}},
+        webhook_registered{
+            webhook_id("whk_1"),
+            webhook_settings{
+                "https://hooks.example.com/r?k=1", {account_id("acme")}, {"member_added", "user_locked"}, "ops", true},
+            "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9"},
+        webhook_changed{webhook_id("whk_1"),
+                        webhook_settings{"https://hooks.example.com/r", {}, {"user_locked"}, "", true},
+                        webhook_settings{"http://127.0.0.1:9/x", {account_id("a"), account_id("b")}, {}, "d", false}},
+        webhook_removed{webhook_id("whk_1"), webhook_settings{"http://127.0.0.1:9/x", {}, {}, "", false}},
     };
 }
 

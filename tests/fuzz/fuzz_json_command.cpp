@@ -46,6 +46,7 @@ const domain::account_id account{"acc-fuzz"};
 const domain::user_id user{"usr_fuzz"};
 const domain::account_id generated{"acc-generated"};
 const domain::token_id token{"tok_fuzz"};
+const domain::webhook_id webhook{"whk_fuzz"};
 const domain::timestamp now{std::chrono::seconds(1'800'000'000)};
 const domain::invitation_request invitation{domain::invitation_id{"inv_fuzz"}, "00", std::nullopt};
 
@@ -87,6 +88,14 @@ void run_every_parser(const boost::json::object& body) {
     judge(wire::parse_set_watchlist(body, account),
           [](const domain::set_watchlist& c) { return c.account == account; });
     judge(wire::parse_backup_request(body), [](const wire::backup_request&) { return true; });
+    // An accepted URL is one the parser itself accepts again (http/https, a host, no user info or fragment).
+    judge(wire::parse_register_webhook(body, webhook, "00"), [](const domain::register_webhook& c) {
+        return c.webhook == webhook && !wire::webhook_url_problem(c.settings.url);
+    });
+    judge(wire::parse_change_webhook(body, webhook), [](const domain::change_webhook& c) {
+        return c.webhook == webhook && (!c.url || !wire::webhook_url_problem(*c.url));
+    });
+    judge(wire::parse_webhook_replay(body), [](const auto&) { return true; });
 
     // An unknown {role}: the body is judged first (400), else 404 contact_role_not_found.
     if (auto r = wire::parse_hand_over_contact(body, account, "nobody"); r) {

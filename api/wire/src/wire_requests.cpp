@@ -1,6 +1,7 @@
 #include "roster/api/wire_requests.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
 
 #include "roster/api/json_input.hpp"
 
@@ -275,6 +276,82 @@ parsed<backup_request> parse_backup_request(const json::object& body) {
     json_reader in(body);
     auto to = in.required_string("to");
     return finish(in, backup_request{std::move(to)});
+}
+
+std::optional<std::string> webhook_url_problem(std::string_view url) {
+    auto u = boost::urls::parse_uri(url);
+    if (!u) return "url must be an absolute http or https URL.";
+    if (u->scheme_id() != boost::urls::scheme::http && u->scheme_id() != boost::urls::scheme::https)
+        return "url must be an http or https URL.";
+    if (u->has_userinfo()) return "url must not carry user info (the request is signed instead).";
+    if (u->has_fragment()) return "url must not have a fragment.";
+    if (u->encoded_host().empty()) return "url must name a host.";
+    if (url.size() > 2048) return "url takes at most 2048 bytes.";
+    return std::nullopt;
+}
+
+namespace {
+
+std::optional<std::vector<account_id>> read_webhook_accounts(json_reader& in) {
+    auto list = in.optional_string_array("accounts");
+    if (!list) return std::nullopt;
+    std::vector<account_id> out;
+    for (auto& a : *list) out.emplace_back(std::move(a));
+    return out;
+}
+
+void check_webhook_url(json_reader& in, const std::optional<std::string>& url) {
+    if (!in.ok() || !url) return;
+    if (auto why = webhook_url_problem(*url)) in.fail("url", *why);
+}
+
+}  // namespace
+
+parsed<register_webhook> parse_register_webhook(const json::object& body, const webhook_id& id,
+                                                std::string secret_sha256_hex) {
+    json_reader in(body);
+    std::optional<std::string> url = in.required_string("url");
+    auto accounts = read_webhook_accounts(in);
+    auto types = in.optional_string_array("types");
+    auto description = in.optional_string("description");
+    check_webhook_url(in, url);
+    if (auto bad = in.finish()) return std::move(*bad);
+    webhook_settings settings{std::move(*url), accounts.value_or(std::vector<account_id>{}),
+                              types.value_or(std::vector<std::string>{}), description.value_or(""), true};
+    return register_webhook{id, std::move(settings), std::move(secret_sha256_hex)};
+}
+
+parsed<change_webhook> parse_change_webhook(const json::object& body, const webhook_id& id) {
+    json_reader in(body);
+    auto url = in.optional_string("url");
+    auto accounts = read_webhook_accounts(in);
+    auto types = in.optional_string_array("types");
+    auto description = in.optional_string("description");
+    auto enabled = in.optional_bool("enabled");
+    check_webhook_url(in, url);
+    return finish(
+        in, change_webhook{id, std::move(url), std::move(accounts), std::move(types), std::move(description), enabled});
+}
+
+parsed<remove_webhook> parse_remove_webhook(const webhook_id& id) { return remove_webhook{id}; }
+
+parsed<std::optional<std::vector<std::uint64_t>>> parse_webhook_replay(const json::object& body) {
+    json_reader in(body);
+    const auto* list = in.optional_array("positions");
+    std::optional<std::vector<std::uint64_t>> positions;
+    if (list) {
+        positions.emplace();
+        if (list->size() > 10'000) in.fail("positions", "At most 10000 positions at once.");
+        for (const auto& v : *list) {
+            if (!in.ok()) break;
+            if (!v.is_int64() || v.get_int64() < 1) {
+                in.fail("positions", "positions must be log positions (integers from 1).");
+                break;
+            }
+            positions->push_back(static_cast<std::uint64_t>(v.get_int64()));
+        }
+    }
+    return finish(in, std::move(positions));
 }
 
 }  // namespace roster::api::wire

@@ -6,6 +6,7 @@
 
 #include <boost/json/array.hpp>
 
+#include "roster/domain/events.hpp"
 #include "roster/domain/queries.hpp"
 #include "roster/domain/types.hpp"
 
@@ -442,6 +443,60 @@ json::object schemas() {
     s["Backup"] = strict(
         {{"format", integer()}, {"position", integer()}, {"hash", str()}, {"created_at", str()}, {"path", str()}},
         {"format", "position", "hash", "created_at", "path"});
+    // Webhooks (issue 17, item 3).
+    auto event_types = [] {
+        json::array names;
+        for (auto n : event_type_names) names.emplace_back(n);
+        return json::object{{"type", "string"}, {"enum", std::move(names)}};
+    };
+    s["RegisterWebhook"] = command(strict(
+        {{"url", str()}, {"accounts", array_of(str())}, {"types", array_of(event_types())}, {"description", str()}},
+        {"url"}));
+    s["ChangeWebhook"] = command(strict({{"url", str()},
+                                         {"accounts", array_of(str())},
+                                         {"types", array_of(event_types())},
+                                         {"description", str()},
+                                         {"enabled", boolean()}},
+                                        {}));
+    auto webhook_props = [&] {
+        return json::object{{"webhook_id", str()},      {"url", str()},         {"accounts", array_of(str())},
+                            {"types", array_of(str())}, {"description", str()}, {"enabled", boolean()}};
+    };
+    auto registered = webhook_props();
+    registered["secret"] =
+        json::object{{"type", "string"}, {"description", "whsec_<base64>: in the first answer only."}};
+    s["WebhookRegistered"] =
+        strict(std::move(registered), {"webhook_id", "url", "accounts", "types", "description", "enabled"});
+    auto with_status = webhook_props();
+    with_status["status"] = strict({{"running", boolean()},
+                                    {"cursor", integer()},
+                                    {"lag", integer()},
+                                    {"last_attempt_at", nullable_date_time()},
+                                    {"last_status", nullable("integer")},
+                                    {"last_error", nullable("string")},
+                                    {"delivered", integer()},
+                                    {"failed_attempts", integer()},
+                                    {"dead_letters", integer()}},
+                                   {"running", "cursor", "lag", "last_attempt_at", "last_status", "last_error",
+                                    "delivered", "failed_attempts", "dead_letters"});
+    s["Webhook"] =
+        strict(std::move(with_status), {"webhook_id", "url", "accounts", "types", "description", "enabled", "status"});
+    s["WebhookList"] = strict({{"webhooks", array_of(ref("Webhook"))}}, {"webhooks"});
+    s["WebhookRemoved"] =
+        strict({{"webhook_id", str()}, {"removed", json::object{{"const", true}}}}, {"webhook_id", "removed"});
+    s["WebhookDeadLetters"] =
+        strict({{"webhook_id", str()},
+                {"dropped", integer()},
+                {"dead_letters", array_of(strict({{"position", integer()},
+                                                  {"message_id", str()},
+                                                  {"type", str()},
+                                                  {"attempts", integer()},
+                                                  {"error", str()},
+                                                  {"at", nullable_date_time()}},
+                                                 {"position", "message_id", "type", "attempts", "error", "at"}))}},
+               {"webhook_id", "dropped", "dead_letters"});
+    s["ReplayDeadLetters"] = strict({{"positions", array_of(integer())}}, {});
+    s["DeadLettersQueued"] = strict({{"webhook_id", str()}, {"queued", integer()}}, {"webhook_id", "queued"});
     s["ConsoleFile"] = json::object{{"type", "string"}, {"description", "A static file of the web console."}};
     s["PrometheusMetrics"] = text("text/plain", "Prometheus text exposition format 0.0.4.");
     s["Health"] = strict({{"status", json::object{{"const", "ok"}}}}, {"status"});

@@ -156,9 +156,35 @@ struct update_profile {
     bool operator==(const update_profile&) const = default;
 };
 
+// Operator only. The URL is checked by the HTTP layer (scheme, no user info, no fragment); the
+// domain checks lengths, ids and type names, and sorts the filters.
+struct register_webhook {
+    webhook_id webhook;
+    webhook_settings settings;
+    std::string secret_sha256_hex;
+    bool operator==(const register_webhook&) const = default;
+};
+
+// Changes the fields that are set; equal values are no change, and no change appends nothing.
+struct change_webhook {
+    webhook_id webhook;
+    std::optional<std::string> url;
+    std::optional<std::vector<account_id>> accounts;
+    std::optional<std::vector<std::string>> types;
+    std::optional<std::string> description;
+    std::optional<bool> enabled;
+    bool operator==(const change_webhook&) const = default;
+};
+
+struct remove_webhook {
+    webhook_id webhook;
+    bool operator==(const remove_webhook&) const = default;
+};
+
 using command = std::variant<open_account, link_partner, create_user, add_member, change_roles, remove_all_roles,
                              lock_user, unlock_user, remove_member, invite_user, accept_invitation, save_contacts,
-                             hand_over_contact, set_watchlist, issue_token, revoke_token, rotate_token, update_profile>;
+                             hand_over_contact, set_watchlist, issue_token, revoke_token, rotate_token, update_profile,
+                             register_webhook, change_webhook, remove_webhook>;
 
 // The command's stable name ("change_roles", ...), as recorded in access_denied.action.
 std::string_view command_name(const command&);

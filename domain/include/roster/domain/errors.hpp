@@ -36,6 +36,7 @@ inline constexpr std::string_view invalid_contacts = "invalid_contacts";
 inline constexpr std::string_view contact_role_not_applicable = "contact_role_not_applicable";
 inline constexpr std::string_view invalid_watchlist = "invalid_watchlist";
 inline constexpr std::string_view invalid_principal = "invalid_principal";
+inline constexpr std::string_view invalid_webhook = "invalid_webhook";
 // 401
 inline constexpr std::string_view unauthenticated = "unauthenticated";
 // 403
@@ -50,6 +51,7 @@ inline constexpr std::string_view user_not_found = "user_not_found";
 inline constexpr std::string_view member_not_found = "member_not_found";
 inline constexpr std::string_view token_not_found = "token_not_found";
 inline constexpr std::string_view invitation_not_found = "invitation_not_found";
+inline constexpr std::string_view webhook_not_found = "webhook_not_found";
 // 409
 inline constexpr std::string_view account_exists = "account_exists";
 inline constexpr std::string_view account_kind_mismatch = "account_kind_mismatch";
@@ -69,6 +71,7 @@ inline constexpr std::string_view invitation_exists = "invitation_exists";
 inline constexpr std::string_view token_exists = "token_exists";
 inline constexpr std::string_view token_revoked = "token_revoked";
 inline constexpr std::string_view token_expired = "token_expired";
+inline constexpr std::string_view webhook_exists = "webhook_exists";
 // 410
 inline constexpr std::string_view invitation_expired = "invitation_expired";
 inline constexpr std::string_view invitation_used = "invitation_used";

@@ -281,11 +281,47 @@ struct profile_updated {
     bool operator==(const profile_updated&) const = default;
 };
 
-using event =
-    std::variant<account_opened, partner_linked, user_created, member_added, roles_granted, roles_revoked,
-                 all_roles_removed, user_locked, user_unlocked, invitation_issued, invitation_accepted, member_removed,
-                 profile_retired, contacts_saved, contact_handed_over, watchlist_changed, token_issued, token_revoked,
-                 access_denied, signing_key_rotated, token_rotated, profile_updated>;
+// What a webhook endpoint receives (issue 17, item 3): the URL and the filters. Empty filters
+// match everything; `types` are event type strings (event_type_names).
+struct webhook_settings {
+    std::string url;
+    std::vector<account_id> accounts;  // sorted, no duplicates
+    std::vector<std::string> types;    // sorted, no duplicates
+    std::string description;
+    bool enabled = true;
+    bool operator==(const webhook_settings&) const = default;
+};
+
+// An endpoint was registered by the operator. The log is exported to reviewers, so it holds only
+// the SHA-256 of the signing secret (lower-case hex), never the secret.
+struct webhook_registered {
+    static constexpr std::string_view type_name = "webhook_registered";
+    webhook_id webhook;
+    webhook_settings settings;
+    std::string secret_sha256_hex;
+    bool operator==(const webhook_registered&) const = default;
+};
+
+struct webhook_changed {
+    static constexpr std::string_view type_name = "webhook_changed";
+    webhook_id webhook;
+    webhook_settings before;
+    webhook_settings after;
+    bool operator==(const webhook_changed&) const = default;
+};
+
+struct webhook_removed {
+    static constexpr std::string_view type_name = "webhook_removed";
+    webhook_id webhook;
+    webhook_settings before;  // what it was, so the event tells its story alone
+    bool operator==(const webhook_removed&) const = default;
+};
+
+using event = std::variant<account_opened, partner_linked, user_created, member_added, roles_granted, roles_revoked,
+                           all_roles_removed, user_locked, user_unlocked, invitation_issued, invitation_accepted,
+                           member_removed, profile_retired, contacts_saved, contact_handed_over, watchlist_changed,
+                           token_issued, token_revoked, access_denied, signing_key_rotated, token_rotated,
+                           profile_updated, webhook_registered, webhook_changed, webhook_removed>;
 
 namespace detail {
 
@@ -334,6 +370,7 @@ inline constexpr bool unhandled_event = false;
 //   "user-<user id>"        profile facts (created, locked, invitation, retired)
 //   "token-<token id>"      token facts
 //   "security"              access_denied
+//   "webhook-<webhook id>"  webhook endpoint facts (operator configuration; they concern nobody)
 //   "signing-key"           signing_key_rotated (its own stream, so listing the rotations reads
 //                           only them, not every refusal)
 std::string stream_of(const event&);
@@ -375,7 +412,8 @@ security_version security_version_of(const Reader& r) {
 //     before values: the new holders and the listed subscribers);
 //   - token facts name the token's user (token_revoked: only when recorded);
 //   - access_denied: its account when set, and the refused principal when it is a user.
-//   - signing_key_rotated: nobody.
+//   - signing_key_rotated and webhook facts: nobody (the operator's configuration; an account
+//     filter names what is delivered, not who the event is about).
 struct concerned_parties {
     std::vector<account_id> accounts;
     std::vector<user_id> users;

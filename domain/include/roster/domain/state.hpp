@@ -97,6 +97,14 @@ struct token_record {
     bool expired(timestamp now) const { return expires_at != timestamp{} && now >= expires_at; }
 };
 
+struct webhook_record {
+    webhook_id id;
+    webhook_settings settings;
+    std::string secret_sha256_hex;
+    log_position registered_at{};  // deliveries start after this position
+    bool removed = false;          // removed endpoints stay, so their id is never reused
+};
+
 struct state {
     std::unordered_map<account_id, account_record> accounts;
     std::unordered_map<user_id, user_record> users;        // retired profiles stay (history, `removed`)
@@ -107,6 +115,7 @@ struct state {
     // Every secret hash ever issued or rotated in, so an old secret is still attributed to its
     // token (refusal records) and can never be issued again.
     std::unordered_map<std::string, token_id> token_by_secret;
+    std::map<webhook_id, webhook_record> webhooks;  // few, listed in id order
     // The position of the last event folded. Every fold of the log starts at position 1 (or at a
     // snapshot that records it) and folds every event, so it is the log position; the single
     // writer's speculative fold numbers the group's events the way the store will.
@@ -118,6 +127,7 @@ struct state {
     const user_record* user_by_email(const email& e) const;
     const invitation_record* invitation(const invitation_id& i) const;
     const token_record* token(const token_id& t) const;
+    const webhook_record* webhook(const webhook_id& w) const;
     // The membership of `u` in `a`, if current.
     const membership* member(const account_id& a, const user_id& u) const;
 };

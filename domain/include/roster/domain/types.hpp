@@ -31,6 +31,7 @@ using account_id = strong_id<struct account_id_tag>;
 using user_id = strong_id<struct user_id_tag>;
 using token_id = strong_id<struct token_id_tag>;
 using invitation_id = strong_id<struct invitation_id_tag>;
+using webhook_id = strong_id<struct webhook_id_tag>;
 
 // Microseconds since the Unix epoch, UTC. The domain never reads a clock: time is an input.
 using timestamp = std::chrono::sys_time<std::chrono::microseconds>;

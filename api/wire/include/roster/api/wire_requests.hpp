@@ -10,8 +10,11 @@
 // the parsers have no RNG, so they are deterministic under a fuzzer.
 #pragma once
 
+#include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <boost/json/object.hpp>
 #include <boost/system/result.hpp>
@@ -128,5 +131,18 @@ struct backup_request {
     std::string to;
 };
 parsed<backup_request> parse_backup_request(const boost::json::object& body);
+
+// Webhook endpoints (operator only, issue 17 item 3). `url` must be http:// or https://, parsed
+// as a URI (Boost.URL) with a host, without user info or fragment: 400 invalid_field, field url.
+// {url, accounts?, types?, description?}; the secret is chosen by the route.
+parsed<domain::register_webhook> parse_register_webhook(const boost::json::object& body, const domain::webhook_id& id,
+                                                        std::string secret_sha256_hex);
+// {url?, accounts?, types?, description?, enabled?}
+parsed<domain::change_webhook> parse_change_webhook(const boost::json::object& body, const domain::webhook_id& id);
+parsed<domain::remove_webhook> parse_remove_webhook(const domain::webhook_id& id);
+// The refusal of a webhook URL, nullopt when it is acceptable.
+std::optional<std::string> webhook_url_problem(std::string_view url);
+// {positions?: [position, ...]} of a dead-letter replay: nullopt = every dead letter.
+parsed<std::optional<std::vector<std::uint64_t>>> parse_webhook_replay(const boost::json::object& body);
 
 }  // namespace roster::api::wire
