@@ -196,8 +196,11 @@ TEST_F(webhooks, every_event_arrives_in_order_despite_failures_timeouts_and_slow
     std::set<std::int64_t> retried;
     for (const auto& r : got)
         if (r.attempt > 1) retried.insert(r.position);
-    for (auto p = from + 1; p <= to; ++p)
-        if (p % 3 == 0 || p % 4 == 0) EXPECT_TRUE(retried.contains(static_cast<std::int64_t>(p))) << p;
+    for (auto p = from + 1; p <= to; ++p) {
+        if (p % 3 == 0 || p % 4 == 0) {
+            EXPECT_TRUE(retried.contains(static_cast<std::int64_t>(p))) << p;
+        }
+    }
     // The body is the event as GET /v1/events shows it.
     ASSERT_FALSE(got.empty());
     const auto event =
@@ -276,7 +279,11 @@ TEST_F(webhooks, a_message_failing_every_attempt_is_dead_lettered_and_replayed_w
     ASSERT_TRUE(eventually([&] { return dead_letters(id).empty(); }));
 
     std::map<std::int64_t, std::string> down_ids;
-    for (const auto& r : hooks_->at("/down/x")) down_ids[r.position] = r.id;
+    // Only the dead letters: the change's own event may have had a first attempt at /down/x
+    // before the worker saw the new url.
+    for (const auto& r : hooks_->at("/down/x"))
+        if (r.position == static_cast<std::int64_t>(p1) || r.position == static_cast<std::int64_t>(p2))
+            down_ids[r.position] = r.id;
     std::vector<std::int64_t> replayed;
     for (const auto& r : hooks_->at("/ok/fixed")) {
         EXPECT_TRUE(r.signature_ok);
