@@ -219,6 +219,13 @@ int main(int argc, char** argv) {
         "stream-ticket-bytes", po::value(&ticket_options.max_bytes)->default_value(ticket_options.max_bytes),
         "Memory all unexpired stream tickets may take (a ticket is charged about 450 bytes until it expires, "
         "used or not); beyond it POST /v1/stream/tickets answers 503 with Retry-After.");
+    std::string log_level_name = "info";
+    std::string access_log = "all";
+    visible.add_options()("log-level", po::value(&log_level_name)->default_value(log_level_name),
+                          "Least severe log lines written: debug, info, warn or error.")(
+        "access-log", po::value(&access_log)->default_value(access_log),
+        "Which requests get a 'request' log line: off, all, or sampled:N (one in N). Sampled or not, 5xx "
+        "answers, failed writes and requests slower than 1 s are always logged (at error or warn).");
     po::options_description hidden;
 #ifdef ROSTER_TEST_HOOKS
     // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
@@ -292,7 +299,20 @@ int main(int argc, char** argv) {
     live_options.total_bytes = std::max<std::size_t>(1, live_total_bytes);
     live_options.ping_interval = std::chrono::milliseconds(std::max(1u, live_ping_ms));
 
-    roster::api::logger log;
+    roster::api::logger_options log_options;
+    if (auto level = roster::api::parse_log_level(log_level_name))
+        log_options.level = *level;
+    else {
+        std::cerr << "rosterd: --log-level must be debug, info, warn or error, got '" << log_level_name << "'\n";
+        return 2;
+    }
+    if (auto access = roster::api::parse_access_log(access_log))
+        log_options.access = *access;
+    else {
+        std::cerr << "rosterd: --access-log must be off, all or sampled:N (N >= 1), got '" << access_log << "'\n";
+        return 2;
+    }
+    roster::api::logger log(stderr, log_options);
 
     std::error_code fs_ec;
     std::filesystem::create_directories(data_dir, fs_ec);
@@ -444,6 +464,9 @@ int main(int argc, char** argv) {
     metrics.add_counter_callback("roster_live_dropped_total",
                                  "/v1/stream subscribers closed because they fell too far behind.",
                                  [&hub] { return static_cast<double>(hub.dropped_total()); });
+    metrics.add_counter_callback("roster_log_dropped_total",
+                                 "Access log lines dropped because the logging thread fell behind (--access-log).",
+                                 [&log] { return static_cast<double>(log.dropped()); });
     roster::api::add_metrics_route(routes, metrics);
     options.on_request_done = [&http_metrics](const roster::api::request_context& ctx, unsigned status,
                                               std::chrono::microseconds latency,

@@ -531,12 +531,7 @@ private:
         status_ = 101;
         const auto latency =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
-        state_->log.info("request", {{"request_id", ctx_->request_id},
-                                     {"method", ctx_->method},
-                                     {"route", ctx_->route},
-                                     {"status", 101},
-                                     {"latency_us", latency.count()},
-                                     {"client", client_}});
+        log_access(101, latency, 0, {});
         if (opts().on_request_done) opts().on_request_done(*ctx_, 101, latency, 0);
         if constexpr (tls)
             upgraded_ = r.upgrade->accept(websocket_tls_stream(std::move(stream_)), parser_->release(),
@@ -630,20 +625,30 @@ private:
         beast::get_lowest_layer(stream_).expires_never();
         auto latency =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
-        boost::json::object fields{
-            {"request_id", ctx_->request_id},
-            {"method", ctx_->method.empty() ? boost::json::value() : boost::json::value(ctx_->method)},
-            {"route", ctx_->route.empty() ? boost::json::value() : boost::json::value(ctx_->route)},
-            {"status", status_},
-            {"latency_us", latency.count()},
-            {"bytes", bytes},
-            {"client", client_}};
-        if (!error.empty()) fields["error"] = error;
-        state_->log.info("request", std::move(fields));
+        log_access(status_, latency, bytes, error);
         if (opts().on_request_done) opts().on_request_done(*ctx_, status_, latency, bytes);
         if (failed) return do_close(false);
         if (!keep_) return do_close(linger_);
         do_read();
+    }
+
+    // The access line: only the sampling decision and a fixed-size copy happen here; the
+    // logger's thread formats it.
+    void log_access(unsigned status, std::chrono::microseconds latency, std::size_t bytes, std::string_view error) {
+        const auto level = state_->log.access_level(status, latency, !error.empty());
+        if (!level) return;
+        access_record r;
+        r.at = std::chrono::system_clock::now();
+        r.level = *level;
+        r.latency_us = latency.count();
+        r.bytes = bytes;
+        r.status = status;
+        access_record::copy(r.method, ctx_->method);
+        access_record::copy(r.route, ctx_->route);
+        access_record::copy(r.request_id, ctx_->request_id);
+        access_record::copy(r.client, client_);
+        access_record::copy(r.error, error);
+        state_->log.access(r);
     }
 
     // Closes after a half-close. With `linger`, unread input (e.g. the rest of a refused body)
