@@ -12,13 +12,13 @@
 #include <unordered_map>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
@@ -126,7 +126,7 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // One connection over plain TCP (Stream = beast::tcp_stream) or TLS (tls_stream). Lives while
 // an operation, timer or responder refers to it. Every member is touched only on the
-// connection's strand (stream_'s executor), except via post().
+// connection's I/O thread (stream_'s executor, its lane's io_context), except via post().
 template <class Stream>
 class session : public session_base, public std::enable_shared_from_this<session<Stream>> {
     static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
@@ -689,7 +689,7 @@ private:
     }
 
     Stream stream_;                  // moved out when the connection is upgraded to a WebSocket
-    net::any_io_executor executor_;  // the strand, still valid after stream_ moved out
+    net::any_io_executor executor_;  // the lane's, still valid after stream_ moved out
     beast::flat_buffer buffer_;
     net::steady_timer timer_;
     std::shared_ptr<shared_state> state_;
@@ -724,23 +724,36 @@ private:
 
 }  // namespace
 
-struct server::impl {
-    impl(server_options o, const router& r, logger& l)
-        : state(std::make_shared<shared_state>(std::move(o), r, l)),
-          acceptor(net::make_strand(ioc)),
-          signals(acceptor.get_executor()),
-          accept_retry(acceptor.get_executor()) {}
+// One I/O thread's share of the server: its io_context, run by that thread alone, and its own
+// listening socket on the shared port (SO_REUSEPORT: the kernel spreads new connections over
+// them). A connection lives on the thread that accepted it, so its handlers need no strand.
+struct io_lane {
+    // Concurrency hint 1: only this lane's thread runs the io_context (other threads only post).
+    io_lane() : ioc(1), acceptor(ioc), accept_retry(ioc) {}
 
-    void do_accept() {
-        acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec, tcp::socket socket) {
-            if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    net::io_context ioc;
+    tcp::acceptor acceptor;
+    net::steady_timer accept_retry;
+};
+
+struct server::impl {
+    impl(server_options o, const router& r, logger& l) : state(std::make_shared<shared_state>(std::move(o), r, l)) {
+        const auto& opts = state->options;
+        const unsigned n = opts.threads != 0 ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
+        for (unsigned i = 0; i < n; ++i) lanes.push_back(std::make_unique<io_lane>());
+        signals.emplace(lanes.front()->ioc);
+    }
+
+    void do_accept(io_lane& lane) {
+        lane.acceptor.async_accept(lane.ioc, [this, &lane](boost::system::error_code ec, tcp::socket socket) {
+            if (ec == net::error::operation_aborted || !lane.acceptor.is_open()) return;
             if (ec) {
                 // EMFILE and friends: keep serving the connections we have and retry a little
                 // later rather than spinning on the error.
                 state->log.warn("accept_failed", {{"error", ec.message()}});
-                accept_retry.expires_after(std::chrono::milliseconds(50));
-                accept_retry.async_wait([this](boost::system::error_code e) {
-                    if (!e && acceptor.is_open()) do_accept();
+                lane.accept_retry.expires_after(std::chrono::milliseconds(50));
+                lane.accept_retry.async_wait([this, &lane](boost::system::error_code e) {
+                    if (!e && lane.acceptor.is_open()) do_accept(lane);
                 });
                 return;
             }
@@ -750,7 +763,7 @@ struct server::impl {
                 else
                     std::make_shared<session<beast::tcp_stream>>(state, std::move(socket))->run();
             }
-            do_accept();
+            do_accept(lane);
         });
     }
 
@@ -761,12 +774,13 @@ struct server::impl {
             state->stop_requested = true;
         }
         state->stopping.store(true);
-        net::post(acceptor.get_executor(), [this] {
-            boost::system::error_code ec;
-            acceptor.close(ec);
-            signals.cancel(ec);
-            accept_retry.cancel();
-        });
+        for (auto& l : lanes)
+            net::post(l->ioc, [this, &lane = *l] {
+                boost::system::error_code ec;
+                lane.acceptor.close(ec);
+                lane.accept_retry.cancel();
+                if (&lane == lanes.front().get()) signals->cancel(ec);
+            });
         std::vector<std::shared_ptr<session_base>> live;
         {
             std::lock_guard lock(state->mutex);
@@ -777,11 +791,9 @@ struct server::impl {
         for (auto& s : live) s->request_shutdown();
     }
 
-    net::io_context ioc;
     std::shared_ptr<shared_state> state;
-    tcp::acceptor acceptor;
-    net::signal_set signals;
-    net::steady_timer accept_retry;
+    std::vector<std::unique_ptr<io_lane>> lanes;  // one per I/O thread
+    std::optional<net::signal_set> signals;       // on the first lane
     std::optional<net::ssl::context> tls_context;  // set when serving HTTPS
     unsigned short port = 0;
 };
@@ -812,21 +824,33 @@ boost::system::result<void, std::string> server::listen() {
     auto address = net::ip::make_address(opts.address, ec);
     if (ec) return failure("invalid listen address '" + opts.address + "': " + ec.message());
     tcp::endpoint ep(address, opts.port);
-    auto& acc = impl_->acceptor;
     auto where = [&] { return "listen on " + opts.address + ":" + std::to_string(opts.port) + ": "; };
-    if (acc.open(ep.protocol(), ec); ec) return failure(where() + ec.message());
-    if (acc.set_option(net::socket_base::reuse_address(true), ec); ec) return failure(where() + ec.message());
-    if (acc.bind(ep, ec); ec) return failure(where() + ec.message());
-    if (acc.listen(net::socket_base::max_listen_connections, ec); ec) return failure(where() + ec.message());
-    impl_->port = acc.local_endpoint(ec).port();
-    if (ec) return failure(where() + ec.message());
+    using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    for (auto& lane : impl_->lanes) {
+        auto& acc = lane->acceptor;
+        const bool first = lane == impl_->lanes.front();
+        if (acc.open(ep.protocol(), ec); ec) return failure(where() + ec.message());
+        if (acc.set_option(net::socket_base::reuse_address(true), ec); ec) return failure(where() + ec.message());
+        // The first socket binds without SO_REUSEPORT, so a port another process (of any
+        // user, reuseport or not) listens on is refused as before, and port 0 picks a port
+        // nobody uses; it joins the group before listen(), the others bind to the port it got.
+        if (!first && (acc.set_option(reuse_port(true), ec), ec)) return failure(where() + ec.message());
+        if (acc.bind(ep, ec); ec) return failure(where() + ec.message());
+        if (first && (acc.set_option(reuse_port(true), ec), ec)) return failure(where() + ec.message());
+        if (acc.listen(net::socket_base::max_listen_connections, ec); ec) return failure(where() + ec.message());
+        if (first) {
+            ep.port(acc.local_endpoint(ec).port());
+            if (ec) return failure(where() + ec.message());
+        }
+    }
+    impl_->port = ep.port();
     // Installed before anyone can learn the port, so a SIGTERM sent as soon as the address is
     // announced is queued for run() instead of killing the process.
     if (opts.handle_signals) {
-        impl_->signals.add(SIGTERM, ec);
-        if (!ec) impl_->signals.add(SIGINT, ec);
+        impl_->signals->add(SIGTERM, ec);
+        if (!ec) impl_->signals->add(SIGINT, ec);
         if (ec) return failure("cannot handle SIGTERM/SIGINT: " + ec.message());
-        impl_->signals.async_wait([this](boost::system::error_code e, int signo) {
+        impl_->signals->async_wait([this](boost::system::error_code e, int signo) {
             if (e) return;
             impl_->state->log.info("shutdown_requested", {{"signal", signo}});
             impl_->begin_shutdown();
@@ -841,16 +865,13 @@ void server::stop() { impl_->begin_shutdown(); }
 
 void server::run() {
     auto& st = *impl_->state;
-    auto& ioc = impl_->ioc;
-    unsigned n = st.options.threads != 0 ? st.options.threads : std::max(1u, std::thread::hardware_concurrency());
-
-    net::post(impl_->acceptor.get_executor(), [this] { impl_->do_accept(); });
-
-    auto work = net::make_work_guard(ioc);
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
     std::vector<std::thread> pool;
-    pool.reserve(n);
-    for (unsigned i = 0; i < n; ++i)
-        pool.emplace_back([&] {
+    pool.reserve(impl_->lanes.size());
+    for (auto& l : impl_->lanes) {
+        net::post(l->ioc, [this, &lane = *l] { impl_->do_accept(lane); });
+        work.push_back(net::make_work_guard(l->ioc));
+        pool.emplace_back([&st, &ioc = l->ioc] {
             // A bug escaping a completion handler drops only the connection that owned it.
             for (;;) {
                 try {
@@ -861,6 +882,7 @@ void server::run() {
                 }
             }
         });
+    }
 
     std::size_t dropped = 0;
     {
@@ -871,8 +893,8 @@ void server::run() {
         dropped = st.active;
     }
     st.log.info("shutdown_drained", {{"connections_dropped", dropped}});
-    work.reset();
-    ioc.stop();
+    work.clear();
+    for (auto& l : impl_->lanes) l->ioc.stop();
     for (auto& t : pool) t.join();
 }
 
