@@ -729,6 +729,21 @@ TEST_F(rosterd_test, bad_log_flags_are_refused) {
     }
 }
 
+// Each I/O thread listens on its own SO_REUSEPORT socket; another process must still be refused
+// the port, as it was with a single listener.
+TEST_F(rosterd_test, a_second_server_on_the_same_port_is_refused) {
+    auto& s = start();
+    std::string cmd = "timeout 20 " + std::string(ROSTERD_PATH) + " --threads 2 --data-dir " +
+                      (tmp_.path() / "second").string() + " --listen 127.0.0.1:" + std::to_string(s.port()) +
+                      " >/dev/null 2>&1";
+    EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1);
+    // The first still serves on every thread: connections spread over both listeners.
+    for (int i = 0; i < 8; ++i) {
+        http_client c(s.port());
+        EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+    }
+}
+
 TEST_F(rosterd_test, help_documents_every_option) {
     // --help exits before listening, so run it directly rather than through rosterd_process.
     std::string cmd = std::string(ROSTERD_PATH) + " --help";

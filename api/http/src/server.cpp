@@ -142,6 +142,9 @@ public:
         boost::system::error_code ec;
         auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
         if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+        // Responses go out in one write; without this a pipelined or streamed one can wait
+        // for the client's delayed ACK.
+        beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ec);
         std::lock_guard lock(state_->mutex);
         ++state_->active;
     }
@@ -207,7 +210,7 @@ private:
 
     void do_read() {
         if (close_after_ || state_->stopping.load()) return do_close(false);
-        ctx_.reset();
+        if (ctx_) spare_ctx_ = std::move(ctx_);  // no request in flight: a late answer is ignored
         parser_.emplace();
         parser_->body_limit(opts().max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
@@ -364,12 +367,29 @@ private:
         do_close(false);
     }
 
+    // The connection's request context, emptied: its strings and lists keep their capacity, so
+    // a kept-alive connection does not allocate them again for every request.
+    std::unique_ptr<request_context> fresh_context() {
+        if (!spare_ctx_) return std::make_unique<request_context>();
+        auto c = std::move(spare_ctx_);
+        c->method.clear();
+        c->target.clear();
+        c->route.clear();
+        c->path_params.clear();
+        c->query.clear();
+        c->headers.clear();
+        c->body.clear();
+        c->request_id.clear();
+        c->client_address.clear();
+        return c;
+    }
+
     // A request context for answers given before a request was fully parsed.
     void begin_error_request() {
-        ctx_ = std::make_unique<request_context>();
+        ctx_ = fresh_context();
         ctx_->received_at = std::chrono::steady_clock::now();
         ctx_->client_address = client_;
-        ctx_->request_id = generate_request_id();
+        generate_request_id(ctx_->request_id);
         cors_origin_.clear();  // the Origin header, if any, was not parsed
         keep_alive_ = false;
         version_ = 11;
@@ -382,10 +402,15 @@ private:
         on_response(std::move(r));
     }
 
+    // An answer given while the handler is still running on this connection's thread is written
+    // at once; one from any other thread (the writer, the slow-read pool) is posted to it.
     class slot final : public detail::reply_slot {
     public:
         explicit slot(std::shared_ptr<session> s) : s_(std::move(s)) {}
-        void deliver(response r) override { s_->post_response(std::move(r)); }
+        void deliver(response r) override {
+            if (handling_ == s_.get()) return s_->on_response(std::move(r));
+            s_->post_response(std::move(r));
+        }
 
     private:
         std::shared_ptr<session> s_;
@@ -394,17 +419,18 @@ private:
     void on_request() {
         phase_ = phase::handling;
         auto& req = parser_->get();
-        ctx_ = std::make_unique<request_context>();
+        ctx_ = fresh_context();
         auto& ctx = *ctx_;
         ctx.received_at = std::chrono::steady_clock::now();
-        ctx.method = std::string(req.method_string());
-        ctx.target = std::string(req.target());
+        ctx.method = req.method_string();
+        ctx.target = req.target();
         for (const auto& f : req) ctx.headers.add(to_lower_ascii(f.name_string()), std::string(f.value()));
         ctx.body = std::move(req.body());
         ctx.client_address = client_;
-        auto incoming_id = ctx.header("x-request-id");
-        ctx.request_id =
-            incoming_id && is_sane_request_id(*incoming_id) ? std::string(*incoming_id) : generate_request_id();
+        if (auto incoming_id = ctx.header("x-request-id"); incoming_id && is_sane_request_id(*incoming_id))
+            ctx.request_id = *incoming_id;
+        else
+            generate_request_id(ctx.request_id);
         keep_alive_ = req.keep_alive();
         version_ = req.version();
         linger_ = false;
@@ -425,7 +451,12 @@ private:
         ctx.query = std::move(m->query);
 
         responder reply(std::make_shared<slot>(this->shared_from_this()));
+        struct handling_scope {
+            explicit handling_scope(session* s) { handling_ = s; }
+            ~handling_scope() { handling_ = nullptr; }
+        };
         try {
+            handling_scope in_handler(this);
             m->found->handle(ctx, reply);
         } catch (const std::exception& e) {
             handler_failed(reply, e.what());
@@ -705,8 +736,9 @@ private:
     std::weak_ptr<upgraded_connection> upgraded_;
     unsigned status_ = 0;
     bool keep_ = false;
-    std::unique_ptr<request_context> ctx_;
-    std::string cors_origin_;  // the current request's Origin when CORS allows it, else empty
+    std::unique_ptr<request_context> ctx_;        // the request in flight, if any
+    std::unique_ptr<request_context> spare_ctx_;  // the previous one, for fresh_context()
+    std::string cors_origin_;                     // the current request's Origin when CORS allows it, else empty
     std::string client_;
     std::array<char, 16 * 1024> drain_buf_{};
     std::size_t drained_ = 0;
@@ -714,6 +746,8 @@ private:
     std::size_t served_ = 0;
     unsigned version_ = 11;
     phase phase_ = phase::waiting;
+    // The session whose handler this thread is running, if any (see slot::deliver).
+    static thread_local session* handling_;
     bool timed_out_ = false;
     bool keep_alive_ = false;
     bool close_after_ = false;
@@ -721,6 +755,9 @@ private:
     bool head_only_ = false;          // answering HEAD: the head of the GET answer, no body
     std::size_t header_scanned_ = 0;  // bytes of buffer_ already searched for the header's end
 };
+
+template <class Stream>
+thread_local session<Stream>* session<Stream>::handling_ = nullptr;
 
 }  // namespace
 
@@ -792,8 +829,8 @@ struct server::impl {
     }
 
     std::shared_ptr<shared_state> state;
-    std::vector<std::unique_ptr<io_lane>> lanes;  // one per I/O thread
-    std::optional<net::signal_set> signals;       // on the first lane
+    std::vector<std::unique_ptr<io_lane>> lanes;   // one per I/O thread
+    std::optional<net::signal_set> signals;        // on the first lane
     std::optional<net::ssl::context> tls_context;  // set when serving HTTPS
     unsigned short port = 0;
 };
