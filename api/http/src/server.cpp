@@ -402,13 +402,14 @@ private:
         on_response(std::move(r));
     }
 
-    // An answer given while the handler is still running on this connection's thread is written
-    // at once; one from any other thread (the writer, the slow-read pool) is posted to it.
+    // An answer given while the handler is still running on this connection's thread is kept
+    // and written as soon as the handler returns, without a trip through the io_context; one
+    // from any other thread (the writer, the slow-read pool) is posted to the connection.
     class slot final : public detail::reply_slot {
     public:
         explicit slot(std::shared_ptr<session> s) : s_(std::move(s)) {}
         void deliver(response r) override {
-            if (handling_ == s_.get()) return s_->on_response(std::move(r));
+            if (handling_ == s_.get()) return void(s_->answered_in_handler_.emplace(std::move(r)));
             s_->post_response(std::move(r));
         }
 
@@ -455,6 +456,7 @@ private:
             explicit handling_scope(session* s) { handling_ = s; }
             ~handling_scope() { handling_ = nullptr; }
         };
+        answered_in_handler_.reset();
         try {
             handling_scope in_handler(this);
             m->found->handle(ctx, reply);
@@ -462,6 +464,11 @@ private:
             handler_failed(reply, e.what());
         } catch (...) {
             handler_failed(reply, "non-standard exception");
+        }
+        if (answered_in_handler_) {
+            auto r = std::move(*answered_in_handler_);
+            answered_in_handler_.reset();
+            on_response(std::move(r));
         }
     }
 
@@ -736,9 +743,10 @@ private:
     std::weak_ptr<upgraded_connection> upgraded_;
     unsigned status_ = 0;
     bool keep_ = false;
-    std::unique_ptr<request_context> ctx_;        // the request in flight, if any
-    std::unique_ptr<request_context> spare_ctx_;  // the previous one, for fresh_context()
-    std::string cors_origin_;                     // the current request's Origin when CORS allows it, else empty
+    std::unique_ptr<request_context> ctx_;         // the request in flight, if any
+    std::unique_ptr<request_context> spare_ctx_;   // the previous one, for fresh_context()
+    std::optional<response> answered_in_handler_;  // see slot::deliver
+    std::string cors_origin_;                      // the current request's Origin when CORS allows it, else empty
     std::string client_;
     std::array<char, 16 * 1024> drain_buf_{};
     std::size_t drained_ = 0;
