@@ -174,6 +174,14 @@ public:
         jsStreamInfo_Destroy(si);
         return last;
     }
+    std::optional<std::int64_t> replicas(const std::string& stream) {
+        jsStreamInfo* si = nullptr;
+        jsErrCode ec{};
+        if (js_GetStreamInfo(&si, js_, stream.c_str(), nullptr, &ec) != NATS_OK) return std::nullopt;
+        const auto n = si->Config->Replicas;
+        jsStreamInfo_Destroy(si);
+        return n;
+    }
     stored_message get(const std::string& stream, std::uint64_t seq) {
         natsMsg* m = nullptr;
         jsErrCode ec{};
