@@ -48,6 +48,7 @@ struct nats_publisher::impl {
     clock::time_point progress_at_{};  // the last ack, or the first publish after none was pending
     std::optional<std::string> refused_;
     std::string first_failure_;  // the first ack error since the last rewind, for the log
+    bool closed_ = false;        // the library delivered the closed callback
 
     eventstore::subscription subscription_;
     std::thread thread_;
@@ -96,6 +97,15 @@ struct nats_publisher::impl {
         }
         self->wake_.notify_all();
     }
+    // The library's last callback for a connection: after it, none touches this object.
+    static void on_closed(natsConnection*, void* closure) {
+        auto* self = static_cast<impl*>(closure);
+        {
+            std::lock_guard lock(self->mutex_);
+            self->closed_ = true;
+        }
+        self->wake_.notify_all();
+    }
     static void on_reconnected(natsConnection*, void* closure) {
         auto* self = static_cast<impl*>(closure);
         self->owner_.connected_.store(true);
@@ -127,6 +137,7 @@ struct nats_publisher::impl {
         natsOptions_SetReconnectBufSize(opts, static_cast<int>(std::min<std::size_t>(options_.window_bytes, 1 << 30)));
         natsOptions_SetDisconnectedCB(opts, &impl::on_disconnected, this);
         natsOptions_SetReconnectedCB(opts, &impl::on_reconnected, this);
+        natsOptions_SetClosedCB(opts, &impl::on_closed, this);
         const auto s = natsConnection_Connect(&nc_, opts);
         natsOptions_Destroy(opts);
         if (s != NATS_OK) {
@@ -152,7 +163,16 @@ struct nats_publisher::impl {
         if (js_ != nullptr) jsCtx_Destroy(js_);
         js_ = nullptr;
         if (nc_ != nullptr) {
+            {
+                std::lock_guard lock(mutex_);
+                closed_ = false;
+            }
             natsConnection_Close(nc_);
+            // Callbacks are delivered on the library's threads: wait for the last one before
+            // this object may be destroyed.
+            std::unique_lock lock(mutex_);
+            wake_.wait_for(lock, std::chrono::seconds(5), [&] { return closed_; });
+            lock.unlock();
             natsConnection_Destroy(nc_);
         }
         nc_ = nullptr;
