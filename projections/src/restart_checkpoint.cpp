@@ -67,8 +67,7 @@ eventstore::result<eventstore::log_position> write_checkpoint(eventstore::store&
     if (parts.position.value == 0) return parts.position;
     auto at = store.read_at(parts.position);
     if (!at) return at.error();
-    if (!*at)
-        return eventstore::error{eventstore::errc::corrupt, "the model is ahead of the log", {}, 0, 0};
+    if (!*at) return eventstore::error{eventstore::errc::corrupt, "the model is ahead of the log", {}, 0, 0};
     record rec{parts.position, (*at)->hash, std::move(parts.history)};
     if (auto r = past.add_snapshot(store, parts.position, std::move(parts.snapshot),
                                    {{std::string(checkpoint_key), encode_record(rec)}});
@@ -92,10 +91,12 @@ eventstore::result<restart_outcome> restore_from_checkpoint(read_model& model, c
     return out;
 }
 
-projection_checkpointer::projection_checkpointer(eventstore::store& store, const read_model& model,
-                                                 past_states& past, std::uint64_t every,
-                                                 std::function<void(std::string_view)> on_error)
-    : store_(store), model_(model), past_(past), every_(std::max<std::uint64_t>(1, every)),
+projection_checkpointer::projection_checkpointer(eventstore::store& store, const read_model& model, past_states& past,
+                                                 std::uint64_t every, std::function<void(std::string_view)> on_error)
+    : store_(store),
+      model_(model),
+      past_(past),
+      every_(std::max<std::uint64_t>(1, every)),
       on_error_(std::move(on_error)) {
     if (auto stored = store_.get_meta(checkpoint_key))
         if (auto rec = decode_record(*stored)) last_ = written_at_ = rec->position.value;

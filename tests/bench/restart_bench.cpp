@@ -98,8 +98,8 @@ int main(int argc, char** argv) {
     std::printf("log: %llu events\n", static_cast<unsigned long long>(head));
     std::printf("full fold (read model): %.2f s = %.2f us/event (the tail cost after kill -9)\n", fold_s,
                 fold_s * 1e6 / static_cast<double>(head));
-    std::printf("write model: full fold %.2f s (before), copy of the read model's state %.3f s (now)\n",
-                write_fold_s, copy_s);
+    std::printf("write model: full fold %.2f s (before), copy of the read model's state %.3f s (now)\n", write_fold_s,
+                copy_s);
     std::printf("write checkpoint: %.3f s (snapshot %.1f MiB, record with history index %.1f MiB)\n", write_s,
                 static_cast<double>(snapshot.size()) / 1048576, static_cast<double>(record.size()) / 1048576);
     std::printf("start from checkpoint (decode snapshot + history, fold %llu): %.3f s\n",

@@ -48,8 +48,8 @@ eventstore::result<restart_outcome> restore_from_checkpoint(read_model& model, c
 // and stop on one thread; destroy before the store and the model.
 class projection_checkpointer {
 public:
-    projection_checkpointer(eventstore::store& store, const read_model& model, past_states& past,
-                            std::uint64_t every, std::function<void(std::string_view)> on_error = {});
+    projection_checkpointer(eventstore::store& store, const read_model& model, past_states& past, std::uint64_t every,
+                            std::function<void(std::string_view)> on_error = {});
     ~projection_checkpointer();
     projection_checkpointer(const projection_checkpointer&) = delete;
     projection_checkpointer& operator=(const projection_checkpointer&) = delete;
