@@ -48,6 +48,7 @@
 #include "roster/domain/events.hpp"
 #include "roster/projections/past_states.hpp"
 #include "roster/projections/read_model.hpp"
+#include "roster/projections/restart_checkpoint.hpp"
 
 namespace po = boost::program_options;
 
@@ -140,6 +141,7 @@ int main(int argc, char** argv) {
     std::string webhook_ca_file;
 
     bool print_routes = false;
+    bool rebuild_projections = false;
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
     command_line_only.add_options()("help,h", "Show this help and exit.")("version", "Print the version and exit.")(
         "print-routes", po::bool_switch(&print_routes),
@@ -147,7 +149,9 @@ int main(int argc, char** argv) {
         "instead of listening, and stop. The fuzz build takes its route table from this.")(
         "config", po::value(&config_path),
         "Read options from this INI file (one 'name = value' per line, names as the flags below without "
-        "'--', '#' comments; see ops/rosterd.conf.example). Flags given on the command line win over the file.");
+        "'--', '#' comments; see ops/rosterd.conf.example). Flags given on the command line win over the file.")(
+        "rebuild-projections", po::bool_switch(&rebuild_projections),
+        "Fold the projections from the whole log instead of starting from the stored projection checkpoint.");
     po::options_description visible("Options (command line or config file)");
     visible.add_options()("listen", po::value(&listen)->default_value("127.0.0.1:8080"),
                           "Address to serve HTTP on, host:port or [ipv6]:port. Port 0 picks a free port; the line "
@@ -190,7 +194,8 @@ int main(int argc, char** argv) {
         "live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
         "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an "
         "answer.")("snapshot-every", po::value(&snapshot_every)->default_value(100'000),
-                   "Take a projection snapshot (for as_of reads) every this many events, on a background thread.")(
+                   "Write a projection checkpoint (the next start-up folds only the events after it; also the "
+                   "snapshot of as_of reads) every this many events, on a background thread, and at shutdown.")(
         "command-rate", po::value(&limit_options.commands.per_second)->default_value(limit_options.commands.per_second),
         "Commands per second one principal may send (token bucket; 0 = unlimited); beyond it 429 with "
         "Retry-After. The operator is not limited.")(
@@ -414,9 +419,21 @@ int main(int argc, char** argv) {
         return 1;
     }
     roster::projections::read_model reads;
-    if (auto r = reads.catch_up(**store); !r) {
-        std::cerr << "rosterd: cannot fold the projections: " << r.error().message << "\n";
-        return 1;
+    {
+        const auto started = std::chrono::steady_clock::now();
+        auto r = roster::projections::restore_from_checkpoint(reads, **store, rebuild_projections);
+        if (!r) {
+            std::cerr << "rosterd: cannot fold the projections: " << r.error().message << "\n";
+            return 1;
+        }
+        if (!r->ignored.empty())
+            log.warn("projection checkpoint ignored; folding the whole log", {{"reason", r->ignored}});
+        log.info(
+            "projections loaded",
+            {{"checkpoint", r->checkpoint.value},
+             {"folded", r->folded},
+             {"rebuild", rebuild_projections},
+             {"ms", std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count()}});
     }
     roster::domain::timestamp (*clock)() = wall_clock;
 #ifdef ROSTER_TEST_HOOKS
@@ -432,11 +449,14 @@ int main(int argc, char** argv) {
     log.info("store opened", {{"position", (*store)->head().position.value}});
 
     roster::api::service svc{**store, reads, writer, log, clock};
-    // Snapshots are written by their own thread from their own fold, never from `reads`.
+    // Every --snapshot-every events (and at shutdown) the live model is written as a snapshot, which
+    // serves as-of reads and the next start-up (a restart checkpoint): no second fold of the log.
     roster::projections::past_states past(**store, {.snapshot_every = snapshot_every});
-    roster::projections::snapshotter snapshots(**store, past, [&log](std::string_view message) {
-        log.warn("projection snapshot failed", {{"error", message}});
-    });
+    roster::projections::projection_checkpointer projection_checkpoints(
+        **store, reads, past, snapshot_every, [&log](std::string_view message) {
+            log.warn("projection checkpoint failed", {{"error", message}});
+        });
+    projection_checkpoints.start();
     svc.past = &past;
     svc.page_bytes = std::max<std::size_t>(1, page_bytes);
     // Cold as-of folds take a few hundred ms each: a small pool, served a principal at a time, so
@@ -581,6 +601,8 @@ int main(int argc, char** argv) {
     // Every accepted command is answered before the writer stops; the store closes (and
     // flushes) when `store` goes out of scope after it.
     writer.stop();
+    // After the writer: the next start folds nothing.
+    projection_checkpoints.stop();
     // After the writer: the last checkpoint covers every event written.
     checkpoints.stop();
     if (nats) nats->stop();

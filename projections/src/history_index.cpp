@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "byte_codec.hpp"
+
 namespace roster::projections {
 namespace {
 
@@ -47,6 +49,58 @@ std::vector<eventstore::log_position> history_index::page(const history_page_req
         if (r.types & (event_type_mask{1} << (*pos & 0xff))) out.push_back(position);
     }
     return out;
+}
+
+std::string history_index::encode() const {
+    // Lists are ascending, so each entry is written as its distance from the one before: about
+    // two bytes an entry instead of eight.
+    std::string out;
+    bytes::writer w(out);
+    w.u64(entries_);
+    for (const auto* map : {&accounts_, &users_, &actors_}) {
+        std::vector<const std::pair<const std::string, list>*> rows;
+        rows.reserve(map->size());
+        for (const auto& row : *map) rows.push_back(&row);
+        std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) { return a->first < b->first; });
+        w.u64(rows.size());
+        for (const auto* row : rows) {
+            w.str(row->first);
+            w.u64(row->second.size());
+            std::uint64_t previous = 0;
+            for (auto entry : row->second) {
+                w.u64(entry - previous);
+                previous = entry;
+            }
+        }
+    }
+    return out;
+}
+
+bool history_index::decode(std::string_view in) {
+    bytes::reader r(in);
+    const auto entries = static_cast<std::size_t>(r.u64());
+    std::unordered_map<std::string, list> maps[3];
+    for (auto& map : maps) {
+        for (auto n = r.count(); n-- && r.ok();) {
+            auto& l = map[r.str()];
+            const auto size = r.count();
+            l.reserve(size);
+            std::uint64_t entry = 0;
+            for (auto k = size; k-- && r.ok();) {
+                const auto delta = r.u64();
+                // Strictly ascending, as `add` keeps them; anything else is damage.
+                if (delta == 0 && !l.empty()) return false;
+                entry += delta;
+                l.push_back(entry);
+            }
+        }
+    }
+    if (!r.done()) return false;
+    accounts_ = std::move(maps[0]);
+    users_ = std::move(maps[1]);
+    actors_ = std::move(maps[2]);
+    entries_ = entries;
+    return true;
 }
 
 }  // namespace roster::projections

@@ -122,6 +122,28 @@ eventstore::result<std::size_t> past_states::take_snapshots(
     return written;
 }
 
+eventstore::result<void> past_states::add_snapshot(eventstore::store& out, eventstore::log_position position,
+                                                   std::string bytes,
+                                                   std::vector<std::pair<std::string, std::string>> extra) {
+    std::vector<eventstore::log_position> listed;
+    {
+        std::lock_guard lock(mutex_);
+        listed = snapshots_;
+    }
+    if (std::find(listed.begin(), listed.end(), position) == listed.end()) listed.push_back(position);
+    std::sort(listed.begin(), listed.end());
+    std::string index;
+    for (auto p : listed) index += (index.empty() ? "" : ",") + std::to_string(p.value);
+    extra.emplace_back(snapshot_key(position), std::move(bytes));
+    extra.emplace_back(std::string(index_key), std::move(index));
+    if (auto r = out.put_meta_batch(extra); !r) return r.error();
+    std::lock_guard lock(mutex_);
+    snapshots_.push_back(position);
+    std::sort(snapshots_.begin(), snapshots_.end());
+    snapshots_.erase(std::unique(snapshots_.begin(), snapshots_.end()), snapshots_.end());
+    return {};
+}
+
 snapshotter::snapshotter(eventstore::store& store, past_states& past, std::function<void(std::string_view)> on_error)
     : store_(store), past_(past), on_error_(std::move(on_error)) {
     committed_ = store_.head().position.value;

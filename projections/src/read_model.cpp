@@ -14,6 +14,7 @@ domain::stream_version read_view::stream_version(std::string_view stream) const 
 
 read_model::read_model(read_model_options options) {
     if (!options.history_index) history_.reset();
+    indexed_ = options.history_index;
 }
 
 bool read_model::apply(std::span<const eventstore::recorded_event> events) {

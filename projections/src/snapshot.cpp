@@ -12,81 +12,17 @@
 #include <set>
 #include <shared_mutex>
 
+#include "byte_codec.hpp"
 #include "roster/projections/read_model.hpp"
 
 namespace roster::projections {
 namespace {
 
+using bytes::reader;
+using bytes::writer;
+
 // v2: token expiry, times, rotations; v3: resource versions; v4: webhooks
 constexpr std::string_view magic = "roster-snapshot-v4\n";
-
-class writer {
-public:
-    explicit writer(std::string& out) : out_(out) {}
-    void u64(std::uint64_t v) {
-        while (v >= 0x80) {
-            out_.push_back(static_cast<char>((v & 0x7f) | 0x80));
-            v >>= 7;
-        }
-        out_.push_back(static_cast<char>(v));
-    }
-    void str(std::string_view s) {
-        u64(s.size());
-        out_.append(s);
-    }
-    void time(domain::timestamp t) { u64(static_cast<std::uint64_t>(t.time_since_epoch().count())); }
-
-private:
-    std::string& out_;
-};
-
-class reader {
-public:
-    explicit reader(std::string_view in) : in_(in) {}
-    bool ok() const { return ok_; }
-    bool done() const { return ok_ && in_.empty(); }
-    std::uint64_t u64() {
-        std::uint64_t v = 0;
-        for (int shift = 0; shift < 64; shift += 7) {
-            if (in_.empty()) return fail();
-            const auto b = static_cast<unsigned char>(in_.front());
-            in_.remove_prefix(1);
-            v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-            if (!(b & 0x80)) return v;
-        }
-        return fail();
-    }
-    std::string str() {
-        const auto n = u64();
-        if (!ok_ || n > in_.size()) return fail(), std::string{};
-        std::string s(in_.substr(0, n));
-        in_.remove_prefix(n);
-        return s;
-    }
-    domain::timestamp time() { return domain::timestamp(std::chrono::microseconds(static_cast<std::int64_t>(u64()))); }
-    // A count of items that each take at least one byte: a corrupt count cannot ask for more
-    // memory than the input could describe.
-    std::uint64_t count() {
-        const auto n = u64();
-        if (n > in_.size()) return fail();
-        return n;
-    }
-    template <class E>
-    E enumeration(std::size_t limit) {
-        const auto v = u64();
-        if (v >= limit) fail();
-        return static_cast<E>(v);
-    }
-
-private:
-    std::uint64_t fail() {
-        ok_ = false;
-        in_ = {};
-        return 0;
-    }
-    std::string_view in_;
-    bool ok_ = true;
-};
 
 void write_principal(writer& w, const domain::principal& p) {
     w.u64(p.index());
@@ -115,6 +51,27 @@ std::optional<domain::email> read_email(reader& r) { return domain::email::parse
 
 std::string read_model::encode_snapshot() const {
     std::shared_lock lock(mutex_);
+    return encode_snapshot_locked();
+}
+
+read_model::checkpoint_parts read_model::encode_checkpoint() const {
+    std::shared_lock lock(mutex_);
+    return {position_, encode_snapshot_locked(), history_ ? history_->encode() : std::string{}};
+}
+
+bool read_model::restore_checkpoint(std::string_view snapshot, std::string_view history) {
+    std::unique_ptr<history_index> index;
+    if (indexed_) {
+        index = std::make_unique<history_index>();
+        if (!index->decode(history)) return false;
+    }
+    if (!restore_snapshot(snapshot)) return false;
+    std::unique_lock lock(mutex_);
+    history_ = std::move(index);
+    return true;
+}
+
+std::string read_model::encode_snapshot_locked() const {
     std::string out(magic);
     writer w(out);
     w.u64(position_.value);

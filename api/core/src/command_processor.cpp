@@ -39,7 +39,19 @@ command_processor::command_processor(eventstore::store& store, projections::read
 command_processor::~command_processor() { stop(); }
 
 eventstore::result<void> command_processor::start() {
-    if (auto r = reload_write_model(); !r) return r;
+    // The read model's domain state is the same fold (plus token times the rules never read), so
+    // the write model starts as a copy of it and folds only what the read model has not: at
+    // start-up that is nothing, however long the log (a restart from a projection checkpoint).
+    eventstore::log_position folded;
+    reads_.read([&](const projections::read_view& v) {
+        write_model_ = v.state;
+        folded = v.position;
+    });
+    auto r = store_.read_from(folded.next(), SIZE_MAX, [this](const eventstore::recorded_event& e) {
+        domain::apply(write_model_, e.payload, e.position);
+        return true;
+    });
+    if (!r) return r;
     writer_ = std::thread([this] { writer_loop(); });
     return {};
 }

@@ -52,6 +52,12 @@ public:
 
     std::size_t entries() const noexcept { return entries_; }
 
+    // The whole index as bytes, for a restart checkpoint (projections/src/restart_checkpoint.cpp).
+    // Deterministic (subjects sorted), so two indexes hold the same entries iff their bytes are equal.
+    std::string encode() const;
+    // Replaces the index with `bytes`; false (index unchanged) when they do not decode.
+    bool decode(std::string_view bytes);
+
 private:
     using list = std::vector<std::uint64_t>;
     std::unordered_map<std::string, list> accounts_, users_, actors_;

@@ -48,6 +48,12 @@ public:
     eventstore::result<std::size_t> take_snapshots(eventstore::store& out, const std::atomic<bool>* stop = nullptr,
                                                    const std::function<void(eventstore::log_position)>& progress = {});
 
+    // Stores `bytes` (read_model::encode_snapshot at `position`) as the snapshot at `position`,
+    // with `extra` key/values, in one atomic write: the restart checkpoints take their snapshot
+    // from the live model, and it serves as-of reads too (one copy, no second fold).
+    eventstore::result<void> add_snapshot(eventstore::store& out, eventstore::log_position position, std::string bytes,
+                                          std::vector<std::pair<std::string, std::string>> extra = {});
+
     // Positions with a snapshot, ascending.
     std::vector<eventstore::log_position> snapshot_positions() const;
     std::uint64_t snapshot_every() const noexcept { return options_.snapshot_every; }

@@ -81,7 +81,21 @@ public:
     // bytes that are not a snapshot of this format version or when the model is not empty.
     bool restore_snapshot(std::string_view bytes);
 
+    // A restart checkpoint's part (projections/restart_checkpoint.hpp): the snapshot and the
+    // history index, taken under one lock so both are at `position`.
+    struct checkpoint_parts {
+        eventstore::log_position position;
+        std::string snapshot;
+        std::string history;  // empty when this model keeps no history index
+    };
+    checkpoint_parts encode_checkpoint() const;
+    // restore_snapshot, and the history index from `history` (a model built without one ignores
+    // it). False (model unchanged) when either does not decode.
+    bool restore_checkpoint(std::string_view snapshot, std::string_view history);
+
 private:
+    std::string encode_snapshot_locked() const;
+
     void apply_locked(const eventstore::recorded_event& e);
 
     mutable std::shared_mutex mutex_;
@@ -91,6 +105,7 @@ private:
     eventstore::log_position position_;
     domain::timestamp recorded_at_{};
     std::unique_ptr<history_index> history_ = std::make_unique<history_index>();
+    bool indexed_ = true;  // read_model_options::history_index
 };
 
 }  // namespace roster::projections

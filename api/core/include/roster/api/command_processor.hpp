@@ -157,7 +157,8 @@ public:
     command_processor(const command_processor&) = delete;
     command_processor& operator=(const command_processor&) = delete;
 
-    // Folds the whole log into the write model and starts the writer thread.
+    // Loads the write model (the read model's state plus the log after it) and starts the writer
+    // thread. A rebuild after a failed commit still folds the whole log.
     eventstore::result<void> start();
     // Answers every queued command, then stops the writer. Idempotent.
     void stop();
