@@ -471,6 +471,9 @@ TEST_F(live_test, ocsf_format_sends_only_mapped_events_as_the_exports_ocsf_objec
     // Live, with the account filter: the appended token events send nothing, acme's lock does.
     ws_client acme(port(), "/v1/stream?from=" + std::to_string(h + 1) + "&account=acme&format=ocsf", op_token_);
     ASSERT_EQ(acme.status, 101u) << acme.body;
+    // Beside it, a subscriber of Roster's JSON: the hub serializes each form once, never one for the other.
+    ws_client plain(port(), "/v1/stream?from=" + std::to_string(h + 1) + "&account=acme", op_token_);
+    ASSERT_EQ(plain.status, 101u) << plain.body;
     append(10);
     json::value reason = json::object{{"reason", "left"}};
     ASSERT_EQ(call("POST", "/v1/users/" + a1 + "/lock", &reason).status, 200u);
@@ -481,6 +484,11 @@ TEST_F(live_test, ocsf_format_sends_only_mapped_events_as_the_exports_ocsf_objec
     EXPECT_EQ(got.back().at("activity_name").as_string(), "Lock");
     EXPECT_EQ(json::value(got.back()), json::value(exported("&since=" + std::to_string(lock)).at(0)));
     EXPECT_EQ(acme.next(std::chrono::milliseconds(300)).what, ws_client::frame::timeout);
+    std::vector<json::object> roster_json;
+    plain.positions_until(lock, &roster_json);
+    ASSERT_FALSE(roster_json.empty());
+    EXPECT_EQ(roster_json.back().at("type").as_string(), "user_locked");
+    EXPECT_FALSE(roster_json.back().contains("metadata"));
 
     ws_client bad(port(), "/v1/stream?format=cef", op_token_);
     EXPECT_EQ(bad.status, 400u);

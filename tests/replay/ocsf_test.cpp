@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "roster/replay/event_json.hpp"
 #include "roster/replay/export.hpp"
 #include "roster/replay/rfc3339.hpp"
 
