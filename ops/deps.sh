@@ -15,6 +15,7 @@ packages=(
   python3 openssl           # tests run the packs' verify_pack.py, which calls the openssl CLI
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   curl
+  nats-server libnats-dev   # rosterd --nats publishes to JetStream (libnats); its tests start nats-server
   python3-jsonschema        # tests validate recorded answers against the OpenAPI schemas
   nodejs                    # ctest lint.openapi.redocly runs the pinned @redocly/cli from npm
   chromium chromium-driver python3-selenium  # tests/browser: the console in a real headless browser

@@ -28,6 +28,7 @@
 #include "roster/api/live_hub.hpp"
 #include "roster/api/live_stream.hpp"
 #include "roster/api/log.hpp"
+#include "roster/api/nats_publisher.hpp"
 #include "roster/api/operator_token.hpp"
 #include "roster/api/principal_limits.hpp"
 #include "roster/api/proof_routes.hpp"
@@ -128,6 +129,7 @@ int main(int argc, char** argv) {
     roster::api::stream_ticket_options ticket_options;
     unsigned ticket_ttl_ms = static_cast<unsigned>(ticket_options.ttl.count());
     unsigned cors_max_age_s = static_cast<unsigned>(options.cors.max_age.count());
+    roster::api::nats_publisher_options nats_options;
 
     bool print_routes = false;
     po::options_description command_line_only("rosterd — Roster user-management server\n\nOptions");
@@ -218,7 +220,23 @@ int main(int argc, char** argv) {
         "How long a ticket from POST /v1/stream/tickets may be used to open /v1/stream (once).")(
         "stream-ticket-bytes", po::value(&ticket_options.max_bytes)->default_value(ticket_options.max_bytes),
         "Memory all unexpired stream tickets may take (a ticket is charged about 450 bytes until it expires, "
-        "used or not); beyond it POST /v1/stream/tickets answers 503 with Retry-After.");
+        "used or not); beyond it POST /v1/stream/tickets answers 503 with Retry-After.")(
+        "nats", po::value(&nats_options.servers),
+        "Publish every committed event to NATS JetStream at this server URL (nats://host:port); repeat for "
+        "several servers of one cluster. None: no publishing. Commands never wait for NATS.")(
+        "nats-stream", po::value(&nats_options.stream)->default_value(nats_options.stream),
+        "The JetStream stream the events go to (subjects roster.events.>), created when missing.")(
+        "nats-replicas", po::value(&nats_options.replicas)->default_value(nats_options.replicas),
+        "Replicas of the stream when rosterd creates it.")(
+        "nats-max-lag", po::value(&nats_options.max_lag)->default_value(nats_options.max_lag),
+        "/readyz answers 503 while more than this many events are not yet published to NATS.");
+    std::string log_level_name = "info";
+    std::string access_log = "all";
+    visible.add_options()("log-level", po::value(&log_level_name)->default_value(log_level_name),
+                          "Least severe log lines written: debug, info, warn or error.")(
+        "access-log", po::value(&access_log)->default_value(access_log),
+        "Which requests get a 'request' log line: off, all, or sampled:N (one in N). Sampled or not, 5xx "
+        "answers, failed writes and requests slower than 1 s are always logged (at error or warn).");
     po::options_description hidden;
 #ifdef ROSTER_TEST_HOOKS
     // rosterd_test only: registers the /test/* routes the integration tests use (slow, throwing,
@@ -292,7 +310,20 @@ int main(int argc, char** argv) {
     live_options.total_bytes = std::max<std::size_t>(1, live_total_bytes);
     live_options.ping_interval = std::chrono::milliseconds(std::max(1u, live_ping_ms));
 
-    roster::api::logger log;
+    roster::api::logger_options log_options;
+    if (auto level = roster::api::parse_log_level(log_level_name))
+        log_options.level = *level;
+    else {
+        std::cerr << "rosterd: --log-level must be debug, info, warn or error, got '" << log_level_name << "'\n";
+        return 2;
+    }
+    if (auto access = roster::api::parse_access_log(access_log))
+        log_options.access = *access;
+    else {
+        std::cerr << "rosterd: --access-log must be off, all or sampled:N (N >= 1), got '" << access_log << "'\n";
+        return 2;
+    }
+    roster::api::logger log(stderr, log_options);
 
     std::error_code fs_ec;
     std::filesystem::create_directories(data_dir, fs_ec);
@@ -444,6 +475,27 @@ int main(int argc, char** argv) {
     metrics.add_counter_callback("roster_live_dropped_total",
                                  "/v1/stream subscribers closed because they fell too far behind.",
                                  [&hub] { return static_cast<double>(hub.dropped_total()); });
+    metrics.add_counter_callback("roster_log_dropped_total",
+                                 "Access log lines dropped because the logging thread fell behind (--access-log).",
+                                 [&log] { return static_cast<double>(log.dropped()); });
+    // Publishes to NATS on its own thread from the log's durable cursor; off without --nats.
+    std::optional<roster::api::nats_publisher> nats;
+    if (!nats_options.servers.empty()) {
+        nats_options.log_origin = checkpoint_options.origin;
+        nats_options.replicas = std::max(1, nats_options.replicas);
+        nats.emplace(**store, log, nats_options);
+        nats->start();
+        ready.add_check([&nats] { return nats->why_not_ready(); });
+        metrics.add_gauge("roster_nats_published_position", "The last log position JetStream acknowledged.",
+                          [&nats] { return static_cast<double>(nats->published()); });
+        metrics.add_gauge("roster_nats_lag_events", "Committed events not yet acknowledged by JetStream.",
+                          [&nats] { return static_cast<double>(nats->lag()); });
+        metrics.add_gauge("roster_nats_connected", "1 while connected to a NATS server, else 0.",
+                          [&nats] { return nats->connected() ? 1.0 : 0.0; });
+        metrics.add_counter_callback("roster_nats_publish_errors_total",
+                                     "Failed or missing JetStream acks, lost connections and refusals.",
+                                     [&nats] { return static_cast<double>(nats->errors()); });
+    }
     roster::api::add_metrics_route(routes, metrics);
     options.on_request_done = [&http_metrics](const roster::api::request_context& ctx, unsigned status,
                                               std::chrono::microseconds latency,
@@ -493,6 +545,7 @@ int main(int argc, char** argv) {
     writer.stop();
     // After the writer: the last checkpoint covers every event written.
     checkpoints.stop();
+    if (nats) nats->stop();
     log.info("stopped");
     return 0;
 }

@@ -630,6 +630,120 @@ TEST_F(rosterd_test, logs_are_json_lines_without_secrets) {
     EXPECT_TRUE(found) << text;
 }
 
+// The request lines in a log, each parsed.
+std::vector<boost::json::object> request_lines(const std::string& text) {
+    std::vector<boost::json::object> out;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) {
+        auto v = boost::json::parse(line);
+        if (v.as_object().contains("msg") && v.as_object().at("msg") == "request") out.push_back(v.as_object());
+    }
+    return out;
+}
+
+TEST_F(rosterd_test, access_log_off_writes_no_request_lines) {
+    auto& s = start({"--access-log", "off"});
+    {
+        http_client c(s.port());
+        for (int i = 0; i < 20; ++i) EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+        EXPECT_EQ(c.request("GET", "/v1/nothing-here").status, 404u);
+    }
+    EXPECT_EQ(s.terminate(), 0);  // the logger writes everything it has before the process ends
+    const auto text = s.log_text();
+    EXPECT_NE(text.find("\"msg\":\"started\""), std::string::npos) << text;
+    EXPECT_TRUE(request_lines(text).empty()) << text;
+}
+
+TEST_F(rosterd_test, access_log_all_writes_every_request) {
+    auto& s = start({"--access-log", "all"});
+    {
+        http_client c(s.port());
+        for (int i = 0; i < 49; ++i) EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+        auto metrics = c.request("GET", "/metrics");
+        EXPECT_NE(metrics.body.find("\nroster_log_dropped_total 0\n"), std::string::npos) << metrics.body;
+    }
+    EXPECT_EQ(s.terminate(), 0);
+    auto lines = request_lines(s.log_text());
+    ASSERT_EQ(lines.size(), 50u);
+    EXPECT_EQ(lines[0].at("route"), "/healthz");
+    EXPECT_EQ(lines[0].at("level"), "info");
+    EXPECT_EQ(lines[0].at("status").as_int64(), 200);
+    EXPECT_TRUE(lines[0].at("bytes").as_int64() > 0);
+}
+
+TEST_F(rosterd_test, access_log_sampled_writes_about_one_in_n) {
+    auto& s = start({"--access-log", "sampled:10"});
+    {
+        // Over several connections, so both I/O threads serve some (each samples its own).
+        for (int conn = 0; conn < 4; ++conn) {
+            http_client c(s.port());
+            for (int i = 0; i < 50; ++i) EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+        }
+    }
+    EXPECT_EQ(s.terminate(), 0);
+    const auto n = request_lines(s.log_text()).size();
+    EXPECT_GE(n, 18u);
+    EXPECT_LE(n, 24u);
+}
+
+TEST_F(rosterd_test, a_5xx_is_logged_even_when_sampled) {
+    auto& s = start({"--enable-test-routes", "--access-log", "sampled:1000000"});
+    {
+        http_client c(s.port());
+        for (int i = 0; i < 5; ++i) EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+        EXPECT_EQ(c.request("GET", "/test/throw", {}, {{"X-Request-Id", "sampled-boom"}}).status, 500u);
+    }
+    ASSERT_TRUE(s.wait_for_log("sampled-boom"));
+    EXPECT_EQ(s.terminate(), 0);
+    auto lines = request_lines(s.log_text());
+    ASSERT_EQ(lines.size(), 2u) << s.log_text();  // the first request of the thread, and the 500
+    EXPECT_EQ(lines[1].at("request_id"), "sampled-boom");
+    EXPECT_EQ(lines[1].at("status").as_int64(), 500);
+    EXPECT_EQ(lines[1].at("level"), "error");
+}
+
+TEST_F(rosterd_test, log_level_warn_hides_info_lines) {
+    auto& s = start({"--enable-test-routes", "--log-level", "warn"});
+    {
+        http_client c(s.port());
+        EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+        EXPECT_EQ(c.request("GET", "/test/throw", {}, {{"X-Request-Id", "warn-boom"}}).status, 500u);
+    }
+    ASSERT_TRUE(s.wait_for_log("warn-boom"));
+    EXPECT_EQ(s.terminate(), 0);
+    const auto text = s.log_text();
+    EXPECT_EQ(text.find("\"level\":\"info\""), std::string::npos) << text;
+    EXPECT_EQ(text.find("\"msg\":\"started\""), std::string::npos) << text;
+    EXPECT_NE(text.find("handler_exception"), std::string::npos) << text;
+    auto lines = request_lines(text);
+    ASSERT_EQ(lines.size(), 1u) << text;
+    EXPECT_EQ(lines[0].at("status").as_int64(), 500);
+}
+
+TEST_F(rosterd_test, bad_log_flags_are_refused) {
+    for (const char* flags : {"--access-log sampled:0", "--access-log some", "--log-level loud"}) {
+        std::string cmd = std::string(ROSTERD_PATH) + " " + flags + " --data-dir " + (tmp_.path() / "x").string() +
+                          " --listen 127.0.0.1:0 2>/dev/null";
+        EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 2) << flags;
+    }
+}
+
+// Each I/O thread listens on its own SO_REUSEPORT socket; another process must still be refused
+// the port, as it was with a single listener.
+TEST_F(rosterd_test, a_second_server_on_the_same_port_is_refused) {
+    auto& s = start();
+    std::string cmd = "timeout 20 " + std::string(ROSTERD_PATH) + " --threads 2 --data-dir " +
+                      (tmp_.path() / "second").string() + " --listen 127.0.0.1:" + std::to_string(s.port()) +
+                      " >/dev/null 2>&1";
+    EXPECT_EQ(WEXITSTATUS(std::system(cmd.c_str())), 1);
+    // The first still serves on every thread: connections spread over both listeners.
+    for (int i = 0; i < 8; ++i) {
+        http_client c(s.port());
+        EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+    }
+}
+
 TEST_F(rosterd_test, help_documents_every_option) {
     // --help exits before listening, so run it directly rather than through rosterd_process.
     std::string cmd = std::string(ROSTERD_PATH) + " --help";
@@ -639,8 +753,9 @@ TEST_F(rosterd_test, help_documents_every_option) {
     char buf[512];
     while (auto n = std::fread(buf, 1, sizeof buf, p)) out.append(buf, n);
     EXPECT_EQ(::pclose(p), 0);
-    for (const char* opt : {"--listen", "--data-dir", "--threads", "--max-body-bytes", "--header-timeout-ms",
-                            "--body-timeout-ms", "--idle-timeout-ms", "--shutdown-grace-ms"})
+    for (const char* opt :
+         {"--listen", "--data-dir", "--threads", "--max-body-bytes", "--header-timeout-ms", "--body-timeout-ms",
+          "--idle-timeout-ms", "--shutdown-grace-ms", "--log-level", "--access-log"})
         EXPECT_NE(out.find(opt), std::string::npos) << opt;
     EXPECT_EQ(out.find("enable-test-routes"), std::string::npos);
 }

@@ -1,9 +1,11 @@
 #include "roster/api/metrics.hpp"
 
 #include <algorithm>
+#include <array>
 #include <charconv>
 #include <cmath>
 #include <mutex>
+#include <span>
 #include <stdexcept>
 
 namespace roster::api {
@@ -41,13 +43,24 @@ void escape_into(std::string& out, std::string_view s, bool quote) {
     }
 }
 
-std::string series_key(const std::vector<std::string_view>& values) {
-    std::string key;
-    for (auto v : values) {
-        key.append(v);
-        key.push_back('\0');
+// Writes the key into `buf` when it fits (the usual case: a lookup then allocates nothing),
+// else into `spill`.
+template <class Values>
+std::string_view series_key(const Values& values, std::span<char> buf, std::string& spill) {
+    std::size_t n = 0;
+    for (auto v : values) n += v.size() + 1;
+    char* out = buf.data();
+    if (n > buf.size()) {
+        spill.resize(n);
+        out = spill.data();
     }
-    return key;
+    std::size_t at = 0;
+    for (auto v : values) {
+        std::copy(v.begin(), v.end(), out + at);
+        at += v.size();
+        out[at++] = '\0';
+    }
+    return {out, n};
 }
 
 exposition::labels zip_labels(const std::vector<std::string>& names, const std::vector<std::string>& values) {
@@ -58,22 +71,24 @@ exposition::labels zip_labels(const std::vector<std::string>& names, const std::
 
 // Finds the series of `values` under a shared lock; creates it under the exclusive lock the
 // first time the combination is seen.
-template <class Series, class Make>
+template <class Series, class Values, class Make>
 Series& find_series(std::shared_mutex& mu, std::map<std::string, std::unique_ptr<Series>, std::less<>>& series,
-                    const std::vector<std::string_view>& values, std::size_t expected, Make make) {
+                    const Values& values, std::size_t expected, Make make) {
     if (values.size() != expected) throw std::invalid_argument("metric label values do not match the label names");
-    const auto key = series_key(values);
+    std::array<char, 256> buf;
+    std::string spill;
+    const auto key = series_key(values, buf, spill);
     {
         std::shared_lock lk(mu);
         if (auto it = series.find(key); it != series.end()) return *it->second;
     }
     std::unique_lock lk(mu);
-    auto& slot = series[key];
-    if (!slot) {
-        slot = make();
-        slot->label_values.assign(values.begin(), values.end());
+    auto it = series.find(key);
+    if (it == series.end()) {
+        it = series.emplace(std::string(key), make()).first;
+        it->second->label_values.assign(values.begin(), values.end());
     }
-    return *slot;
+    return *it->second;
 }
 
 }  // namespace
@@ -175,6 +190,18 @@ void metrics_registry::counter_family::inc(const std::vector<std::string_view>& 
 }
 
 void metrics_registry::histogram_family::observe(const std::vector<std::string_view>& label_values, double v) {
+    find_series(mu_, series_, label_values, label_names_.size(), [this] {
+        return std::unique_ptr<series>(new series{{}, histogram(bounds_)});
+    }).value.observe(v);
+}
+
+void metrics_registry::counter_family::inc(std::initializer_list<std::string_view> label_values, std::uint64_t by) {
+    find_series(mu_, series_, label_values, label_names_.size(), [] {
+        return std::make_unique<series>();
+    }).value.fetch_add(by, std::memory_order_relaxed);
+}
+
+void metrics_registry::histogram_family::observe(std::initializer_list<std::string_view> label_values, double v) {
     find_series(mu_, series_, label_values, label_names_.size(), [this] {
         return std::unique_ptr<series>(new series{{}, histogram(bounds_)});
     }).value.observe(v);

@@ -1,7 +1,10 @@
 #include "roster/api/request_meta.hpp"
 #include "roster/api/secrets.hpp"
 
+#include <cstdint>
 #include <stdexcept>
+
+#include <openssl/rand.h>
 
 namespace roster::api {
 
@@ -70,6 +73,38 @@ std::optional<std::string_view> valid_traceparent(std::optional<std::string_view
     return std::nullopt;
 }
 
-std::string generate_request_id() { return random_hex(16); }
+namespace {
+// splitmix64's finaliser: a bijection, so distinct counters give distinct halves.
+std::uint64_t mix(std::uint64_t z) {
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+struct id_source {
+    std::uint64_t key[2] = {0, 0};
+    std::uint64_t counter = 0;
+    id_source() {
+        if (RAND_bytes(reinterpret_cast<unsigned char*>(key), sizeof key) != 1)
+            throw std::runtime_error("OpenSSL RAND_bytes failed");
+    }
+};
+}  // namespace
+
+void generate_request_id(std::string& out) {
+    static constexpr char digits[] = "0123456789abcdef";
+    thread_local id_source source;
+    const auto n = source.counter++;
+    const std::uint64_t halves[2] = {mix(source.key[0] + n), mix(source.key[1] ^ n)};
+    out.resize(32);
+    for (std::size_t h = 0; h < 2; ++h)
+        for (std::size_t i = 0; i < 16; ++i) out[h * 16 + i] = digits[(halves[h] >> (60 - 4 * i)) & 0xf];
+}
+
+std::string generate_request_id() {
+    std::string id;
+    generate_request_id(id);
+    return id;
+}
 
 }  // namespace roster::api

@@ -89,6 +89,7 @@ boost::system::result<route_match, problem> router::match(std::string_view metho
     const boost::urls::url_view& url = *parsed;
 
     std::vector<std::string> segs;
+    segs.reserve(8);  // deeper than any route: one allocation, not one per doubling
     for (auto s : url.segments()) segs.push_back(std::string(s));
     // "/" parses as one empty segment in some forms; treat it as the root.
     if (segs.size() == 1 && segs[0].empty()) segs.clear();
@@ -116,8 +117,6 @@ boost::system::result<route_match, problem> router::match(std::string_view metho
         if (ok && (best == nullptr || more_specific(r.segments, *best))) best = &r.segments;
     }
 
-    std::string path = "/";
-    for (std::size_t i = 0; i < segs.size(); ++i) path += (i ? "/" : "") + segs[i];
     if (best == nullptr) return not_found("No resource at " + std::string(url.encoded_path()) + ".");
 
     // HEAD is answered by the GET route wherever no HEAD route of its own exists (RFC 9110
@@ -125,25 +124,34 @@ boost::system::result<route_match, problem> router::match(std::string_view metho
     // route of its own, so the OpenAPI document lists GET once, not a HEAD twin.
     const route* found = nullptr;
     const route* get = nullptr;
-    std::string allow;
-    auto allow_method = [&](std::string_view m) {
-        if (allow.find(m) != std::string::npos) return;
-        if (!allow.empty()) allow += ", ";
-        allow += m;
-    };
     for (const auto& r : routes_) {
         if (!same_shape(r.segments, *best)) continue;
         if (r.method == method) found = &r;
         if (r.method == "GET") get = &r;
-        allow_method(r.method);
-        if (r.method == "GET") allow_method("HEAD");
     }
     if (found == nullptr && method == "HEAD") found = get;
-    if (found == nullptr) return method_not_allowed(allow);
+    if (found == nullptr) {
+        std::string allow;
+        auto allow_method = [&](std::string_view m) {
+            if (allow.find(m) != std::string::npos) return;
+            if (!allow.empty()) allow += ", ";
+            allow += m;
+        };
+        for (const auto& r : routes_) {
+            if (!same_shape(r.segments, *best)) continue;
+            allow_method(r.method);
+            if (r.method == "GET") allow_method("HEAD");
+        }
+        return method_not_allowed(allow);
+    }
 
     route_match m;
     m.found = found;
-    m.path = std::move(path);
+    std::size_t length = 1;
+    for (const auto& seg : segs) length += seg.size() + 1;
+    m.path.reserve(length);
+    for (const auto& seg : segs) m.path.append("/").append(seg);
+    if (segs.empty()) m.path = "/";
     for (std::size_t i = 0; i < segs.size(); ++i)
         if (is_param_segment(found->segments[i]))
             m.path_params.add(found->segments[i].substr(1, found->segments[i].size() - 2), std::move(segs[i]));

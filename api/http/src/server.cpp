@@ -12,13 +12,13 @@
 #include <unordered_map>
 
 #include <boost/asio/bind_executor.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
@@ -126,7 +126,7 @@ using tls_stream = beast::ssl_stream<beast::tcp_stream>;
 
 // One connection over plain TCP (Stream = beast::tcp_stream) or TLS (tls_stream). Lives while
 // an operation, timer or responder refers to it. Every member is touched only on the
-// connection's strand (stream_'s executor), except via post().
+// connection's I/O thread (stream_'s executor, its lane's io_context), except via post().
 template <class Stream>
 class session : public session_base, public std::enable_shared_from_this<session<Stream>> {
     static constexpr bool tls = std::is_same_v<Stream, tls_stream>;
@@ -142,6 +142,9 @@ public:
         boost::system::error_code ec;
         auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
         if (!ec) client_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+        // Responses go out in one write; without this a pipelined or streamed one can wait
+        // for the client's delayed ACK.
+        beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ec);
         std::lock_guard lock(state_->mutex);
         ++state_->active;
     }
@@ -207,7 +210,7 @@ private:
 
     void do_read() {
         if (close_after_ || state_->stopping.load()) return do_close(false);
-        ctx_.reset();
+        if (ctx_) spare_ctx_ = std::move(ctx_);  // no request in flight: a late answer is ignored
         parser_.emplace();
         parser_->body_limit(opts().max_body_bytes);
         parser_->header_limit(static_cast<std::uint32_t>(opts().max_header_bytes));
@@ -364,12 +367,29 @@ private:
         do_close(false);
     }
 
+    // The connection's request context, emptied: its strings and lists keep their capacity, so
+    // a kept-alive connection does not allocate them again for every request.
+    std::unique_ptr<request_context> fresh_context() {
+        if (!spare_ctx_) return std::make_unique<request_context>();
+        auto c = std::move(spare_ctx_);
+        c->method.clear();
+        c->target.clear();
+        c->route.clear();
+        c->path_params.clear();
+        c->query.clear();
+        c->headers.clear();
+        c->body.clear();
+        c->request_id.clear();
+        c->client_address.clear();
+        return c;
+    }
+
     // A request context for answers given before a request was fully parsed.
     void begin_error_request() {
-        ctx_ = std::make_unique<request_context>();
+        ctx_ = fresh_context();
         ctx_->received_at = std::chrono::steady_clock::now();
         ctx_->client_address = client_;
-        ctx_->request_id = generate_request_id();
+        generate_request_id(ctx_->request_id);
         cors_origin_.clear();  // the Origin header, if any, was not parsed
         keep_alive_ = false;
         version_ = 11;
@@ -382,10 +402,16 @@ private:
         on_response(std::move(r));
     }
 
+    // An answer given while the handler is still running on this connection's thread is kept
+    // and written as soon as the handler returns, without a trip through the io_context; one
+    // from any other thread (the writer, the slow-read pool) is posted to the connection.
     class slot final : public detail::reply_slot {
     public:
         explicit slot(std::shared_ptr<session> s) : s_(std::move(s)) {}
-        void deliver(response r) override { s_->post_response(std::move(r)); }
+        void deliver(response r) override {
+            if (handling_ == s_.get()) return void(s_->answered_in_handler_.emplace(std::move(r)));
+            s_->post_response(std::move(r));
+        }
 
     private:
         std::shared_ptr<session> s_;
@@ -394,17 +420,18 @@ private:
     void on_request() {
         phase_ = phase::handling;
         auto& req = parser_->get();
-        ctx_ = std::make_unique<request_context>();
+        ctx_ = fresh_context();
         auto& ctx = *ctx_;
         ctx.received_at = std::chrono::steady_clock::now();
-        ctx.method = std::string(req.method_string());
-        ctx.target = std::string(req.target());
+        ctx.method = req.method_string();
+        ctx.target = req.target();
         for (const auto& f : req) ctx.headers.add(to_lower_ascii(f.name_string()), std::string(f.value()));
         ctx.body = std::move(req.body());
         ctx.client_address = client_;
-        auto incoming_id = ctx.header("x-request-id");
-        ctx.request_id =
-            incoming_id && is_sane_request_id(*incoming_id) ? std::string(*incoming_id) : generate_request_id();
+        if (auto incoming_id = ctx.header("x-request-id"); incoming_id && is_sane_request_id(*incoming_id))
+            ctx.request_id = *incoming_id;
+        else
+            generate_request_id(ctx.request_id);
         keep_alive_ = req.keep_alive();
         version_ = req.version();
         linger_ = false;
@@ -425,12 +452,23 @@ private:
         ctx.query = std::move(m->query);
 
         responder reply(std::make_shared<slot>(this->shared_from_this()));
+        struct handling_scope {
+            explicit handling_scope(session* s) { handling_ = s; }
+            ~handling_scope() { handling_ = nullptr; }
+        };
+        answered_in_handler_.reset();
         try {
+            handling_scope in_handler(this);
             m->found->handle(ctx, reply);
         } catch (const std::exception& e) {
             handler_failed(reply, e.what());
         } catch (...) {
             handler_failed(reply, "non-standard exception");
+        }
+        if (answered_in_handler_) {
+            auto r = std::move(*answered_in_handler_);
+            answered_in_handler_.reset();
+            on_response(std::move(r));
         }
     }
 
@@ -531,12 +569,7 @@ private:
         status_ = 101;
         const auto latency =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
-        state_->log.info("request", {{"request_id", ctx_->request_id},
-                                     {"method", ctx_->method},
-                                     {"route", ctx_->route},
-                                     {"status", 101},
-                                     {"latency_us", latency.count()},
-                                     {"client", client_}});
+        log_access(101, latency, 0, {});
         if (opts().on_request_done) opts().on_request_done(*ctx_, 101, latency, 0);
         if constexpr (tls)
             upgraded_ = r.upgrade->accept(websocket_tls_stream(std::move(stream_)), parser_->release(),
@@ -630,20 +663,30 @@ private:
         beast::get_lowest_layer(stream_).expires_never();
         auto latency =
             std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - ctx_->received_at);
-        boost::json::object fields{
-            {"request_id", ctx_->request_id},
-            {"method", ctx_->method.empty() ? boost::json::value() : boost::json::value(ctx_->method)},
-            {"route", ctx_->route.empty() ? boost::json::value() : boost::json::value(ctx_->route)},
-            {"status", status_},
-            {"latency_us", latency.count()},
-            {"bytes", bytes},
-            {"client", client_}};
-        if (!error.empty()) fields["error"] = error;
-        state_->log.info("request", std::move(fields));
+        log_access(status_, latency, bytes, error);
         if (opts().on_request_done) opts().on_request_done(*ctx_, status_, latency, bytes);
         if (failed) return do_close(false);
         if (!keep_) return do_close(linger_);
         do_read();
+    }
+
+    // The access line: only the sampling decision and a fixed-size copy happen here; the
+    // logger's thread formats it.
+    void log_access(unsigned status, std::chrono::microseconds latency, std::size_t bytes, std::string_view error) {
+        const auto level = state_->log.access_level(status, latency, !error.empty());
+        if (!level) return;
+        access_record r;
+        r.at = std::chrono::system_clock::now();
+        r.level = *level;
+        r.latency_us = latency.count();
+        r.bytes = bytes;
+        r.status = status;
+        access_record::copy(r.method, ctx_->method);
+        access_record::copy(r.route, ctx_->route);
+        access_record::copy(r.request_id, ctx_->request_id);
+        access_record::copy(r.client, client_);
+        access_record::copy(r.error, error);
+        state_->log.access(r);
     }
 
     // Closes after a half-close. With `linger`, unread input (e.g. the rest of a refused body)
@@ -684,7 +727,7 @@ private:
     }
 
     Stream stream_;                  // moved out when the connection is upgraded to a WebSocket
-    net::any_io_executor executor_;  // the strand, still valid after stream_ moved out
+    net::any_io_executor executor_;  // the lane's, still valid after stream_ moved out
     beast::flat_buffer buffer_;
     net::steady_timer timer_;
     std::shared_ptr<shared_state> state_;
@@ -700,8 +743,10 @@ private:
     std::weak_ptr<upgraded_connection> upgraded_;
     unsigned status_ = 0;
     bool keep_ = false;
-    std::unique_ptr<request_context> ctx_;
-    std::string cors_origin_;  // the current request's Origin when CORS allows it, else empty
+    std::unique_ptr<request_context> ctx_;         // the request in flight, if any
+    std::unique_ptr<request_context> spare_ctx_;   // the previous one, for fresh_context()
+    std::optional<response> answered_in_handler_;  // see slot::deliver
+    std::string cors_origin_;                      // the current request's Origin when CORS allows it, else empty
     std::string client_;
     std::array<char, 16 * 1024> drain_buf_{};
     std::size_t drained_ = 0;
@@ -709,6 +754,8 @@ private:
     std::size_t served_ = 0;
     unsigned version_ = 11;
     phase phase_ = phase::waiting;
+    // The session whose handler this thread is running, if any (see slot::deliver).
+    static thread_local session* handling_;
     bool timed_out_ = false;
     bool keep_alive_ = false;
     bool close_after_ = false;
@@ -717,25 +764,41 @@ private:
     std::size_t header_scanned_ = 0;  // bytes of buffer_ already searched for the header's end
 };
 
+template <class Stream>
+thread_local session<Stream>* session<Stream>::handling_ = nullptr;
+
 }  // namespace
 
-struct server::impl {
-    impl(server_options o, const router& r, logger& l)
-        : state(std::make_shared<shared_state>(std::move(o), r, l)),
-          acceptor(net::make_strand(ioc)),
-          signals(acceptor.get_executor()),
-          accept_retry(acceptor.get_executor()) {}
+// One I/O thread's share of the server: its io_context, run by that thread alone, and its own
+// listening socket on the shared port (SO_REUSEPORT: the kernel spreads new connections over
+// them). A connection lives on the thread that accepted it, so its handlers need no strand.
+struct io_lane {
+    // Concurrency hint 1: only this lane's thread runs the io_context (other threads only post).
+    io_lane() : ioc(1), acceptor(ioc), accept_retry(ioc) {}
 
-    void do_accept() {
-        acceptor.async_accept(net::make_strand(ioc), [this](boost::system::error_code ec, tcp::socket socket) {
-            if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    net::io_context ioc;
+    tcp::acceptor acceptor;
+    net::steady_timer accept_retry;
+};
+
+struct server::impl {
+    impl(server_options o, const router& r, logger& l) : state(std::make_shared<shared_state>(std::move(o), r, l)) {
+        const auto& opts = state->options;
+        const unsigned n = opts.threads != 0 ? opts.threads : std::max(1u, std::thread::hardware_concurrency());
+        for (unsigned i = 0; i < n; ++i) lanes.push_back(std::make_unique<io_lane>());
+        signals.emplace(lanes.front()->ioc);
+    }
+
+    void do_accept(io_lane& lane) {
+        lane.acceptor.async_accept(lane.ioc, [this, &lane](boost::system::error_code ec, tcp::socket socket) {
+            if (ec == net::error::operation_aborted || !lane.acceptor.is_open()) return;
             if (ec) {
                 // EMFILE and friends: keep serving the connections we have and retry a little
                 // later rather than spinning on the error.
                 state->log.warn("accept_failed", {{"error", ec.message()}});
-                accept_retry.expires_after(std::chrono::milliseconds(50));
-                accept_retry.async_wait([this](boost::system::error_code e) {
-                    if (!e && acceptor.is_open()) do_accept();
+                lane.accept_retry.expires_after(std::chrono::milliseconds(50));
+                lane.accept_retry.async_wait([this, &lane](boost::system::error_code e) {
+                    if (!e && lane.acceptor.is_open()) do_accept(lane);
                 });
                 return;
             }
@@ -745,7 +808,7 @@ struct server::impl {
                 else
                     std::make_shared<session<beast::tcp_stream>>(state, std::move(socket))->run();
             }
-            do_accept();
+            do_accept(lane);
         });
     }
 
@@ -756,12 +819,13 @@ struct server::impl {
             state->stop_requested = true;
         }
         state->stopping.store(true);
-        net::post(acceptor.get_executor(), [this] {
-            boost::system::error_code ec;
-            acceptor.close(ec);
-            signals.cancel(ec);
-            accept_retry.cancel();
-        });
+        for (auto& l : lanes)
+            net::post(l->ioc, [this, &lane = *l] {
+                boost::system::error_code ec;
+                lane.acceptor.close(ec);
+                lane.accept_retry.cancel();
+                if (&lane == lanes.front().get()) signals->cancel(ec);
+            });
         std::vector<std::shared_ptr<session_base>> live;
         {
             std::lock_guard lock(state->mutex);
@@ -772,11 +836,9 @@ struct server::impl {
         for (auto& s : live) s->request_shutdown();
     }
 
-    net::io_context ioc;
     std::shared_ptr<shared_state> state;
-    tcp::acceptor acceptor;
-    net::signal_set signals;
-    net::steady_timer accept_retry;
+    std::vector<std::unique_ptr<io_lane>> lanes;   // one per I/O thread
+    std::optional<net::signal_set> signals;        // on the first lane
     std::optional<net::ssl::context> tls_context;  // set when serving HTTPS
     unsigned short port = 0;
 };
@@ -807,21 +869,33 @@ boost::system::result<void, std::string> server::listen() {
     auto address = net::ip::make_address(opts.address, ec);
     if (ec) return failure("invalid listen address '" + opts.address + "': " + ec.message());
     tcp::endpoint ep(address, opts.port);
-    auto& acc = impl_->acceptor;
     auto where = [&] { return "listen on " + opts.address + ":" + std::to_string(opts.port) + ": "; };
-    if (acc.open(ep.protocol(), ec); ec) return failure(where() + ec.message());
-    if (acc.set_option(net::socket_base::reuse_address(true), ec); ec) return failure(where() + ec.message());
-    if (acc.bind(ep, ec); ec) return failure(where() + ec.message());
-    if (acc.listen(net::socket_base::max_listen_connections, ec); ec) return failure(where() + ec.message());
-    impl_->port = acc.local_endpoint(ec).port();
-    if (ec) return failure(where() + ec.message());
+    using reuse_port = net::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+    for (auto& lane : impl_->lanes) {
+        auto& acc = lane->acceptor;
+        const bool first = lane == impl_->lanes.front();
+        if (acc.open(ep.protocol(), ec); ec) return failure(where() + ec.message());
+        if (acc.set_option(net::socket_base::reuse_address(true), ec); ec) return failure(where() + ec.message());
+        // The first socket binds without SO_REUSEPORT, so a port another process (of any
+        // user, reuseport or not) listens on is refused as before, and port 0 picks a port
+        // nobody uses; it joins the group before listen(), the others bind to the port it got.
+        if (!first && (acc.set_option(reuse_port(true), ec), ec)) return failure(where() + ec.message());
+        if (acc.bind(ep, ec); ec) return failure(where() + ec.message());
+        if (first && (acc.set_option(reuse_port(true), ec), ec)) return failure(where() + ec.message());
+        if (acc.listen(net::socket_base::max_listen_connections, ec); ec) return failure(where() + ec.message());
+        if (first) {
+            ep.port(acc.local_endpoint(ec).port());
+            if (ec) return failure(where() + ec.message());
+        }
+    }
+    impl_->port = ep.port();
     // Installed before anyone can learn the port, so a SIGTERM sent as soon as the address is
     // announced is queued for run() instead of killing the process.
     if (opts.handle_signals) {
-        impl_->signals.add(SIGTERM, ec);
-        if (!ec) impl_->signals.add(SIGINT, ec);
+        impl_->signals->add(SIGTERM, ec);
+        if (!ec) impl_->signals->add(SIGINT, ec);
         if (ec) return failure("cannot handle SIGTERM/SIGINT: " + ec.message());
-        impl_->signals.async_wait([this](boost::system::error_code e, int signo) {
+        impl_->signals->async_wait([this](boost::system::error_code e, int signo) {
             if (e) return;
             impl_->state->log.info("shutdown_requested", {{"signal", signo}});
             impl_->begin_shutdown();
@@ -836,16 +910,13 @@ void server::stop() { impl_->begin_shutdown(); }
 
 void server::run() {
     auto& st = *impl_->state;
-    auto& ioc = impl_->ioc;
-    unsigned n = st.options.threads != 0 ? st.options.threads : std::max(1u, std::thread::hardware_concurrency());
-
-    net::post(impl_->acceptor.get_executor(), [this] { impl_->do_accept(); });
-
-    auto work = net::make_work_guard(ioc);
+    std::vector<net::executor_work_guard<net::io_context::executor_type>> work;
     std::vector<std::thread> pool;
-    pool.reserve(n);
-    for (unsigned i = 0; i < n; ++i)
-        pool.emplace_back([&] {
+    pool.reserve(impl_->lanes.size());
+    for (auto& l : impl_->lanes) {
+        net::post(l->ioc, [this, &lane = *l] { impl_->do_accept(lane); });
+        work.push_back(net::make_work_guard(l->ioc));
+        pool.emplace_back([&st, &ioc = l->ioc] {
             // A bug escaping a completion handler drops only the connection that owned it.
             for (;;) {
                 try {
@@ -856,6 +927,7 @@ void server::run() {
                 }
             }
         });
+    }
 
     std::size_t dropped = 0;
     {
@@ -866,8 +938,8 @@ void server::run() {
         dropped = st.active;
     }
     st.log.info("shutdown_drained", {{"connections_dropped", dropped}});
-    work.reset();
-    ioc.stop();
+    work.clear();
+    for (auto& l : impl_->lanes) l->ioc.stop();
     for (auto& t : pool) t.join();
 }
 

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -62,6 +63,8 @@ public:
     class counter_family {
     public:
         void inc(const std::vector<std::string_view>& label_values, std::uint64_t by = 1);
+        // The same without building a vector (the per-request path).
+        void inc(std::initializer_list<std::string_view> label_values, std::uint64_t by = 1);
 
     private:
         friend class metrics_registry;
@@ -80,6 +83,7 @@ public:
     class histogram_family {
     public:
         void observe(const std::vector<std::string_view>& label_values, double v);
+        void observe(std::initializer_list<std::string_view> label_values, double v);
 
     private:
         friend class metrics_registry;

@@ -21,6 +21,7 @@ class websocket_upgrade;  // roster/api/live_upgrade.hpp
 class name_values {
 public:
     void add(std::string name, std::string value) { items_.emplace_back(std::move(name), std::move(value)); }
+    void clear() noexcept { items_.clear(); }  // keeps the capacity
     // The first value for `name`, if any.
     std::optional<std::string_view> get(std::string_view name) const;
     std::vector<std::string_view> get_all(std::string_view name) const;

@@ -29,7 +29,7 @@ public:
 class websocket_upgrade {
 public:
     virtual ~websocket_upgrade() = default;
-    // Called once, on the connection's strand. `server_hold` must be kept until the connection
+    // Called once, on the connection's I/O thread (its executor). `server_hold` must be kept until the connection
     // ends: the server counts it as in flight (its drain on shutdown waits for it).
     virtual std::shared_ptr<upgraded_connection> accept(websocket_stream ws, upgrade_request req,
                                                         std::shared_ptr<void> server_hold) = 0;

@@ -23,7 +23,10 @@ bool is_valid_traceparent(std::string_view header);
 // The request's traceparent when it is valid.
 std::optional<std::string_view> valid_traceparent(std::optional<std::string_view> header);
 
-// A fresh random request id: 32 lower-case hex characters from OpenSSL's RAND_bytes.
+// A fresh request id: 32 lower-case hex characters. Unique, not secret: each thread mixes a
+// counter with a key drawn once from OpenSSL's RAND_bytes, so an id costs no system RNG call.
 std::string generate_request_id();
+// The same into `out` (its capacity reused: no allocation per request).
+void generate_request_id(std::string& out);
 
 }  // namespace roster::api

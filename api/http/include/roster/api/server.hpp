@@ -74,7 +74,10 @@ public:
     // The bound port (the real one when options.port was 0). Valid after listen().
     unsigned short port() const;
 
-    // Serves on `threads` I/O threads (the caller only waits) until stop() or a signal; then
+    // Serves on `threads` I/O threads (the caller only waits), each running its own io_context
+    // and accepting on its own SO_REUSEPORT socket, so a connection is served by one thread from
+    // accept to close (a handler that blocks holds up that thread's connections only) until
+    // stop() or a signal; then
     // stops accepting, closes idle connections, lets in-flight requests finish (each gets
     // Connection: close) for at most shutdown_grace, and returns. Responders still held by
     // handlers after that must be released before the server is destroyed.
