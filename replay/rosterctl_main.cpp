@@ -123,10 +123,10 @@ std::vector<command> make_commands() {
              return roster::replay::run_as_of(
                  text(vm, "data-dir"), {text(vm, "at"), text(vm, "account"), text(vm, "user")}, std::cout, std::cerr);
          }},
-        {"export", "events to stdout as JSON Lines or CSV", "P is a log position, T an RFC 3339 time.\n",
+        {"export", "events to stdout as JSON Lines, CSV or OCSF", "P is a log position, T an RFC 3339 time.\n",
          [](po::options_description& d) {
              add_data_dir(d);
-             d.add_options()("format", po::value<std::string>()->default_value("jsonl"), "jsonl or csv")(
+             d.add_options()("format", po::value<std::string>()->default_value("jsonl"), "jsonl, csv or ocsf")(
                  "since", po::value<std::string>(), "P|T, inclusive")("until", po::value<std::string>(),
                                                                       "P|T, inclusive")(
                  "account", po::value<std::string>(), "only the events concerning this account (its history's)")(
@@ -136,7 +136,7 @@ std::vector<command> make_commands() {
              auto f = roster::replay::parse_export_format(text(vm, "format"));
              if (!f) {
                  std::cerr << "rosterctl export: the argument ('" << text(vm, "format")
-                           << "') for option '--format' is invalid: jsonl or csv\n";
+                           << "') for option '--format' is invalid: jsonl, csv or ocsf\n";
                  return refused;
              }
              std::ios::sync_with_stdio(false);

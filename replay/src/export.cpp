@@ -9,6 +9,7 @@
 #include "roster/domain/text.hpp"
 #include "roster/eventstore/checkpoint.hpp"
 #include "roster/replay/event_json.hpp"
+#include "roster/replay/ocsf.hpp"
 #include "roster/replay/rfc3339.hpp"
 
 namespace roster::replay {
@@ -16,6 +17,7 @@ namespace roster::replay {
 std::optional<export_format> parse_export_format(std::string_view s) {
     if (s == "jsonl") return export_format::jsonl;
     if (s == "csv") return export_format::csv;
+    if (s == "ocsf") return export_format::ocsf;
     return std::nullopt;
 }
 
@@ -112,17 +114,31 @@ std::string csv_row(const eventstore::recorded_event& e) {
     return row;
 }
 
-std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::string_view> envelope) {
-    auto object = event_json(e);
-    if (envelope)
-        object["envelope"] = eventstore::base64_encode(
-            std::span(reinterpret_cast<const std::uint8_t*>(envelope->data()), envelope->size()));
+namespace {
+
+std::string json_line(const boost::json::object& object) {
     // Boost.JSON escapes only U+0000-U+001F (and '"', '\\'): the other hidden controls (DEL, C1,
     // bidi formatting, U+2028/U+2029) are escaped here. They occur only inside strings, where
     // \uXXXX means the same code point, so the line still parses to the same value.
     auto line = escape_hidden(boost::json::serialize(object), [](char32_t) { return true; });
     line.push_back('\n');
     return line;
+}
+
+}  // namespace
+
+std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::string_view> envelope) {
+    auto object = event_json(e);
+    if (envelope)
+        object["envelope"] = eventstore::base64_encode(
+            std::span(reinterpret_cast<const std::uint8_t*>(envelope->data()), envelope->size()));
+    return json_line(object);
+}
+
+std::optional<std::string> ocsf_row(const eventstore::recorded_event& e) {
+    auto object = ocsf_event(e);
+    if (!object) return std::nullopt;
+    return json_line(*object);
 }
 
 export_reader::export_reader(const eventstore::store& store, export_format format, eventstore::log_position from,
@@ -150,10 +166,15 @@ eventstore::result<bool> export_reader::next(std::string& out) {
         next_ = e.position.next();
         ++got;  // scanned: a batch short of events, not of matches, is the log's or range's end
         if (account_ && !domain::concerns_account(e.payload, *account_)) return true;
-        if (format_ == export_format::csv)
+        if (format_ == export_format::csv) {
             out += csv_row(e);
-        else
+        } else if (format_ == export_format::ocsf) {
+            auto row = ocsf_row(e);
+            if (!row) return true;  // no OCSF class: scanned, not a row
+            out += *row;
+        } else {
             out += jsonl_row(e, envelope);
+        }
         ++rows_;
         full = out.size() - start >= max_bytes_;
         return !full;

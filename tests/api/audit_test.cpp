@@ -2,6 +2,8 @@
 // reads answered at the time (also after a restart), history, verify.
 #include <fstream>
 #include <map>
+#include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
@@ -355,6 +357,102 @@ TEST_F(audit, overlong_or_hidden_text_is_refused_before_anything_is_appended_and
     ASSERT_EQ(csv.status, 200u) << csv.body;
     EXPECT_NE(csv.body.find(",\"'=1+1\","), std::string::npos) << csv.body;
     EXPECT_EQ(csv.body.find(",=1+1,"), std::string::npos) << csv.body;
+}
+
+// The OCSF lines of an export (README "OCSF"): one object per line, parsed.
+std::vector<json::object> ocsf_lines(const std::string& body) {
+    std::vector<json::object> out;
+    for (std::size_t start = 0; start < body.size();) {
+        const auto end = body.find('\n', start);
+        if (end == std::string::npos) throw std::runtime_error("unterminated line");
+        out.push_back(json::parse(body.substr(start, end - start)).as_object());
+        start = end + 1;
+    }
+    return out;
+}
+
+// format=ocsf: a line for each event of a mapped type (no other), with the export's range and
+// account filter, and auditor/operator only like the other formats.
+TEST_F(audit, export_in_ocsf_has_a_line_per_mapped_event_and_keeps_filters_and_rights) {
+    for (const std::string a : {"acme", "beta"})
+        ASSERT_EQ(op().post("/v1/accounts", json::object{{"id", a}, {"name", a}, {"kind", "customer"}}).status, 201u);
+    const auto ada = create_user("acme", "ada@acme.com", "Ada", admin_everywhere());
+    const auto lou = create_user("acme", "lou@acme.com", "Lou", admin_everywhere());
+    const auto bea = create_user("beta", "bea@beta.com", "Bea", admin_everywhere());
+    client ada_client{*http_, token_for(ada)};
+    ASSERT_EQ(ada_client.post("/v1/users/" + lou + "/lock", json::object{{"reason", "left"}}).status, 200u);
+    // Refused: ada is no admin of beta. The refusal is recorded right after the answer.
+    const auto refused = ada_client.post("/v1/users/" + bea + "/lock", json::object{{"reason", "x"}});
+    ASSERT_GE(refused.status, 400u);
+    const auto deadline = std::chrono::steady_clock::now() + safety_limit;
+    while (op().get("/v1/events?type=access_denied&limit=1").json().at("events").as_array().empty() &&
+           std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+
+    const std::set<std::string> mapped{"user_created",      "member_added", "roles_granted", "roles_revoked",
+                                       "all_roles_removed", "user_locked",  "user_unlocked", "member_removed",
+                                       "profile_retired",   "access_denied"};
+    auto expected = [&](const std::string& query) {
+        std::vector<std::uint64_t> out;
+        const auto listed = op().get("/v1/events?limit=1000" + query).json();
+        for (auto& e : listed.at("events").as_array())
+            if (mapped.contains(std::string(e.at("type").as_string())))
+                out.push_back(static_cast<std::uint64_t>(e.at("position").as_int64()));
+        return out;
+    };
+    auto sequences = [](const std::vector<json::object>& lines) {
+        std::vector<std::uint64_t> out;
+        for (auto& o : lines) out.push_back(static_cast<std::uint64_t>(o.at("metadata").at("sequence").as_int64()));
+        return out;
+    };
+
+    auto all = op().get("/v1/audit/export?format=ocsf");
+    ASSERT_EQ(all.status, 200u) << all.body;
+    EXPECT_EQ(all.header("content-type").value_or(""), "application/x-ndjson");
+    EXPECT_NE(all.header("content-disposition").value_or("").find("roster-events.ocsf.jsonl"), std::string::npos);
+    const auto lines = ocsf_lines(all.body);
+    const auto want = expected("");
+    ASSERT_FALSE(want.empty());
+    EXPECT_EQ(sequences(lines), want);
+    bool saw_lock = false, saw_refusal = false;
+    for (const auto& o : lines) {
+        EXPECT_EQ(o.at("type_uid").as_int64(), o.at("class_uid").as_int64() * 100 + o.at("activity_id").as_int64());
+        if (o.at("metadata").at("event_code").as_string() == "user_locked") {
+            saw_lock = true;
+            EXPECT_EQ(o.at("class_uid").as_int64(), 3001);
+            EXPECT_EQ(o.at("activity_id").as_int64(), 9);
+            EXPECT_EQ(o.at("user").at("uid").as_string(), lou);
+            EXPECT_EQ(o.at("actor").at("user").at("uid").as_string(), ada);
+            EXPECT_EQ(o.at("unmapped").at("reason").as_string(), "left");
+        }
+        if (o.at("metadata").at("event_code").as_string() == "access_denied") {
+            saw_refusal = true;
+            EXPECT_EQ(o.at("class_uid").as_int64(), 6003);
+            EXPECT_EQ(o.at("status").as_string(), "Failure");
+            EXPECT_EQ(o.at("actor").at("user").at("uid").as_string(), ada);
+            EXPECT_EQ(o.at("api").at("operation").as_string(), "POST /v1/users/{u}/lock");
+        }
+    }
+    EXPECT_TRUE(saw_lock);
+    EXPECT_TRUE(saw_refusal);
+
+    // The account filter and the range apply as to the other formats.
+    auto beta = op().get("/v1/audit/export?format=ocsf&account=beta");
+    ASSERT_EQ(beta.status, 200u) << beta.body;
+    EXPECT_EQ(sequences(ocsf_lines(beta.body)), expected("&account=beta"));
+    const auto from = want.at(1), to = want.at(3);
+    auto ranged =
+        op().get("/v1/audit/export?format=ocsf&since=" + std::to_string(from) + "&until=" + std::to_string(to));
+    EXPECT_EQ(sequences(ocsf_lines(ranged.body)), (std::vector<std::uint64_t>{want.at(1), want.at(2), want.at(3)}));
+
+    // Rights unchanged: an account admin is refused in every format; include=envelope is jsonl's.
+    EXPECT_EQ(ada_client.get("/v1/audit/export?format=ocsf").status, 403u);
+    EXPECT_EQ(ada_client.get("/v1/audit/export?format=ocsf&account=acme").status, 403u);
+    EXPECT_EQ(code_of(op().get("/v1/audit/export?format=ocsf&include=envelope")), "invalid_query");
+    auto bad = op().get("/v1/audit/export?format=OCSF");
+    EXPECT_EQ(bad.status, 400u);
+    EXPECT_EQ(bad.header("content-type").value_or(""), "application/problem+json");
+    EXPECT_EQ(bad.json().at("field").as_string(), "format");
 }
 
 }  // namespace

@@ -97,6 +97,7 @@ const std::vector<endpoint> endpoints = {
     // Whoever may open the stream for the account (an admin of it) may ask for a ticket to it.
     {"POST", "/v1/stream/tickets", R"({"account":"{a}"})", forbidden, not_found, allowed},
     // Auditor and operator only, as /v1/audit/verify.
+    {"GET", "/v1/audit/export?format=ocsf&account={a}", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/checkpoint", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/proof/inclusion?position=1", "", forbidden, forbidden, forbidden},
     {"GET", "/v1/audit/proof/consistency?from=1", "", forbidden, forbidden, forbidden},
@@ -360,6 +361,7 @@ TEST_F(security_matrix, query_parameter_errors_name_the_parameter) {
     expect_field("GET", "/v1/events?from=x", "invalid_query", "from");
     expect_field("GET", "/v1/accounts/acme?as_of=yesterday", "invalid_as_of", "as_of");
     expect_field("GET", "/v1/audit/export?format=xml", "invalid_query", "format");
+    expect_field("GET", "/v1/stream?format=xml", "invalid_query", "format");
     expect_field("GET", "/v1/accounts/acme/history?cursor=x", "invalid_cursor", "cursor");
     expect_field("GET", "/v1/accounts/acme/recipients?topic=gossip", "invalid_query", "topic");
     // Missing.
@@ -375,6 +377,7 @@ TEST_F(security_matrix, query_parameter_errors_name_the_parameter) {
     EXPECT_EQ(call(op_, "GET", "/v1/events?from=1&limit=1&stream=account-acme&type=account_opened&account=acme").status,
               200u);
     EXPECT_EQ(call(op_, "GET", "/v1/audit/export?format=csv&since=1&until=2&account=acme").status, 200u);
+    EXPECT_EQ(call(op_, "GET", "/v1/audit/export?format=ocsf&since=1&until=2&account=acme").status, 200u);
     EXPECT_EQ(call(op_, "GET", "/v1/accounts/acme/history?since=1&until=9&type=account_opened&limit=1&cursor=1").status,
               200u);
 }

@@ -424,6 +424,77 @@ TEST_F(live_test, account_and_type_filters) {
     EXPECT_EQ(problem_code(beyond), "from_beyond_head");
 }
 
+// format=ocsf: the same events a format=ocsf export has, each as its OCSF object; a type without
+// an OCSF class sends nothing (test appends are token_issued), catching up and live alike.
+TEST_F(live_test, ocsf_format_sends_only_mapped_events_as_the_exports_ocsf_objects) {
+    start();
+    open_account("acme");
+    open_account("beta");
+    const auto a1 = create_user("acme", "a1@acme.test", json::object{{"support", json::array{"admin"}}});
+    append(10);
+    create_user("beta", "b1@beta.test", json::object{{"support", json::array{"viewer"}}});
+    const auto h = head();
+    auto sequence = [](const json::object& o) {
+        return static_cast<std::uint64_t>(o.at("metadata").at("sequence").as_int64());
+    };
+    auto exported = [&](const std::string& query) {
+        std::vector<json::object> out;
+        auto r = call("GET", "/v1/audit/export?format=ocsf" + query);
+        EXPECT_EQ(r.status, 200u) << r.body;
+        for (std::size_t start = 0; start < r.body.size();) {
+            const auto end = r.body.find('\n', start);
+            out.push_back(json::parse(r.body.substr(start, end - start)).as_object());
+            start = end + 1;
+        }
+        return out;
+    };
+    // Reads OCSF messages until the one at `position`.
+    auto until = [&](ws_client& sub, std::uint64_t position) {
+        std::vector<json::object> out;
+        for (;;) {
+            auto f = sub.next();
+            if (f.what != ws_client::frame::message) {
+                ADD_FAILURE() << "stream ended before position " << position;
+                return out;
+            }
+            out.push_back(f.event);
+            if (sequence(f.event) >= position) return out;
+        }
+    };
+
+    const auto want = exported("");
+    ASSERT_GE(want.size(), 4u);  // per user at least user_created and roles_granted
+    ws_client all(port(), "/v1/stream?from=0&format=ocsf", op_token_);
+    ASSERT_EQ(all.status, 101u) << all.body;
+    EXPECT_EQ(until(all, sequence(want.back())), want);
+
+    // Live, with the account filter: the appended token events send nothing, acme's lock does.
+    ws_client acme(port(), "/v1/stream?from=" + std::to_string(h + 1) + "&account=acme&format=ocsf", op_token_);
+    ASSERT_EQ(acme.status, 101u) << acme.body;
+    // Beside it, a subscriber of Roster's JSON: the hub serializes each form once, never one for the other.
+    ws_client plain(port(), "/v1/stream?from=" + std::to_string(h + 1) + "&account=acme", op_token_);
+    ASSERT_EQ(plain.status, 101u) << plain.body;
+    append(10);
+    json::value reason = json::object{{"reason", "left"}};
+    ASSERT_EQ(call("POST", "/v1/users/" + a1 + "/lock", &reason).status, 200u);
+    const auto lock = head();
+    const auto got = until(acme, lock);
+    ASSERT_FALSE(got.empty());
+    EXPECT_GT(sequence(got.front()), h + 10);  // past the token events
+    EXPECT_EQ(got.back().at("activity_name").as_string(), "Lock");
+    EXPECT_EQ(json::value(got.back()), json::value(exported("&since=" + std::to_string(lock)).at(0)));
+    EXPECT_EQ(acme.next(std::chrono::milliseconds(300)).what, ws_client::frame::timeout);
+    std::vector<json::object> roster_json;
+    plain.positions_until(lock, &roster_json);
+    ASSERT_FALSE(roster_json.empty());
+    EXPECT_EQ(roster_json.back().at("type").as_string(), "user_locked");
+    EXPECT_FALSE(roster_json.back().contains("metadata"));
+
+    ws_client bad(port(), "/v1/stream?format=cef", op_token_);
+    EXPECT_EQ(bad.status, 400u);
+    EXPECT_EQ(problem_code(bad), "invalid_query");
+}
+
 TEST_F(live_test, authorization_matrix) {
     start();
     open_account("acme");

@@ -89,6 +89,27 @@ TEST_F(cli_test, export_writes_csv_with_quoting) {
     EXPECT_EQ(out_.str().find("\r\n63,"), std::string::npos);
 }
 
+// Positions 1..4: account_opened (no OCSF class: no line), user_created, member_added, roles_granted;
+// 62, 63: user_locked, member_removed.
+TEST_F(cli_test, export_writes_ocsf_lines_of_the_mapped_events_only) {
+    EXPECT_EQ(run_export(dir_, export_format::ocsf, "1", "4", out_, err_), 0) << err_.str();
+    std::istringstream lines(out_.str());
+    std::string line;
+    std::vector<std::int64_t> type_uids, sequences;
+    while (std::getline(lines, line)) {
+        auto o = json::parse(line);
+        type_uids.push_back(o.at("type_uid").as_int64());
+        sequences.push_back(o.at("metadata").at("sequence").as_int64());
+    }
+    EXPECT_EQ(type_uids, (std::vector<std::int64_t>{300101, 300101, 300107}));
+    EXPECT_EQ(sequences, (std::vector<std::int64_t>{2, 3, 4}));
+    std::ostringstream tail;
+    EXPECT_EQ(run_export(dir_, export_format::ocsf, "62", "", tail, err_), 0) << err_.str();
+    EXPECT_NE(tail.str().find("\"type_uid\":300109"), std::string::npos) << tail.str();
+    EXPECT_NE(tail.str().find("\"type_uid\":300106"), std::string::npos) << tail.str();
+    EXPECT_EQ(run_export(dir_, export_format::ocsf, "", "", tail, err_, "", true), 64);  // envelope is jsonl's
+}
+
 TEST_F(cli_test, rebuild_writes_snapshots_and_then_cross_checks_them) {
     EXPECT_EQ(run_rebuild(dir_, true, 10, out_, err_), 0) << err_.str();
     EXPECT_EQ(json::parse(out_.str()).at("snapshots_written").as_int64(), 6);

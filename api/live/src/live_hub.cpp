@@ -8,6 +8,7 @@
 
 #include "roster/domain/events.hpp"
 #include "roster/replay/event_json.hpp"
+#include "roster/replay/ocsf.hpp"
 #include "ws_frames.hpp"
 
 namespace roster::api {
@@ -15,6 +16,7 @@ namespace roster::api {
 bool live_filter::matches(const eventstore::recorded_event& e) const {
     if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) return false;
     if (account && !domain::concerns_account(e.payload, *account)) return false;
+    if (format == live_format::ocsf && !replay::ocsf_maps(e.type)) return false;
     return true;
 }
 
@@ -24,9 +26,12 @@ const std::vector<std::string>& event_type_names() {
     return names;
 }
 
-live_message make_live_message(const eventstore::recorded_event& e) {
-    return {e.position, std::make_shared<const std::string>(
-                            ws::encode_frame(ws::opcode::text, boost::json::serialize(replay::event_json(e))))};
+live_message make_live_message(const eventstore::recorded_event& e, live_format format) {
+    auto object = format == live_format::ocsf ? replay::ocsf_event(e) : replay::event_json(e);
+    // matches() lets through only the types OCSF maps; an empty object would be a bug there.
+    if (!object) object.emplace();
+    return {e.position,
+            std::make_shared<const std::string>(ws::encode_frame(ws::opcode::text, boost::json::serialize(*object)))};
 }
 
 live_hub::live_hub(eventstore::store& store, logger& log, live_hub_options options)
@@ -114,11 +119,14 @@ void live_hub::run() {
         const auto from = published_.next();
         auto r = store_.read_from(
             from, static_cast<std::size_t>(target.value - from.value + 1), [&](const eventstore::recorded_event& e) {
-                std::optional<live_message> message;  // serialized once, for the first subscriber that wants it
+                // Serialized once per form, for the first subscriber that wants it.
+                std::optional<live_message> roster_message, ocsf_message;
                 std::lock_guard lock(mutex_);
                 std::erase_if(sinks_, [&](const subscriber& s) {
-                    if (e.position <= s.after || !s.sink->filter().matches(e)) return false;
-                    if (!message) message = make_live_message(e);
+                    const auto& filter = s.sink->filter();
+                    if (e.position <= s.after || !filter.matches(e)) return false;
+                    auto& message = filter.format == live_format::ocsf ? ocsf_message : roster_message;
+                    if (!message) message = make_live_message(e, filter.format);
                     return !s.sink->deliver(*message);
                 });
                 published_ = e.position;

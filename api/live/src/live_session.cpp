@@ -330,7 +330,7 @@ private:
                 scanned_ = e.position;
                 return true;
             }
-            auto m = make_live_message(e);
+            auto m = make_live_message(e, filter_.format);
             const auto size = m.frame->size();
             // Not scanned: the next slice starts with it again.
             if (!hub_.charge(size)) {

@@ -23,9 +23,10 @@ response export_response(const eventstore::store& store, replay::export_format f
                          eventstore::log_position to, std::optional<std::string> account, bool include_envelope) {
     response r;
     r.status = 200;
-    r.content_type = format == replay::export_format::csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
-    r.headers.emplace_back("Content-Disposition", std::string("attachment; filename=\"roster-events.") +
-                                                      (format == replay::export_format::csv ? "csv" : "jsonl") + "\"");
+    const bool csv = format == replay::export_format::csv;
+    r.content_type = csv ? "text/csv; charset=utf-8" : "application/x-ndjson";
+    const char* suffix = csv ? "csv" : format == replay::export_format::ocsf ? "ocsf.jsonl" : "jsonl";
+    r.headers.emplace_back("Content-Disposition", std::string("attachment; filename=\"roster-events.") + suffix + "\"");
     auto reader = std::make_shared<replay::export_reader>(store, format, from, to);
     if (account) reader->filter_account(std::move(*account));
     reader->include_envelope(include_envelope);
@@ -62,11 +63,11 @@ void add_audit_routes(router& routes, service& svc) {
         });
     routes.add(
         "GET", "/v1/audit/export",
-        route_doc::of("Export events as JSON Lines or CSV (streamed)")
+        route_doc::of("Export events as JSON Lines, CSV or OCSF (streamed)")
             .returns(200, "ExportJsonLines", "application/x-ndjson")
             .returns(200, "ExportCsv", "text/csv")
             .in_tag("audit")
-            .param(query_param("format", "jsonl (default) or csv"))
+            .param(query_param("format", "jsonl (default), csv, or ocsf (OCSF 1.1.0 JSON Lines for SIEMs)"))
             .param(query_param(
                 "since",
                 "From this log position or RFC 3339 time, inclusive (see \"Positions and cursors\" in the README)"))
@@ -80,15 +81,20 @@ void add_audit_routes(router& routes, service& svc) {
                 "object per line (as /v1/events: hash, prev_hash, correlation_id, causation_id, reason, "
                 "reference, traceparent, labels, data with before/after). CSV (RFC 4180, CRLF): position,recorded_at,"
                 "stream,version,type,actor,token_id,address,request_id,reason,data,correlation_id,"
-                "causation_id,reference,prev_hash,hash,labels,traceparent (data and labels as JSON). The range ends at "
+                "causation_id,reference,prev_hash,hash,labels,traceparent (data and labels as JSON). OCSF "
+                "(application/x-ndjson): one OCSF 1.1.0 object per line, Account Change (class_uid 3001) for "
+                "user_created, member_added, roles_granted, roles_revoked, all_roles_removed, user_locked, "
+                "user_unlocked, member_removed, profile_retired, API Activity (6003, status Failure) for "
+                "access_denied; other event types have no line (metadata.sequence is the log position, "
+                "metadata.uid the event's hash; see the README). The range ends at "
                 "the head as of the request; a truncated transfer (no final chunk) means the export failed."),
         [&svc](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who || !allowed_audit_read(svc, *who, reply)) return;
             auto format = replay::parse_export_format(ctx.query.get("format").value_or("jsonl"));
             if (!format)
-                return void(
-                    reply(query_problem("invalid_query", "format", "format must be jsonl or csv.").to_response()));
+                return void(reply(
+                    query_problem("invalid_query", "format", "format must be jsonl, csv or ocsf.").to_response()));
             eventstore::log_position from{1}, to = svc.store.head().position;
             if (auto since = ctx.query.get("since"); since && !since->empty()) {
                 auto p = replay::parse_log_point(*since);

@@ -91,7 +91,8 @@ void add_ticket_route(router& routes, service& svc, stream_tickets& tickets) {
             .responds({201, 400, 401, 403, 404, 503})
             .describe("For browsers, whose WebSocket API cannot send an Authorization header. Body `{}` or "
                       "`{\"account\": \"a\"}`; allowed to whoever may open GET /v1/stream (with that account). "
-                      "Answers `{ticket, expires_at}`: open `GET /v1/stream?ticket=<ticket>` (same `from`, `types`; "
+                      "Answers `{ticket, expires_at}`: open `GET /v1/stream?ticket=<ticket>` (same `from`, `types`, "
+                      "`format`; "
                       "`account` defaults to the ticket's) within " +
                       std::to_string(tickets.options().ttl.count()) +
                       " ms. A ticket opens the stream once, as the principal whose token asked for it, judged when "
@@ -149,13 +150,18 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub, stream_ticke
                                false, "integer"))
             .param(query_param("account", "Only events concerning this account; required for account admins"))
             .param(query_param("types", "Comma-separated event types; absent: all"))
+            .param(query_param("format",
+                               "json (default): each message the JSON of a GET /v1/events entry; ocsf: the OCSF "
+                               "1.1.0 object of the event, as in GET /v1/audit/export?format=ocsf (event types "
+                               "without an OCSF class send nothing)"))
             .param(query_param("ticket",
                                "A ticket from POST /v1/stream/tickets instead of the Authorization header (browsers); "
                                "single use"))
             .responds({101, 400, 401, 403, 404, 426})
             .describe("Auditor, operator, or an admin of `account`; authenticated by the Authorization header or, "
                       "from a browser, by `ticket`. One text message per event, the JSON of a "
-                      "GET /v1/events entry. A subscriber that falls behind (more events or bytes waiting for it than "
+                      "GET /v1/events entry (format=ocsf: its OCSF object). A subscriber that falls behind (more "
+                      "events or bytes waiting for it than "
                       "--live-queue-events / --live-queue-bytes allow, or the server's --live-total-bytes for all "
                       "subscribers reached) is closed (code 1008) with 'last_position=N; next_from=N+1' in the close "
                       "reason; reconnect with from=<next_from>. Pings every 20 s."),
@@ -176,6 +182,12 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub, stream_ticke
 
             live_filter filter;
             if (account) filter.account = *account;
+            if (auto format = ctx.query.get("format"); format && *format != "json") {
+                if (*format != "ocsf")
+                    return void(
+                        reply(query_problem("invalid_query", "format", "format must be json or ocsf.").to_response()));
+                filter.format = live_format::ocsf;
+            }
             if (auto types = ctx.query.get("types")) {
                 const auto& known = event_type_names();
                 std::string_view rest = *types;

@@ -395,7 +395,8 @@ json::object schemas() {
                                      {"head_position", integer()},
                                      {"head_hash", str()}},
                                     {"ok", "checked", "first_bad_position", "head_position", "head_hash"});
-    s["ExportJsonLines"] = text("application/x-ndjson", "One Event object per line.");
+    s["ExportJsonLines"] =
+        text("application/x-ndjson", "One Event object per line (format=ocsf: one OCSF 1.1.0 object per line).");
     s["ExportCsv"] = text("text/csv", "RFC 4180 with a header line.");
     s["EvidencePack"] = text("application/x-tar", "A tar an outsider verifies offline.");
     s["SignedCheckpoint"] = text("text/plain", "A C2SP tlog-checkpoint in a C2SP signed note.");

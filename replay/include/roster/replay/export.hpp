@@ -1,4 +1,4 @@
-// The audit export (SPEC §3 "Export"): events of a position range as JSON Lines or CSV,
+// The audit export (SPEC §3 "Export"): events of a position range as JSON Lines, CSV or OCSF,
 // produced in bounded batches so that neither the server nor rosterctl ever holds the whole
 // log in memory.
 #pragma once
@@ -13,7 +13,8 @@
 
 namespace roster::replay {
 
-enum class export_format { jsonl, csv };
+// ocsf: JSON Lines of OCSF objects (replay/ocsf.hpp); events without an OCSF form are left out.
+enum class export_format { jsonl, csv, ocsf };
 std::optional<export_format> parse_export_format(std::string_view);
 
 // One RFC 4180 field, safe to open in a spreadsheet:
@@ -47,6 +48,9 @@ std::string csv_row(const eventstore::recorded_event& e);
 // "envelope": base64 of them: the canonical Cap'n Proto Envelope the hash chain covers
 // (eventstore/README.md says how to recompute `hash` from it).
 std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::string_view> envelope = std::nullopt);
+// One OCSF JSON Lines record (ocsf_event, then '\n', hidden controls escaped as in jsonl_row);
+// nullopt for an event type OCSF has no class for.
+std::optional<std::string> ocsf_row(const eventstore::recorded_event& e);
 
 // Pulls the events of [from, to] in log order, `batch` events per call, and fewer once the call
 // has appended `max_bytes` (always at least one event): events can be ~1 MB each, so a count

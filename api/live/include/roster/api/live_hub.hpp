@@ -23,10 +23,14 @@
 
 namespace roster::api {
 
-// Which events a subscriber wants. Value type.
+// The form of a live message: Roster's event JSON, or OCSF (replay/ocsf.hpp).
+enum class live_format { roster, ocsf };
+
+// Which events a subscriber wants, and in which form. Value type.
 struct live_filter {
-    std::optional<std::string> account;  // only events domain::concerned names this account in
-    std::vector<std::string> types;      // only these event types; empty: all
+    std::optional<std::string> account;        // only events domain::concerned names this account in
+    std::vector<std::string> types;            // only these event types; empty: all
+    live_format format = live_format::roster;  // ocsf: also only the types OCSF has a class for
     bool matches(const eventstore::recorded_event& e) const;
 };
 
@@ -41,8 +45,9 @@ struct live_message {
     std::shared_ptr<const std::string> frame;
 };
 
-// The JSON text of `e` framed as a live message.
-live_message make_live_message(const eventstore::recorded_event& e);
+// The JSON text of `e` in `format` framed as a live message (an event the format maps: see
+// live_filter::matches).
+live_message make_live_message(const eventstore::recorded_event& e, live_format format = live_format::roster);
 
 // A subscriber as the hub sees it. `deliver` runs on the hub's thread with the hub's lock held:
 // it must not block and must not call back into the hub. Returning false unsubscribes it.
