@@ -258,7 +258,9 @@ std::optional<json::object> ocsf_event(const eventstore::recorded_event& e) {
                                  std::is_same_v<T, contacts_saved> || std::is_same_v<T, contact_handed_over> ||
                                  std::is_same_v<T, watchlist_changed> || std::is_same_v<T, profile_updated> ||
                                  std::is_same_v<T, token_issued> || std::is_same_v<T, token_rotated> ||
-                                 std::is_same_v<T, token_revoked> || std::is_same_v<T, signing_key_rotated>) {
+                                 std::is_same_v<T, token_revoked> || std::is_same_v<T, signing_key_rotated> ||
+                                 std::is_same_v<T, webhook_registered> || std::is_same_v<T, webhook_changed> ||
+                                 std::is_same_v<T, webhook_removed>) {
                 return std::nullopt;  // why each: ocsf.hpp
             } else {
                 static_assert(unhandled_event<T>, "a new event type needs an OCSF decision");

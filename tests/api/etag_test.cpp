@@ -163,8 +163,8 @@ TEST_F(etag, a_profile_update_is_in_the_users_and_the_accounts_history_with_befo
     EXPECT_EQ(ada().patch("/v1/users/" + ann_, json::object{{"email", "bob@acme.com"}}).status, 409u);
     EXPECT_EQ(ada().patch("/v1/users/" + ann_, json::object{{"nickname", "A"}}).status, 400u);
 
-    for (const std::string history : {std::string("/v1/accounts/acme/history?limit=1000&type=profile_updated"),
-                                      "/v1/users/" + ann_ + "/history?limit=1000&type=profile_updated"}) {
+    for (const std::string& history : {std::string("/v1/accounts/acme/history?limit=1000&type=profile_updated"),
+                                       "/v1/users/" + ann_ + "/history?limit=1000&type=profile_updated"}) {
         auto r = op().get(history);
         ASSERT_EQ(r.status, 200u) << history << ": " << r.body;
         const auto page = r.json();

@@ -142,8 +142,8 @@ TEST_F(tokens, an_expired_token_is_refused_exactly_like_an_unknown_one_and_the_r
 
 TEST_F(tokens, expires_in_is_bounded_and_typed) {
     const auto ada = user("ada");
-    for (const json::value bad : {json::value(59), json::value(400LL * 24 * 3600 + 1), json::value(0), json::value(-5),
-                                  json::value("60"), json::value(1.5)}) {
+    for (const json::value& bad : {json::value(59), json::value(400LL * 24 * 3600 + 1), json::value(0), json::value(-5),
+                                   json::value("60"), json::value(1.5)}) {
         auto r =
             op().post("/v1/tokens", json::object{{"principal", json::object{{"user_id", ada}}}, {"expires_in", bad}});
         EXPECT_EQ(r.status, 400u) << json::serialize(bad) << ": " << r.body;

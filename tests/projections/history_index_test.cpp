@@ -108,7 +108,10 @@ TEST(history_types, the_type_bits_follow_the_domain_names) {
                                access_denied{},
                                signing_key_rotated{},
                                token_rotated{},
-                               profile_updated{}};
+                               profile_updated{},
+                               webhook_registered{},
+                               webhook_changed{},
+                               webhook_removed{}};
     ASSERT_EQ(samples.size(), std::variant_size_v<event>);
     for (std::size_t i = 0; i < samples.size(); ++i) {
         ASSERT_EQ(samples[i].index(), i);

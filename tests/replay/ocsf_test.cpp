@@ -69,6 +69,11 @@ std::vector<event> one_of_each() {
         signing_key_rotated{"o+00000001+AQ==", "o+00000002+AQ==", 3, "statement\n"},
         token_rotated{token_id{"t1"}, "f00d", user_id{"u2"}},
         profile_updated{user_id{"u2"}, text_change{"Bob", "Robert"}, std::nullopt},
+        webhook_registered{webhook_id{"whk_1"}, webhook_settings{"https://hooks.example.com/r", {}, {}, "", true},
+                           "00"},
+        webhook_changed{webhook_id{"whk_1"}, webhook_settings{"https://hooks.example.com/r", {}, {}, "", true},
+                        webhook_settings{"https://hooks.example.com/r", {}, {}, "", false}},
+        webhook_removed{webhook_id{"whk_1"}, webhook_settings{"https://hooks.example.com/r", {}, {}, "", false}},
     };
 }
 

@@ -90,4 +90,7 @@ bool allowed_audit_read(service& svc, const caller& who, const responder& reply)
 // 404 problem for an id the caller may not see or that does not exist.
 response not_found_response(std::string code, std::string detail);
 
+// An RFC 3339 time, or null for a time never set (a token's last use, a webhook's last attempt).
+boost::json::value time_or_null(domain::timestamp t);
+
 }  // namespace roster::api

@@ -20,10 +20,6 @@ using namespace roster::domain;
 
 namespace {
 
-json::value time_or_null(timestamp t) {
-    return t == timestamp{} ? json::value(nullptr) : json::value(replay::format_rfc3339(t));
-}
-
 enum class token_status : std::uint8_t { active, expired, revoked };
 
 token_status status_of(const token_record& t, timestamp now) {

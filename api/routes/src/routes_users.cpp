@@ -17,6 +17,10 @@ namespace roster::api {
 namespace json = boost::json;
 using namespace roster::domain;
 
+json::value time_or_null(timestamp t) {
+    return t == timestamp{} ? json::value(nullptr) : json::value(replay::format_rfc3339(t));
+}
+
 response not_found_response(std::string code, std::string detail) {
     return make_problem(404, std::move(code), std::move(detail)).to_response();
 }

@@ -18,10 +18,6 @@ using namespace roster::domain;
 
 namespace {
 
-json::value time_or_null(timestamp t) {
-    return t == timestamp{} ? json::value(nullptr) : json::value(replay::format_rfc3339(t));
-}
-
 json::object status_json(const webhook_status& s) {
     return json::object{{"running", s.running},
                         {"cursor", s.cursor},

@@ -28,7 +28,8 @@
 // watchlist_changed (Roster's own contact and notification lists), profile_updated (a name or
 // email edit: Account Change has no activity for it but Other), token_issued, token_rotated,
 // token_revoked (API tokens: no class in 1.1.0 is about credentials issued to a principal),
-// signing_key_rotated (the log's own signing key). Their positions still count: a consumer
+// signing_key_rotated (the log's own signing key), webhook_registered, webhook_changed,
+// webhook_removed (the operator's delivery endpoints, not a user account). Their positions still count: a consumer
 // resumes by metadata.sequence.
 //
 // Every object carries: activity_id, activity_name, category_uid, category_name, class_uid,
