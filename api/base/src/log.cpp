@@ -124,7 +124,8 @@ std::optional<access_log_options> parse_access_log(std::string_view s) {
 
 void access_record::copy(char* to, std::size_t size, std::string_view from) {
     const auto n = std::min(from.size(), size - 1);
-    std::memcpy(to, from.data(), n);
+    // An empty string_view may hold a null data(), which memcpy must never be given (UBSan).
+    if (n != 0) std::memcpy(to, from.data(), n);
     to[n] = '\0';
 }
 
