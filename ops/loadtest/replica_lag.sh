@@ -56,7 +56,7 @@ for mode in plain replica; do
        h=$(metric_at "$base" roster_store_head_position || true)
        a=$(metric_at "$rbase" roster_replica_applied_position || true)
        [[ -n "$s" ]] && echo "$s" >>"$work/lag_s"
-       [[ -n "$h" && -n "$a" ]] && echo $((${h%.*} - ${a%.*})) >>"$work/lag_n"
+       if [[ -n "$h" && -n "$a" ]]; then d=$((${h%.*} - ${a%.*})); echo $((d < 0 ? 0 : d)) >>"$work/lag_n"; fi
        sleep 0.05
      done) &
     sampler=$!
