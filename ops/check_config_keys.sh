@@ -8,12 +8,12 @@ ops=$(cd "$(dirname "$0")" && pwd)
 known=$("$rosterd" --help | grep -o -- '--[a-z][a-z0-9-]*' | sed 's/^--//' | sort -u)
 [[ -n "$known" ]] || { echo "no options in $rosterd --help" >&2; exit 1; }
 
-files=("$ops/rosterd.conf.example")
-# The replica's file only against a binary that has read replicas (--follow).
-if grep -qx follow <<<"$known"; then
-  files+=("$ops/rosterd-replica.conf.example")
-else
-  echo "skipped rosterd-replica.conf.example: this rosterd has no --follow"
+files=("$ops/rosterd.conf.example" "$ops/rosterd-replica.conf.example")
+# Read replicas' own options are checked only against a binary that has them (--follow).
+replica_only="follow leader-url follow-max-lag"
+if ! grep -qx follow <<<"$known"; then
+  echo "not checked: $replica_only (this rosterd has no --follow)"
+  known+=$'\n'$(tr ' ' '\n' <<<"$replica_only")
 fi
 
 bad=0
