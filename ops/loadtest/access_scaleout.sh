@@ -17,66 +17,32 @@ connections=${CONNECTIONS:-32}
 duration=${DURATION:-10s}
 threads=${THREADS:-2}
 
-loadtest_extra_cleanup() {
-  [[ -n "${replica_pid:-}" ]] && kill "$replica_pid" 2>/dev/null || true
-  [[ -n "${nats_pid:-}" ]] && kill "$nats_pid" 2>/dev/null || true
-}
 . "$here/common.sh"
 loadtest_init
 command -v wrk >/dev/null && command -v nats-server >/dev/null || { echo "run ops/deps.sh --bench" >&2; exit 1; }
-"$build_dir/rosterd" --help | grep -q -- '--follow' || { echo "this rosterd has no --follow (read replicas)" >&2; exit 1; }
+# Not `rosterd --help | grep -q`: grep's early exit would SIGPIPE rosterd and fail the pipe.
+grep -q -- '--follow' <<<"$("$build_dir/rosterd" --help)" || { echo "this rosterd has no --follow (read replicas)" >&2; exit 1; }
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port" >&2; exit 1
-}
-nport=$(free_port)
-nats-server -js -sd "$work/nats" -a 127.0.0.1 -p "$nport" >"$work/nats.log" 2>&1 &
-nats_pid=$!
-sleep 1
+start_nats
 
 start_rosterd --threads "$threads" --nats "nats://127.0.0.1:$nport" --nats-stream ROSTER_EVENTS
 leader=$base
 auth=(-H "Authorization: Bearer $token" -H 'Content-Type: application/json')
-curl -sf -X POST "$leader/v1/accounts" "${auth[@]}" -d '{"id":"load","name":"Load Test Inc","kind":"customer"}' >/dev/null
-
-total_active() {
-  curl -sf "$leader/v1/accounts/load/users?limit=1" -H "Authorization: Bearer $token" | grep -o '"total_active":[0-9]*' | cut -d: -f2
-}
-export ROSTER_TOKEN=$token ROSTER_ACCOUNT=load
-ROSTER_MODE=seed ROSTER_RUN=seed wrk -t"$threads" -c"$connections" -d3600s -s "$here/commands.lua" "$leader" >/dev/null &
-seed_pid=$!
-seed_started=$SECONDS
-while (( $(total_active) < users )); do
-  kill -0 "$seed_pid" 2>/dev/null || { echo "seeding stopped early" >&2; exit 1; }
-  (( SECONDS - seed_started < 900 )) || { echo "seeding took over 15 minutes" >&2; exit 1; }
-  sleep 1
-done
-kill "$seed_pid"; wait "$seed_pid" 2>/dev/null || true
+create_load_account
+seed_users "$users" 900
 curl -sf "$leader/v1/accounts/load/users?limit=500&q=load" -H "Authorization: Bearer $token" |
   grep -o '"id":"usr_[0-9a-f]*"' | cut -d'"' -f4 >"$work/ids"
 # The deciding caller: a service token, issued on the leader, replicated with the log.
-svc=$(curl -sf -X POST "$leader/v1/tokens" "${auth[@]}" -d '{"principal":"service:scaleout"}' |
+svc=$(curl -sf -X POST "$leader/v1/tokens" "${auth[@]}" -d '{"principal":{"service":"scaleout"}}' |
   grep -o '"token":"[^"]*"' | cut -d'"' -f4)
 [[ -n "$svc" ]] || { echo "no service token" >&2; exit 1; }
 
-"$build_dir/rosterd" --listen 127.0.0.1:0 --data-dir "$work/replica" --threads "$threads" \
-  --follow "nats://127.0.0.1:$nport" --nats-stream ROSTER_EVENTS --leader-url "$leader" \
-  >"$work/replica.out" 2>"$work/replica.log" &
-replica_pid=$!
-for _ in $(seq 1 100); do grep -q '^listening on' "$work/replica.out" 2>/dev/null && break; sleep 0.1; done
-rport=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/replica.out")
-[[ -n "$rport" ]] || { echo "the replica did not start" >&2; cat "$work/replica.log" >&2; exit 1; }
-replica="http://127.0.0.1:$rport"
+start_replica --threads "$threads" --nats-stream ROSTER_EVENTS
 # Caught up: ready (lag within bound) and at the leader's head.
-head=$(curl -sf "$leader/metrics" | awk '$1 == "roster_store_head_position" {print $2}')
+head=$(metric_at "$leader" roster_store_head_position)
 catch_up_started=$SECONDS
 until curl -sf -o /dev/null "$replica/readyz" &&
-      [[ $(curl -sf "$replica/metrics" | awk '$1 == "roster_replica_applied_position" {print $2}') == "$head" ]]; do
+      [[ $(metric_at "$replica" roster_replica_applied_position) == "$head" ]]; do
   (( SECONDS - catch_up_started < 300 )) || { echo "the replica did not catch up" >&2; tail "$work/replica.log" >&2; exit 1; }
   sleep 0.2
 done
