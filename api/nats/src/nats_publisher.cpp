@@ -6,6 +6,8 @@
 #include <charconv>
 #include <utility>
 
+#include "roster/api/nats_client.hpp"
+
 namespace roster::api {
 
 namespace {
@@ -14,14 +16,6 @@ using clock = std::chrono::steady_clock;
 
 // What one message holds against the window: its body and an allowance for subject and headers.
 std::size_t message_cost(std::size_t data_bytes) { return data_bytes + 512; }
-
-std::string status_text(natsStatus s) {
-    std::string out = natsStatus_GetText(s);
-    natsStatus last = NATS_OK;
-    if (const char* detail = nats_GetLastError(&last); detail != nullptr && *detail != '\0')
-        out += std::string(": ") + detail;
-    return out;
-}
 
 enum class sync_outcome { ok, retry, refused };
 
@@ -124,15 +118,9 @@ struct nats_publisher::impl {
     void count_error() { owner_.errors_.fetch_add(1); }
 
     bool connect() {
-        natsOptions* opts = nullptr;
-        if (natsOptions_Create(&opts) != NATS_OK) return false;
-        std::vector<const char*> urls;
-        for (const auto& s : options_.servers) urls.push_back(s.c_str());
-        natsOptions_SetServers(opts, urls.data(), static_cast<int>(urls.size()));
         // The library keeps reconnecting for ever once connected; this thread rewinds after.
-        natsOptions_SetMaxReconnect(opts, -1);
-        natsOptions_SetReconnectWait(opts, 250);
-        natsOptions_SetTimeout(opts, 2'000);
+        natsOptions* opts = nats_reconnecting_options(options_.servers);
+        if (opts == nullptr) return false;
         // What is published while disconnected waits here, bounded (a full buffer fails the publish).
         natsOptions_SetReconnectBufSize(opts, static_cast<int>(std::min<std::size_t>(options_.window_bytes, 1 << 30)));
         natsOptions_SetDisconnectedCB(opts, &impl::on_disconnected, this);
@@ -207,7 +195,7 @@ struct nats_publisher::impl {
         }
         if (s != NATS_OK) {
             log_.warn("nats_stream_unavailable",
-                      {{"stream", options_.stream}, {"error", status_text(s)}, {"code", static_cast<int>(ec)}});
+                      {{"stream", options_.stream}, {"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
             return sync_outcome::retry;
         }
         const std::uint64_t last = si->State.LastSeq;
@@ -225,7 +213,7 @@ struct nats_publisher::impl {
             natsMsg* m = nullptr;
             s = js_GetMsg(&m, js_, options_.stream.c_str(), last, nullptr, &ec);
             if (s != NATS_OK) {
-                log_.warn("nats_stream_unavailable", {{"stream", options_.stream}, {"error", status_text(s)}});
+                log_.warn("nats_stream_unavailable", {{"stream", options_.stream}, {"error", nats_status_text(s)}});
                 return sync_outcome::retry;
             }
             const char* theirs = nullptr;
@@ -324,7 +312,7 @@ struct nats_publisher::impl {
                 outstanding_bytes_ -= std::min(outstanding_bytes_, cost);
                 if (outstanding_messages_ > 0) --outstanding_messages_;
             }
-            fail("publish: " + status_text(s));
+            fail("publish: " + nats_status_text(s));
             return false;
         }
         next_ = e.position.value + 1;

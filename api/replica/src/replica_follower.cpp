@@ -10,19 +10,12 @@
 #include <mutex>
 #include <thread>
 
+#include "roster/api/nats_client.hpp"
 #include "roster/eventstore/checkpoint.hpp"
 
 namespace roster::api {
 
 namespace {
-
-std::string status_text(natsStatus s) {
-    std::string out = natsStatus_GetText(s);
-    natsStatus last = NATS_OK;
-    if (const char* detail = nats_GetLastError(&last); detail != nullptr && *detail != '\0')
-        out += std::string(": ") + detail;
-    return out;
-}
 
 std::string header(natsMsg* m, const char* name) {
     const char* v = nullptr;
@@ -87,14 +80,8 @@ struct replica_follower::impl {
     }
 
     bool connect() {
-        natsOptions* opts = nullptr;
-        if (natsOptions_Create(&opts) != NATS_OK) return false;
-        std::vector<const char*> urls;
-        for (const auto& s : options_.servers) urls.push_back(s.c_str());
-        natsOptions_SetServers(opts, urls.data(), static_cast<int>(urls.size()));
-        natsOptions_SetMaxReconnect(opts, -1);
-        natsOptions_SetReconnectWait(opts, 250);
-        natsOptions_SetTimeout(opts, 2'000);
+        natsOptions* opts = nats_reconnecting_options(options_.servers);
+        if (opts == nullptr) return false;
         const auto s = natsConnection_Connect(&nc_, opts);
         natsOptions_Destroy(opts);
         if (s != NATS_OK) {
@@ -140,7 +127,7 @@ struct replica_follower::impl {
         if (s != NATS_OK) {
             sub_ = nullptr;
             log_.warn("replica_subscribe_failed",
-                      {{"stream", options_.stream}, {"error", status_text(s)}, {"code", static_cast<int>(ec)}});
+                      {{"stream", options_.stream}, {"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
             return false;
         }
         (void)natsSubscription_SetPendingLimits(sub_, -1, static_cast<int>(options_.batch_bytes * 8));
@@ -284,7 +271,7 @@ struct replica_follower::impl {
             }
             last_message_at_ = std::chrono::steady_clock::now();
             if (s != NATS_OK) {
-                log_.warn("replica_subscription_lost", {{"error", status_text(s)}});
+                log_.warn("replica_subscription_lost", {{"error", nats_status_text(s)}});
                 return step::resubscribe;
             }
             // Take this message and whatever else is already queued, bounded, then one append.
