@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   g++ cmake make pkg-config
+  ccache                    # ops/build.sh compiles through it when present
   clang libclang-rt-14-dev  # libFuzzer targets (tests/fuzz)
   clang-format              # ops/format.sh; ctest checks the formatting (style.clang_format)
   librocksdb-dev

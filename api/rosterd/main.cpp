@@ -33,6 +33,8 @@
 #include "roster/api/principal_limits.hpp"
 #include "roster/api/proof_routes.hpp"
 #include "roster/api/refusal_guard.hpp"
+#include "roster/api/replica_follower.hpp"
+#include "roster/api/replica_routes.hpp"
 #include "roster/api/resource_routes.hpp"
 #include "roster/api/router.hpp"
 #include "roster/api/server.hpp"
@@ -133,6 +135,8 @@ int main(int argc, char** argv) {
     unsigned ticket_ttl_ms = static_cast<unsigned>(ticket_options.ttl.count());
     unsigned cors_max_age_s = static_cast<unsigned>(options.cors.max_age.count());
     roster::api::nats_publisher_options nats_options;
+    roster::api::replica_follower_options follow_options;
+    std::string leader_url;
 
     roster::api::webhook_options webhook_options;
     unsigned webhook_backoff_ms = static_cast<unsigned>(webhook_options.backoff.count());
@@ -260,7 +264,18 @@ int main(int argc, char** argv) {
         "nats-replicas", po::value(&nats_options.replicas)->default_value(nats_options.replicas),
         "Replicas of the stream when rosterd creates it.")(
         "nats-max-lag", po::value(&nats_options.max_lag)->default_value(nats_options.max_lag),
-        "/readyz answers 503 while more than this many events are not yet published to NATS.");
+        "/readyz answers 503 while more than this many events are not yet published to NATS.")(
+        "follow", po::value(&follow_options.servers),
+        "Run as a read replica of the leader that publishes to NATS JetStream at this server URL "
+        "(nats://host:port; repeat for several servers of one cluster): no writer, the log is the leader's "
+        "stream (--nats-stream), every read is served here, commands are redirected to --leader-url. "
+        "Not together with --nats.")(
+        "leader-url", po::value(&leader_url)->default_value(""),
+        "With --follow: the leader's base URL (e.g. https://leader:8080). Commands sent to the replica are "
+        "answered 307 with Location <leader-url><target>; empty: 503.")(
+        "follow-max-lag", po::value(&follow_options.max_lag)->default_value(follow_options.max_lag),
+        "With --follow: /readyz answers 503 while the replica is more than this many events behind the stream "
+        "(and while it is not connected to NATS).");
     std::string log_level_name = "info";
     std::string access_log = "all";
     visible.add_options()("log-level", po::value(&log_level_name)->default_value(log_level_name),
@@ -308,6 +323,13 @@ int main(int argc, char** argv) {
         std::cout << "rosterd " << ROSTER_VERSION << "\n";
         return 0;
     }
+
+    const bool replica = !follow_options.servers.empty();
+    if (replica && !nats_options.servers.empty()) {
+        std::cerr << "rosterd: --follow and --nats exclude each other: a read replica does not publish\n";
+        return 2;
+    }
+    follow_options.stream = nats_options.stream;
 
     auto where = roster::api::parse_listen_address(listen);
     if (!where) {
@@ -379,8 +401,8 @@ int main(int argc, char** argv) {
     const std::filesystem::path key_path = signing_key_path.empty() ? std::filesystem::path(data_dir) / "checkpoint.key"
                                                                     : std::filesystem::path(signing_key_path);
     // The log is the truth about which key signs: a rotation that crashed between its event and
-    // its key files is finished here, before the key is loaded.
-    {
+    // its key files is finished here, before the key is loaded. A replica signs nothing.
+    if (!replica) {
         std::optional<std::string> logged_key;
         const auto version = (*store)->stream_version(roster::domain::signing_key_stream);
         if (version.value > 0) {
@@ -402,19 +424,29 @@ int main(int argc, char** argv) {
         }
         if (!done->empty()) std::cout << "signing key: " << *done << std::endl;
     }
-    auto signing = roster::api::load_or_create_signing_key(key_path, checkpoint_options.origin);
+    // A replica's checkpointer is never started and its routes redirect to the leader: it only
+    // holds a throwaway in-memory key because the routes are registered alike on both.
+    auto signing = replica ? [&]() -> roster::eventstore::result<roster::api::loaded_key> {
+        auto k = roster::eventstore::signing_key::generate(checkpoint_options.origin);
+        if (!k) return k.error();
+        return roster::api::loaded_key{std::move(*k), false};
+    }()
+        : roster::api::load_or_create_signing_key(key_path, checkpoint_options.origin);
     if (!signing) {
         std::cerr << "rosterd: checkpoint signing key " << key_path << ": " << signing.error().message << "\n";
         return 1;
     }
-    std::cout << "signing key: " << key_path.string() << (signing->created ? " (created)" : "") << std::endl;
+    if (replica)
+        std::cout << "signing key: none (read replica; the leader signs)" << std::endl;
+    else
+        std::cout << "signing key: " << key_path.string() << (signing->created ? " (created)" : "") << std::endl;
     checkpoint_options.interval = std::chrono::milliseconds(std::max(1u, checkpoint_interval_ms));
     // Trails the head on its own thread; declared after the store so it stops before the store closes.
     roster::api::checkpointer checkpoints(**store, std::move(signing->key), checkpoint_options,
                                           [&log](std::string_view message) {
                                               log.warn("checkpointer", {{"error", message}});
                                           });
-    if (auto r = checkpoints.start(); !r) {
+    if (auto r = replica ? roster::eventstore::result<void>{} : checkpoints.start(); !r) {
         std::cerr << "rosterd: cannot resume the merkle tree: " << r.error().message << "\n";
         return 1;
     }
@@ -441,11 +473,17 @@ int main(int argc, char** argv) {
     if (enable_test_routes) clock = roster::api::test_clock_now;
 #endif
     roster::api::command_processor writer(**store, reads, log, clock);
-    if (auto r = writer.start(); !r) {
-        std::cerr << "rosterd: cannot load the write model: " << r.error().message << "\n";
-        return 1;
+    if (replica) {
+        // No writer on a replica: commands are redirected before they reach it, and what else
+        // submits (the refusal records) is answered "unavailable" and logged.
+        writer.stop();
+    } else {
+        if (auto r = writer.start(); !r) {
+            std::cerr << "rosterd: cannot load the write model: " << r.error().message << "\n";
+            return 1;
+        }
+        if (!register_operator_token(writer, token->path, log)) return 1;
     }
-    if (!register_operator_token(writer, token->path, log)) return 1;
     log.info("store opened", {{"position", (*store)->head().position.value}});
 
     roster::api::service svc{**store, reads, writer, log, clock};
@@ -482,7 +520,10 @@ int main(int argc, char** argv) {
     ready.add_check([&writer] { return writer.why_not_healthy(); });
     roster::api::router routes;
     // Every route's refusals are on record (the guard sees each answer).
-    routes.wrap_handlers([&guard](roster::api::handler h) { return guard.wrap(std::move(h)); });
+    routes.wrap_handlers([&guard, replica, &leader_url](roster::api::handler h) {
+        auto guarded = guard.wrap(std::move(h));
+        return replica ? roster::api::replica_redirect(std::move(guarded), leader_url) : guarded;
+    });
     roster::api::add_system_routes(routes, ready);
     roster::api::add_console_routes(routes);
     roster::api::add_resource_routes(routes, svc);
@@ -503,7 +544,7 @@ int main(int argc, char** argv) {
     // Follows the log from each endpoint's durable cursor; commands never wait for it.
     roster::api::webhook_dispatcher webhooks(**store, reads, log, webhook_options);
     roster::api::add_webhook_routes(routes, svc, webhooks);
-    if (!print_routes) webhooks.start();
+    if (!print_routes && !replica) webhooks.start();
 
     // Follows the store from its head now; the writer only ever wakes it.
     roster::api::live_hub hub(**store, log, live_options);
@@ -553,6 +594,28 @@ int main(int argc, char** argv) {
                                      "Failed or missing JetStream acks, lost connections and refusals.",
                                      [&nats] { return static_cast<double>(nats->errors()); });
     }
+    // A read replica: follows the leader's stream into the store and folds the projections after
+    // each batch, as the writer does after a commit on the leader.
+    std::optional<roster::api::replica_follower> follower;
+    if (replica && !print_routes) {
+        follower.emplace(**store, log, follow_options, [&reads, &store, &log](roster::eventstore::log_position head) {
+            if (auto r = reads.catch_up(**store, head); !r)
+                log.error("replica_fold_failed", {{"error", r.error().message}});
+        });
+        follower->start();
+        ready.add_check([&follower] { return follower->why_not_ready(); });
+        metrics.add_gauge("roster_replica_applied_position", "The last log position this read replica applied.",
+                          [&follower] { return static_cast<double>(follower->applied()); });
+        metrics.add_gauge("roster_replica_lag_events", "Events in the leader's stream not yet applied here.",
+                          [&follower] { return static_cast<double>(follower->lag_events()); });
+        metrics.add_gauge("roster_replica_lag_seconds",
+                          "Age of the oldest received event not yet applied (0 when caught up).",
+                          [&follower] { return follower->lag_seconds(); });
+        metrics.add_gauge("roster_replica_connected", "1 while connected to a NATS server, else 0.",
+                          [&follower] { return follower->connected() ? 1.0 : 0.0; });
+        metrics.add_gauge("roster_replica_stopped", "1 once the stream was refused (see /readyz), else 0.",
+                          [&follower] { return follower->stopped_reason() ? 1.0 : 0.0; });
+    }
     roster::api::add_metrics_route(routes, metrics);
     options.on_request_done = [&http_metrics](const roster::api::request_context& ctx, unsigned status,
                                               std::chrono::microseconds latency,
@@ -596,6 +659,7 @@ int main(int argc, char** argv) {
     // io_context (their executor) is destroyed.
     hub.stop();
     webhooks.stop();
+    if (follower) follower->stop();
     // The counts of open refusal windows go to the writer before it stops.
     guard.stop();
     // Every accepted command is answered before the writer stops; the store closes (and

@@ -10,7 +10,7 @@
 #include <gtest/gtest.h>
 #include <boost/json/parse.hpp>
 
-#include "nats_server.hpp"
+#include "nats_fixture.hpp"
 #include "roster/api/nats_publisher.hpp"
 #include "roster/eventstore/checkpoint.hpp"
 #include "roster/eventstore/store.hpp"
@@ -21,90 +21,6 @@ namespace {
 
 namespace json = boost::json;
 using namespace std::chrono_literals;
-
-const std::string origin = "nats-test/log";
-
-std::vector<std::string> nats_args(const std::vector<std::string>& urls, std::vector<std::string> more = {}) {
-    std::vector<std::string> out{"--log-origin", origin};
-    for (const auto& u : urls) {
-        out.push_back("--nats");
-        out.push_back(u);
-    }
-    out.insert(out.end(), more.begin(), more.end());
-    return out;
-}
-
-// A metric's value from /metrics text (nullopt when absent).
-std::optional<double> metric(unsigned short port, const std::string& name) {
-    http_client http(port);
-    const auto body = http.request("GET", "/metrics").body;
-    const auto at = body.find("\n" + name + " ");
-    if (at == std::string::npos) return std::nullopt;
-    return std::stod(body.substr(at + name.size() + 2));
-}
-
-std::string tail(const std::string& log) { return log.substr(log.size() - std::min<std::size_t>(log.size(), 3000)); }
-
-bool wait_until(const std::function<bool()>& done, std::chrono::seconds limit = safety_limit) {
-    const auto until = std::chrono::steady_clock::now() + limit;
-    while (!done()) {
-        if (std::chrono::steady_clock::now() > until) return false;
-        std::this_thread::sleep_for(50ms);
-    }
-    return true;
-}
-
-// Until published == head, while rosterd runs.
-bool wait_published(unsigned short port) {
-    return wait_until([&] {
-        auto lag = metric(port, "roster_nats_lag_events");
-        return lag && *lag == 0;
-    });
-}
-
-// Opens accounts a<from>..a<to-1> (one event each); returns how many were answered 201.
-std::size_t open_accounts(unsigned short port, const std::string& token, int from, int to) {
-    http_client http(port);
-    bearer_client op{http, token};
-    std::size_t ok = 0;
-    for (int i = from; i < to; ++i) {
-        const auto id = "a" + std::to_string(i);
-        if (op.post("/v1/accounts", json::object{{"id", id}, {"name", id}, {"kind", "customer"}}).status == 201) ++ok;
-    }
-    return ok;
-}
-
-// A client thread opening accounts until told to stop; a rosterd killed under it ends it.
-struct load {
-    std::atomic<bool> stop{false};
-    std::atomic<int> next{0};
-    std::atomic<std::size_t> ok{0};
-    std::thread thread;
-    load(unsigned short port, std::string token, int first) : next(first) {
-        thread = std::thread([this, port, token] {
-            try {
-                http_client http(port);
-                bearer_client op{http, token};
-                while (!stop) {
-                    const auto id = "l" + std::to_string(next++);
-                    if (op.post("/v1/accounts", json::object{{"id", id}, {"name", id}, {"kind", "customer"}}).status ==
-                        201)
-                        ++ok;
-                    // Some hundreds of commands a second: enough to overlap every outage, few
-                    // enough for the final message-by-message comparison to stay quick.
-                    std::this_thread::sleep_for(1ms);
-                }
-            } catch (const std::exception&) {
-                // The server went away under the load.
-            }
-        });
-    }
-    ~load() { finish(); }
-    void finish() {
-        stop = true;
-        if (thread.joinable()) thread.join();
-    }
-};
 
 // The stopped store at `data_dir` against the stream: exactly one message per position, in
 // order, each the right subject, headers and the stored envelope bytes.

@@ -191,6 +191,15 @@ public:
     // and leaves nothing written and the head unchanged.
     std::vector<result<append_result>> append_group(std::vector<append_batch> batches);
 
+    // A read replica's only write path: stored envelope bytes (as read_raw_from yields them on
+    // the leader) of positions head+1, head+2, ... in order. Each must decode, carry the next
+    // position and its stream's next version, chain onto the previous hash, and hash to what it
+    // says; then all of them go into one synced WriteBatch with exactly the keys append writes
+    // (log, stream index, head), so the replica's log is byte-identical to the leader's.
+    // Subscribers are notified as after a commit. Refused (corrupt or version_conflict, nothing
+    // written) on any mismatch; an empty vector is a no-op returning the head.
+    result<head_info> append_replicated(const std::vector<std::string>& envelopes);
+
     head_info head() const;
     // 0 = the stream does not exist.
     domain::stream_version stream_version(std::string_view stream) const;

@@ -1,0 +1,224 @@
+// Issue 17, item 2: a read replica (`rosterd --follow`) folds the leader's JetStream stream into
+// its own store and projections. Real nats-server processes, a real leader and replica: the
+// replica ends with exactly the leader's log (same head hash, same bytes), serves reads,
+// redirects commands, reports its lag, and survives NATS node, leader and replica kills.
+#include <gtest/gtest.h>
+
+#include "nats_fixture.hpp"
+#include "roster/eventstore/store.hpp"
+
+namespace roster::test {
+namespace {
+
+std::vector<std::string> replica_args(const std::vector<std::string>& urls, std::vector<std::string> more = {}) {
+    std::vector<std::string> out;
+    for (const auto& u : urls) {
+        out.push_back("--follow");
+        out.push_back(u);
+    }
+    out.insert(out.end(), more.begin(), more.end());
+    return out;
+}
+
+// The replica's own log lines (not the request lines), for failure messages.
+std::string follower_log(const rosterd_process& p) {
+    std::string out;
+    const auto text = p.log_text();
+    for (std::size_t at = 0, end; at < text.size(); at = end + 1) {
+        end = text.find('\n', at);
+        if (end == std::string::npos) end = text.size();
+        const auto line = text.substr(at, end - at);
+        if (line.find("\"msg\":\"request\"") == std::string::npos) out += line + "\n";
+    }
+    return tail(out);
+}
+
+std::uint64_t applied(unsigned short port) {
+    return static_cast<std::uint64_t>(metric(port, "roster_replica_applied_position").value_or(0));
+}
+std::uint64_t head_position(unsigned short port) {
+    return static_cast<std::uint64_t>(metric(port, "roster_store_head_position").value_or(0));
+}
+
+// The stopped stores are the same log: same head, same hash, same bytes at every position.
+void expect_same_log(const std::filesystem::path& leader, const std::filesystem::path& replica) {
+    auto a = eventstore::store::open(eventstore::store_dir(leader), {.read_only = true});
+    auto b = eventstore::store::open(eventstore::store_dir(replica), {.read_only = true});
+    ASSERT_TRUE(a && b);
+    ASSERT_GT((*a)->head().position.value, 0u);
+    EXPECT_EQ((*a)->head().position, (*b)->head().position);
+    EXPECT_EQ(eventstore::to_hex((*a)->head().hash), eventstore::to_hex((*b)->head().hash));
+    std::vector<std::string> theirs;
+    ASSERT_TRUE((*a)->read_raw_from(1, 1'000'000, [&](std::uint64_t, std::string_view v) {
+        theirs.emplace_back(v);
+        return true;
+    }));
+    std::size_t i = 0, differing = 0;
+    ASSERT_TRUE((*b)->read_raw_from(1, 1'000'000, [&](std::uint64_t, std::string_view v) {
+        if (i >= theirs.size() || theirs[i] != v) ++differing;
+        ++i;
+        return true;
+    }));
+    EXPECT_EQ(i, theirs.size());
+    EXPECT_EQ(differing, 0u);
+    EXPECT_TRUE((*b)->verify().ok);
+}
+
+TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and_resumes_after_kill) {
+    temp_dir dir;
+    nats_server nats(dir.path() / "nats");
+    const auto leader_data = dir.path() / "leader";
+    const auto replica_data = dir.path() / "replica";
+    rosterd_process leader(leader_data, nats_args({nats.url()}));
+    const auto token = read_token(leader_data);
+    {
+        // Thousands of events before the replica exists: it starts empty and catches up.
+        load l(leader.port(), token, 0);
+        ASSERT_TRUE(wait_until([&] { return l.ok >= 1500; }, 30s));
+    }
+    http_client lh(leader.port());
+    bearer_client op{lh, token};
+    ASSERT_EQ(op.post("/v1/accounts", json::object{{"id", "acme"}, {"name", "Acme"}, {"kind", "customer"}}).status,
+              201u);
+    ASSERT_EQ(op.post("/v1/accounts/acme/users",
+                      json::object{{"email", "ada@acme.com"}, {"name", "Ada"}, {"roles", json::object{}}})
+                  .status,
+              201u);
+    ASSERT_TRUE(wait_published(leader.port()));
+    const std::string leader_url = "http://127.0.0.1:" + std::to_string(leader.port());
+    const auto args = replica_args({nats.url()}, {"--leader-url", leader_url, "--follow-max-lag", "50"});
+    {
+        auto replica = std::make_unique<rosterd_process>(replica_data, args);
+        const auto rp = replica->port();
+        ASSERT_TRUE(wait_until([&] { return applied(rp) == head_position(leader.port()); })) << follower_log(*replica);
+        http_client rh(rp);
+        bearer_client rop{rh, token};  // the leader's operator token: an event of the log
+        EXPECT_EQ(rh.request("GET", "/readyz").status, 200u);
+        EXPECT_EQ(metric(rp, "roster_replica_connected"), 1.0);
+        EXPECT_EQ(metric(rp, "roster_replica_lag_events"), 0.0);
+
+        // Reads: a profile, a search, a history, the audit verification.
+        ASSERT_TRUE(wait_until(
+            [&] { return rop.get("/v1/accounts/acme/users?q=ada").body.find("ada@acme.com") != std::string::npos; }));
+        EXPECT_EQ(rop.get("/v1/accounts/acme").status, 200u);
+        auto history = rop.get("/v1/accounts/acme/history");
+        EXPECT_EQ(history.status, 200u);
+        EXPECT_NE(history.body.find("user_created"), std::string::npos) << history.body;
+        auto verify = rop.get("/v1/audit/verify");
+        ASSERT_EQ(verify.status, 200u) << verify.body;
+        EXPECT_TRUE(verify.json().at("ok").as_bool());
+        EXPECT_EQ(static_cast<std::uint64_t>(verify.json().at("checked").as_int64()), head_position(leader.port()));
+
+        // Commands: 307 to the leader, same target; nothing written here.
+        const auto before = applied(rp);
+        auto cmd = rop.post("/v1/accounts", json::object{{"id", "b"}, {"name", "B"}, {"kind", "customer"}});
+        EXPECT_EQ(cmd.status, 307u) << cmd.body;
+        EXPECT_EQ(cmd.header("location"), leader_url + "/v1/accounts");
+        EXPECT_EQ(cmd.json().at("type").as_string(), "urn:roster:problem:read_replica");
+        EXPECT_EQ(rop.get("/v1/audit/checkpoint").status, 307u);  // only the leader signs
+        EXPECT_EQ(applied(rp), before);
+
+        // Live: a command on the leader appears on the replica.
+        ASSERT_EQ(op.post("/v1/accounts", json::object{{"id", "live"}, {"name", "L"}, {"kind", "customer"}}).status,
+                  201u);
+        EXPECT_TRUE(wait_until([&] { return rop.get("/v1/accounts/live").status == 200u; }));
+
+        // kill -9 and restart: resumes at its own head, no gap, no refusal.
+        replica->kill_hard();
+        replica.reset();
+        {
+            load l(leader.port(), token, 100'000);
+            ASSERT_TRUE(wait_until([&] { return l.ok >= 200; }));
+        }
+        replica = std::make_unique<rosterd_process>(replica_data, args);
+        ASSERT_TRUE(wait_until([&] { return applied(replica->port()) == head_position(leader.port()); }))
+            << follower_log(*replica);
+        EXPECT_EQ(metric(replica->port(), "roster_replica_stopped"), 0.0);
+
+        // NATS down while the leader writes: the replica's lag is unknown, it is not ready.
+        nats.kill_hard();
+        http_client rh2(replica->port());
+        EXPECT_TRUE(wait_until([&] { return rh2.request("GET", "/readyz").status == 503u; }));
+        EXPECT_NE(rh2.request("GET", "/readyz").body.find("not connected"), std::string::npos);
+        EXPECT_EQ(open_accounts(leader.port(), token, 200'000, 200'100), 100u);
+        nats.start();
+        ASSERT_TRUE(wait_published(leader.port()));
+        EXPECT_TRUE(wait_until([&] { return applied(replica->port()) == head_position(leader.port()); }))
+            << follower_log(*replica);
+        EXPECT_TRUE(wait_until([&] { return rh2.request("GET", "/readyz").status == 200u; }));
+        EXPECT_EQ(replica->terminate(), 0);
+    }
+    EXPECT_EQ(leader.terminate(), 0);
+    expect_same_log(leader_data, replica_data);
+}
+
+TEST(replica, a_node_and_the_leader_killed_under_load_leave_the_replica_with_the_leaders_log) {
+    temp_dir dir;
+    nats_cluster cluster(dir.path() / "cluster");
+    const auto leader_data = dir.path() / "leader";
+    const auto replica_data = dir.path() / "replica";
+    auto leader = std::make_unique<rosterd_process>(leader_data, nats_args(cluster.urls(), {"--nats-replicas", "3"}));
+    const auto token = read_token(leader_data);
+    rosterd_process replica(replica_data, replica_args(cluster.urls()));
+    std::optional<stream_watcher> watcher;
+    {
+        load l(leader->port(), token, 0);
+        ASSERT_TRUE(wait_until([&] { return metric(leader->port(), "roster_nats_published_position") >= 100.0; }, 40s));
+        watcher.emplace(cluster.urls());
+        cluster.node(0).kill_hard();
+        const auto at_kill = head_position(leader->port());
+        ASSERT_TRUE(wait_until([&] { return applied(replica.port()) >= at_kill + 100; }, 40s)) << follower_log(replica);
+        leader->kill_hard();
+    }
+    leader = std::make_unique<rosterd_process>(leader_data, nats_args(cluster.urls(), {"--nats-replicas", "3"}));
+    cluster.node(0).start();
+    {
+        load l(leader->port(), token, 100'000);
+        ASSERT_TRUE(wait_until([&] { return l.ok >= 200; }, 40s));
+    }
+    ASSERT_TRUE(wait_published(leader->port())) << tail(leader->log_text());
+    const auto head = head_position(leader->port());
+    EXPECT_TRUE(wait_until([&] { return applied(replica.port()) == head; }, 40s)) << follower_log(replica);
+    EXPECT_TRUE(wait_until([&] { return watcher->highest() == head; }, 40s));
+    EXPECT_EQ(watcher->duplicates(), 0u);
+    EXPECT_EQ(watcher->distinct(), head);
+    watcher.reset();
+    EXPECT_EQ(metric(replica.port(), "roster_replica_stopped"), 0.0);
+    EXPECT_EQ(replica.terminate(), 0);
+    EXPECT_EQ(leader->terminate(), 0);
+    expect_same_log(leader_data, replica_data);
+}
+
+TEST(replica, a_message_that_does_not_chain_stops_the_replica_loudly) {
+    temp_dir dir;
+    nats_server nats(dir.path() / "nats");
+    const auto leader_data = dir.path() / "leader";
+    rosterd_process leader(leader_data, nats_args({nats.url()}));
+    const auto token = read_token(leader_data);
+    EXPECT_EQ(open_accounts(leader.port(), token, 0, 5), 5u);
+    ASSERT_TRUE(wait_published(leader.port()));
+    EXPECT_EQ(leader.terminate(), 0);
+    // Position L+1 as the leader would publish it, but a copy of position L's envelope: it does not chain.
+    stream_reader reader({nats.url()});
+    const auto last = *reader.last_sequence("ROSTER_EVENTS");
+    auto copied = reader.get("ROSTER_EVENTS", last);
+    const auto next = std::to_string(last + 1);
+    auto headers = std::map<std::string, std::string>{{"Nats-Msg-Id", origin + ":" + next},
+                                                      {"Roster-Position", next},
+                                                      {"Roster-Type", copied.headers["Roster-Type"]}};
+    ASSERT_TRUE(reader.publish(copied.subject, copied.data, headers));
+
+    rosterd_process replica(dir.path() / "replica", replica_args({nats.url()}));
+    http_client rh(replica.port());
+    ASSERT_TRUE(wait_until([&] { return metric(replica.port(), "roster_replica_stopped") == 1.0; }))
+        << follower_log(replica) << " applied " << applied(replica.port()) << " lag "
+        << *metric(replica.port(), "roster_replica_lag_events");
+    EXPECT_EQ(applied(replica.port()), last);  // everything before it, nothing of it
+    auto ready = rh.request("GET", "/readyz");
+    EXPECT_EQ(ready.status, 503u);
+    EXPECT_NE(ready.body.find("stopped following"), std::string::npos) << ready.body;
+    EXPECT_TRUE(replica.wait_for_log("replica_stopped"));
+}
+
+}  // namespace
+}  // namespace roster::test
