@@ -216,4 +216,19 @@ std::optional<std::string> store::get_meta(std::string_view key) const {
     return v;
 }
 
+result<void> store::scan_meta(std::string_view prefix,
+                              const std::function<bool(std::string_view, std::string_view)>& fn) const {
+    std::string start(user_meta_prefix);
+    start.append(prefix);
+    std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->meta));
+    for (it->Seek(start); it->Valid() && it->key().starts_with(start); it->Next()) {
+        auto key = it->key();
+        key.remove_prefix(user_meta_prefix.size());
+        if (!fn(std::string_view(key.data(), key.size()), std::string_view(it->value().data(), it->value().size())))
+            break;
+    }
+    if (!it->status().ok()) return storage_error(it->status());
+    return {};
+}
+
 }  // namespace roster::eventstore

@@ -311,6 +311,17 @@ result<void> store::put_meta(std::string_view key, std::string_view value) {
     return {};
 }
 
+result<void> store::delete_meta(std::string_view key) {
+    if (impl_->options.read_only) return make_error(errc::invalid_argument, "store is open read-only");
+    rocksdb::WriteOptions wo;
+    wo.sync = impl_->options.sync;
+    std::string k(user_meta_prefix);
+    k.append(key);
+    auto s = impl_->db->Delete(wo, impl_->meta, k);
+    if (!s.ok()) return storage_error(s);
+    return {};
+}
+
 result<void> store::put_meta_batch(const std::vector<std::pair<std::string, std::string>>& entries) {
     if (impl_->options.read_only) return make_error(errc::invalid_argument, "store is open read-only");
     rocksdb::WriteBatch batch;

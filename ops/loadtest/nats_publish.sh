@@ -10,30 +10,22 @@ connections=${CONNECTIONS:-32}
 duration=${DURATION:-15s}
 threads=${THREADS:-2}
 
-loadtest_extra_cleanup() {
-  [[ -n "${nats_pid:-}" ]] && kill "$nats_pid" 2>/dev/null || true
-}
 . "$here/common.sh"
 command -v wrk >/dev/null && command -v nats-server >/dev/null || { echo "run ops/deps.sh --bench" >&2; exit 1; }
 build_dir=${ROSTER_BUILD_DIR:-$root/build}
 work=$(mktemp -d)
 trap loadtest_cleanup EXIT
 
-metric() { curl -sf "$base/metrics" | awk -v n="$1" '$1 == n {print $2}'; }
-pct() { sort -n "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100); if (i<1) i=1; print a[i]}'; }
+metric() { metric_at "$base" "$1"; }
 
-nport=$((20000 + RANDOM % 40000))
-nats-server -js -sd "$work/nats" -a 127.0.0.1 -p "$nport" >"$work/nats.log" 2>&1 &
-nats_pid=$!
-sleep 1
+start_nats
 
 echo "| rosterd | commands/s | events committed/s | events published/s | lag p50 | lag p99 | lag max | drained after |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- |"
 for mode in plain nats; do
   rm -rf "$work/data"
   if [[ $mode == nats ]]; then start_rosterd --threads "$threads" --nats "nats://127.0.0.1:$nport"; else start_rosterd --threads "$threads"; fi
-  curl -sf -X POST "$base/v1/accounts" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d '{"id":"load","name":"Load Test Inc","kind":"customer"}' >/dev/null
+  create_load_account
   sleep 0.5
   head0=$(metric roster_store_head_position)
   pub0=$(metric roster_nats_published_position || true)

@@ -12,24 +12,15 @@ connections=${CONNECTIONS:-32}
 duration=${DURATION:-15s}
 threads=${THREADS:-2}
 
-loadtest_extra_cleanup() {
-  [[ -n "${replica_pid:-}" ]] && kill "$replica_pid" 2>/dev/null || true
-  [[ -n "${nats_pid:-}" ]] && kill "$nats_pid" 2>/dev/null || true
-}
 . "$here/common.sh"
 command -v wrk >/dev/null && command -v nats-server >/dev/null || { echo "run ops/deps.sh --bench" >&2; exit 1; }
 build_dir=${ROSTER_BUILD_DIR:-$root/build}
 work=$(mktemp -d)
 trap loadtest_cleanup EXIT
 
-metric_at() { curl -sf "$1/metrics" | awk -v n="$2" '$1 == n {print $2}'; }
-pct() { sort -g "$1" | awk -v p="$2" '{a[NR]=$1} END {i=int(NR*p/100); if (i<1) i=1; print a[i]}'; }
 ms() { awk -v s="$1" 'BEGIN {printf "%.1f", s * 1000}'; }
 
-nport=$((20000 + RANDOM % 40000))
-nats-server -js -sd "$work/nats" -a 127.0.0.1 -p "$nport" >"$work/nats.log" 2>&1 &
-nats_pid=$!
-sleep 1
+start_nats
 
 echo "| run | commands/s | lag p50 | lag p99 | lag max | events behind p50 / p99 | caught up after |"
 echo "| --- | --- | --- | --- | --- | --- | --- |"
@@ -37,17 +28,12 @@ for mode in plain replica; do
   rm -rf "$work/data" "$work/replica"
   if [[ $mode == replica ]]; then
     start_rosterd --threads "$threads" --nats "nats://127.0.0.1:$nport"
-    "$build_dir/rosterd" --listen 127.0.0.1:0 --data-dir "$work/replica" --threads "$threads" \
-      --follow "nats://127.0.0.1:$nport" --leader-url "$base" >"$work/replica.out" 2>"$work/replica.log" &
-    replica_pid=$!
-    for _ in $(seq 1 100); do grep -q '^listening on' "$work/replica.out" 2>/dev/null && break; sleep 0.1; done
-    rport=$(sed -n 's/^listening on 127.0.0.1:\([0-9]*\)$/\1/p' "$work/replica.out")
-    rbase="http://127.0.0.1:$rport"
+    start_replica --threads "$threads"
+    rbase=$replica
   else
     start_rosterd --threads "$threads"
   fi
-  curl -sf -X POST "$base/v1/accounts" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-    -d '{"id":"load","name":"Load Test Inc","kind":"customer"}' >/dev/null
+  create_load_account
   sleep 0.5
   : >"$work/lag_s"; : >"$work/lag_n"
   if [[ $mode == replica ]]; then

@@ -18,18 +18,8 @@ loadtest_extra_cleanup() {
 . "$here/common.sh"
 loadtest_init
 
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port" >&2; exit 1
-}
-
 start_rosterd --threads "$threads"
-curl -sf -X POST "$base/v1/accounts" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
-  -d '{"id":"load","name":"Load Test Inc","kind":"customer"}' >/dev/null
+create_load_account
 
 nport=$(free_port)
 sed -e "s|@DIR@|$work|g" -e "s|@PORT@|$nport|g" "$here/nginx.conf.template" >"$work/nginx.conf"
@@ -46,21 +36,8 @@ run_wrk() {  # name, then wrk args; prints "name req/s p99"
   echo "$name $rps $p99"
 }
 
-total_active() {
-  curl -sf "$base/v1/accounts/load/users?limit=1" -H "Authorization: Bearer $token" | grep -o '"total_active":[0-9]*' | cut -d: -f2
-}
 export ROSTER_TOKEN=$token ROSTER_ACCOUNT=load
-# Seed: creations only, until the account holds $users users (wrk is stopped from outside).
-ROSTER_MODE=seed ROSTER_RUN=seed wrk -t"$threads" -c"$connections" -d3600s -s "$here/commands.lua" "$base" >/dev/null &
-seed_pid=$!
-seed_started=$SECONDS
-while (( $(total_active) < users )); do
-  kill -0 "$seed_pid" 2>/dev/null || { echo "seeding stopped early" >&2; exit 1; }
-  (( SECONDS - seed_started < 1800 )) || { echo "seeding took over 30 minutes" >&2; exit 1; }
-  sleep 1
-done
-kill "$seed_pid"; wait "$seed_pid" 2>/dev/null || true
-seed_seconds=$((SECONDS - seed_started))
+seed_users "$users" 1800
 cmd=$(ROSTER_RUN=mix run_wrk commands -d"$duration" -s "$here/commands.lua" "$base")
 total=$(total_active)
 curl -sf "$base/v1/accounts/load/users?limit=500&q=load" -H "Authorization: Bearer $token" |

@@ -274,6 +274,12 @@ TEST_F(webhooks, a_message_failing_every_attempt_is_dead_lettered_and_replayed_w
     EXPECT_EQ(queued.at("queued").to_number<unsigned>(), 1u);
     ASSERT_TRUE(eventually([&] { return dead_letters(id).size() == 1; }));
     EXPECT_EQ(dead_letters(id).at(0).at("position").to_number<std::uint64_t>(), p2);
+    // Each dead letter is its own durable key: the replayed one stays gone, the other stays.
+    kill_and_restart();
+    ASSERT_EQ(dead_letters(id).size(), 1u);
+    EXPECT_EQ(dead_letters(id).at(0).at("position").to_number<std::uint64_t>(), p2);
+    EXPECT_EQ(dead_letters(id).at(0).at("attempts").to_number<unsigned>(), 3u);
+    EXPECT_EQ(status(id).at("dead_letters").to_number<unsigned>(), 1u);
     queued = must(op().call("POST", "/v1/admin/webhooks/" + id + "/dead-letters/replay"), 202);
     EXPECT_EQ(queued.at("queued").to_number<unsigned>(), 1u);
     ASSERT_TRUE(eventually([&] { return dead_letters(id).empty(); }));
@@ -297,6 +303,32 @@ TEST_F(webhooks, a_message_failing_every_attempt_is_dead_lettered_and_replayed_w
                   .at("queued")
                   .to_number<unsigned>(),
               0u);
+}
+
+// The worker takes the url from the log at each message's position, not from the read model:
+// events committed before a change go to the old url even when delivered after it, and the
+// change's own event and everything after it go to the new one.
+TEST_F(webhooks, a_url_change_applies_from_its_position_in_the_log) {
+    const auto [id, secret] = add_hook("/slow/old");
+    wait_delivered(id);
+    must(op().patch("/v1/admin/webhooks/" + id, json::object{{"enabled", false}}), 200);
+    open_account("acme");
+    open_account("globex");
+    const auto before = head();
+    must(op().patch("/v1/admin/webhooks/" + id, json::object{{"url", hooks_->url("/slow/new")}}), 200);
+    const auto changed = head();
+    open_account("initech");
+    must(op().patch("/v1/admin/webhooks/" + id, json::object{{"enabled", true}}), 200);
+    wait_delivered(id);
+    const auto to = head();
+    std::set<std::int64_t> old_positions, new_positions;
+    for (const auto& r : hooks_->at("/slow/old")) old_positions.insert(r.position);
+    for (const auto& r : hooks_->at("/slow/new")) new_positions.insert(r.position);
+    for (auto p = before - 1; p <= before; ++p) EXPECT_TRUE(old_positions.contains(static_cast<std::int64_t>(p))) << p;
+    for (auto p = changed; p <= to; ++p) EXPECT_TRUE(new_positions.contains(static_cast<std::int64_t>(p))) << p;
+    ASSERT_FALSE(new_positions.empty());
+    EXPECT_EQ(*new_positions.begin(), static_cast<std::int64_t>(changed));
+    EXPECT_LE(*old_positions.rbegin(), static_cast<std::int64_t>(before));
 }
 
 TEST_F(webhooks, kill_9_mid_delivery_and_restart_lose_nothing) {

@@ -384,6 +384,31 @@ TEST_P(StoreTest, MetaValuesAreDurableAndSeparateFromTheLog) {
     EXPECT_TRUE(s->verify().ok);
 }
 
+TEST_P(StoreTest, MetaKeysAreScannedByPrefixInOrderAndDeleted) {
+    auto s = open_store(dir_.db(), opts());
+    for (const char* k : {"hook/a/dead/002", "hook/a/dead/001", "hook/a/deadline", "hook/ab/dead/001", "hook/b/x"})
+        ASSERT_TRUE(s->put_meta(k, std::string("v:") + k).has_value());
+    auto scan = [&](std::string_view prefix, std::size_t stop_after = 100) {
+        std::vector<std::string> keys;
+        auto r = s->scan_meta(prefix, [&](std::string_view k, std::string_view v) {
+            EXPECT_EQ(v, "v:" + std::string(k));
+            keys.emplace_back(k);
+            return keys.size() < stop_after;
+        });
+        EXPECT_TRUE(r.has_value());
+        return keys;
+    };
+    EXPECT_EQ(scan("hook/a/dead/"), (std::vector<std::string>{"hook/a/dead/001", "hook/a/dead/002"}));
+    EXPECT_EQ(scan("hook/a/dead/", 1), (std::vector<std::string>{"hook/a/dead/001"}));
+    EXPECT_EQ(scan("hook/c/"), std::vector<std::string>{});
+    ASSERT_TRUE(s->delete_meta("hook/a/dead/001").has_value());
+    ASSERT_TRUE(s->delete_meta("never/there").has_value());
+    EXPECT_EQ(s->get_meta("hook/a/dead/001"), std::nullopt);
+    EXPECT_EQ(scan("hook/a/"), (std::vector<std::string>{"hook/a/dead/002", "hook/a/deadline"}));
+    // The store's own metadata is not reachable through the user's key space.
+    EXPECT_EQ(scan("").size(), 4u);
+}
+
 TEST_P(StoreTest, CheckpointIsAnIndependentConsistentCopy) {
     auto s = open_store(dir_.db(), opts());
     for (int i = 0; i < 3; ++i) ASSERT_TRUE(s->append(one(locked("a"))).has_value());

@@ -13,6 +13,11 @@
 
 namespace roster::api {
 
+namespace {
+// Events read before the sinks are flushed, when the hub reads many commits at once.
+constexpr std::size_t flush_events = 256;
+}  // namespace
+
 bool live_filter::matches(const eventstore::recorded_event& e) const {
     if (!types.empty() && std::find(types.begin(), types.end(), e.type) == types.end()) return false;
     if (account && !domain::concerns_account(e.payload, *account)) return false;
@@ -105,6 +110,14 @@ bool live_hub::charge(std::size_t bytes) {
     return true;
 }
 
+void live_hub::flush_locked() {
+    for (auto& s : sinks_)
+        if (s.unflushed) {
+            s.unflushed = false;
+            s.sink->flush();
+        }
+}
+
 // Only this thread writes published_, so it reads it without the lock.
 void live_hub::run() {
     for (;;) {
@@ -117,21 +130,39 @@ void live_hub::run() {
         }
         // Commits are durable before they are notified, so everything up to `target` is readable.
         const auto from = published_.next();
+        std::size_t unflushed = 0;
         auto r = store_.read_from(
             from, static_cast<std::size_t>(target.value - from.value + 1), [&](const eventstore::recorded_event& e) {
                 // Serialized once per form, for the first subscriber that wants it.
                 std::optional<live_message> roster_message, ocsf_message;
                 std::lock_guard lock(mutex_);
-                std::erase_if(sinks_, [&](const subscriber& s) {
+                std::size_t kept = 0;
+                for (std::size_t i = 0; i < sinks_.size(); ++i) {
+                    auto& s = sinks_[i];
                     const auto& filter = s.sink->filter();
-                    if (e.position <= s.after || !filter.matches(e)) return false;
-                    auto& message = filter.format == live_format::ocsf ? ocsf_message : roster_message;
-                    if (!message) message = make_live_message(e, filter.format);
-                    return !s.sink->deliver(*message);
-                });
+                    if (e.position > s.after && filter.matches(e)) {
+                        auto& message = filter.format == live_format::ocsf ? ocsf_message : roster_message;
+                        if (!message) message = make_live_message(e, filter.format);
+                        s.unflushed = true;
+                        if (!s.sink->deliver(*message)) continue;  // cut off: it leaves the hub
+                    }
+                    if (kept != i) sinks_[kept] = std::move(s);
+                    ++kept;
+                }
+                sinks_.erase(sinks_.begin() + static_cast<std::ptrdiff_t>(kept), sinks_.end());
                 published_ = e.position;
+                // A long read (a burst of commits) is handed on in slices, so that the sessions
+                // write while the hub reads instead of their queues filling up.
+                if (++unflushed == flush_events) {
+                    flush_locked();
+                    unflushed = 0;
+                }
                 return true;
             });
+        {
+            std::lock_guard lock(mutex_);
+            flush_locked();
+        }
         if (!r) {
             // Nothing was skipped: the next wake-up (or this retry) reads from the same position.
             log_.error("live_read_failed", {{"from", from.value}, {"error", r.error().message}});

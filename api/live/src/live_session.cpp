@@ -116,8 +116,12 @@ public:
         }
         queue_.push_back(m);
         queued_bytes_ += size;
-        wake_locked();
         return true;
+    }
+
+    void flush() override {
+        std::lock_guard lock(mutex_);
+        if (!queue_.empty()) wake_locked();
     }
 
     void shutdown() override {

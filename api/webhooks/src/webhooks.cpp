@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <charconv>
+#include <limits>
 #include <random>
 #include <set>
 #include <stdexcept>
@@ -74,40 +75,97 @@ std::optional<split_url> split(const std::string& url) {
     return out;
 }
 
-std::string dead_letters_json(const webhook_dead_letters& d) {
-    json::array entries;
-    for (const auto& e : d.entries)
-        entries.push_back(json::object{{"position", e.position},
-                                       {"type", e.type},
-                                       {"attempts", e.attempts},
-                                       {"error", e.error},
-                                       {"at", e.at.time_since_epoch().count()}});
-    return json::serialize(json::object{{"dropped", d.dropped}, {"entries", std::move(entries)}});
+// Dead letters are one meta key each, "webhook/<id>/dead/<position, 20 digits>", so keys sort by
+// position and a change writes one entry, not the whole list; "webhook/<id>/dropped" counts refusals.
+std::string dead_prefix(const domain::webhook_id& id) { return key_of(id, "dead/"); }
+
+std::string dead_key(const domain::webhook_id& id, std::uint64_t position) {
+    auto digits = std::to_string(position);
+    return dead_prefix(id) + std::string(20 - digits.size(), '0') + digits;
 }
 
-webhook_dead_letters parse_dead_letters(const std::optional<std::string>& text) {
-    webhook_dead_letters out;
-    if (!text) return out;
+json::object entry_json(const webhook_dead_letter& e) {
+    return json::object{{"position", e.position},
+                        {"type", e.type},
+                        {"attempts", e.attempts},
+                        {"error", e.error},
+                        {"at", e.at.time_since_epoch().count()}};
+}
+
+std::optional<webhook_dead_letter> parse_entry(const json::value& v) {
+    if (!v.is_object()) return std::nullopt;
+    const auto& x = v.as_object();
+    const auto* position = x.if_contains("position");
+    const auto* type = x.if_contains("type");
+    const auto* attempts = x.if_contains("attempts");
+    const auto* error = x.if_contains("error");
+    const auto* at = x.if_contains("at");
+    // A value this code did not write is skipped, not fatal.
+    if (!position || !position->is_number() || !type || !type->is_string() || !attempts || !attempts->is_number() ||
+        !error || !error->is_string() || !at || !at->is_number())
+        return std::nullopt;
+    boost::system::error_code e1, e2, e3;
+    webhook_dead_letter d;
+    d.position = position->to_number<std::uint64_t>(e1);
+    d.type = type->as_string();
+    d.attempts = attempts->to_number<unsigned>(e2);
+    d.error = error->as_string();
+    d.at = domain::timestamp(std::chrono::microseconds(at->to_number<std::int64_t>(e3)));
+    if (e1 || e2 || e3) return std::nullopt;
+    return d;
+}
+
+std::optional<webhook_dead_letter> parse_entry(std::string_view text) {
     boost::system::error_code ec;
-    auto v = json::parse(*text, ec);
-    if (ec || !v.is_object()) return out;
-    const auto& o = v.as_object();
-    if (const auto* d = o.if_contains("dropped"); d && d->is_uint64()) out.dropped = d->as_uint64();
-    if (const auto* d = o.if_contains("dropped"); d && d->is_int64())
-        out.dropped = static_cast<std::uint64_t>(d->as_int64());
-    if (const auto* es = o.if_contains("entries"); es && es->is_array())
-        for (const auto& e : es->as_array()) {
-            if (!e.is_object()) continue;
-            const auto& x = e.as_object();
-            webhook_dead_letter d;
-            d.position = json::value_to<std::uint64_t>(x.at("position"));
-            d.type = json::value_to<std::string>(x.at("type"));
-            d.attempts = json::value_to<unsigned>(x.at("attempts"));
-            d.error = json::value_to<std::string>(x.at("error"));
-            d.at = domain::timestamp(std::chrono::microseconds(json::value_to<std::int64_t>(x.at("at"))));
-            out.entries.push_back(std::move(d));
+    auto v = json::parse(text, ec);
+    if (ec) return std::nullopt;
+    return parse_entry(v);
+}
+
+// The list and the bytes its values take (what --webhook-dead-letter-bytes bounds).
+struct stored_dead_letters {
+    webhook_dead_letters list;
+    std::size_t bytes = 0;
+};
+
+stored_dead_letters load_dead_letters(const eventstore::store& store, const domain::webhook_id& id) {
+    stored_dead_letters out;
+    (void)store.scan_meta(dead_prefix(id), [&](std::string_view, std::string_view value) {
+        if (auto e = parse_entry(value)) {
+            out.list.entries.push_back(std::move(*e));
+            out.bytes += value.size();
         }
+        return true;
+    });
+    if (auto d = store.get_meta(key_of(id, "dropped"))) out.list.dropped = parse_u64(*d);
     return out;
+}
+
+// Data written before dead letters had a key each kept the whole list as one JSON value under
+// "webhook/<id>/dead": split it once, atomically, then drop it.
+void migrate_dead_letters(eventstore::store& store, const domain::webhook_id& id, logger& log) {
+    auto old = store.get_meta(key_of(id, "dead"));
+    if (!old) return;
+    boost::system::error_code ec;
+    auto v = json::parse(*old, ec);
+    std::vector<std::pair<std::string, std::string>> entries;
+    if (!ec && v.is_object()) {
+        const auto& o = v.as_object();
+        if (const auto* es = o.if_contains("entries"); es && es->is_array())
+            for (const auto& e : es->as_array())
+                if (auto d = parse_entry(e))
+                    entries.emplace_back(dead_key(id, d->position), json::serialize(entry_json(*d)));
+        boost::system::error_code bad;
+        if (const auto* d = o.if_contains("dropped"); d && d->is_number()) {
+            const auto dropped = d->to_number<std::uint64_t>(bad);
+            if (!bad) entries.emplace_back(key_of(id, "dropped"), std::to_string(dropped));
+        }
+    }
+    if (auto r = store.put_meta_batch(entries); !r) {
+        log.error("webhook dead letters not migrated", {{"webhook_id", id.value}, {"error", r.error().message}});
+        return;
+    }
+    (void)store.delete_meta(key_of(id, "dead"));
 }
 
 domain::timestamp now() {
@@ -123,6 +181,17 @@ bool wanted(const domain::webhook_settings& s, const eventstore::recorded_event&
     });
 }
 
+// Applies `e` to `s` when it is one of `id`'s endpoint events; nullopt = not registered or removed.
+void apply(const domain::webhook_id& id, const eventstore::recorded_event& e,
+           std::optional<domain::webhook_settings>& s) {
+    if (const auto* r = std::get_if<domain::webhook_registered>(&e.payload); r && r->webhook == id)
+        s = r->settings;
+    else if (const auto* c = std::get_if<domain::webhook_changed>(&e.payload); c && c->webhook == id)
+        s = c->after;
+    else if (const auto* x = std::get_if<domain::webhook_removed>(&e.payload); x && x->webhook == id)
+        s.reset();
+}
+
 // The message body: the event as GET /v1/events shows it, wrapped the Standard Webhooks way.
 std::string body_of(const eventstore::recorded_event& e) {
     return json::serialize(json::object{
@@ -133,6 +202,7 @@ struct message {
     std::uint64_t position = 0;
     std::string type;
     std::string body;
+    std::string url;  // the endpoint's url as of this position in the log
 };
 
 enum class outcome : std::uint8_t { delivered, failed, interrupted };
@@ -195,6 +265,36 @@ struct webhook_dispatcher::worker {
         });
     }
 
+    // The settings as of log position `upto`, folded from the endpoint's own stream (a handful of
+    // events), so a message goes where the log said when it was committed, not where the
+    // possibly lagging read model says. `s` = nullopt: not registered then, or removed.
+    // False on a read error.
+    bool settings_at(std::uint64_t upto, std::optional<domain::webhook_settings>& s) {
+        s.reset();
+        const std::string stream = "webhook-" + id.value;  // domain::stream_of's name for its events
+        domain::stream_version from{1};
+        for (;;) {
+            std::size_t n = 0;
+            bool past = false;
+            auto r = d.store_.read_stream(stream, from, 64, [&](const eventstore::recorded_event& e) {
+                ++n;
+                from = domain::stream_version{e.version.value + 1};
+                if (e.position.value > upto) {
+                    past = true;
+                    return false;
+                }
+                apply(id, e, s);
+                return true;
+            });
+            if (!r) {
+                d.log_.warn("webhook cannot read its settings",
+                            {{"webhook_id", id.value}, {"error", r.error().message}});
+                return false;
+            }
+            if (past || n < 64) return true;
+        }
+    }
+
     // Sleeps until a commit, a replay request, stop, or `limit`.
     void idle(std::chrono::milliseconds limit) {
         std::unique_lock lock(d.mu_);
@@ -218,17 +318,32 @@ struct webhook_dispatcher::worker {
         status.cursor = c;
     }
 
-    bool save_dead_letters(const webhook_dead_letters& list) {
-        if (auto r = d.store_.put_meta(key_of(id, "dead"), dead_letters_json(list)); !r) {
-            d.log_.error("webhook dead letters not saved", {{"webhook_id", id.value}, {"error", r.error().message}});
-            return false;
-        }
+    // Bytes of the stored dead-letter values and their count, kept in step with the store.
+    std::size_t dead_bytes = 0;
+    std::size_t dead_count = 0;
+
+    void set_dead_count(std::size_t n) {
+        dead_count = n;
         std::lock_guard lock(d.mu_);
-        status.dead_letters = list.entries.size();
+        status.dead_letters = n;
+    }
+
+    bool report(const eventstore::result<void>& r) {
+        if (!r)
+            d.log_.error("webhook dead letters not saved", {{"webhook_id", id.value}, {"error", r.error().message}});
+        return r.has_value();
+    }
+
+    // Writes one entry (new or updated) whose stored value had `old_size` bytes (0: new).
+    bool put_dead_letter(const webhook_dead_letter& e, std::size_t old_size) {
+        const auto value = json::serialize(entry_json(e));
+        if (!report(d.store_.put_meta(dead_key(id, e.position), value))) return false;
+        dead_bytes = dead_bytes - old_size + value.size();
         return true;
     }
 
     // One message, retried with backoff until a 2xx or max_attempts; `attempts` counts them.
+    // The read model is asked only whether the endpoint is still there.
     outcome deliver(const message& m, unsigned& attempts, std::string& error) {
         const std::string msg_id = d.options_.origin + ":" + std::to_string(m.position);
         http_client_options client;
@@ -237,9 +352,8 @@ struct webhook_dispatcher::worker {
         client.max_response_bytes = 64 * 1024;
         for (attempts = 1;; ++attempts) {
             if (stopping()) return outcome::interrupted;
-            auto s = settings();
-            if (!s) return outcome::interrupted;
-            auto url = split(s->url);
+            if (!settings()) return outcome::interrupted;
+            auto url = split(m.url);
             const auto ts = std::to_string(
                 std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
                     .count());
@@ -289,16 +403,15 @@ struct webhook_dispatcher::worker {
     }
 
     void add_dead_letter(const message& m, unsigned attempts, const std::string& error) {
-        auto list = parse_dead_letters(d.store_.get_meta(key_of(id, "dead")));
         webhook_dead_letter entry{m.position, m.type, attempts, error.substr(0, 512), now()};
-        const auto size = dead_letters_json(list).size();
-        const auto entry_size = dead_letters_json({{entry}, 0}).size();
+        const auto entry_size = json::serialize(entry_json(entry)).size();
         // The oldest are kept: they are what an operator most needs to replay.
-        if (size + entry_size > d.options_.dead_letter_bytes)
-            ++list.dropped;
-        else
-            list.entries.push_back(std::move(entry));
-        save_dead_letters(list);
+        if (dead_bytes + entry_size > d.options_.dead_letter_bytes) {
+            const auto dropped = parse_u64(d.store_.get_meta(key_of(id, "dropped")).value_or("0")) + 1;
+            report(d.store_.put_meta(key_of(id, "dropped"), std::to_string(dropped)));
+        } else if (put_dead_letter(entry, 0)) {
+            set_dead_count(dead_count + 1);
+        }
         d.log_.warn("webhook message dead-lettered",
                     {{"webhook_id", id.value}, {"position", m.position}, {"attempts", attempts}, {"error", error}});
     }
@@ -314,36 +427,39 @@ struct webhook_dispatcher::worker {
             replay_all = false;
         }
         if (!all && wanted_positions.empty()) return;
-        auto list = parse_dead_letters(d.store_.get_meta(key_of(id, "dead")));
-        std::vector<std::uint64_t> todo;
-        for (const auto& e : list.entries)
-            if (all || wanted_positions.contains(e.position)) todo.push_back(e.position);
-        for (auto position : todo) {
-            auto e = d.store_.read_at(domain::log_position{position});
-            auto at = [&] {
-                return std::find_if(list.entries.begin(), list.entries.end(),
-                                    [&](const webhook_dead_letter& x) { return x.position == position; });
-            };
+        // A replay is the operator fixing things now: the settings as of the head, whatever
+        // position the worker has reached.
+        std::optional<domain::webhook_settings> now_settings;
+        if (!settings_at(std::numeric_limits<std::uint64_t>::max(), now_settings) || !now_settings) return;
+        auto list = load_dead_letters(d.store_, id).list;
+        for (auto& entry : list.entries) {
+            if (!all && !wanted_positions.contains(entry.position)) continue;
+            const auto old_size = json::serialize(entry_json(entry)).size();
+            auto e = d.store_.read_at(domain::log_position{entry.position});
             if (!e) return;  // a storage error: the request is dropped, the list kept
             if (!*e) {
-                list.entries.erase(at());
-                save_dead_letters(list);
+                if (report(d.store_.delete_meta(dead_key(id, entry.position)))) {
+                    dead_bytes -= std::min(dead_bytes, old_size);
+                    set_dead_count(dead_count - 1);
+                }
                 continue;
             }
-            message m{position, (*e)->type, body_of(**e)};
+            message m{entry.position, (*e)->type, body_of(**e), now_settings->url};
             unsigned attempts = 0;
             std::string error;
             const auto r = deliver(m, attempts, error);
             if (r == outcome::interrupted) return;
-            auto it = at();
             if (r == outcome::delivered) {
-                list.entries.erase(it);
+                if (report(d.store_.delete_meta(dead_key(id, entry.position)))) {
+                    dead_bytes -= std::min(dead_bytes, old_size);
+                    set_dead_count(dead_count - 1);
+                }
             } else {
-                it->attempts += attempts;
-                it->error = error.substr(0, 512);
-                it->at = now();
+                entry.attempts += attempts;
+                entry.error = error.substr(0, 512);
+                entry.at = now();
+                put_dead_letter(entry, old_size);
             }
-            save_dead_letters(list);
         }
     }
 
@@ -352,13 +468,19 @@ struct webhook_dispatcher::worker {
             cursor = saved_cursor = parse_u64(*c);
         else
             cursor = saved_cursor = registered_at.value;
+        migrate_dead_letters(d.store_, id, d.log_);
         {
-            auto list = parse_dead_letters(d.store_.get_meta(key_of(id, "dead")));
+            auto stored = load_dead_letters(d.store_, id);
+            dead_bytes = stored.bytes;
+            dead_count = stored.list.entries.size();
             std::lock_guard lock(d.mu_);
             status.running = true;
             status.cursor = cursor;
-            status.dead_letters = list.entries.size();
+            status.dead_letters = dead_count;
         }
+        // The settings as of the cursor, moved along with it through the log.
+        std::optional<domain::webhook_settings> folded;
+        bool folded_ok = false;
         while (!stopping()) {
             auto s = settings();
             if (!s) break;
@@ -382,15 +504,21 @@ struct webhook_dispatcher::worker {
                 idle(std::chrono::milliseconds(1000));
                 continue;
             }
+            if (!folded_ok && !(folded_ok = settings_at(cursor, folded))) {
+                idle(std::chrono::milliseconds(1000));
+                continue;
+            }
             run_replays();
             std::vector<message> batch;
             std::uint64_t last_read = cursor;
             std::size_t bytes = 0;
+            auto ahead = folded;
             auto r =
                 d.store_.read_from(domain::log_position{cursor + 1}, 256, [&](const eventstore::recorded_event& e) {
                     last_read = e.position.value;
-                    if (wanted(*s, e)) {
-                        batch.push_back(message{e.position.value, e.type, body_of(e)});
+                    apply(id, e, ahead);
+                    if (ahead && wanted(*ahead, e)) {
+                        batch.push_back(message{e.position.value, e.type, body_of(e), ahead->url});
                         bytes += batch.back().body.size();
                     }
                     return bytes < d.options_.batch_bytes;
@@ -418,7 +546,12 @@ struct webhook_dispatcher::worker {
                 if (o == outcome::failed) add_dead_letter(m, attempts, error);
                 set_cursor(m.position);
             }
-            if (!interrupted) set_cursor(last_read);
+            if (interrupted) {
+                folded_ok = false;  // refolded at the cursor, where the batch stopped
+            } else {
+                set_cursor(last_read);
+                folded = std::move(ahead);
+            }
             save_cursor();
         }
         save_cursor();
@@ -529,7 +662,7 @@ webhook_status webhook_dispatcher::status(const domain::webhook_id& id) const {
     }
     if (!found) {
         if (auto c = store_.get_meta(key_of(id, "cursor"))) out.cursor = parse_u64(*c);
-        out.dead_letters = dead_letters(id).entries.size();
+        out.dead_letters = load_dead_letters(store_, id).list.entries.size();
     }
     const auto head = store_.head().position.value;
     out.lag = head > out.cursor ? head - out.cursor : 0;
@@ -537,7 +670,7 @@ webhook_status webhook_dispatcher::status(const domain::webhook_id& id) const {
 }
 
 webhook_dead_letters webhook_dispatcher::dead_letters(const domain::webhook_id& id) const {
-    return parse_dead_letters(store_.get_meta(key_of(id, "dead")));
+    return load_dead_letters(store_, id).list;
 }
 
 std::size_t webhook_dispatcher::replay(const domain::webhook_id& id,

@@ -239,6 +239,11 @@ public:
     // Several key/values in one atomic write (one fsync when synced): all or none are stored.
     result<void> put_meta_batch(const std::vector<std::pair<std::string, std::string>>& entries);
     std::optional<std::string> get_meta(std::string_view key) const;
+    result<void> delete_meta(std::string_view key);
+    // Meta keys starting with `prefix`, in byte order, with their values (views valid only during
+    // the call; return false to stop). Lets a user keep one key per item instead of rewriting a list.
+    result<void> scan_meta(std::string_view prefix,
+                           const std::function<bool(std::string_view key, std::string_view value)>& fn) const;
 
     // An online consistent copy of the whole store into `dir` (must not exist), e.g. for backups.
     result<void> checkpoint(const std::filesystem::path& dir) const;

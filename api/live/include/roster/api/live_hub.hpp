@@ -49,13 +49,16 @@ struct live_message {
 // live_filter::matches).
 live_message make_live_message(const eventstore::recorded_event& e, live_format format = live_format::roster);
 
-// A subscriber as the hub sees it. `deliver` runs on the hub's thread with the hub's lock held:
-// it must not block and must not call back into the hub. Returning false unsubscribes it.
+// A subscriber as the hub sees it. `deliver` and `flush` run on the hub's thread with the hub's
+// lock held: they must not block and must not call back into the hub. `deliver` only queues (false
+// unsubscribes it); `flush` follows a batch of deliveries (the events of the commits the hub read
+// at once) and starts sending them: one wake-up per batch, not per event.
 class live_sink {
 public:
     virtual ~live_sink() = default;
     virtual const live_filter& filter() const = 0;
     virtual bool deliver(const live_message& m) = 0;
+    virtual void flush() = 0;
 };
 
 // Settings of the hub and of its WebSocket sessions.
@@ -126,6 +129,8 @@ public:
 
 private:
     void run();
+    // With mutex_ held: flushes the sinks delivered to since the last flush.
+    void flush_locked();
 
     eventstore::store& store_;
     logger& log_;
@@ -136,6 +141,7 @@ private:
     struct subscriber {
         std::shared_ptr<live_sink> sink;
         eventstore::log_position after;  // events up to this position are not its
+        bool unflushed = false;          // delivered to since the last flush
     };
     std::vector<subscriber> sinks_;       // guarded by mutex_
     eventstore::log_position published_;  // guarded by mutex_
