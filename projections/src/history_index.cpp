@@ -70,6 +70,10 @@ bool decode_list(std::string_view bytes, std::vector<std::uint64_t>& l) {
     return read_list(r, l) && r.done();
 }
 
+eventstore::error damaged(std::string_view key) {
+    return {eventstore::errc::corrupt, "history index segment " + std::string(key) + " does not decode", {}, 0, 0};
+}
+
 }  // namespace
 
 std::optional<event_type_mask> event_type_bit(std::string_view name) {
@@ -99,7 +103,7 @@ void history_index::page_from_memory(const list& l, const history_page_request& 
     }
 }
 
-std::vector<eventstore::log_position> history_index::page(const history_page_request& r) const {
+eventstore::result<std::vector<eventstore::log_position>> history_index::page(const history_page_request& r) const {
     std::vector<eventstore::log_position> out;
     if (r.from_position > r.to_position) return out;
     const char kind = kind_char(r.subject);
@@ -109,13 +113,14 @@ std::vector<eventstore::log_position> history_index::page(const history_page_req
         const auto from = std::exchange(start, end);
         if (out.size() > r.limit || from >= r.to_position.value) return out;
         if (end < r.from_position.value) continue;
-        const auto stored = persisted_.store->get_meta(subject_key(end, from, kind, r.id));
+        const auto key = subject_key(end, from, kind, r.id);
+        const auto stored = persisted_.store->get_meta(key);
         if (!stored) continue;  // nothing about this subject in that segment
         list l;
-        // A segment is written whole in one atomic batch with its checkpoint; one that does not
-        // decode is damage of the store, and a page of it would be wrong: it is left out, like
-        // the events a damaged log cannot be read for.
-        if (!decode_list(*stored, l)) continue;
+        // A segment is written whole in one atomic batch with its checkpoint, so one that does
+        // not decode is damage of the store. An audit trail may not drop entries without saying
+        // so: the page fails rather than answer without them.
+        if (!decode_list(*stored, l)) return damaged(key);
         page_from_memory(l, r, out);
     }
     const auto& map = r.subject == history_subject::account ? accounts_
@@ -125,7 +130,7 @@ std::vector<eventstore::log_position> history_index::page(const history_page_req
     return out;
 }
 
-std::string history_index::encode() const {
+eventstore::result<std::string> history_index::encode() const {
     if (!persisted_.boundaries.empty()) {
         // The whole index in memory first, segments in order then the memory part.
         history_index whole;
@@ -133,17 +138,23 @@ std::string history_index::encode() const {
         std::uint64_t start = 0;
         for (const auto end : persisted_.boundaries) {
             const auto from = std::exchange(start, end);
-            const auto subjects = persisted_.store->get_meta(segment_key(end, from));
-            if (!subjects) continue;
+            // segment() always writes the list of subjects, so a boundary without one is damage.
+            const auto names_key = segment_key(end, from);
+            const auto subjects = persisted_.store->get_meta(names_key);
+            if (!subjects) return damaged(names_key);
             bytes::reader r(*subjects);
             for (auto n = r.count(); n-- && r.ok();) {
                 const auto kind = static_cast<char>(r.u64());
                 auto id = r.str();
+                if (!r.ok()) break;
+                const auto key = subject_key(end, from, kind, id);
+                const auto stored = persisted_.store->get_meta(key);
                 list l;
-                if (auto stored = persisted_.store->get_meta(subject_key(end, from, kind, id))) decode_list(*stored, l);
+                if (!stored || !decode_list(*stored, l)) return damaged(key);
                 auto& into = whole.map_of(kind)[id];
                 into.insert(into.end(), l.begin(), l.end());
             }
+            if (!r.done()) return damaged(names_key);
         }
         for (const char kind : {'a', 'u', 'c'})
             for (const auto& [id, l] : map_of(kind)) {

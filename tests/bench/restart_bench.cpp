@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <stdexcept>
 
 #include "bench_log.hpp"
 #include "roster/projections/past_states.hpp"
@@ -117,7 +118,9 @@ int main(int argc, char** argv) {
         for (int u = 0; u < 1000; ++u) {
             projections::history_page_request q{projections::history_subject::user,
                                                 "usr-" + std::to_string(u * (shape.users / 1000))};
-            listed += v.history->page(q).size();
+            auto page = v.history->page(q);
+            if (!page) throw std::runtime_error(page.error().message);
+            listed += page->size();
         }
     });
     std::printf("history: 1000 first pages from the persisted segments in %.3f s (%zu positions)\n", since(t), listed);

@@ -33,7 +33,7 @@ std::string history_pages(const read_view& v, const domain::state& subjects) {
         r.limit = 3;
         out += id + ":";
         while (true) {
-            auto page = v.history->page(r);
+            auto page = v.history->page(r).value();
             for (std::size_t i = 0; i < std::min<std::size_t>(page.size(), 3); ++i)
                 out += " " + std::to_string(page[i].value);
             if (page.size() <= 3) break;
@@ -46,7 +46,7 @@ std::string history_pages(const read_view& v, const domain::state& subjects) {
                                      *event_type_bit("roles_granted") | *event_type_bit("member_added"),
                                      1000};
         out += " |";
-        for (auto p : v.history->page(bounded)) out += " " + std::to_string(p.value);
+        for (auto p : v.history->page(bounded).value()) out += " " + std::to_string(p.value);
         out += "\n";
     };
     for (const auto& [id, a] : subjects.accounts) walk(history_subject::account, id.value);
@@ -63,7 +63,7 @@ std::string history_pages(const read_view& v, const domain::state& subjects) {
 std::string everything(const read_model& m, const domain::state& accounts_of) {
     std::string out = m.fingerprint();
     m.read([&](const read_view& v) {
-        out += "history " + (v.history ? v.history->encode() : std::string("none")) + "\n";
+        out += "history " + (v.history ? v.history->encode().value() : std::string("none")) + "\n";
         out += history_pages(v, accounts_of);
         for (const auto& [id, a] : accounts_of.accounts) {
             directory_query q;
@@ -209,6 +209,49 @@ TEST(restart_checkpoint, a_checkpoint_that_does_not_hold_up_is_ignored_and_the_w
     EXPECT_EQ(r->ignored, "");
     EXPECT_EQ(everything(from_checkpoint, w.state()), expected);
     EXPECT_EQ(everything(rebuilt, w.state()), expected);
+}
+
+// An audit trail may not lose entries without saying so: a persisted segment that does not
+// decode fails every page that spans it (and encode), naming the key; other subjects still answer.
+TEST(restart_checkpoint, a_history_segment_that_does_not_decode_fails_the_page) {
+    temp_dir dir;
+    auto store = open_store(dir);
+    workload w(*store, 13);
+    w.run(120);
+    past_states past(*store);
+    read_model live;
+    ASSERT_TRUE(live.catch_up(*store).has_value());
+    ASSERT_TRUE(write_checkpoint(*store, live, past).has_value());
+    std::string key, account, value;
+    ASSERT_TRUE(store
+                    ->scan_meta("projections/history/",
+                                [&](std::string_view k, std::string_view v) {
+                                    const auto subject = k.substr(k.rfind('/') + 1);
+                                    if (subject.empty() || subject[0] != 'a') return true;
+                                    key = k;
+                                    account = subject.substr(1);
+                                    value = v;
+                                    return false;
+                                })
+                    .has_value());
+    ASSERT_FALSE(key.empty());
+    ASSERT_TRUE(store->put_meta(key, value + '\x01').has_value());  // a trailing byte: no longer decodes
+
+    read_model restarted;
+    ASSERT_TRUE(restore_from_checkpoint(restarted, *store).has_value());
+    restarted.read([&](const read_view& v) {
+        ASSERT_NE(v.history, nullptr);
+        auto page = v.history->page(history_page_request{history_subject::account, account});
+        ASSERT_FALSE(page.has_value());
+        EXPECT_EQ(page.error().code, eventstore::errc::corrupt);
+        EXPECT_NE(page.error().message.find(key), std::string::npos) << page.error().message;
+        auto whole = v.history->encode();
+        ASSERT_FALSE(whole.has_value());
+        EXPECT_EQ(whole.error().code, eventstore::errc::corrupt);
+        auto other = v.history->page(history_page_request{history_subject::actor, "operator"});
+        ASSERT_TRUE(other.has_value());
+        EXPECT_FALSE(other->empty());
+    });
 }
 
 TEST(projection_checkpointer, writes_as_the_log_grows_and_at_stop) {

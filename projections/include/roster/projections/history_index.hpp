@@ -60,15 +60,16 @@ public:
     void add(const eventstore::recorded_event& e, const domain::state& s);
 
     // At most `limit` + 1 positions in ascending order (one beyond the page tells the caller a
-    // next page exists).
-    std::vector<eventstore::log_position> page(const history_page_request& r) const;
+    // next page exists); errc::corrupt, naming the key, when a persisted segment the range spans
+    // does not decode (the page would silently lack its entries).
+    eventstore::result<std::vector<eventstore::log_position>> page(const history_page_request& r) const;
 
     std::size_t entries() const noexcept { return persisted_.entries + entries_; }
 
     // The whole index (persisted segments and memory) as bytes. Deterministic (subjects sorted),
     // so two indexes hold the same entries iff their bytes are equal. Reads every segment: for
-    // tests and tools, never on a request or start-up path.
-    std::string encode() const;
+    // tests and tools, never on a request or start-up path. errc::corrupt when a segment does not decode.
+    eventstore::result<std::string> encode() const;
     // Replaces the index with `bytes` (all in memory); false (index unchanged) when they do not decode.
     bool decode(std::string_view bytes);
 
