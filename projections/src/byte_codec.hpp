@@ -69,6 +69,11 @@ public:
         if (n > in_.size()) return fail();
         return n;
     }
+    // The count() that comes next, without reading it (0 when it would fail): for a reserve().
+    std::uint64_t peek_count() const {
+        reader ahead = *this;
+        return ahead.count();
+    }
     template <class E>
     E enumeration(std::size_t limit) {
         const auto v = u64();

@@ -572,6 +572,58 @@ void directory::apply(const domain::event& event) {
         event);
 }
 
+void directory::load(std::vector<directory_profile> profiles, std::vector<directory_row> rows) {
+    ++generation_;
+    profiles_.reserve(profiles.size());
+    for (auto& p : profiles) {
+        auto record = std::make_unique<profile_record>();
+        static_cast<directory_profile&>(*record) = std::move(p);
+        record->name_folded = fold(record->name);
+        record->email_folded = fold(record->email);
+        auto id = record->id.value;
+        profiles_[std::move(id)] = std::move(record);
+    }
+    std::vector<account_index*> touched;
+    for (auto& r : rows) {
+        auto pit = profiles_.find(r.user.value);
+        if (pit == profiles_.end()) continue;
+        auto& index = account_for(r.account);
+        if (index.entries.empty()) touched.push_back(&index);
+        auto [it, inserted] = index.entries.try_emplace(r.user.value);
+        auto& entry = it->second.row;
+        if (inserted) {
+            entry.profile = pit->second.get();
+            index.post_text(it->second);
+            pit->second->listings.emplace_back(&index, &it->second);
+            entry.type = r.type;
+            entry.roles = r.roles;
+            entry.removed = r.removed;
+        } else if (r.removed && !entry.removed) {
+            // What member_removed would do to a current row listed again as removed.
+            entry.roles = {};
+            entry.removed = true;
+        }
+    }
+    // Each account's list in order once: ranks are list positions, so every posting is filled
+    // in ascending rank, and the class sets take their rows in order (hinted at the end).
+    for (auto* index : touched) {
+        index->ranked.reserve(index->entries.size());
+        for (auto& [id, n] : index->entries) index->ranked.push_back(&n);
+        std::sort(index->ranked.begin(), index->ranked.end(), account_index::node_order{});
+        for (std::uint32_t r = 0; r < index->ranked.size(); ++r) {
+            const auto* n = index->ranked[r];
+            for (auto id : n->posting_ids) index->postings[id].ranks.push_back(r);
+            count(index->stats, n->row, +1);
+            auto& c = index->classes[class_of(n->row)];
+            c.rows.insert(c.rows.end(), n);
+            for (std::size_t i = 0; i < domain::all_portals.size(); ++i)
+                if (!domain::roles_in(n->row.roles, domain::all_portals[i]).empty()) ++c.portal_users[i];
+            for (std::size_t k = 0; k < domain::role_count; ++k)
+                if (n->row.roles.contains(static_cast<domain::role>(k))) ++c.role_holders[k];
+        }
+    }
+}
+
 std::optional<directory_page> directory::query(const domain::account_id& account, const directory_query& q) const {
     using node = account_index::node;
     directory_page page;

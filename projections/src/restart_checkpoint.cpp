@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 #include <optional>
+#include <utility>
+#include <vector>
 
 #include "byte_codec.hpp"
 
@@ -10,12 +12,15 @@ namespace roster::projections {
 namespace {
 
 // The record's format; the snapshot it names carries its own (read_model::restore_snapshot).
-constexpr std::string_view magic = "roster-projection-checkpoint-v1\n";
+// v2: the history index is in segments beside the record, which lists their boundaries.
+constexpr std::string_view magic = "roster-projection-checkpoint-v2\n";
 
 struct record {
     eventstore::log_position position;
     eventstore::hash256 hash{};
-    std::string history;
+    bool indexed = false;
+    std::vector<std::uint64_t> boundaries;  // of the history segments, ascending
+    std::uint64_t entries = 0;
 };
 
 std::string encode_record(const record& r) {
@@ -23,7 +28,11 @@ std::string encode_record(const record& r) {
     bytes::writer w(out);
     w.u64(r.position.value);
     w.raw(std::string_view(reinterpret_cast<const char*>(r.hash.data()), r.hash.size()));
-    w.str(r.history);
+    w.u64(r.indexed ? 1 : 0);
+    w.u64(r.boundaries.size());
+    std::uint64_t previous = 0;
+    for (auto b : r.boundaries) w.u64(b - std::exchange(previous, b));
+    w.u64(r.entries);
     return out;
 }
 
@@ -33,8 +42,17 @@ std::optional<record> decode_record(std::string_view in) {
     record out;
     out.position = eventstore::log_position{r.u64()};
     const auto hash = r.raw(out.hash.size());
-    out.history = r.str();
+    out.indexed = r.u64() == 1;
+    std::uint64_t boundary = 0;
+    for (auto n = r.count(); n-- && r.ok();) {
+        const auto delta = r.u64();
+        if (delta == 0) return std::nullopt;
+        out.boundaries.push_back(boundary += delta);
+    }
+    out.entries = r.u64();
     if (!r.done()) return std::nullopt;
+    // The last segment ends at the checkpoint: the tail after it is what a start-up folds.
+    if (out.indexed && (out.boundaries.empty() || out.boundaries.back() != out.position.value)) return std::nullopt;
     std::memcpy(out.hash.data(), hash.data(), out.hash.size());
     return out;
 }
@@ -54,8 +72,11 @@ std::string load(read_model& model, const eventstore::store& store, std::string_
                " is not the one the checkpoint was taken at";
     auto snapshot = store.get_meta(past_states::snapshot_key(rec->position));
     if (!snapshot) return "the snapshot the checkpoint names is missing";
-    if (!model.restore_checkpoint(*snapshot, rec->history) || model.position() != rec->position)
-        return "the checkpoint's snapshot or history index does not decode (damaged, or another format version)";
+    if (!rec->indexed && model.read([](const read_view& v) { return v.history != nullptr; }))
+        return "the checkpoint holds no history index";
+    persisted_history history{&store, std::move(rec->boundaries), rec->entries};
+    if (!model.restore_checkpoint(*snapshot, std::move(history)) || model.position() != rec->position)
+        return "the checkpoint's snapshot does not decode (damaged, or another format version)";
     return {};
 }
 
@@ -68,11 +89,15 @@ eventstore::result<eventstore::log_position> write_checkpoint(eventstore::store&
     auto at = store.read_at(parts.position);
     if (!at) return at.error();
     if (!*at) return eventstore::error{eventstore::errc::corrupt, "the model is ahead of the log", {}, 0, 0};
-    record rec{parts.position, (*at)->hash, std::move(parts.history)};
-    if (auto r = past.add_snapshot(store, parts.position, std::move(parts.snapshot),
-                                   {{std::string(checkpoint_key), encode_record(rec)}});
-        !r)
+    record rec{parts.position, (*at)->hash, parts.indexed, std::move(parts.history.boundaries), parts.history.entries};
+    // The history segment, the snapshot and the record in one atomic write: a kill -9 leaves
+    // either all of them (the segment's events then leave memory) or none (the next start-up
+    // folds them again from the previous checkpoint).
+    auto entries = std::move(parts.history_segment);
+    entries.emplace_back(std::string(checkpoint_key), encode_record(rec));
+    if (auto r = past.add_snapshot(store, parts.position, std::move(parts.snapshot), std::move(entries)); !r)
         return r.error();
+    model.history_persisted(store, parts.position);
     return parts.position;
 }
 

@@ -2,11 +2,11 @@
 // magic: a snapshot of another version is simply not used (as-of then folds from an older one
 // or from position 0), so changing the layout only costs a re-fold, never a wrong answer.
 //
-// The domain state is written field by field. The directory is not written: it is a fold of
-// events, so restoring replays to it a few synthetic events per user and membership that
-// produce the same rows; the one fact the domain state lacks (the membership type of a removed
-// member, which the directory keeps listing) is written beside the state. The directory's
-// counts (directory_stats) are part of that fold, so they come back with the rows.
+// The domain state is written field by field. The directory is not written: its rows are the
+// state's profiles and memberships, so restoring loads them into it at once (directory::load:
+// one sort per account, no replay of events); the one fact the domain state lacks (the
+// membership type of a removed member, which the directory keeps listing) is written beside
+// the state. The directory's counts (directory_stats) come back with the rows.
 #include <cstring>
 #include <mutex>
 #include <set>
@@ -56,18 +56,30 @@ std::string read_model::encode_snapshot() const {
 
 read_model::checkpoint_parts read_model::encode_checkpoint() const {
     std::shared_lock lock(mutex_);
-    return {position_, encode_snapshot_locked(), history_ ? history_->encode() : std::string{}};
+    checkpoint_parts out{position_, encode_snapshot_locked(), history_ != nullptr, {}, {}};
+    if (history_) {
+        out.history_segment = history_->segment(position_.value);
+        out.history = history_->persisted_part();
+        if (!out.history_segment.empty()) {
+            out.history.boundaries.push_back(position_.value);
+            out.history.entries = history_->entries();
+        }
+    }
+    return out;
 }
 
-bool read_model::restore_checkpoint(std::string_view snapshot, std::string_view history) {
-    std::unique_ptr<history_index> index;
-    if (indexed_) {
-        index = std::make_unique<history_index>();
-        if (!index->decode(history)) return false;
-    }
+void read_model::history_persisted(const eventstore::store& store, eventstore::log_position end) const {
+    std::unique_lock lock(mutex_);
+    if (history_) history_->persisted(store, end.value);
+}
+
+bool read_model::restore_checkpoint(std::string_view snapshot, persisted_history history) {
     if (!restore_snapshot(snapshot)) return false;
     std::unique_lock lock(mutex_);
-    history_ = std::move(index);
+    if (indexed_) {
+        history_ = std::make_unique<history_index>();
+        history_->attach(std::move(history));
+    }
     return true;
 }
 
@@ -191,14 +203,18 @@ bool read_model::restore_snapshot(std::string_view bytes) {
     reader r(bytes.substr(magic.size()));
     domain::state s;
     std::unordered_map<std::string, std::uint64_t> versions;
-    std::vector<domain::event> directory_events;
+    std::vector<directory_row> directory_rows;
 
     const auto position = r.u64();
     const auto recorded_at = r.time();
+    // Sized up front: a start-up at a million users should not rehash its maps a dozen times.
+    // (count() bounds each by the bytes left, so a damaged count cannot reserve much.)
+    versions.reserve(r.peek_count());
     for (auto n = r.count(); n-- && r.ok();) {
         auto stream = r.str();
         versions[std::move(stream)] = r.u64();
     }
+    s.accounts.reserve(r.peek_count());
     for (auto n = r.count(); n-- && r.ok();) {
         domain::account_id id{r.str()};
         auto& a = s.accounts[id];
@@ -207,14 +223,14 @@ bool read_model::restore_snapshot(std::string_view bytes) {
         a.kind = r.enumeration<domain::account_kind>(2);
         for (auto k = r.count(); k-- && r.ok();) a.partners.insert(domain::account_id{r.str()});
         for (auto k = r.count(); k-- && r.ok();) a.customers.insert(domain::account_id{r.str()});
+        a.members.reserve(r.peek_count());
         for (auto k = r.count(); k-- && r.ok();) {
             domain::user_id u{r.str()};
             domain::membership m{r.enumeration<domain::membership_type>(2),
                                  domain::role_set(static_cast<std::uint16_t>(r.u64()))};
             m.changed = domain::member_version{r.u64()};
             if (r.u64() == 1) {
-                directory_events.emplace_back(domain::member_added{id, u, m.type});
-                directory_events.emplace_back(domain::roles_granted{id, u, m.roles});
+                directory_rows.push_back({id, u, m.type, m.roles, false});
             }
             a.members.emplace(std::move(u), m);
         }
@@ -224,8 +240,7 @@ bool read_model::restore_snapshot(std::string_view bytes) {
             const auto type = r.enumeration<domain::membership_type>(2);
             if (const domain::member_version at{r.u64()}; at.value != 0) a.removed_at.emplace(u, at);
             if (listed) {
-                directory_events.emplace_back(domain::member_added{id, u, type});
-                directory_events.emplace_back(domain::member_removed{id, u, type, {}, false});
+                directory_rows.push_back({id, u, type, {}, true});
             }
             a.removed.insert(std::move(u));
         }
@@ -239,7 +254,8 @@ bool read_model::restore_snapshot(std::string_view bytes) {
         }
     }
     // Profiles go to the directory before any membership (member_added needs the profile).
-    std::vector<domain::event> profile_events;
+    std::vector<domain::user_id> listed_users;
+    s.users.reserve(r.peek_count());
     for (auto n = r.count(); n-- && r.ok();) {
         domain::user_id id{r.str()};
         auto address = read_email(r);
@@ -264,15 +280,10 @@ bool read_model::restore_snapshot(std::string_view bytes) {
                               .third_party = std::move(third_party),
                               .open_invitation = std::move(open_invitation),
                               .changed = changed};
-        if (listed) {
-            profile_events.emplace_back(domain::user_created{u.id, u.address, u.name, u.employer});
-            if (u.locked()) profile_events.emplace_back(domain::user_locked{u.id});
-            if (u.reg == domain::registration::registered)
-                profile_events.emplace_back(domain::invitation_accepted{{}, u.id});
-            if (u.retired) profile_events.emplace_back(domain::profile_retired{u.id, u.address});
-        }
+        if (listed) listed_users.push_back(u.id);
         s.users.emplace(std::move(id), std::move(u));
     }
+    s.email_index.reserve(r.peek_count());
     for (auto n = r.count(); n-- && r.ok();) {
         auto e = r.str();
         s.email_index[std::move(e)] = domain::user_id{r.str()};
@@ -328,14 +339,27 @@ bool read_model::restore_snapshot(std::string_view bytes) {
     if (!r.done()) return false;
     // The directory tells invited people from those created without an invitation; the state
     // keeps every invitation record (open, used or revoked), which is all it needs to know.
-    for (const auto& [id, i] : s.invitations) {
-        profile_events.emplace_back(domain::invitation_issued{id, i.user, i.account, {}, {}, {}});
+    for (const auto& [id, i] : s.invitations)
         if (auto it = s.users.find(i.user); it != s.users.end()) it->second.invitation_issued = true;
-    }
 
+    std::vector<directory_profile> profiles;
+    profiles.reserve(listed_users.size());
+    for (const auto& id : listed_users) {
+        const auto& u = s.users.at(id);
+        directory_profile p;
+        p.id = u.id;
+        p.email = u.address.str();
+        p.name = u.name;
+        p.employer = u.employer;
+        p.status = u.locked() ? domain::user_status::locked : domain::user_status::active;
+        p.registration = u.reg == domain::registration::registered ? domain::registration::registered
+                                                                   : domain::registration::invited;
+        p.invitation_issued = u.invitation_issued;
+        p.retired = u.retired;
+        profiles.push_back(std::move(p));
+    }
     projections::directory d;
-    for (const auto& e : profile_events) d.apply(e);
-    for (const auto& e : directory_events) d.apply(e);
+    d.load(std::move(profiles), std::move(directory_rows));
 
     std::unique_lock lock(mutex_);
     if (position_ != eventstore::log_position{}) return false;

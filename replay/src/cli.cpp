@@ -103,7 +103,12 @@ int run_history(const std::filesystem::path& data_dir, const history_cli_request
         err << "rosterctl history: " << f.error().message << '\n';
         return 2;
     }
-    auto positions = m.read([&](const projections::read_view& v) { return v.history->page(q); });
+    auto page = m.read([&](const projections::read_view& v) { return v.history->page(q); });
+    if (!page) {
+        err << "rosterctl history: " << page.error().message << '\n';
+        return 2;
+    }
+    auto& positions = *page;
     if (positions.size() > q.limit) positions.resize(q.limit);
     for (auto p : positions) {
         auto e = (*s)->read_at(p);

@@ -84,7 +84,7 @@ struct fixture {
         projections::history_page_request r;
         r.id = account;
         r.limit = replay::max_pack_events;
-        return index.page(r);
+        return index.page(r).value();  // a fresh in-memory index: nothing to damage
     }
 };
 

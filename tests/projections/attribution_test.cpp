@@ -39,7 +39,7 @@ TEST(attribution, history_live_events_and_export_agree_for_every_account) {
     for (const auto& [id, account] : w.state().accounts) {
         history_page_request r{history_subject::account,        id.value,        eventstore::log_position{1},
                                eventstore::log_position::max(), all_event_types, SIZE_MAX - 1};
-        const auto from_history = index.page(r);
+        const auto from_history = index.page(r).value();
 
         std::vector<eventstore::log_position> from_filter, from_live;
         const api::live_filter live{id.value, {}};

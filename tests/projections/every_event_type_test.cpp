@@ -77,9 +77,10 @@ void check_event_type() {
     history.add(r, s);
     history_page_request only_this{history_subject::actor,          "operator", eventstore::log_position{1},
                                    eventstore::log_position::max(), *bit,       10};
-    EXPECT_EQ(history.page(only_this), std::vector<eventstore::log_position>{eventstore::log_position{position}});
+    EXPECT_EQ(history.page(only_this).value(),
+              std::vector<eventstore::log_position>{eventstore::log_position{position}});
     only_this.types = all_event_types & ~*bit;
-    EXPECT_TRUE(history.page(only_this).empty());
+    EXPECT_TRUE(history.page(only_this).value().empty());
 
     // The live stream: types= accepts the name and the filter lets the event through.
     const auto& known = api::event_type_names();

@@ -51,7 +51,8 @@ protected:
         history_page_request r{s,     std::move(id), eventstore::log_position{from}, eventstore::log_position{to},
                                types, limit};
         std::vector<std::uint64_t> out;
-        for (auto p : model.read([&](const read_view& v) { return v.history->page(r); })) out.push_back(p.value);
+        for (auto p : model.read([&](const read_view& v) { return v.history->page(r).value(); }))
+            out.push_back(p.value);
         return out;
     }
     read_model model;

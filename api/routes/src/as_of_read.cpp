@@ -18,6 +18,12 @@ boost::system::result<std::size_t, problem> page_limit(const request_context& ct
     return {boost::system::in_place_value, n};
 }
 
+problem history_damaged(service& svc, std::string_view request_id, const eventstore::error& e) {
+    svc.log.error("history_index_damaged", {{"request_id", request_id}, {"error", e.message}});
+    return make_problem(500, "history_index_damaged",
+                        "The stored history index is damaged; this history cannot be answered completely.");
+}
+
 boost::system::result<std::string, problem> page_cursor(const request_context& ctx, bool (*id_char)(char)) {
     std::string after(ctx.query.get("cursor").value_or(""));
     if (after.size() > 64 || !std::all_of(after.begin(), after.end(), id_char))

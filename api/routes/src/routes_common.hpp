@@ -46,6 +46,10 @@ response export_response(const eventstore::store& store, replay::export_format f
                          eventstore::log_position to, std::optional<std::string> account = std::nullopt,
                          bool include_envelope = false);
 
+// A persisted history index segment that does not decode (history_index::page's errc::corrupt):
+// logged as an error and answered 500 history_index_damaged, never a page silently lacking entries.
+problem history_damaged(service& svc, std::string_view request_id, const eventstore::error& e);
+
 // route_doc parameter of every projection GET.
 param_doc as_of_param();
 

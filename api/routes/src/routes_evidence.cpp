@@ -83,7 +83,9 @@ void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints
                 "SHA-256 signed by the log key: the selection is asserted by that signature), README.md and "
                 "verify.py (the offline procedure). 400 with `field` for a bad account or time, or a range of "
                 "more than 50000 events (range_too_large); 404 account_not_found; 503 no_checkpoint when no "
-                "checkpoint of the head could be signed. A truncated transfer means the pack failed."),
+                "checkpoint of the head could be signed; 500 history_index_damaged when a stored history index segment "
+                "does not "
+                "decode. A truncated transfer means the pack failed."),
         [&svc, &checkpoints](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who || !allowed_audit_read(svc, *who, reply)) return;
@@ -97,7 +99,7 @@ void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints
             replay::pack_selection selection{std::string(*account), since ? replay::format_rfc3339(*since) : "",
                                              until ? replay::format_rfc3339(*until) : ""};
             // Off the I/O thread: the index walk and the wait for a signature can take a while.
-            auto build = [&svc, &checkpoints, reply, selection, since, until]() mutable {
+            auto build = [&svc, &checkpoints, reply, selection, since, until, request_id = ctx.request_id]() mutable {
                 projections::history_page_request req;
                 req.subject = projections::history_subject::account;
                 req.id = selection.account;
@@ -117,8 +119,12 @@ void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints
                         refused = not_found_response("account_not_found", "No such account.");
                     else if (!v.history)
                         refused = service_unavailable("The history index is not kept on this server.").to_response();
-                    else if (req.from_position <= req.to_position)
-                        out = v.history->page(req);
+                    else if (req.from_position <= req.to_position) {
+                        if (auto page = v.history->page(req))
+                            out = std::move(*page);
+                        else
+                            refused = history_damaged(svc, request_id, page.error()).to_response();
+                    }
                     return out;
                 });
                 if (refused) return void(reply(std::move(*refused)));

@@ -74,6 +74,7 @@ void answer_history(service& svc, const request_context& ctx, const responder& r
     req->id = std::move(id);
     std::optional<problem> refused;
     bool indexed = true;
+    std::optional<eventstore::error> damaged;
     auto positions = svc.reads.read([&](const projections::read_view& v) -> std::vector<eventstore::log_position> {
         if (auto ok = authorize(v.state); !ok) {
             refused = problem_from(ok.error());
@@ -83,11 +84,17 @@ void answer_history(service& svc, const request_context& ctx, const responder& r
             indexed = false;
             return {};
         }
-        return v.history->page(*req);
+        auto page = v.history->page(*req);
+        if (!page) {
+            damaged = page.error();
+            return {};
+        }
+        return std::move(*page);
     });
     if (refused) return void(reply(refused->to_response()));
     if (!indexed)
         return void(reply(service_unavailable("The history index is not kept on this server.").to_response()));
+    if (damaged) return void(reply(history_damaged(svc, ctx.request_id, *damaged).to_response()));
     bool more = positions.size() > req->limit;
     if (more) positions.resize(req->limit);
     // Serialized as it goes and cut at svc.page_bytes: a page of `limit` events of ~1 MB each
@@ -138,7 +145,8 @@ route_doc history_doc(std::string summary, std::string description) {
             " Answer: {events:[event...], next_cursor}. Events in log order; each carries who (actor), when "
             "(recorded_at), what (type, data), why (reason) and the request_id. A page ends after `limit` events or "
             "once its events take --page-bytes (default 4 MiB) of JSON, whichever comes first (always at least "
-            "one event); either way next_cursor continues it, null when nothing follows.");
+            "one event); either way next_cursor continues it, null when nothing follows. 500 history_index_damaged "
+            "when a stored history index segment the range spans does not decode (never a page lacking its entries).");
 }
 
 }  // namespace

@@ -93,6 +93,15 @@ struct directory_stats {
 
 enum class directory_errc { unknown_cursor };
 
+// One row for directory::load: a membership (current or removed) of a listed profile.
+struct directory_row {
+    domain::account_id account;
+    domain::user_id user;
+    domain::membership_type type = domain::membership_type::employee;
+    domain::role_set roles;
+    bool removed = false;
+};
+
 class directory {
 public:
     directory();
@@ -103,6 +112,12 @@ public:
     directory& operator=(directory&&) noexcept;
 
     void apply(const domain::event& e);
+
+    // Fills an empty directory at once (a snapshot's restore): the same rows, counts and search
+    // answers as the events that led to them, at a fraction of their cost — each row is filed
+    // once and each account's list sorted once, instead of re-ranked as it grows. Rows of a
+    // user without a profile are skipped, as member_added skips them.
+    void load(std::vector<directory_profile> profiles, std::vector<directory_row> rows);
 
     // Rows in (name, email, user id) order. An `after` cursor naming a user never listed in the
     // account is reported rather than silently restarting from the top. `total` costs O(1)

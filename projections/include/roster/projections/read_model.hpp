@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
+#include <vector>
 
 #include "roster/domain/state.hpp"
 #include "roster/eventstore/store.hpp"
@@ -82,16 +84,21 @@ public:
     bool restore_snapshot(std::string_view bytes);
 
     // A restart checkpoint's part (projections/restart_checkpoint.hpp): the snapshot and the
-    // history index, taken under one lock so both are at `position`.
+    // history index's new segment, taken under one lock so both are at `position`.
     struct checkpoint_parts {
         eventstore::log_position position;
         std::string snapshot;
-        std::string history;  // empty when this model keeps no history index
+        bool indexed = false;  // false when this model keeps no history index
+        std::vector<std::pair<std::string, std::string>> history_segment;  // meta key/values
+        persisted_history history;  // what is persisted once the segment is written
     };
     checkpoint_parts encode_checkpoint() const;
-    // restore_snapshot, and the history index from `history` (a model built without one ignores
-    // it). False (model unchanged) when either does not decode.
-    bool restore_checkpoint(std::string_view snapshot, std::string_view history);
+    // After the parts are written: the history index drops from memory what the segment holds.
+    // Const: it moves where the index lives, not what any query answers.
+    void history_persisted(const eventstore::store& store, eventstore::log_position end) const;
+    // restore_snapshot, and the history index attached to its persisted segments (a model built
+    // without one ignores them). False (model unchanged) when the snapshot does not decode.
+    bool restore_checkpoint(std::string_view snapshot, persisted_history history);
 
 private:
     std::string encode_snapshot_locked() const;

@@ -2,9 +2,10 @@
 // and folds only the events after it, instead of the whole log.
 //
 // A checkpoint is the read model's snapshot at position P (the as-of snapshot at P, the same
-// bytes: one copy serves both) plus a record under `checkpoint_key`: format version, P, the
-// log's hash at P (the store's hash chain) and the history index at P. Snapshot and record go
-// in one atomic write. The record is trusted only when P is in the log with that hash, and both
+// bytes: one copy serves both), the history index's segment of the events since the previous
+// checkpoint (history_index.hpp: the index stays in the store, a start-up reads none of it),
+// plus a record under `checkpoint_key`: format version, P, the log's hash at P (the store's hash
+// chain) and the history segments' boundaries. All go in one atomic write. The record is trusted only when P is in the log with that hash, and both
 // parts decode in this format version; otherwise the start-up folds the whole log (and says
 // why). The write model is not stored: it is the read model's domain state, copied at start.
 #pragma once
@@ -27,6 +28,7 @@ inline constexpr std::string_view checkpoint_key = "projections/checkpoint";
 
 // Writes a checkpoint of `model` at its position now (nothing when it has folded nothing).
 // Holds the model's shared lock while encoding: readers go on, its committer waits that long.
+// Then the model's memory drops the history segment written. One writer at a time per model.
 // Returns the position written.
 eventstore::result<eventstore::log_position> write_checkpoint(eventstore::store& store, const read_model& model,
                                                               past_states& past);
