@@ -53,6 +53,8 @@ struct nats_publisher::impl {
     std::uint64_t next_ = 1;
     std::uint64_t cursor_ = 0;  // the value of the durable cursor as last read or written
     clock::time_point cursor_at_{};
+    std::string checkpoint_sent_;  // the last checkpoint note the checkpoint stream acknowledged
+    clock::time_point checkpoint_tried_at_{};
 
     static void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
         auto* self = static_cast<impl*>(closure);
@@ -200,6 +202,7 @@ struct nats_publisher::impl {
         }
         const std::uint64_t last = si->State.LastSeq;
         jsStreamInfo_Destroy(si);
+        if (options_.latest_checkpoint && !ensure_checkpoint_stream()) return sync_outcome::retry;
 
         const auto head = store_.head().position.value;
         if (last < cursor_)
@@ -232,6 +235,63 @@ struct nats_publisher::impl {
         next_ = last + 1;
         owner_.acked_.store(last);
         return sync_outcome::ok;
+    }
+
+    bool ensure_checkpoint_stream() {
+        const auto name = nats_checkpoint_stream(options_.stream);
+        jsStreamInfo* si = nullptr;
+        jsErrCode ec{};
+        auto s = js_GetStreamInfo(&si, js_, name.c_str(), nullptr, &ec);
+        if (s == NATS_NOT_FOUND || ec == JSStreamNotFoundErr) {
+            jsStreamConfig cfg;
+            jsStreamConfig_Init(&cfg);
+            const char* subjects[] = {"roster.checkpoints.>"};
+            cfg.Name = name.c_str();
+            cfg.Subjects = subjects;
+            cfg.SubjectsLen = 1;
+            cfg.Storage = js_FileStorage;
+            cfg.Replicas = options_.replicas;
+            cfg.MaxMsgs = nats_checkpoint_messages;  // the oldest go first
+            s = js_AddStream(&si, js_, &cfg, nullptr, &ec);
+            if (s == NATS_OK) log_.info("nats_stream_created", {{"stream", name}, {"replicas", options_.replicas}});
+        }
+        if (s != NATS_OK) {
+            log_.warn("nats_stream_unavailable", {{"stream", name}, {"error", nats_status_text(s)}});
+            return false;
+        }
+        jsStreamInfo_Destroy(si);
+        return true;
+    }
+
+    // Publishes the latest checkpoint once every event it covers is acknowledged. Rare (one per
+    // signing), so a synchronous publish; a failure is retried after `retry`.
+    void publish_checkpoint() {
+        if (!options_.latest_checkpoint || clock::now() - checkpoint_tried_at_ < options_.retry) return;
+        auto latest = options_.latest_checkpoint();
+        if (!latest || latest->second == checkpoint_sent_ || latest->first > owner_.acked_.load()) return;
+        checkpoint_tried_at_ = clock::now();
+        const auto subject = nats_checkpoint_subject(options_.log_origin);
+        natsMsg* msg = nullptr;
+        auto s = natsMsg_Create(&msg, subject.c_str(), nullptr, latest->second.data(),
+                                static_cast<int>(latest->second.size()));
+        const auto size = std::to_string(latest->first);
+        if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Roster-Tree-Size", size.c_str());
+        jsPubAck* pa = nullptr;
+        jsErrCode ec{};
+        if (s == NATS_OK) {
+            jsPubOptions po;
+            jsPubOptions_Init(&po);
+            po.MaxWait = options_.ack_wait.count();
+            s = js_PublishMsg(&pa, js_, msg, &po, &ec);
+        }
+        jsPubAck_Destroy(pa);
+        natsMsg_Destroy(msg);
+        if (s != NATS_OK) {
+            count_error();
+            log_.warn("nats_checkpoint_not_published", {{"tree_size", latest->first}, {"error", nats_status_text(s)}});
+            return;
+        }
+        checkpoint_sent_ = std::move(latest->second);
     }
 
     void flush_cursor(bool force) {
@@ -334,6 +394,7 @@ struct nats_publisher::impl {
                 }
             }
             flush_cursor(false);
+            publish_checkpoint();
             if (store_.head().position.value < next_) continue;
             std::size_t bytes = 0;
             bool go_on = true;
