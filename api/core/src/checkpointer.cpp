@@ -397,6 +397,9 @@ void checkpointer::verify_offered() {
         const auto signer = std::find_if(keys->begin(), keys->end(), [&](const es::verifier_key& k) {
             return k.key_id == opened->verified.front().key_id && k.name == opened->verified.front().name;
         });
+        if (signer == keys->end())
+            return refuse("The leader checkpoint of size " + std::to_string(size) +
+                          " names a signer that is not the leader's key.");
         es::hash256 mine{};
         if (size == tree_.size()) {
             mine = tree_.root();
