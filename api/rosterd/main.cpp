@@ -390,12 +390,20 @@ int main(int argc, char** argv) {
         std::cerr << "rosterd: cannot create data directory " << data_dir << ": " << fs_ec.message() << "\n";
         return 1;
     }
-    auto token = roster::api::ensure_operator_token(data_dir);
-    if (!token) {
-        std::cerr << "rosterd: " << token.error() << "\n";
-        return 1;
+    // A replica registers nothing (it has no writer): the leader's operator token, copied with the
+    // log, is the one that works there, so a file of its own would only mislead.
+    std::optional<roster::api::operator_token_file> token;
+    if (replica) {
+        std::cout << "operator token: none (read replica; the leader's token works here)" << std::endl;
+    } else {
+        auto ensured = roster::api::ensure_operator_token(data_dir);
+        if (!ensured) {
+            std::cerr << "rosterd: " << ensured.error() << "\n";
+            return 1;
+        }
+        token = std::move(*ensured);
+        std::cout << "operator token: " << token->path.string() << (token->created ? " (created)" : "") << std::endl;
     }
-    std::cout << "operator token: " << token->path.string() << (token->created ? " (created)" : "") << std::endl;
 
     // --enable-test-routes: the store's WAL writes and log reads fail on demand (/test/fail-*).
     auto write_faults = enable_test_routes ? std::make_shared<roster::eventstore::write_faults>() : nullptr;

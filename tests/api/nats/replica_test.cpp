@@ -124,6 +124,8 @@ TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and
         http_client rh(rp);
         bearer_client rop{rh, token};  // the leader's operator token: an event of the log
         EXPECT_EQ(rh.request("GET", "/readyz").status, 200u);
+        // It registers no token of its own: one would not work here, the leader's does.
+        EXPECT_FALSE(std::filesystem::exists(replica_data / "operator.token"));
         EXPECT_EQ(metric(rp, "roster_replica_connected"), 1.0);
         EXPECT_EQ(metric(rp, "roster_replica_lag_events"), 0.0);
 
