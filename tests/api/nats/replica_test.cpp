@@ -5,9 +5,12 @@
 // verifies the leader's signed checkpoints against its own log and serves them and proofs itself.
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "nats_fixture.hpp"
 #include "roster/eventstore/checkpoint.hpp"
 #include "roster/eventstore/store.hpp"
+#include "roster/replay/backup.hpp"
 
 namespace roster::test {
 namespace {
@@ -207,6 +210,53 @@ TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and
         EXPECT_TRUE(wait_until([&] { return rh2.request("GET", "/readyz").status == 200u; }));
         EXPECT_EQ(replica->terminate(), 0);
     }
+    EXPECT_EQ(leader.terminate(), 0);
+    expect_same_log(leader_data, replica_data);
+}
+
+TEST(replica, starts_from_a_restored_backup_and_takes_only_the_rest_from_the_stream) {
+    temp_dir dir;
+    nats_server nats(dir.path() / "nats");
+    const auto leader_data = dir.path() / "leader";
+    const auto replica_data = dir.path() / "replica";
+    const auto backups = dir.path() / "backups";
+    std::filesystem::create_directories(backups);
+    rosterd_process leader(leader_data, nats_args({nats.url()}, {"--backup-dir", backups.string()}));
+    const auto token = read_token(leader_data);
+    http_client lh(leader.port());
+    bearer_client op{lh, token};
+    {
+        load l(leader.port(), token, 0);
+        ASSERT_TRUE(wait_until([&] { return l.ok >= 300; }, 30s));
+    }
+    ASSERT_EQ(op.post("/v1/admin/backup", json::object{{"to", (backups / "b1").string()}}).status, 201u);
+    {
+        load l(leader.port(), token, 100'000);
+        ASSERT_TRUE(wait_until([&] { return l.ok >= 200; }, 30s));
+    }
+    ASSERT_TRUE(wait_published(leader.port()));
+    std::ostringstream out, err;
+    ASSERT_EQ(replay::run_restore(backups / "b1", replica_data, false, out, err), 0) << err.str();
+    std::uint64_t restored = 0;
+    {
+        auto s = es::store::open(es::store_dir(replica_data), {.read_only = true});
+        ASSERT_TRUE(s);
+        restored = (*s)->head().position.value;
+    }
+    ASSERT_GE(restored, 300u);
+    ASSERT_LT(restored, head_position(leader.port()));
+
+    // The replica subscribes from the backup's head + 1, not from the start of the stream.
+    rosterd_process replica(replica_data, replica_args({nats.url()}));
+    const auto head = head_position(leader.port());
+    ASSERT_TRUE(wait_until([&] { return applied(replica.port()) == head; }, 30s)) << follower_log(replica);
+    ASSERT_TRUE(replica.wait_for_log("\"msg\":\"replica_following\"")) << follower_log(replica);
+    const auto text = replica.log_text();
+    const auto line_at = text.find("\"msg\":\"replica_following\"");
+    ASSERT_NE(line_at, std::string::npos) << follower_log(replica);
+    const auto line = text.substr(line_at, text.find('\n', line_at) - line_at);
+    EXPECT_NE(line.find("\"from\":" + std::to_string(restored + 1)), std::string::npos) << line;
+    EXPECT_EQ(replica.terminate(), 0);
     EXPECT_EQ(leader.terminate(), 0);
     expect_same_log(leader_data, replica_data);
 }
