@@ -10,7 +10,7 @@ known=$("$rosterd" --help | grep -o -- '--[a-z][a-z0-9-]*' | sed 's/^--//' | sor
 
 files=("$ops/rosterd.conf.example" "$ops/rosterd-replica.conf.example")
 # Read replicas' own options are checked only against a binary that has them (--follow).
-replica_only="follow leader-url follow-max-lag"
+replica_only="follow leader-url follow-max-lag leader-key"
 if ! grep -qx follow <<<"$known"; then
   echo "not checked: $replica_only (this rosterd has no --follow)"
   known+=$'\n'$(tr ' ' '\n' <<<"$replica_only")

@@ -137,6 +137,7 @@ int main(int argc, char** argv) {
     roster::api::nats_publisher_options nats_options;
     roster::api::replica_follower_options follow_options;
     std::string leader_url;
+    std::string leader_key_text;
 
     roster::api::webhook_options webhook_options;
     unsigned webhook_backoff_ms = static_cast<unsigned>(webhook_options.backoff.count());
@@ -273,6 +274,11 @@ int main(int argc, char** argv) {
         "leader-url", po::value(&leader_url)->default_value(""),
         "With --follow: the leader's base URL (e.g. https://leader:8080). Commands sent to the replica are "
         "answered 307 with Location <leader-url><target>; empty: 503.")(
+        "leader-key", po::value(&leader_key_text)->default_value(""),
+        "With --follow: the leader's checkpoint verifier key (the verifier_key of its /v1/audit/public-key, "
+        "'<name>+<hex key id>+<base64>'). The replica verifies the leader's signed checkpoints with it (or with the "
+        "key the log's latest signing_key_rotated names) before serving them; empty and never rotated: they stay "
+        "unverified (metric roster_replica_checkpoint_unverified, a log line) and are not served.")(
         "follow-max-lag", po::value(&follow_options.max_lag)->default_value(follow_options.max_lag),
         "With --follow: /readyz answers 503 while the replica is more than this many events behind the stream "
         "(and while it is not connected to NATS).");
@@ -424,29 +430,64 @@ int main(int argc, char** argv) {
         }
         if (!done->empty()) std::cout << "signing key: " << *done << std::endl;
     }
-    // A replica's checkpointer is never started and its routes redirect to the leader: it only
-    // holds a throwaway in-memory key because the routes are registered alike on both.
-    auto signing = replica ? [&]() -> roster::eventstore::result<roster::api::loaded_key> {
-        auto k = roster::eventstore::signing_key::generate(checkpoint_options.origin);
-        if (!k) return k.error();
-        return roster::api::loaded_key{std::move(*k), false};
-    }()
-        : roster::api::load_or_create_signing_key(key_path, checkpoint_options.origin);
-    if (!signing) {
-        std::cerr << "rosterd: checkpoint signing key " << key_path << ": " << signing.error().message << "\n";
-        return 1;
+    std::optional<roster::eventstore::verifier_key> leader_key;
+    if (!leader_key_text.empty()) {
+        auto k = roster::eventstore::verifier_key::parse(leader_key_text);
+        if (!k) {
+            std::cerr << "rosterd: --leader-key: " << k.error().message << "\n";
+            return 1;
+        }
+        leader_key = *k;
     }
-    if (replica)
-        std::cout << "signing key: none (read replica; the leader signs)" << std::endl;
-    else
-        std::cout << "signing key: " << key_path.string() << (signing->created ? " (created)" : "") << std::endl;
+    const auto report_checkpointer = [&log](std::string_view message) {
+        log.warn("checkpointer", {{"error", message}});
+    };
     checkpoint_options.interval = std::chrono::milliseconds(std::max(1u, checkpoint_interval_ms));
     // Trails the head on its own thread; declared after the store so it stops before the store closes.
-    roster::api::checkpointer checkpoints(**store, std::move(signing->key), checkpoint_options,
-                                          [&log](std::string_view message) {
-                                              log.warn("checkpointer", {{"error", message}});
-                                          });
-    if (auto r = replica ? roster::eventstore::result<void>{} : checkpoints.start(); !r) {
+    // A replica's builds the same tree over its copy of the log and verifies the leader's
+    // checkpoints against it instead of signing.
+    std::optional<roster::api::checkpointer> checkpoints_holder;
+    if (replica) {
+        std::cout << "signing key: none (read replica; it verifies the leader's checkpoints"
+                  << (leader_key ? " with " + leader_key->to_string() : std::string(" once the log names a key")) << ")"
+                  << std::endl;
+        roster::api::checkpoint_verification verification;
+        // The key of a checkpoint of `size` leaves: the one the latest rotation at or before it
+        // names (and that rotation's old key, which signs until the leader switches), else --leader-key.
+        verification.keys_for =
+            [&store, leader_key](
+                std::uint64_t size) -> roster::eventstore::result<std::vector<roster::eventstore::verifier_key>> {
+            std::optional<roster::domain::signing_key_rotated> last;
+            auto r =
+                (*store)->read_stream(roster::domain::signing_key_stream, roster::domain::stream_version{1}, 1'000'000,
+                                      [&](const roster::eventstore::recorded_event& e) {
+                                          if (e.position.value > size) return false;
+                                          if (auto* x = std::get_if<roster::domain::signing_key_rotated>(&e.payload))
+                                              last = *x;
+                                          return true;
+                                      });
+            if (!r) return r.error();
+            std::vector<roster::eventstore::verifier_key> keys;
+            if (!last) {
+                if (leader_key) keys.push_back(*leader_key);
+                return keys;
+            }
+            for (const auto* text : {&last->new_verifier_key, &last->old_verifier_key})
+                if (auto k = roster::eventstore::verifier_key::parse(*text)) keys.push_back(*k);
+            return keys;
+        };
+        checkpoints_holder.emplace(**store, std::move(verification), checkpoint_options, report_checkpointer);
+    } else {
+        auto signing = roster::api::load_or_create_signing_key(key_path, checkpoint_options.origin);
+        if (!signing) {
+            std::cerr << "rosterd: checkpoint signing key " << key_path << ": " << signing.error().message << "\n";
+            return 1;
+        }
+        std::cout << "signing key: " << key_path.string() << (signing->created ? " (created)" : "") << std::endl;
+        checkpoints_holder.emplace(**store, std::move(signing->key), checkpoint_options, report_checkpointer);
+    }
+    auto& checkpoints = *checkpoints_holder;
+    if (auto r = checkpoints.start(); !r) {
         std::cerr << "rosterd: cannot resume the merkle tree: " << r.error().message << "\n";
         return 1;
     }
@@ -581,6 +622,11 @@ int main(int argc, char** argv) {
     if (!nats_options.servers.empty()) {
         nats_options.log_origin = checkpoint_options.origin;
         nats_options.replicas = std::max(1, nats_options.replicas);
+        nats_options.latest_checkpoint = [&checkpoints]() -> std::optional<std::pair<std::uint64_t, std::string>> {
+            auto latest = checkpoints.latest();
+            if (!latest) return std::nullopt;
+            return std::pair{latest->body.size, std::move(latest->note)};
+        };
         nats.emplace(**store, log, nats_options);
         nats->start();
         ready.add_check([&nats] { return nats->why_not_ready(); });
@@ -598,6 +644,12 @@ int main(int argc, char** argv) {
     // each batch, as the writer does after a commit on the leader.
     std::optional<roster::api::replica_follower> follower;
     if (replica && !print_routes) {
+        follow_options.on_checkpoint = [&checkpoints](std::string note) { checkpoints.offer(std::move(note)); };
+        follow_options.halted = [&checkpoints]() -> std::optional<std::string> {
+            if (auto why = checkpoints.verification().refused)
+                return "a leader checkpoint failed verification: " + *why;
+            return std::nullopt;
+        };
         follower.emplace(**store, log, follow_options, [&reads, &store, &log](roster::eventstore::log_position head) {
             if (auto r = reads.catch_up(**store, head); !r)
                 log.error("replica_fold_failed", {{"error", r.error().message}});
@@ -615,6 +667,23 @@ int main(int argc, char** argv) {
                           [&follower] { return follower->connected() ? 1.0 : 0.0; });
         metrics.add_gauge("roster_replica_stopped", "1 once the stream was refused (see /readyz), else 0.",
                           [&follower] { return follower->stopped_reason() ? 1.0 : 0.0; });
+        metrics.add_gauge("roster_replica_verified_size",
+                          "Tree size of the latest leader checkpoint this replica verified against its own log "
+                          "(what /v1/audit/checkpoint serves; proofs go up to it).",
+                          [&checkpoints] { return static_cast<double>(checkpoints.verification().verified_size); });
+        metrics.add_gauge(
+            "roster_replica_checkpoint_unverified",
+            "1 while the leader's latest checkpoints cannot be verified for want of a key (--leader-key).",
+            [&checkpoints] { return checkpoints.verification().unverified_reason ? 1.0 : 0.0; });
+        metrics.add_gauge("roster_replica_checkpoints_pending",
+                          "Leader checkpoints received and waiting for this replica's log to reach their size.",
+                          [&checkpoints] { return static_cast<double>(checkpoints.verification().pending); });
+        metrics.add_counter_callback(
+            "roster_replica_checkpoints_received_total", "Leader checkpoints received.",
+            [&checkpoints] { return static_cast<double>(checkpoints.verification().offered); });
+        metrics.add_counter_callback(
+            "roster_replica_checkpoints_unverified_total", "Leader checkpoints no known key could verify.",
+            [&checkpoints] { return static_cast<double>(checkpoints.verification().unverified); });
     }
     roster::api::add_metrics_route(routes, metrics);
     options.on_request_done = [&http_metrics](const roster::api::request_context& ctx, unsigned status,

@@ -103,6 +103,15 @@ checkpointer::checkpointer(es::store& store, es::signing_key key, checkpointer_o
     options_.every = std::max<std::uint64_t>(1, options_.every);
 }
 
+checkpointer::checkpointer(es::store& store, checkpoint_verification verification, checkpointer_options options,
+                           std::function<void(std::string_view)> on_error)
+    : store_(store),
+      options_(std::move(options)),
+      on_error_(std::move(on_error)),
+      verification_(std::move(verification)) {
+    options_.every = std::max<std::uint64_t>(1, options_.every);
+}
+
 checkpointer::~checkpointer() { stop(); }
 
 void checkpointer::report(std::string_view message) {
@@ -110,7 +119,22 @@ void checkpointer::report(std::string_view message) {
 }
 
 es::result<void> checkpointer::start() {
-    if (auto note = store_.get_meta(latest_key)) {
+    if (verification_) {
+        // The leader's checkpoint verified last time, with the key that opened it.
+        auto note = store_.get_meta(verified_checkpoint_key);
+        auto key_text = store_.get_meta(verified_key_key);
+        if (note && key_text) {
+            auto key = es::verifier_key::parse(*key_text);
+            auto body = key ? es::open_checkpoint(*note, std::span(&*key, 1)) : es::result<es::checkpoint>(key.error());
+            if (body) {
+                latest_ = signed_checkpoint{*note, *body};
+                verified_key_ = *key;
+                status_.verified_size = body->size;
+            } else {
+                report("the stored verified checkpoint does not open; it is not served: " + body.error().message);
+            }
+        }
+    } else if (auto note = store_.get_meta(latest_key)) {
         const es::verifier_key mine = key_->verifier();
         auto body = es::open_checkpoint(*note, std::span(&mine, 1));
         // A checkpoint this key did not sign (the key file was replaced, or a rotation was
@@ -184,9 +208,38 @@ std::shared_ptr<const es::signing_key> checkpointer::key() const {
     return key_;
 }
 
+std::optional<es::verifier_key> checkpointer::verifier() const {
+    std::lock_guard lock(mutex_);
+    if (key_) return key_->verifier();
+    return verified_key_;
+}
+
+void checkpointer::offer(std::string note) {
+    {
+        std::lock_guard lock(mutex_);
+        ++status_.offered;
+        offered_bytes_ += note.size();
+        offered_.push_back(std::move(note));
+        // A replica far behind keeps the newest: each is checked once the log reaches it.
+        while (offered_bytes_ > max_offered_bytes && offered_.size() > 1) {
+            offered_bytes_ -= offered_.front().size();
+            offered_.pop_front();
+        }
+        status_.pending = offered_.size();
+        offer_new_ = true;
+    }
+    wake_.notify_one();
+}
+
+verification_status checkpointer::verification() const {
+    std::lock_guard lock(mutex_);
+    return status_;
+}
+
 bool checkpointer::rotate_to(es::signing_key next, std::chrono::milliseconds wait) {
     const std::uint32_t id = next.key_id();
     std::unique_lock lock(mutex_);
+    if (verification_) return false;  // a replica signs nothing (its rotation route redirects)
     key_ = std::make_shared<const es::signing_key>(std::move(next));
     sign_soon_ = true;
     wake_.notify_one();
@@ -255,6 +308,7 @@ void checkpointer::sign_now() {
     std::shared_ptr<const es::signing_key> key;
     {
         std::lock_guard lock(mutex_);
+        if (!key_) return;                          // verifying mode
         if (tree_.size() == 0) sign_soon_ = false;  // nothing to sign yet; the first leaf will be
         if (tree_.size() == 0 || (tree_.size() == signed_size_ && !sign_soon_)) return;
         sign_soon_ = false;
@@ -279,6 +333,104 @@ void checkpointer::sign_now() {
     signed_.notify_all();
 }
 
+void checkpointer::verify_offered() {
+    for (;;) {
+        std::string note;
+        std::optional<es::verifier_key> current;
+        {
+            std::lock_guard lock(mutex_);
+            offer_new_ = false;
+            if (offered_.empty() || status_.refused) return;
+            note = offered_.front();
+            current = verified_key_;
+        }
+        const auto refuse = [&](std::string why) {
+            report(why);
+            std::lock_guard lock(mutex_);
+            status_.refused = std::move(why);
+            offered_.clear();
+            offered_bytes_ = 0;
+            status_.pending = 0;
+        };
+        const auto done = [&] {
+            std::lock_guard lock(mutex_);
+            if (offered_.empty() || offered_.front() != note) return;  // dropped meanwhile (offer's bound)
+            offered_bytes_ -= offered_.front().size();
+            offered_.pop_front();
+            status_.pending = offered_.size();
+        };
+        // Its size before its signature: the key depends on the log up to that size.
+        const auto blank = note.find("\n\n");
+        auto claimed = blank == std::string::npos
+                           ? es::result<es::checkpoint>(missing("no blank line before the signatures"))
+                           : es::parse_checkpoint(std::string_view(note).substr(0, blank + 1));
+        if (!claimed) return refuse("A leader checkpoint does not parse: " + claimed.error().message);
+        const std::uint64_t size = claimed->size;
+        if (size > tree_.size() || size == 0) {
+            if (size == 0) done();
+            if (size == 0) continue;
+            return;  // the log has not reached it yet; later offers are not smaller
+        }
+        auto keys = verification_->keys_for(size);
+        if (!keys) return report("reading the leader's signing keys failed: " + keys.error().message);
+        // A rotation's old key only until a checkpoint signed with the new one was verified.
+        if (!keys->empty() && current == keys->front()) keys->resize(1);
+        if (keys->empty()) {
+            done();
+            const std::string why = "no leader key is known for the checkpoint of size " + std::to_string(size) +
+                                    " (give --leader-key, the leader's /v1/audit/public-key verifier_key)";
+            bool first = false;
+            {
+                std::lock_guard lock(mutex_);
+                ++status_.unverified;
+                first = !status_.unverified_reason;
+                status_.unverified_reason = why;
+            }
+            if (first) report("leader checkpoints unverified: " + why);  // once, not per checkpoint
+            continue;
+        }
+        auto opened = es::open_note(note, *keys);
+        if (!opened)
+            return refuse("The leader checkpoint of size " + std::to_string(size) +
+                          " does not verify with the leader's key " + keys->front().to_string() + ": " +
+                          opened.error().message);
+        const auto signer = std::find_if(keys->begin(), keys->end(), [&](const es::verifier_key& k) {
+            return k.key_id == opened->verified.front().key_id && k.name == opened->verified.front().name;
+        });
+        if (signer == keys->end())
+            return refuse("The leader checkpoint of size " + std::to_string(size) +
+                          " names a signer that is not the leader's key.");
+        es::hash256 mine{};
+        if (size == tree_.size()) {
+            mine = tree_.root();
+        } else {
+            stored_subtrees source(store_);
+            auto r = es::root(size, source);
+            if (!r) return report("computing the tree root to verify a checkpoint failed: " + r.error().message);
+            mine = *r;
+        }
+        if (mine != claimed->root)
+            return refuse("The leader checkpoint of size " + std::to_string(size) + " has root " +
+                          es::base64_encode(claimed->root) + ", this replica's log has " + es::base64_encode(mine) +
+                          " at that size.");
+        if (auto r = store_.put_meta_batch(
+                {{std::string(verified_checkpoint_key), note}, {std::string(verified_key_key), signer->to_string()}});
+            !r)
+            return report("storing a verified checkpoint failed: " + r.error().message);
+        done();
+        {
+            std::lock_guard lock(mutex_);
+            if (!latest_ || latest_->body.size <= size) {
+                latest_ = signed_checkpoint{std::move(note), std::move(*claimed)};
+                verified_key_ = *signer;
+                status_.verified_size = size;
+                status_.unverified_reason.reset();
+            }
+        }
+        signed_.notify_all();
+    }
+}
+
 void checkpointer::run() {
     // On the first pass block_ must hold the leaves of the incomplete block the resume ended in:
     // none, as resume only ever starts at a block boundary.
@@ -288,8 +440,9 @@ void checkpointer::run() {
         {
             std::unique_lock lock(mutex_);
             const auto due = signed_at_ + options_.interval;
-            wake_.wait_until(lock, due,
-                             [&] { return stop_ || sign_soon_ || committed_ > tree_.size() || sign_wanted_ > 0; });
+            wake_.wait_until(lock, due, [&] {
+                return stop_ || sign_soon_ || committed_ > tree_.size() || sign_wanted_ > 0 || offer_new_;
+            });
             stopping = stop_;
             // Taken once: a request that cannot be met (failing store) times out rather than spins.
             wanted = std::exchange(sign_wanted_, 0);
@@ -307,6 +460,7 @@ void checkpointer::run() {
             std::lock_guard lock(mutex_);
             soon = sign_soon_;
         }
+        if (verification_) verify_offered();
         if (stopping || interval_passed || (soon && healthy) || (wanted > 0 && tree_.size() >= wanted)) sign_now();
         if (interval_passed) signed_at_ = std::chrono::steady_clock::now();
         if (stopping) return;

@@ -33,6 +33,12 @@ std::string nats_subject_token(std::string_view account) {
 
 std::string nats_cursor_key(std::string_view stream) { return "nats/cursor/" + std::string(stream); }
 
+std::string nats_checkpoint_stream(std::string_view stream) { return std::string(stream) + "_CHECKPOINTS"; }
+
+std::string nats_checkpoint_subject(std::string_view log_origin) {
+    return "roster.checkpoints." + nats_subject_token(log_origin);
+}
+
 nats_event_message build_nats_message(const eventstore::recorded_event& e, std::string_view raw,
                                       std::string_view log_origin) {
     const auto parties = domain::concerned(e.payload);

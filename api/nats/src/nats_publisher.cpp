@@ -41,8 +41,9 @@ struct nats_publisher::impl {
     std::size_t outstanding_messages_ = 0;
     clock::time_point progress_at_{};  // the last ack, or the first publish after none was pending
     std::optional<std::string> refused_;
-    std::string first_failure_;  // the first ack error since the last rewind, for the log
-    bool closed_ = false;        // the library delivered the closed callback
+    std::string first_failure_;     // the first ack error since the last rewind, for the log
+    bool closed_ = false;           // the library delivered the closed callback
+    bool checkpoint_lost_ = false;  // a checkpoint's publish failed, or was forgotten: send it again
 
     eventstore::subscription subscription_;
     std::thread thread_;
@@ -53,9 +54,22 @@ struct nats_publisher::impl {
     std::uint64_t next_ = 1;
     std::uint64_t cursor_ = 0;  // the value of the durable cursor as last read or written
     clock::time_point cursor_at_{};
+    std::string checkpoint_sent_;  // the last checkpoint note published (acknowledged unless lost)
+    clock::time_point checkpoint_tried_at_{};
+    bool checkpoint_stream_ok_ = false;
+    clock::time_point checkpoint_stream_tried_at_{};
 
     static void on_ack(jsCtx*, natsMsg* msg, jsPubAck* pa, jsPubAckErr* pae, void* closure) {
         auto* self = static_cast<impl*>(closure);
+        if (const char* v = nullptr; natsMsgHeader_Get(msg, "Roster-Tree-Size", &v) == NATS_OK && v != nullptr) {
+            // A checkpoint: outside the events' window and sequence; a failure only means "send it again".
+            if (pa == nullptr || pae != nullptr) {
+                std::lock_guard lock(self->mutex_);
+                self->checkpoint_lost_ = true;
+            }
+            natsMsg_Destroy(msg);
+            return;
+        }
         std::uint64_t position = 0;
         if (const char* v = nullptr; natsMsgHeader_Get(msg, "Roster-Position", &v) == NATS_OK && v != nullptr)
             std::from_chars(v, v + std::char_traits<char>::length(v), position);
@@ -200,6 +214,11 @@ struct nats_publisher::impl {
         }
         const std::uint64_t last = si->State.LastSeq;
         jsStreamInfo_Destroy(si);
+        // While the cluster answers anyway; a failure is retried later, never holding events up.
+        if (options_.latest_checkpoint && !checkpoint_stream_ok_) {
+            checkpoint_stream_tried_at_ = clock::now();
+            checkpoint_stream_ok_ = ensure_checkpoint_stream();
+        }
 
         const auto head = store_.head().position.value;
         if (last < cursor_)
@@ -234,6 +253,71 @@ struct nats_publisher::impl {
         return sync_outcome::ok;
     }
 
+    bool ensure_checkpoint_stream() {
+        const auto name = nats_checkpoint_stream(options_.stream);
+        jsStreamInfo* si = nullptr;
+        jsErrCode ec{};
+        auto s = js_GetStreamInfo(&si, js_, name.c_str(), nullptr, &ec);
+        if (s == NATS_NOT_FOUND || ec == JSStreamNotFoundErr) {
+            jsStreamConfig cfg;
+            jsStreamConfig_Init(&cfg);
+            const char* subjects[] = {"roster.checkpoints.>"};
+            cfg.Name = name.c_str();
+            cfg.Subjects = subjects;
+            cfg.SubjectsLen = 1;
+            cfg.Storage = js_FileStorage;
+            cfg.Replicas = options_.replicas;
+            cfg.MaxMsgs = nats_checkpoint_messages;  // the oldest go first
+            s = js_AddStream(&si, js_, &cfg, nullptr, &ec);
+            if (s == NATS_OK) log_.info("nats_stream_created", {{"stream", name}, {"replicas", options_.replicas}});
+        }
+        if (s != NATS_OK) {
+            log_.warn("nats_stream_unavailable", {{"stream", name}, {"error", nats_status_text(s)}});
+            return false;
+        }
+        jsStreamInfo_Destroy(si);
+        return true;
+    }
+
+    // Publishes the latest checkpoint once every event it covers is acknowledged: asynchronously,
+    // like the events, so a checkpoint stream without a leader never holds the events up. A lost
+    // one is sent again (at most every `retry`). Its stream is looked up (a blocking request) until
+    // found or created once, then never again: at most every 10 s, so events are not held up.
+    void publish_checkpoint() {
+        if (!options_.latest_checkpoint || clock::now() - checkpoint_tried_at_ < options_.retry) return;
+        {
+            std::lock_guard lock(mutex_);
+            if (std::exchange(checkpoint_lost_, false)) checkpoint_sent_.clear();
+        }
+        auto latest = options_.latest_checkpoint();
+        if (!latest || latest->second == checkpoint_sent_ || latest->first > owner_.acked_.load()) return;
+        checkpoint_tried_at_ = clock::now();
+        if (!checkpoint_stream_ok_) {
+            if (clock::now() - checkpoint_stream_tried_at_ < std::chrono::seconds(10)) return;
+            checkpoint_stream_tried_at_ = clock::now();
+            if (!(checkpoint_stream_ok_ = ensure_checkpoint_stream())) return;
+        }
+        const auto subject = nats_checkpoint_subject(options_.log_origin);
+        natsMsg* msg = nullptr;
+        auto s = natsMsg_Create(&msg, subject.c_str(), nullptr, latest->second.data(),
+                                static_cast<int>(latest->second.size()));
+        const auto size = std::to_string(latest->first);
+        if (s == NATS_OK) s = natsMsgHeader_Set(msg, "Roster-Tree-Size", size.c_str());
+        if (s == NATS_OK) {
+            jsPubOptions po;
+            jsPubOptions_Init(&po);
+            po.MaxWait = options_.ack_wait.count();
+            s = js_PublishMsgAsync(js_, &msg, &po);
+        }
+        natsMsg_Destroy(msg);  // a no-op once the library took it
+        if (s != NATS_OK) {
+            count_error();
+            log_.warn("nats_checkpoint_not_published", {{"tree_size", latest->first}, {"error", nats_status_text(s)}});
+            return;
+        }
+        checkpoint_sent_ = std::move(latest->second);
+    }
+
     void flush_cursor(bool force) {
         const auto acked = owner_.acked_.load();
         if (acked <= cursor_) return;
@@ -263,6 +347,7 @@ struct nats_publisher::impl {
         outstanding_bytes_ = 0;
         outstanding_messages_ = 0;
         failed_ = false;
+        checkpoint_lost_ = true;  // it may have been among those forgotten
     }
 
     void fail(std::string why) {
@@ -334,6 +419,7 @@ struct nats_publisher::impl {
                 }
             }
             flush_cursor(false);
+            publish_checkpoint();
             if (store_.head().position.value < next_) continue;
             std::size_t bytes = 0;
             bool go_on = true;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "roster/api/nats_client.hpp"
+#include "roster/api/nats_publisher.hpp"
 #include "roster/eventstore/checkpoint.hpp"
 
 namespace roster::api {
@@ -58,6 +59,8 @@ struct replica_follower::impl {
     natsConnection* nc_ = nullptr;
     jsCtx* js_ = nullptr;
     natsSubscription* sub_ = nullptr;
+    natsSubscription* checkpoint_sub_ = nullptr;
+    std::chrono::steady_clock::time_point checkpoint_tried_at_{};
     std::vector<std::string> batch_;
     std::size_t batch_bytes_ = 0;
     std::chrono::steady_clock::time_point last_message_at_ = std::chrono::steady_clock::now();
@@ -103,8 +106,54 @@ struct replica_follower::impl {
         sub_ = nullptr;
     }
 
+    static void on_checkpoint(natsConnection*, natsSubscription*, natsMsg* m, void* closure) {
+        auto* self = static_cast<impl*>(closure);
+        const auto length = static_cast<std::size_t>(std::max(0, natsMsg_GetDataLength(m)));
+        if (length <= eventstore::max_note_bytes) self->options_.on_checkpoint(std::string(natsMsg_GetData(m), length));
+        natsMsg_Destroy(m);
+    }
+
+    // The checkpoint stream from its latest message; retried a second apart until it exists.
+    void subscribe_checkpoints() {
+        if (!options_.on_checkpoint || checkpoint_sub_ != nullptr ||
+            std::chrono::steady_clock::now() - checkpoint_tried_at_ < std::chrono::seconds(1))
+            return;
+        checkpoint_tried_at_ = std::chrono::steady_clock::now();
+        const auto stream = nats_checkpoint_stream(options_.stream);
+        const std::string subject = "roster.checkpoints.>";
+        jsSubOptions so;
+        jsSubOptions_Init(&so);
+        so.Stream = stream.c_str();
+        so.Ordered = true;
+        so.Config.DeliverPolicy = js_DeliverLast;
+        jsErrCode ec{};
+        if (const auto s =
+                js_Subscribe(&checkpoint_sub_, js_, subject.c_str(), &impl::on_checkpoint, this, nullptr, &so, &ec);
+            s != NATS_OK) {
+            checkpoint_sub_ = nullptr;
+            log_.warn("replica_checkpoints_unavailable",
+                      {{"stream", stream}, {"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
+            return;
+        }
+        log_.info("replica_following_checkpoints", {{"stream", stream}, {"subject", subject}});
+    }
+
+    // Stops for good when a checkpoint failed verification.
+    bool halted() {
+        if (!options_.halted) return false;
+        auto why = options_.halted();
+        if (!why) return false;
+        refuse(std::move(*why));
+        return true;
+    }
+
     void disconnect() {
         unsubscribe();
+        if (checkpoint_sub_ != nullptr) {
+            (void)natsSubscription_Unsubscribe(checkpoint_sub_);
+            natsSubscription_Destroy(checkpoint_sub_);
+        }
+        checkpoint_sub_ = nullptr;
         if (js_ != nullptr) jsCtx_Destroy(js_);
         js_ = nullptr;
         if (nc_ != nullptr) {
@@ -248,6 +297,8 @@ struct replica_follower::impl {
     // Follows until the subscription needs renewing, the stream is refused or stop().
     step follow() {
         while (!stopping()) {
+            if (halted()) return step::refused;
+            subscribe_checkpoints();
             natsMsg* m = nullptr;
             auto s = natsSubscription_NextMsg(&m, sub_, 200);
             const bool was_connected =
@@ -285,7 +336,7 @@ struct replica_follower::impl {
                 natsMsg_Destroy(m);
             }
             // What came before a refused or out-of-place message is still applied.
-            const auto applied = apply();
+            const auto applied = halted() ? step::refused : apply();
             if (next == step::refused) return next;
             if (applied != step::ok) return applied;
             if (next != step::ok) return next;
@@ -345,8 +396,13 @@ double replica_follower::lag_seconds() const {
 }
 
 std::optional<std::string> replica_follower::stopped_reason() const {
-    std::lock_guard lock(impl_->mutex_);
-    return impl_->refused_;
+    {
+        std::lock_guard lock(impl_->mutex_);
+        if (impl_->refused_) return impl_->refused_;
+    }
+    // Before the follower thread notices (or while it cannot reach NATS).
+    if (impl_->options_.halted) return impl_->options_.halted();
+    return std::nullopt;
 }
 
 std::optional<std::string> replica_follower::why_not_ready() const {

@@ -5,10 +5,8 @@
 namespace roster::api {
 
 bool replica_serves_locally(std::string_view method, std::string_view route) {
-    if (route.starts_with("/v1/audit/checkpoint") || route.starts_with("/v1/audit/proof/") ||
-        route.starts_with("/v1/audit/public-key") || route.starts_with("/v1/audit/evidence") ||
-        route.starts_with("/v1/audit/signing-key"))
-        return false;
+    // An evidence pack signs its manifest and key rotations sign statements: only the leader can.
+    if (route.starts_with("/v1/audit/evidence") || route.starts_with("/v1/audit/signing-key")) return false;
     if (method == "GET" || method == "HEAD" || method == "OPTIONS") return true;
     return (method == "POST" && (route == "/v1/stream/tickets" || route == "/v1/admin/backup")) ||
            route.starts_with("/test/");

@@ -78,7 +78,9 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                    .responds({200, 404})
                    .describe("Auditor and operator. A C2SP tlog-checkpoint in a C2SP signed note (Ed25519), as "
                              "text/plain: origin, tree size, base64 RFC 9162 root, a 'timestamp <unix microseconds>' "
-                             "extension line, a blank line, the signature line. 404 no_checkpoint before the first."),
+                             "extension line, a blank line, the signature line. 404 no_checkpoint before the first. "
+                             "On a read replica: the latest leader checkpoint it verified (signature with the leader's "
+                             "key, root equal to its own log's at that size), byte for byte as the leader signed it."),
                [&svc, &checkpoints](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who || !allowed_audit_read(svc, *who, reply)) return;
@@ -100,7 +102,8 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
             .describe("Auditor and operator. RFC 9162 §2.1.3 audit path: {position, leaf_index, tree_size, "
                       "leaf_hash, hashes, root}, hashes base64, nearest sibling first. The leaf is "
                       "SHA-256(0x00 || the event's stored envelope bytes). 400 beyond_checkpoint when "
-                      "tree_size is past the latest signed checkpoint."),
+                      "tree_size is past the latest signed checkpoint. A read replica computes it from its own "
+                      "log, up to the checkpoint it verified."),
         [&svc, &checkpoints](request_context& ctx, responder reply) {
             auto who = authenticate(svc, ctx, reply);
             if (!who || !allowed_audit_read(svc, *who, reply)) return;
@@ -168,20 +171,28 @@ void add_proof_routes(router& routes, service& svc, checkpointer& checkpoints) {
                route_doc::of("The key checkpoints are signed with")
                    .returns(200, "PublicKey")
                    .in_tag("audit")
+                   .responds({200, 404})
                    .describe("Auditor and operator. {verifier_key, name, key_id, algorithm, public_key}: verifier_key "
                              "is the C2SP signed-note verifier string '<name>+<key id hex>+<base64(0x01 || key)>' "
-                             "(what a witness pins), public_key the raw 32-byte Ed25519 key in base64."),
+                             "(what a witness pins), public_key the raw 32-byte Ed25519 key in base64. On a read "
+                             "replica: the leader's key that verified the checkpoint it serves (404 no_checkpoint "
+                             "before the first)."),
                [&svc, &checkpoints](request_context& ctx, responder reply) {
                    auto who = authenticate(svc, ctx, reply);
                    if (!who || !allowed_audit_read(svc, *who, reply)) return;
-                   const auto key = checkpoints.key();  // held: a rotation may replace it meanwhile
+                   const auto key = checkpoints.verifier();  // a copy: a rotation may replace it meanwhile
+                   if (!key)
+                       return void(reply(make_problem(404, "no_checkpoint",
+                                                      "This read replica has not verified a leader checkpoint yet, "
+                                                      "so it knows no leader key.")
+                                             .to_response()));
                    char id[9];
-                   std::snprintf(id, sizeof id, "%08x", key->key_id());
-                   reply(json_response(200, {{"verifier_key", key->verifier().to_string()},
-                                             {"name", key->name()},
+                   std::snprintf(id, sizeof id, "%08x", key->key_id);
+                   reply(json_response(200, {{"verifier_key", key->to_string()},
+                                             {"name", key->name},
                                              {"key_id", std::string(id)},
                                              {"algorithm", "Ed25519"},
-                                             {"public_key", es::base64_encode(key->public_key())}}));
+                                             {"public_key", es::base64_encode(key->public_key)}}));
                });
     add_evidence_routes(routes, svc, checkpoints);
 }

@@ -1,14 +1,42 @@
 // Issue 17, item 2: a read replica (`rosterd --follow`) folds the leader's JetStream stream into
 // its own store and projections. Real nats-server processes, a real leader and replica: the
 // replica ends with exactly the leader's log (same head hash, same bytes), serves reads,
-// redirects commands, reports its lag, and survives NATS node, leader and replica kills.
+// redirects commands, reports its lag, and survives NATS node, leader and replica kills. It
+// verifies the leader's signed checkpoints against its own log and serves them and proofs itself.
 #include <gtest/gtest.h>
 
 #include "nats_fixture.hpp"
+#include "roster/eventstore/checkpoint.hpp"
 #include "roster/eventstore/store.hpp"
 
 namespace roster::test {
 namespace {
+
+namespace es = roster::eventstore;
+
+es::hash256 hash_of(const json::value& v) {
+    auto bytes = es::base64_decode(v.as_string()).value();
+    es::hash256 h{};
+    std::copy(bytes.begin(), bytes.end(), h.begin());
+    return h;
+}
+
+std::string verifier_of(bearer_client& c) {
+    auto r = c.get("/v1/audit/public-key");
+    return r.status == 200u ? std::string(r.json().at("verifier_key").as_string()) : std::string();
+}
+
+// Waits until the replica serves the leader's current checkpoint; returns it (empty on timeout).
+std::string wait_same_checkpoint(bearer_client& leader, bearer_client& replica) {
+    std::string note;
+    const bool same = wait_until([&] {
+        auto theirs = leader.get("/v1/audit/checkpoint");
+        auto mine = replica.get("/v1/audit/checkpoint");
+        note = mine.body;
+        return theirs.status == 200u && mine.status == 200u && theirs.body == mine.body;
+    });
+    return same ? note : std::string();
+}
 
 std::vector<std::string> replica_args(const std::vector<std::string>& urls, std::vector<std::string> more = {}) {
     std::vector<std::string> out;
@@ -69,7 +97,7 @@ TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and
     nats_server nats(dir.path() / "nats");
     const auto leader_data = dir.path() / "leader";
     const auto replica_data = dir.path() / "replica";
-    rosterd_process leader(leader_data, nats_args({nats.url()}));
+    rosterd_process leader(leader_data, nats_args({nats.url()}, {"--checkpoint-interval-ms", "200"}));
     const auto token = read_token(leader_data);
     {
         // Thousands of events before the replica exists: it starts empty and catches up.
@@ -86,7 +114,9 @@ TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and
               201u);
     ASSERT_TRUE(wait_published(leader.port()));
     const std::string leader_url = "http://127.0.0.1:" + std::to_string(leader.port());
-    const auto args = replica_args({nats.url()}, {"--leader-url", leader_url, "--follow-max-lag", "50"});
+    const auto leader_key = verifier_of(op);
+    const auto args =
+        replica_args({nats.url()}, {"--leader-url", leader_url, "--follow-max-lag", "50", "--leader-key", leader_key});
     {
         auto replica = std::make_unique<rosterd_process>(replica_data, args);
         const auto rp = replica->port();
@@ -115,8 +145,35 @@ TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and
         EXPECT_EQ(cmd.status, 307u) << cmd.body;
         EXPECT_EQ(cmd.header("location"), leader_url + "/v1/accounts");
         EXPECT_EQ(cmd.json().at("type").as_string(), "urn:roster:problem:read_replica");
-        EXPECT_EQ(rop.get("/v1/audit/checkpoint").status, 307u);  // only the leader signs
+        EXPECT_EQ(rop.get("/v1/audit/evidence?account=acme").status, 307u);  // only the leader signs
         EXPECT_EQ(applied(rp), before);
+
+        // Evidence from its own log: the leader's checkpoint byte for byte, verified with the
+        // leader's key, and an inclusion proof computed here that verifies against it.
+        const auto note = wait_same_checkpoint(op, rop);
+        ASSERT_FALSE(note.empty()) << follower_log(*replica);
+        const auto key = es::verifier_key::parse(leader_key).value();
+        const auto cp = es::open_checkpoint(note, std::span(&key, 1));
+        ASSERT_TRUE(cp) << note;
+        EXPECT_TRUE(wait_until([&] { return metric(rp, "roster_replica_verified_size") == double(cp->size); }));
+        EXPECT_EQ(verifier_of(rop), leader_key);
+        auto proof = rop.get("/v1/audit/proof/inclusion?position=3&tree_size=" + std::to_string(cp->size));
+        ASSERT_EQ(proof.status, 200u) << proof.body;
+        std::vector<es::hash256> path;
+        const auto proof_body = proof.json();
+        for (const auto& h : proof_body.at("hashes").as_array()) path.push_back(hash_of(h));
+        EXPECT_TRUE(es::verify_inclusion(hash_of(proof_body.at("leaf_hash")), 2, cp->size, path, cp->root));
+        EXPECT_EQ(rop.get("/v1/audit/proof/inclusion?position=1&tree_size=" + std::to_string(cp->size + 1)).status,
+                  400u);  // beyond what it verified
+        EXPECT_EQ(metric(rp, "roster_replica_checkpoint_unverified"), 0.0);
+
+        // A key rotation on the leader: the replica verifies with the key the log names.
+        auto rotated = op.post("/v1/audit/signing-key/rotations", json::object{{"reason", "yearly"}});
+        ASSERT_EQ(rotated.status, 201u) << rotated.body;
+        const std::string new_key(rotated.json().at("verifier_key").as_string());
+        ASSERT_NE(new_key, leader_key);
+        EXPECT_TRUE(wait_until([&] { return verifier_of(rop) == new_key; })) << follower_log(*replica);
+        EXPECT_FALSE(wait_same_checkpoint(op, rop).empty()) << follower_log(*replica);
 
         // Live: a command on the leader appears on the replica.
         ASSERT_EQ(op.post("/v1/accounts", json::object{{"id", "live"}, {"name", "L"}, {"kind", "customer"}}).status,
@@ -157,7 +214,8 @@ TEST(replica, a_node_and_the_leader_killed_under_load_leave_the_replica_with_the
     nats_cluster cluster(dir.path() / "cluster");
     const auto leader_data = dir.path() / "leader";
     const auto replica_data = dir.path() / "replica";
-    auto leader = std::make_unique<rosterd_process>(leader_data, nats_args(cluster.urls(), {"--nats-replicas", "3"}));
+    const auto leader_args = nats_args(cluster.urls(), {"--nats-replicas", "3", "--checkpoint-interval-ms", "300"});
+    auto leader = std::make_unique<rosterd_process>(leader_data, leader_args);
     const auto token = read_token(leader_data);
     rosterd_process replica(replica_data, replica_args(cluster.urls()));
     std::optional<stream_watcher> watcher;
@@ -170,7 +228,7 @@ TEST(replica, a_node_and_the_leader_killed_under_load_leave_the_replica_with_the
         ASSERT_TRUE(wait_until([&] { return applied(replica.port()) >= at_kill + 100; }, 40s)) << follower_log(replica);
         leader->kill_hard();
     }
-    leader = std::make_unique<rosterd_process>(leader_data, nats_args(cluster.urls(), {"--nats-replicas", "3"}));
+    leader = std::make_unique<rosterd_process>(leader_data, leader_args);
     cluster.node(0).start();
     {
         load l(leader->port(), token, 100'000);
@@ -184,6 +242,11 @@ TEST(replica, a_node_and_the_leader_killed_under_load_leave_the_replica_with_the
     EXPECT_EQ(watcher->distinct(), head);
     watcher.reset();
     EXPECT_EQ(metric(replica.port(), "roster_replica_stopped"), 0.0);
+    // No --leader-key and no rotation in the log: the leader's checkpoints arrive but stay
+    // unverified (not served), and the replica keeps serving reads.
+    EXPECT_TRUE(wait_until([&] { return metric(replica.port(), "roster_replica_checkpoint_unverified") == 1.0; }));
+    EXPECT_EQ(metric(replica.port(), "roster_replica_verified_size"), 0.0);
+    EXPECT_TRUE(replica.wait_for_log("leader checkpoints unverified"));
     EXPECT_EQ(replica.terminate(), 0);
     EXPECT_EQ(leader->terminate(), 0);
     expect_same_log(leader_data, replica_data);
@@ -218,6 +281,48 @@ TEST(replica, a_message_that_does_not_chain_stops_the_replica_loudly) {
     EXPECT_EQ(ready.status, 503u);
     EXPECT_NE(ready.body.find("stopped following"), std::string::npos) << ready.body;
     EXPECT_TRUE(replica.wait_for_log("replica_stopped"));
+}
+
+// A checkpoint whose root is not the replica's own at that size, or that the leader's key did
+// not sign, stops the follower as a message that does not chain would.
+TEST(replica, a_leader_checkpoint_with_another_root_or_key_stops_the_replica_loudly) {
+    temp_dir dir;
+    nats_server nats(dir.path() / "nats");
+    const auto leader_data = dir.path() / "leader";
+    std::string leader_key;
+    stream_reader reader({nats.url()});
+    {
+        rosterd_process leader(leader_data, nats_args({nats.url()}, {"--checkpoint-interval-ms", "100"}));
+        const auto token = read_token(leader_data);
+        EXPECT_EQ(open_accounts(leader.port(), token, 0, 5), 5u);
+        ASSERT_TRUE(wait_published(leader.port()));
+        http_client lh(leader.port());
+        bearer_client op{lh, token};
+        leader_key = verifier_of(op);
+        ASSERT_TRUE(wait_until([&] { return reader.last_sequence("ROSTER_EVENTS_CHECKPOINTS").value_or(0) > 0; }));
+        EXPECT_EQ(leader.terminate(), 0);
+    }
+    const auto head = *reader.last_sequence("ROSTER_EVENTS");
+    // The latest checkpoint (a replica starts from it): the head's size, a root of zeros.
+    auto forger = es::signing_key::generate(origin).value();
+    const es::checkpoint forged{origin, head, es::hash256{}, {"timestamp 1"}};
+    ASSERT_TRUE(reader.publish("roster.checkpoints.forged", es::sign_checkpoint(forged, forger).value(), {}));
+
+    const auto expect_stopped = [&](const std::string& name, const std::string& key, const std::string& why) {
+        rosterd_process replica(dir.path() / name, replica_args({nats.url()}, {"--leader-key", key}));
+        ASSERT_TRUE(wait_until([&] { return metric(replica.port(), "roster_replica_stopped") == 1.0; }))
+            << follower_log(replica);
+        http_client rh(replica.port());
+        auto ready = rh.request("GET", "/readyz");
+        EXPECT_EQ(ready.status, 503u);
+        EXPECT_NE(ready.body.find(why), std::string::npos) << ready.body;
+        EXPECT_TRUE(replica.wait_for_log("replica_stopped"));
+        EXPECT_EQ(metric(replica.port(), "roster_replica_verified_size"), 0.0);
+    };
+    // Signed with the key the replica was given, but the root is not its log's.
+    expect_stopped("wrong-root", forger.verifier().to_string(), "this replica's log has");
+    // Checked with the leader's key: another key signed it.
+    expect_stopped("wrong-key", leader_key, "does not verify with the leader's key");
 }
 
 }  // namespace

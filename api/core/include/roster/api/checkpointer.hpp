@@ -16,12 +16,18 @@
 //   checkpoint/latest       the latest signed checkpoint note
 // Leaves past merkle/size are rehashed from the log (resume after kill -9, and proofs that end
 // in an incomplete block read at most 255 envelopes).
+//
+// A read replica (issue 17) runs the same tree over its copy of the log in verifying mode: it
+// signs nothing; the leader's checkpoints are offered to it, and each one whose signature opens
+// with the leader's key and whose root equals the replica's own at that size becomes the one it
+// serves (persisted as replica/verified_checkpoint and replica/verified_key).
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -68,10 +74,35 @@ struct signed_checkpoint {
     eventstore::checkpoint body;
 };
 
+// What a verifying (read replica) checkpointer needs from its caller.
+struct checkpoint_verification {
+    // The keys the leader's checkpoint of `size` leaves may be signed with: the current one first,
+    // then any still accepted while a rotation hands over (its old key, until a checkpoint signed
+    // with the new one was verified). Empty: no key is known (the checkpoint stays unverified). An
+    // error: the log could not be read now (retried).
+    std::function<eventstore::result<std::vector<eventstore::verifier_key>>(std::uint64_t size)> keys_for;
+};
+
+// What a verifying checkpointer has seen, for metrics and readiness.
+struct verification_status {
+    std::uint64_t verified_size = 0;               // of the checkpoint served
+    std::uint64_t offered = 0;                     // leader checkpoints received
+    std::uint64_t unverified = 0;                  // received but no key known to open them
+    std::uint64_t pending = 0;                     // waiting for the log to reach their size
+    std::optional<std::string> refused;            // a bad signature or another root: verification stopped
+    std::optional<std::string> unverified_reason;  // why the latest could not be checked (none since)
+};
+
+inline constexpr std::string_view verified_checkpoint_key = "replica/verified_checkpoint";
+inline constexpr std::string_view verified_key_key = "replica/verified_key";
+
 class checkpointer {
 public:
     // `key` signs; its name must be options.origin (the C2SP convention the witness relies on).
     checkpointer(eventstore::store& store, eventstore::signing_key key, checkpointer_options options,
+                 std::function<void(std::string_view)> on_error = {});
+    // Verifying mode (a read replica): signs nothing; offer() brings the leader's checkpoints.
+    checkpointer(eventstore::store& store, checkpoint_verification verification, checkpointer_options options,
                  std::function<void(std::string_view)> on_error = {});
     ~checkpointer();
     checkpointer(const checkpointer&) = delete;
@@ -89,8 +120,17 @@ public:
     // against the head as of its request, not against one up to `every` events old). nullopt
     // when none came in time (a failing store, stopping) or `size` is 0 and nothing was signed.
     std::optional<signed_checkpoint> sign_through(std::uint64_t size, std::chrono::milliseconds timeout);
-    // The key signing now. Shared: a rotation may replace it while the caller still holds it.
+    // The key signing now (null in verifying mode). Shared: a rotation may replace it while the
+    // caller still holds it.
     std::shared_ptr<const eventstore::signing_key> key() const;
+    // The key latest() opens with: the signing key's, or in verifying mode the leader's key that
+    // verified it (nullopt before the first).
+    std::optional<eventstore::verifier_key> verifier() const;
+    // Verifying mode: a leader checkpoint note, verified on the checkpointer's thread once the
+    // tree reaches its size. At most max_offered_bytes wait; beyond, the oldest are dropped.
+    void offer(std::string note);
+    verification_status verification() const;
+    static constexpr std::size_t max_offered_bytes = 256 * 1024;
     // Signs with `next` from now on (its name must be options.origin) and signs a checkpoint with
     // it at once, even when the tree did not grow; waits for that checkpoint up to `wait`. The
     // caller has made the rotation durable first (the log is the truth; see reconcile_signing_key).
@@ -108,6 +148,8 @@ private:
     // Writes what is staged and the new merkle/size in one write; kept for a retry on failure.
     bool flush_staged();
     void sign_now();
+    // Verifying mode: checks the offered checkpoints the tree has reached.
+    void verify_offered();
     void report(std::string_view message);
 
     eventstore::store& store_;
@@ -137,6 +179,14 @@ private:
     std::uint64_t sign_wanted_ = 0;  // sign_through's request: sign once the tree holds this many
     eventstore::subscription subscription_;
     std::thread thread_;
+
+    // Verifying mode (guarded by mutex_, but for verification_ which is set before start).
+    std::optional<checkpoint_verification> verification_;
+    std::optional<eventstore::verifier_key> verified_key_;
+    std::deque<std::string> offered_;
+    std::size_t offered_bytes_ = 0;
+    bool offer_new_ = false;
+    verification_status status_;
 };
 
 // Loads the signing key at `path`, or creates it (mode 0600, never replacing a file) when there

@@ -9,12 +9,18 @@
 // when it is not the store's hash at that position, or the stream is behind the durable cursor
 // (stream lost or purged) or ahead of the log, the publisher stops and says so (readyz, metric,
 // log) rather than republish or skip.
+//
+// Signed checkpoints (issue 17): each new checkpoint note goes to a second stream,
+// `<stream>_CHECKPOINTS` (subject roster.checkpoints.<origin token>, the last
+// nats_checkpoint_messages kept), once JetStream acknowledged every event it covers, so a read
+// replica never holds a checkpoint ahead of the events it can get.
 #pragma once
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -42,7 +48,14 @@ struct nats_publisher_options {
     // The durable cursor is written after this many acknowledged events or this long.
     std::uint64_t cursor_every = 4096;
     std::chrono::milliseconds cursor_interval{1'000};
+    // The latest signed checkpoint (tree size, note); empty: none published.
+    std::function<std::optional<std::pair<std::uint64_t, std::string>>()> latest_checkpoint;
 };
+
+inline constexpr std::int64_t nats_checkpoint_messages = 64;
+// The stream and subject the checkpoints of `log_origin` go to, beside the events' `stream`.
+std::string nats_checkpoint_stream(std::string_view stream);
+std::string nats_checkpoint_subject(std::string_view log_origin);
 
 // A NATS message of one event: subject, headers and body (see build_nats_message).
 struct nats_event_message {

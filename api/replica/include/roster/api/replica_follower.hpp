@@ -9,6 +9,11 @@
 // resubscribes from head + 1, and an envelope that does not chain (or another origin) stops the
 // follower for good and loudly (why_not_ready, metric, log): nothing is ever skipped.
 // Reconnects forever; while NATS is unreachable the replica serves what it has, not ready.
+//
+// It also follows the leader's checkpoint stream (nats_checkpoint_stream, from its latest
+// message) and hands each note to `on_checkpoint` (the replica's verifying checkpointer); when
+// `halted` says a checkpoint failed verification, the follower stops as for a message that does
+// not chain.
 #pragma once
 
 #include <atomic>
@@ -32,6 +37,10 @@ struct replica_follower_options {
     std::size_t batch_bytes = 1024 * 1024;  // envelope bytes per append_replicated call
     std::size_t batch_messages = 1024;      // and messages
     std::chrono::milliseconds retry{250};   // between connection attempts
+    // The leader's checkpoints (every subject of the checkpoint stream: the one leader of the
+    // events stream publishes there); no callback: not followed.
+    std::function<void(std::string note)> on_checkpoint;  // on a NATS library thread
+    std::function<std::optional<std::string>()> halted;   // why to stop following, polled
 };
 
 // The store meta key holding the leader origin (the Nats-Msg-Id prefix) this replica follows.

@@ -8,8 +8,9 @@
 
 namespace roster::api {
 
-// True for the requests a replica serves from its own store: every read (GET, HEAD, OPTIONS)
-// except the signed checkpoints, proofs, public key and evidence (only the leader signs), plus
+// True for the requests a replica serves from its own store: every read (GET, HEAD, OPTIONS),
+// the leader's checkpoints it verified and proofs from its own tree included, except evidence
+// packs and signing-key routes (only the leader signs), plus
 // the POSTs that change nothing in the log (stream tickets for its own /v1/stream, a backup of
 // its own store) and the test hooks. Everything else is a command: the leader's log takes it.
 bool replica_serves_locally(std::string_view method, std::string_view route);
