@@ -244,6 +244,31 @@ TEST_F(rosterd_test, header_timeout_closes_an_idle_connection) {
     EXPECT_TRUE(partial.wait_closed());
 }
 
+// The connection's deadlines are enforced lazily (a re-arm only moves a deadline; the timer
+// catches up when it fires): a kept-alive connection must still get the idle timeout between
+// requests, not the shorter header deadline armed before it, and the header deadline again
+// once a request starts, and still be closed when idle too long.
+TEST_F(rosterd_test, keep_alive_deadlines_follow_the_phase_of_the_connection) {
+    auto& s = start({"--header-timeout-ms", "200", "--idle-timeout-ms", "900"});
+    http_client c(s.port());
+    EXPECT_EQ(c.request("GET", "/healthz").status, 200u);
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // past the header timeout, within idle
+    auto again = c.request("GET", "/healthz");
+    EXPECT_EQ(again.status, 200u);
+    EXPECT_TRUE(again.keep_alive);
+    c.send_raw("GET /healthz HTTP/1.1\r\nHost: x\r\n");  // a header that never ends
+    const auto sent = std::chrono::steady_clock::now();
+    expect_problem(c.read_reply(), 408, "request_timeout");
+    EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::milliseconds(800));  // header, not idle
+    EXPECT_TRUE(c.wait_closed());
+
+    http_client idle(s.port());
+    EXPECT_EQ(idle.request("GET", "/healthz").status, 200u);
+    const auto answered = std::chrono::steady_clock::now();
+    EXPECT_TRUE(idle.wait_closed());
+    EXPECT_GE(std::chrono::steady_clock::now() - answered, std::chrono::milliseconds(800));
+}
+
 TEST_F(rosterd_test, body_timeout_is_a_408_problem) {
     auto& s = start({"--body-timeout-ms", "200", "--enable-test-routes"});
     http_client c(s.port());

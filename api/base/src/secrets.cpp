@@ -29,9 +29,19 @@ std::string random_hex(std::size_t n) {
 }
 
 std::string sha256_hex(std::string_view data) {
+    // Every authenticated request hashes its token. EVP_Digest(EVP_sha256()) looks the
+    // algorithm up in OpenSSL 3's provider store (locks included) and allocates a context on
+    // each call; the algorithm is fetched once per process and each thread keeps its context.
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    struct context {
+        EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+        ~context() { EVP_MD_CTX_free(ctx); }
+    };
+    thread_local context local;
     unsigned char digest[EVP_MAX_MD_SIZE];
     unsigned int size = 0;
-    if (EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr) != 1)
+    if (md == nullptr || local.ctx == nullptr || EVP_DigestInit_ex2(local.ctx, md, nullptr) != 1 ||
+        EVP_DigestUpdate(local.ctx, data.data(), data.size()) != 1 || EVP_DigestFinal_ex(local.ctx, digest, &size) != 1)
         throw std::runtime_error("SHA-256 failed");
     return to_hex(digest, size);
 }

@@ -191,21 +191,39 @@ public:
 private:
     const server_options& opts() const { return state_->options; }
 
+    // One deadline at a time, enforced lazily: arm and disarm only move deadline_, and the
+    // timer is re-set only when the new deadline comes before the wait already pending. A
+    // kept-alive connection re-arms two or three times a request; cancelling and re-adding a
+    // timer each time cost a posted handler and often a timerfd_settime per request.
     void arm(std::chrono::milliseconds d) {
         timed_out_ = false;
-        auto gen = ++timer_gen_;
-        timer_.expires_after(d);
-        timer_.async_wait([self = this->shared_from_this(), gen](boost::system::error_code ec) {
-            if (ec || gen != self->timer_gen_) return;
+        deadline_ = std::chrono::steady_clock::now() + d;
+        if (!timer_waiting_ || timer_.expiry() > deadline_) wait_for_deadline();
+    }
+
+    void disarm() { deadline_ = clock_point::max(); }
+
+    // Also stops the pending wait (which holds the session), for a connection that is closing.
+    void cancel_timer() {
+        disarm();
+        ++timer_gen_;
+        timer_waiting_ = false;
+        timer_.cancel();
+    }
+
+    void wait_for_deadline() {
+        timer_.expires_at(deadline_);
+        timer_waiting_ = true;
+        timer_.async_wait([self = this->shared_from_this(), gen = ++timer_gen_](boost::system::error_code ec) {
+            if (gen != self->timer_gen_) return;  // replaced by an earlier deadline, or cancelled
+            self->timer_waiting_ = false;
+            if (ec || self->deadline_ == clock_point::max()) return;
+            if (std::chrono::steady_clock::now() < self->deadline_) return self->wait_for_deadline();
+            self->deadline_ = clock_point::max();
             self->timed_out_ = true;
             boost::system::error_code ignored;
             beast::get_lowest_layer(self->stream_).socket().cancel(ignored);
         });
-    }
-
-    void disarm() {
-        ++timer_gen_;
-        timer_.cancel();
     }
 
     void do_read() {
@@ -221,15 +239,19 @@ private:
             // header read itself waits, bounded by the idle (or first-request) timeout.
             return read_header(served_ == 0 ? opts().header_timeout : opts().idle_timeout);
         }
-        // Wait for the first byte apart from reading the header, so that a slow header is
-        // bounded by header_timeout even on a long-idle keep-alive connection.
+        // Read the first bytes apart from the rest of the header, so that a slow header is
+        // bounded by header_timeout even on a long-idle keep-alive connection. A read, not a
+        // wait for readability: asio tries it at once (a kept-alive client's next request is
+        // often already here), and a wait would cost an epoll_ctl on every request.
         phase_ = phase::waiting;
         arm(served_ == 0 ? opts().header_timeout : opts().idle_timeout);
-        beast::get_lowest_layer(stream_).socket().async_wait(
-            tcp::socket::wait_read,
-            net::bind_executor(stream_.get_executor(), [self = this->shared_from_this()](boost::system::error_code ec) {
-                self->on_readable(ec);
-            }));
+        beast::get_lowest_layer(stream_).socket().async_read_some(
+            buffer_.prepare(beast::read_size(buffer_, 65536)),
+            net::bind_executor(stream_.get_executor(),
+                               [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                   self->buffer_.commit(n);
+                                   self->on_readable(ec);
+                               }));
     }
 
     void on_readable(boost::system::error_code ec) {
@@ -564,7 +586,7 @@ private:
         // The connection leaves HTTP: nothing more is read or written here. This session stays
         // alive (and counted as in flight) for as long as the upgraded connection holds it.
         phase_ = phase::closing;
-        disarm();
+        cancel_timer();
         beast::get_lowest_layer(stream_).expires_never();
         status_ = 101;
         const auto latency =
@@ -693,7 +715,7 @@ private:
     // is drained for a moment first, so the client reads our answer instead of a reset.
     void do_close(bool linger) {
         phase_ = phase::closing;
-        disarm();
+        cancel_timer();
         if constexpr (tls) {
             // close_notify, so the client can tell our end of the body from a cut connection;
             // bounded, because the peer may never answer it.
@@ -721,7 +743,7 @@ private:
     }
 
     void finish_close() {
-        disarm();
+        cancel_timer();
         boost::system::error_code ec;
         beast::get_lowest_layer(stream_).socket().close(ec);
     }
@@ -750,7 +772,10 @@ private:
     std::string client_;
     std::array<char, 16 * 1024> drain_buf_{};
     std::size_t drained_ = 0;
+    using clock_point = std::chrono::steady_clock::time_point;
+    clock_point deadline_ = clock_point::max();  // when the current phase times out; max: none
     std::uint64_t timer_gen_ = 0;
+    bool timer_waiting_ = false;  // a wait on timer_ is pending
     std::size_t served_ = 0;
     unsigned version_ = 11;
     phase phase_ = phase::waiting;
