@@ -1,7 +1,9 @@
 // rosterd: the Roster server. Wires the components (no singletons below main) and owns their
 // lifetimes: store and domain (issue 4), router, server.
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include <cctype>
 #include <csignal>
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 
 #include <boost/program_options.hpp>
 
@@ -33,6 +36,7 @@
 #include "roster/api/principal_limits.hpp"
 #include "roster/api/proof_routes.hpp"
 #include "roster/api/refusal_guard.hpp"
+#include "roster/api/refusal_relay.hpp"
 #include "roster/api/replica_follower.hpp"
 #include "roster/api/replica_routes.hpp"
 #include "roster/api/resource_routes.hpp"
@@ -137,6 +141,7 @@ int main(int argc, char** argv) {
     roster::api::nats_publisher_options nats_options;
     roster::api::replica_follower_options follow_options;
     std::string leader_url;
+    std::string replica_name;
     std::string leader_key_text;
 
     roster::api::webhook_options webhook_options;
@@ -274,6 +279,9 @@ int main(int argc, char** argv) {
         "leader-url", po::value(&leader_url)->default_value(""),
         "With --follow: the leader's base URL (e.g. https://leader:8080). Commands sent to the replica are "
         "answered 307 with Location <leader-url><target>; empty: 503.")(
+        "replica-name", po::value(&replica_name)->default_value(""),
+        "With --follow: this replica's name ([A-Za-z0-9._-], at most 64 bytes; empty: the host name), on record "
+        "(the event's reference 'read replica <name>') with each refusal it forwards to the leader.")(
         "leader-key", po::value(&leader_key_text)->default_value(""),
         "With --follow: the leader's checkpoint verifier key (the verifier_key of its /v1/audit/public-key, "
         "'<name>+<hex key id>+<base64>'). The replica verifies the leader's signed checkpoints with it (or with the "
@@ -555,6 +563,27 @@ int main(int argc, char** argv) {
     roster::api::principal_limits limits(limit_options);
     svc.limits = &limits;
     refusal_options.window = std::chrono::milliseconds(std::max(1u, refusal_window_ms));
+    // A replica's refusals go on record in the leader's log: forwarded through NATS, appended by
+    // the leader's refusal intake (below), and back here with the log.
+    std::optional<roster::api::refusal_forwarder> forwarder;
+    if (replica && !print_routes) {
+        if (replica_name.empty()) {
+            char host[256] = {};
+            if (::gethostname(host, sizeof host - 1) == 0) replica_name = host;
+        }
+        replica_name = replica_name.substr(0, 64);
+        for (auto& c : replica_name)
+            if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '-';
+        if (replica_name.empty()) replica_name = "replica";
+        forwarder.emplace(
+            log, roster::api::refusal_forwarder_options{
+                     .servers = follow_options.servers, .stream = follow_options.stream, .replica = replica_name});
+        forwarder->start();
+        refusal_options.sink = [&forwarder](roster::domain::access_denied record,
+                                            roster::eventstore::event_metadata meta) {
+            forwarder->forward(std::move(record), std::move(meta));
+        };
+    }
     roster::api::refusal_guard guard(svc, &limits, refusal_options);
     guard.start();
     roster::api::readiness ready;
@@ -625,6 +654,20 @@ int main(int argc, char** argv) {
     metrics.add_counter_callback("roster_log_dropped_total",
                                  "Access log lines dropped because the logging thread fell behind (--access-log).",
                                  [&log] { return static_cast<double>(log.dropped()); });
+    if (forwarder) {
+        metrics.add_counter_callback(
+            "roster_refusals_forwarded_total",
+            "Refusal records this replica forwarded to the leader (acknowledged by JetStream).",
+            [&forwarder] { return static_cast<double>(forwarder->stats().forwarded); });
+        metrics.add_counter_callback(
+            "roster_refusals_forward_dropped_total",
+            "Refusal records dropped because the forward buffer was full (NATS unreachable too long).",
+            [&forwarder] { return static_cast<double>(forwarder->stats().dropped); });
+        metrics.add_counter_callback("roster_refusals_forward_errors_total", "Failed forwards (retried).",
+                                     [&forwarder] { return static_cast<double>(forwarder->stats().errors); });
+        metrics.add_gauge("roster_refusals_forward_buffer_bytes", "Refusal records waiting to be forwarded, in bytes.",
+                          [&forwarder] { return static_cast<double>(forwarder->stats().buffered_bytes); });
+    }
     // Publishes to NATS on its own thread from the log's durable cursor; off without --nats.
     std::optional<roster::api::nats_publisher> nats;
     if (!nats_options.servers.empty()) {
@@ -647,6 +690,42 @@ int main(int argc, char** argv) {
         metrics.add_counter_callback("roster_nats_publish_errors_total",
                                      "Failed or missing JetStream acks, lost connections and refusals.",
                                      [&nats] { return static_cast<double>(nats->errors()); });
+    }
+    // The read replicas' refusals, appended here like local ones (the replica's name in the
+    // reference, the message id as causation_id so a redelivery is recorded once).
+    std::optional<roster::api::refusal_intake> intake;
+    if (!nats_options.servers.empty() && !print_routes) {
+        intake.emplace(
+            **store, log,
+            roster::api::refusal_intake_options{
+                .servers = nats_options.servers, .stream = nats_options.stream, .replicas = nats_options.replicas},
+            [&writer](roster::api::forwarded_refusal r, std::function<void(bool)> done) {
+                roster::api::command_request request;
+                request.actor = r.record.subject;
+                request.meta = std::move(r.meta);
+                request.record = roster::domain::event(std::move(r.record));
+                request.done = [done = std::move(done)](roster::api::command_result result) {
+                    done(std::holds_alternative<roster::api::outcome::accepted>(result));
+                };
+                writer.submit(std::move(request));
+            });
+        intake->start();
+        using stats = roster::api::refusal_intake_stats;
+        for (auto [name, help, field] : {
+                 std::tuple{"roster_replica_refusals_recorded_total", "Refusal records of read replicas appended.",
+                            &stats::recorded},
+                 std::tuple{"roster_replica_refusals_duplicate_total",
+                            "Redelivered refusal records of read replicas already on record (acknowledged).",
+                            &stats::duplicates},
+                 std::tuple{"roster_replica_refusals_malformed_total",
+                            "Messages of the refusal stream that are no well-formed record (acknowledged, dropped).",
+                            &stats::malformed},
+                 std::tuple{"roster_replica_refusals_failed_total",
+                            "Refusal records of read replicas the writer did not commit (redelivered later).",
+                            &stats::failed},
+             })
+            metrics.add_counter_callback(name, help,
+                                         [&intake, field] { return static_cast<double>(intake->stats().*field); });
     }
     // A read replica: follows the leader's stream into the store and folds the projections after
     // each batch, as the writer does after a commit on the leader.
@@ -737,8 +816,11 @@ int main(int argc, char** argv) {
     hub.stop();
     webhooks.stop();
     if (follower) follower->stop();
-    // The counts of open refusal windows go to the writer before it stops.
+    // The counts of open refusal windows go to the writer (or the forwarder) before it stops.
     guard.stop();
+    if (forwarder) forwarder->stop();
+    // Its records in flight are answered before the writer stops.
+    if (intake) intake->stop();
     // Every accepted command is answered before the writer stops; the store closes (and
     // flushes) when `store` goes out of scope after it.
     writer.stop();

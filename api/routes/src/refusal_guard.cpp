@@ -219,6 +219,10 @@ void refusal_guard::close_windows(bool all) {
 }
 
 void refusal_guard::submit(domain::access_denied record, eventstore::event_metadata meta) {
+    if (options_.sink) {
+        options_.sink(std::move(record), std::move(meta));
+        return;
+    }
     command_request request;
     request.actor = record.subject;
     request.meta = std::move(meta);

@@ -118,8 +118,13 @@ TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and
     ASSERT_TRUE(wait_published(leader.port()));
     const std::string leader_url = "http://127.0.0.1:" + std::to_string(leader.port());
     const auto leader_key = verifier_of(op);
-    const auto args =
-        replica_args({nats.url()}, {"--leader-url", leader_url, "--follow-max-lag", "50", "--leader-key", leader_key});
+    // A caller of another account, for the refusal a replica forwards to the leader.
+    ASSERT_EQ(op.post("/v1/accounts", json::object{{"id", "globex"}, {"name", "Globex"}, {"kind", "customer"}}).status,
+              201u);
+    const auto gus_token = op.token_for(op.create_user("globex", "gus@globex.com", "Gus", json::object{}));
+    ASSERT_TRUE(wait_published(leader.port()));
+    const auto args = replica_args({nats.url()}, {"--leader-url", leader_url, "--follow-max-lag", "50", "--leader-key",
+                                                  leader_key, "--replica-name", "replica-7"});
     {
         auto replica = std::make_unique<rosterd_process>(replica_data, args);
         const auto rp = replica->port();
@@ -139,6 +144,22 @@ TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and
         auto history = rop.get("/v1/accounts/acme/history");
         EXPECT_EQ(history.status, 200u);
         EXPECT_NE(history.body.find("user_created"), std::string::npos) << history.body;
+
+        // A refusal on the replica goes on record in the leader's log (forwarded through NATS),
+        // naming the replica, and comes back to the replica with the log.
+        bearer_client gus{rh, gus_token};
+        EXPECT_EQ(gus.get("/v1/accounts/acme").status, 404u);  // hides acme from another tenant
+        auto refusal_on = [&](bearer_client& c) {
+            auto r = c.get("/v1/events?type=access_denied&account=acme&limit=1000");
+            return r.status == 200u && r.body.find("read replica replica-7") != std::string::npos &&
+                   r.body.find("GET /v1/accounts/{a}") != std::string::npos;
+        };
+        EXPECT_TRUE(wait_until([&] { return refusal_on(op); }, 10s))
+            << follower_log(*replica) << tail(leader.log_text());
+        EXPECT_TRUE(wait_until([&] { return refusal_on(rop); }, 10s)) << follower_log(*replica);
+        EXPECT_EQ(metric(rp, "roster_refusals_forwarded_total"), 1.0);
+        EXPECT_EQ(metric(leader.port(), "roster_replica_refusals_recorded_total"), 1.0);
+
         auto verify = rop.get("/v1/audit/verify");
         ASSERT_EQ(verify.status, 200u) << verify.body;
         EXPECT_TRUE(verify.json().at("ok").as_bool());

@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -35,6 +36,9 @@ struct refusal_guard_options {
     // Open windows (principal × route) at once; beyond it refusals are still coalesced, per
     // route, under one shared "(many principals)" key.
     std::size_t max_windows = 65'536;
+    // Where records go instead of the writer: a read replica has none, and forwards them to the
+    // leader (api/nats refusal_forwarder). Must not block. Unset: the writer.
+    std::function<void(domain::access_denied, eventstore::event_metadata)> sink;
 };
 
 struct refusal_stats {
