@@ -137,9 +137,7 @@ void disconnect_js(natsConnection** nc, jsCtx** js) {
 
 std::string nats_refusal_stream(std::string_view stream) { return std::string(stream) + "_REFUSALS"; }
 
-std::string nats_refusal_subject(std::string_view replica) {
-    return "roster.refusals." + nats_subject_token(replica);
-}
+std::string nats_refusal_subject(std::string_view replica) { return "roster.refusals." + nats_subject_token(replica); }
 
 bool is_refusal_message_id(std::string_view id) {
     if (!id.starts_with(id_prefix) || id.size() > 128) return false;
@@ -271,7 +269,8 @@ struct refusal_forwarder::impl {
                 continue;
             }
             natsMsg* msg = nullptr;
-            auto s = natsMsg_Create(&msg, subject.c_str(), nullptr, next.body.data(), static_cast<int>(next.body.size()));
+            auto s =
+                natsMsg_Create(&msg, subject.c_str(), nullptr, next.body.data(), static_cast<int>(next.body.size()));
             jsErrCode ec{};
             jsPubAck* pa = nullptr;
             if (s == NATS_OK) {
@@ -289,7 +288,8 @@ struct refusal_forwarder::impl {
                     ++stats_.errors;
                 }
                 if (!std::exchange(warned, true))
-                    log_.warn("refusal_not_forwarded_yet", {{"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
+                    log_.warn("refusal_not_forwarded_yet",
+                              {{"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
                 // The stream may have been deleted: look it up again.
                 stream_ok = false;
                 pause(options_.retry);
@@ -303,8 +303,7 @@ struct refusal_forwarder::impl {
         }
         disconnect_js(&nc_, &js_);
         std::lock_guard lock(mutex_);
-        if (!queue_.empty())
-            log_.warn("refusals_not_forwarded", {{"records", queue_.size()}, {"reason", "stopped"}});
+        if (!queue_.empty()) log_.warn("refusals_not_forwarded", {{"records", queue_.size()}, {"reason", "stopped"}});
     }
 };
 
@@ -426,7 +425,8 @@ struct refusal_intake::impl {
             js_PullSubscribe(&sub_, js_, refusal_subjects.data(), options_.durable.c_str(), nullptr, &so, &ec);
         if (s != NATS_OK) {
             sub_ = nullptr;
-            log_.warn("refusal_intake_not_subscribed", {{"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
+            log_.warn("refusal_intake_not_subscribed",
+                      {{"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
             return false;
         }
         log_.info("refusal_intake_subscribed", {{"stream", stream}, {"durable", options_.durable}});
@@ -455,7 +455,8 @@ struct refusal_intake::impl {
             if (natsMsgHeader_Get(m, "Nats-Msg-Id", &id_header) == NATS_OK && id_header != nullptr) id = id_header;
             std::optional<forwarded_refusal> r;
             if (is_refusal_message_id(id))
-                r = decode_refusal(std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))));
+                r = decode_refusal(
+                    std::string_view(natsMsg_GetData(m), static_cast<std::size_t>(natsMsg_GetDataLength(m))));
             if (!r) {
                 count(&refusal_intake_stats::malformed);
                 log_.warn("refusal_message_malformed",
@@ -515,7 +516,8 @@ struct refusal_intake::impl {
             natsMsgList_Destroy(&list);
             if (s == NATS_TIMEOUT) continue;
             if (!std::exchange(warned, true))
-                log_.warn("refusal_intake_fetch_failed", {{"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
+                log_.warn("refusal_intake_fetch_failed",
+                          {{"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
             if (natsConnection_Status(nc_) != NATS_CONN_STATUS_CONNECTED || s == NATS_INVALID_SUBSCRIPTION) {
                 // The library reconnects; a consumer lost with a server is recreated on subscribe.
                 if (s == NATS_INVALID_SUBSCRIPTION) unsubscribe();
@@ -526,8 +528,7 @@ struct refusal_intake::impl {
     }
 };
 
-refusal_intake::refusal_intake(eventstore::store& store, logger& log, refusal_intake_options options,
-                               submit_fn submit)
+refusal_intake::refusal_intake(eventstore::store& store, logger& log, refusal_intake_options options, submit_fn submit)
     : impl_(std::make_unique<impl>(store, log, std::move(options), std::move(submit))) {}
 
 refusal_intake::~refusal_intake() { stop(); }

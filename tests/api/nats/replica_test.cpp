@@ -159,6 +159,18 @@ TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and
         EXPECT_TRUE(wait_until([&] { return refusal_on(rop); }, 10s)) << follower_log(*replica);
         EXPECT_EQ(metric(rp, "roster_refusals_forwarded_total"), 1.0);
         EXPECT_EQ(metric(leader.port(), "roster_replica_refusals_recorded_total"), 1.0);
+        {
+            // Garbage on the refusal stream is acknowledged and counted, never an event.
+            stream_reader planter({nats.url()});
+            const std::string id = "refusal:evil:" + std::string(32, 'a');
+            ASSERT_TRUE(planter.publish("roster.refusals.evil", "{not json", {{"Nats-Msg-Id", id + "0"}}));
+            ASSERT_TRUE(planter.publish("roster.refusals.evil", R"({"subject":"operator","status":200})",
+                                        {{"Nats-Msg-Id", "refusal:evil:" + std::string(32, 'b')}}));
+            EXPECT_TRUE(wait_until(
+                [&] { return metric(leader.port(), "roster_replica_refusals_malformed_total") == 2.0; }, 10s));
+            EXPECT_EQ(op.get("/v1/events?type=access_denied&limit=1000").body.find("read replica evil"),
+                      std::string::npos);
+        }
 
         auto verify = rop.get("/v1/audit/verify");
         ASSERT_EQ(verify.status, 200u) << verify.body;

@@ -48,10 +48,10 @@ bool is_refusal_message_id(std::string_view id);
 struct refusal_forwarder_options {
     std::vector<std::string> servers;  // the leader's cluster (--follow)
     std::string stream = "ROSTER_EVENTS";
-    std::string replica = "replica";             // this replica's name, on record with each refusal
-    std::size_t buffer_bytes = 1024 * 1024;      // records waiting while NATS is unreachable
-    std::chrono::milliseconds retry{250};        // between connection attempts and failed publishes
-    std::chrono::milliseconds ack_wait{2'000};   // one publish's acknowledgement
+    std::string replica = "replica";            // this replica's name, on record with each refusal
+    std::size_t buffer_bytes = 1024 * 1024;     // records waiting while NATS is unreachable
+    std::chrono::milliseconds retry{250};       // between connection attempts and failed publishes
+    std::chrono::milliseconds ack_wait{2'000};  // one publish's acknowledgement
 };
 
 struct refusal_forwarder_stats {
