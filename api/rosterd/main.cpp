@@ -531,8 +531,8 @@ int main(int argc, char** argv) {
 #endif
     roster::api::command_processor writer(**store, reads, log, clock);
     if (replica) {
-        // No writer on a replica: commands are redirected before they reach it, and what else
-        // submits (the refusal records) is answered "unavailable" and logged.
+        // No writer on a replica: commands are redirected before they reach it, and the refusal
+        // records go to the leader (refusal_forwarder below).
         writer.stop();
     } else {
         if (auto r = writer.start(); !r) {

@@ -12,8 +12,9 @@
 // route and window to the log, and the record still counts every refusal. Answers never wait for
 // the record (a wait only for refusals that hide something would tell the caller what exists).
 //
-// Owned by rosterd main; thread-safe. stop() must run before the writer stops, so the counts of
-// open windows are appended.
+// Owned by rosterd main; thread-safe. stop() must run before the writer (or the sink) stops, so
+// the counts of open windows are appended. On a read replica the records go to a sink that
+// forwards them to the leader's log (api/nats refusal_relay.hpp).
 #pragma once
 
 #include <chrono>
