@@ -50,7 +50,7 @@ bool id_or_empty(std::string_view s) { return s.empty() || domain::is_well_forme
 std::optional<domain::principal> principal_of(std::string_view label) {
     if (label == "operator") return domain::operator_principal{};
     if (label == "auditor") return domain::auditor_principal{};
-    if (label.starts_with("service:") && name_like(label.substr(8), 64))
+    if (label.starts_with("service:") && domain::is_well_formed_id(label.substr(8)))
         return domain::service_principal{std::string(label.substr(8))};
     if (label.starts_with("user:") && domain::is_well_formed_id(label.substr(5)))
         return domain::user_principal{domain::user_id{std::string(label.substr(5))}};

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "nats_fixture.hpp"
+#include "roster/api/refusal_relay.hpp"
 #include "roster/eventstore/checkpoint.hpp"
 #include "roster/eventstore/store.hpp"
 #include "roster/replay/backup.hpp"
@@ -408,6 +409,51 @@ TEST(replica, a_leader_checkpoint_with_another_root_or_key_stops_the_replica_lou
     expect_stopped("wrong-root", forger.verifier().to_string(), "this replica's log has");
     // Checked with the leader's key: another key signed it.
     expect_stopped("wrong-key", leader_key, "does not verify with the leader's key");
+}
+
+// What a replica forwards is what the leader records; what a forged message adds is never on record.
+TEST(refusal_relay, a_record_survives_the_wire_and_a_forged_one_is_refused) {
+    using namespace roster::domain;
+    const timestamp at{std::chrono::microseconds{1'700'000'000'000'000}};
+    access_denied record{user_principal{user_id{"usr_gus"}},
+                         "GET /v1/accounts/{a}",
+                         account_id{"acme"},
+                         "account_not_found",
+                         "",
+                         404,
+                         3,
+                         at,
+                         at + std::chrono::seconds(2)};
+    eventstore::event_metadata meta;
+    meta.actor = {"user:usr_gus", "tok_1", "127.0.0.1"};
+    meta.request_id = meta.correlation_id = "req-1";
+    const auto body = api::encode_refusal(record, meta);
+    auto back = api::decode_refusal(body);
+    ASSERT_TRUE(back) << body;
+    EXPECT_EQ(back->record, record);
+    EXPECT_EQ(back->meta, meta);
+
+    auto forged = [&](std::string_view field, json::value v) {
+        auto o = json::parse(body).as_object();
+        o[field] = std::move(v);
+        return api::decode_refusal(json::serialize(o)).has_value();
+    };
+    EXPECT_TRUE(forged("target", "usr_ada"));
+    EXPECT_FALSE(forged("subject", "root"));
+    EXPECT_FALSE(forged("subject", "user:../x"));
+    EXPECT_FALSE(forged("status", 200));
+    EXPECT_FALSE(forged("count", 0));
+    EXPECT_FALSE(forged("account", "acme\n{\"x\":1}"));
+    EXPECT_FALSE(forged("target", json::string(std::string(300, 'a'))));
+    EXPECT_FALSE(forged("action", "GET \x1b[31m"));
+    EXPECT_FALSE(forged("first_at", "yesterday"));
+    EXPECT_FALSE(api::decode_refusal("[1,2]"));
+    EXPECT_FALSE(api::decode_refusal(std::string(10'000, ' ')));
+
+    EXPECT_TRUE(api::is_refusal_message_id("refusal:replica-7:" + std::string(32, 'f')));
+    EXPECT_FALSE(api::is_refusal_message_id("refusal:replica-7:" + std::string(31, 'f')));
+    EXPECT_FALSE(api::is_refusal_message_id("refusal:a b:" + std::string(32, 'f')));
+    EXPECT_FALSE(api::is_refusal_message_id("other:replica:" + std::string(32, 'f')));
 }
 
 }  // namespace
