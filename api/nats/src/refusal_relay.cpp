@@ -281,7 +281,7 @@ struct refusal_forwarder::impl {
                 s = js_PublishMsg(&pa, js_, msg, &po, &ec);
             }
             natsMsg_Destroy(msg);
-            jsPubAck_Destroy(pa);
+            if (pa != nullptr) jsPubAck_Destroy(pa);
             if (s != NATS_OK) {
                 {
                     std::lock_guard lock(mutex_);
