@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "roster/api/nats_client.hpp"
+#include "roster/api/stoppable_worker.hpp"
 
 namespace roster::api {
 
@@ -21,7 +22,7 @@ enum class sync_outcome { ok, retry, refused };
 
 }  // namespace
 
-struct nats_publisher::impl {
+struct nats_publisher::impl : stoppable_worker {
     impl(nats_publisher& owner, eventstore::store& store, logger& log, nats_publisher_options options)
         : owner_(owner), store_(store), log_(log), options_(std::move(options)) {}
 
@@ -30,12 +31,9 @@ struct nats_publisher::impl {
     logger& log_;
     const nats_publisher_options options_;
 
-    // Guards everything below that the store's writer, the NATS library's threads (acks,
+    // mutex_ guards everything below that the store's writer, the NATS library's threads (acks,
     // connection events) and the publisher thread share. None of them blocks while holding it.
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
     std::uint64_t committed_ = 0;
-    bool stopping_ = false;
     bool failed_ = false;  // an ack failed, or a publish was refused: rewind to the stream
     std::size_t outstanding_bytes_ = 0;
     std::size_t outstanding_messages_ = 0;
@@ -46,7 +44,6 @@ struct nats_publisher::impl {
     bool checkpoint_lost_ = false;  // a checkpoint's publish failed, or was forgotten: send it again
 
     eventstore::subscription subscription_;
-    std::thread thread_;
 
     // Owned by the publisher thread.
     natsConnection* nc_ = nullptr;
@@ -120,15 +117,6 @@ struct nats_publisher::impl {
         self->wake_.notify_all();
     }
 
-    bool stopping() const {
-        std::lock_guard lock(mutex_);
-        return stopping_;
-    }
-    // Sleeps up to `d`, less when stopping.
-    void pause(std::chrono::milliseconds d) {
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, d, [&] { return stopping_; });
-    }
     void count_error() { owner_.errors_.fetch_add(1); }
 
     bool connect() {
@@ -506,18 +494,12 @@ void nats_publisher::start() {
         std::lock_guard lock(p->mutex_);
         p->committed_ = std::max(p->committed_, p->store_.head().position.value);
     }
-    p->thread_ = std::thread([p] { p->run(); });
+    p->start_thread([p] { p->run(); });
 }
 
 void nats_publisher::stop() {
-    auto* p = impl_.get();
-    {
-        std::lock_guard lock(p->mutex_);
-        p->stopping_ = true;
-    }
-    p->wake_.notify_all();
-    if (p->thread_.joinable()) p->thread_.join();
-    p->subscription_.reset();
+    impl_->stop_and_join();
+    impl_->subscription_.reset();
 }
 
 std::uint64_t nats_publisher::lag() const {

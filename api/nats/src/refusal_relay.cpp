@@ -16,6 +16,7 @@
 
 #include "roster/api/nats_client.hpp"
 #include "roster/api/nats_publisher.hpp"
+#include "roster/api/stoppable_worker.hpp"
 
 namespace roster::api {
 
@@ -223,7 +224,7 @@ std::optional<forwarded_refusal> decode_refusal(std::string_view body) {
 // ---------------------------------------------------------------------------------------------
 // Replica side
 
-struct refusal_forwarder::impl {
+struct refusal_forwarder::impl : stoppable_worker {
     impl(logger& log, refusal_forwarder_options options) : log_(log), options_(std::move(options)) {}
 
     struct queued {
@@ -233,19 +234,10 @@ struct refusal_forwarder::impl {
 
     logger& log_;
     const refusal_forwarder_options options_;
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
     std::deque<queued> queue_;  // guarded by mutex_
     refusal_forwarder_stats stats_;
-    bool stopping_ = false;
-    std::thread thread_;
     natsConnection* nc_ = nullptr;  // the thread's
     jsCtx* js_ = nullptr;
-
-    void pause(std::chrono::milliseconds d) {
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, d, [&] { return stopping_; });
-    }
 
     void run() {
         const auto stream = nats_refusal_stream(options_.stream);
@@ -313,18 +305,10 @@ refusal_forwarder::refusal_forwarder(logger& log, refusal_forwarder_options opti
 refusal_forwarder::~refusal_forwarder() { stop(); }
 
 void refusal_forwarder::start() {
-    impl_->thread_ = std::thread([p = impl_.get()] { p->run(); });
+    impl_->start_thread([p = impl_.get()] { p->run(); });
 }
 
-void refusal_forwarder::stop() {
-    auto* p = impl_.get();
-    {
-        std::lock_guard lock(p->mutex_);
-        p->stopping_ = true;
-    }
-    p->wake_.notify_all();
-    if (p->thread_.joinable()) p->thread_.join();
-}
+void refusal_forwarder::stop() { impl_->stop_and_join(); }
 
 void refusal_forwarder::forward(domain::access_denied record, eventstore::event_metadata meta) {
     auto* p = impl_.get();
@@ -355,7 +339,7 @@ refusal_forwarder_stats refusal_forwarder::stats() const {
 // ---------------------------------------------------------------------------------------------
 // Leader side
 
-struct refusal_intake::impl {
+struct refusal_intake::impl : stoppable_worker {
     impl(eventstore::store& store, logger& log, refusal_intake_options options, submit_fn submit)
         : store_(store), log_(log), options_(std::move(options)), submit_(std::move(submit)) {}
 
@@ -364,11 +348,7 @@ struct refusal_intake::impl {
     const refusal_intake_options options_;
     const submit_fn submit_;
 
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
     refusal_intake_stats stats_;  // guarded by mutex_
-    bool stopping_ = false;       // guarded by mutex_
-    std::thread thread_;
 
     // The intake thread's: ids committed, the oldest forgotten first (at most intake_recent_events
     // ids of at most 128 bytes each).
@@ -378,14 +358,6 @@ struct refusal_intake::impl {
     jsCtx* js_ = nullptr;
     natsSubscription* sub_ = nullptr;
 
-    bool stopping() const {
-        std::lock_guard lock(mutex_);
-        return stopping_;
-    }
-    void pause(std::chrono::milliseconds d) {
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, d, [&] { return stopping_; });
-    }
     void remember(std::string id) {
         if (!seen_.insert(id).second) return;
         seen_order_.push_back(std::move(id));
@@ -535,18 +507,10 @@ refusal_intake::~refusal_intake() { stop(); }
 
 void refusal_intake::start() {
     impl_->read_back();
-    impl_->thread_ = std::thread([p = impl_.get()] { p->run(); });
+    impl_->start_thread([p = impl_.get()] { p->run(); });
 }
 
-void refusal_intake::stop() {
-    auto* p = impl_.get();
-    {
-        std::lock_guard lock(p->mutex_);
-        p->stopping_ = true;
-    }
-    p->wake_.notify_all();
-    if (p->thread_.joinable()) p->thread_.join();
-}
+void refusal_intake::stop() { impl_->stop_and_join(); }
 
 refusal_intake_stats refusal_intake::stats() const {
     std::lock_guard lock(impl_->mutex_);

@@ -12,6 +12,7 @@
 
 #include "roster/api/nats_client.hpp"
 #include "roster/api/nats_publisher.hpp"
+#include "roster/api/stoppable_worker.hpp"
 #include "roster/eventstore/checkpoint.hpp"
 
 namespace roster::api {
@@ -31,7 +32,7 @@ std::int64_t wall_now_ns() {
 
 }  // namespace
 
-struct replica_follower::impl {
+struct replica_follower::impl : stoppable_worker {
     impl(replica_follower& owner, eventstore::store& store, logger& log, replica_follower_options options,
          std::function<void(eventstore::log_position)> after_apply)
         : owner_(owner),
@@ -47,12 +48,9 @@ struct replica_follower::impl {
     const replica_follower_options options_;
     const std::function<void(eventstore::log_position)> after_apply_;
 
-    mutable std::mutex mutex_;
-    std::condition_variable wake_;
-    bool stopping_ = false;
+    // Under mutex_:
     std::optional<std::string> refused_;
     std::int64_t pending_since_ns_ = 0;  // stream time of the oldest received, unapplied message; 0: none
-    std::thread thread_;
 
     // Owned by the follower thread.
     std::string origin_;
@@ -66,15 +64,6 @@ struct replica_follower::impl {
     std::chrono::steady_clock::time_point last_message_at_ = std::chrono::steady_clock::now();
     std::uint64_t last_pending_ = 0;  // the stream's messages after the last one taken
     std::chrono::steady_clock::time_point info_at_{};
-
-    bool stopping() {
-        std::lock_guard lock(mutex_);
-        return stopping_;
-    }
-    void pause(std::chrono::milliseconds d) {
-        std::unique_lock lock(mutex_);
-        wake_.wait_for(lock, d, [&] { return stopping_; });
-    }
 
     void refuse(std::string why) {
         log_.error("replica_stopped", {{"stream", options_.stream}, {"reason", why}});
@@ -375,17 +364,10 @@ replica_follower::replica_follower(eventstore::store& store, logger& log, replic
 replica_follower::~replica_follower() { stop(); }
 
 void replica_follower::start() {
-    impl_->thread_ = std::thread([this] { impl_->run(); });
+    impl_->start_thread([this] { impl_->run(); });
 }
 
-void replica_follower::stop() {
-    {
-        std::lock_guard lock(impl_->mutex_);
-        impl_->stopping_ = true;
-    }
-    impl_->wake_.notify_all();
-    if (impl_->thread_.joinable()) impl_->thread_.join();
-}
+void replica_follower::stop() { impl_->stop_and_join(); }
 
 std::uint64_t replica_follower::applied() const { return impl_->store_.head().position.value; }
 
