@@ -22,4 +22,30 @@ natsOptions* nats_reconnecting_options(const std::vector<std::string>& servers) 
     return opts;
 }
 
+jsStreamInfo* nats_ensure_stream(jsCtx* js, const std::string& name, const char* subject, int replicas, logger& log,
+                                 const std::function<void(jsStreamConfig&)>& configure) {
+    jsStreamInfo* si = nullptr;
+    jsErrCode ec{};
+    auto s = js_GetStreamInfo(&si, js, name.c_str(), nullptr, &ec);
+    if (s == NATS_NOT_FOUND || ec == JSStreamNotFoundErr) {
+        jsStreamConfig cfg;
+        jsStreamConfig_Init(&cfg);
+        const char* subjects[] = {subject};
+        cfg.Name = name.c_str();
+        cfg.Subjects = subjects;
+        cfg.SubjectsLen = 1;
+        cfg.Storage = js_FileStorage;
+        cfg.Replicas = replicas;
+        if (configure) configure(cfg);
+        s = js_AddStream(&si, js, &cfg, nullptr, &ec);
+        if (s == NATS_OK) log.info("nats_stream_created", {{"stream", name}, {"replicas", replicas}});
+    }
+    if (s != NATS_OK) {
+        log.warn("nats_stream_unavailable",
+                 {{"stream", name}, {"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
+        return nullptr;
+    }
+    return si;
+}
+
 }  // namespace roster::api

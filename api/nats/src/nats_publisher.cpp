@@ -179,27 +179,8 @@ struct nats_publisher::impl : stoppable_worker {
 
     // Finds where the stream ends and whether it holds this log; creates it when missing.
     sync_outcome sync() {
-        jsStreamInfo* si = nullptr;
-        jsErrCode ec{};
-        auto s = js_GetStreamInfo(&si, js_, options_.stream.c_str(), nullptr, &ec);
-        if (s == NATS_NOT_FOUND || ec == JSStreamNotFoundErr) {
-            jsStreamConfig cfg;
-            jsStreamConfig_Init(&cfg);
-            const char* subjects[] = {"roster.events.>"};
-            cfg.Name = options_.stream.c_str();
-            cfg.Subjects = subjects;
-            cfg.SubjectsLen = 1;
-            cfg.Storage = js_FileStorage;
-            cfg.Replicas = options_.replicas;
-            s = js_AddStream(&si, js_, &cfg, nullptr, &ec);
-            if (s == NATS_OK)
-                log_.info("nats_stream_created", {{"stream", options_.stream}, {"replicas", options_.replicas}});
-        }
-        if (s != NATS_OK) {
-            log_.warn("nats_stream_unavailable",
-                      {{"stream", options_.stream}, {"error", nats_status_text(s)}, {"code", static_cast<int>(ec)}});
-            return sync_outcome::retry;
-        }
+        jsStreamInfo* si = nats_ensure_stream(js_, options_.stream, "roster.events.>", options_.replicas, log_);
+        if (si == nullptr) return sync_outcome::retry;
         const std::uint64_t last = si->State.LastSeq;
         jsStreamInfo_Destroy(si);
         // While the cluster answers anyway; a failure is retried later, never holding events up.
@@ -218,7 +199,8 @@ struct nats_publisher::impl : stoppable_worker {
                           std::to_string(head) + ": it holds another log.");
         if (last > 0) {
             natsMsg* m = nullptr;
-            s = js_GetMsg(&m, js_, options_.stream.c_str(), last, nullptr, &ec);
+            jsErrCode ec{};
+            const auto s = js_GetMsg(&m, js_, options_.stream.c_str(), last, nullptr, &ec);
             if (s != NATS_OK) {
                 log_.warn("nats_stream_unavailable", {{"stream", options_.stream}, {"error", nats_status_text(s)}});
                 return sync_outcome::retry;
@@ -242,27 +224,11 @@ struct nats_publisher::impl : stoppable_worker {
     }
 
     bool ensure_checkpoint_stream() {
-        const auto name = nats_checkpoint_stream(options_.stream);
-        jsStreamInfo* si = nullptr;
-        jsErrCode ec{};
-        auto s = js_GetStreamInfo(&si, js_, name.c_str(), nullptr, &ec);
-        if (s == NATS_NOT_FOUND || ec == JSStreamNotFoundErr) {
-            jsStreamConfig cfg;
-            jsStreamConfig_Init(&cfg);
-            const char* subjects[] = {"roster.checkpoints.>"};
-            cfg.Name = name.c_str();
-            cfg.Subjects = subjects;
-            cfg.SubjectsLen = 1;
-            cfg.Storage = js_FileStorage;
-            cfg.Replicas = options_.replicas;
-            cfg.MaxMsgs = nats_checkpoint_messages;  // the oldest go first
-            s = js_AddStream(&si, js_, &cfg, nullptr, &ec);
-            if (s == NATS_OK) log_.info("nats_stream_created", {{"stream", name}, {"replicas", options_.replicas}});
-        }
-        if (s != NATS_OK) {
-            log_.warn("nats_stream_unavailable", {{"stream", name}, {"error", nats_status_text(s)}});
-            return false;
-        }
+        auto* si = nats_ensure_stream(js_, nats_checkpoint_stream(options_.stream), "roster.checkpoints.>",
+                                      options_.replicas, log_, [](jsStreamConfig& cfg) {
+                                          cfg.MaxMsgs = nats_checkpoint_messages;  // the oldest go first
+                                      });
+        if (si == nullptr) return false;
         jsStreamInfo_Destroy(si);
         return true;
     }

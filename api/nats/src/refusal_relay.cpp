@@ -77,26 +77,9 @@ std::string random_hex128() {
 // Creates the refusal stream when missing (either side may be first). A work queue: a record
 // acknowledged by the leader is on record and needs no keeping.
 bool ensure_refusal_stream(jsCtx* js, const std::string& name, int replicas, logger& log) {
-    jsStreamInfo* si = nullptr;
-    jsErrCode ec{};
-    auto s = js_GetStreamInfo(&si, js, name.c_str(), nullptr, &ec);
-    if (s == NATS_NOT_FOUND || ec == JSStreamNotFoundErr) {
-        jsStreamConfig cfg;
-        jsStreamConfig_Init(&cfg);
-        const char* subjects[] = {refusal_subjects.data()};
-        cfg.Name = name.c_str();
-        cfg.Subjects = subjects;
-        cfg.SubjectsLen = 1;
-        cfg.Storage = js_FileStorage;
-        cfg.Retention = js_WorkQueuePolicy;
-        cfg.Replicas = replicas;
-        s = js_AddStream(&si, js, &cfg, nullptr, &ec);
-        if (s == NATS_OK) log.info("nats_stream_created", {{"stream", name}, {"replicas", replicas}});
-    }
-    if (s != NATS_OK) {
-        log.warn("nats_stream_unavailable", {{"stream", name}, {"error", nats_status_text(s)}});
-        return false;
-    }
+    auto* si = nats_ensure_stream(js, name, refusal_subjects.data(), replicas, log,
+                                  [](jsStreamConfig& cfg) { cfg.Retention = js_WorkQueuePolicy; });
+    if (si == nullptr) return false;
     jsStreamInfo_Destroy(si);
     return true;
 }
