@@ -598,9 +598,9 @@ int main(int argc, char** argv) {
     ready.add_check([&writer] { return writer.why_not_healthy(); });
     roster::api::router routes;
     // Every route's refusals are on record (the guard sees each answer).
-    routes.wrap_handlers([&guard, replica, &leader_url](roster::api::handler h) {
-        auto guarded = guard.wrap(std::move(h));
-        return replica ? roster::api::replica_redirect(std::move(guarded), leader_url) : guarded;
+    routes.wrap_handlers([&guard, replica, &leader_url](roster::api::handler h, const roster::api::route& r) {
+        if (replica && !r.answered_by_replica()) return roster::api::replica_redirect(leader_url);
+        return guard.wrap(std::move(h));
     });
     roster::api::add_system_routes(routes, ready);
     roster::api::add_console_routes(routes);

@@ -224,6 +224,26 @@ TEST_F(served_openapi, commands_name_their_headers_and_public_routes_need_no_tok
     EXPECT_EQ(doc_.at("components").at("securitySchemes").at("bearer").at("scheme").as_string(), "bearer");
 }
 
+// What a read replica sends to the leader is in the contract: a 307 with Location (a problem
+// body) on commands and on the reads only the leader signs; none where the replica answers.
+TEST_F(served_openapi, a_read_replicas_redirects_are_documented_where_they_happen) {
+    const auto& paths = doc_.at("paths");
+    auto redirects = [&](std::string_view path, std::string_view method) {
+        return paths.at(path).at(method).at("responses").as_object().contains("307");
+    };
+    EXPECT_TRUE(redirects("/v1/accounts/{a}/users", "post"));
+    EXPECT_TRUE(redirects("/v1/users/{u}/lock", "post"));
+    EXPECT_TRUE(redirects("/v1/audit/evidence", "get"));
+    EXPECT_TRUE(redirects("/v1/audit/signing-key/rotations", "get"));
+    EXPECT_FALSE(redirects("/v1/accounts/{a}/users", "get"));
+    EXPECT_FALSE(redirects("/v1/audit/checkpoint", "get"));
+    EXPECT_FALSE(redirects("/v1/stream/tickets", "post"));
+    EXPECT_FALSE(redirects("/v1/admin/backup", "post"));
+    const auto& moved = paths.at("/v1/accounts/{a}/users").at("post").at("responses").at("307");
+    EXPECT_TRUE(moved.at("headers").as_object().contains("Location"));
+    EXPECT_TRUE(moved.at("content").as_object().contains("application/problem+json"));
+}
+
 // The response check (tests/api/openapi_responses.py, run by ctest on the recorded scenario
 // answers) refuses a field a wire type gained without its schema.
 TEST_F(served_openapi, the_response_check_refuses_an_undeclared_field) {

@@ -15,6 +15,9 @@ std::string_view reason(unsigned status) {
         case 201: return "Created";
         case 202: return "Accepted";
         case 204: return "No Content";
+        case 307:
+            return "Read replica (rosterd --follow): repeat the request, same method and body, at Location (the "
+                   "leader)";
         case 400: return "Malformed input";
         case 401: return "Missing, invalid or revoked token";
         case 403: return "Not allowed";
@@ -98,7 +101,9 @@ boost::json::object response_headers() {
     };
     boost::json::object out;
     out["ETag"] = header("The resource's version, quoted; send it back as If-Match.", {{"type", "string"}});
-    out["Location"] = header("The URL path of the created resource.", {{"type", "string"}});
+    out["Location"] =
+        header("201: the URL path of the created resource. 307: this request's URL at the leader (on a read replica).",
+               {{"type", "string"}});
     out["Roster-As-Of"] =
         header("The log position the answer was read at (with as_of).", {{"type", "integer"}, {"minimum", 0}});
     out["Idempotent-Replayed"] = header(
@@ -207,6 +212,8 @@ boost::json::object make_openapi_document(const router& routes, const boost::jso
         };
         add_status(400);
         if (r.doc.needs_token) add_status(401);
+        // A read replica sends what it does not answer itself to the leader.
+        if (!r.answered_by_replica()) add_status(307);
         if (conditional_get) add_status(304);
         std::sort(statuses.begin(), statuses.end());
         for (unsigned status : statuses) {
@@ -215,10 +222,12 @@ boost::json::object make_openapi_document(const router& routes, const boost::jso
             boost::json::object content;
             for (const auto& b : r.doc.bodies)
                 if (b.status == status) content[b.media] = {{"schema", ref("schemas", b.schema)}};
-            if (status >= 400) content["application/problem+json"] = {{"schema", ref("schemas", "Problem")}};
+            if (status >= 400 || status == 307)
+                content["application/problem+json"] = {{"schema", ref("schemas", "Problem")}};
             if (!content.empty()) resp["content"] = std::move(content);
             boost::json::object headers;
             if (status == 304) headers["ETag"] = ref("headers", "ETag");
+            if (status == 307) headers["Location"] = ref("headers", "Location");
             if (status / 100 == 2) {
                 if (r.doc.etag) headers["ETag"] = ref("headers", "ETag");
                 if (r.doc.location && status == 201) headers["Location"] = ref("headers", "Location");

@@ -61,6 +61,15 @@ std::vector<std::string> route::param_names() const {
     return out;
 }
 
+bool route::answered_by_replica() const {
+    switch (doc.on_replica) {
+        case route_doc::replica_answer::replica: return true;
+        case route_doc::replica_answer::leader: return false;
+        case route_doc::replica_answer::by_method: break;
+    }
+    return method == "GET" || method == "HEAD" || method == "OPTIONS";
+}
+
 void router::add(std::string method, std::string path_template, route_doc doc, handler h) {
     if (std::find(std::begin(known_methods), std::end(known_methods), method) == std::end(known_methods))
         throw std::invalid_argument("unknown HTTP method: " + method);
@@ -77,7 +86,7 @@ void router::add(std::string method, std::string path_template, route_doc doc, h
     r.method = std::move(method);
     r.path_template = std::move(path_template);
     r.doc = std::move(doc);
-    r.handle = wrapper_ ? wrapper_(std::move(h)) : std::move(h);
+    r.handle = wrapper_ ? wrapper_(std::move(h), r) : std::move(h);
     routes_.push_back(std::move(r));
 }
 

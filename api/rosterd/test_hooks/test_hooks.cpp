@@ -107,7 +107,8 @@ void add_fault_test_routes(router& routes, std::shared_ptr<eventstore::write_fau
     routes.add("POST", "/test/fail-next-writes",
                route_doc::of("Test only: make the next n store writes fail")
                    .param(query_param("n", "How many writes fail", false, "integer"))
-                   .in_tag("test"),
+                   .in_tag("test")
+                   .answered_by_replica(),
                [faults](request_context& ctx, responder reply) {
                    int n = 1;
                    if (auto v = ctx.query.get("n")) n = std::atoi(std::string(*v).c_str());
@@ -118,6 +119,7 @@ void add_fault_test_routes(router& routes, std::shared_ptr<eventstore::write_fau
                route_doc::of("Test only: make every read of the store's log fail, or stop that")
                    .param(query_param("on", "true: reads fail; false: reads work again", true, "boolean"))
                    .in_tag("test")
+                   .answered_by_replica()
                    .responds({200, 400}),
                [faults](request_context& ctx, responder reply) {
                    const auto on = ctx.query.get("on").value_or("");
@@ -188,6 +190,7 @@ void add_clock_test_routes(router& routes) {
                route_doc::of("Test only: move the server's clock forward")
                    .param(query_param("advance_s", "Seconds to add (1 to 10^9)", true, "integer"))
                    .in_tag("test")
+                   .answered_by_replica()
                    .responds({200, 400}),
                [](request_context& ctx, responder reply) {
                    auto raw = ctx.query.get("advance_s").value_or("");

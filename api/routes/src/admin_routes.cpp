@@ -32,6 +32,7 @@ void add_admin_routes(router& routes, service& svc, std::filesystem::path backup
     routes.add(
         "POST", "/v1/admin/backup",
         route_doc::of("Online consistent backup of the event store (operator only).")
+            .answered_by_replica()  // a backup of this server's own store
             .request("BackupRequest")
             .returns(201, "Backup")
             .describe("Body {\"to\": \"/absolute/dir\"}: a RocksDB checkpoint into `to`/eventstore plus "

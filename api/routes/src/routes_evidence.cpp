@@ -66,6 +66,7 @@ void add_evidence_routes(router& routes, service& svc, checkpointer& checkpoints
     routes.add(
         "GET", "/v1/audit/evidence",
         route_doc::of("Evidence pack of one account (a tar an outsider verifies offline)")
+            .answered_by_leader()  // its manifest is signed: a replica holds no signing key
             .returns(200, "EvidencePack", "application/x-tar")
             .in_tag("audit")
             .responds({200, 404, 503})

@@ -163,6 +163,7 @@ void add_key_rotation_routes(router& routes, service& svc, checkpointer& checkpo
     routes.add(
         "GET", "/v1/audit/signing-key/rotations",
         route_doc::of("The signing key rotations, in log order")
+            .answered_by_leader()
             .returns(200, "KeyRotationList")
             .in_tag("audit")
             .describe("Auditor and operator. {rotations: [{position, recorded_at, old_verifier_key, "

@@ -83,6 +83,7 @@ void add_ticket_route(router& routes, service& svc, stream_tickets& tickets) {
     routes.add(
         "POST", "/v1/stream/tickets",
         route_doc::of("A single-use ticket that opens the live stream")
+            .answered_by_replica()  // for this server's own /v1/stream; nothing goes in the log
             .request("StreamTicketRequest")
             .returns(201, "StreamTicket")
             .with_location()

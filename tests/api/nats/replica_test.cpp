@@ -185,6 +185,9 @@ TEST(replica, follows_the_leader_serves_reads_redirects_commands_reports_lag_and
         EXPECT_EQ(cmd.header("location"), leader_url + "/v1/accounts");
         EXPECT_EQ(cmd.json().at("type").as_string(), "urn:roster:problem:read_replica");
         EXPECT_EQ(rop.get("/v1/audit/evidence?account=acme").status, 307u);  // only the leader signs
+        EXPECT_EQ(rop.get("/v1/audit/signing-key/rotations").status, 307u);
+        // A POST that changes nothing in the log is answered here: a ticket for its own stream.
+        EXPECT_EQ(rop.post("/v1/stream/tickets", json::object{}).status, 201u);
         EXPECT_EQ(applied(rp), before);
 
         // Evidence from its own log: the leader's checkpoint byte for byte, verified with the

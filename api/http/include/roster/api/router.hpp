@@ -3,6 +3,8 @@
 // generated from.
 #pragma once
 
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,6 +53,10 @@ struct route_doc {
     bool etag = false;        // 2xx answers carry ETag (the resource version)
     bool location = false;    // 201 answers carry Location
     bool needs_token = true;  // false: no Authorization (health, the document, secret-authorized routes)
+    // Who answers on a read replica (rosterd --follow): by default the replica answers reads (GET,
+    // HEAD, OPTIONS) from its own copy of the log and sends everything else to the leader (307).
+    enum class replica_answer : std::uint8_t { by_method, replica, leader };
+    replica_answer on_replica = replica_answer::by_method;
 
     // Builders: designated initializers would trip -Wmissing-field-initializers on g++ 12.
     static route_doc of(std::string summary) {
@@ -61,6 +67,10 @@ struct route_doc {
     route_doc& describe(std::string text) { return description = std::move(text), *this; }
     route_doc& param(param_doc p) { return params.push_back(std::move(p)), *this; }
     route_doc& in_tag(std::string t) { return tag = std::move(t), *this; }
+    // A request that is not a read but changes nothing in the log: a replica answers it itself.
+    route_doc& answered_by_replica() { return on_replica = replica_answer::replica, *this; }
+    // A read only the leader can answer (it signs): a replica sends it there.
+    route_doc& answered_by_leader() { return on_replica = replica_answer::leader, *this; }
     route_doc& json_body() { return json_request_body = true, *this; }
     route_doc& responds(std::vector<unsigned> codes) { return responses = std::move(codes), *this; }
     // The JSON body is an instance of `schema` (implies json_body); `required` false when the
@@ -117,6 +127,8 @@ struct route {
 
     // Names of the template's parameters, in order ("a", "u").
     std::vector<std::string> param_names() const;
+    // Whether a read replica answers this route itself (doc.on_replica, else by method).
+    bool answered_by_replica() const;
 };
 
 // What matching a request target found. A value owned by the caller; `found` points into the
@@ -146,13 +158,13 @@ public:
 
     const std::vector<route>& routes() const noexcept { return routes_; }
 
-    // Every handler added from now on is wrapped by `w` (e.g. a guard that sees every answer).
-    // Set before the first add; a second call replaces the first.
-    void wrap_handlers(std::function<handler(handler)> w) { wrapper_ = std::move(w); }
+    // Every handler added from now on is wrapped by `w` (e.g. a guard that sees every answer),
+    // which sees the route it is added for. Set before the first add; a second call replaces the first.
+    void wrap_handlers(std::function<handler(handler, const route&)> w) { wrapper_ = std::move(w); }
 
 private:
     std::vector<route> routes_;
-    std::function<handler(handler)> wrapper_;
+    std::function<handler(handler, const route&)> wrapper_;
 };
 
 // Parses the query part of a request target (the whole target or just "a=1&b=2" after '?').
