@@ -28,6 +28,10 @@
 # Not part of ctest/CI (too slow, too noisy); its programs build with the tests.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+# free_port and the load tests' other helpers; this script's own start_rosterd and total_active,
+# defined below, take precedence over theirs.
+here=$root/ops/loadtest
+. "$here/common.sh"
 quick=${ROSTER_BENCH_QUICK:-0}
 [[ "${1:-}" == --quick ]] && quick=1
 build_dir=${ROSTER_BENCH_BUILD_DIR:-$root/build-release}
@@ -99,15 +103,6 @@ run_wrk() {
       printf "%.2f", v * (u == "us" ? 0.001 : u == "s" ? 1000 : u == "m" ? 60000 : 1)}' "$work/$name.wrk")
   R[${name}_non2xx]=$(awk '/Non-2xx/ {print $NF}' "$work/$name.wrk")
   log "$name: ${R[${name}_rps]}/s, p99 ${R[${name}_p99]} ms"
-}
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$((20000 + RANDOM % 40000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
-  done
-  echo "no free port" >&2
-  exit 1
 }
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
