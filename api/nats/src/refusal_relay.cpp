@@ -6,7 +6,6 @@
 #include <deque>
 #include <future>
 #include <mutex>
-#include <random>
 #include <thread>
 #include <unordered_set>
 
@@ -16,6 +15,7 @@
 
 #include "roster/api/nats_client.hpp"
 #include "roster/api/nats_publisher.hpp"
+#include "roster/api/secrets.hpp"
 #include "roster/api/stoppable_worker.hpp"
 
 namespace roster::api {
@@ -59,20 +59,6 @@ std::optional<domain::principal> principal_of(std::string_view label) {
 }
 
 std::int64_t micros(domain::timestamp t) { return t.time_since_epoch().count(); }
-
-std::string random_hex128() {
-    static constexpr char hex[] = "0123456789abcdef";
-    thread_local std::mt19937_64 gen{[] {
-        std::random_device rd;
-        return (static_cast<std::uint64_t>(rd()) << 32) ^ rd();
-    }()};
-    std::string out;
-    for (int half = 0; half < 2; ++half) {
-        auto v = gen();
-        for (int i = 0; i < 16; ++i, v >>= 4) out += hex[v & 0xf];
-    }
-    return out;
-}
 
 // Creates the refusal stream when missing (either side may be first). A work queue: a record
 // acknowledged by the leader is on record and needs no keeping.
@@ -295,7 +281,7 @@ void refusal_forwarder::stop() { impl_->stop_and_join(); }
 
 void refusal_forwarder::forward(domain::access_denied record, eventstore::event_metadata meta) {
     auto* p = impl_.get();
-    impl::queued q{std::string(id_prefix) + nats_subject_token(p->options_.replica) + ":" + random_hex128(),
+    impl::queued q{std::string(id_prefix) + nats_subject_token(p->options_.replica) + ":" + random_hex(16),
                    encode_refusal(record, meta)};
     {
         std::lock_guard lock(p->mutex_);
