@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstring>
 
 namespace roster::api {
 
@@ -17,22 +18,33 @@ constexpr auto escaped = [] {
 
 }  // namespace
 
-void json_writer::append_string(std::string& out, std::string_view s) {
-    // Boost.JSON's escapes (boost/json/impl/serializer.ipp): the short forms of \b \t \n \f \r,
-    // \u00xx in lower-case hex for the other control characters, '"' and '\\'; everything else,
-    // DEL and non-ASCII bytes included, as it is. Names and emails rarely hold any: one scan,
-    // then one copy.
+namespace {
+
+// `lead` (0: none), then `s` as a JSON string, then `tail` (0: none). Boost.JSON's escapes
+// (boost/json/impl/serializer.ipp): the short forms of \b \t \n \f \r, \u00xx in lower-case hex
+// for the other control characters, '"' and '\\'; everything else, DEL and non-ASCII bytes
+// included, as it is. Names, emails and keys rarely hold any: one scan, then one resize and
+// one copy (a member's key was four appends, its comma and colon included).
+void put_string(std::string& out, char lead, std::string_view s, char tail) {
     static constexpr char hex[] = "0123456789abcdef";
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     std::size_t i = 0;
     while (i < s.size() && !escaped[p[i]]) ++i;
-    out.reserve(out.size() + s.size() + 2);
-    out += '"';
     if (i == s.size()) {
-        out.append(s);
-        out += '"';
+        const auto at = out.size();
+        const std::size_t extra = (lead != 0) + (tail != 0);
+        out.resize(at + s.size() + 2 + extra);
+        char* d = out.data() + at;
+        if (lead != 0) *d++ = lead;
+        *d++ = '"';
+        std::memcpy(d, s.data(), s.size());
+        d += s.size();
+        *d++ = '"';
+        if (tail != 0) *d = tail;
         return;
     }
+    if (lead != 0) out += lead;
+    out += '"';
     std::size_t run = 0;  // start of the bytes not yet copied
     for (; i < s.size(); ++i) {
         const auto c = p[i];
@@ -56,18 +68,21 @@ void json_writer::append_string(std::string& out, std::string_view s) {
     }
     out.append(s.data() + run, s.size() - run);
     out += '"';
+    if (tail != 0) out += tail;
 }
 
+}  // namespace
+
+void json_writer::append_string(std::string& out, std::string_view s) { put_string(out, 0, s, 0); }
+
 json_writer& json_writer::key(std::string_view k) {
-    separate();
-    append_string(out_, k);
-    out_.push_back(':');
+    put_string(out_, need_comma_ ? ',' : 0, k, ':');
+    need_comma_ = false;
     return *this;
 }
 
 json_writer& json_writer::value(std::string_view s) {
-    separate();
-    append_string(out_, s);
+    put_string(out_, need_comma_ ? ',' : 0, s, 0);
     need_comma_ = true;
     return *this;
 }
