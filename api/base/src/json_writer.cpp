@@ -87,7 +87,8 @@ json_writer& json_writer::value(std::string_view s) {
     return *this;
 }
 
-json_writer& json_writer::value(std::uint64_t n) {
+template <class Integer>
+json_writer& json_writer::integer(Integer n) {
     separate();
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, n);
@@ -96,14 +97,8 @@ json_writer& json_writer::value(std::uint64_t n) {
     return *this;
 }
 
-json_writer& json_writer::value(std::int64_t n) {
-    separate();
-    char buf[24];
-    const auto r = std::to_chars(buf, buf + sizeof buf, n);
-    out_.append(buf, r.ptr);
-    need_comma_ = true;
-    return *this;
-}
+json_writer& json_writer::value(std::uint64_t n) { return integer(n); }
+json_writer& json_writer::value(std::int64_t n) { return integer(n); }
 
 json_writer& json_writer::value(bool b) {
     separate();

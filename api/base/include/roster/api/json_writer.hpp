@@ -40,6 +40,8 @@ public:
     static void append_string(std::string& out, std::string_view s);
 
 private:
+    template <class Integer>
+    json_writer& integer(Integer n);
     void separate() {
         if (need_comma_) out_.push_back(',');
         need_comma_ = false;
