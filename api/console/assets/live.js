@@ -1,14 +1,17 @@
 // The live stream: a ticket asked with the token (a browser WebSocket cannot send a header), then
 // /v1/stream?ticket=…&from=…. On a drop it reconnects with a fresh ticket from the position after
-// the last event seen, so no event is lost or shown twice.
+// the last event seen, so no event is lost or shown twice. A stream the server ends because the
+// caller's access was withdrawn (close 4401/4403), or a ticket refused for the same reason, is not
+// reconnected: on_withdrawn is told, and the view asks the API again, which says why.
 import { post, query } from './api.js';
 
 export class live_stream {
-  constructor(account, from, on_event, on_state) {
+  constructor(account, from, on_event, on_state, on_withdrawn = () => {}) {
     this.account = account;
     this.next_from = from;
     this.on_event = on_event;
     this.on_state = on_state;
+    this.on_withdrawn = on_withdrawn;
     this.closed = false;
     this.delay = 250;
     this.open();
@@ -21,6 +24,7 @@ export class live_stream {
     try {
       ticket = (await post('/v1/stream/tickets', { account: this.account })).body.ticket;
     } catch (e) {
+      if ([401, 403, 404].includes(e.status)) return this.withdrawn();
       return this.retry();
     }
     if (this.closed) return;
@@ -38,7 +42,19 @@ export class live_stream {
       }
       this.on_event(e);
     };
-    ws.onclose = () => { if (this.ws === ws) { this.ws = null; this.retry(); } };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      if (ev.code === 4401 || ev.code === 4403) return this.withdrawn();
+      this.retry();
+    };
+  }
+
+  withdrawn() {
+    if (this.closed) return;
+    this.closed = true;
+    this.on_state('closed');
+    this.on_withdrawn();
   }
 
   retry() {

@@ -165,7 +165,8 @@ export function users_view(root, ctx) {
     if (st.closed) return;
     const live = $('#live-state');
     live.hidden = false;
-    st.stream = new live_stream(a, st.head + 1, on_event, (s) => { live.textContent = s === 'live' ? '● live' : `○ ${s}…`; live.dataset.state = s; });
+    st.stream = new live_stream(a, st.head + 1, on_event, (s) => { live.textContent = s === 'live' ? '● live' : `○ ${s}…`; live.dataset.state = s; },
+      () => { if (!st.closed) { load(); load_stats(); } });
     window.roster_console.stream = st.stream;
   }
 
