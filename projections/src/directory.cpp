@@ -1,10 +1,15 @@
 #include "roster/projections/directory.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
+#include <deque>
 #include <mutex>
+#include <thread>
 #include <tuple>
 #include <type_traits>
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 namespace roster::projections {
 namespace {
@@ -30,13 +35,12 @@ trigram trigram_at(std::string_view s, std::size_t i) {
 bool sorts_before(const directory_entry& a, const directory_entry& b) {
     const auto& pa = *a.profile;
     const auto& pb = *b.profile;
-    return std::tie(pa.name_folded, pa.email_folded, pa.id.value) <
-           std::tie(pb.name_folded, pb.email_folded, pb.id.value);
+    return std::tie(pa.name_folded, pa.email, pa.id.value) < std::tie(pb.name_folded, pb.email, pb.id.value);
 }
 
 bool text_matches(const directory_profile& p, std::string_view q_folded) {
     return q_folded.empty() || p.name_folded.find(q_folded) != std::string::npos ||
-           p.email_folded.find(q_folded) != std::string::npos;
+           p.email.find(q_folded) != std::string::npos;
 }
 
 // A row's class: its state (active, locked, removed), its registration and its membership type.
@@ -138,11 +142,10 @@ void count(directory_stats& s, const directory_entry& e, int sign) {
 // when every trigram of q is common and the matches sort last. Ranks shift when a member is
 // inserted, so new entries are posted by arrival (`fresh`) until the next re-rank folds them in.
 struct directory::account_index {
+    // A row's trigrams are not kept with it (they were ~40% of a row's bytes): re-ranking and
+    // loading read them again from the profile's text, which costs a few probes of `posting_of`.
     struct node {
         directory_entry row;
-        // The distinct trigrams of the folded name and email, as posting ids: re-ranking
-        // re-posts an entry without hashing its text again.
-        std::vector<std::uint32_t> posting_ids;
     };
     struct node_order {
         bool operator()(const node* a, const node* b) const { return sorts_before(a->row, b->row); }
@@ -158,14 +161,16 @@ struct directory::account_index {
         std::array<std::size_t, domain::role_count> role_holders{};
     };
 
-    // unordered_map nodes are stable, so the class sets and the rank vectors may point into it.
-    // Entries are never dropped (removed members stay listable with status=removed) and their
-    // sort keys change only with a profile update (`resort`), so otherwise only insertions move ranks.
-    std::unordered_map<std::string, node> entries;
+    // A deque's elements are stable, so the class sets, the rank vectors and `entries` may point
+    // into it. Entries are never dropped (removed members stay listable with status=removed) and
+    // their sort keys change only with a profile update (`resort`), so otherwise only insertions
+    // move ranks. `entries` is keyed by a view of the profile's id (profiles are never dropped).
+    std::deque<node> nodes;
+    boost::unordered_flat_map<std::string_view, node*> entries;
     std::array<row_class, class_count> classes;
     std::vector<const node*> ranked;         // list order at the last re-rank
     std::vector<const node*> fresh_entries;  // inserted since, in list order
-    std::unordered_map<trigram, std::uint32_t> posting_of;
+    boost::unordered_flat_map<trigram, std::uint32_t> posting_of;
     std::vector<posting> postings;
     directory_stats stats;
 
@@ -226,43 +231,64 @@ struct directory::account_index {
     // and rebuilds this account's list order and postings from its entries, O(rows). Renames are
     // rare next to inserts, and the ranks stay exactly what `add` and `rerank` would give.
     // TODO(perf): move the one entry instead of re-ranking the account.
-    void resort(node& changed) {
-        post_text(changed);
+    void resort() {
         ranked.clear();
         fresh_entries.clear();
-        ranked.reserve(entries.size());
-        for (auto& [id, n] : entries) ranked.push_back(&n);
-        std::sort(ranked.begin(), ranked.end(), node_order{});
         for (auto& p : postings) {
             p.ranks.clear();
             p.fresh.clear();
         }
-        for (std::uint32_t r = 0; r < ranked.size(); ++r)
-            for (auto id : ranked[r]->posting_ids) postings[id].ranks.push_back(r);
+        rank_all();
     }
 
-    // The distinct trigrams of the entry's folded name and email, as posting ids.
-    void post_text(node& n) {
-        n.posting_ids.clear();
+    // Ranks every entry from scratch (empty `ranked` and postings): one sort, then each posting
+    // filled in ascending rank.
+    void rank_all() {
+        ranked.reserve(nodes.size());
+        for (auto& n : nodes) ranked.push_back(&n);
+        std::sort(ranked.begin(), ranked.end(), node_order{});
+        std::vector<std::uint32_t> ids;
+        for (std::uint32_t r = 0; r < ranked.size(); ++r)
+            for (auto id : posting_ids(*ranked[r], ids)) postings[id].ranks.push_back(r);
+    }
+
+    // Files every ranked entry in its class and the counts (a load: the classes are empty), in
+    // list order, so each class set takes its rows at the end.
+    void file_all() {
+        for (const auto* n : ranked) {
+            count(stats, n->row, +1);
+            auto& c = classes[class_of(n->row)];
+            c.rows.insert(c.rows.end(), n);
+            for (std::size_t i = 0; i < domain::all_portals.size(); ++i)
+                if (!domain::roles_in(n->row.roles, domain::all_portals[i]).empty()) ++c.portal_users[i];
+            for (std::size_t k = 0; k < domain::role_count; ++k)
+                if (n->row.roles.contains(static_cast<domain::role>(k))) ++c.role_holders[k];
+        }
+    }
+
+    // The distinct trigrams of the entry's folded name and email, as posting ids (a posting is
+    // created for a trigram new to the account), into `out`, which is returned.
+    std::vector<std::uint32_t>& posting_ids(const node& n, std::vector<std::uint32_t>& out) {
+        out.clear();
         auto post = [&](std::string_view text) {
             for (std::size_t i = 0; i + 3 <= text.size(); ++i) {
                 auto [it, inserted] =
                     posting_of.try_emplace(trigram_at(text, i), static_cast<std::uint32_t>(postings.size()));
                 if (inserted) postings.emplace_back();
-                n.posting_ids.push_back(it->second);
+                out.push_back(it->second);
             }
         };
         post(n.row.profile->name_folded);
-        post(n.row.profile->email_folded);
-        std::sort(n.posting_ids.begin(), n.posting_ids.end());
-        n.posting_ids.erase(std::unique(n.posting_ids.begin(), n.posting_ids.end()), n.posting_ids.end());
-        n.posting_ids.shrink_to_fit();
+        post(n.row.profile->email);
+        std::sort(out.begin(), out.end());
+        out.erase(std::unique(out.begin(), out.end()), out.end());
+        return out;
     }
 
     void add(node& n) {
-        post_text(n);
         fresh_entries.insert(std::upper_bound(fresh_entries.begin(), fresh_entries.end(), &n, node_order{}), &n);
-        for (auto id : n.posting_ids) postings[id].fresh.push_back(&n);
+        std::vector<std::uint32_t> ids;
+        for (auto id : posting_ids(n, ids)) postings[id].fresh.push_back(&n);
         if (fresh_entries.size() > std::max(min_rerank_delta, ranked.size() / rerank_divisor)) rerank();
     }
 
@@ -293,8 +319,9 @@ struct directory::account_index {
             old_size[i] = p.ranks.size();
             p.fresh.clear();
         }
+        std::vector<std::uint32_t> ids;
         for (std::uint32_t j = 0; j < fresh_entries.size(); ++j)
-            for (auto id : fresh_entries[j]->posting_ids) postings[id].ranks.push_back(fresh_rank[j]);
+            for (auto id : posting_ids(*fresh_entries[j], ids)) postings[id].ranks.push_back(fresh_rank[j]);
         for (std::size_t i = 0; i < postings.size(); ++i) {
             auto& ranks = postings[i].ranks;
             if (ranks.size() != old_size[i])
@@ -413,7 +440,28 @@ struct directory::account_index {
 // A profile and the rows that show it (one per account it was ever a member of), so that a
 // change of the profile (lock, invitation, registration) moves exactly those accounts' counts.
 struct directory::profile_record : directory_profile {
-    std::vector<std::pair<account_index*, const account_index::node*>> listings;
+    std::vector<std::pair<account_index*, account_index::node*>> listings;
+};
+
+// Profiles live in a deque (stable, allocated in blocks rather than one by one) and are found
+// through a flat map keyed by a view of their own id: no second copy of the id, no node per entry.
+struct directory::profile_table {
+    std::deque<profile_record> records;
+    boost::unordered_flat_map<std::string_view, profile_record*> by_id;
+
+    // The new profile, or nullptr when the id is known (a log names each user_created once; a
+    // repeated one is ignored rather than leaving the rows of the first pointing nowhere).
+    profile_record* add(directory_profile p) {
+        if (by_id.contains(p.id.value)) return nullptr;
+        auto& record = records.emplace_back();
+        static_cast<directory_profile&>(record) = std::move(p);
+        by_id.emplace(std::string_view(record.id.value), &record);
+        return &record;
+    }
+    profile_record* find(std::string_view id) const {
+        auto it = by_id.find(id);
+        return it == by_id.end() ? nullptr : it->second;
+    }
 };
 
 template <class Change>
@@ -455,7 +503,7 @@ void directory::remember_total(std::string key, std::size_t total) const {
     if (totals_->totals.try_emplace(std::move(key), total).second) totals_->bytes += cost;
 }
 
-directory::directory() : totals_(std::make_unique<search_totals>()) {}
+directory::directory() : profiles_(std::make_unique<profile_table>()), totals_(std::make_unique<search_totals>()) {}
 directory::~directory() = default;
 directory::directory(directory&&) noexcept = default;
 directory& directory::operator=(directory&&) noexcept = default;
@@ -472,33 +520,34 @@ void directory::apply(const domain::event& event) {
         [this](const auto& e) {
             using T = std::decay_t<decltype(e)>;
             if constexpr (std::is_same_v<T, domain::user_created>) {
-                auto p = std::make_unique<profile_record>();
-                p->id = e.user;
-                p->email = e.address.str();
-                p->name = e.name;
-                p->employer = e.employer;
-                p->name_folded = fold(e.name);
-                p->email_folded = fold(e.address.str());
-                profiles_[e.user.value] = std::move(p);
+                directory_profile p;
+                p.id = e.user;
+                p.email = fold(e.address.str());
+                p.name = e.name;
+                p.employer = e.employer;
+                p.name_folded = fold(e.name);
+                profiles_->add(std::move(p));
             } else if constexpr (std::is_same_v<T, domain::member_added>) {
-                auto pit = profiles_.find(e.user.value);
-                if (pit == profiles_.end()) return;
+                auto* profile = profiles_->find(e.user.value);
+                if (!profile) return;
                 auto& index = account_for(e.account);
-                auto [it, inserted] = index.entries.try_emplace(e.user.value);
-                auto& entry = it->second.row;
+                auto [it, inserted] = index.entries.try_emplace(std::string_view(profile->id.value), nullptr);
                 if (inserted) {
-                    entry.profile = pit->second.get();
-                    index.add(it->second);
-                    pit->second->listings.emplace_back(&index, &it->second);
-                } else if (!entry.removed) {
+                    auto& n = index.nodes.emplace_back();
+                    it->second = &n;
+                    n.row.profile = profile;
+                    index.add(n);
+                    profile->listings.emplace_back(&index, &n);
+                } else if (!it->second->row.removed) {
                     return;
                 } else {
-                    index.attach(it->second, -1);
+                    index.attach(*it->second, -1);
                 }
+                auto& entry = it->second->row;
                 entry.type = e.type;
                 entry.roles = {};
                 entry.removed = false;
-                index.attach(it->second, +1);
+                index.attach(*it->second, +1);
             } else if constexpr (std::is_same_v<T, domain::roles_granted> || std::is_same_v<T, domain::roles_revoked> ||
                                  std::is_same_v<T, domain::all_roles_removed> ||
                                  std::is_same_v<T, domain::member_removed>) {
@@ -507,8 +556,8 @@ void directory::apply(const domain::event& event) {
                 auto& index = *ait->second;
                 auto it = index.entries.find(e.user.value);
                 if (it == index.entries.end()) return;
-                auto& entry = it->second.row;
-                index.attach(it->second, -1);
+                auto& entry = it->second->row;
+                index.attach(*it->second, -1);
                 if constexpr (std::is_same_v<T, domain::roles_granted>) {
                     entry.roles = entry.roles | e.roles;
                 } else if constexpr (std::is_same_v<T, domain::roles_revoked>) {
@@ -519,14 +568,14 @@ void directory::apply(const domain::event& event) {
                     entry.roles = {};
                     entry.removed = true;
                 }
-                index.attach(it->second, +1);
+                index.attach(*it->second, +1);
             } else if constexpr (std::is_same_v<T, domain::user_locked> || std::is_same_v<T, domain::user_unlocked> ||
                                  std::is_same_v<T, domain::invitation_issued> ||
                                  std::is_same_v<T, domain::invitation_accepted> ||
                                  std::is_same_v<T, domain::profile_retired>) {
-                auto pit = profiles_.find(e.user.value);
-                if (pit == profiles_.end()) return;
-                change_profile(*pit->second, [](directory_profile& p) {
+                auto* profile = profiles_->find(e.user.value);
+                if (!profile) return;
+                change_profile(*profile, [](directory_profile& p) {
                     if constexpr (std::is_same_v<T, domain::user_locked>)
                         p.status = domain::user_status::locked;
                     else if constexpr (std::is_same_v<T, domain::user_unlocked>)
@@ -539,22 +588,18 @@ void directory::apply(const domain::event& event) {
                         p.retired = true;
                 });
             } else if constexpr (std::is_same_v<T, domain::profile_updated>) {
-                auto pit = profiles_.find(e.user.value);
-                if (pit == profiles_.end()) return;
-                auto& p = *pit->second;
+                auto* profile = profiles_->find(e.user.value);
+                if (!profile) return;
+                auto& p = *profile;
                 // Detached under the old sort key (the class sets are ordered by it), attached under the new.
                 for (auto [index, row] : p.listings) index->attach(*row, -1);
                 if (e.name) {
                     p.name = e.name->after;
                     p.name_folded = fold(p.name);
                 }
-                if (e.email) {
-                    p.email = e.email->after;
-                    p.email_folded = fold(p.email);
-                }
+                if (e.email) p.email = fold(e.email->after);
                 for (auto [index, row] : p.listings) {
-                    if (auto it = index->entries.find(p.id.value); it != index->entries.end())
-                        index->resort(it->second);
+                    index->resort();
                     index->attach(*row, +1);
                 }
             } else if constexpr (one_of<T, domain::account_opened, domain::partner_linked, domain::contacts_saved,
@@ -574,54 +619,49 @@ void directory::apply(const domain::event& event) {
 
 void directory::load(std::vector<directory_profile> profiles, std::vector<directory_row> rows) {
     ++generation_;
-    profiles_.reserve(profiles.size());
+    profiles_->by_id.reserve(profiles_->by_id.size() + profiles.size());
     for (auto& p : profiles) {
-        auto record = std::make_unique<profile_record>();
-        static_cast<directory_profile&>(*record) = std::move(p);
-        record->name_folded = fold(record->name);
-        record->email_folded = fold(record->email);
-        auto id = record->id.value;
-        profiles_[std::move(id)] = std::move(record);
+        p.name_folded = fold(p.name);
+        p.email = fold(p.email);
+        profiles_->add(std::move(p));
     }
     std::vector<account_index*> touched;
     for (auto& r : rows) {
-        auto pit = profiles_.find(r.user.value);
-        if (pit == profiles_.end()) continue;
+        auto* profile = profiles_->find(r.user.value);
+        if (!profile) continue;
         auto& index = account_for(r.account);
-        if (index.entries.empty()) touched.push_back(&index);
-        auto [it, inserted] = index.entries.try_emplace(r.user.value);
-        auto& entry = it->second.row;
+        if (index.nodes.empty()) touched.push_back(&index);
+        auto [it, inserted] = index.entries.try_emplace(std::string_view(profile->id.value), nullptr);
         if (inserted) {
-            entry.profile = pit->second.get();
-            index.post_text(it->second);
-            pit->second->listings.emplace_back(&index, &it->second);
-            entry.type = r.type;
-            entry.roles = r.roles;
-            entry.removed = r.removed;
-        } else if (r.removed && !entry.removed) {
+            auto& n = index.nodes.emplace_back();
+            it->second = &n;
+            n.row = {profile, r.type, r.roles, r.removed};
+            profile->listings.emplace_back(&index, &n);
+        } else if (r.removed && !it->second->row.removed) {
             // What member_removed would do to a current row listed again as removed.
-            entry.roles = {};
-            entry.removed = true;
+            it->second->row.roles = {};
+            it->second->row.removed = true;
         }
     }
-    // Each account's list in order once: ranks are list positions, so every posting is filled
-    // in ascending rank, and the class sets take their rows in order (hinted at the end).
-    for (auto* index : touched) {
-        index->ranked.reserve(index->entries.size());
-        for (auto& [id, n] : index->entries) index->ranked.push_back(&n);
-        std::sort(index->ranked.begin(), index->ranked.end(), account_index::node_order{});
-        for (std::uint32_t r = 0; r < index->ranked.size(); ++r) {
-            const auto* n = index->ranked[r];
-            for (auto id : n->posting_ids) index->postings[id].ranks.push_back(r);
-            count(index->stats, n->row, +1);
-            auto& c = index->classes[class_of(n->row)];
-            c.rows.insert(c.rows.end(), n);
-            for (std::size_t i = 0; i < domain::all_portals.size(); ++i)
-                if (!domain::roles_in(n->row.roles, domain::all_portals[i]).empty()) ++c.portal_users[i];
-            for (std::size_t k = 0; k < domain::role_count; ++k)
-                if (n->row.roles.contains(static_cast<domain::role>(k))) ++c.role_holders[k];
+    // Each account's list in order once (ranks are list positions, so every posting is filled in
+    // ascending rank), the accounts shared between this thread and one more: they have nothing in
+    // common but the profiles, which they only read. The largest go first so that the two threads
+    // finish together.
+    std::sort(touched.begin(), touched.end(),
+              [](const account_index* a, const account_index* b) { return a->nodes.size() > b->nodes.size(); });
+    std::atomic<std::size_t> next{0};
+    auto work = [&] {
+        for (auto i = next.fetch_add(1); i < touched.size(); i = next.fetch_add(1)) {
+            touched[i]->rank_all();
+            touched[i]->file_all();
         }
-    }
+    };
+    // Even for a few rows (a thread's start costs less than the smallest snapshot's decode), so
+    // that every restore, the tests' included, goes this one way.
+    std::thread helper;
+    if (touched.size() > 1) helper = std::thread(work);
+    work();
+    if (helper.joinable()) helper.join();
 }
 
 std::optional<directory_page> directory::query(const domain::account_id& account, const directory_query& q) const {
@@ -639,7 +679,7 @@ std::optional<directory_page> directory::query(const domain::account_id& account
     if (q.after) {
         auto it = index.entries.find(q.after->value);
         if (it == index.entries.end()) return std::nullopt;
-        after = &it->second;
+        after = it->second;
     }
     const std::string q_folded = fold(q.q);
     const std::size_t limit = std::max<std::size_t>(q.limit, 1);
@@ -712,10 +752,7 @@ std::optional<directory_page> directory::query(const domain::account_id& account
     return page;
 }
 
-const directory_profile* directory::profile(const domain::user_id& user) const {
-    auto it = profiles_.find(user.value);
-    return it == profiles_.end() ? nullptr : it->second.get();
-}
+const directory_profile* directory::profile(const domain::user_id& user) const { return profiles_->find(user.value); }
 
 directory_stats directory::stats(const domain::account_id& account) const {
     auto it = accounts_.find(account.value);
@@ -726,7 +763,7 @@ const directory_entry* directory::entry(const domain::account_id& account, const
     auto ait = accounts_.find(account.value);
     if (ait == accounts_.end()) return nullptr;
     auto it = ait->second->entries.find(user.value);
-    return it == ait->second->entries.end() ? nullptr : &it->second.row;
+    return it == ait->second->entries.end() ? nullptr : &it->second->row;
 }
 
 }  // namespace roster::projections

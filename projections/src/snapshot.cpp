@@ -202,7 +202,7 @@ bool read_model::restore_snapshot(std::string_view bytes) {
     if (!bytes.starts_with(magic)) return false;
     reader r(bytes.substr(magic.size()));
     domain::state s;
-    std::unordered_map<std::string, std::uint64_t> versions;
+    stream_versions versions;
     std::vector<directory_row> directory_rows;
 
     const auto position = r.u64();
@@ -254,7 +254,8 @@ bool read_model::restore_snapshot(std::string_view bytes) {
         }
     }
     // Profiles go to the directory before any membership (member_added needs the profile).
-    std::vector<domain::user_id> listed_users;
+    // The state's map is node-based: its records stay where they are as it grows.
+    std::vector<const domain::user_record*> listed_users;
     s.users.reserve(r.peek_count());
     for (auto n = r.count(); n-- && r.ok();) {
         domain::user_id id{r.str()};
@@ -280,8 +281,8 @@ bool read_model::restore_snapshot(std::string_view bytes) {
                               .third_party = std::move(third_party),
                               .open_invitation = std::move(open_invitation),
                               .changed = changed};
-        if (listed) listed_users.push_back(u.id);
-        s.users.emplace(std::move(id), std::move(u));
+        auto [at, inserted] = s.users.emplace(std::move(id), std::move(u));
+        if (listed && inserted) listed_users.push_back(&at->second);
     }
     s.email_index.reserve(r.peek_count());
     for (auto n = r.count(); n-- && r.ok();) {
@@ -344,8 +345,8 @@ bool read_model::restore_snapshot(std::string_view bytes) {
 
     std::vector<directory_profile> profiles;
     profiles.reserve(listed_users.size());
-    for (const auto& id : listed_users) {
-        const auto& u = s.users.at(id);
+    for (const auto* listed : listed_users) {
+        const auto& u = *listed;
         directory_profile p;
         p.id = u.id;
         p.email = u.address.str();

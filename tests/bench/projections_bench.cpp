@@ -63,14 +63,14 @@ struct fixture {
         for (const auto* e : rows) {
             if (e->removed) continue;
             if (e->profile->name_folded.find(needle) != std::string::npos ||
-                e->profile->email_folded.find(needle) != std::string::npos)
+                e->profile->email.find(needle) != std::string::npos)
                 matches.push_back(e);
         }
         const auto keep = std::min(matches.size(), limit + 1);
         std::partial_sort(matches.begin(), matches.begin() + static_cast<std::ptrdiff_t>(keep), matches.end(),
                           [](auto* a, auto* b) {
-                              return std::tie(a->profile->name_folded, a->profile->email_folded, a->profile->id.value) <
-                                     std::tie(b->profile->name_folded, b->profile->email_folded, b->profile->id.value);
+                              return std::tie(a->profile->name_folded, a->profile->email, a->profile->id.value) <
+                                     std::tie(b->profile->name_folded, b->profile->email, b->profile->id.value);
                           });
         return keep;
     }

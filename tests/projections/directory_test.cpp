@@ -245,13 +245,13 @@ TEST(directory_reference, paged_queries_equal_brute_force) {
             if (q.portal && roles_in(e->roles, *q.portal).empty()) continue;
             if (q.role && !e->roles.contains(*q.role)) continue;
             if (!needle.empty() && e->profile->name_folded.find(needle) == std::string::npos &&
-                e->profile->email_folded.find(needle) == std::string::npos)
+                e->profile->email.find(needle) == std::string::npos)
                 continue;
             rows.push_back(e);
         }
         std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) {
-            return std::tie(a->profile->name_folded, a->profile->email_folded, a->profile->id.value) <
-                   std::tie(b->profile->name_folded, b->profile->email_folded, b->profile->id.value);
+            return std::tie(a->profile->name_folded, a->profile->email, a->profile->id.value) <
+                   std::tie(b->profile->name_folded, b->profile->email, b->profile->id.value);
         });
         std::vector<std::string> out;
         for (auto* e : rows) out.push_back(e->profile->id.value);
@@ -318,12 +318,12 @@ TEST(directory_reference, searches_stay_exact_while_members_are_inserted) {
         for (auto& id : all_ids) {
             const auto* e = dir.entry(acme, user_id{id});
             if (e->profile->name_folded.find(needle) != std::string::npos ||
-                e->profile->email_folded.find(needle) != std::string::npos)
+                e->profile->email.find(needle) != std::string::npos)
                 rows.push_back(e);
         }
         std::sort(rows.begin(), rows.end(), [](auto* a, auto* b) {
-            return std::tie(a->profile->name_folded, a->profile->email_folded, a->profile->id.value) <
-                   std::tie(b->profile->name_folded, b->profile->email_folded, b->profile->id.value);
+            return std::tie(a->profile->name_folded, a->profile->email, a->profile->id.value) <
+                   std::tie(b->profile->name_folded, b->profile->email, b->profile->id.value);
         });
         std::vector<std::string> out;
         for (auto* e : rows) out.push_back(e->profile->id.value);

@@ -33,9 +33,9 @@ struct directory_profile {
     // invited person from one created without an invitation, which `registration` cannot.
     bool invitation_issued = false;
     bool retired = false;
-    // Lower-cased name and email, the text `q` is matched against.
+    // Lower-cased name, matched against `q` with the email (which the domain lower-cases, and
+    // the directory folds again, so it serves as its own folded form).
     std::string name_folded;
-    std::string email_folded;
 };
 
 // One row of one account's list.
@@ -115,7 +115,8 @@ public:
 
     // Fills an empty directory at once (a snapshot's restore): the same rows, counts and search
     // answers as the events that led to them, at a fraction of their cost — each row is filed
-    // once and each account's list sorted once, instead of re-ranked as it grows. Rows of a
+    // once and each account's list sorted once, instead of re-ranked as it grows; the accounts
+    // are shared between the calling thread and one more it starts and joins. Rows of a
     // user without a profile are skipped, as member_added skips them.
     void load(std::vector<directory_profile> profiles, std::vector<directory_row> rows);
 
@@ -137,6 +138,7 @@ public:
 private:
     struct account_index;
     struct profile_record;
+    struct profile_table;
     account_index& account_for(const domain::account_id& account);
     // Moves the counts of every account listing `p` across a change of the profile.
     template <class Change>
@@ -146,7 +148,7 @@ private:
     std::optional<std::size_t> cached_total(const std::string& key) const;
     void remember_total(std::string key, std::size_t total) const;
 
-    std::unordered_map<std::string, std::unique_ptr<profile_record>> profiles_;
+    std::unique_ptr<profile_table> profiles_;
     std::unordered_map<std::string, std::unique_ptr<account_index>> accounts_;
     std::uint64_t generation_ = 0;  // events applied: a cached total is good only at its generation
     std::unique_ptr<search_totals> totals_;

@@ -20,12 +20,18 @@
 #include <utility>
 #include <vector>
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include "roster/domain/state.hpp"
 #include "roster/eventstore/store.hpp"
 #include "roster/projections/directory.hpp"
 #include "roster/projections/history_index.hpp"
 
 namespace roster::projections {
+
+// One entry per stream (a million users: a million entries), so a flat table: no node, no
+// bucket array, no allocation per stream.
+using stream_versions = boost::unordered_flat_map<std::string, std::uint64_t>;
 
 // What a query sees: const references valid only inside `read_model::read`.
 struct read_view {
@@ -38,7 +44,7 @@ struct read_view {
     domain::account_version version_of(const domain::account_id& a) const { return domain::version_of(*this, a); }
     domain::user_version version_of(const domain::user_id& u) const { return domain::version_of(*this, u); }
 
-    const std::unordered_map<std::string, std::uint64_t>& versions;
+    const stream_versions& versions;
     // Only the live read model keeps the history index (past states built for as-of do not).
     const history_index* history = nullptr;
 };
@@ -108,7 +114,7 @@ private:
     mutable std::shared_mutex mutex_;
     domain::state state_;
     projections::directory directory_;
-    std::unordered_map<std::string, std::uint64_t> versions_;
+    stream_versions versions_;
     eventstore::log_position position_;
     domain::timestamp recorded_at_{};
     std::unique_ptr<history_index> history_ = std::make_unique<history_index>();
