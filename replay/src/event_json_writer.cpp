@@ -5,7 +5,9 @@
 // the two byte for byte over every event type, so a change to one without the other fails there.
 #include "event_json_writer.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cstring>
 #include <string_view>
 #include <unordered_map>
 #include <vector>
@@ -21,13 +23,27 @@ using namespace roster::domain;
 
 // Boost.JSON's escaping (serializer.ipp): '"' and '\\', \b \t \n \f \r, other C0 controls as
 // \u00xx in lower-case hex; every other byte, UTF-8 or not, unchanged.
+bool needs_escape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+// s between quotes, in one write; the caller knows it needs no escape.
+void quoted_plain(std::string& out, std::string_view s) {
+    const auto at = out.size();
+    out.resize(at + s.size() + 2);
+    char* p = out.data() + at;
+    p[0] = '"';
+    std::memcpy(p + 1, s.data(), s.size());
+    p[s.size() + 1] = '"';
+}
+
 void quoted(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
+    // Nearly every value (ids, names, hashes) needs no escape.
+    if (std::none_of(s.begin(), s.end(), [](unsigned char c) { return needs_escape(c); })) return quoted_plain(out, s);
     out.push_back('"');
     std::size_t run = 0;  // s[run, i) needs no escape and is not yet in `out`
     for (std::size_t i = 0; i < s.size(); ++i) {
         const auto c = static_cast<unsigned char>(s[i]);
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        if (!needs_escape(c)) continue;
         out.append(s.data() + run, i - run);
         run = i + 1;
         out.push_back('\\');
@@ -57,8 +73,17 @@ void number(std::string& out, std::uint64_t v) {
 
 void boolean(std::string& out, bool v) { out += v ? "true" : "false"; }
 
-// Members are written in order; `key` puts the comma unless the member opens its object.
-void key(std::string& out, std::string_view k) {
+// Members are written in order; `key` puts the comma unless the member opens its object. Keys
+// are the fixed names of event_json; `dynamic_key` is for data (user ids, role names).
+template <std::size_t N>
+void key(std::string& out, const char (&k)[N]) {
+    if (out.back() != '{') out.push_back(',');
+    out.push_back('"');
+    out.append(k, N - 1);
+    out.append("\":", 2);
+}
+
+void dynamic_key(std::string& out, std::string_view k) {
     if (out.back() != '{') out.push_back(',');
     quoted(out, k);
     out.push_back(':');
@@ -79,12 +104,13 @@ void text_or_null(std::string& out, const std::string& s) {
 
 void hex_hash(std::string& out, const eventstore::hash256& h) {
     static constexpr char digits[] = "0123456789abcdef";
-    out.push_back('"');
-    for (auto b : h) {
-        out.push_back(digits[b >> 4]);
-        out.push_back(digits[b & 0xF]);
+    char buf[2 * 32 + 2];
+    buf[0] = buf[sizeof buf - 1] = '"';
+    for (std::size_t i = 0; i < h.size(); ++i) {
+        buf[1 + 2 * i] = digits[h[i] >> 4];
+        buf[2 + 2 * i] = digits[h[i] & 0xF];
     }
-    out.push_back('"');
+    out.append(buf, sizeof buf);
 }
 
 void timestamp_text(std::string& out, timestamp t) {
@@ -108,7 +134,7 @@ void topics(std::string& out, const std::vector<topic>& v) {
 void roles(std::string& out, role_set set) {
     out.push_back('{');
     for (auto p : all_portals) {
-        key(out, to_string(p));
+        dynamic_key(out, to_string(p));
         out.push_back('[');
         for (std::size_t i = 0; i < role_count; ++i) {
             auto r = static_cast<role>(i);
@@ -144,8 +170,8 @@ void accounts(std::string& out, const std::vector<account_id>& v) {
 
 // with_status_change for the facts whose type fixes both values.
 void status_change(std::string& out, std::string_view field, std::string_view before, std::string_view after) {
-    key(out, "before"), out += "{", key(out, field), quoted(out, before), out += "}";
-    key(out, "after"), out += "{", key(out, field), quoted(out, after), out += "}";
+    key(out, "before"), out += "{", dynamic_key(out, field), quoted(out, before), out += "}";
+    key(out, "after"), out += "{", dynamic_key(out, field), quoted(out, after), out += "}";
 }
 
 void webhook_settings_object(std::string& out, const webhook_settings& w) {
@@ -256,10 +282,11 @@ struct data_writer {
         std::vector<std::size_t> previous;  // the assignments that recorded the holder before
         for (std::size_t i = 0; i < a.size(); ++i)
             if (a[i].previous) previous.push_back(i);
-        const auto before = shown_entries(previous.size(), [&](std::size_t i) { return to_string(a[previous[i]].role); });
+        const auto before =
+            shown_entries(previous.size(), [&](std::size_t i) { return to_string(a[previous[i]].role); });
         auto contacts_object = [&] {
             out += "{";
-            for (auto i : contacts) key(out, to_string(a[i].role)), text_or_null(out, a[i].user.value);
+            for (auto i : contacts) dynamic_key(out, to_string(a[i].role)), text_or_null(out, a[i].user.value);
             out += "}";
         };
         key(out, "account"), quoted(out, x.account.value);
@@ -268,7 +295,7 @@ struct data_writer {
         key(out, "before"), out += "{", key(out, "contacts"), out += "{";
         for (auto j : before) {
             const auto& p = a[previous[j]];
-            key(out, to_string(p.role)), text_or_null(out, p.previous->value);
+            dynamic_key(out, to_string(p.role)), text_or_null(out, p.previous->value);
         }
         out += "}}";
         key(out, "after"), out += "{", key(out, "contacts"), contacts_object(), out += "}";
@@ -279,10 +306,10 @@ struct data_writer {
         key(out, "role"), quoted(out, role);
         key(out, "from"), quoted(out, x.from.value);
         key(out, "to"), quoted(out, x.to.value);
-        key(out, "before"), out += "{", key(out, "contacts"), out += "{", key(out, role), quoted(out, x.from.value),
-            out += "}}";
-        key(out, "after"), out += "{", key(out, "contacts"), out += "{", key(out, role), quoted(out, x.to.value),
-            out += "}}";
+        key(out, "before"), out += "{", key(out, "contacts"), out += "{", dynamic_key(out, role),
+            quoted(out, x.from.value), out += "}}";
+        key(out, "after"), out += "{", key(out, "contacts"), out += "{", dynamic_key(out, role),
+            quoted(out, x.to.value), out += "}}";
     }
     void operator()(const watchlist_changed& x) {
         key(out, "account"), quoted(out, x.account.value);
@@ -299,10 +326,10 @@ struct data_writer {
         const auto& c = x.changes;
         const auto shown = shown_entries(c.size(), [&](std::size_t i) { return std::string_view(c[i].user.value); });
         key(out, "before"), out += "{", key(out, "watchlist"), out += "{";
-        for (auto i : shown) key(out, c[i].user.value), topics(out, c[i].before);
+        for (auto i : shown) dynamic_key(out, c[i].user.value), topics(out, c[i].before);
         out += "}}";
         key(out, "after"), out += "{", key(out, "watchlist"), out += "{";
-        for (auto i : shown) key(out, c[i].user.value), topics(out, c[i].after);
+        for (auto i : shown) dynamic_key(out, c[i].user.value), topics(out, c[i].after);
         out += "}}";
     }
     void operator()(const token_issued& x) {
@@ -339,9 +366,9 @@ struct data_writer {
         key(out, "user"), quoted(out, x.user.value);
         accounts(out, x.accounts);
         for (bool after : {false, true}) {
-            key(out, after ? "after" : "before"), out += "{";
+            dynamic_key(out, after ? "after" : "before"), out += "{";
             for (auto [field, change] : {std::pair{"name", &x.name}, std::pair{"email", &x.email}})
-                if (*change) key(out, field), quoted(out, after ? (*change)->after : (*change)->before);
+                if (*change) dynamic_key(out, field), quoted(out, after ? (*change)->after : (*change)->before);
             out += "}";
         }
     }
