@@ -672,6 +672,83 @@ TEST_F(live_test, the_client_closing_handshake_is_answered) {
     EXPECT_TRUE(server_->wait_for_log("live_subscriber_closed"));
 }
 
+// An open stream ends when its caller loses the right to it: roles taken (4403), the token
+// revoked (4401, also for a stream opened with a ticket), the token expired (4401, at a ping
+// tick); the event that withdrew access and everything after it never reach the subscriber,
+// and other subscribers go on.
+TEST_F(live_test, a_stream_ends_when_its_access_is_withdrawn) {
+    // Ticks often enough to find the expiry soon, seldom enough that a client busy elsewhere in
+    // this test (it reads only when asked to) is not dropped for silence.
+    start({"--live-ping-ms", "1000"});
+    open_account("acme");
+    const auto admin = create_user("acme", "admin@acme.test", json::object{{"impact", json::array{"admin"}}});
+    auto issue = [&](json::object body) {
+        json::value v = std::move(body);
+        auto r = call("POST", "/v1/tokens", &v);
+        EXPECT_EQ(r.status, 201u) << r.body;
+        return std::pair{std::string(r.json().at("token_id").as_string()),
+                         std::string(r.json().at("token").as_string())};
+    };
+    const auto admin_token = issue({{"principal", {{"user_id", admin}}}}).second;
+    const auto [auditor_id, auditor_token] = issue({{"principal", {{"auditor", true}}}});
+    const auto [ticket_owner_id, ticket_owner_token] = issue({{"principal", {{"auditor", true}}}});
+    const auto expiring_token = issue({{"principal", {{"auditor", true}}}, {"expires_in", 60}}).second;
+    auto ticket =
+        http_->request("POST", "/v1/stream/tickets", "{}",
+                       {{"Authorization", "Bearer " + ticket_owner_token}, {"Content-Type", "application/json"}});
+    ASSERT_EQ(ticket.status, 201u) << ticket.body;
+
+    ws_client watcher(port(), "/v1/stream", op_token_);
+    ws_client admin_sub(port(), "/v1/stream?account=acme", admin_token);
+    ws_client auditor_sub(port(), "/v1/stream", auditor_token);
+    ws_client ticket_sub(port(), "/v1/stream?ticket=" + std::string(ticket.json().at("ticket").as_string()), "");
+    ws_client expiring_sub(port(), "/v1/stream", expiring_token);
+    for (auto* c : {&watcher, &admin_sub, &auditor_sub, &ticket_sub, &expiring_sub})
+        ASSERT_EQ(c->status, 101u) << c->body;
+    // Events before the one that withdrew access (at `withdrawn`) may still come; then the close.
+    auto expect_closed = [](ws_client& c, int code, std::uint64_t withdrawn) {
+        for (;;) {
+            auto f = c.next();
+            if (f.what == ws_client::frame::message) {
+                ASSERT_LT(static_cast<std::uint64_t>(f.event.at("position").as_int64()), withdrawn)
+                    << json::serialize(f.event);
+                continue;
+            }
+            ASSERT_EQ(f.what, ws_client::frame::closed);
+            EXPECT_EQ(static_cast<int>(f.code), code) << f.reason;
+            EXPECT_NE(f.reason.find("access withdrawn"), std::string::npos) << f.reason;
+            return;
+        }
+    };
+
+    // Another user's roles taken: every subscriber checks again, and all keep their streams.
+    const auto other = create_user("acme", "m@acme.test", json::object{{"learning", json::array{"learner"}}});
+    ASSERT_EQ(call("DELETE", "/v1/accounts/acme/users/" + other + "/roles").status, 200u);
+    const auto unaffected = head();
+    for (auto* c : {&admin_sub, &auditor_sub, &ticket_sub, &expiring_sub})
+        EXPECT_EQ(c->positions_until(unaffected).back(), unaffected);
+
+    // The admin's own roles taken, then more events in its account: it gets none of them.
+    ASSERT_EQ(call("DELETE", "/v1/accounts/acme/users/" + admin + "/roles").status, 200u);
+    const auto roles_taken = head();
+    create_user("acme", "later@acme.test", json::object{{"learning", json::array{"learner"}}});
+    expect_closed(admin_sub, 4403, roles_taken);
+    ASSERT_EQ(call("DELETE", "/v1/tokens/" + auditor_id).status, 200u);
+    expect_closed(auditor_sub, 4401, head());
+    ASSERT_EQ(call("DELETE", "/v1/tokens/" + ticket_owner_id).status, 200u);
+    expect_closed(ticket_sub, 4401, head());
+    EXPECT_TRUE(server_->wait_for_log("live_access_withdrawn"));
+
+    // Expiry has no event: the next ping tick finds it.
+    const auto before_expiry = head();
+    ASSERT_EQ(http_->request("POST", "/test/clock?advance_s=120").status, 200u);
+    expect_closed(expiring_sub, 4401, before_expiry + 1);
+
+    // The operator's stream saw every one of those events.
+    const auto last = head();
+    EXPECT_EQ(watcher.positions_until(last).back(), last);
+}
+
 TEST_F(live_test, sigterm_closes_subscribers_with_a_close_frame) {
     start();
     ws_client sub(port(), "/v1/stream", op_token_);

@@ -1,6 +1,7 @@
 #include "roster/api/live_hub.hpp"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 #include <variant>
 
@@ -29,6 +30,18 @@ bool live_filter::matches(const eventstore::recorded_event& e) const {
 const std::vector<std::string>& event_type_names() {
     static const std::vector<std::string> names(domain::event_type_names.begin(), domain::event_type_names.end());
     return names;
+}
+
+bool withdraws_access(const eventstore::recorded_event& e) {
+    return std::visit(
+        [](const auto& event) {
+            using E = std::decay_t<decltype(event)>;
+            return std::is_same_v<E, domain::token_revoked> || std::is_same_v<E, domain::token_rotated> ||
+                   std::is_same_v<E, domain::user_locked> || std::is_same_v<E, domain::member_removed> ||
+                   std::is_same_v<E, domain::profile_retired> || std::is_same_v<E, domain::roles_revoked> ||
+                   std::is_same_v<E, domain::all_roles_removed>;
+        },
+        e.payload);
 }
 
 live_message make_live_message(const eventstore::recorded_event& e, live_format format) {
@@ -136,6 +149,8 @@ void live_hub::run() {
                 // Serialized once per form, for the first subscriber that wants it.
                 std::optional<live_message> roster_message, ocsf_message;
                 std::lock_guard lock(mutex_);
+                if (withdraws_access(e))
+                    for (auto& s : sinks_) s.sink->access_may_have_changed(e.position);
                 std::size_t kept = 0;
                 for (std::size_t i = 0; i < sinks_.size(); ++i) {
                     auto& s = sinks_[i];

@@ -1,8 +1,11 @@
 // One WebSocket subscriber of the live stream: catch-up from the log, then the hub's events,
 // through a bounded queue with exactly one (gathered) write outstanding.
+#include <algorithm>
 #include <array>
+#include <chrono>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -32,6 +35,13 @@ constexpr std::size_t write_batch_frames = 512;
 constexpr std::size_t write_batch_bytes = 256 * 1024;
 // Clients have nothing to say on this stream; anything bigger than this per frame is refused.
 constexpr std::size_t max_client_frame = 64 * 1024;
+// Application close codes (RFC 6455 §7.4.2 leaves 4000-4999 to applications), after HTTP's 401
+// and 403: the subscriber's access was withdrawn while it was subscribed.
+constexpr auto close_unauthenticated = static_cast<websocket::close_code>(4401);
+constexpr auto close_forbidden = static_cast<websocket::close_code>(4403);
+// The read model folds a commit a moment after the hub reads it; an access check asked about a
+// position it has not folded yet is asked again after this long.
+constexpr std::chrono::milliseconds access_retry{2};
 
 // Lifetime: the hub holds it while subscribed; otherwise its pending operations do. Members
 // are touched on the socket's strand, except the queues and the flags guarded by `mutex_`,
@@ -49,18 +59,20 @@ class live_session final : public live_sink,
 public:
     live_session(WebSocket ws, live_hub& hub, logger& log, live_filter filter,
                  std::optional<eventstore::log_position> from, std::string request_id,
-                 std::shared_ptr<void> server_hold)
+                 std::shared_ptr<void> server_hold, live_access_check access)
         : ws_(std::move(ws)),
           timer_(ws_.get_executor()),
           ping_timer_(ws_.get_executor()),
           close_timer_(ws_.get_executor()),
+          access_timer_(ws_.get_executor()),
           hub_(hub),
           log_(log),
           filter_(std::move(filter)),
           from_(from),
           request_id_(std::move(request_id)),
           server_hold_(std::move(server_hold)),
-          reader_(max_client_frame) {
+          reader_(max_client_frame),
+          access_(std::move(access)) {
         hub_.session_opened();
     }
 
@@ -122,6 +134,16 @@ public:
     void flush() override {
         std::lock_guard lock(mutex_);
         if (!queue_.empty()) wake_locked();
+    }
+
+    void access_may_have_changed(eventstore::log_position at) override {
+        std::lock_guard lock(mutex_);
+        if (closing_) return;
+        access_pending_ = std::max(access_pending_, at);
+        if (!access_hold_ || at < *access_hold_) access_hold_ = at;
+        if (access_check_posted_) return;
+        access_check_posted_ = true;
+        net::post(ws_.get_executor(), [self = shared_from_this()] { self->check_access(); });
     }
 
     void shutdown() override {
@@ -214,6 +236,10 @@ private:
         ping_timer_.expires_after(hub_.options().ping_interval);
         ping_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
             if (ec || self->torn_down_) return;
+            // Expiry withdraws access without an event: judged again at every tick.
+            if (const auto verdict = self->access_(eventstore::log_position{});
+                verdict != live_access::allowed && verdict != live_access::not_yet)
+                return self->withdraw_access(verdict, self->delivered_);
             if (self->heard_) {
                 self->heard_ = false;
                 self->ping_unanswered_ = false;
@@ -248,7 +274,8 @@ private:
                                                    "; next_from=" + std::to_string(delivered_.next().value));
             } else {
                 std::size_t bytes = 0;
-                while (!queue_.empty() && in_flight_.size() < write_batch_frames && bytes < write_batch_bytes) {
+                while (!queue_.empty() && in_flight_.size() < write_batch_frames && bytes < write_batch_bytes &&
+                       !(access_hold_ && queue_.front().position >= *access_hold_)) {
                     bytes += queue_.front().frame->size();
                     in_flight_.push_back(std::move(queue_.front()));
                     queue_.pop_front();
@@ -257,7 +284,8 @@ private:
                 queued_bytes_ -= bytes;
                 writing_bytes_ = bytes;
                 if (in_flight_.empty() && in_flight_control_.empty()) {
-                    if (!live_) {
+                    // Held for an access check: check_access wakes the strand again.
+                    if (!live_ && !access_hold_) {
                         lock.unlock();
                         return catch_up();
                     }
@@ -303,7 +331,7 @@ private:
     void catch_up() {
         {
             std::unique_lock lock(mutex_);
-            if (closing_ || !control_.empty()) {
+            if (closing_ || !control_.empty() || access_hold_) {
                 lock.unlock();
                 return pump();
             }
@@ -327,12 +355,15 @@ private:
         std::size_t queued = 0;
         std::size_t bytes = 0;
         bool refused = false;
+        std::optional<eventstore::log_position> withdrawing;
         const auto limit =
             static_cast<std::size_t>(std::min<std::uint64_t>(published.value - scanned_.value, catch_up_batch));
         auto r = hub_.store().read_from(scanned_.next(), limit, [&](const eventstore::recorded_event& e) {
+            // The slice ends at an event that may withdraw access: it is checked before more is read.
+            if (withdraws_access(e)) withdrawing = e.position;
             if (!filter_.matches(e)) {
                 scanned_ = e.position;
-                return true;
+                return !withdrawing;
             }
             auto m = make_live_message(e, filter_.format);
             const auto size = m.frame->size();
@@ -347,8 +378,9 @@ private:
             queued_bytes_ += size;
             ++queued;
             bytes += size;
-            return bytes < hub_.options().catch_up_bytes;
+            return !withdrawing && bytes < hub_.options().catch_up_bytes;
         });
+        if (withdrawing && scanned_ >= *withdrawing) access_may_have_changed(*withdrawing);
         if (!r) {
             log_.error("live_catch_up_failed", {{"request_id", request_id_}, {"error", r.error().message}});
             // The catch-up step owns the strand (busy_), so its pump() sends the close.
@@ -369,6 +401,48 @@ private:
             return net::post(ws_.get_executor(), [self = shared_from_this()] { self->catch_up(); });
         }
         pump();
+    }
+
+    // On the strand: asks whether the subscriber still has access as of the latest position that
+    // may have withdrawn it; allowed releases what was held back, anything else closes.
+    void check_access() {
+        eventstore::log_position at;
+        {
+            std::lock_guard lock(mutex_);
+            access_check_posted_ = false;
+            if (closing_) return;
+            at = access_pending_;
+        }
+        const auto verdict = access_(at);
+        if (verdict == live_access::not_yet) {
+            {
+                std::lock_guard lock(mutex_);
+                if (access_check_posted_) return;  // a later event asked already
+                access_check_posted_ = true;
+            }
+            access_timer_.expires_after(access_retry);
+            return access_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+                if (ec || self->torn_down_) return;
+                self->check_access();
+            });
+        }
+        if (verdict != live_access::allowed) return withdraw_access(verdict, at);
+        std::lock_guard lock(mutex_);
+        // A later event that may withdraw access keeps the hold until its own check.
+        if (access_pending_ != at || !access_hold_) return;
+        access_hold_.reset();
+        wake_locked();
+    }
+
+    void withdraw_access(live_access verdict, eventstore::log_position at) {
+        const bool unauthenticated = verdict == live_access::unauthenticated;
+        log_.warn("live_access_withdrawn", {{"request_id", request_id_},
+                                            {"position", at.value},
+                                            {"last_position", delivered_.value},
+                                            {"why", unauthenticated ? "unauthenticated" : "forbidden"}});
+        begin_close(unauthenticated ? close_unauthenticated : close_forbidden,
+                    unauthenticated ? "access withdrawn: token revoked or expired, or user locked or removed"
+                                    : "access withdrawn: the principal may no longer read this stream");
     }
 
     // On the strand: however the close goes, the socket is gone after close_timeout.
@@ -411,6 +485,7 @@ private:
         timer_.cancel();
         ping_timer_.cancel();
         close_timer_.cancel();
+        access_timer_.cancel();
         boost::system::error_code ignored;
         beast::get_lowest_layer(ws_).socket().shutdown(net::socket_base::shutdown_both, ignored);
         beast::get_lowest_layer(ws_).socket().close(ignored);
@@ -418,10 +493,11 @@ private:
         server_hold_.reset();
     }
 
-    WebSocket ws_;                   // the handshake; then its next layer carries the frames
-    net::steady_timer timer_;        // catch-up waiting for the hub
-    net::steady_timer ping_timer_;   // idle pings
-    net::steady_timer close_timer_;  // the deadline of a close
+    WebSocket ws_;                    // the handshake; then its next layer carries the frames
+    net::steady_timer timer_;         // catch-up waiting for the hub
+    net::steady_timer ping_timer_;    // idle pings
+    net::steady_timer close_timer_;   // the deadline of a close
+    net::steady_timer access_timer_;  // an access check waiting for the read model
     live_hub& hub_;
     logger& log_;
     const live_filter filter_;
@@ -431,6 +507,7 @@ private:
     upgrade_request req_;
     std::array<char, 4096> read_chunk_{};
     ws::client_frame_reader reader_;
+    const live_access_check access_;
     std::vector<live_message> in_flight_;         // the events of the write in progress
     std::vector<std::string> in_flight_control_;  // its control frames (pongs, pings, close)
     std::vector<net::const_buffer> buffers_;
@@ -454,13 +531,23 @@ private:
     bool live_ = false;                // guarded by mutex_: joined the hub
     bool closing_ = false;             // guarded by mutex_
     bool close_queued_ = false;        // guarded by mutex_: the close frame is written or being written
+    // guarded by mutex_: the latest event that may have withdrawn access and is not yet checked
+    // against; frames from access_hold_ on wait until it is; a check is posted or timed.
+    eventstore::log_position access_pending_;
+    std::optional<eventstore::log_position> access_hold_;
+    bool access_check_posted_ = false;
 };
 
 class live_upgrade final : public websocket_upgrade {
 public:
     live_upgrade(live_hub& hub, logger& log, live_filter filter, std::optional<eventstore::log_position> from,
-                 std::string request_id)
-        : hub_(hub), log_(log), filter_(std::move(filter)), from_(from), request_id_(std::move(request_id)) {}
+                 std::string request_id, live_access_check access)
+        : hub_(hub),
+          log_(log),
+          filter_(std::move(filter)),
+          from_(from),
+          request_id_(std::move(request_id)),
+          access_(std::move(access)) {}
 
     std::shared_ptr<upgraded_connection> accept(websocket_stream ws, upgrade_request req,
                                                 std::shared_ptr<void> server_hold) override {
@@ -475,7 +562,8 @@ private:
     template <class WebSocket>
     std::shared_ptr<upgraded_connection> start(WebSocket ws, upgrade_request req, std::shared_ptr<void> server_hold) {
         auto s = std::make_shared<live_session<WebSocket>>(std::move(ws), hub_, log_, std::move(filter_), from_,
-                                                           std::move(request_id_), std::move(server_hold));
+                                                           std::move(request_id_), std::move(server_hold),
+                                                           std::move(access_));
         s->start(std::move(req));
         return s;
     }
@@ -485,14 +573,15 @@ private:
     live_filter filter_;
     std::optional<eventstore::log_position> from_;
     std::string request_id_;
+    live_access_check access_;
 };
 
 }  // namespace
 
 std::shared_ptr<websocket_upgrade> make_live_upgrade(live_hub& hub, logger& log, live_filter filter,
                                                      std::optional<eventstore::log_position> from,
-                                                     std::string request_id) {
-    return std::make_shared<live_upgrade>(hub, log, std::move(filter), from, std::move(request_id));
+                                                     std::string request_id, live_access_check access) {
+    return std::make_shared<live_upgrade>(hub, log, std::move(filter), from, std::move(request_id), std::move(access));
 }
 
 }  // namespace roster::api

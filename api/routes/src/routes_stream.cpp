@@ -26,13 +26,29 @@ namespace json = boost::json;
 namespace {
 
 // Who may open the stream: an auditor or the operator; with `account`, an admin of it too.
+domain::result<void> may_read_stream(const projections::read_view& v, const domain::actor& who,
+                                     const std::optional<std::string>& account) {
+    if (account)
+        return domain::authorize_read(v.state, who, domain::read_kind::account_history, domain::account_id{*account});
+    return domain::authorize_read(v.state, who, domain::read_kind::events);
+}
+
 domain::result<void> authorize_stream(service& svc, const caller& who, const std::optional<std::string>& account) {
-    return svc.reads.read([&](const projections::read_view& v) {
-        if (account)
-            return domain::authorize_read(v.state, who.actor, domain::read_kind::account_history,
-                                          domain::account_id{*account});
-        return domain::authorize_read(v.state, who.actor, domain::read_kind::events);
-    });
+    return svc.reads.read([&](const projections::read_view& v) { return may_read_stream(v, who.actor, account); });
+}
+
+// The same two questions an open stream's session asks again (live_stream.hpp): does the token
+// still authenticate, and may its principal still read this stream.
+live_access_check stream_access(service& svc, std::string token_sha256_hex, std::optional<std::string> account) {
+    return [&svc, token = std::move(token_sha256_hex), account = std::move(account)](eventstore::log_position at) {
+        const auto now = svc.now();
+        return svc.reads.read([&](const projections::read_view& v) {
+            if (v.position < at) return live_access::not_yet;
+            auto found = domain::authenticate(v.state, token, now);
+            if (!found) return live_access::unauthenticated;
+            return may_read_stream(v, found->subject, account) ? live_access::allowed : live_access::forbidden;
+        });
+    };
 }
 
 void refuse_unauthenticated(const responder& reply, std::string code, std::string detail) {
@@ -46,9 +62,15 @@ void refuse_unauthenticated(const responder& reply, std::string code, std::strin
 // the rest of the request turns out to be; the token that asked for it is authenticated again
 // now, so a revocation or a lock since the ticket was issued counts. nullopt after answering.
 std::optional<caller> stream_caller(service& svc, stream_tickets& tickets, const request_context& ctx,
-                                    const responder& reply, std::optional<std::string>& ticket_account) {
+                                    const responder& reply, std::optional<std::string>& ticket_account,
+                                    std::string& token_sha256_hex) {
     auto ticket = ctx.query.get("ticket");
-    if (!ticket) return authenticate(svc, ctx, reply);
+    if (!ticket) {
+        auto who = authenticate(svc, ctx, reply);
+        // authenticate() found the header's bearer token, so it is there.
+        if (who) token_sha256_hex = sha256_hex(*bearer_token(ctx.header("authorization")));
+        return who;
+    }
     if (ctx.header("authorization")) {
         auto p = bad_request("two_credentials", "Send either an Authorization header or a ticket, not both.");
         p.extra["field"] = "ticket";
@@ -76,6 +98,7 @@ std::optional<caller> stream_caller(service& svc, stream_tickets& tickets, const
             return std::nullopt;
         }
     if (!grant->account.empty()) ticket_account = grant->account;
+    token_sha256_hex = grant->token_sha256_hex;
     return caller{found->subject, found->token.value};
 }
 
@@ -165,10 +188,15 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub, stream_ticke
                       "events or bytes waiting for it than "
                       "--live-queue-events / --live-queue-bytes allow, or the server's --live-total-bytes for all "
                       "subscribers reached) is closed (code 1008) with 'last_position=N; next_from=N+1' in the close "
-                      "reason; reconnect with from=<next_from>. Pings every 20 s."),
+                      "reason; reconnect with from=<next_from>. Pings every 20 s. Access is judged again while "
+                      "the stream is open: after any event that can withdraw it (a token revoked or rotated, a "
+                      "user locked, removed or retired, roles taken; nothing from that event on is sent before "
+                      "the answer) and at every ping interval (expiry). Withdrawn: closed with code 4401 (the "
+                      "token no longer authenticates) or 4403 (its principal may no longer read this stream)."),
         [&svc, &hub, &tickets](request_context& ctx, responder reply) {
             std::optional<std::string> ticket_account;
-            auto who = stream_caller(svc, tickets, ctx, reply, ticket_account);
+            std::string token_sha256_hex;
+            auto who = stream_caller(svc, tickets, ctx, reply, ticket_account, token_sha256_hex);
             if (!who) return;
             std::optional<std::string> account;
             if (auto a = ctx.query.get("account")) account = std::string(*a);
@@ -224,7 +252,8 @@ void add_stream_routes(router& routes, service& svc, live_hub& hub, stream_ticke
                 from = eventstore::log_position{v == 0 ? 0 : v - 1};
             }
             response r;
-            r.upgrade = make_live_upgrade(hub, svc.log, std::move(filter), from, ctx.request_id);
+            r.upgrade = make_live_upgrade(hub, svc.log, std::move(filter), from, ctx.request_id,
+                                          stream_access(svc, std::move(token_sha256_hex), std::move(account)));
             reply(std::move(r));
         });
 }

@@ -59,7 +59,15 @@ public:
     virtual const live_filter& filter() const = 0;
     virtual bool deliver(const live_message& m) = 0;
     virtual void flush() = 0;
+    // The event at `at` may have withdrawn the subscriber's right to its stream (withdraws_access),
+    // whatever its filter: it holds back events from `at` on until it has checked. Same rules as
+    // deliver (hub thread, hub lock held).
+    virtual void access_may_have_changed(eventstore::log_position at) = 0;
 };
+
+// Whether `e` can take a principal's access away (a token revoked or rotated, a user locked,
+// removed or retired, roles taken): a live subscriber checks its access again after one.
+bool withdraws_access(const eventstore::recorded_event& e);
 
 // Settings of the hub and of its WebSocket sessions.
 struct live_hub_options {
