@@ -77,8 +77,9 @@ TEST(event_json_writer, writes_the_bytes_of_the_serialized_value_for_every_event
             if (shape == 0) {
                 e.recorded_at = timestamp{};
             } else {
-                e.recorded_at = timestamp{std::chrono::microseconds(
-                    shape == 1 ? 1'700'000'123'456'789 : shape == 2 ? -86'400'000'001 : 253'402'300'799'999'999)};
+                e.recorded_at = timestamp{std::chrono::microseconds(shape == 1   ? 1'700'000'123'456'789
+                                                                    : shape == 2 ? -86'400'000'001
+                                                                                 : 253'402'300'799'999'999)};
                 e.meta.actor = {shape == 3 ? "service:x" : "user:u-1", "tok_1", "10.0.0.1:5"};
                 e.meta.request_id = "req-1";
                 e.meta.correlation_id = "corr\"1";
