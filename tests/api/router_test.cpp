@@ -236,6 +236,124 @@ TEST(router, rejects_bad_registrations) {
     EXPECT_EQ(m.error().headers.at(0).second, "GET, HEAD, POST");
 }
 
+// The router walks a tree of segments; it must answer what a scan of every template would: the
+// matching template that, at the first segment where two differ, has a literal, then the
+// method among that template's routes (HEAD by GET), else 405 with the template's methods.
+TEST(router, matches_as_a_scan_of_every_route_would) {
+    const std::vector<std::pair<std::string, std::string>> table = {
+        {"GET", "/"},
+        {"GET", "/healthz"},
+        {"GET", "/v1/users/lookup"},
+        {"GET", "/v1/users/{u}"},
+        {"DELETE", "/v1/users/{u}"},
+        {"GET", "/v1/users/{u}/roles"},
+        {"POST", "/v1/users/lookup/roles"},
+        {"GET", "/v1/{kind}/lookup/{x}"},
+        {"PUT", "/v1/accounts/{a}/users/{u}"},
+        {"GET", "/v1/accounts/{a}/users/{u}"},
+        {"GET", "/v1/accounts/{a}/users"},
+        {"GET", "/v1/accounts/special/users/{u}"},
+        {"POST", "/v1/accounts/{a}/users/me"},
+        {"GET", "/v1/a b/{x}"},
+    };
+    router r;
+    for (const auto& [method, t] : table)
+        r.add(method, t, route_doc::of(method + " " + t), [](request_context&, responder) {});
+
+    auto is_param = [](const std::string& s) { return s.size() > 2 && s.front() == '{' && s.back() == '}'; };
+    // The reference: every template against the decoded segments.
+    auto expected = [&](const std::string& method, const std::vector<std::string>& segs) -> std::string {
+        const std::vector<std::string>* best = nullptr;
+        for (const auto& r2 : r.routes()) {
+            if (r2.segments.size() != segs.size()) continue;
+            bool ok = true;
+            for (std::size_t i = 0; i < segs.size() && ok; ++i)
+                ok = is_param(r2.segments[i]) ? !segs[i].empty() : r2.segments[i] == segs[i];
+            if (!ok) continue;
+            bool better = best == nullptr;
+            for (std::size_t i = 0; !better && i < segs.size(); ++i)
+                if (is_param(r2.segments[i]) != is_param((*best)[i])) {
+                    better = !is_param(r2.segments[i]);
+                    break;
+                }
+            if (better) best = &r2.segments;
+        }
+        if (best == nullptr) return "404";
+        std::string allow, get;
+        for (const auto& r2 : r.routes()) {
+            if (r2.segments.size() != best->size()) continue;
+            bool same = true;
+            for (std::size_t i = 0; i < best->size() && same; ++i)
+                same = is_param(r2.segments[i]) ? is_param((*best)[i]) : r2.segments[i] == (*best)[i];
+            if (!same) continue;
+            if (r2.method == method) return method + " " + r2.path_template;
+            if (r2.method == "GET") get = "GET " + r2.path_template;
+        }
+        if (method == "HEAD" && !get.empty()) return get;
+        return "405";
+    };
+
+    const std::vector<std::string> pieces = {"v1", "users",   "lookup", "roles", "accounts", "special",  "me",
+                                             "x",  "healthz", "",       "a b",   "a%20b",    "look%75p", "%76%31"};
+    auto decode = [](std::string s) {
+        for (std::size_t i = 0; (i = s.find('%', i)) != std::string::npos; ++i)
+            s.replace(i, 3, 1, static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16)));
+        return s;
+    };
+    int checked = 0;
+    // Every path of up to four segments drawn from the pieces, with every method.
+    std::vector<std::size_t> at;
+    for (std::size_t depth = 0; depth <= 4; ++depth) {
+        at.assign(depth, 0);
+        while (true) {
+            std::string target;
+            std::vector<std::string> decoded;
+            for (auto i : at) {
+                target += "/" + (pieces[i] == "a b" ? std::string("a%20b") : pieces[i]);
+                decoded.push_back(decode(pieces[i] == "a b" ? "a%20b" : pieces[i]));
+            }
+            if (target.empty() || target == "/") {
+                target = "/";
+                decoded.clear();  // the root, however it parses
+            }
+            for (const char* method : {"GET", "HEAD", "POST", "PUT", "DELETE"}) {
+                const auto want = expected(method, decoded);
+                const auto m = r.match(method, target);
+                const auto got =
+                    m ? m->found->method + " " + m->found->path_template : std::to_string(m.error().status);
+                ASSERT_EQ(got, want) << method << " " << target;
+                ++checked;
+            }
+            std::size_t k = 0;
+            while (k < depth && ++at[k] == pieces.size()) at[k++] = 0;
+            if (k == depth) break;
+        }
+    }
+    EXPECT_GT(checked, 100000);
+
+    // A literal that leads nowhere gives way to the parameter beside it, whose value it becomes,
+    // here twice over ("users" then "lookup" lead nowhere), while a literal that leads to a
+    // template of other methods wins: 405, not another template's route.
+    auto m = r.match("GET", "/v1/users/lookup/zz");
+    ASSERT_TRUE(m);
+    EXPECT_EQ(m->found->path_template, "/v1/{kind}/lookup/{x}");
+    EXPECT_EQ(m->path_params.get("kind").value_or(""), "users");
+    EXPECT_EQ(m->path_params.get("x").value_or(""), "zz");
+    auto other_method = r.match("GET", "/v1/users/lookup/roles");
+    ASSERT_FALSE(other_method);
+    EXPECT_EQ(other_method.error().status, 405u);
+    // Deeper than any template can be: not found, whatever its segments.
+    std::string deep;
+    for (int i = 0; i < 40; ++i) deep += "/v1";
+    auto too_deep = r.match("GET", deep);
+    ASSERT_FALSE(too_deep);
+    EXPECT_EQ(too_deep.error().status, 404u);
+    std::string deep_template;
+    for (int i = 0; i < 17; ++i) deep_template += "/x";
+    EXPECT_THROW(r.add("GET", deep_template, route_doc::of("deep"), [](request_context&, responder) {}),
+                 std::invalid_argument);
+}
+
 TEST(parse_query, decodes_whole_targets_and_bare_queries) {
     auto q = parse_query("/x?a=1&b=%C3%A9t%C3%A9&c=1+2");
     ASSERT_TRUE(q);

@@ -151,4 +151,12 @@ response json_response(unsigned status, const boost::json::value& body) {
     return r;
 }
 
+response json_text_response(unsigned status, std::string json_text) {
+    response r;
+    r.status = status;
+    r.content_type = "application/json";
+    r.body = std::move(json_text);
+    return r;
+}
+
 }  // namespace roster::api

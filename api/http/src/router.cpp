@@ -1,8 +1,11 @@
 #include "roster/api/router.hpp"
 
 #include <algorithm>
+#include <array>
+#include <limits>
 #include <stdexcept>
 
+#include <boost/url/decode_view.hpp>
 #include <boost/url/params_view.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/parse_query.hpp>
@@ -32,16 +35,6 @@ std::vector<std::string> split_template(std::string_view t) {
         pos = next + 1;
     }
     return out;
-}
-
-// Same path shape: literals equal, parameters in the same places whatever their names.
-bool same_shape(const std::vector<std::string>& a, const std::vector<std::string>& b) {
-    if (a.size() != b.size()) return false;
-    for (std::size_t i = 0; i < a.size(); ++i) {
-        bool pa = is_param_segment(a[i]);
-        if (pa != is_param_segment(b[i]) || (!pa && a[i] != b[i])) return false;
-    }
-    return true;
 }
 
 constexpr std::string_view known_methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"};
@@ -76,19 +69,52 @@ void router::add(std::string method, std::string path_template, route_doc doc, h
     if (!h) throw std::invalid_argument("route without handler: " + path_template);
     route r;
     r.segments = split_template(path_template);
+    if (r.segments.size() > max_segments) throw std::invalid_argument("route template too deep: " + path_template);
     auto names = r.param_names();
     std::sort(names.begin(), names.end());
     if (std::adjacent_find(names.begin(), names.end()) != names.end())
         throw std::invalid_argument("duplicate parameter name in " + path_template);
-    for (const auto& existing : routes_)
-        if (existing.method == method && same_shape(existing.segments, r.segments))
+    // Indexes, not references: adding a node may move the others.
+    std::uint32_t at = 0;
+    for (const auto& seg : r.segments) {
+        std::uint32_t next = 0;
+        if (is_param_segment(seg)) {
+            next = nodes_[at].param;
+        } else {
+            for (const auto& [text, child] : nodes_[at].literals)
+                if (text == seg) next = child;
+        }
+        if (next == 0) {
+            next = static_cast<std::uint32_t>(nodes_.size());
+            nodes_.emplace_back();
+            if (is_param_segment(seg))
+                nodes_[at].param = next;
+            else
+                nodes_[at].literals.emplace_back(seg, next);
+        }
+        at = next;
+    }
+    for (auto i : nodes_[at].shape)
+        if (routes_[i].method == method)
             throw std::invalid_argument("duplicate route: " + method + " " + path_template);
     r.method = std::move(method);
     r.path_template = std::move(path_template);
     r.doc = std::move(doc);
     r.handle = wrapper_ ? wrapper_(std::move(h), r) : std::move(h);
+    nodes_[at].shape.push_back(static_cast<std::uint32_t>(routes_.size()));
     routes_.push_back(std::move(r));
 }
+
+namespace {
+
+// Whether an encoded path segment decodes to `text`, without decoding it into a string.
+bool segment_is(boost::urls::pct_string_view seg, std::string_view text) {
+    if (seg.decoded_size() != text.size()) return false;
+    if (seg.size() == text.size()) return std::string_view(seg.data(), seg.size()) == text;  // nothing escaped
+    return *seg == text;
+}
+
+}  // namespace
 
 boost::system::result<route_match, problem> router::match(std::string_view method, std::string_view target) const {
     auto parsed = boost::urls::parse_origin_form(target);
@@ -97,44 +123,46 @@ boost::system::result<route_match, problem> router::match(std::string_view metho
                            "The request target is not a valid origin-form URI (check the percent-encoding).");
     const boost::urls::url_view& url = *parsed;
 
-    std::vector<std::string> segs;
-    segs.reserve(8);  // deeper than any route: one allocation, not one per doubling
-    for (auto s : url.segments()) segs.push_back(std::string(s));
+    // Views into the target: a segment is decoded only when it becomes a parameter's value.
+    std::array<boost::urls::pct_string_view, max_segments> segs;
+    std::size_t count = 0;
+    bool too_deep = false;
+    for (auto s : url.encoded_segments()) {
+        if (count == segs.size()) {
+            too_deep = true;
+            break;
+        }
+        segs[count++] = s;
+    }
     // "/" parses as one empty segment in some forms; treat it as the root.
-    if (segs.size() == 1 && segs[0].empty()) segs.clear();
+    if (count == 1 && segs[0].empty()) count = 0;
 
     // Among templates matching the path, the most specific wins: at the first segment where two
-    // differ, a literal beats a parameter ("/v1/users/lookup" over "/v1/users/{u}").
-    const std::vector<std::string>* best = nullptr;
-    auto more_specific = [](const std::vector<std::string>& a, const std::vector<std::string>& b) {
-        for (std::size_t i = 0; i < a.size(); ++i) {
-            bool la = !is_param_segment(a[i]);
-            bool lb = !is_param_segment(b[i]);
-            if (la != lb) return la;
+    // differ, a literal beats a parameter ("/v1/users/lookup" over "/v1/users/{u}"). Trying the
+    // literal child before the parameter child, depth first, finds exactly that one.
+    constexpr auto none = std::numeric_limits<std::uint32_t>::max();
+    auto find = [&](auto& self, std::uint32_t at, std::size_t i) -> std::uint32_t {
+        const node& n = nodes_[at];
+        if (i == count) return n.shape.empty() ? none : at;
+        for (const auto& [text, child] : n.literals) {
+            if (!segment_is(segs[i], text)) continue;
+            if (auto leaf = self(self, child, i + 1); leaf != none) return leaf;
+            break;  // literals are distinct: no other can match
         }
-        return false;
+        if (n.param != 0 && !segs[i].empty()) return self(self, n.param, i + 1);
+        return none;
     };
-    for (const auto& r : routes_) {
-        if (r.segments.size() != segs.size()) continue;
-        bool ok = true;
-        for (std::size_t i = 0; i < segs.size() && ok; ++i) {
-            if (is_param_segment(r.segments[i]))
-                ok = !segs[i].empty();
-            else
-                ok = r.segments[i] == segs[i];
-        }
-        if (ok && (best == nullptr || more_specific(r.segments, *best))) best = &r.segments;
-    }
-
-    if (best == nullptr) return not_found("No resource at " + std::string(url.encoded_path()) + ".");
+    const auto leaf = too_deep ? none : find(find, 0, 0);
+    if (leaf == none) return not_found("No resource at " + std::string(url.encoded_path()) + ".");
+    const auto& shape = nodes_[leaf].shape;
 
     // HEAD is answered by the GET route wherever no HEAD route of its own exists (RFC 9110
     // section 9.3.2); the server then sends the head of the answer only. Not registered as a
     // route of its own, so the OpenAPI document lists GET once, not a HEAD twin.
     const route* found = nullptr;
     const route* get = nullptr;
-    for (const auto& r : routes_) {
-        if (!same_shape(r.segments, *best)) continue;
+    for (auto i : shape) {
+        const auto& r = routes_[i];
         if (r.method == method) found = &r;
         if (r.method == "GET") get = &r;
     }
@@ -146,24 +174,18 @@ boost::system::result<route_match, problem> router::match(std::string_view metho
             if (!allow.empty()) allow += ", ";
             allow += m;
         };
-        for (const auto& r : routes_) {
-            if (!same_shape(r.segments, *best)) continue;
-            allow_method(r.method);
-            if (r.method == "GET") allow_method("HEAD");
+        for (auto i : shape) {
+            allow_method(routes_[i].method);
+            if (routes_[i].method == "GET") allow_method("HEAD");
         }
         return method_not_allowed(allow);
     }
 
     route_match m;
     m.found = found;
-    std::size_t length = 1;
-    for (const auto& seg : segs) length += seg.size() + 1;
-    m.path.reserve(length);
-    for (const auto& seg : segs) m.path.append("/").append(seg);
-    if (segs.empty()) m.path = "/";
-    for (std::size_t i = 0; i < segs.size(); ++i)
-        if (is_param_segment(found->segments[i]))
-            m.path_params.add(found->segments[i].substr(1, found->segments[i].size() - 2), std::move(segs[i]));
+    for (std::size_t i = 0; i < count; ++i)
+        if (const auto& t = found->segments[i]; is_param_segment(t))
+            m.path_params.add(t.substr(1, t.size() - 2), segs[i].decode());
     // Boost.URL counts one empty-named parameter in a bare '?' (parse_query counts none).
     if (!url.encoded_query().empty()) m.query = to_name_values(url.params());
     // A parameter the route does not declare is refused, as unknown body fields are: a misspelt

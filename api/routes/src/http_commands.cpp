@@ -142,10 +142,12 @@ std::optional<json_command> begin_json_command(service& svc, const request_conte
 }
 
 namespace {
-response with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version) {
-    auto r = json_response(status, body);
+response with_etag(response r, std::uint64_t etag_version) {
     r.headers.emplace_back("ETag", "\"" + std::to_string(etag_version) + "\"");
     return r;
+}
+response with_etag(unsigned status, const boost::json::object& body, std::uint64_t etag_version) {
+    return with_etag(json_response(status, body), etag_version);
 }
 }  // namespace
 
@@ -158,6 +160,14 @@ response json_with_etag(unsigned status, const boost::json::object& body, domain
 
 response json_with_etag(unsigned status, const boost::json::object& body, domain::member_version etag_version) {
     return with_etag(status, body, etag_version.value);
+}
+
+response json_text_with_etag(unsigned status, std::string json_text, domain::account_version etag_version) {
+    return with_etag(json_text_response(status, std::move(json_text)), etag_version.value);
+}
+
+response json_text_with_etag(unsigned status, std::string json_text, domain::member_version etag_version) {
+    return with_etag(json_text_response(status, std::move(json_text)), etag_version.value);
 }
 
 response member_response(unsigned status, const boost::json::object& body, const domain::state& s,

@@ -188,12 +188,17 @@ void add_account_routes(router& routes, service& svc) {
                 [=](const projections::read_view& v) {
                     auto d =
                         access_decision(v.state, user_id{std::string(*user)}, account_id{std::string(*account)}, *p);
-                    return json_response(
-                        200,
-                        json::object{{"allowed", d.allowed},
-                                     {"roles", wire::roles_in_portal(*p, d.roles)},
-                                     {"reason", d.allowed ? json::value(nullptr) : json::value(to_string(d.reason))},
-                                     {"message", d.allowed ? json::value(nullptr) : json::value(d.message)}});
+                    std::string body;
+                    body.reserve(160);
+                    json_writer w(body);
+                    w.begin_object().member("allowed", d.allowed).key("roles");
+                    wire::write_roles_in_portal(w, *p, d.roles);
+                    if (d.allowed)
+                        w.key("reason").null().key("message").null();
+                    else
+                        w.member("reason", to_string(d.reason)).member("message", d.message);
+                    w.end_object();
+                    return json_text_response(200, std::move(body));
                 });
         });
 

@@ -55,6 +55,50 @@ json::object user(const projections::directory_entry& e) {
     };
 }
 
+void write_roles(json_writer& w, role_set roles) {
+    w.begin_object();
+    for (auto p : all_portals) {
+        w.key(to_string(p)).begin_array();
+        for (std::size_t i = 0; i < role_count; ++i) {
+            const auto r = static_cast<role>(i);
+            if (portal_of(r) == p && roles.contains(r)) w.value(role_name(r));
+        }
+        w.end_array();
+    }
+    w.end_object();
+}
+
+void write_user(json_writer& w, const projections::directory_entry& e) {
+    const auto& p = *e.profile;
+    w.begin_object()
+        .member("id", p.id.value)
+        .member("email", p.email)
+        .member("name", p.name)
+        .member("employer", p.employer.value)
+        .member("status", e.removed ? std::string_view("removed") : to_string(p.status))
+        .member("registration", to_string(registration_of(p.registration, p.invitation_issued)))
+        .member("type", to_string(e.type))
+        .key("roles");
+    write_roles(w, e.roles);
+    w.member("removed", e.removed).end_object();
+}
+
+void write_user_members(json_writer& w, const state& s, const user_record& u, const account_id& in_account) {
+    const auto* m = s.member(in_account, u.id);
+    const bool employee = u.employer == in_account;
+    w.member("id", u.id.value)
+        .member("email", u.address.str())
+        .member("name", u.name)
+        .member("employer", u.employer.value)
+        .member("status", m ? to_string(u.status) : std::string_view("removed"))
+        .member("registration", to_string(registration_of(u.reg, u.invitation_issued)))
+        .member("type",
+                m ? to_string(m->type) : to_string(employee ? membership_type::employee : membership_type::third_party))
+        .key("roles");
+    write_roles(w, m ? m->roles : role_set{});
+    w.member("removed", m == nullptr);
+}
+
 json::object roles_in_portal(portal p, role_set roles) {
     json::array names;
     for (std::size_t i = 0; i < role_count; ++i) {
@@ -62,6 +106,15 @@ json::object roles_in_portal(portal p, role_set roles) {
         if (portal_of(r) == p && roles.contains(r)) names.emplace_back(role_name(r));
     }
     return json::object{{to_string(p), std::move(names)}};
+}
+
+void write_roles_in_portal(json_writer& w, portal p, role_set roles) {
+    w.begin_object().key(to_string(p)).begin_array();
+    for (std::size_t i = 0; i < role_count; ++i) {
+        const auto r = static_cast<role>(i);
+        if (portal_of(r) == p && roles.contains(r)) w.value(role_name(r));
+    }
+    w.end_array().end_object();
 }
 
 json::array portals(const std::vector<portal>& ps) {

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -216,15 +217,17 @@ public:
         natsMsg_Destroy(m);
         return s == NATS_OK;
     }
-    bool add_stream(const std::string& name, int replicas) {
+    bool add_stream(const std::string& name, int replicas, const char* subject = "roster.events.>",
+                    const std::function<void(jsStreamConfig&)>& configure = {}) {
         jsStreamConfig cfg;
         jsStreamConfig_Init(&cfg);
-        const char* subjects[] = {"roster.events.>"};
+        const char* subjects[] = {subject};
         cfg.Name = name.c_str();
         cfg.Subjects = subjects;
         cfg.SubjectsLen = 1;
         cfg.Storage = js_FileStorage;
         cfg.Replicas = replicas;
+        if (configure) configure(cfg);
         jsStreamInfo* si = nullptr;
         jsErrCode ec{};
         const auto s = js_AddStream(&si, js_, &cfg, nullptr, &ec);

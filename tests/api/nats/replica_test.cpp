@@ -414,6 +414,55 @@ TEST(replica, a_leader_checkpoint_with_another_root_or_key_stops_the_replica_lou
     expect_stopped("wrong-key", leader_key, "does not verify with the leader's key");
 }
 
+// A record the leader already holds is acknowledged, not recorded again, when NATS delivers it
+// once more to a restarted leader, as after a crash between its commit and its acknowledgement.
+// The refusal stream's duplicate window is made short, so that JetStream's own deduplication has
+// forgotten the message id by then: only the leader's read-back of its log can know it.
+TEST(refusal_relay, a_record_already_on_record_is_acknowledged_not_recorded_again) {
+    using namespace roster::domain;
+    temp_dir dir;
+    nats_server nats(dir.path() / "nats");
+    const std::string refusals = api::nats_refusal_stream("ROSTER_EVENTS");
+    stream_reader planter({nats.url()});
+    ASSERT_TRUE(planter.add_stream(refusals, 1, "roster.refusals.>", [](jsStreamConfig& cfg) {
+        cfg.Retention = js_WorkQueuePolicy;
+        cfg.Duplicates = std::chrono::nanoseconds(200ms).count();
+    }));
+    const timestamp at{std::chrono::microseconds{1'700'000'000'000'000}};
+    eventstore::event_metadata meta;
+    meta.actor = {"user:usr_gus", "tok_1", "127.0.0.1"};
+    meta.request_id = meta.correlation_id = "req-1";
+    const auto body = api::encode_refusal(access_denied{user_principal{user_id{"usr_gus"}}, "GET /v1/accounts/{a}",
+                                                        account_id{"acme"}, "account_not_found", "", 404, 1, at, at},
+                                          meta);
+    const std::string id = "refusal:replica-9:" + std::string(32, 'c');
+    const auto data = dir.path() / "leader";
+    auto on_record = [&](unsigned short port) {
+        http_client c(port);
+        bearer_client op{c, read_token(data)};
+        const auto events = op.get("/v1/events?type=access_denied&limit=1000").body;
+        std::size_t n = 0;
+        for (auto i = events.find(id); i != std::string::npos; i = events.find(id, i + 1)) ++n;
+        return n;
+    };
+    {
+        rosterd_process leader(data, nats_args({nats.url()}));
+        ASSERT_TRUE(planter.publish("roster.refusals.replica-9", body, {{"Nats-Msg-Id", id}}));
+        ASSERT_TRUE(wait_until([&] { return metric(leader.port(), "roster_replica_refusals_recorded_total") == 1.0; }))
+            << tail(leader.log_text());
+        EXPECT_EQ(on_record(leader.port()), 1u);
+        leader.kill_hard();  // acknowledged before the kill: the stream holds nothing more
+    }
+    std::this_thread::sleep_for(400ms);  // past the stream's duplicate window
+    rosterd_process leader(data, nats_args({nats.url()}));
+    ASSERT_TRUE(planter.publish("roster.refusals.replica-9", body, {{"Nats-Msg-Id", id}}));
+    EXPECT_EQ(planter.last_sequence(refusals), 2u);  // JetStream took it again: the leader must know it
+    ASSERT_TRUE(wait_until([&] { return metric(leader.port(), "roster_replica_refusals_duplicate_total") == 1.0; }))
+        << tail(leader.log_text());
+    EXPECT_EQ(metric(leader.port(), "roster_replica_refusals_recorded_total"), 0.0);
+    EXPECT_EQ(on_record(leader.port()), 1u);
+}
+
 // What a replica forwards is what the leader records; what a forged message adds is never on record.
 TEST(refusal_relay, a_record_survives_the_wire_and_a_forged_one_is_refused) {
     using namespace roster::domain;

@@ -57,5 +57,7 @@ problem service_unavailable(std::string detail);      // 503
 
 // A JSON response with the given status.
 response json_response(unsigned status, const boost::json::value& body);
+// A JSON response whose body is already JSON text (written by a json_writer).
+response json_text_response(unsigned status, std::string json_text);
 
 }  // namespace roster::api

@@ -137,7 +137,6 @@ struct route_match {
     const route* found = nullptr;  // never null in a successful match
     name_values path_params;       // decoded
     name_values query;             // decoded
-    std::string path;              // decoded-segment path, for diagnostics
 };
 
 // The routing table. Built once at start-up by main (single thread), then only read: `match`
@@ -163,7 +162,18 @@ public:
     void wrap_handlers(std::function<handler(handler, const route&)> w) { wrapper_ = std::move(w); }
 
 private:
+    // The templates as a tree of segments, so a match walks the path once instead of comparing
+    // it with every route. A node's `shape` lists the routes (indexes into routes_, in the order
+    // added) whose template ends there: one per method, parameter names aside.
+    struct node {
+        std::vector<std::pair<std::string, std::uint32_t>> literals;  // segment text -> child node
+        std::uint32_t param = 0;                                      // child for any segment; 0: none
+        std::vector<std::uint32_t> shape;
+    };
+    static constexpr std::size_t max_segments = 16;  // deeper targets cannot match (add() refuses deeper)
+
     std::vector<route> routes_;
+    std::vector<node> nodes_ = std::vector<node>(1);  // nodes_[0]: the root, "/"
     std::function<handler(handler, const route&)> wrapper_;
 };
 

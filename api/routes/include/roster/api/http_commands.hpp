@@ -40,6 +40,9 @@ std::optional<json_command> begin_json_command(service& svc, const request_conte
 response json_with_etag(unsigned status, const boost::json::object& body, domain::account_version etag_version);
 response json_with_etag(unsigned status, const boost::json::object& body, domain::user_version etag_version);
 response json_with_etag(unsigned status, const boost::json::object& body, domain::member_version etag_version);
+// The same with a body already written as JSON text (json_writer).
+response json_text_with_etag(unsigned status, std::string json_text, domain::account_version etag_version);
+response json_text_with_etag(unsigned status, std::string json_text, domain::member_version etag_version);
 // The user-in-account resource /v1/accounts/{a}/users/{u} with its ETag (member_version_of); a
 // 404 user_not_found when the user is not (and never was) in `a`.
 response member_response(unsigned status, const boost::json::object& body, const domain::state& s,

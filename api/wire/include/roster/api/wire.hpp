@@ -7,6 +7,7 @@
 #include <boost/system/result.hpp>
 
 #include "roster/api/json_input.hpp"
+#include "roster/api/json_writer.hpp"
 #include "roster/api/problem.hpp"
 #include "roster/domain/positions.hpp"
 #include "roster/domain/queries.hpp"
@@ -22,6 +23,14 @@ boost::json::object account(const domain::account_record& a, domain::account_ver
 // registration: registered, invited (an invitation was issued, not accepted) or not_invited.
 boost::json::object user(const domain::state& s, const domain::user_record& u, const domain::account_id& in_account);
 boost::json::object user(const projections::directory_entry& e);
+// The same user objects written straight into an answer, byte for byte what serializing user()
+// gives: the hot read routes (search page, profile) build no DOM. write_user_members writes the
+// members only, so a route can add its own before closing the object.
+void write_user(json_writer& w, const projections::directory_entry& e);
+void write_user_members(json_writer& w, const domain::state& s, const domain::user_record& u,
+                        const domain::account_id& in_account);
+// replay::roles_json written into `w`: {"<portal>": ["<role>", ...], ...} for every portal.
+void write_roles(json_writer& w, domain::role_set roles);
 // contacts view: {contacts:{role: user|null}, warnings:[...], version}
 boost::json::object contacts(const domain::state& s, const domain::account_record& a, domain::account_version version);
 // contact health warnings: [{code, message, role?, user?}] (domain::contact_health)
@@ -35,6 +44,7 @@ boost::json::object watchlist(const domain::account_record& a, domain::account_v
 boost::json::array portals(const std::vector<domain::portal>& ps);
 // The roles one portal holds, in the one notation roles are written in: {"<portal>": ["<role>", ...]}.
 boost::json::object roles_in_portal(domain::portal p, domain::role_set roles);
+void write_roles_in_portal(json_writer& w, domain::portal p, domain::role_set roles);
 // One membership a removal takes away: {account, type, roles, cascade} (preview and DELETE answer).
 boost::json::object removed_membership(const domain::account_id& account, domain::membership_type type,
                                        domain::role_set roles, bool cascade);
