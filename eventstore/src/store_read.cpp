@@ -1,4 +1,5 @@
 // The read side: decoding envelopes, reads and iteration, position_at, idempotency and meta lookups.
+#include "handoff.hpp"
 #include "store_impl.hpp"
 
 namespace roster::eventstore {
@@ -106,6 +107,94 @@ result<void> store::read_from(log_position from_position, std::size_t limit, con
     }
     if (!it->status().ok()) return storage_error(it->status());
     return {};
+}
+
+namespace {
+
+// Decoded events read ahead by read_bulk_from's reading thread. The slots are reused, so their
+// strings keep their capacity from one chunk to the next (no allocation per event once warm).
+struct decoded_chunk {
+    static constexpr std::size_t max_events = 256;
+    static constexpr std::size_t max_bytes = std::size_t{256} << 10;  // of stored envelopes
+    static constexpr std::size_t count_in_flight = 3;                 // being filled, queued, being called back
+
+    std::vector<recorded_event> slots;
+    std::size_t count = 0, bytes = 0;
+    std::optional<error> failure;  // the read ended here, after `count` good events
+
+    void clear() {
+        count = bytes = 0;
+        failure.reset();
+    }
+    bool full() const { return count >= max_events || bytes >= max_bytes; }
+    recorded_event& next_slot() {
+        if (count == slots.size()) slots.emplace_back();
+        return slots[count];
+    }
+};
+
+}  // namespace
+
+result<void> store::read_bulk_from(log_position from_position, std::size_t limit, const event_callback& cb) const {
+    if (limit == 0) return {};
+    if (auto f = impl_->injected_read_failure()) return *f;
+    using chunk_queue = handoff<decoded_chunk, decoded_chunk::count_in_flight>;
+    chunk_queue queue;
+    std::exception_ptr reader_failure;
+    std::thread reader([&] {
+        try {
+            std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), impl_->log));
+            word_view words;
+            decoded_chunk* c = queue.take_free();
+            std::size_t n = 0;
+            for (it->Seek(be64(std::max<std::uint64_t>(from_position.value, 1))); c && it->Valid() && n < limit;
+                 it->Next(), ++n) {
+                auto r = impl_->decode_at(it->key(), it->value(), words, c->next_slot());
+                if (!r) {
+                    c->failure = r.error();
+                    break;
+                }
+                ++c->count;
+                c->bytes += it->value().size();
+                if (c->full()) {
+                    queue.submit(c);
+                    c = queue.take_free();  // null once the caller has stopped
+                }
+            }
+            if (c) {
+                if (!c->failure && !it->status().ok()) c->failure = storage_error(it->status());
+                queue.submit(c);
+            }
+        } catch (...) {
+            reader_failure = std::current_exception();
+        }
+        queue.finish();
+    });
+    // However the callbacks end (an exception included), the reader is stopped and joined
+    // before the queue it uses goes away.
+    struct join_reader {
+        join_reader(chunk_queue& q, std::thread& t) : queue(q), thread(t) {}
+        join_reader(const join_reader&) = delete;
+        join_reader& operator=(const join_reader&) = delete;
+        chunk_queue& queue;
+        std::thread& thread;
+        ~join_reader() {
+            queue.stop();
+            thread.join();
+        }
+    };
+    std::optional<join_reader> joiner(std::in_place, queue, reader);
+    result<void> outcome;
+    while (auto* c = queue.take_full()) {
+        bool more = true;
+        for (std::size_t i = 0; i < c->count && more; ++i) more = cb(c->slots[i]);
+        if (more && c->failure) outcome = *c->failure;
+        queue.give_back(c);
+        if (!more || !outcome) break;
+    }
+    joiner.reset();
+    if (reader_failure) std::rethrow_exception(reader_failure);
+    return outcome;
 }
 
 result<void> store::read_raw_from(std::uint64_t from_position, std::size_t limit,

@@ -13,6 +13,7 @@
 
 #include <openssl/evp.h>
 
+#include "handoff.hpp"
 #include "store_impl.hpp"
 
 namespace roster::eventstore {
@@ -176,71 +177,8 @@ private:
     chain_hasher hasher_;
 };
 
-// Batches handed between the reading thread and the checking worker, in order; all of them are
-// allocated up front (batch_count), so the queue is bounded by construction.
-class batch_queue {
-public:
-    batch_queue() {
-        for (auto& b : pool_) free_.push_back(&b);
-    }
-    // Reader side: an empty batch to fill, or null once the worker stopped.
-    batch* take_free() {
-        std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return !free_.empty() || stopped_; });
-        if (stopped_) return nullptr;
-        auto* b = free_.front();
-        free_.pop_front();
-        b->clear();
-        return b;
-    }
-    void submit(batch* b) {
-        {
-            std::lock_guard lk(mu_);
-            full_.push_back(b);
-        }
-        cv_.notify_all();
-    }
-    // The reader submits nothing more.
-    void finish() {
-        {
-            std::lock_guard lk(mu_);
-            finished_ = true;
-        }
-        cv_.notify_all();
-    }
-    // Worker side: the next batch in order, or null after the last.
-    batch* take_full() {
-        std::unique_lock lk(mu_);
-        cv_.wait(lk, [&] { return !full_.empty() || finished_; });
-        if (full_.empty()) return nullptr;
-        auto* b = full_.front();
-        full_.pop_front();
-        return b;
-    }
-    void give_back(batch* b) {
-        {
-            std::lock_guard lk(mu_);
-            free_.push_back(b);
-        }
-        cv_.notify_all();
-    }
-    // The worker found a failure: the reader stops at its next batch.
-    void stop() {
-        {
-            std::lock_guard lk(mu_);
-            stopped_ = true;
-        }
-        cv_.notify_all();
-    }
-
-private:
-    std::mutex mu_;
-    std::condition_variable cv_;
-    std::array<batch, batch_count> pool_;
-    std::deque<batch*> free_, full_;
-    bool stopped_ = false;
-    bool finished_ = false;
-};
+// Batches handed between the reading thread and the checking worker, in order.
+using batch_queue = handoff<batch, batch_count>;
 
 }  // namespace
 

@@ -12,6 +12,8 @@
 #include "roster/replay/ocsf.hpp"
 #include "roster/replay/rfc3339.hpp"
 
+#include "event_json_writer.hpp"
+
 namespace roster::replay {
 
 std::optional<export_format> parse_export_format(std::string_view s) {
@@ -127,12 +129,23 @@ std::string json_line(const boost::json::object& object) {
 
 }  // namespace
 
+void append_jsonl_row(std::string& out, const eventstore::recorded_event& e, std::optional<std::string_view> envelope) {
+    const auto start = out.size();
+    detail::append_event_json(out, e, envelope);
+    // As json_line: the hidden controls Boost.JSON leaves (it escapes C0 itself, and so does the
+    // writer) are escaped here. Nearly every line is printable ASCII and is left as written.
+    const std::string_view line(out.data() + start, out.size() - start);
+    if (!std::all_of(line.begin(), line.end(), [](unsigned char c) { return c >= 0x20 && c < 0x7F; })) {
+        auto escaped = escape_hidden(line, [](char32_t) { return true; });
+        out.replace(start, std::string::npos, escaped);
+    }
+    out.push_back('\n');
+}
+
 std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::string_view> envelope) {
-    auto object = event_json(e);
-    if (envelope)
-        object["envelope"] = eventstore::base64_encode(
-            std::span(reinterpret_cast<const std::uint8_t*>(envelope->data()), envelope->size()));
-    return json_line(object);
+    std::string line;
+    append_jsonl_row(line, e, envelope);
+    return line;
 }
 
 std::optional<std::string> ocsf_row(const eventstore::recorded_event& e) {
@@ -173,7 +186,7 @@ eventstore::result<bool> export_reader::next(std::string& out) {
             if (!row) return true;  // no OCSF class: scanned, not a row
             out += *row;
         } else {
-            out += jsonl_row(e, envelope);
+            append_jsonl_row(out, e, envelope);
         }
         ++rows_;
         full = out.size() - start >= max_bytes_;
@@ -192,7 +205,9 @@ eventstore::result<bool> export_reader::next(std::string& out) {
         });
         if (r && bad) return *bad;
     } else {
-        r = store_.read_from(next_, batch_, [&](const eventstore::recorded_event& e) { return emit(e, std::nullopt); });
+        // Decoding ahead on a second thread pays for itself over a batch of the default size.
+        auto read = batch_ >= 512 ? &eventstore::store::read_bulk_from : &eventstore::store::read_from;
+        r = (store_.*read)(next_, batch_, [&](const eventstore::recorded_event& e) { return emit(e, std::nullopt); });
     }
     if (!r) return r.error();
     // A short batch (not cut by bytes) means the log or the range ended inside it.

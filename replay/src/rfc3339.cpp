@@ -32,6 +32,31 @@ std::string format_rfc3339(domain::timestamp t) {
     return buf;
 }
 
+void append_rfc3339(std::string& out, domain::timestamp t) {
+    using namespace std::chrono;
+    const auto day = floor<days>(t);
+    const year_month_day ymd{day};
+    const int year = static_cast<int>(ymd.year());
+    // Years outside 0-9999 (never in a real log) take snprintf's spelling, sign and all.
+    if (year < 0 || year > 9999) {
+        out += format_rfc3339(t);
+        return;
+    }
+    const hh_mm_ss<microseconds> hms{t - day};
+    char buf[] = "0000-00-00T00:00:00.000000Z";
+    auto put = [&](std::size_t at, std::size_t width, long long v) {
+        for (std::size_t i = at + width; i > at; v /= 10) buf[--i] = static_cast<char>('0' + v % 10);
+    };
+    put(0, 4, year);
+    put(5, 2, static_cast<unsigned>(ymd.month()));
+    put(8, 2, static_cast<unsigned>(ymd.day()));
+    put(11, 2, hms.hours().count());
+    put(14, 2, hms.minutes().count());
+    put(17, 2, hms.seconds().count());
+    put(20, 6, hms.subseconds().count());
+    out.append(buf, sizeof buf - 1);
+}
+
 std::optional<domain::timestamp> parse_rfc3339(std::string_view s) {
     using namespace std::chrono;
     int y, mo, d, h, mi, sec;

@@ -186,5 +186,72 @@ TEST_F(TamperTest, DamageInALaterBatchOfALongLogIsReportedAtItsPosition) {
     EXPECT_EQ(v.message, "position 17500 is missing");
 }
 
+// read_bulk_from decodes ahead on a second thread in chunks of 256 events: it must call back the
+// same events in the same order as read_from, stop where the callback says (also at a chunk's
+// edge), and report damage after exactly the events before it, wherever in a chunk it lies.
+TEST_F(TamperTest, BulkReadsCallBackWhatReadFromDoesAndStopAtTheSameEvent) {
+    constexpr std::uint64_t extra = 2'000;
+    {
+        auto s = store::open(dir_.db());
+        ASSERT_TRUE(s.has_value());
+        std::vector<new_event> events;
+        for (std::uint64_t j = 0; j < extra; ++j) events.push_back(ev(locked("u" + std::to_string(j % 50))));
+        ASSERT_TRUE((*s)->append(batch_of(std::move(events))).has_value());
+    }
+    struct seen {
+        std::vector<std::uint64_t> positions;
+        std::vector<hash256> hashes;
+        std::vector<domain::event> payloads;
+        std::optional<errc> failure;
+    };
+    // Every event from `from`, at most `limit`, until the callback has seen `stop_at`.
+    auto read = [&](const store& st, bool bulk, std::uint64_t from, std::size_t limit, std::uint64_t stop_at) {
+        seen out;
+        auto cb = [&](const recorded_event& e) {
+            out.positions.push_back(e.position.value);
+            out.hashes.push_back(e.hash);
+            out.payloads.push_back(e.payload);
+            return e.position.value != stop_at;
+        };
+        auto r = bulk ? st.read_bulk_from(log_position{from}, limit, cb) : st.read_from(log_position{from}, limit, cb);
+        if (!r) out.failure = r.error().code;
+        return out;
+    };
+    auto same = [&](std::uint64_t from, std::size_t limit, std::uint64_t stop_at, std::uint64_t expect_last,
+                    std::optional<errc> expect_failure) {
+        auto s = store::open(dir_.db());
+        ASSERT_TRUE(s.has_value());
+        const auto plain = read(**s, false, from, limit, stop_at);
+        const auto bulk = read(**s, true, from, limit, stop_at);
+        ASSERT_FALSE(plain.positions.empty());
+        EXPECT_EQ(plain.positions.back(), expect_last) << from << " " << limit << " " << stop_at;
+        EXPECT_EQ(plain.failure, expect_failure);
+        EXPECT_EQ(bulk.positions, plain.positions) << from << " " << limit << " " << stop_at;
+        EXPECT_EQ(bulk.hashes, plain.hashes);
+        EXPECT_EQ(bulk.payloads, plain.payloads);
+        EXPECT_EQ(bulk.failure, plain.failure);
+    };
+    const std::uint64_t last = total + extra;
+    same(1, SIZE_MAX, 0, last, std::nullopt);
+    same(300, 700, 0, 999, std::nullopt);
+    same(1, SIZE_MAX, 768, 768, std::nullopt);  // the end of the third chunk
+    same(1, SIZE_MAX, 769, 769, std::nullopt);
+    same(1, 257, 0, 257, std::nullopt);
+
+    // Damage the codec refuses, at a chunk's first event and in the middle of a later one.
+    for (std::uint64_t bad : {std::uint64_t{769}, std::uint64_t{1'500}}) {
+        std::string original;
+        with_raw_log(dir_.db(), [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* log) {
+            ASSERT_TRUE(db.Get({}, log, be64(bad), &original).ok());
+            ASSERT_TRUE(db.Put({}, log, be64(bad), "not an envelope").ok());
+        });
+        same(1, SIZE_MAX, 0, bad - 1, errc::corrupt);
+        same(bad - 10, SIZE_MAX, 0, bad - 1, errc::corrupt);
+        with_raw_log(dir_.db(), [&](rocksdb::DB& db, rocksdb::ColumnFamilyHandle* log) {
+            ASSERT_TRUE(db.Put({}, log, be64(bad), original).ok());
+        });
+    }
+}
+
 }  // namespace
 }  // namespace roster::eventstore

@@ -48,6 +48,9 @@ std::string csv_row(const eventstore::recorded_event& e);
 // "envelope": base64 of them: the canonical Cap'n Proto Envelope the hash chain covers
 // (eventstore/README.md says how to recompute `hash` from it).
 std::string jsonl_row(const eventstore::recorded_event& e, std::optional<std::string_view> envelope = std::nullopt);
+// The same line appended to `out` (what export_reader writes: no value built, no temporary).
+void append_jsonl_row(std::string& out, const eventstore::recorded_event& e,
+                      std::optional<std::string_view> envelope = std::nullopt);
 // One OCSF JSON Lines record (ocsf_event, then '\n', hidden controls escaped as in jsonl_row);
 // nullopt for an event type OCSF has no class for.
 std::optional<std::string> ocsf_row(const eventstore::recorded_event& e);

@@ -11,6 +11,8 @@ namespace roster::replay {
 
 // "2026-11-23T11:09:15.123456Z" (always UTC, always six fractional digits, sorts as text).
 std::string format_rfc3339(domain::timestamp t);
+// The same text appended to `out`, without a temporary (the export writes one per event).
+void append_rfc3339(std::string& out, domain::timestamp t);
 
 // Accepts "YYYY-MM-DDTHH:MM:SS[.fraction](Z|+HH:MM|-HH:MM)" ('t'/'z'/' ' separators as RFC 3339
 // allows); fractions beyond microseconds are truncated. nullopt for anything else, including
