@@ -5,7 +5,9 @@
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <thread>
 
 namespace roster::eventstore {
 
@@ -75,6 +77,25 @@ private:
     std::deque<T*> free_, full_;
     bool stopped_ = false;
     bool finished_ = false;
+};
+
+// The second thread of such a scan, told to end (`tell`: the queue's stop or finish) and joined
+// however the scope ends (an exception included), before the queue it uses goes away. A
+// constructor, not aggregate init: clang 14 (the fuzz build) lacks C++20's parenthesised
+// aggregate initialisation, which std::in_place construction needs.
+class joined_on_exit {
+public:
+    joined_on_exit(std::thread& thread, std::function<void()> tell) : thread_(thread), tell_(std::move(tell)) {}
+    joined_on_exit(const joined_on_exit&) = delete;
+    joined_on_exit& operator=(const joined_on_exit&) = delete;
+    ~joined_on_exit() {
+        tell_();
+        thread_.join();
+    }
+
+private:
+    std::thread& thread_;
+    std::function<void()> tell_;
 };
 
 }  // namespace roster::eventstore

@@ -170,20 +170,8 @@ result<void> store::read_bulk_from(log_position from_position, std::size_t limit
         }
         queue.finish();
     });
-    // However the callbacks end (an exception included), the reader is stopped and joined
-    // before the queue it uses goes away.
-    struct join_reader {
-        join_reader(chunk_queue& q, std::thread& t) : queue(q), thread(t) {}
-        join_reader(const join_reader&) = delete;
-        join_reader& operator=(const join_reader&) = delete;
-        chunk_queue& queue;
-        std::thread& thread;
-        ~join_reader() {
-            queue.stop();
-            thread.join();
-        }
-    };
-    std::optional<join_reader> joiner(std::in_place, queue, reader);
+    // However the callbacks end, the reader is stopped and joined before its queue goes away.
+    std::optional<joined_on_exit> joiner(std::in_place, reader, [&queue] { queue.stop(); });
     result<void> outcome;
     while (auto* c = queue.take_full()) {
         bool more = true;

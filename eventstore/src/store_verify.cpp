@@ -239,22 +239,9 @@ verify_report store::verify(log_position from_position, log_position to_position
         }
     });
 
-    // However the reading below ends (an exception included), the worker is told and joined
-    // before the queue and the report it uses go away.
-    struct join_worker {
-        // A constructor, not aggregate init: clang 14 (the fuzz build) lacks C++20's parenthesised
-        // aggregate initialisation, which std::in_place construction needs.
-        join_worker(batch_queue& q, std::thread& w) : queue(q), worker(w) {}
-        join_worker(const join_worker&) = delete;
-        join_worker& operator=(const join_worker&) = delete;
-        batch_queue& queue;
-        std::thread& worker;
-        ~join_worker() {
-            queue.finish();
-            worker.join();
-        }
-    };
-    std::optional<join_worker> joiner(std::in_place, queue, worker);
+    // However the reading below ends, the worker is told and joined before the queue and the
+    // report it uses go away.
+    std::optional<joined_on_exit> joiner(std::in_place, worker, [&queue] { queue.finish(); });
 
     // The reader: on its own, any failure it meets goes at the end of the batch it fills, so the
     // worker reports it only if nothing before it failed (the order of a sequential walk).
