@@ -106,6 +106,17 @@ std::string principal_label(const principal& p) {
     return "user:" + std::get<user_principal>(p).user.value;
 }
 
+std::optional<principal> principal_from_label(std::string_view label) {
+    constexpr std::string_view service = "service:", user = "user:";
+    if (label == "operator") return operator_principal{};
+    if (label == "auditor") return auditor_principal{};
+    if (label.starts_with(service) && is_well_formed_id(label.substr(service.size())))
+        return service_principal{std::string(label.substr(service.size()))};
+    if (label.starts_with(user) && is_well_formed_id(label.substr(user.size())))
+        return user_principal{user_id{std::string(label.substr(user.size()))}};
+    return std::nullopt;
+}
+
 portal portal_of(role r) { return role_portals.at(static_cast<std::size_t>(r)); }
 
 role_set roles_in(role_set s, portal p) {

@@ -286,10 +286,10 @@ json::object event_json(const eventstore::recorded_event& e) {
                        {"token_id", text_or_null(e.meta.actor.token_id)},
                        {"address", text_or_null(e.meta.actor.address)}};
     // The acting user's name and email as they were, when recorded (labels_of puts it first).
-    constexpr std::string_view user_prefix = "user:";
-    if (std::string_view p = e.meta.actor.principal; p.starts_with(user_prefix))
+    const auto who = domain::principal_from_label(e.meta.actor.principal);
+    if (const auto* u = who ? std::get_if<domain::user_principal>(&*who) : nullptr)
         for (const auto& l : e.meta.labels)
-            if (l.user.value == p.substr(user_prefix.size())) {
+            if (l.user == u->user) {
                 actor["name"] = l.name;
                 actor["email"] = l.email;
                 break;

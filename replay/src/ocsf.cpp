@@ -96,10 +96,7 @@ json::object actor_of(const eventstore::recorded_event& e, const principal& p) {
 std::optional<json::object> actor_of_label(const eventstore::recorded_event& e) {
     std::string_view label = e.meta.actor.principal;
     if (label.empty()) return std::nullopt;
-    if (label == "operator") return actor_of(e, operator_principal{});
-    if (label == "auditor") return actor_of(e, auditor_principal{});
-    if (label.starts_with("service:")) return actor_of(e, service_principal{std::string(label.substr(8))});
-    if (label.starts_with("user:")) return actor_of(e, user_principal{user_id{std::string(label.substr(5))}});
+    if (auto who = principal_from_label(label)) return actor_of(e, *who);
     return json::object{{"user", json::object{{"uid", label}, {"type_id", 99}, {"type", "Other"}}}};
 }
 

@@ -10,6 +10,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include "roster/domain/overloaded.hpp"
+#include "roster/domain/types.hpp"
 #include "roster/replay/token_file.hpp"
 
 namespace roster::replay {
@@ -44,11 +46,23 @@ std::string principal_label(const json::value& p) {
 }
 
 std::optional<json::object> principal_body(const std::string& label) {
-    if (label == "operator") return json::object{{"operator", true}};
-    if (label == "auditor") return json::object{{"auditor", true}};
-    if (label.starts_with("service:") && label.size() > 8) return json::object{{"service", label.substr(8)}};
-    if (label.starts_with("user:") && label.size() > 5) return json::object{{"user_id", label.substr(5)}};
-    return std::nullopt;
+    const auto who = domain::principal_from_label(label);
+    if (!who) return std::nullopt;
+    return std::visit(domain::overloaded{
+                          [](const domain::operator_principal&) {
+                              return json::object{{"operator", true}};
+                          },
+                          [](const domain::auditor_principal&) {
+                              return json::object{{"auditor", true}};
+                          },
+                          [](const domain::service_principal& s) {
+                              return json::object{{"service", s.name}};
+                          },
+                          [](const domain::user_principal& u) {
+                              return json::object{{"user_id", u.user.value}};
+                          },
+                      },
+                      *who);
 }
 
 void print_table(std::ostream& out, const std::vector<std::vector<std::string>>& rows) {

@@ -14,6 +14,23 @@ struct tokens : ::testing::Test {
     }
 };
 
+TEST(principal_labels, name_every_principal_and_only_well_formed_ones) {
+    for (const principal& p :
+         {principal{operator_principal{}}, principal{auditor_principal{}},
+          principal{service_principal{"billing-sync_2"}}, principal{user_principal{user_id("usr_1")}}}) {
+        const auto back = principal_from_label(principal_label(p));
+        ASSERT_TRUE(back) << principal_label(p);
+        EXPECT_EQ(principal_label(*back), principal_label(p));
+        EXPECT_EQ(back->index(), p.index()) << principal_label(p);
+    }
+    const std::string too_long = "user:" + std::string(129, 'a');
+    for (std::string_view bad :
+         {std::string_view(), std::string_view("Operator"), std::string_view("operator "), std::string_view(too_long),
+          std::string_view("user"), std::string_view("admin:x"), std::string_view("user:"),
+          std::string_view("service:"), std::string_view("user:a b"), std::string_view("service:x/y")})
+        EXPECT_FALSE(principal_from_label(bad)) << bad;
+}
+
 TEST_F(tokens, an_expired_token_no_longer_authenticates) {
     w.ok(issue_token{token_id("t1"), user_principal{user_id("ada")}, hash_of("s1"), w.now + std::chrono::seconds(60)});
     w.ok(issue_token{token_id("t2"), user_principal{user_id("ada")}, hash_of("s2")});

@@ -48,16 +48,6 @@ bool name_like(std::string_view s, std::size_t max) {
 
 bool id_or_empty(std::string_view s) { return s.empty() || domain::is_well_formed_id(s); }
 
-std::optional<domain::principal> principal_of(std::string_view label) {
-    if (label == "operator") return domain::operator_principal{};
-    if (label == "auditor") return domain::auditor_principal{};
-    if (label.starts_with("service:") && domain::is_well_formed_id(label.substr(8)))
-        return domain::service_principal{std::string(label.substr(8))};
-    if (label.starts_with("user:") && domain::is_well_formed_id(label.substr(5)))
-        return domain::user_principal{domain::user_id{std::string(label.substr(5))}};
-    return std::nullopt;
-}
-
 std::int64_t micros(domain::timestamp t) { return t.time_since_epoch().count(); }
 
 // Creates the refusal stream when missing (either side may be first). A work queue: a record
@@ -166,7 +156,7 @@ std::optional<forwarded_refusal> decode_refusal(std::string_view body) {
     if (!subject || !action || !account || !code || !target || !token_id || !address || !request_id ||
         !correlation_id || !status || !count || !first_at || !last_at)
         return std::nullopt;
-    auto who = principal_of(*subject);
+    auto who = domain::principal_from_label(*subject);
     if (!who) return std::nullopt;
     if (*status != 401 && *status != 403 && *status != 404 && *status != 429) return std::nullopt;
     if (*count < 1 || *first_at < 0 || *last_at < *first_at) return std::nullopt;

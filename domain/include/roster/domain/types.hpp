@@ -143,6 +143,9 @@ std::string_view to_string(registration);
 
 // "operator", "auditor", "service:<name>", "user:<id>": how a principal is named in the log.
 std::string principal_label(const principal& p);
+// Its inverse: the principal `label` names, or nullopt when it names none (an unknown form, or an
+// id or service name that is not well formed, which no principal of ours has).
+std::optional<principal> principal_from_label(std::string_view label);
 
 // Whether `s` has the shape of an id of ours ([A-Za-z0-9_-]{1,128}), e.g. before text a caller
 // named goes on record: ids that are not well formed are never stored.
