@@ -35,6 +35,14 @@ TEST(json_writer, escapes_every_byte_as_boost_json_does) {
         EXPECT_EQ(written_string(mixed), json::serialize(json::value(mixed))) << "byte " << c;
     }
     EXPECT_EQ(written_string(""), "\"\"");
+    // Strings are scanned eight bytes at a time: every byte at every offset of a longer string,
+    // beside non-ASCII bytes (which must not be taken for the ones to escape, nor hide them).
+    for (int c = 0; c < 256; ++c)
+        for (std::size_t at = 0; at < 20; ++at) {
+            std::string s = "\xC3\xA9user.name@example\xFF";
+            s[at] = static_cast<char>(c);
+            EXPECT_EQ(written_string(s), json::serialize(json::value(s))) << "byte " << c << " at " << at;
+        }
 }
 
 TEST(json_writer, numbers_literals_and_nesting_are_those_of_the_dom) {

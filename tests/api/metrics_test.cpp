@@ -32,7 +32,9 @@ namespace {
 
 namespace json = boost::json;
 using roster::api::exposition;
+using roster::api::http_metrics;
 using roster::api::metrics_registry;
+using roster::api::request_context;
 
 // Sample lines ("name{labels} value") keyed by everything before the value.
 std::map<std::string, double> samples(const std::string& text) {
@@ -89,6 +91,44 @@ TEST(metrics_exposition, counter_labels_are_escaped_and_families_declared_once) 
     EXPECT_NE(text.find("t_total{route=\"/b\",status=\"404\"} 1\n"), std::string::npos) << text;
     EXPECT_EQ(text.find("# TYPE t_total"), text.rfind("# TYPE t_total"));
     expect_well_formed(text);
+}
+
+// http_metrics keeps the series it found per thread: two instances on one thread (each with its
+// own registry, one destroyed before the next is made at perhaps the same address) and several
+// statuses, methods and routes, including one too long to keep, must each count only their own.
+TEST(http_metrics, each_instance_counts_its_own_requests_through_the_per_thread_series_cache) {
+    auto record = [](http_metrics& m, std::string route, std::string method, unsigned status, int times) {
+        request_context ctx;
+        ctx.route = std::move(route);
+        ctx.method = std::move(method);
+        for (int i = 0; i < times; ++i) m.record(ctx, status, std::chrono::microseconds(300), 10);
+    };
+    const std::string long_route = "/v1/" + std::string(200, 'x');
+    for (int round = 0; round < 2; ++round) {
+        SCOPED_TRACE(round);
+        metrics_registry r;
+        auto m = std::make_unique<http_metrics>(r);
+        record(*m, "/v1/a", "GET", 200, 3 + round);
+        record(*m, "/v1/a", "GET", 404, 2);
+        record(*m, "/v1/a", "POST", 200, 1);
+        record(*m, "/v1/a", "BREW", 200, 1);
+        record(*m, "", "GET", 404, 1);
+        record(*m, long_route, "GET", 200, 2);
+        const auto text = r.render();
+        auto has = [&](const std::string& line) {
+            EXPECT_NE(text.find(line + "\n"), std::string::npos) << line << "\n" << text;
+        };
+        has("roster_http_requests_total{route=\"/v1/a\",method=\"GET\",status=\"200\"} " + std::to_string(3 + round));
+        has("roster_http_requests_total{route=\"/v1/a\",method=\"GET\",status=\"404\"} 2");
+        has("roster_http_requests_total{route=\"/v1/a\",method=\"POST\",status=\"200\"} 1");
+        has("roster_http_requests_total{route=\"/v1/a\",method=\"other\",status=\"200\"} 1");
+        has("roster_http_requests_total{route=\"unmatched\",method=\"GET\",status=\"404\"} 1");
+        has("roster_http_requests_total{route=\"" + long_route + "\",method=\"GET\",status=\"200\"} 2");
+        has("roster_http_response_bytes_total{route=\"/v1/a\"} " + std::to_string(10 * (3 + round + 2 + 1 + 1)));
+        has("roster_http_request_duration_seconds_count{route=\"/v1/a\",method=\"GET\"} " +
+            std::to_string(3 + round + 2));
+        m.reset();
+    }
 }
 
 TEST(metrics_exposition, histogram_buckets_are_cumulative_with_inf_sum_and_count) {

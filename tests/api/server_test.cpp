@@ -7,7 +7,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+#include <cstdio>
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -445,6 +448,17 @@ public:
         return r;
     }
 
+    // The next response head as sent, up to and including its empty line.
+    std::string read_head_bytes() {
+        std::size_t end;
+        while ((end = buffer_.find("\r\n\r\n")) == std::string::npos)
+            if (!receive(safety_limit))
+                throw std::runtime_error("raw_connection: closed before a whole head: " + buffer_);
+        std::string head = buffer_.substr(0, end + 4);
+        buffer_.erase(0, end + 4);
+        return head;
+    }
+
     // Reads `n` body bytes after a head.
     std::string read_exactly(std::size_t n) {
         while (buffer_.size() < n)
@@ -600,6 +614,29 @@ TEST_F(rosterd_test, head_answers_the_get_head_without_a_body) {
     EXPECT_EQ(c.read_head().status, 200u);
 }
 
+// A GET's answer is written straight from a buffer, a HEAD's through Beast's serializer: the two
+// heads must be the same bytes (status line, header order, Connection, Content-Length).
+TEST_F(rosterd_test, a_get_answer_head_is_byte_for_byte_the_head_answer) {
+    auto& s = start();
+    const std::string traceparent = "traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n";
+    for (const char* target : {"/healthz", "/v1/openapi.json", "/nope", "/v1/accounts/acme/users",
+                               "/v1/accounts/acme/users/u1/deactivate"}) {
+        for (bool close : {false, true}) {
+            SCOPED_TRACE(std::string(target) + (close ? " close" : ""));
+            const std::string rest = std::string(target) + " HTTP/1.1\r\nHost: x\r\nX-Request-Id: same-id\r\n" +
+                                     traceparent + (close ? "Connection: close\r\n" : "") + "\r\n";
+            raw_connection h(s.port()), g(s.port());
+            h.send("HEAD " + rest);
+            g.send("GET " + rest);
+            const auto head = h.read_head_bytes(), get = g.read_head_bytes();
+            EXPECT_EQ(get, head);
+            EXPECT_NE(get.find("\r\nX-Request-Id: same-id\r\n"), std::string::npos) << get;
+            EXPECT_NE(get.find("\r\nContent-Length: "), std::string::npos) << get;
+            EXPECT_EQ(get.find("\r\nConnection: close\r\n") != std::string::npos, close) << get;
+        }
+    }
+}
+
 TEST_F(rosterd_test, head_never_runs_a_stream_producer_nor_upgrades) {
     auto& s = start({"--enable-test-routes"});
     raw_connection c(s.port());
@@ -650,6 +687,19 @@ TEST_F(rosterd_test, logs_are_json_lines_without_secrets) {
             EXPECT_EQ(o.at("method").as_string(), "GET");
             EXPECT_EQ(o.at("status").as_int64(), 401);
             EXPECT_TRUE(o.at("latency_us").is_number());
+            // RFC 3339 in UTC with microseconds, of today (or yesterday, just after midnight).
+            const auto ts = text_of("ts");
+            EXPECT_TRUE(std::regex_match(ts, std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)"))) << ts;
+            auto date_of = [](std::chrono::sys_days d) {
+                const std::chrono::year_month_day ymd{d};
+                char date[16];
+                std::snprintf(date, sizeof date, "%04d-%02u-%02u", static_cast<int>(ymd.year()),
+                              static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()));
+                return std::string(date);
+            };
+            const auto today = std::chrono::floor<std::chrono::days>(std::chrono::system_clock::now());
+            EXPECT_TRUE(ts.substr(0, 10) == date_of(today) || ts.substr(0, 10) == date_of(today - std::chrono::days(1)))
+                << ts;
         }
     }
     EXPECT_TRUE(found) << text;

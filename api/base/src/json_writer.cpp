@@ -2,6 +2,7 @@
 
 #include <array>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 
 namespace roster::api {
@@ -29,6 +30,14 @@ void put_string(std::string& out, char lead, std::string_view s, char tail) {
     static constexpr char hex[] = "0123456789abcdef";
     const auto* p = reinterpret_cast<const unsigned char*>(s.data());
     std::size_t i = 0;
+    // Eight bytes at a time while none is a control character, '"' or '\\' (the usual string
+    // has none, and a search page writes hundreds); the byte loop then finds the exact one.
+    constexpr std::uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+    auto has_zero = [](std::uint64_t x) { return (x - ones) & ~x & highs; };
+    for (std::uint64_t w; i + 8 <= s.size(); i += 8) {
+        std::memcpy(&w, p + i, 8);
+        if (((w - 0x20 * ones) & ~w & highs) | has_zero(w ^ ('"' * ones)) | has_zero(w ^ ('\\' * ones))) break;
+    }
     while (i < s.size() && !escaped[p[i]]) ++i;
     if (i == s.size()) {
         const auto at = out.size();

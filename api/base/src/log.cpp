@@ -19,6 +19,30 @@ void append_rfc3339(std::string& out, std::chrono::system_clock::time_point at) 
     auto days = floor<std::chrono::days>(now);
     year_month_day ymd{days};
     hh_mm_ss hms{now - days};
+    const int year = static_cast<int>(ymd.year());
+    if (year >= 0 && year <= 9999) {
+        // The access thread writes one of these a request: digits by hand, not snprintf's parser.
+        char buf[27];
+        auto put = [&buf](std::size_t at, std::size_t width, long long v) {
+            for (std::size_t i = at + width; i-- > at; v /= 10) buf[i] = static_cast<char>('0' + v % 10);
+        };
+        put(0, 4, year);
+        buf[4] = '-';
+        put(5, 2, static_cast<unsigned>(ymd.month()));
+        buf[7] = '-';
+        put(8, 2, static_cast<unsigned>(ymd.day()));
+        buf[10] = 'T';
+        put(11, 2, hms.hours().count());
+        buf[13] = ':';
+        put(14, 2, hms.minutes().count());
+        buf[16] = ':';
+        put(17, 2, hms.seconds().count());
+        buf[19] = '.';
+        put(20, 6, hms.subseconds().count());
+        buf[26] = 'Z';
+        out.append(buf, sizeof buf);
+        return;
+    }
     char buf[40];
     int n = std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%06lldZ", static_cast<int>(ymd.year()),
                           static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
@@ -41,19 +65,23 @@ std::string_view level_name(log_level level) {
 void append_json_string(std::string& out, std::string_view s) {
     static constexpr char hex[] = "0123456789abcdef";
     out.push_back('"');
-    for (char c : s) {
+    std::size_t plain = 0;  // start of the run of characters copied as they are
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        const char c = s[i];
         const auto u = static_cast<unsigned char>(c);
+        if (c != '"' && c != '\\' && u >= 0x20) continue;
+        out.append(s.data() + plain, i - plain);
+        plain = i + 1;
         if (c == '"' || c == '\\') {
             out.push_back('\\');
             out.push_back(c);
-        } else if (u < 0x20) {
+        } else {
             out.append("\\u00");
             out.push_back(hex[u >> 4]);
             out.push_back(hex[u & 0xf]);
-        } else {
-            out.push_back(c);
         }
     }
+    out.append(s.data() + plain, s.size() - plain);
     out.push_back('"');
 }
 

@@ -196,15 +196,25 @@ void metrics_registry::histogram_family::observe(const std::vector<std::string_v
 }
 
 void metrics_registry::counter_family::inc(std::initializer_list<std::string_view> label_values, std::uint64_t by) {
-    find_series(mu_, series_, label_values, label_names_.size(), [] {
-        return std::make_unique<series>();
-    }).value.fetch_add(by, std::memory_order_relaxed);
+    value_of(label_values).fetch_add(by, std::memory_order_relaxed);
+}
+
+std::atomic<std::uint64_t>& metrics_registry::counter_family::value_of(
+    std::initializer_list<std::string_view> label_values) {
+    return find_series(mu_, series_, label_values, label_names_.size(), [] { return std::make_unique<series>(); })
+        .value;
 }
 
 void metrics_registry::histogram_family::observe(std::initializer_list<std::string_view> label_values, double v) {
-    find_series(mu_, series_, label_values, label_names_.size(), [this] {
-        return std::unique_ptr<series>(new series{{}, histogram(bounds_)});
-    }).value.observe(v);
+    value_of(label_values).observe(v);
+}
+
+histogram& metrics_registry::histogram_family::value_of(std::initializer_list<std::string_view> label_values) {
+    return find_series(mu_, series_, label_values, label_names_.size(),
+                       [this] {
+                           return std::unique_ptr<series>(new series{{}, histogram(bounds_)});
+                       })
+        .value;
 }
 
 metrics_registry::counter_family& metrics_registry::add_counter(std::string name, std::string help,

@@ -20,8 +20,10 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -29,6 +31,7 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/serializer.hpp>
+#include <boost/beast/http/status.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
@@ -311,7 +314,18 @@ private:
                 return refuse_framing(std::move(*refused));
             }
         }
-        // The header is complete (Beast parses it without reading) or too large (Beast says 431).
+        if (end != std::string_view::npos) {
+            // The whole header is in buffer_: parse it here. async_read_header would parse the
+            // same bytes but post its completion (a trip through the io_context per request).
+            boost::system::error_code ec;
+            while (!parser_->is_header_done()) {
+                const auto used = parser_->put(buffer_.data(), ec);
+                buffer_.consume(used);
+                if (ec || used == 0) break;
+            }
+            if (ec != http::error::need_more && (ec || parser_->is_header_done())) return on_header(ec);
+        }
+        // Too large (Beast says 431), or, never expected, a header Beast wants more bytes for.
         http::async_read_header(
             stream_, buffer_, *parser_,
             [self = this->shared_from_this()](boost::system::error_code ec, std::size_t) { self->on_header(ec); });
@@ -539,6 +553,7 @@ private:
         status_ = r.status;
         if (r.upgrade) return start_upgrade(std::move(r));
         if (r.stream) return start_stream(std::move(r));
+        if (write_direct(r)) return;
         res_ = {};
         res_.version(version_);
         res_.result(static_cast<http::status>(r.status));
@@ -563,6 +578,80 @@ private:
         http::async_write(
             stream_, res_,
             [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) { self->on_write(ec, n); });
+    }
+
+    // The common answer (HTTP/1.1, a complete body, no CORS, no HEAD, extra headers with
+    // distinct names the server does not set itself) written straight from one reused buffer:
+    // the same bytes, in the same order, as the http::response path below (Beast's `set`
+    // appends, keep_alive(false) then prepare_payload add Connection and Content-Length last),
+    // without a heap node per header and Beast's serializer, which cost more than the
+    // rest of a simple GET's user-space work. Anything else takes the general path.
+    bool write_direct(response& r) {
+        if (head_only_ || version_ != 11 || !opts().cors.allowed_origins.empty()) return false;
+        const auto status = static_cast<http::status>(r.status);
+        if (http::int_to_status(r.status) == http::status::unknown ||
+            http::to_status_class(r.status) == http::status_class::informational ||
+            status == http::status::no_content || status == http::status::not_modified)
+            return false;
+        auto plain_value = [](std::string_view v) {
+            return v.empty() || (v.front() != ' ' && v.front() != '\t' && v.back() != ' ' && v.back() != '\t');
+        };
+        if (!plain_value(r.content_type)) return false;
+        static constexpr std::string_view set_here[] = {"content-type", "content-length",    "connection",
+                                                        "x-request-id", "transfer-encoding", "traceparent"};
+        for (std::size_t i = 0; i < r.headers.size(); ++i) {
+            const auto& [name, value] = r.headers[i];
+            if (!plain_value(value)) return false;
+            for (auto own : set_here)
+                if (beast::iequals(name, own)) return false;
+            for (std::size_t j = 0; j < i; ++j)
+                if (beast::iequals(name, r.headers[j].first)) return false;
+        }
+        auto& h = direct_head_;
+        h.clear();
+        h += "HTTP/1.1 ";
+        char num[24];
+        h.append(num, std::to_chars(num, num + sizeof num, r.status).ptr);
+        h += ' ';
+        h += http::obsolete_reason(status);
+        h += "\r\n";
+        auto field = [&h](std::string_view name, std::string_view value) {
+            h += name;
+            h += ": ";
+            h += value;
+            h += "\r\n";
+        };
+        if (!r.content_type.empty()) field("Content-Type", r.content_type);
+        for (const auto& [name, value] : r.headers) field(name, value);
+        field("X-Request-Id", ctx_->request_id);
+        if (auto tp = valid_traceparent(ctx_->header("traceparent"))) field("traceparent", *tp);
+        if (!keep_) field("Connection", "close");
+        field("Content-Length", std::string_view(num, std::to_chars(num, num + sizeof num, r.body.size()).ptr));
+        h += "\r\n";
+        direct_body_ = std::move(r.body);
+        const std::array<net::const_buffer, 2> out{net::buffer(direct_head_), net::buffer(direct_body_)};
+        auto written = [self = this->shared_from_this()](boost::system::error_code ec, std::size_t n) {
+            // A large answer's capacity is not kept for the connection's next ones.
+            if (self->direct_body_.capacity() > max_kept_body_bytes)
+                std::string{}.swap(self->direct_body_);
+            else
+                self->direct_body_.clear();
+            if constexpr (!tls) {
+                self->disarm();
+                if (ec == net::error::operation_aborted && self->timed_out_) ec = beast::error::timeout;
+            }
+            self->on_write(ec, n);
+        };
+        if constexpr (tls) {
+            beast::get_lowest_layer(stream_).expires_after(opts().write_timeout);
+            net::async_write(stream_, out, std::move(written));
+        } else {
+            // The connection's lazy deadline rather than tcp_stream's: that one adds a timer
+            // wait and its cancellation (a posted handler) to every write.
+            arm(opts().write_timeout);
+            net::async_write(beast::get_lowest_layer(stream_).socket(), out, std::move(written));
+        }
+        return true;
     }
 
     void start_upgrade(response r) {
@@ -755,6 +844,10 @@ private:
     std::shared_ptr<shared_state> state_;
     std::optional<http::request_parser<http::string_body>> parser_;
     http::response<http::string_body> res_;
+    // write_direct's status line and header, and the body in flight.
+    static constexpr std::size_t max_kept_body_bytes = 64 * 1024;
+    std::string direct_head_;
+    std::string direct_body_;
     std::optional<http::response_serializer<http::string_body>> res_sr_;  // HEAD: writes res_'s header only
     // Streamed responses: the header, its serializer, the producer and the piece in flight.
     http::response<http::empty_body> head_;

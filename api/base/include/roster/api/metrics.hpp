@@ -65,6 +65,9 @@ public:
         void inc(const std::vector<std::string_view>& label_values, std::uint64_t by = 1);
         // The same without building a vector (the per-request path).
         void inc(std::initializer_list<std::string_view> label_values, std::uint64_t by = 1);
+        // The series' value itself, for a caller that keeps it to record without a lookup;
+        // valid as long as the registry (a series is never removed).
+        std::atomic<std::uint64_t>& value_of(std::initializer_list<std::string_view> label_values);
 
     private:
         friend class metrics_registry;
@@ -84,6 +87,8 @@ public:
     public:
         void observe(const std::vector<std::string_view>& label_values, double v);
         void observe(std::initializer_list<std::string_view> label_values, double v);
+        // As counter_family::value_of.
+        histogram& value_of(std::initializer_list<std::string_view> label_values);
 
     private:
         friend class metrics_registry;

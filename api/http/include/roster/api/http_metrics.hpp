@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <vector>
 
 #include "roster/api/http.hpp"
@@ -22,6 +23,7 @@ public:
     void record(const request_context& ctx, unsigned status, std::chrono::microseconds latency, std::size_t bytes);
 
 private:
+    const std::uint64_t id_;  // tells this instance's entries in the per-thread series cache from others'
     metrics_registry::counter_family& requests_;
     metrics_registry::histogram_family& latency_;
     metrics_registry::counter_family& bytes_;
