@@ -124,6 +124,7 @@ int main(int argc, char** argv) {
     std::size_t live_total_bytes = live_options.total_bytes;
     std::size_t page_bytes = 4 * 1024 * 1024;
     unsigned live_ping_ms = static_cast<unsigned>(live_options.ping_interval.count());
+    unsigned live_flush_ms = static_cast<unsigned>(live_options.flush_interval.count());
     std::uint64_t snapshot_every = 0;
     roster::api::principal_limits_options limit_options;
     roster::api::refusal_guard_options refusal_options;
@@ -203,9 +204,13 @@ int main(int argc, char** argv) {
         "(always at least one event); its next_from / next_cursor continues it.")(
         "live-ping-ms", po::value(&live_ping_ms)->default_value(live_ping_ms),
         "Ping a quiet /v1/stream subscriber after this many milliseconds; close it after twice as long without an "
-        "answer.")("snapshot-every", po::value(&snapshot_every)->default_value(100'000),
-                   "Write a projection checkpoint (the next start-up folds only the events after it; also the "
-                   "snapshot of as_of reads) every this many events, on a background thread, and at shutdown.")(
+        "answer.")("live-flush-ms", po::value(&live_flush_ms)->default_value(live_flush_ms),
+                   "Hand new events to the /v1/stream subscribers at most once per this many milliseconds (0 = at "
+                   "every commit): under a steady stream of commits each subscriber gets them in one write per "
+                   "interval; an event waits at most this long.")(
+        "snapshot-every", po::value(&snapshot_every)->default_value(100'000),
+        "Write a projection checkpoint (the next start-up folds only the events after it; also the "
+        "snapshot of as_of reads) every this many events, on a background thread, and at shutdown.")(
         "command-rate", po::value(&limit_options.commands.per_second)->default_value(limit_options.commands.per_second),
         "Commands per second one principal may send (token bucket; 0 = unlimited); beyond it 429 with "
         "Retry-After. The operator is not limited.")(
@@ -376,6 +381,7 @@ int main(int argc, char** argv) {
     live_options.catch_up_bytes = std::max<std::size_t>(1, live_catch_up_bytes);
     live_options.total_bytes = std::max<std::size_t>(1, live_total_bytes);
     live_options.ping_interval = std::chrono::milliseconds(std::max(1u, live_ping_ms));
+    live_options.flush_interval = std::chrono::milliseconds(live_flush_ms);
 
     roster::api::logger_options log_options;
     if (auto level = roster::api::parse_log_level(log_level_name))

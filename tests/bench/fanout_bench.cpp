@@ -17,7 +17,7 @@
 //   build/tests/bench/bench_fanout [--subscribers 1000] [--rate 5000] [--seconds 10]
 //                                  [--server-threads 2] [--client-threads 1]
 //                                  [--transport ws|nats] [--nats-connections 100]
-//                                  [--rows-only 1]
+//                                  [--rows-only 1] [--live-flush-ms N (rosterd's; default its own)]
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -64,6 +64,7 @@ struct config {
     std::string transport = "ws";
     std::size_t nats_connections = 100;
     bool rows_only = false;
+    std::string live_flush_ms;  // rosterd's --live-flush-ms; empty = its default
 };
 
 // Latency samples in microseconds, recorded only while `measuring` is set.
@@ -470,6 +471,8 @@ int main(int argc, char** argv) {
             cfg.nats_connections = std::stoul(v);
         else if (k == "--rows-only")
             cfg.rows_only = v == "1";
+        else if (k == "--live-flush-ms")
+            cfg.live_flush_ms = v;
         else {
             std::cerr << "unknown option " << k << " " << v << "\n";
             return 2;
@@ -499,6 +502,7 @@ int main(int argc, char** argv) {
         srv.broker = pid_listening_on(broker->port());
         args.insert(args.end(), {"--nats", srv.nats_url});
     }
+    if (!cfg.live_flush_ms.empty()) args.insert(args.end(), {"--live-flush-ms", cfg.live_flush_ms});
     rosterd_process server(tmp.path() / "data", args);
     srv.rosterd = &server;
     const std::string token = roster::test::read_token(tmp.path() / "data");

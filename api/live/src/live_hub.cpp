@@ -138,6 +138,9 @@ void live_hub::run() {
         {
             std::unique_lock lock(wake_mutex_);
             wake_.wait(lock, [&] { return stopping_ || committed_ > published_; });
+            // Commits keep coming: let those of one interval go out together.
+            if (options_.flush_interval.count() > 0)
+                wake_.wait_until(lock, last_flush_ + options_.flush_interval, [&] { return stopping_; });
             if (stopping_) return;
             target = committed_;
         }
@@ -178,6 +181,7 @@ void live_hub::run() {
             std::lock_guard lock(mutex_);
             flush_locked();
         }
+        last_flush_ = std::chrono::steady_clock::now();
         if (!r) {
             // Nothing was skipped: the next wake-up (or this retry) reads from the same position.
             log_.error("live_read_failed", {{"from", from.value}, {"error", r.error().message}});

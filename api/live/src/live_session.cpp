@@ -40,8 +40,11 @@ constexpr std::size_t max_client_frame = 64 * 1024;
 constexpr auto close_unauthenticated = static_cast<websocket::close_code>(4401);
 constexpr auto close_forbidden = static_cast<websocket::close_code>(4403);
 // The read model folds a commit a moment after the hub reads it; an access check asked about a
-// position it has not folded yet is asked again after this long.
-constexpr std::chrono::milliseconds access_retry{2};
+// position it has not folded yet is asked again after the first delay, then after twice as long
+// each time up to the last: a read model that stopped folding costs a held session a few wake-ups
+// a second, not hundreds.
+constexpr std::chrono::milliseconds access_retry_first{2};
+constexpr std::chrono::milliseconds access_retry_last{500};
 
 // Lifetime: the hub holds it while subscribed; otherwise its pending operations do. Members
 // are touched on the socket's strand, except the queues and the flags guarded by `mutex_`,
@@ -420,12 +423,14 @@ private:
                 if (access_check_posted_) return;  // a later event asked already
                 access_check_posted_ = true;
             }
-            access_timer_.expires_after(access_retry);
+            access_timer_.expires_after(access_retry_);
+            access_retry_ = std::min(access_retry_ * 2, access_retry_last);
             return access_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
                 if (ec || self->torn_down_) return;
                 self->check_access();
             });
         }
+        access_retry_ = access_retry_first;
         if (verdict != live_access::allowed) return withdraw_access(verdict, at);
         std::lock_guard lock(mutex_);
         // A later event that may withdraw access keeps the hold until its own check.
@@ -536,6 +541,7 @@ private:
     eventstore::log_position access_pending_;
     std::optional<eventstore::log_position> access_hold_;
     bool access_check_posted_ = false;
+    std::chrono::milliseconds access_retry_ = access_retry_first;  // on the strand
 };
 
 class live_upgrade final : public websocket_upgrade {

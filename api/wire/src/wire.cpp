@@ -1,5 +1,7 @@
 #include "roster/api/wire.hpp"
 
+#include <boost/json/parse.hpp>
+
 #include "roster/replay/event_json.hpp"
 
 namespace roster::api::wire {
@@ -23,98 +25,92 @@ json::object account(const account_record& a, domain::account_version version) {
                         {"customers", ids(a.customers)}};
 }
 
-json::object user(const state& s, const user_record& u, const account_id& in_account) {
-    const auto* m = s.member(in_account, u.id);
-    const bool employee = u.employer == in_account;
-    return json::object{
-        {"id", u.id.value},
-        {"email", u.address.str()},
-        {"name", u.name},
-        {"employer", u.employer.value},
-        {"status", m ? to_string(u.status) : std::string_view("removed")},
-        {"registration", to_string(registration_of(u.reg, u.invitation_issued))},
-        {"type",
-         m ? to_string(m->type) : to_string(employee ? membership_type::employee : membership_type::third_party)},
-        {"roles", replay::roles_json(m ? m->roles : role_set{})},
-        {"removed", m == nullptr},
-    };
+namespace {
+
+// A user object's fields, from whichever projection holds them: the one field list of the wire user.
+struct user_fields {
+    std::string_view id, email, name, employer, status, registration, type;
+    role_set roles;
+    bool removed = false;
+};
+
+void write_members(json_writer& w, const user_fields& u) {
+    w.member("id", u.id)
+        .member("email", u.email)
+        .member("name", u.name)
+        .member("employer", u.employer)
+        .member("status", u.status)
+        .member("registration", u.registration)
+        .member("type", u.type)
+        .key("roles");
+    write_roles(w, u.roles);
+    w.member("removed", u.removed);
 }
 
-json::object user(const projections::directory_entry& e) {
-    const auto& p = *e.profile;
-    return json::object{
-        {"id", p.id.value},
-        {"email", p.email},
-        {"name", p.name},
-        {"employer", p.employer.value},
-        {"status", e.removed ? std::string_view("removed") : to_string(p.status)},
-        {"registration", to_string(registration_of(p.registration, p.invitation_issued))},
-        {"type", to_string(e.type)},
-        {"roles", replay::roles_json(e.roles)},
-        {"removed", e.removed},
-    };
+user_fields fields_of(const state& s, const user_record& u, const account_id& in_account) {
+    const auto* m = s.member(in_account, u.id);
+    const bool employee = u.employer == in_account;
+    return {u.id.value,
+            u.address.str(),
+            u.name,
+            u.employer.value,
+            m ? to_string(u.status) : std::string_view("removed"),
+            to_string(registration_of(u.reg, u.invitation_issued)),
+            m ? to_string(m->type) : to_string(employee ? membership_type::employee : membership_type::third_party),
+            m ? m->roles : role_set{},
+            m == nullptr};
+}
+
+// The role names `roles` holds in portal `p`, as an array.
+void write_role_names(json_writer& w, portal p, role_set roles) {
+    w.begin_array();
+    for (std::size_t i = 0; i < role_count; ++i) {
+        const auto r = static_cast<role>(i);
+        if (portal_of(r) == p && roles.contains(r)) w.value(role_name(r));
+    }
+    w.end_array();
+}
+
+}  // namespace
+
+json::object user(const state& s, const user_record& u, const account_id& in_account) {
+    // The answers that need the user as a value (commands', contacts) parse what the writer
+    // writes, so that the fields are listed once.
+    std::string text;
+    json_writer w(text);
+    w.begin_object();
+    write_members(w, fields_of(s, u, in_account));
+    w.end_object();
+    return json::parse(text).as_object();
 }
 
 void write_roles(json_writer& w, role_set roles) {
     w.begin_object();
     for (auto p : all_portals) {
-        w.key(to_string(p)).begin_array();
-        for (std::size_t i = 0; i < role_count; ++i) {
-            const auto r = static_cast<role>(i);
-            if (portal_of(r) == p && roles.contains(r)) w.value(role_name(r));
-        }
-        w.end_array();
+        w.key(to_string(p));
+        write_role_names(w, p, roles);
     }
     w.end_object();
 }
 
 void write_user(json_writer& w, const projections::directory_entry& e) {
     const auto& p = *e.profile;
-    w.begin_object()
-        .member("id", p.id.value)
-        .member("email", p.email)
-        .member("name", p.name)
-        .member("employer", p.employer.value)
-        .member("status", e.removed ? std::string_view("removed") : to_string(p.status))
-        .member("registration", to_string(registration_of(p.registration, p.invitation_issued)))
-        .member("type", to_string(e.type))
-        .key("roles");
-    write_roles(w, e.roles);
-    w.member("removed", e.removed).end_object();
+    w.begin_object();
+    write_members(
+        w,
+        {p.id.value, p.email, p.name, p.employer.value, e.removed ? std::string_view("removed") : to_string(p.status),
+         to_string(registration_of(p.registration, p.invitation_issued)), to_string(e.type), e.roles, e.removed});
+    w.end_object();
 }
 
 void write_user_members(json_writer& w, const state& s, const user_record& u, const account_id& in_account) {
-    const auto* m = s.member(in_account, u.id);
-    const bool employee = u.employer == in_account;
-    w.member("id", u.id.value)
-        .member("email", u.address.str())
-        .member("name", u.name)
-        .member("employer", u.employer.value)
-        .member("status", m ? to_string(u.status) : std::string_view("removed"))
-        .member("registration", to_string(registration_of(u.reg, u.invitation_issued)))
-        .member("type",
-                m ? to_string(m->type) : to_string(employee ? membership_type::employee : membership_type::third_party))
-        .key("roles");
-    write_roles(w, m ? m->roles : role_set{});
-    w.member("removed", m == nullptr);
-}
-
-json::object roles_in_portal(portal p, role_set roles) {
-    json::array names;
-    for (std::size_t i = 0; i < role_count; ++i) {
-        const auto r = static_cast<role>(i);
-        if (portal_of(r) == p && roles.contains(r)) names.emplace_back(role_name(r));
-    }
-    return json::object{{to_string(p), std::move(names)}};
+    write_members(w, fields_of(s, u, in_account));
 }
 
 void write_roles_in_portal(json_writer& w, portal p, role_set roles) {
-    w.begin_object().key(to_string(p)).begin_array();
-    for (std::size_t i = 0; i < role_count; ++i) {
-        const auto r = static_cast<role>(i);
-        if (portal_of(r) == p && roles.contains(r)) w.value(role_name(r));
-    }
-    w.end_array().end_object();
+    w.begin_object().key(to_string(p));
+    write_role_names(w, p, roles);
+    w.end_object();
 }
 
 json::array portals(const std::vector<portal>& ps) {

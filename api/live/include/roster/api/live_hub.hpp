@@ -91,6 +91,12 @@ struct live_hub_options {
     int socket_send_buffer = 64 * 1024;
     // How long a closing subscriber may take to receive its close frame before the socket is dropped.
     std::chrono::milliseconds close_timeout{10'000};
+    // The hub hands events to the sessions at most once per this interval (0: at every commit).
+    // A commit after a quiet interval goes out at once; under a steady stream of commits each
+    // subscriber's write then carries the interval's events together, so a thousand subscribers
+    // cost a thousand writes per interval instead of a thousand per commit. An event waits at most
+    // this long for it.
+    std::chrono::milliseconds flush_interval{5};
 };
 
 class live_hub {
@@ -159,6 +165,8 @@ private:
     std::condition_variable wake_;
     eventstore::log_position committed_;  // guarded by wake_mutex_: highest commit notified
     bool stopping_ = false;               // guarded by wake_mutex_
+    // The hub thread's own: when it last handed events on (flush_interval).
+    std::chrono::steady_clock::time_point last_flush_{};
     std::atomic<std::uint64_t> dropped_{0};
     std::atomic<std::size_t> sessions_{0};
     std::atomic<std::size_t> charged_{0};

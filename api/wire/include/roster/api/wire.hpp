@@ -22,10 +22,10 @@ boost::json::object account(const domain::account_record& a, domain::account_ver
 // status: active, locked or removed (removed = not a current member here, `removed` says the same);
 // registration: registered, invited (an invitation was issued, not accepted) or not_invited.
 boost::json::object user(const domain::state& s, const domain::user_record& u, const domain::account_id& in_account);
-boost::json::object user(const projections::directory_entry& e);
-// The same user objects written straight into an answer, byte for byte what serializing user()
-// gives: the hot read routes (search page, profile) build no DOM. write_user_members writes the
-// members only, so a route can add its own before closing the object.
+// The same user objects written straight into an answer (user() is what they write, parsed): the
+// hot read routes (search page, profile) build no DOM. write_user writes a directory row (the
+// same object as user() for the same person and account); write_user_members writes the members
+// only, so a route can add its own before closing the object.
 void write_user(json_writer& w, const projections::directory_entry& e);
 void write_user_members(json_writer& w, const domain::state& s, const domain::user_record& u,
                         const domain::account_id& in_account);
@@ -43,7 +43,6 @@ boost::json::object account_stats(const domain::state& s, const domain::account_
 boost::json::object watchlist(const domain::account_record& a, domain::account_version version);
 boost::json::array portals(const std::vector<domain::portal>& ps);
 // The roles one portal holds, in the one notation roles are written in: {"<portal>": ["<role>", ...]}.
-boost::json::object roles_in_portal(domain::portal p, domain::role_set roles);
 void write_roles_in_portal(json_writer& w, domain::portal p, domain::role_set roles);
 // One membership a removal takes away: {account, type, roles, cascade} (preview and DELETE answer).
 boost::json::object removed_membership(const domain::account_id& account, domain::membership_type type,
