@@ -177,12 +177,34 @@ struct directory::account_index {
     // Every change of a listed row (membership, roles) or of its profile is "detach, change,
     // attach": the row's class, the class counts and the account stats follow it.
     void attach(const node& n, int sign) {
-        count(stats, n.row, sign);
         auto& c = classes[class_of(n.row)];
         if (sign > 0)
             c.rows.insert(&n);
         else
             c.rows.erase(&n);
+        count_row(n, sign);
+    }
+
+    // A change that keeps the row's sort key (membership, roles, lock, registration) is
+    // "unfile, change, refile": the counts move as with detach and attach, but the row leaves its
+    // class set only when its class changes (most such events, a role granted or revoked, keep
+    // it), which saves the set's erase and insert and their string comparisons.
+    std::size_t unfile(const node& n) {
+        count_row(n, -1);
+        return class_of(n.row);
+    }
+    void refile(const node& n, std::size_t was) {
+        if (const auto now = class_of(n.row); now != was) {
+            classes[was].rows.erase(&n);
+            classes[now].rows.insert(&n);
+        }
+        count_row(n, +1);
+    }
+
+    // What the row adds to (+1) or takes from (-1) the account's stats and its class's counters.
+    void count_row(const node& n, int sign) {
+        count(stats, n.row, sign);
+        auto& c = classes[class_of(n.row)];
         for (std::size_t i = 0; i < domain::all_portals.size(); ++i)
             if (!domain::roles_in(n.row.roles, domain::all_portals[i]).empty()) bump(c.portal_users[i], sign);
         for (std::size_t r = 0; r < domain::role_count; ++r)
@@ -239,6 +261,17 @@ struct directory::account_index {
             p.fresh.clear();
         }
         rank_all();
+    }
+
+    // Drops the ranks, postings, class sets and counts, keeping the rows: filed again at once
+    // after a deferred fold (directory::file_deferred).
+    void unfile_all() {
+        ranked.clear();
+        fresh_entries.clear();
+        posting_of.clear();
+        postings.clear();
+        for (auto& c : classes) c = {};
+        stats = {};
     }
 
     // Ranks every entry from scratch (empty `ranked` and postings): one sort, then each posting
@@ -466,9 +499,16 @@ struct directory::profile_table {
 
 template <class Change>
 void directory::change_profile(profile_record& p, Change&& change) {
-    for (auto [index, row] : p.listings) index->attach(*row, -1);
+    if (deferred_) return change(static_cast<directory_profile&>(p));
+    // A profile is listed in a few accounts: their classes fit on the stack.
+    constexpr std::size_t inline_listings = 8;
+    std::array<std::size_t, inline_listings> was{};
+    std::vector<std::size_t> more;
+    if (p.listings.size() > inline_listings) more.resize(p.listings.size());
+    auto slot = [&](std::size_t i) -> std::size_t& { return more.empty() ? was[i] : more[i]; };
+    for (std::size_t i = 0; i < p.listings.size(); ++i) slot(i) = p.listings[i].first->unfile(*p.listings[i].second);
     change(static_cast<directory_profile&>(p));
-    for (auto [index, row] : p.listings) index->attach(*row, +1);
+    for (std::size_t i = 0; i < p.listings.size(); ++i) p.listings[i].first->refile(*p.listings[i].second, slot(i));
 }
 
 // Search totals of the current generation, bounded in bytes: beyond the bound the cache starts
@@ -532,22 +572,27 @@ void directory::apply(const domain::event& event) {
                 if (!profile) return;
                 auto& index = account_for(e.account);
                 auto [it, inserted] = index.entries.try_emplace(std::string_view(profile->id.value), nullptr);
+                std::optional<std::size_t> was;
                 if (inserted) {
                     auto& n = index.nodes.emplace_back();
                     it->second = &n;
                     n.row.profile = profile;
-                    index.add(n);
+                    if (!deferred_) index.add(n);
                     profile->listings.emplace_back(&index, &n);
                 } else if (!it->second->row.removed) {
                     return;
-                } else {
-                    index.attach(*it->second, -1);
+                } else if (!deferred_) {
+                    was = index.unfile(*it->second);
                 }
                 auto& entry = it->second->row;
                 entry.type = e.type;
                 entry.roles = {};
                 entry.removed = false;
-                index.attach(*it->second, +1);
+                if (deferred_) return;
+                if (was)
+                    index.refile(*it->second, *was);
+                else
+                    index.attach(*it->second, +1);
             } else if constexpr (std::is_same_v<T, domain::roles_granted> || std::is_same_v<T, domain::roles_revoked> ||
                                  std::is_same_v<T, domain::all_roles_removed> ||
                                  std::is_same_v<T, domain::member_removed>) {
@@ -557,7 +602,7 @@ void directory::apply(const domain::event& event) {
                 auto it = index.entries.find(e.user.value);
                 if (it == index.entries.end()) return;
                 auto& entry = it->second->row;
-                index.attach(*it->second, -1);
+                const auto was = deferred_ ? 0 : index.unfile(*it->second);
                 if constexpr (std::is_same_v<T, domain::roles_granted>) {
                     entry.roles = entry.roles | e.roles;
                 } else if constexpr (std::is_same_v<T, domain::roles_revoked>) {
@@ -568,7 +613,7 @@ void directory::apply(const domain::event& event) {
                     entry.roles = {};
                     entry.removed = true;
                 }
-                index.attach(*it->second, +1);
+                if (!deferred_) index.refile(*it->second, was);
             } else if constexpr (std::is_same_v<T, domain::user_locked> || std::is_same_v<T, domain::user_unlocked> ||
                                  std::is_same_v<T, domain::invitation_issued> ||
                                  std::is_same_v<T, domain::invitation_accepted> ||
@@ -592,12 +637,14 @@ void directory::apply(const domain::event& event) {
                 if (!profile) return;
                 auto& p = *profile;
                 // Detached under the old sort key (the class sets are ordered by it), attached under the new.
-                for (auto [index, row] : p.listings) index->attach(*row, -1);
+                if (!deferred_)
+                    for (auto [index, row] : p.listings) index->attach(*row, -1);
                 if (e.name) {
                     p.name = e.name->after;
                     p.name_folded = fold(p.name);
                 }
                 if (e.email) p.email = fold(e.email->after);
+                if (deferred_) return;
                 for (auto [index, row] : p.listings) {
                     index->resort();
                     index->attach(*row, +1);
@@ -643,6 +690,28 @@ void directory::load(std::vector<directory_profile> profiles, std::vector<direct
             it->second->row.removed = true;
         }
     }
+    file_at_once(std::move(touched));
+}
+
+void directory::defer_filing() {
+    ++generation_;
+    deferred_ = true;
+}
+
+void directory::file_deferred() {
+    if (!deferred_) return;
+    ++generation_;
+    deferred_ = false;
+    std::vector<account_index*> all;
+    all.reserve(accounts_.size());
+    for (auto& [id, index] : accounts_) {
+        index->unfile_all();
+        all.push_back(index.get());
+    }
+    file_at_once(std::move(all));
+}
+
+void directory::file_at_once(std::vector<account_index*> touched) {
     // Each account's list in order once (ranks are list positions, so every posting is filled in
     // ascending rank), the accounts shared between this thread and one more: they have nothing in
     // common but the profiles, which they only read. The largest go first so that the two threads

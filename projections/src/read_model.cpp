@@ -15,6 +15,7 @@ domain::stream_version read_view::stream_version(std::string_view stream) const 
 read_model::read_model(read_model_options options) {
     if (!options.history_index) history_.reset();
     indexed_ = options.history_index;
+    deferred_fold_at_least_ = options.deferred_fold_at_least;
 }
 
 bool read_model::apply(std::span<const eventstore::recorded_event> events) {
@@ -61,6 +62,7 @@ void read_model::apply_locked(const eventstore::recorded_event& e) {
 }
 
 eventstore::result<void> read_model::catch_up(const eventstore::store& store, eventstore::log_position to) {
+    if (auto folded = fold_from_nothing(store, to)) return *folded;
     // Folding in chunks keeps the exclusive lock short, so readers are not starved by a rebuild.
     // Each event is folded straight from the reader's buffer (no copy): the lock is held while
     // the chunk is read, which costs readers a few milliseconds at most.
@@ -91,6 +93,42 @@ eventstore::result<void> read_model::catch_up(const eventstore::store& store, ev
             return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
         if (folded < chunk) return {};
     }
+}
+
+std::optional<eventstore::result<void>> read_model::fold_from_nothing(const eventstore::store& store,
+                                                                      eventstore::log_position to) {
+    constexpr std::size_t chunk = 65'536;
+    std::unique_lock lock(mutex_);
+    const auto last = std::min(to, store.head().position);
+    if (position_ != eventstore::log_position{} || last.value < deferred_fold_at_least_) return std::nullopt;
+    // Nobody has seen this model fold anything, so nobody needs to see it half-way: it folds
+    // under one lock (a reader waits for the whole fold rather than for a chunk) and the
+    // directory files its rows once at the end instead of after every event. The directory is
+    // filed even when the fold stops early, so it always matches position_.
+    directory_.defer_filing();
+    struct file_on_exit {
+        projections::directory& d;
+        ~file_on_exit() { d.file_deferred(); }
+    } filing{directory_};
+    bool gap = false;
+    while (position_ < to) {
+        std::size_t folded = 0;
+        auto r = store.read_bulk_from(position_.next(), chunk, [&](const eventstore::recorded_event& e) {
+            if (e.position > to) return false;
+            if (e.position != position_.next()) {
+                gap = true;
+                return false;
+            }
+            apply_locked(e);
+            ++folded;
+            return true;
+        });
+        if (!r) return r;
+        if (gap)
+            return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
+        if (folded < chunk) break;
+    }
+    return eventstore::result<void>{};
 }
 
 eventstore::log_position read_model::position() const {

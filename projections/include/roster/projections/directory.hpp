@@ -120,6 +120,14 @@ public:
     // user without a profile are skipped, as member_added skips them.
     void load(std::vector<directory_profile> profiles, std::vector<directory_row> rows);
 
+    // A fold of many events that nobody reads meanwhile (the read model folding from nothing,
+    // under one lock): after defer_filing, apply keeps each row and profile up to date but files
+    // nothing (no ranks, postings, class sets or counts, which cost most of an event's fold);
+    // file_deferred then files every row at once, as load does. The result is the directory the
+    // same events give one by one. Between the two, only profile() and entry() may be called.
+    void defer_filing();
+    void file_deferred();
+
     // Rows in (name, email, user id) order. An `after` cursor naming a user never listed in the
     // account is reported rather than silently restarting from the top. `total` costs O(1)
     // without q (counters per row class), O(matches) with a q of 3 bytes or more (posting
@@ -143,6 +151,8 @@ private:
     // Moves the counts of every account listing `p` across a change of the profile.
     template <class Change>
     void change_profile(profile_record& p, Change&& change);
+    // Ranks and files the rows of these accounts, whose filing is empty: the tail of load and file_deferred.
+    void file_at_once(std::vector<account_index*> accounts);
 
     struct search_totals;
     std::optional<std::size_t> cached_total(const std::string& key) const;
@@ -152,6 +162,7 @@ private:
     std::unordered_map<std::string, std::unique_ptr<account_index>> accounts_;
     std::uint64_t generation_ = 0;  // events applied: a cached total is good only at its generation
     std::unique_ptr<search_totals> totals_;
+    bool deferred_ = false;  // between defer_filing and file_deferred
 };
 
 }  // namespace roster::projections

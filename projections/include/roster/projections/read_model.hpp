@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <span>
 #include <string>
@@ -51,6 +52,9 @@ struct read_view {
 
 struct read_model_options {
     bool history_index = true;
+    // catch_up from position 0 over at least this many events files the directory once at the end
+    // (see catch_up); below it, filing at the end would cost about what filing each event does.
+    std::uint64_t deferred_fold_at_least = 16'384;
 };
 
 class read_model {
@@ -67,6 +71,9 @@ public:
     bool apply(const eventstore::recorded_event& e) { return apply(std::span(&e, 1)); }
 
     // Folds the log from the current position + 1 up to `to` (inclusive) from the store.
+    // In chunks, between which readers see each chunk's position; but a model that has folded
+    // nothing yet (a start-up without checkpoint, a rebuild, a past state without snapshot) folds
+    // a long log under one lock, its readers waiting for the end, and files the directory once.
     eventstore::result<void> catch_up(const eventstore::store& store,
                                       eventstore::log_position to = eventstore::log_position::max());
 
@@ -110,6 +117,9 @@ private:
     std::string encode_snapshot_locked() const;
 
     void apply_locked(const eventstore::recorded_event& e);
+    // catch_up's long fold of a model at position 0; nullopt when that is not the case.
+    std::optional<eventstore::result<void>> fold_from_nothing(const eventstore::store& store,
+                                                              eventstore::log_position to);
 
     mutable std::shared_mutex mutex_;
     domain::state state_;
@@ -119,6 +129,7 @@ private:
     domain::timestamp recorded_at_{};
     std::unique_ptr<history_index> history_ = std::make_unique<history_index>();
     bool indexed_ = true;  // read_model_options::history_index
+    std::uint64_t deferred_fold_at_least_ = read_model_options{}.deferred_fold_at_least;
 };
 
 }  // namespace roster::projections
