@@ -73,25 +73,12 @@ eventstore::result<void> read_model::catch_up(const eventstore::store& store, ev
         std::unique_lock lock(mutex_);
         const auto from = position_.next();
         if (from > to) return {};
-        bool gap = false;
-        std::size_t folded = 0;
         const auto last = std::min(to, store.head().position);
         const bool bulk = last >= from && last.value - from.value >= chunk / 2;
-        auto read = bulk ? &eventstore::store::read_bulk_from : &eventstore::store::read_from;
-        auto r = (store.*read)(from, chunk, [&](const eventstore::recorded_event& e) {
-            if (e.position > to) return false;
-            if (e.position != position_.next()) {
-                gap = true;
-                return false;
-            }
-            apply_locked(e);
-            ++folded;
-            return true;
-        });
-        if (!r) return r;
-        if (gap)
-            return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
-        if (folded < chunk) return {};
+        auto folded =
+            fold_chunk(store, bulk ? &eventstore::store::read_bulk_from : &eventstore::store::read_from, chunk, to);
+        if (!folded) return folded.error();
+        if (*folded < chunk) return {};
     }
 }
 
@@ -110,25 +97,31 @@ std::optional<eventstore::result<void>> read_model::fold_from_nothing(const even
         projections::directory& d;
         ~file_on_exit() { d.file_deferred(); }
     } filing{directory_};
-    bool gap = false;
     while (position_ < to) {
-        std::size_t folded = 0;
-        auto r = store.read_bulk_from(position_.next(), chunk, [&](const eventstore::recorded_event& e) {
-            if (e.position > to) return false;
-            if (e.position != position_.next()) {
-                gap = true;
-                return false;
-            }
-            apply_locked(e);
-            ++folded;
-            return true;
-        });
-        if (!r) return r;
-        if (gap)
-            return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
-        if (folded < chunk) break;
+        auto folded = fold_chunk(store, &eventstore::store::read_bulk_from, chunk, to);
+        if (!folded) return eventstore::result<void>{folded.error()};
+        if (*folded < chunk) break;
     }
     return eventstore::result<void>{};
+}
+
+eventstore::result<std::size_t> read_model::fold_chunk(const eventstore::store& store, read_function read,
+                                                       std::size_t chunk, eventstore::log_position to) {
+    bool gap = false;
+    std::size_t folded = 0;
+    auto r = (store.*read)(position_.next(), chunk, [&](const eventstore::recorded_event& e) {
+        if (e.position > to) return false;
+        if (e.position != position_.next()) {
+            gap = true;
+            return false;
+        }
+        apply_locked(e);
+        ++folded;
+        return true;
+    });
+    if (!r) return r.error();
+    if (gap) return eventstore::error{eventstore::errc::corrupt, "gap in the log while folding projections", {}, 0, 0};
+    return folded;
 }
 
 eventstore::log_position read_model::position() const {

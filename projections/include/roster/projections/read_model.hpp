@@ -120,6 +120,12 @@ private:
     // catch_up's long fold of a model at position 0; nullopt when that is not the case.
     std::optional<eventstore::result<void>> fold_from_nothing(const eventstore::store& store,
                                                               eventstore::log_position to);
+    // With the lock held: folds up to `chunk` events after position_ that `read` (read_from or
+    // read_bulk_from) reads, none past `to`; how many, or errc::corrupt at a gap.
+    using read_function = eventstore::result<void> (eventstore::store::*)(eventstore::log_position, std::size_t,
+                                                                          const eventstore::event_callback&) const;
+    eventstore::result<std::size_t> fold_chunk(const eventstore::store& store, read_function read, std::size_t chunk,
+                                               eventstore::log_position to);
 
     mutable std::shared_mutex mutex_;
     domain::state state_;
